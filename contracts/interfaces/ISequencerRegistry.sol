@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title ISequencerRegistry
+/// @notice What the batch inbox, the slashing contract and the nodes need from the
+/// staking registry: the frozen active set and leader schedule of an epoch, the
+/// signer -> operator binding, the EIP-712 domain, and a slashing hook.
+interface ISequencerRegistry {
+    /// @notice One member of an epoch's active set, as frozen at the epoch's snapshot.
+    struct Member {
+        address operator;
+        address signer;
+        bytes peerId;
+        string[] addrs;
+        uint256 stake;
+    }
+
+    /// @notice The epoch that contains `block.number`.
+    function currentEpoch() external view returns (uint64);
+
+    /// @notice First L1 block of `epoch`.
+    function epochStartBlock(uint64 epoch) external view returns (uint256);
+
+    /// @notice Freezes the current epoch's active set (and schedule seed) if it is not
+    /// frozen yet; every state-changing function calls it first. Returns the current epoch.
+    function checkpoint() external returns (uint64 epoch);
+
+    /// @notice Active set of `epoch` (largest stake first). For epochs up to the current one
+    /// this is the frozen set; for `currentEpoch() + 1` it is the set as it stands now
+    /// (still subject to change until that epoch begins). Reverts for later epochs.
+    function activeSet(uint64 epoch) external view returns (Member[] memory);
+
+    /// @notice Signing addresses of `epoch`'s active set, in active-set order.
+    function activeSigners(uint64 epoch) external view returns (address[] memory);
+
+    /// @notice Leader schedule of `epoch`: operators of the active set, primary first,
+    /// stake-weighted pseudo-random order from the epoch's seed.
+    function leaderSchedule(uint64 epoch) external view returns (address[] memory);
+
+    /// @notice The operator a signing address is (or was) bound to; address(0) if none.
+    function operatorOfSigner(address signer) external view returns (address);
+
+    /// @notice EIP-712 domain separator ("StakedSequencer", "1", chainid, this registry).
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice Slashes `operator` (active and unbonding stake), pays the reporter share
+    /// to `reporter`, and jails the operator (out of the active set from the next epoch).
+    /// Only callable by the slashing contract set at deployment. Returns the amount slashed.
+    function slash(address operator, address reporter) external returns (uint256 slashed);
+}
