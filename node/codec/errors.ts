@@ -1,0 +1,7 @@
+/** Input that is not a valid encoding (truncated, malformed, oversized, trailing bytes) or a value that cannot be encoded. */
+export class CodecError extends Error {
+  override readonly name = "CodecError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

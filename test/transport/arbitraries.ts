@@ -1,0 +1,88 @@
+/** fast-check generators for the Raft core's types, shared by the codec, storage and transport tests. */
+import fc from "fast-check";
+import type { Entry, HardState, MembershipConfig, Message, Snapshot, Tx } from "../../node/consensus/types.js";
+import { bytesToHex } from "../../node/codec/index.js";
+
+export const uint = fc.maxSafeNat();
+export const nodeId = fc.string({ minLength: 1, maxLength: 24, unit: "grapheme" });
+
+export const tx: fc.Arbitrary<Tx> = fc.record({
+  hash: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b)),
+  data: fc.uint8Array({ maxLength: 300 }),
+});
+
+export const membershipConfig: fc.Arbitrary<MembershipConfig> = fc.record(
+  {
+    voters: fc.array(nodeId, { maxLength: 7 }),
+    outgoing: fc.array(nodeId, { maxLength: 7 }),
+    learners: fc.array(nodeId, { maxLength: 3 }),
+  },
+  { requiredKeys: ["voters", "learners"] },
+);
+
+export const entry: fc.Arbitrary<Entry> = fc.record(
+  {
+    index: uint,
+    term: uint,
+    kind: fc.constantFrom("noop", "txs", "config", "app"),
+    firstPosition: uint,
+    txs: fc.array(tx, { maxLength: 8 }),
+    config: membershipConfig,
+    app: fc.uint8Array({ maxLength: 64 }),
+  },
+  { requiredKeys: ["index", "term", "kind", "firstPosition"] },
+);
+
+export const hardState: fc.Arbitrary<HardState> = fc.record({ term: uint, vote: fc.option(nodeId, { nil: null }), commit: uint });
+
+export const snapshot: fc.Arbitrary<Snapshot> = fc.record({
+  meta: fc.record({ index: uint, term: uint, config: membershipConfig, nextPosition: uint }),
+  data: fc.uint8Array({ maxLength: 512 }),
+});
+
+const base = { from: nodeId, to: nodeId, term: uint };
+
+export const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ ...base, type: fc.constant("preVote" as const), lastIndex: uint, lastTerm: uint }),
+  fc.record({ ...base, type: fc.constant("preVoteResp" as const), granted: fc.boolean() }),
+  fc.record({ ...base, type: fc.constant("vote" as const), lastIndex: uint, lastTerm: uint, transfer: fc.boolean() }),
+  fc.record({ ...base, type: fc.constant("voteResp" as const), granted: fc.boolean() }),
+  fc.record({
+    ...base,
+    type: fc.constant("append" as const),
+    prevIndex: uint,
+    prevTerm: uint,
+    entries: fc.array(entry, { maxLength: 5 }),
+    commit: uint,
+  }),
+  fc.record({ ...base, type: fc.constant("appendResp" as const), success: fc.boolean(), matchIndex: uint, hintIndex: uint, hintTerm: uint }),
+  fc.record({ ...base, type: fc.constant("snapshot" as const), snapshot }),
+  fc.record({ ...base, type: fc.constant("snapshotResp" as const), success: fc.boolean(), matchIndex: uint }),
+  fc.record({ ...base, type: fc.constant("timeoutNow" as const) }),
+);
+
+/** A realistic append: `txCount` txs of `txBytes` random bytes each in one entry. */
+export function appendMessage(from: string, to: string, index: number, txCount: number, txBytes: number): Message {
+  const txs: Tx[] = [];
+  for (let i = 0; i < txCount; i++) {
+    const data = new Uint8Array(txBytes);
+    for (let j = 0; j < txBytes; j += 4) data[j] = (i * 31 + j) & 0xff;
+    const h = new Uint8Array(32);
+    h[0] = i & 0xff;
+    h[1] = (i >> 8) & 0xff;
+    h[2] = index & 0xff;
+    h[3] = (index >> 8) & 0xff;
+    h[4] = (index >> 16) & 0xff;
+    txs.push({ hash: bytesToHex(h), data });
+  }
+  return {
+    type: "append",
+    from,
+    to,
+    term: 3,
+    prevIndex: index - 1,
+    prevTerm: 3,
+    commit: index - 1,
+    entries: [{ index, term: 3, kind: "txs", firstPosition: (index - 1) * txCount, txs }],
+  };
+}
