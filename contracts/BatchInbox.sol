@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
+import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
+
+/// @title BatchInbox
+/// @notice Accepts the sequencer's batches: hash-chained, gap-free in batch number and in
+/// position, each signed (EIP-712, registry domain) by a strict majority of distinct members
+/// of the active set of the header's epoch. L1 inclusion of a batch is its finality.
+/// @dev The batch payload is only passed as calldata and never stored: an indexer rebuilds the
+/// ordered stream from the `BatchAccepted` events plus the `data` argument of the transaction
+/// that emitted each one (decode the tx input as `submitBatch(header, data, signatures)`, check
+/// `keccak256(data) == dataHash`). Re-posting an accepted batch is a cheap no-op so that a
+/// leader taking over mid-posting can always post "the same batch" again.
+contract BatchInbox {
+    /// @notice What is kept of an accepted batch: enough to chain the next one and to let the
+    /// slashing contract check a leaf at any covered position.
+    struct Batch {
+        bytes32 batchHash;
+        bytes32 merkleRoot;
+        uint64 epoch;
+        uint64 firstPosition;
+        uint64 lastPosition;
+    }
+
+    /// @notice The staking registry: active sets per epoch and the EIP-712 domain.
+    ISequencerRegistry public immutable registry;
+
+    /// @dev `_batches[k]` is batch number `k + 1`.
+    Batch[] private _batches;
+
+    /// @notice A batch was accepted. `data` is in the calldata of the emitting transaction.
+    event BatchAccepted(
+        uint64 indexed batchNumber,
+        uint64 indexed epoch,
+        bytes32 indexed batchHash,
+        uint64 firstPosition,
+        uint64 lastPosition,
+        bytes32 merkleRoot,
+        bytes32 dataHash
+    );
+
+    /// @notice The exact same header was posted again: nothing changed.
+    event BatchAlreadyAccepted(uint64 indexed batchNumber, bytes32 indexed batchHash, address indexed submitter);
+
+    /// @notice A different header was posted for an already accepted batch number.
+    error ConflictingBatch(uint64 batchNumber, bytes32 acceptedHash, bytes32 submittedHash);
+    /// @notice `batchNumber` is not the next one (batch numbers start at 1 and have no gaps).
+    error UnexpectedBatchNumber(uint64 expected, uint64 submitted);
+    /// @notice `prevBatchHash` is not the hash of the last accepted header (0 for the first).
+    error PrevBatchHashMismatch(bytes32 expected, bytes32 submitted);
+    /// @notice `firstPosition` does not continue the last accepted batch (0 for the first).
+    error UnexpectedFirstPosition(uint64 expected, uint64 submitted);
+    /// @notice `lastPosition < firstPosition`.
+    error InvalidPositionRange(uint64 firstPosition, uint64 lastPosition);
+    /// @notice `keccak256(data)` differs from `header.dataHash`.
+    error DataHashMismatch(bytes32 headerDataHash, bytes32 actualDataHash);
+    /// @notice The header's epoch has not started yet.
+    error EpochInFuture(uint64 epoch, uint64 currentEpoch);
+    /// @notice The header's epoch is older than the previous batch's.
+    error EpochBeforePreviousBatch(uint64 epoch, uint64 previousEpoch);
+    /// @notice The epoch has no active set: nobody can sign for it.
+    error EmptyActiveSet(uint64 epoch);
+    /// @notice Fewer distinct member signatures than a strict majority of the active set.
+    error InsufficientSignatures(uint256 signatures, uint256 activeSetSize);
+    /// @notice Signature `index` is not a valid 65-byte low-s signature.
+    error MalformedSignature(uint256 index);
+    /// @notice Signature `index` recovers to an address outside the epoch's active set.
+    error SignerNotInActiveSet(uint256 index, address signer);
+    /// @notice Signature `index` comes from a signer that already signed this submission.
+    error DuplicateSigner(uint256 index, address signer);
+    /// @notice No batch with this number has been accepted.
+    error UnknownBatch(uint64 batchNumber);
+    /// @notice No accepted batch covers this position.
+    error NoBatchCoversPosition(uint64 position);
+
+    /// @param registry_ The staking registry whose active sets sign batches.
+    constructor(ISequencerRegistry registry_) {
+        registry = registry_;
+    }
+
+    /// @notice Posts a batch: `header` signed by a strict majority of the active set of
+    /// `header.epoch`, with its payload `data`.
+    /// @dev Idempotent: posting an already accepted header again returns false and emits
+    /// `BatchAlreadyAccepted` without checking signatures; a different header for an accepted
+    /// number reverts with `ConflictingBatch`. The registry is trusted (set at deployment), so
+    /// calling its `checkpoint()` before the effects is safe.
+    /// @param header The batch header.
+    /// @param data The batch payload; must hash to `header.dataHash`.
+    /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
+    /// @return accepted True if the batch was newly accepted, false if it already was.
+    function submitBatch(BatchHeader calldata header, bytes calldata data, bytes[] calldata signatures)
+        external
+        returns (bool accepted)
+    {
+        uint256 count = _batches.length;
+        uint64 number = header.batchNumber;
+        bytes32 headerHash = SequencerTypes.hash(header);
+
+        if (number != 0 && number <= count) {
+            bytes32 acceptedHash = _batches[number - 1].batchHash;
+            if (acceptedHash != headerHash) revert ConflictingBatch(number, acceptedHash, headerHash);
+            emit BatchAlreadyAccepted(number, headerHash, msg.sender);
+            return false;
+        }
+        if (number != count + 1) revert UnexpectedBatchNumber(uint64(count + 1), number);
+
+        uint64 previousEpoch = _checkContinuation(header, count);
+        bytes32 actualDataHash = keccak256(data);
+        if (actualDataHash != header.dataHash) revert DataHashMismatch(header.dataHash, actualDataHash);
+
+        uint64 current = registry.checkpoint();
+        if (header.epoch > current) revert EpochInFuture(header.epoch, current);
+        if (header.epoch < previousEpoch) revert EpochBeforePreviousBatch(header.epoch, previousEpoch);
+
+        _checkQuorum(header.epoch, headerHash, signatures);
+
+        _record(number, headerHash, header);
+        return true;
+    }
+
+    /// @dev Stores the accepted batch and announces it.
+    function _record(uint64 number, bytes32 headerHash, BatchHeader calldata header) private {
+        _batches.push(
+            Batch({
+                batchHash: headerHash,
+                merkleRoot: header.merkleRoot,
+                epoch: header.epoch,
+                firstPosition: header.firstPosition,
+                lastPosition: header.lastPosition
+            })
+        );
+        emit BatchAccepted(
+            number,
+            header.epoch,
+            headerHash,
+            header.firstPosition,
+            header.lastPosition,
+            header.merkleRoot,
+            header.dataHash
+        );
+    }
+
+    /// @dev Reverts unless `header` extends the last of the `count` accepted batches (hash chain
+    /// and positions); returns that batch's epoch (0 for the first batch).
+    function _checkContinuation(BatchHeader calldata header, uint256 count)
+        private
+        view
+        returns (uint64 previousEpoch)
+    {
+        bytes32 prevHash;
+        uint64 expectedFirst;
+        if (count != 0) {
+            Batch storage prev = _batches[count - 1];
+            prevHash = prev.batchHash;
+            expectedFirst = prev.lastPosition + 1;
+            previousEpoch = prev.epoch;
+        }
+        if (header.prevBatchHash != prevHash) revert PrevBatchHashMismatch(prevHash, header.prevBatchHash);
+        if (header.firstPosition != expectedFirst) revert UnexpectedFirstPosition(expectedFirst, header.firstPosition);
+        if (header.lastPosition < header.firstPosition) {
+            revert InvalidPositionRange(header.firstPosition, header.lastPosition);
+        }
+    }
+
+    /// @dev Reverts unless `signatures` are signatures of `headerHash` by distinct members of
+    /// `epoch`'s active set forming a strict majority of it. Each signature is recovered once;
+    /// membership is a scan of the in-memory signer list (the set is small), duplicates are
+    /// caught with a bitmap over active-set indices.
+    function _checkQuorum(uint64 epoch, bytes32 headerHash, bytes[] calldata signatures) private view {
+        address[] memory signers = registry.activeSigners(epoch);
+        uint256 n = signers.length;
+        if (n == 0) revert EmptyActiveSet(epoch);
+        if (signatures.length * 2 <= n) revert InsufficientSignatures(signatures.length, n);
+
+        bytes32 digest = MessageHashUtils.toTypedDataHash(registry.domainSeparator(), headerHash);
+        uint256[] memory seen = new uint256[]((n + 255) >> 8);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = SequencerTypes.trySigner(digest, signatures[i]);
+            if (signer == address(0)) revert MalformedSignature(i);
+            uint256 j = 0;
+            while (j < n && signers[j] != signer) ++j;
+            if (j == n) revert SignerNotInActiveSet(i, signer);
+            uint256 bit = 1 << (j & 255);
+            if (seen[j >> 8] & bit != 0) revert DuplicateSigner(i, signer);
+            seen[j >> 8] |= bit;
+        }
+    }
+
+    /// @notice Number of accepted batches (= number of the last one; 0 if none).
+    function batchCount() external view returns (uint64) {
+        return uint64(_batches.length);
+    }
+
+    /// @notice The last accepted batch and its number; number 0 and an empty batch if none.
+    function lastBatch() external view returns (uint64 batchNumber, Batch memory last) {
+        uint256 count = _batches.length;
+        if (count == 0) return (0, last);
+        return (uint64(count), _batches[count - 1]);
+    }
+
+    /// @notice Accepted batch number `batchNumber`.
+    function batch(uint64 batchNumber) external view returns (Batch memory) {
+        if (batchNumber == 0 || batchNumber > _batches.length) revert UnknownBatch(batchNumber);
+        return _batches[batchNumber - 1];
+    }
+
+    /// @notice The accepted batch whose range contains `position` (binary search: batches are
+    /// contiguous and ordered by position).
+    function batchCoveringPosition(uint64 position) external view returns (uint64 batchNumber, Batch memory) {
+        uint256 count = _batches.length;
+        if (count == 0 || position > _batches[count - 1].lastPosition) revert NoBatchCoversPosition(position);
+        // Largest k with _batches[k].firstPosition <= position; _batches[0].firstPosition == 0.
+        uint256 lo = 0;
+        uint256 hi = count - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi + 1) >> 1;
+            if (_batches[mid].firstPosition <= position) lo = mid;
+            else hi = mid - 1;
+        }
+        return (uint64(lo + 1), _batches[lo]);
+    }
+}
