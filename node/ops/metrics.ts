@@ -1,0 +1,145 @@
+/**
+ * Prometheus metrics of one node.
+ *
+ * Each node owns its own `Registry` (never prom-client's global one) so several nodes can
+ * run in one process, as the multi-node tests do, without their series colliding.
+ * Rates (proposals/s, commitments/s, ...) come from the counters via `rate()` in PromQL.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Raft roles, as named by the consensus core. */
+export const NODE_ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+export interface NodeMetricsOptions {
+  /** Labels on every series, e.g. `{ node: "seq-1" }`. */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+  /**
+   * Register prom-client's process metrics (CPU, memory, event loop lag, GC, fds). Default true.
+   * Each registration starts an event-loop-delay monitor and a GC observer that live as long
+   * as the process, so tests that build many throwaway nodes turn this off.
+   */
+  readonly processMetrics?: boolean;
+}
+
+/** Seconds; fsync on an SSD is sub-millisecond to tens of milliseconds. */
+const FSYNC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** Seconds; submission → commitment spans network round trips plus a group fsync. */
+const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const RPC_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class NodeMetrics {
+  readonly registry: Registry;
+
+  /** 1 for the node's current role, 0 for the others (label `role`). Set through `setRole`. */
+  readonly role: Gauge<"role">;
+  readonly term: Gauge;
+  /** Next position after the last committed transaction (= number of committed transactions). */
+  readonly commitPosition: Gauge;
+  /** Next position after the last applied transaction. */
+  readonly appliedPosition: Gauge;
+  /** Transactions proposed by this node while leader. */
+  readonly proposals: Counter;
+  /** Transactions that received an order commitment from this node while leader. */
+  readonly commitments: Counter;
+  /** Leader's view: log entries a peer is behind the leader's last index (label `peer`). */
+  readonly replicationLag: Gauge<"peer">;
+  readonly fsyncSeconds: Histogram;
+  /** From a submission reaching the leader to its order commitment being signed. */
+  readonly commitLatencySeconds: Histogram;
+
+  /** JSON-RPC calls by method (unknown methods are counted as `unknown` to bound cardinality). */
+  readonly rpcRequests: Counter<"method">;
+  /** JSON-RPC error responses by error code. */
+  readonly rpcErrors: Counter<"code">;
+  readonly rpcDurationSeconds: Histogram<"method">;
+  readonly rpcInFlight: Gauge;
+  /** Open RPC connections by kind (`http` keep-alive sockets, `ws`). */
+  readonly rpcConnections: Gauge<"kind">;
+  /** Connections refused at a limit (label `reason`: `connections`, `ws_connections`, `origin`). */
+  readonly rpcRejectedConnections: Counter<"reason">;
+
+  /** Consensus/transport messages by message type. */
+  readonly transportSent: Counter<"type">;
+  readonly transportReceived: Counter<"type">;
+  /** Messages dropped before delivery (label `reason`: queue full, unknown peer, decode error, ...). */
+  readonly transportDropped: Counter<"reason">;
+
+  readonly batchesPosted: Counter;
+  /** Failed L1 calls by operation (`read`, `post_batch`, `watch`, ...). */
+  readonly l1Errors: Counter<"operation">;
+
+  constructor(options: NodeMetricsOptions = {}) {
+    const registry = new Registry();
+    if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
+    this.registry = registry;
+    const registers = [registry];
+
+    this.role = new Gauge({ name: "seq_node_role", help: "1 for the node's current Raft role, 0 otherwise", labelNames: ["role"], registers });
+    for (const role of NODE_ROLES) this.role.set({ role }, role === "follower" ? 1 : 0);
+    this.term = new Gauge({ name: "seq_raft_term", help: "Current Raft term", registers });
+    this.commitPosition = new Gauge({ name: "seq_commit_position", help: "Next position after the last committed transaction", registers });
+    this.appliedPosition = new Gauge({ name: "seq_applied_position", help: "Next position after the last applied transaction", registers });
+    this.proposals = new Counter({ name: "seq_proposals_total", help: "Transactions proposed while leader", registers });
+    this.commitments = new Counter({ name: "seq_commitments_total", help: "Order commitments issued while leader", registers });
+    this.replicationLag = new Gauge({
+      name: "seq_replication_lag_entries",
+      help: "Log entries a peer is behind the leader",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.fsyncSeconds = new Histogram({ name: "seq_fsync_seconds", help: "Durable write (fsync) latency", buckets: FSYNC_BUCKETS, registers });
+    this.commitLatencySeconds = new Histogram({
+      name: "seq_commit_latency_seconds",
+      help: "Submission to order commitment latency",
+      buckets: COMMIT_BUCKETS,
+      registers,
+    });
+
+    this.rpcRequests = new Counter({ name: "seq_rpc_requests_total", help: "JSON-RPC calls by method", labelNames: ["method"], registers });
+    this.rpcErrors = new Counter({ name: "seq_rpc_errors_total", help: "JSON-RPC error responses by code", labelNames: ["code"], registers });
+    this.rpcDurationSeconds = new Histogram({
+      name: "seq_rpc_duration_seconds",
+      help: "JSON-RPC call handling time by method",
+      labelNames: ["method"],
+      buckets: RPC_BUCKETS,
+      registers,
+    });
+    this.rpcInFlight = new Gauge({ name: "seq_rpc_in_flight", help: "JSON-RPC calls being handled", registers });
+    this.rpcConnections = new Gauge({ name: "seq_rpc_connections", help: "Open RPC connections", labelNames: ["kind"], registers });
+    this.rpcRejectedConnections = new Counter({
+      name: "seq_rpc_rejected_connections_total",
+      help: "RPC connections refused at a limit",
+      labelNames: ["reason"],
+      registers,
+    });
+
+    this.transportSent = new Counter({ name: "seq_transport_messages_sent_total", help: "Messages sent to peers", labelNames: ["type"], registers });
+    this.transportReceived = new Counter({
+      name: "seq_transport_messages_received_total",
+      help: "Messages received from peers",
+      labelNames: ["type"],
+      registers,
+    });
+    this.transportDropped = new Counter({
+      name: "seq_transport_messages_dropped_total",
+      help: "Messages dropped before delivery",
+      labelNames: ["reason"],
+      registers,
+    });
+
+    this.batchesPosted = new Counter({ name: "seq_batches_posted_total", help: "Batches posted to L1", registers });
+    this.l1Errors = new Counter({ name: "seq_l1_errors_total", help: "Failed L1 calls", labelNames: ["operation"], registers });
+
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  }
+
+  setRole(current: NodeRole): void {
+    for (const role of NODE_ROLES) this.role.set({ role }, role === current ? 1 : 0);
+  }
+
+  /** Prometheus text exposition of every metric in this node's registry. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

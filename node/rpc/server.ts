@@ -1,0 +1,759 @@
+/**
+ * JSON-RPC 2.0 server over HTTP POST `/` and WebSocket (upgrade on `/`), plus the
+ * operational GET routes `/metrics`, `/status` and `/health`. Plain node:http + ws.
+ *
+ * Every resource a client can make the node hold is bounded: body bytes (counted while
+ * streaming), batch length, calls in flight (excess answered OVERLOADED at once, never
+ * queued), TCP connections, WebSocket connections, subscriptions per connection, call
+ * time, WebSocket message size and the bytes queued for a WebSocket that does not read.
+ */
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { performance } from "node:perf_hooks";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { createLogger, type Logger } from "../ops/logger.js";
+import type { NodeMetrics } from "../ops/metrics.js";
+import {
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  METHOD_NOT_FOUND,
+  OVERLOADED,
+  RpcError,
+  SHUTTING_DOWN,
+  TIMEOUT,
+  type RpcErrorObject,
+} from "./errors.js";
+import type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } from "./methods.js";
+import { errorResponse, notification, parseMessage, successResponse, toJson, type JsonRpcRequest, type RequestItem } from "./protocol.js";
+
+export interface RpcLimits {
+  /** Largest HTTP body accepted; larger bodies get 413 as soon as the count passes it. */
+  readonly maxBodyBytes: number;
+  readonly maxBatchLength: number;
+  /** Calls being handled at once, across all connections; beyond it calls fail fast with OVERLOADED. */
+  readonly maxInFlight: number;
+  /** Open TCP connections (HTTP keep-alive and WebSocket); beyond it new connections are closed on accept. */
+  readonly maxConnections: number;
+  /** Open WebSocket connections; beyond it upgrades are answered 503. */
+  readonly maxWsConnections: number;
+  readonly maxSubscriptionsPerConnection: number;
+  /** Time a handler has before the call is answered TIMEOUT (and its `ctx.signal` aborted). */
+  readonly requestTimeoutMs: number;
+  /** Time a client has to send a whole HTTP request (headers and body): slow-loris guard. */
+  readonly receiveTimeoutMs: number;
+  /** Largest WebSocket message accepted; larger ones close the connection (1009). */
+  readonly wsMaxPayloadBytes: number;
+  /** Bytes queued for a WebSocket beyond which its subscriptions are dropped instead of pushed to. */
+  readonly wsSubscriberBufferBytes: number;
+  /** Bytes queued for a WebSocket beyond which the connection is terminated. */
+  readonly wsMaxBufferedBytes: number;
+  /** WebSocket ping period; a connection that missed the previous pong is terminated. */
+  readonly wsPingIntervalMs: number;
+}
+
+export const DEFAULT_LIMITS: RpcLimits = {
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxBatchLength: 100,
+  maxInFlight: 256,
+  maxConnections: 1024,
+  maxWsConnections: 512,
+  maxSubscriptionsPerConnection: 64,
+  requestTimeoutMs: 30_000,
+  receiveTimeoutMs: 30_000,
+  wsMaxPayloadBytes: 5 * 1024 * 1024,
+  wsSubscriberBufferBytes: 4 * 1024 * 1024,
+  wsMaxBufferedBytes: 16 * 1024 * 1024,
+  wsPingIntervalMs: 30_000,
+};
+
+/** Cross-origin access for browsers. Off unless configured; also governs WebSocket `Origin` checks. */
+export interface CorsOptions {
+  /** Allowed origins (`https://app.example`), or `"*"` for any. */
+  readonly origins: readonly string[] | "*";
+  readonly maxAgeSeconds?: number;
+}
+
+export interface HealthReport {
+  readonly healthy: boolean;
+  readonly [detail: string]: unknown;
+}
+
+export interface ExtraRoutes {
+  /** GET /status: the returned value as JSON. */
+  readonly status?: () => unknown;
+  /** GET /health: 200 when `healthy`, else 503; the report is the body. Without it: 200 while serving. */
+  readonly health?: () => HealthReport | Promise<HealthReport>;
+}
+
+export interface RpcServerOptions {
+  /** Default 127.0.0.1: exposing the node is an explicit choice. */
+  readonly host?: string;
+  /** Default 0 (an ephemeral port; read it back from `server.port`). */
+  readonly port?: number;
+  readonly methods: RpcMethods;
+  readonly limits?: Partial<RpcLimits>;
+  readonly logger?: Logger;
+  /** Serves `/metrics` from its registry and records RPC metrics into it. */
+  readonly metrics?: NodeMetrics;
+  readonly extraRoutes?: ExtraRoutes;
+  readonly cors?: CorsOptions;
+}
+
+export interface RpcServerStats {
+  /** Open TCP connections, WebSockets included. */
+  readonly connections: number;
+  readonly wsConnections: number;
+  readonly inFlight: number;
+  readonly subscriptions: number;
+}
+
+export interface RpcServer {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port/` */
+  readonly url: string;
+  /** `ws://host:port/` */
+  readonly wsUrl: string;
+  /** Pushes `payload` to every live subscription on `topic`; returns how many were sent to. */
+  publish(topic: string, payload: unknown): number;
+  stats(): RpcServerStats;
+  /**
+   * Graceful stop: refuse new connections and calls (SHUTTING_DOWN), let calls in flight
+   * finish for up to `timeoutMs`, close WebSockets with 1001, then drop what is left.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+export class RpcServerListenError extends Error {
+  override readonly name = "RpcServerListenError";
+  constructor(host: string, port: number, cause: unknown) {
+    super(`RPC server could not listen on ${host}:${port}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+export async function createRpcServer(options: RpcServerOptions): Promise<RpcServer> {
+  const server = new JsonRpcServer(options);
+  await server.listen(options.host ?? "127.0.0.1", options.port ?? 0);
+  return server;
+}
+
+interface WsConnection {
+  readonly socket: WebSocket;
+  readonly remoteAddress: string | undefined;
+  readonly subscriptions: Map<string, Subscription>;
+  /** Aborted when the connection closes: handlers' results can no longer be delivered. */
+  readonly closed: AbortController;
+  alive: boolean;
+}
+
+interface Subscription {
+  readonly id: string;
+  readonly topic: string;
+  readonly notificationMethod: string;
+  readonly connection: WsConnection;
+  /** Notifications held until the subscribe response is sent; null once live. */
+  pending: string[] | null;
+}
+
+type Outcome = { readonly ok: true; readonly resultJson: string } | { readonly ok: false; readonly error: RpcErrorObject };
+
+/** Notifications held for a subscription whose subscribe call has not been answered yet. */
+const MAX_PENDING_NOTIFICATIONS = 256;
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** After in-flight work is done, how long WebSocket close handshakes and response flushes get. */
+const CLOSE_GRACE_MS = 1_000;
+
+class JsonRpcServer implements RpcServer {
+  readonly limits: RpcLimits;
+  private readonly methods: ReadonlyMap<string, RpcMethod<unknown, unknown>>;
+  private readonly log: Logger;
+  private readonly metrics: NodeMetrics | undefined;
+  private readonly routes: ExtraRoutes;
+  private readonly cors: CorsOptions | undefined;
+  private readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<Socket>();
+  private readonly wsConnections = new Set<WsConnection>();
+  private readonly topics = new Map<string, Set<Subscription>>();
+  /** Aborted on forced shutdown: reaches every handler's `ctx.signal`. */
+  private readonly shutdown = new AbortController();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  /** HTTP requests and WebSocket messages between arrival and their response being written. */
+  private activeMessages = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  host = "";
+  port = 0;
+
+  constructor(options: RpcServerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    for (const [name, value] of Object.entries(this.limits)) {
+      if (!Number.isFinite(value) || value <= 0) throw new RangeError(`RPC limit ${name} must be a positive number, got ${value}`);
+    }
+    this.methods = new Map(Object.entries(options.methods));
+    this.log = options.logger ?? createLogger({ level: "silent" });
+    this.metrics = options.metrics;
+    this.routes = options.extraRoutes ?? {};
+    this.cors = options.cors;
+
+    this.http = http.createServer(
+      {
+        // Node's own guard against clients trickling a request; it spans the whole request, so it
+        // must also outlast a handler that takes the full request timeout.
+        requestTimeout: this.limits.receiveTimeoutMs + this.limits.requestTimeoutMs,
+        headersTimeout: this.limits.receiveTimeoutMs,
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    // Refused at accept, before any parser or buffer is allocated for the connection.
+    this.http.maxConnections = this.limits.maxConnections;
+    this.http.on("drop", () => this.metrics?.rpcRejectedConnections.inc({ reason: "connections" }));
+    this.http.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      this.updateConnectionGauges();
+      socket.once("close", () => {
+        this.sockets.delete(socket);
+        this.updateConnectionGauges();
+      });
+    });
+    this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.http.on("clientError", (error, socket) => {
+      this.log.debug({ err: error }, "malformed HTTP request");
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      else socket.destroy();
+    });
+
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.wsMaxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+  }
+
+  get url(): string {
+    return `http://${this.hostForUrl()}:${this.port}/`;
+  }
+
+  get wsUrl(): string {
+    return `ws://${this.hostForUrl()}:${this.port}/`;
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(new RpcServerListenError(host, port, error));
+      this.http.once("error", onError);
+      this.http.listen(port, host, () => {
+        this.http.off("error", onError);
+        this.http.on("error", (error) => this.log.error({ err: error }, "RPC server error"));
+        const address = this.http.address();
+        if (address === null || typeof address === "string") throw new Error("RPC server is not listening on TCP");
+        this.host = address.address;
+        this.port = address.port;
+        this.heartbeat = setInterval(() => this.pingWebSockets(), this.limits.wsPingIntervalMs).unref();
+        this.log.info({ host: this.host, port: this.port }, "RPC server listening");
+        resolve();
+      });
+    });
+  }
+
+  stats(): RpcServerStats {
+    let subscriptions = 0;
+    for (const connection of this.wsConnections) subscriptions += connection.subscriptions.size;
+    return { connections: this.sockets.size, wsConnections: this.wsConnections.size, inFlight: this.inFlight, subscriptions };
+  }
+
+  publish(topic: string, payload: unknown): number {
+    const subscribers = this.topics.get(topic);
+    if (subscribers === undefined || subscribers.size === 0) return 0;
+    const resultJson = toJson(payload);
+    let sent = 0;
+    for (const subscription of [...subscribers]) {
+      const message = notification(
+        subscription.notificationMethod,
+        `{"subscription":${JSON.stringify(subscription.id)},"result":${resultJson}}`,
+      );
+      if (subscription.pending !== null) {
+        if (subscription.pending.length < MAX_PENDING_NOTIFICATIONS) subscription.pending.push(message);
+        else this.dropSlowSubscription(subscription);
+        continue;
+      }
+      if (subscription.connection.socket.bufferedAmount > this.limits.wsSubscriberBufferBytes) {
+        this.dropSlowSubscription(subscription);
+        continue;
+      }
+      if (this.sendWs(subscription.connection, message)) sent++;
+    }
+    return sent;
+  }
+
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closed ??= this.shutDown(options.timeoutMs ?? SHUTDOWN_TIMEOUT_MS);
+    return this.closed;
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------
+
+  private async shutDown(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    this.log.info({ inFlight: this.inFlight }, "RPC server closing");
+    const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    // Keep-alive sockets with nothing in progress would otherwise hold `close` open.
+    this.http.closeIdleConnections();
+
+    const drained = await within(this.whenIdle(), timeoutMs);
+    if (!drained) this.log.warn({ inFlight: this.inFlight, activeMessages: this.activeMessages }, "RPC shutdown timed out with calls in flight");
+    this.shutdown.abort(new RpcError(SHUTTING_DOWN, "server is shutting down"));
+    for (const connection of this.wsConnections) connection.socket.close(1001, "server shutting down");
+    this.http.closeIdleConnections();
+
+    if (!(await within(stopped, CLOSE_GRACE_MS))) {
+      for (const connection of this.wsConnections) connection.socket.terminate();
+      this.http.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+      await stopped;
+    }
+    clearInterval(this.heartbeat);
+    this.wss.close();
+    this.log.info("RPC server closed");
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.inFlight === 0 && this.activeMessages === 0;
+  }
+
+  private checkIdle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    const allowedOrigin = this.allowedOrigin(req);
+    if (allowedOrigin !== undefined) {
+      res.setHeader("access-control-allow-origin", allowedOrigin);
+      res.setHeader("vary", "Origin");
+    }
+    if (this.closing) res.setHeader("connection", "close");
+
+    if (req.method === "OPTIONS") {
+      if (allowedOrigin === undefined) return sendJson(res, 405, toJson({ error: "method not allowed" }));
+      res.setHeader("access-control-allow-methods", "POST, GET, OPTIONS");
+      res.setHeader("access-control-allow-headers", "content-type");
+      res.setHeader("access-control-max-age", String(this.cors?.maxAgeSeconds ?? 600));
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === "POST" && path === "/") {
+      void this.onPost(req, res);
+      return;
+    }
+    if (req.method === "GET" || req.method === "HEAD") {
+      if (path === "/metrics" && this.metrics) return void this.serveMetrics(res, this.metrics);
+      if (path === "/status" && this.routes.status) return void this.serveStatus(res, this.routes.status);
+      if (path === "/health") return void this.serveHealth(res);
+    }
+    if (path === "/") {
+      res.setHeader("allow", "POST");
+      return sendJson(res, 405, toJson({ error: "use POST for JSON-RPC over HTTP, or upgrade to WebSocket" }));
+    }
+    sendJson(res, 404, toJson({ error: `no route ${req.method} ${path}` }));
+  }
+
+  private async onPost(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.activeMessages++;
+    try {
+      if (this.closing) {
+        return sendJson(res, 503, this.rejection(SHUTTING_DOWN, "server is shutting down"));
+      }
+      const contentType = (req.headers["content-type"] ?? "").split(";", 1)[0].trim().toLowerCase();
+      if (contentType !== "application/json") {
+        return sendJson(res, 415, this.rejection(INVALID_REQUEST, `invalid request: content-type must be application/json, got ${JSON.stringify(contentType)}`));
+      }
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (declared > this.limits.maxBodyBytes) return this.rejectOversized(res);
+      const body = await readBody(req, this.limits.maxBodyBytes);
+      if (body === "too large") return this.rejectOversized(res);
+      if (body === "aborted") return;
+
+      const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress);
+      if (this.closing) res.setHeader("connection", "close");
+      if (reply.body === undefined) res.writeHead(204).end();
+      else sendJson(res, 200, reply.body);
+    } catch (error) {
+      this.log.error({ err: error }, "unexpected failure handling an HTTP request");
+      if (!res.headersSent) sendJson(res, 500, this.rejection(INTERNAL_ERROR, "internal error"));
+      else res.destroy();
+    } finally {
+      this.activeMessages--;
+      this.checkIdle();
+    }
+  }
+
+  private rejectOversized(res: http.ServerResponse): void {
+    // The rest of the body is never read into memory: node discards it, then closes the socket.
+    res.setHeader("connection", "close");
+    sendJson(res, 413, this.rejection(INVALID_REQUEST, `invalid request: body exceeds ${this.limits.maxBodyBytes} bytes`));
+  }
+
+  /** A whole-message error response (id null), counted in the error metrics. */
+  private rejection(code: number, message: string): string {
+    this.metrics?.rpcErrors.inc({ code: String(code) });
+    return errorResponse(null, { code, message });
+  }
+
+  private async serveMetrics(res: http.ServerResponse, metrics: NodeMetrics): Promise<void> {
+    try {
+      const { contentType, body } = await metrics.exposition();
+      res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body) }).end(body);
+    } catch (error) {
+      this.log.error({ err: error }, "metrics collection failed");
+      sendJson(res, 500, toJson({ error: "metrics collection failed" }));
+    }
+  }
+
+  private async serveStatus(res: http.ServerResponse, status: () => unknown): Promise<void> {
+    try {
+      sendJson(res, 200, toJson(await status()));
+    } catch (error) {
+      this.log.error({ err: error }, "status callback failed");
+      sendJson(res, 500, toJson({ error: "status unavailable" }));
+    }
+  }
+
+  private async serveHealth(res: http.ServerResponse): Promise<void> {
+    if (this.closing) return sendJson(res, 503, toJson({ healthy: false, reason: "shutting down" }));
+    if (!this.routes.health) return sendJson(res, 200, toJson({ healthy: true }));
+    try {
+      const report = await this.routes.health();
+      sendJson(res, report.healthy === true ? 200 : 503, toJson(report));
+    } catch (error) {
+      this.log.error({ err: error }, "health callback failed");
+      sendJson(res, 503, toJson({ healthy: false, reason: "health check failed" }));
+    }
+  }
+
+  private allowedOrigin(req: http.IncomingMessage): string | undefined {
+    const origin = req.headers.origin;
+    if (origin === undefined || this.cors === undefined) return undefined;
+    if (this.cors.origins === "*") return "*";
+    return this.cors.origins.includes(origin) ? origin : undefined;
+  }
+
+  // ---- WebSocket -------------------------------------------------------------------------
+
+  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", (error) => this.log.debug({ err: error }, "socket error during WebSocket upgrade"));
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (path !== "/") return abortHandshake(socket, 404, `no WebSocket endpoint at ${path}`);
+    if (this.closing) return abortHandshake(socket, 503, "server is shutting down");
+    // Browsers do not apply CORS to WebSockets: the server must check Origin itself.
+    if (req.headers.origin !== undefined && this.allowedOrigin(req) === undefined) {
+      this.metrics?.rpcRejectedConnections.inc({ reason: "origin" });
+      return abortHandshake(socket, 403, `origin ${req.headers.origin} is not allowed`);
+    }
+    if (this.wsConnections.size >= this.limits.maxWsConnections) {
+      this.metrics?.rpcRejectedConnections.inc({ reason: "ws_connections" });
+      return abortHandshake(socket, 503, `WebSocket connection limit of ${this.limits.maxWsConnections} reached`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onWsConnection(ws, req));
+  }
+
+  private onWsConnection(socket: WebSocket, req: http.IncomingMessage): void {
+    const connection: WsConnection = {
+      socket,
+      remoteAddress: req.socket.remoteAddress,
+      subscriptions: new Map(),
+      closed: new AbortController(),
+      alive: true,
+    };
+    this.wsConnections.add(connection);
+    this.updateConnectionGauges();
+    socket.on("message", (data) => void this.onWsMessage(connection, data));
+    socket.on("pong", () => (connection.alive = true));
+    socket.on("error", (error) => this.log.debug({ err: error }, "WebSocket error"));
+    socket.once("close", () => {
+      this.wsConnections.delete(connection);
+      for (const subscription of [...connection.subscriptions.values()]) this.removeSubscription(subscription);
+      connection.closed.abort(new RpcError(INVALID_REQUEST, "WebSocket closed"));
+      this.updateConnectionGauges();
+    });
+  }
+
+  private async onWsMessage(connection: WsConnection, data: RawData): Promise<void> {
+    this.activeMessages++;
+    try {
+      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8");
+      const reply = await this.handleMessage(text, "ws", connection, connection.remoteAddress);
+      if (reply.body !== undefined) this.sendWs(connection, reply.body);
+      // Only now does the client know the subscription ids: start pushing.
+      for (const subscription of reply.subscriptions) this.activate(subscription);
+    } catch (error) {
+      this.log.error({ err: error }, "unexpected failure handling a WebSocket message");
+    } finally {
+      this.activeMessages--;
+      this.checkIdle();
+    }
+  }
+
+  /** Sends unless the client has stopped reading, in which case the connection is cut. */
+  private sendWs(connection: WsConnection, text: string): boolean {
+    const { socket } = connection;
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    if (socket.bufferedAmount > this.limits.wsMaxBufferedBytes) {
+      this.log.warn({ remote: connection.remoteAddress, buffered: socket.bufferedAmount }, "terminating WebSocket client that does not read");
+      socket.terminate();
+      return false;
+    }
+    socket.send(text);
+    return true;
+  }
+
+  private pingWebSockets(): void {
+    for (const connection of this.wsConnections) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }
+
+  private subscribe(connection: WsConnection, topic: string, options: SubscribeOptions | undefined): Subscription {
+    if (connection.subscriptions.size >= this.limits.maxSubscriptionsPerConnection) {
+      throw new RpcError(OVERLOADED, `subscription limit of ${this.limits.maxSubscriptionsPerConnection} per connection reached`, {
+        limit: this.limits.maxSubscriptionsPerConnection,
+      });
+    }
+    const subscription: Subscription = {
+      id: `0x${randomBytes(16).toString("hex")}`,
+      topic,
+      notificationMethod: options?.notificationMethod ?? "seq_subscription",
+      connection,
+      pending: [],
+    };
+    connection.subscriptions.set(subscription.id, subscription);
+    let subscribers = this.topics.get(topic);
+    if (subscribers === undefined) this.topics.set(topic, (subscribers = new Set()));
+    subscribers.add(subscription);
+    return subscription;
+  }
+
+  private activate(subscription: Subscription): void {
+    const pending = subscription.pending;
+    if (pending === null || !subscription.connection.subscriptions.has(subscription.id)) return;
+    subscription.pending = null;
+    for (const message of pending) this.sendWs(subscription.connection, message);
+  }
+
+  private removeSubscription(subscription: Subscription): void {
+    subscription.connection.subscriptions.delete(subscription.id);
+    const subscribers = this.topics.get(subscription.topic);
+    subscribers?.delete(subscription);
+    if (subscribers?.size === 0) this.topics.delete(subscription.topic);
+  }
+
+  private dropSlowSubscription(subscription: Subscription): void {
+    this.removeSubscription(subscription);
+    const error: RpcErrorObject = new RpcError(OVERLOADED, "subscription dropped: the client is not reading notifications fast enough").toJSON();
+    this.metrics?.rpcErrors.inc({ code: String(OVERLOADED) });
+    this.log.warn({ remote: subscription.connection.remoteAddress, topic: subscription.topic }, "dropped slow subscription");
+    this.sendWs(
+      subscription.connection,
+      notification(subscription.notificationMethod, `{"subscription":${JSON.stringify(subscription.id)},"error":${toJson(error)}}`),
+    );
+  }
+
+  // ---- calls -----------------------------------------------------------------------------
+
+  /** Handles one HTTP body or WebSocket message: a single request or a batch. */
+  private async handleMessage(
+    text: string,
+    transport: Transport,
+    connection: WsConnection | undefined,
+    remoteAddress: string | undefined,
+  ): Promise<{ body: string | undefined; subscriptions: Subscription[] }> {
+    const parsed = parseMessage(text, this.limits.maxBatchLength);
+    const subscriptions: Subscription[] = [];
+    if (parsed.kind === "rejected") return { body: this.rejection(parsed.error.code, parsed.error.message), subscriptions };
+    const answer = async (item: RequestItem): Promise<string | undefined> => {
+      if (!item.ok) {
+        this.metrics?.rpcErrors.inc({ code: String(item.error.code) });
+        return errorResponse(item.id, item.error);
+      }
+      const created: Subscription[] = [];
+      const outcome = await this.execute(item.request, transport, connection, remoteAddress, created);
+      // A failed call leaves no subscription behind; a successful one starts after its response is out.
+      if (outcome.ok) subscriptions.push(...created);
+      else for (const subscription of created) this.removeSubscription(subscription);
+      if (item.request.id === undefined) return undefined;
+      return outcome.ok ? successResponse(item.request.id, outcome.resultJson) : errorResponse(item.request.id, outcome.error);
+    };
+    if (parsed.kind === "single") return { body: await answer(parsed.item), subscriptions };
+    const parts = (await Promise.all(parsed.items.map(answer))).filter((part) => part !== undefined);
+    // The spec: a batch of notifications only gets no response at all, not an empty array.
+    return { body: parts.length === 0 ? undefined : `[${parts.join(",")}]`, subscriptions };
+  }
+
+  private async execute(
+    request: JsonRpcRequest,
+    transport: Transport,
+    connection: WsConnection | undefined,
+    remoteAddress: string | undefined,
+    created: Subscription[],
+  ): Promise<Outcome> {
+    const known = this.methods.has(request.method);
+    const label = known ? request.method : "unknown";
+    this.metrics?.rpcRequests.inc({ method: label });
+    const started = performance.now();
+    let outcome: Outcome;
+    try {
+      outcome = { ok: true, resultJson: await this.invoke(request, transport, connection, remoteAddress, created) };
+    } catch (error) {
+      outcome = { ok: false, error: this.toErrorObject(error, request.method) };
+      this.metrics?.rpcErrors.inc({ code: String(outcome.error.code) });
+    }
+    this.metrics?.rpcDurationSeconds.observe({ method: label }, (performance.now() - started) / 1000);
+    return outcome;
+  }
+
+  private async invoke(
+    request: JsonRpcRequest,
+    transport: Transport,
+    connection: WsConnection | undefined,
+    remoteAddress: string | undefined,
+    created: Subscription[],
+  ): Promise<string> {
+    if (this.closing) throw new RpcError(SHUTTING_DOWN, "server is shutting down");
+    const method = this.methods.get(request.method);
+    if (method === undefined) throw new RpcError(METHOD_NOT_FOUND, `method "${request.method}" not found`);
+    const params = method.params(request.params);
+    if (this.inFlight >= this.limits.maxInFlight) {
+      throw new RpcError(OVERLOADED, `server overloaded: ${this.limits.maxInFlight} calls already in flight`, { limit: this.limits.maxInFlight });
+    }
+
+    const timeout = new AbortController();
+    const signals = [timeout.signal, this.shutdown.signal];
+    if (connection) signals.push(connection.closed.signal);
+    let answered = false;
+    const ctx: RpcContext = {
+      transport,
+      method: request.method,
+      signal: AbortSignal.any(signals),
+      remoteAddress,
+      subscribe: (topic, options) => {
+        if (connection === undefined) throw new RpcError(METHOD_NOT_FOUND, "subscriptions are only available over WebSocket");
+        if (answered) throw new RpcError(INVALID_REQUEST, "cannot subscribe after the call has been answered");
+        const subscription = this.subscribe(connection, topic, options);
+        created.push(subscription);
+        return subscription.id;
+      },
+      unsubscribe: (id) => {
+        const subscription = connection?.subscriptions.get(id);
+        if (subscription === undefined) return false;
+        this.removeSubscription(subscription);
+        return true;
+      },
+    };
+
+    // The slot is held until the handler settles, even past its timeout: the work it stands for
+    // still runs, and releasing early would let a stuck dependency pile up unbounded handlers.
+    this.inFlight++;
+    this.metrics?.rpcInFlight.set(this.inFlight);
+    const release = () => {
+      this.inFlight--;
+      this.metrics?.rpcInFlight.set(this.inFlight);
+      this.checkIdle();
+    };
+    const running = (async () => method.handler(params, ctx))();
+    running.then(release, release);
+
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new RpcError(TIMEOUT, `${request.method} did not complete within ${this.limits.requestTimeoutMs} ms`);
+        timeout.abort(error);
+        reject(error);
+      }, this.limits.requestTimeoutMs);
+    });
+    try {
+      return toJson(await Promise.race([running, timedOut]));
+    } finally {
+      answered = true;
+      clearTimeout(timer);
+    }
+  }
+
+  private toErrorObject(error: unknown, method: string): RpcErrorObject {
+    if (error instanceof RpcError) return error.toJSON();
+    // Stack traces and internal messages stay in the log.
+    this.log.error({ err: error, method }, "internal error in RPC method");
+    return { code: INTERNAL_ERROR, message: "internal error" };
+  }
+
+  private updateConnectionGauges(): void {
+    if (!this.metrics) return;
+    this.metrics.rpcConnections.set({ kind: "ws" }, this.wsConnections.size);
+    this.metrics.rpcConnections.set({ kind: "http" }, Math.max(0, this.sockets.size - this.wsConnections.size));
+  }
+
+  private hostForUrl(): string {
+    return this.host.includes(":") ? `[${this.host}]` : this.host;
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+}
+
+/** Reads a body, counting bytes as they stream in; stops reading at `limit` instead of buffering on. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "too large" | "aborted"> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | "too large" | "aborted") => {
+      req.off("data", onData).off("end", onEnd).off("error", onAbort).off("close", onAbort);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        finish("too large");
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => finish(Buffer.concat(chunks, size));
+    const onAbort = () => finish("aborted");
+    req.on("data", onData).on("end", onEnd).on("error", onAbort).on("close", onAbort);
+  });
+}
+
+/** Answers a refused WebSocket upgrade with a plain HTTP response and closes the socket. */
+function abortHandshake(socket: Duplex, status: number, message: string): void {
+  const body = toJson({ error: message });
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Resolves true if `promise` settles within `ms`, false otherwise. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
