@@ -91,7 +91,10 @@ export type Message =
   | (MessageBase & {
       readonly type: "appendResp";
       readonly success: boolean;
-      /** On success: highest index known to match the leader. */
+      /**
+       * On success: highest index known to match the leader (durable on the sender).
+       * On rejection: the `prevIndex` of the rejected append (lets the leader drop stale rejections).
+       */
       readonly matchIndex: number;
       /** On rejection: where the leader should probe next (fast back-off). */
       readonly hintIndex: number;
@@ -136,9 +139,10 @@ export type RaftEvent =
 
 /**
  * Everything the driver must do, in this order:
- * 1. persist `snapshot` (if any), then `entries` (entries[0].index may overwrite a
- *    conflicting suffix: drop every stored entry at or above it first), then `hardState`;
- *    all durably (fsync) before step 2;
+ * 1. persist `snapshot` (if any; it replaces the whole stored log and the application
+ *    state), then `entries` (entries[0].index may overwrite a conflicting suffix: drop
+ *    every stored entry at or above it first), then `hardState`; all durably (fsync)
+ *    before step 2;
  * 2. send `messages`;
  * 3. apply `committedEntries` (all are already durable locally);
  * 4. deliver `outcomes` to waiting clients, handle `events`;
