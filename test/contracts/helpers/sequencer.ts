@@ -1,0 +1,163 @@
+/**
+ * Shared fixture of the contract tests: token + registry + inbox + slashing on a fresh
+ * Hardhat chain, `n` registered operators with their own signing keys, mined into an epoch
+ * where they form the active set. Signing goes through node/commitments exactly as a node does.
+ */
+import { network } from "hardhat";
+import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
+import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import { buildPositionalTree, merkleRoot, type MerkleTree } from "../../../node/commitments/merkle.js";
+import {
+  type BatchHeader,
+  type OrderCommitment,
+  type SequencerDomain,
+  ZERO_HASH,
+  batchHash,
+  domain,
+  signBatchHeader,
+  signOrderCommitment,
+} from "../../../node/commitments/typed-data.js";
+
+export const EPOCH_LENGTH = 10n;
+export const MIN_STAKE = parseEther("100");
+export const SLASH_FRACTION_BPS = 1_000n;
+export const REPORTER_SHARE_BPS = 5_000n;
+
+export type Operator = { address: Address; signer: PrivateKeyAccount; stake: bigint };
+
+/** Deterministic, distinct test key number `i` for purpose `tag`. */
+export function testKey(tag: string, i: number): Hex {
+  return keccak256(toHex(`${tag}-${i}`));
+}
+
+/** Deterministic fake transaction hashes. */
+export function fakeTxHashes(n: number, salt = "tx"): Hex[] {
+  return Array.from({ length: n }, (_, i) => keccak256(toHex(`${salt}-${i}`)));
+}
+
+export async function deploySequencer(operatorCount: number) {
+  const connection = await network.create();
+  const { viem, networkHelpers } = connection;
+  const [owner, reporter, outsider] = await viem.getWalletClients();
+  const publicClient = await viem.getPublicClient();
+  const chainId = await publicClient.getChainId();
+
+  const token = await viem.deployContract("TestStakeToken");
+  const treasury = privateKeyToAccount(testKey("treasury", 0)).address;
+  const registry = await viem.deployContract("SequencerRegistry", [
+    token.address,
+    treasury,
+    0n,
+    EPOCH_LENGTH,
+    {
+      minStake: MIN_STAKE,
+      maxActive: 100n,
+      unbondingPeriod: 4n * EPOCH_LENGTH,
+      slashFractionBps: SLASH_FRACTION_BPS,
+      reporterShareBps: REPORTER_SHARE_BPS,
+    },
+    owner!.account.address,
+  ]);
+  const inbox = await viem.deployContract("BatchInbox", [registry.address]);
+  const slashing = await viem.deployContract("Slashing", [registry.address, inbox.address]);
+  await registry.write.setSlasher([slashing.address]);
+
+  // Operators are impersonated accounts (Hardhat only has 20 funded ones); signers are local keys.
+  const operators: Operator[] = [];
+  for (let i = 0; i < operatorCount; i++) {
+    const address = privateKeyToAccount(testKey("operator", i)).address;
+    const signer = privateKeyToAccount(testKey("signer", i));
+    // Distinct stakes give a deterministic active-set order.
+    const stake = MIN_STAKE + parseEther(String(operatorCount - i));
+    await networkHelpers.impersonateAccount(address);
+    await networkHelpers.setBalance(address, parseEther("10"));
+    await token.write.mint([address, stake]);
+    await token.write.approve([registry.address, stake], { account: address });
+    await registry.write.register([stake, signer.address, toHex(`peer-${i}`), [`/ip4/127.0.0.1/tcp/${4000 + i}`]], {
+      account: address,
+    });
+    operators.push({ address, signer, stake });
+  }
+  await mineToNextEpoch();
+  const epoch = await registry.read.currentEpoch();
+  const d = domain(chainId, registry.address);
+
+  async function mineToNextEpoch(): Promise<void> {
+    // Epochs count from the registry's genesis block, so ask it where the next one starts.
+    const start = await registry.read.epochStartBlock([(await registry.read.currentEpoch()) + 1n]);
+    await networkHelpers.mine(start - (await publicClient.getBlockNumber()));
+  }
+
+  /** Header of batch `batchNumber` over `txHashes` starting at `firstPosition`, with its data. */
+  function makeBatch(args: {
+    epoch: bigint;
+    batchNumber: bigint;
+    prevBatchHash: Hex;
+    firstPosition: bigint;
+    txHashes: Hex[];
+    data?: Hex;
+  }): { header: BatchHeader; data: Hex; tree: MerkleTree } {
+    const tree = buildPositionalTree(args.firstPosition, args.txHashes);
+    const data = args.data ?? (`0x${args.txHashes.map((h) => h.slice(2)).join("")}` as Hex);
+    const header: BatchHeader = {
+      epoch: args.epoch,
+      batchNumber: args.batchNumber,
+      prevBatchHash: args.prevBatchHash,
+      firstPosition: args.firstPosition,
+      lastPosition: args.firstPosition + BigInt(args.txHashes.length - 1),
+      merkleRoot: merkleRoot(tree),
+      dataHash: keccak256(data),
+    };
+    return { header, data, tree };
+  }
+
+  async function signHeader(header: BatchHeader, signers: readonly Operator[] = quorum()): Promise<Hex[]> {
+    return Promise.all(signers.map((o) => signBatchHeader(o.signer, d, header)));
+  }
+
+  /** The smallest strict majority of the operators, in registration order. */
+  function quorum(): Operator[] {
+    return operators.slice(0, Math.floor(operators.length / 2) + 1);
+  }
+
+  /** A certificate over `txHashes` from `firstPosition`, signed by `by`. */
+  async function certify(by: Operator, firstPosition: bigint, txHashes: Hex[], term = 1n) {
+    const tree = buildPositionalTree(firstPosition, txHashes);
+    const certificate: OrderCommitment = {
+      epoch,
+      term,
+      firstPosition,
+      lastPosition: firstPosition + BigInt(txHashes.length - 1),
+      merkleRoot: merkleRoot(tree),
+    };
+    return { certificate, signature: await signOrderCommitment(by.signer, d, certificate), tree };
+  }
+
+  return {
+    connection,
+    viem,
+    networkHelpers,
+    publicClient,
+    owner: owner!,
+    reporter: reporter!,
+    outsider: outsider!,
+    chainId,
+    token,
+    treasury,
+    registry,
+    inbox,
+    slashing,
+    operators,
+    epoch,
+    domain: d as SequencerDomain,
+    mineToNextEpoch,
+    makeBatch,
+    signHeader,
+    quorum,
+    certify,
+    batchHash,
+    ZERO_HASH,
+  };
+}
+
+export type SequencerFixture = Awaited<ReturnType<typeof deploySequencer>>;

@@ -1,0 +1,260 @@
+import { expect } from "chai";
+import { type Hex, keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { type BatchHeader, batchHash, signBatchHeader } from "../../node/commitments/typed-data.js";
+import { type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
+
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+describe("BatchInbox", () => {
+  let f: SequencerFixture;
+
+  /** Batch `number` continuing the chain after `prev` (or the first batch), `size` fake txs. */
+  function next(prev: BatchHeader | undefined, size: number, overrides: Partial<BatchHeader> = {}, salt = "tx") {
+    const firstPosition = prev ? prev.lastPosition + 1n : 0n;
+    const b = f.makeBatch({
+      epoch: f.epoch,
+      batchNumber: prev ? prev.batchNumber + 1n : 1n,
+      prevBatchHash: prev ? batchHash(prev) : f.ZERO_HASH,
+      firstPosition,
+      txHashes: fakeTxHashes(size, `${salt}-${firstPosition}`),
+    });
+    return { ...b, header: { ...b.header, ...overrides } };
+  }
+
+  async function submit(header: BatchHeader, data: Hex, signatures?: Hex[]) {
+    return f.inbox.write.submitBatch([header, data, signatures ?? (await f.signHeader(header))]);
+  }
+
+  async function expectError(promise: Promise<unknown>, name: string, args?: unknown[]) {
+    if (args) {
+      await f.viem.assertions.revertWithCustomErrorWithArgs(promise as Promise<Hex>, f.inbox, name as never, args as never);
+    } else {
+      await f.viem.assertions.revertWithCustomError(promise as Promise<Hex>, f.inbox, name as never);
+    }
+  }
+
+  describe("with 3 operators", () => {
+    /** Headers accepted so far, in order. */
+    const chain: BatchHeader[] = [];
+    before(async () => {
+      f = await deploySequencer(3);
+    });
+
+    it("sees the registry's active set in the fixture epoch", async () => {
+      const signers = await f.registry.read.activeSigners([f.epoch]);
+      expect(signers).to.deep.equal(f.operators.map((o) => o.signer.address));
+    });
+
+    it("accepts a chain of batches, stores what slashing needs and emits BatchAccepted", async () => {
+      const b1 = next(undefined, 5);
+      await f.viem.assertions.emitWithArgs(submit(b1.header, b1.data), f.inbox, "BatchAccepted", [
+        1n,
+        f.epoch,
+        batchHash(b1.header),
+        0n,
+        4n,
+        b1.header.merkleRoot,
+        b1.header.dataHash,
+      ]);
+      const [n, last] = await f.inbox.read.lastBatch();
+      expect(n).to.equal(1n);
+      expect(last).to.deep.equal({
+        batchHash: batchHash(b1.header),
+        merkleRoot: b1.header.merkleRoot,
+        epoch: f.epoch,
+        firstPosition: 0n,
+        lastPosition: 4n,
+      });
+
+      const b2 = next(b1.header, 1);
+      await submit(b2.header, b2.data, await f.signHeader(b2.header, f.operators)); // all three sign
+      const b3 = next(b2.header, 10);
+      await submit(b3.header, b3.data, (await f.signHeader(b3.header, f.operators.slice(1))).reverse());
+      chain.push(b1.header, b2.header, b3.header);
+      expect(await f.inbox.read.batchCount()).to.equal(3n);
+      expect((await f.inbox.read.batch([2n])).batchHash).to.equal(batchHash(b2.header));
+      expect((await f.inbox.read.batch([3n])).firstPosition).to.equal(6n);
+    });
+
+    it("finds the batch covering any position and rejects positions and numbers it does not have", async () => {
+      // batches: [0,4] [5,5] [6,15]
+      const expected: [bigint, bigint][] = [
+        [0n, 1n],
+        [4n, 1n],
+        [5n, 2n],
+        [6n, 3n],
+        [10n, 3n],
+        [15n, 3n],
+      ];
+      for (const [position, number] of expected) {
+        const [found, b] = await f.inbox.read.batchCoveringPosition([position]);
+        expect(found, `position ${position}`).to.equal(number);
+        expect(b.firstPosition <= position && position <= b.lastPosition).to.equal(true);
+      }
+      await expectError(f.inbox.read.batchCoveringPosition([16n]), "NoBatchCoversPosition", [16n]);
+      await expectError(f.inbox.read.batch([0n]), "UnknownBatch", [0n]);
+      await expectError(f.inbox.read.batch([4n]), "UnknownBatch", [4n]);
+    });
+
+    it("treats re-posting an accepted header as a cheap no-op, even without valid signatures", async () => {
+      const accepted = await f.inbox.read.batch([2n]);
+      const [, last] = await f.inbox.read.lastBatch();
+      const b2 = next(chain[0], 1); // rebuilt exactly as posted
+      expect(batchHash(b2.header)).to.equal(accepted.batchHash);
+      const { result } = await f.inbox.simulate.submitBatch([b2.header, b2.data, []]);
+      expect(result).to.equal(false);
+      await f.viem.assertions.emitWithArgs(
+        f.inbox.write.submitBatch([b2.header, b2.data, []], { account: f.outsider.account }),
+        f.inbox,
+        "BatchAlreadyAccepted",
+        [2n, accepted.batchHash, f.outsider.account.address],
+      );
+      expect(await f.inbox.read.batchCount()).to.equal(3n);
+      expect((await f.inbox.read.lastBatch())[1]).to.deep.equal(last);
+    });
+
+    it("rejects a different header for an accepted number with ConflictingBatch", async () => {
+      const other = next(chain[0], 2, {}, "other");
+      const accepted = (await f.inbox.read.batch([2n])).batchHash;
+      await expectError(submit(other.header, other.data), "ConflictingBatch", [2n, accepted, batchHash(other.header)]);
+    });
+
+    describe("rejections (nothing changes)", () => {
+      let prev: BatchHeader;
+      before(() => {
+        prev = chain[2]!;
+      });
+      afterEach(async () => {
+        expect(await f.inbox.read.batchCount()).to.equal(3n);
+      });
+
+      it("a signature from a key outside the active set", async () => {
+        const b = next(prev, 3);
+        const outsider = privateKeyToAccount(testKey("outsider", 0));
+        const sigs = [...(await f.signHeader(b.header, f.operators.slice(0, 1))), await signBatchHeader(outsider, f.domain, b.header)];
+        await expectError(submit(b.header, b.data, sigs), "SignerNotInActiveSet", [1n, outsider.address]);
+      });
+
+      it("a member's signature over a different header (recovers a stranger)", async () => {
+        const b = next(prev, 3);
+        const [good] = await f.signHeader(b.header, [f.operators[0]!]);
+        const [wrong] = await f.signHeader({ ...b.header, lastPosition: b.header.lastPosition + 1n }, [f.operators[1]!]);
+        await expectError(submit(b.header, b.data, [good!, wrong!]), "SignerNotInActiveSet");
+      });
+
+      it("the same signer twice", async () => {
+        const b = next(prev, 3);
+        const [sig] = await f.signHeader(b.header, [f.operators[2]!]);
+        await expectError(submit(b.header, b.data, [sig!, sig!]), "DuplicateSigner", [1n, f.operators[2]!.signer.address]);
+      });
+
+      it("a minority (1 of 3)", async () => {
+        const b = next(prev, 3);
+        await expectError(submit(b.header, b.data, await f.signHeader(b.header, [f.operators[0]!])), "InsufficientSignatures", [1n, 3n]);
+        await expectError(submit(b.header, b.data, []), "InsufficientSignatures", [0n, 3n]);
+      });
+
+      it("an epoch that has not started", async () => {
+        const b = next(prev, 3, { epoch: f.epoch + 1n });
+        await expectError(submit(b.header, b.data), "EpochInFuture", [f.epoch + 1n, f.epoch]);
+      });
+
+      it("an epoch before the previous batch's", async () => {
+        const b = next(prev, 3, { epoch: f.epoch - 1n });
+        await expectError(submit(b.header, b.data), "EpochBeforePreviousBatch", [f.epoch - 1n, f.epoch]);
+      });
+
+      it("a gap in batch numbers, and batch number 0", async () => {
+        const b = next(prev, 3, { batchNumber: 5n });
+        await expectError(submit(b.header, b.data), "UnexpectedBatchNumber", [4n, 5n]);
+        const z = next(prev, 3, { batchNumber: 0n });
+        await expectError(submit(z.header, z.data, []), "UnexpectedBatchNumber", [4n, 0n]);
+      });
+
+      it("a wrong previous batch hash", async () => {
+        const wrong = keccak256(toHex("not the tip"));
+        const b = next(prev, 3, { prevBatchHash: wrong });
+        await expectError(submit(b.header, b.data), "PrevBatchHashMismatch", [batchHash(prev), wrong]);
+      });
+
+      it("positions that do not continue the previous batch, or an inverted range", async () => {
+        const gap = next(prev, 3, { firstPosition: prev.lastPosition + 2n, lastPosition: prev.lastPosition + 5n });
+        await expectError(submit(gap.header, gap.data), "UnexpectedFirstPosition", [16n, 17n]);
+        const overlap = next(prev, 3, { firstPosition: prev.lastPosition });
+        await expectError(submit(overlap.header, overlap.data), "UnexpectedFirstPosition", [16n, 15n]);
+        const inverted = next(prev, 3, { lastPosition: prev.lastPosition });
+        await expectError(f.inbox.write.submitBatch([inverted.header, inverted.data, []]), "InvalidPositionRange", [16n, 15n]);
+      });
+
+      it("data that does not hash to dataHash", async () => {
+        const b = next(prev, 3);
+        const tampered = `${b.data.slice(0, -2)}ff` as Hex;
+        await expectError(submit(b.header, tampered, await f.signHeader(b.header)), "DataHashMismatch", [b.header.dataHash, keccak256(tampered)]);
+      });
+
+      it("malformed signatures: truncated, bad v, high s", async () => {
+        const b = next(prev, 3);
+        const [sig0, sig1] = await f.signHeader(b.header);
+        await expectError(submit(b.header, b.data, [sig0!, sig1!.slice(0, 130) as Hex]), "MalformedSignature", [1n]);
+        await expectError(submit(b.header, b.data, [`${sig0!.slice(0, 130)}05` as Hex, sig1!]), "MalformedSignature", [0n]);
+        const s = BigInt(`0x${sig1!.slice(66, 130)}`);
+        const flippedV = sig1!.slice(130) === "1b" ? "1c" : "1b";
+        const highS = `${sig1!.slice(0, 66)}${(SECP256K1_N - s).toString(16).padStart(64, "0")}${flippedV}` as Hex;
+        await expectError(submit(b.header, b.data, [sig0!, highS]), "MalformedSignature", [1n]);
+      });
+    });
+  });
+
+  describe("with 4 operators (even set)", () => {
+    before(async () => {
+      f = await deploySequencer(4);
+    });
+
+    it("rejects exactly half and accepts three of four", async () => {
+      const b = next(undefined, 2);
+      await expectError(submit(b.header, b.data, await f.signHeader(b.header, f.operators.slice(2))), "InsufficientSignatures", [2n, 4n]);
+      await submit(b.header, b.data, await f.signHeader(b.header, f.operators.slice(1)));
+      expect(await f.inbox.read.batchCount()).to.equal(1n);
+    });
+
+    it("rejects an epoch whose active set is empty", async () => {
+      // Fresh fixture: epoch 0 was frozen (empty) at deployment, before anyone registered.
+      f = await deploySequencer(4);
+      expect(await f.registry.read.activeSigners([0n])).to.deep.equal([]);
+      const b = next(undefined, 2, { epoch: 0n });
+      await expectError(submit(b.header, b.data), "EmptyActiveSet", [0n]);
+    });
+
+    it("checks signatures against the header's epoch: a member who joined later cannot sign an older epoch", async () => {
+      const b = next(undefined, 2);
+      await submit(b.header, b.data);
+      // A fifth operator registers now: it is in the set of the next epoch, not of f.epoch.
+      const late = await deploySequencerMember(f, 4);
+      await f.mineToNextEpoch();
+      const newEpoch = await f.registry.read.currentEpoch();
+      expect(await f.registry.read.activeSigners([newEpoch])).to.include(late.address);
+      const old = next(b.header, 2);
+      const sigs = [...(await f.signHeader(old.header, f.operators.slice(0, 2))), await signBatchHeader(late, f.domain, old.header)];
+      await expectError(submit(old.header, old.data, sigs), "SignerNotInActiveSet", [2n, late.address]);
+      // The same three signatures form a majority (3 of 5) for the new epoch.
+      const fresh = next(b.header, 2, { epoch: newEpoch });
+      const freshSigs = [...(await f.signHeader(fresh.header, f.operators.slice(0, 2))), await signBatchHeader(late, f.domain, fresh.header)];
+      await submit(fresh.header, fresh.data, freshSigs);
+      expect(await f.inbox.read.batchCount()).to.equal(2n);
+    });
+  });
+});
+
+/** Registers one more operator (index `i` keys) on an existing fixture; returns its signer. */
+async function deploySequencerMember(f: SequencerFixture, i: number) {
+  const address = privateKeyToAccount(testKey("operator", i)).address;
+  const signer = privateKeyToAccount(testKey("signer", i));
+  const stake = 500n * 10n ** 18n;
+  await f.networkHelpers.impersonateAccount(address);
+  await f.networkHelpers.setBalance(address, 10n ** 19n);
+  await f.token.write.mint([address, stake]);
+  await f.token.write.approve([f.registry.address, stake], { account: address });
+  await f.registry.write.register([stake, signer.address, toHex(`peer-late-${i}`), ["/ip4/127.0.0.1/tcp/4999"]], { account: address });
+  return signer;
+}
