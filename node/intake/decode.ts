@@ -1,0 +1,258 @@
+/**
+ * Decoding and validation of raw signed transactions as users submit them
+ * (`eth_sendRawTransaction`): envelope type, canonical encoding, chain id, signature ranges,
+ * sender recovery. Everything a sequencer must know before it assigns a position.
+ */
+import {
+  BaseError,
+  InvalidChainIdError,
+  InvalidLegacyVError,
+  InvalidYParityError,
+  bytesToHex,
+  hexToBigInt,
+  hexToBytes,
+  keccak256,
+  parseTransaction,
+  serializeTransaction,
+  type AccessList,
+  type Address,
+  type Hex,
+  type Signature,
+  type SignedAuthorizationList,
+  type TransactionSerializable,
+} from "viem";
+
+import {
+  InvalidSignatureError,
+  IntakeError,
+  MalformedTransactionError,
+  TransactionTooLargeError,
+  UnsupportedTransactionTypeError,
+  WrongChainIdError,
+} from "./errors.js";
+import { getDefaultBackend, recoverSignerAddress, type RecoveryBackend } from "./recover.js";
+
+export type TransactionType = "legacy" | "eip2930" | "eip1559" | "eip7702";
+
+export type DecodedTransaction = {
+  /** keccak256 of the raw envelope: the Ethereum transaction hash. */
+  hash: Hex;
+  /** The submitted bytes, lower-case hex. */
+  raw: Hex;
+  /** Byte length of `raw`. */
+  size: number;
+  type: TransactionType;
+  chainId: number;
+  nonce: number;
+  from: Address;
+  /** `null` for contract creation. */
+  to: Address | null;
+  value: bigint;
+  gas: bigint;
+  data: Hex;
+  /** legacy and eip2930 */
+  gasPrice?: bigint;
+  /** eip1559 and eip7702 */
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  accessList?: AccessList;
+  /** eip7702; authority signatures are not checked here (the executor does that per tuple). */
+  authorizationList?: SignedAuthorizationList;
+  /** Hash the sender signed (keccak of the unsigned serialization). */
+  signingHash: Hex;
+  signature: { r: Hex; s: Hex; yParity: 0 | 1 };
+};
+
+export type DecodeOptions = {
+  /** The rollup's chain id: transactions for any other chain are rejected. */
+  chainId: bigint | number;
+  /** Largest accepted raw transaction, in bytes. */
+  maxBytes: number;
+  /** Defaults to the native backend (noble fallback). */
+  backend?: RecoveryBackend;
+};
+
+export type DecodeResult = { ok: true; tx: DecodedTransaction } | { ok: false; error: IntakeError };
+
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const SECP256K1_HALF_N = SECP256K1_N >> 1n;
+const HEX_BODY = /^0x(?:[0-9a-fA-F]{2})*$/;
+
+const TYPE_BY_BYTE: Record<number, TransactionType> = { 1: "eip2930", 2: "eip1559", 4: "eip7702" };
+
+/**
+ * Decodes a raw signed transaction, checks it is acceptable for this chain and recovers its
+ * sender. Throws an {@link IntakeError} subclass saying exactly what is wrong.
+ */
+export function decodeTransaction(input: Hex | Uint8Array, opts: DecodeOptions): DecodedTransaction {
+  const raw = normalize(input, opts.maxBytes);
+  const size = (raw.length - 2) / 2;
+  const type = envelopeType(raw);
+  const expectedChainId = BigInt(opts.chainId);
+
+  let parsed: TransactionSerializable;
+  try {
+    parsed = parseTransaction(raw);
+  } catch (cause) {
+    throw mapParseError(cause, type, expectedChainId);
+  }
+
+  const { r, s, v, yParity, ...unsigned } = parsed as TransactionSerializable & {
+    r?: Hex;
+    s?: Hex;
+    v?: bigint;
+    yParity?: number;
+  };
+  const signed = r !== undefined && s !== undefined;
+
+  // Re-encoding must give back the submitted bytes: otherwise one transaction could be
+  // submitted under many hashes (leading zeros, long-form RLP lengths, padded r/s).
+  let canonical: Hex;
+  try {
+    canonical = serializeTransaction(unsigned as TransactionSerializable, signed ? ({ r, s, v, yParity } as Signature) : undefined);
+  } catch (cause) {
+    throw new MalformedTransactionError(`malformed ${type} transaction: ${describe(cause)}`, { cause });
+  }
+  if (canonical !== raw) {
+    throw new MalformedTransactionError(
+      `${type} transaction is not canonically encoded (re-encoding gives different bytes)`,
+    );
+  }
+
+  if (!signed) {
+    throw new InvalidSignatureError("missing", `${type} transaction is not signed`);
+  }
+
+  if (parsed.chainId === undefined) {
+    throw new WrongChainIdError(
+      undefined,
+      expectedChainId,
+      `pre-EIP-155 legacy transaction (v = ${v}) names no chain id, so it could be replayed on any ` +
+        `chain; sign it with EIP-155 replay protection for chain ${expectedChainId}`,
+    );
+  }
+  if (BigInt(parsed.chainId) !== expectedChainId) {
+    throw new WrongChainIdError(
+      BigInt(parsed.chainId),
+      expectedChainId,
+      `transaction is signed for chain ${parsed.chainId}, this sequencer serves chain ${expectedChainId}`,
+    );
+  }
+
+  const rValue = hexToBigInt(r);
+  const sValue = hexToBigInt(s);
+  if (rValue === 0n || rValue >= SECP256K1_N) {
+    throw new InvalidSignatureError("r-out-of-range", "signature r must be in [1, n-1]");
+  }
+  if (sValue === 0n || sValue >= SECP256K1_N) {
+    throw new InvalidSignatureError("s-out-of-range", "signature s must be in [1, n-1]");
+  }
+  if (sValue > SECP256K1_HALF_N) {
+    throw new InvalidSignatureError("high-s", "signature s is in the upper half of the curve order (EIP-2 forbids it)");
+  }
+  if (yParity !== 0 && yParity !== 1) {
+    throw new InvalidSignatureError("v-out-of-range", `signature recovery bit must be 0 or 1, got ${yParity}`);
+  }
+
+  const signingHash = keccak256(serializeTransaction(unsigned as TransactionSerializable));
+  const compact = new Uint8Array(64);
+  compact.set(hexToBytes(r), 0);
+  compact.set(hexToBytes(s), 32);
+  const from = recoverSignerAddress(hexToBytes(signingHash), compact, yParity, opts.backend ?? getDefaultBackend());
+
+  const tx: DecodedTransaction = {
+    hash: keccak256(raw),
+    raw,
+    size,
+    type,
+    chainId: parsed.chainId,
+    nonce: parsed.nonce ?? 0,
+    from,
+    to: parsed.to ?? null,
+    value: parsed.value ?? 0n,
+    gas: parsed.gas ?? 0n,
+    data: parsed.data ?? "0x",
+    signingHash,
+    signature: { r, s, yParity },
+  };
+  if (parsed.type === "legacy" || parsed.type === "eip2930") tx.gasPrice = parsed.gasPrice ?? 0n;
+  if (parsed.type === "eip1559" || parsed.type === "eip7702") {
+    tx.maxFeePerGas = parsed.maxFeePerGas ?? 0n;
+    tx.maxPriorityFeePerGas = parsed.maxPriorityFeePerGas ?? 0n;
+  }
+  if (parsed.type !== "legacy") tx.accessList = parsed.accessList ?? [];
+  if (parsed.type === "eip7702") tx.authorizationList = parsed.authorizationList ?? [];
+  return tx;
+}
+
+/** Decodes many raw transactions; one failure does not affect the others. */
+export function decodeTransactions(inputs: readonly (Hex | Uint8Array)[], opts: DecodeOptions): DecodeResult[] {
+  return inputs.map((input) => {
+    try {
+      return { ok: true, tx: decodeTransaction(input, opts) };
+    } catch (error) {
+      if (error instanceof IntakeError) return { ok: false, error };
+      throw error;
+    }
+  });
+}
+
+function normalize(input: Hex | Uint8Array, maxBytes: number): Hex {
+  if (input instanceof Uint8Array) {
+    if (input.length > maxBytes) throw new TransactionTooLargeError(input.length, maxBytes);
+    if (input.length === 0) throw new MalformedTransactionError("transaction is empty");
+    return bytesToHex(input);
+  }
+  if (typeof input !== "string") throw new MalformedTransactionError("transaction must be a hex string or bytes");
+  // Size first, so an oversized string is rejected without scanning it.
+  const size = Math.ceil((input.length - 2) / 2);
+  if (size > maxBytes) throw new TransactionTooLargeError(size, maxBytes);
+  if (!HEX_BODY.test(input)) {
+    throw new MalformedTransactionError("transaction must be a 0x-prefixed hex string of whole bytes");
+  }
+  if (input.length === 2) throw new MalformedTransactionError("transaction is empty");
+  return input.toLowerCase() as Hex;
+}
+
+function envelopeType(raw: Hex): TransactionType {
+  const first = Number.parseInt(raw.slice(2, 4), 16);
+  if (first >= 0xc0) return "legacy";
+  const typed = TYPE_BY_BYTE[first];
+  if (typed) return typed;
+  if (first === 3) {
+    throw new UnsupportedTransactionTypeError(
+      3,
+      "blob transactions (EIP-4844, type 3) are not accepted: the sequencer carries no blob data; " +
+        "use type 0, 1, 2 or 4",
+    );
+  }
+  if (first <= 0x7f) {
+    throw new UnsupportedTransactionTypeError(
+      first,
+      `unknown transaction type 0x${first.toString(16).padStart(2, "0")}; accepted types are 0 (legacy), 1, 2 and 4`,
+    );
+  }
+  throw new MalformedTransactionError("transaction is neither an RLP list (legacy) nor an EIP-2718 typed envelope");
+}
+
+function mapParseError(cause: unknown, type: TransactionType, expectedChainId: bigint): IntakeError {
+  if (cause instanceof InvalidChainIdError) {
+    return new WrongChainIdError(
+      undefined,
+      expectedChainId,
+      `${type} transaction has an invalid chain id; this sequencer serves chain ${expectedChainId}`,
+      { cause },
+    );
+  }
+  if (cause instanceof InvalidLegacyVError || cause instanceof InvalidYParityError) {
+    return new InvalidSignatureError("v-out-of-range", `${type} transaction has an invalid signature v / y-parity`, {
+      cause,
+    });
+  }
+  return new MalformedTransactionError(`malformed ${type} transaction: ${describe(cause)}`, { cause });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof BaseError) return error.shortMessage;
+  return error instanceof Error ? error.message : String(error);
+}
