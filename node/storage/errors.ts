@@ -1,0 +1,43 @@
+/**
+ * Stored bytes that fail their checksum, do not decode, or break an invariant that an atomic
+ * write could never produce (a gap in the log, commit beyond the log...). The store refuses to
+ * open or serve once it has seen one: a wrong answer is worse than none.
+ */
+export class StorageCorruptionError extends Error {
+  override readonly name = "StorageCorruptionError";
+  constructor(
+    /** Hex of the offending key, with a readable description. */
+    readonly key: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`storage corruption at ${key}: ${reason}`, options);
+  }
+}
+
+/** A write that would break the log's invariants (gap, overwrite of compacted entries...): nothing was written. */
+export class StorageInvariantError extends Error {
+  override readonly name = "StorageInvariantError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The store was closed (or never opened) when an operation was attempted. */
+export class StorageClosedError extends Error {
+  override readonly name = "StorageClosedError";
+  constructor() {
+    super("the node store is closed");
+  }
+}
+
+/**
+ * Refusal to record (and so to sign) a second, different batch header for a batch number this
+ * member already signed: signing both is slashable equivocation.
+ */
+export class ConflictingBatchHeaderError extends Error {
+  override readonly name = "ConflictingBatchHeaderError";
+  constructor(readonly batchNumber: number) {
+    super(`a different header for batch ${batchNumber} was already signed by this member`);
+  }
+}
