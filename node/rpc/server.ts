@@ -183,7 +183,7 @@ class JsonRpcServer implements RpcServer {
   private inFlight = 0;
   /** HTTP requests and WebSocket messages between arrival and their response being written. */
   private activeMessages = 0;
-  private idleWaiters: (() => void)[] = [];
+  private waiters: { condition: () => boolean; resolve: () => void }[] = [];
   private closing = false;
   private closed: Promise<void> | undefined;
   host = "";
@@ -218,6 +218,7 @@ class JsonRpcServer implements RpcServer {
       socket.once("close", () => {
         this.sockets.delete(socket);
         this.updateConnectionGauges();
+        this.notifyWaiters();
       });
     });
     this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
@@ -300,37 +301,37 @@ class JsonRpcServer implements RpcServer {
     // Keep-alive sockets with nothing in progress would otherwise hold `close` open.
     this.http.closeIdleConnections();
 
-    const drained = await within(this.whenIdle(), timeoutMs);
+    const drained = await within(this.waitUntil(() => this.inFlight === 0 && this.activeMessages === 0), timeoutMs);
     if (!drained) this.log.warn({ inFlight: this.inFlight, activeMessages: this.activeMessages }, "RPC shutdown timed out with calls in flight");
     this.shutdown.abort(new RpcError(SHUTTING_DOWN, "server is shutting down"));
     for (const connection of this.wsConnections) connection.socket.close(1001, "server shutting down");
     this.http.closeIdleConnections();
 
-    if (!(await within(stopped, CLOSE_GRACE_MS))) {
+    const disconnected = () => this.sockets.size === 0 && this.wsConnections.size === 0;
+    // Drained: responses are out, give clients a moment to complete the WebSocket close handshake.
+    if (!drained || !(await within(this.waitUntil(disconnected), CLOSE_GRACE_MS))) {
       for (const connection of this.wsConnections) connection.socket.terminate();
       this.http.closeAllConnections();
       for (const socket of this.sockets) socket.destroy();
-      await stopped;
     }
+    await Promise.all([stopped, this.waitUntil(disconnected)]);
     clearInterval(this.heartbeat);
     this.wss.close();
     this.log.info("RPC server closed");
   }
 
-  private whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Resolves once `condition` holds; re-checked whenever a call, message or connection ends. */
+  private waitUntil(condition: () => boolean): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ condition, resolve }));
   }
 
-  private isIdle(): boolean {
-    return this.inFlight === 0 && this.activeMessages === 0;
-  }
-
-  private checkIdle(): void {
-    if (!this.isIdle() || this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+  private notifyWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((waiter) => waiter.condition());
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
+    for (const waiter of ready) waiter.resolve();
   }
 
   // ---- HTTP ------------------------------------------------------------------------------
@@ -394,7 +395,7 @@ class JsonRpcServer implements RpcServer {
       else res.destroy();
     } finally {
       this.activeMessages--;
-      this.checkIdle();
+      this.notifyWaiters();
     }
   }
 
@@ -485,6 +486,7 @@ class JsonRpcServer implements RpcServer {
       for (const subscription of [...connection.subscriptions.values()]) this.removeSubscription(subscription);
       connection.closed.abort(new RpcError(INVALID_REQUEST, "WebSocket closed"));
       this.updateConnectionGauges();
+      this.notifyWaiters();
     });
   }
 
@@ -500,7 +502,7 @@ class JsonRpcServer implements RpcServer {
       this.log.error({ err: error }, "unexpected failure handling a WebSocket message");
     } finally {
       this.activeMessages--;
-      this.checkIdle();
+      this.notifyWaiters();
     }
   }
 
@@ -672,7 +674,7 @@ class JsonRpcServer implements RpcServer {
     const release = () => {
       this.inFlight--;
       this.metrics?.rpcInFlight.set(this.inFlight);
-      this.checkIdle();
+      this.notifyWaiters();
     };
     const running = (async () => method.handler(params, ctx))();
     running.then(release, release);

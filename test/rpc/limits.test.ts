@@ -1,0 +1,253 @@
+import { expect } from "chai";
+import http from "node:http";
+import net from "node:net";
+import { NodeMetrics } from "../../node/ops/metrics.js";
+import { OVERLOADED, SHUTTING_DOWN, TIMEOUT } from "../../node/rpc/errors.js";
+import { defineMethod, noParams, type RpcMethods } from "../../node/rpc/methods.js";
+import { createRpcServer, type RpcLimits, type RpcServer } from "../../node/rpc/server.js";
+import { deferred, post, rpc, TestWsClient } from "./helpers.js";
+
+/** Methods whose handlers a test holds open: `test_slow` waits for `gate`, `test_fast` answers at once. */
+function gatedMethods() {
+  const gate = deferred();
+  const entries: { signal: AbortSignal }[] = [];
+  const enteredWaiters: { count: number; resolve: () => void }[] = [];
+  const methods: RpcMethods = {
+    test_fast: defineMethod({ params: noParams, handler: () => "fast" }),
+    test_slow: defineMethod({
+      params: noParams,
+      handler: async (_params, ctx) => {
+        entries.push({ signal: ctx.signal });
+        for (const waiter of enteredWaiters.filter((w) => entries.length >= w.count)) waiter.resolve();
+        await gate.promise;
+        return "done";
+      },
+    }),
+  };
+  /** Resolves once `count` slow handlers have started. */
+  const entered = (count: number) =>
+    entries.length >= count ? Promise.resolve() : new Promise<void>((resolve) => enteredWaiters.push({ count, resolve }));
+  return { methods, gate, entries, entered };
+}
+
+/** Polls (each event-loop turn) until `condition` holds; the mocha timeout bounds it. */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+async function start(methods: RpcMethods, limits: Partial<RpcLimits>, metrics?: NodeMetrics): Promise<RpcServer> {
+  return createRpcServer({ methods, limits, metrics });
+}
+
+describe("rpc server limits", () => {
+  let server: RpcServer | undefined;
+  afterEach(async () => {
+    await server?.close({ timeoutMs: 1_000 });
+    server = undefined;
+  });
+
+  it("stops reading a streamed body at the limit and answers 413 long before the client is done", async () => {
+    server = await start(gatedMethods().methods, { maxBodyBytes: 64 * 1024 });
+    const chunk = Buffer.alloc(64 * 1024, 0x20); // JSON whitespace: only the size is wrong
+    const total = 256 * 1024 * 1024;
+    const outcome = await new Promise<{ status: number; body: string; written: number }>((resolve, reject) => {
+      let written = 0;
+      let answered = false;
+      // No content-length: chunked, so the server can only find out by counting.
+      const req = http.request(server!.url, { method: "POST", headers: { "content-type": "application/json" } });
+      req.on("response", (res) => {
+        answered = true;
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (part) => (body += part));
+        res.on("end", () => resolve({ status: res.statusCode!, body, written }));
+      });
+      req.on("error", (error) => {
+        if (!answered) reject(error);
+      });
+      const pump = () => {
+        while (!answered && written < total) {
+          written += chunk.length;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+    });
+    expect(outcome.status).to.equal(413);
+    expect(JSON.parse(outcome.body).error.message).to.equal("invalid request: body exceeds 65536 bytes");
+    expect(outcome.written).to.be.lessThan(total / 4);
+  });
+
+  it("answers OVERLOADED at once while slow calls hold every slot, and recovers after", async () => {
+    const { methods, gate, entered } = gatedMethods();
+    const metrics = new NodeMetrics({ processMetrics: false });
+    server = await start(methods, { maxInFlight: 2 }, metrics);
+    const slow = [post(server.url, rpc("test_slow", [], 1)), post(server.url, rpc("test_slow", [], 2))];
+    await entered(2);
+    expect(server.stats().inFlight).to.equal(2);
+
+    const rejected = await post(server.url, rpc("test_fast", [], 3));
+    expect(rejected.json.error).to.deep.equal({
+      code: OVERLOADED,
+      message: "server overloaded: 2 calls already in flight",
+      data: { retryable: true, limit: 2 },
+    });
+    const batch = await post(server.url, [rpc("test_fast", [], 4), rpc("test_fast", [], 5)]);
+    expect(batch.json.map((r: any) => r.error.code)).to.deep.equal([OVERLOADED, OVERLOADED]);
+
+    gate.resolve();
+    expect((await Promise.all(slow)).map((r) => r.json.result)).to.deep.equal(["done", "done"]);
+    const recovered = await post(server.url, rpc("test_fast", [], 6));
+    expect(recovered.json.result).to.equal("fast");
+    expect(server.stats().inFlight).to.equal(0);
+    expect(await metrics.registry.getSingleMetricAsString("seq_rpc_errors_total")).to.contain(`code="${OVERLOADED}"} 3`);
+  });
+
+  it("answers TIMEOUT and aborts ctx.signal when a handler overruns, holding its slot until it settles", async () => {
+    const { methods, gate, entries } = gatedMethods();
+    server = await start(methods, { requestTimeoutMs: 50, maxInFlight: 1 });
+    const reply = await post(server.url, rpc("test_slow"));
+    expect(reply.json.error).to.deep.equal({
+      code: TIMEOUT,
+      message: "test_slow did not complete within 50 ms",
+      data: { retryable: true },
+    });
+    expect(entries[0].signal.aborted).to.equal(true);
+    // The overrunning handler still occupies its slot.
+    expect(server.stats().inFlight).to.equal(1);
+    expect((await post(server.url, rpc("test_fast"))).json.error.code).to.equal(OVERLOADED);
+    gate.resolve();
+    await waitFor(() => server!.stats().inFlight === 0);
+    expect((await post(server.url, rpc("test_fast"))).json.result).to.equal("fast");
+  });
+
+  it("closes connections beyond the limit on accept, holding no more than the limit", async () => {
+    const metrics = new NodeMetrics({ processMetrics: false });
+    const limit = 4;
+    server = await start(gatedMethods().methods, { maxConnections: limit }, metrics);
+    const { port } = server;
+    const connect = () =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect(port, "127.0.0.1", () => resolve(socket));
+        socket.once("error", reject);
+      });
+    const request = (socket: net.Socket): Promise<string> =>
+      new Promise((resolve) => {
+        let text = "";
+        const onData = (data: Buffer) => {
+          text += data.toString();
+          if (text.includes('"result"')) {
+            socket.off("data", onData);
+            resolve(text);
+          }
+        };
+        socket.on("data", onData);
+        const body = JSON.stringify(rpc("test_fast"));
+        socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      });
+
+    const held = await Promise.all(Array.from({ length: limit }, connect));
+    for (const socket of held) expect(await request(socket)).to.match(/^HTTP\/1.1 200/);
+    expect(server.stats().connections).to.equal(limit);
+
+    const flood = 200;
+    let answered = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from(
+        { length: flood },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect(port, "127.0.0.1", () => socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+            socket.on("data", () => answered++);
+            socket.on("error", () => {}); // ECONNRESET is one way of being refused
+            socket.once("close", () => {
+              peak = Math.max(peak, server!.stats().connections);
+              resolve();
+            });
+          }),
+      ),
+    );
+    expect(answered).to.equal(0);
+    expect(peak).to.equal(limit);
+    expect(await metrics.registry.getSingleMetricAsString("seq_rpc_rejected_connections_total")).to.contain(
+      `seq_rpc_rejected_connections_total{reason="connections"} ${flood}`,
+    );
+
+    // The connections it kept still work, and freed slots are usable again.
+    expect(await request(held[0])).to.match(/^HTTP\/1.1 200/);
+    for (const socket of held) socket.destroy();
+    await waitFor(() => server!.stats().connections === 0);
+    expect((await post(server.url, rpc("test_fast"))).json.result).to.equal("fast");
+  });
+
+  it("refuses WebSocket upgrades beyond the WebSocket limit with 503", async () => {
+    server = await start(gatedMethods().methods, { maxWsConnections: 2 });
+    const clients = [await TestWsClient.open(server.wsUrl), await TestWsClient.open(server.wsUrl)];
+    const error: Error = await TestWsClient.open(server.wsUrl).then(
+      () => {
+        throw new Error("third WebSocket was accepted");
+      },
+      (e: Error) => e,
+    );
+    expect(error.message).to.equal("Unexpected server response: 503");
+    expect(server.stats().wsConnections).to.equal(2);
+    await clients[0].close();
+    await waitFor(() => server!.stats().wsConnections === 1);
+    const replacement = await TestWsClient.open(server.wsUrl);
+    expect((await replacement.call("test_fast")).result).to.equal("fast");
+    await Promise.all([clients[1].close(), replacement.close()]);
+  });
+
+  it("closes a WebSocket that sends a message over the payload limit (1009)", async () => {
+    server = await start(gatedMethods().methods, { wsMaxPayloadBytes: 1024 });
+    const client = await TestWsClient.open(server.wsUrl);
+    expect((await client.call("test_fast")).result).to.equal("fast");
+    client.send(JSON.stringify(rpc("test_fast", ["x".repeat(2048)])));
+    expect((await client.closed).code).to.equal(1009);
+  });
+});
+
+describe("rpc server graceful close", () => {
+  it("refuses new work, finishes calls in flight, then closes WebSockets with 1001", async () => {
+    const { methods, gate, entered } = gatedMethods();
+    const server = await createRpcServer({ methods });
+    const httpCall = post(server.url, rpc("test_slow", [], 1));
+    const client = await TestWsClient.open(server.wsUrl);
+    const wsCall = client.call("test_slow");
+    await entered(2);
+
+    const closing = server.close({ timeoutMs: 30_000 });
+    const refused = await fetch(server.url, { method: "POST" }).then(
+      () => undefined,
+      (error: Error & { cause?: { code?: string } }) => error.cause?.code,
+    );
+    expect(refused).to.equal("ECONNREFUSED");
+    const late = await client.call("test_fast");
+    expect(late.error).to.deep.equal({ code: SHUTTING_DOWN, message: "server is shutting down", data: { retryable: true } });
+
+    gate.resolve();
+    const answered = await httpCall;
+    expect(answered.json.result).to.equal("done");
+    expect(answered.headers.get("connection")).to.equal("close");
+    expect((await wsCall).result).to.equal("done");
+    expect((await client.closed).code).to.equal(1001);
+    await closing;
+    expect(server.stats()).to.deep.equal({ connections: 0, wsConnections: 0, inFlight: 0, subscriptions: 0 });
+  });
+
+  it("gives up on calls that outlive the shutdown timeout, aborting their signal", async () => {
+    const { methods, entries, entered } = gatedMethods();
+    const server = await createRpcServer({ methods });
+    const call = post(server.url, rpc("test_slow")).then(
+      (reply) => reply.status,
+      () => "connection closed",
+    );
+    await entered(1);
+    await server.close({ timeoutMs: 50 });
+    expect(entries[0].signal.aborted).to.equal(true);
+    expect(server.stats().connections).to.equal(0);
+    expect(await call).to.equal("connection closed");
+  });
+});
