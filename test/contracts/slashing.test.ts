@@ -1,0 +1,212 @@
+import { expect } from "chai";
+import { type Hex, decodeEventLog, getAddress, keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { type MerkleTree, merkleProof } from "../../node/commitments/merkle.js";
+import { type BatchHeader, type OrderCommitment, batchHash, signBatchHeader, signOrderCommitment } from "../../node/commitments/typed-data.js";
+import {
+  type Operator,
+  type SequencerFixture,
+  REPORTER_SHARE_BPS,
+  SLASH_FRACTION_BPS,
+  deploySequencer,
+  fakeTxHashes,
+  testKey,
+} from "./helpers/sequencer.js";
+
+type Certified = { certificate: OrderCommitment; signature: Hex; tree: MerkleTree; txHashes: Hex[] };
+
+describe("Slashing", () => {
+  let f: SequencerFixture;
+  /** Batch 1, accepted in `before`: positions [0, 9]. */
+  let batch1: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] };
+  const gas: [string, bigint][] = [];
+  const stranger = privateKeyToAccount(testKey("stranger", 0));
+
+  before(async () => {
+    f = await deploySequencer(3);
+    const txHashes = fakeTxHashes(10, "batch1");
+    const b = f.makeBatch({ epoch: f.epoch, batchNumber: 1n, prevBatchHash: f.ZERO_HASH, firstPosition: 0n, txHashes });
+    await f.inbox.write.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
+    batch1 = { header: b.header, tree: b.tree, txHashes };
+  });
+
+  after(() => {
+    console.log("      gas per slashing call:");
+    for (const [name, used] of gas) console.log(`        ${name.padEnd(44)} ${used.toString().padStart(8)}`);
+  });
+
+  async function certify(by: Operator | typeof stranger, firstPosition: bigint, txHashes: Hex[], term = 1n): Promise<Certified> {
+    const signer = "signer" in by ? by.signer : by;
+    const c = await f.certify({ address: signer.address, signer, stake: 0n }, firstPosition, txHashes, term);
+    return { ...c, txHashes, signature: await signOrderCommitment(signer, f.domain, c.certificate) };
+  }
+
+  /** The CertifiedLeaf argument for `position` of `c`. */
+  function leafOf(c: Certified, position: bigint, overrides: Partial<{ txHash: Hex; proof: Hex[]; signature: Hex }> = {}) {
+    const index = Number(position - c.certificate.firstPosition);
+    return {
+      certificate: c.certificate,
+      signature: overrides.signature ?? c.signature,
+      txHash: overrides.txHash ?? c.txHashes[index]!,
+      proof: overrides.proof ?? merkleProof(c.tree, index),
+    };
+  }
+
+  function batchLeaf(position: bigint): [Hex, Hex[]] {
+    return [batch1.txHashes[Number(position)]!, merkleProof(batch1.tree, Number(position))];
+  }
+
+  /** Sends `write`, checks the Slashed event and the reporter's reward, records gas. */
+  async function expectSlash(label: string, write: Promise<Hex>, offence: number, victim: Operator) {
+    const before = await f.token.read.balanceOf([f.reporter.account.address]);
+    const info = await f.registry.read.operatorInfo([victim.address]);
+    const expectedAmount = ((info.activeStake + info.unbonding) * SLASH_FRACTION_BPS) / 10_000n;
+    const receipt = await f.publicClient.waitForTransactionReceipt({ hash: await write });
+    gas.push([label, receipt.gasUsed]);
+    const events = receipt.logs
+      .filter((l) => l.address.toLowerCase() === f.slashing.address.toLowerCase())
+      .map((l) => decodeEventLog({ abi: f.slashing.abi, data: l.data, topics: l.topics }));
+    expect(events).to.have.length(1);
+    const args = events[0]!.args as { offence: number; operator: Hex; signer: Hex; reporter: Hex; amount: bigint; offenceId: Hex };
+    expect(args.offence).to.equal(offence);
+    expect(args.operator).to.equal(victim.address);
+    expect(args.signer).to.equal(victim.signer.address);
+    expect(getAddress(args.reporter)).to.equal(getAddress(f.reporter.account.address));
+    expect(args.amount).to.equal(expectedAmount);
+    expect(await f.slashing.read.isSlashed([args.offenceId])).to.equal(true);
+    const after = await f.token.read.balanceOf([f.reporter.account.address]);
+    expect(after - before).to.equal((expectedAmount * REPORTER_SHARE_BPS) / 10_000n);
+    expect((await f.registry.read.operatorInfo([victim.address])).jailed).to.equal(true);
+    return args.offenceId;
+  }
+
+  async function expectError(promise: Promise<unknown>, name: string, args?: unknown[]) {
+    if (args) {
+      await f.viem.assertions.revertWithCustomErrorWithArgs(promise as Promise<Hex>, f.slashing, name as never, args as never);
+    } else {
+      await f.viem.assertions.revertWithCustomError(promise as Promise<Hex>, f.slashing, name as never);
+    }
+  }
+
+  const asReporter = () => ({ account: f.reporter.account });
+
+  describe("batch equivocation", () => {
+    let a: BatchHeader;
+    let b: BatchHeader;
+    before(() => {
+      a = f.makeBatch({ epoch: f.epoch, batchNumber: 2n, prevBatchHash: batchHash(batch1.header), firstPosition: 10n, txHashes: fakeTxHashes(3, "a") }).header;
+      b = { ...a, lastPosition: 11n, merkleRoot: keccak256(toHex("b")) };
+    });
+
+    it("rejects non-equivocations and bad proofs with clear errors", async () => {
+      const op = f.operators[0]!;
+      const sigA = await signBatchHeader(op.signer, f.domain, a);
+      const sigB = await signBatchHeader(op.signer, f.domain, b);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, { ...b, batchNumber: 3n }, sigB]), "BatchNumbersDiffer", [2n, 3n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, a, sigA]), "NotEquivocation");
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB.slice(0, 100) as Hex]), "BadSignature", [1n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, "0x", b, sigB]), "BadSignature", [0n]);
+      const other = await signBatchHeader(f.operators[1]!.signer, f.domain, b);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, other]), "SignersDiffer", [op.signer.address, f.operators[1]!.signer.address]);
+      const strangerA = await signBatchHeader(stranger, f.domain, a);
+      const strangerB = await signBatchHeader(stranger, f.domain, b);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, strangerA, b, strangerB]), "UnknownSigner", [stranger.address]);
+      expect((await f.registry.read.operatorInfo([op.address])).jailed).to.equal(false);
+    });
+
+    it("slashes a signer of two different headers for the same number, once", async () => {
+      const op = f.operators[0]!;
+      const sigA = await signBatchHeader(op.signer, f.domain, a);
+      const sigB = await signBatchHeader(op.signer, f.domain, b);
+      const id = await expectSlash("slashBatchEquivocation", f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB], asReporter()), 0, op);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB]), "AlreadySlashed", [id]);
+      await expectError(f.slashing.write.slashBatchEquivocation([b, sigB, a, sigA]), "AlreadySlashed", [id]);
+    });
+  });
+
+  describe("certificate equivocation", () => {
+    // Two certificates by operator 1 overlapping on [12, 14]; they disagree at 12 and 13, agree at 14.
+    let c1: Certified;
+    let c2: Certified;
+    before(async () => {
+      const op = f.operators[1]!;
+      const shared = keccak256(toHex("shared"));
+      c1 = await certify(op, 10n, [...fakeTxHashes(4, "c1"), shared]);
+      c2 = await certify(op, 12n, [...fakeTxHashes(2, "c2"), shared, ...fakeTxHashes(3, "c2b")], 2n);
+    });
+
+    it("rejects agreeing leaves, positions outside a range, bad proofs and signatures", async () => {
+      const op = f.operators[1]!;
+      const slash = (position: bigint, x: ReturnType<typeof leafOf>, y: ReturnType<typeof leafOf>) =>
+        f.slashing.write.slashCertificateEquivocation([position, x, y]);
+      await expectError(slash(14n, leafOf(c1, 14n), leafOf(c2, 14n)), "LeavesAgree", [keccak256(toHex("shared"))]);
+      await expectError(slash(11n, leafOf(c1, 11n), { ...leafOf(c2, 12n) }), "PositionOutOfRange", [1n, 11n, 12n, 17n]);
+      await expectError(slash(15n, leafOf(c1, 14n), leafOf(c2, 15n)), "PositionOutOfRange", [0n, 15n, 10n, 14n]);
+      const x = leafOf(c1, 12n);
+      const y = leafOf(c2, 12n);
+      await expectError(slash(12n, { ...x, txHash: keccak256(toHex("made up")) }, y), "InvalidProof", [0n]);
+      await expectError(slash(12n, x, { ...y, proof: y.proof.slice(1) }), "InvalidProof", [1n]);
+      await expectError(slash(13n, leafOf(c1, 13n), { ...y, txHash: c2.txHashes[1]! }), "InvalidProof", [1n]); // proof of 12 used for 13
+      await expectError(slash(12n, x, { ...y, signature: `${y.signature.slice(0, 130)}00` as Hex }), "BadSignature", [1n]);
+      const otherSig = await signOrderCommitment(f.operators[2]!.signer, f.domain, c2.certificate);
+      await expectError(slash(12n, x, { ...y, signature: otherSig }), "SignersDiffer", [op.signer.address, f.operators[2]!.signer.address]);
+      const s1 = await certify(stranger, 10n, c1.txHashes);
+      const s2 = await certify(stranger, 12n, c2.txHashes, 2n);
+      await expectError(slash(12n, leafOf(s1, 12n), leafOf(s2, 12n)), "UnknownSigner", [stranger.address]);
+    });
+
+    it("slashes a signer of two certificates with different transactions at one position, once per conflict", async () => {
+      const op = f.operators[1]!;
+      const id = await expectSlash(
+        "slashCertificateEquivocation",
+        f.slashing.write.slashCertificateEquivocation([12n, leafOf(c1, 12n), leafOf(c2, 12n)], asReporter()),
+        1,
+        op,
+      );
+      await expectError(f.slashing.write.slashCertificateEquivocation([12n, leafOf(c2, 12n), leafOf(c1, 12n)]), "AlreadySlashed", [id]);
+      // A different position is a different offence: slashed again (the operator is already jailed).
+      await expectSlash("slashCertificateEquivocation (again)", f.slashing.write.slashCertificateEquivocation([13n, leafOf(c1, 13n), leafOf(c2, 13n)], asReporter()), 1, op);
+    });
+  });
+
+  describe("broken order commitment", () => {
+    // Operator 2 certified positions [5, 7] with its own transaction at 6; batch 1 holds another one there.
+    let c: Certified;
+    before(async () => {
+      const txs = [batch1.txHashes[5]!, keccak256(toHex("promised")), batch1.txHashes[7]!];
+      c = await certify(f.operators[2]!, 5n, txs);
+    });
+
+    it("rejects agreement with the batch, uncovered positions, bad proofs and signatures", async () => {
+      const slash = (position: bigint, x: ReturnType<typeof leafOf>, batchTx: Hex, proof: Hex[]) =>
+        f.slashing.write.slashBrokenCommitment([position, x, batchTx, proof]);
+      await expectError(slash(5n, leafOf(c, 5n), ...batchLeaf(5n)), "LeavesAgree", [batch1.txHashes[5]!]);
+      await expectError(slash(8n, leafOf(c, 7n), ...batchLeaf(8n)), "PositionOutOfRange", [0n, 8n, 5n, 7n]);
+      const late = await certify(f.operators[2]!, 10n, fakeTxHashes(2, "late"));
+      await expectError(slash(10n, leafOf(late, 10n), ...batchLeaf(6n)), "NoBatchCoversPosition", [10n]);
+      const [tx6, proof6] = batchLeaf(6n);
+      await expectError(slash(6n, leafOf(c, 6n), tx6, merkleProof(batch1.tree, 7)), "InvalidProof", [1n]);
+      await expectError(slash(6n, leafOf(c, 6n), keccak256(toHex("not in batch")), proof6), "InvalidProof", [1n]);
+      await expectError(slash(6n, leafOf(c, 6n, { proof: merkleProof(c.tree, 0) }), tx6, proof6), "InvalidProof", [0n]);
+      await expectError(slash(6n, leafOf(c, 6n, { signature: "0x1234" }), tx6, proof6), "BadSignature", [0n]);
+      const s = await certify(stranger, 5n, c.txHashes);
+      await expectError(slash(6n, leafOf(s, 6n), tx6, proof6), "UnknownSigner", [stranger.address]);
+    });
+
+    it("slashes the signer of a certificate the accepted batch contradicts, once", async () => {
+      const op = f.operators[2]!;
+      const [tx6, proof6] = batchLeaf(6n);
+      const id = await expectSlash("slashBrokenCommitment", f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6], asReporter()), 2, op);
+      await expectError(f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6]), "AlreadySlashed", [id]);
+    });
+  });
+
+  it("is the registry's slasher, and nobody else can slash through the registry", async () => {
+    expect((await f.registry.read.slasher()).toLowerCase()).to.equal(f.slashing.address.toLowerCase());
+    await f.viem.assertions.revertWithCustomError(
+      f.registry.write.slash([f.operators[0]!.address, f.reporter.account.address]),
+      f.registry,
+      "NotSlasher",
+    );
+  });
+});
