@@ -219,6 +219,9 @@ describe("consensus: elections", () => {
     c.heal();
     c.tick("a", 2); // heartbeat at term 1
     c.stabilize();
+    expect(c.core("a").status()).to.include({ role: "follower", term: 2 });
+    c.tick("b", 2);
+    c.stabilize();
     expect(c.core("a").status()).to.include({ role: "follower", term: 2, leader: "b" });
   });
 
