@@ -1,0 +1,104 @@
+/**
+ * Deployment parameters: `config/<network>.json`, falling back to `config/default.json`.
+ * Token amounts are decimal strings of the token's smallest unit (JSON numbers cannot hold
+ * them exactly); block counts and basis points are plain integers.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { type Address, getAddress, isAddress } from "viem";
+
+/** Where the staked token comes from: an existing ERC-20, or a fresh mintable TestToken. */
+export type TokenConfig =
+  | { readonly address: Address }
+  | { readonly deployTestToken: { readonly name: string; readonly symbol: string } };
+
+/** Everything `deploySystem` needs, validated. */
+export type DeployConfig = {
+  readonly token: TokenConfig;
+  /** Receives slashed stake net of reporter rewards (a burn address is fine). */
+  readonly treasury: Address;
+  /** Governance owner; the deployer when absent. */
+  readonly owner?: Address;
+  /** First block of epoch 0; 0 = the registry's deployment block. */
+  readonly genesisBlock: bigint;
+  readonly epochLength: bigint;
+  readonly minStake: bigint;
+  readonly maxActive: bigint;
+  readonly unbondingPeriod: bigint;
+  readonly slashFractionBps: bigint;
+  readonly reporterShareBps: bigint;
+};
+
+/** A config file is missing, unreadable or has a bad field. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const CONFIG_DIR = path.resolve(import.meta.dirname, "../../config");
+
+/** The config file used for `network`: its own if present, else the default one. */
+export function configPathFor(network: string, dir: string = CONFIG_DIR): string {
+  const own = path.join(dir, `${network}.json`);
+  return existsSync(own) ? own : path.join(dir, "default.json");
+}
+
+/** Reads and validates the config of `network`. */
+export function loadDeployConfig(network: string, dir: string = CONFIG_DIR): { path: string; config: DeployConfig } {
+  const file = configPathFor(network, dir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new ConfigError(`cannot read deployment config ${file}`, { cause });
+  }
+  try {
+    return { path: file, config: parseDeployConfig(raw) };
+  } catch (cause) {
+    throw new ConfigError(`invalid deployment config ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Validates a parsed config object (types and obvious ranges; the contract checks bounds). */
+export function parseDeployConfig(raw: unknown): DeployConfig {
+  if (typeof raw !== "object" || raw === null) throw new ConfigError("config must be a JSON object");
+  const o = raw as Record<string, unknown>;
+  return {
+    token: parseToken(o.token),
+    treasury: parseAddress(o.treasury, "treasury"),
+    ...(o.owner === undefined || o.owner === null ? {} : { owner: parseAddress(o.owner, "owner") }),
+    genesisBlock: parseUint(o.genesisBlock ?? 0, "genesisBlock"),
+    epochLength: parseUint(o.epochLength, "epochLength"),
+    minStake: parseUint(o.minStake, "minStake"),
+    maxActive: parseUint(o.maxActive, "maxActive"),
+    unbondingPeriod: parseUint(o.unbondingPeriod, "unbondingPeriod"),
+    slashFractionBps: parseUint(o.slashFractionBps, "slashFractionBps"),
+    reporterShareBps: parseUint(o.reporterShareBps, "reporterShareBps"),
+  };
+}
+
+function parseToken(v: unknown): TokenConfig {
+  if (typeof v !== "object" || v === null) throw new ConfigError("token must be an object");
+  const o = v as Record<string, unknown>;
+  if (o.address !== undefined) return { address: parseAddress(o.address, "token.address") };
+  const t = o.deployTestToken as Record<string, unknown> | undefined;
+  if (typeof t !== "object" || t === null || typeof t.name !== "string" || typeof t.symbol !== "string") {
+    throw new ConfigError('token needs either "address" or "deployTestToken": { "name", "symbol" }');
+  }
+  return { deployTestToken: { name: t.name, symbol: t.symbol } };
+}
+
+function parseAddress(v: unknown, field: string): Address {
+  if (typeof v !== "string" || !isAddress(v, { strict: false })) {
+    throw new ConfigError(`${field} must be an address, got ${JSON.stringify(v)}`);
+  }
+  return getAddress(v);
+}
+
+function parseUint(v: unknown, field: string): bigint {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === "string" && /^[0-9]+$/.test(v)) return BigInt(v);
+  throw new ConfigError(`${field} must be a non-negative integer (or a decimal string), got ${JSON.stringify(v)}`);
+}

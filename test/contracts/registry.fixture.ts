@@ -1,0 +1,96 @@
+/**
+ * Fixture of the registry tests: the full system deployed through scripts/lib/deploy.ts on a
+ * fresh in-process chain, hardhat accounts as operators, and helpers to register, mine to an
+ * epoch boundary and act as the slashing contract.
+ */
+import type { NetworkConnection } from "hardhat/types/network";
+import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { DeployConfig } from "../../scripts/lib/config.js";
+import { deploySystem } from "../../scripts/lib/deploy.js";
+
+export const EPOCH_LENGTH = 10n;
+export const MIN_STAKE = parseEther("100");
+export const UNBONDING = 25n;
+
+export const TEST_TREASURY = privateKeyToAccount(keccak256(toHex("treasury"))).address;
+
+export const TEST_CONFIG: DeployConfig = {
+  token: { deployTestToken: { name: "Test Stake", symbol: "TST" } },
+  treasury: TEST_TREASURY,
+  genesisBlock: 0n,
+  epochLength: EPOCH_LENGTH,
+  minStake: MIN_STAKE,
+  maxActive: 3n,
+  unbondingPeriod: UNBONDING,
+  slashFractionBps: 1_000n,
+  reporterShareBps: 5_000n,
+};
+
+/** Deterministic signing address number `i`. */
+export function signerAddress(i: number, tag = "signer"): Address {
+  return privateKeyToAccount(keccak256(toHex(`${tag}-${i}`))).address;
+}
+
+/** Deterministic fake peer id bytes number `i` (shape checks only happen off-chain). */
+export function peerBytes(i: number, tag = "peer"): Hex {
+  return toHex(`${tag}-${i}`);
+}
+
+export async function registryFixture(connection: NetworkConnection) {
+  const { viem, networkHelpers } = connection;
+  const publicClient = await viem.getPublicClient();
+  const wallets = await viem.getWalletClients();
+  const deployment = await deploySystem(connection, TEST_CONFIG);
+  const { registry, token } = deployment;
+  const owner = wallets[0]!.account.address;
+  const operators = wallets.slice(1, 11).map((w) => w.account.address);
+  const reporter = wallets[11]!.account.address;
+  const outsider = wallets[12]!.account.address;
+  const slasher = deployment.contracts.slashing.address;
+  await networkHelpers.impersonateAccount(slasher);
+  await networkHelpers.setBalance(slasher, parseEther("10"));
+  for (const op of operators) {
+    await token.write.mint([op, parseEther("100000")]);
+    await token.write.approve([registry.address, parseEther("100000")], { account: op });
+  }
+
+  /** Registers operator number `i` (of `operators`) with signer i and peer i. */
+  async function register(i: number, stake: bigint = MIN_STAKE, addrs: string[] = [`/ip4/127.0.0.1/tcp/${9000 + i}`]) {
+    return registry.write.register([stake, signerAddress(i), peerBytes(i), addrs], { account: operators[i]! });
+  }
+
+  /** Mines until the first block of the next epoch is the next block to be mined + `offset`. */
+  async function mineToNextEpoch(): Promise<bigint> {
+    const block = await publicClient.getBlockNumber();
+    const next = (await registry.read.currentEpoch()) + 1n;
+    const start = await registry.read.epochStartBlock([next]);
+    // Land on the epoch's first block: the next transaction then runs in the block after it.
+    await networkHelpers.mine(start - block);
+    return next;
+  }
+
+  async function slashAs(operator: Address, reporterAddress: Address = reporter) {
+    return registry.write.slash([operator, reporterAddress], { account: slasher });
+  }
+
+  return {
+    connection,
+    viem,
+    networkHelpers,
+    publicClient,
+    deployment,
+    registry,
+    token,
+    owner,
+    operators,
+    reporter,
+    outsider,
+    slasher,
+    register,
+    mineToNextEpoch,
+    slashAs,
+  };
+}
+
+export type RegistryFixture = Awaited<ReturnType<typeof registryFixture>>;

@@ -1,0 +1,536 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
+import { type Address, getAddress, hashDomain, parseEther, toHex, zeroAddress } from "viem";
+import {
+  EPOCH_LENGTH,
+  MIN_STAKE,
+  TEST_TREASURY,
+  UNBONDING,
+  peerBytes,
+  registryFixture,
+  signerAddress,
+} from "./registry.fixture.js";
+
+const params = {
+  minStake: MIN_STAKE,
+  maxActive: 3n,
+  unbondingPeriod: UNBONDING,
+  slashFractionBps: 1_000n,
+  reporterShareBps: 5_000n,
+};
+
+describe("SequencerRegistry: staking and registry", () => {
+  let connection: NetworkConnection;
+  before(async () => {
+    connection = await network.create();
+  });
+  const load = () => connection.networkHelpers.loadFixture(registryFixture);
+
+  describe("deployment", () => {
+    it("stores its immutables and parameters and exposes the EIP-712 domain", async () => {
+      const f = await load();
+      const { registry, deployment } = f;
+      expect(await registry.read.stakeToken()).to.equal(getAddress(deployment.token.address));
+      expect(await registry.read.treasury()).to.equal(TEST_TREASURY);
+      expect(await registry.read.epochLength()).to.equal(EPOCH_LENGTH);
+      expect(await registry.read.genesisBlock()).to.equal(deployment.contracts.sequencerRegistry.block);
+      expect(await registry.read.minStake()).to.equal(MIN_STAKE);
+      expect(await registry.read.maxActive()).to.equal(3n);
+      expect(await registry.read.unbondingPeriod()).to.equal(UNBONDING);
+      expect(await registry.read.slashFractionBps()).to.equal(1_000n);
+      expect(await registry.read.reporterShareBps()).to.equal(5_000n);
+      expect(await registry.read.slasher()).to.equal(getAddress(deployment.contracts.slashing.address));
+      expect(await registry.read.owner()).to.equal(getAddress(f.owner));
+      const chainId = await f.publicClient.getChainId();
+      expect(await registry.read.domainSeparator()).to.equal(
+        hashDomain({
+          domain: { name: "StakedSequencer", version: "1", chainId: BigInt(chainId), verifyingContract: registry.address },
+          types: {
+            EIP712Domain: [
+              { name: "name", type: "string" },
+              { name: "version", type: "string" },
+              { name: "chainId", type: "uint256" },
+              { name: "verifyingContract", type: "address" },
+            ],
+          },
+        }),
+      );
+      // The deployment checkpoint exists and holds an empty set.
+      expect(await registry.read.checkpointCount()).to.equal(1n);
+      expect(await registry.read.activeSet([0n])).to.deep.equal([]);
+    });
+
+    it("rejects bad constructor arguments", async () => {
+      const { viem, deployment, owner, publicClient } = await load();
+      const token = deployment.token.address;
+      const artifact = await import("../../artifacts/contracts/SequencerRegistry.sol/SequencerRegistry.json", {
+        with: { type: "json" },
+      });
+      const deploy = (args: readonly unknown[]) => viem.deployContract("SequencerRegistry", args as never);
+      const cases: Array<[readonly unknown[], string]> = [
+        [[zeroAddress, TEST_TREASURY, 0n, 10n, params, owner], "ZeroAddress"],
+        [[token, zeroAddress, 0n, 10n, params, owner], "ZeroAddress"],
+        [[token, TEST_TREASURY, 0n, 0n, params, owner], "InvalidEpochLength"],
+        [[token, TEST_TREASURY, 0n, 100_001n, params, owner], "InvalidEpochLength"],
+        [[token, TEST_TREASURY, 10n ** 9n, 10n, params, owner], "GenesisInFuture"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, minStake: 0n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, maxActive: 0n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, maxActive: 101n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, reporterShareBps: 10_001n }, owner], "ParameterOutOfBounds"],
+      ];
+      for (const [args, error] of cases) {
+        await viem.assertions.revertWithCustomError(deploy(args), { abi: artifact.default.abi } as never, error as never);
+      }
+      // A past genesis block is kept as given.
+      const past = (await publicClient.getBlockNumber()) - 3n;
+      const r = await viem.deployContract("SequencerRegistry", [token, TEST_TREASURY, past, 10n, params, owner]);
+      expect(await r.read.genesisBlock()).to.equal(past);
+    });
+  });
+
+  describe("register", () => {
+    it("registers, pulls the stake, binds signer and peer id, and emits", async () => {
+      const { registry, token, operators, viem, register } = await load();
+      const before = await token.read.balanceOf([registry.address]);
+      await viem.assertions.emitWithArgs(register(0, MIN_STAKE * 2n), registry, "OperatorRegistered", [
+        getAddress(operators[0]!),
+        1,
+        signerAddress(0),
+        MIN_STAKE * 2n,
+        peerBytes(0),
+        ["/ip4/127.0.0.1/tcp/9000"],
+      ]);
+      expect(await token.read.balanceOf([registry.address])).to.equal(before + MIN_STAKE * 2n);
+      const info = await registry.read.operatorInfo([operators[0]!]);
+      expect(info).to.deep.include({
+        registrationId: 1,
+        registered: true,
+        jailed: false,
+        exiting: false,
+        signer: signerAddress(0),
+        activeStake: MIN_STAKE * 2n,
+        unbonding: 0n,
+        withdrawable: 0n,
+        peerId: peerBytes(0),
+      });
+      expect(info.addrs).to.deep.equal(["/ip4/127.0.0.1/tcp/9000"]);
+      expect(await registry.read.operatorOfSigner([signerAddress(0)])).to.equal(getAddress(operators[0]!));
+      expect(await registry.read.operatorOfPeerId([peerBytes(0)])).to.equal(getAddress(operators[0]!));
+      expect(await registry.read.registration([1])).to.deep.equal([getAddress(operators[0]!), signerAddress(0)]);
+      expect(await registry.read.registrationCount()).to.equal(1);
+      expect(await registry.read.totalActiveStake()).to.equal(MIN_STAKE * 2n);
+      expect(await registry.read.rankedCount()).to.equal(1n);
+    });
+
+    it("rejects a second registration, low or oversized stake, and bad signers", async () => {
+      const { registry, operators, viem, register } = await load();
+      await register(0);
+      const op1 = operators[1]!;
+      await viem.assertions.revertWithCustomErrorWithArgs(register(0), registry, "AlreadyRegistered", [
+        getAddress(operators[0]!),
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(register(1, MIN_STAKE - 1n), registry, "StakeBelowMinimum", [
+        MIN_STAKE - 1n,
+        MIN_STAKE,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(register(1, 2n ** 96n), registry, "StakeTooLarge", [2n ** 96n]);
+      await viem.assertions.revertWithCustomError(
+        registry.write.register([MIN_STAKE, zeroAddress, peerBytes(1), ["/a"]], { account: op1 }),
+        registry,
+        "ZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        registry.write.register([MIN_STAKE, op1, peerBytes(1), ["/a"]], { account: op1 }),
+        registry,
+        "SignerIsOperator",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.register([MIN_STAKE, signerAddress(0), peerBytes(1), ["/a"]], { account: op1 }),
+        registry,
+        "SignerTaken",
+        [signerAddress(0), getAddress(operators[0]!)],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.register([MIN_STAKE, signerAddress(1), peerBytes(0), ["/a"]], { account: op1 }),
+        registry,
+        "PeerIdTaken",
+        [peerBytes(0), getAddress(operators[0]!)],
+      );
+    });
+
+    it("bounds the peer id and the dial addresses", async () => {
+      const { registry, operators, viem } = await load();
+      const op = operators[1]!;
+      const reg = (peer: `0x${string}`, addrs: string[]) =>
+        registry.write.register([MIN_STAKE, signerAddress(1), peer, addrs], { account: op });
+      await viem.assertions.revertWithCustomErrorWithArgs(reg("0x", ["/a"]), registry, "InvalidPeerId", [0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(toHex(new Uint8Array(129)), ["/a"]), registry, "InvalidPeerId", [
+        129n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), []), registry, "InvalidAddrCount", [0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), Array(9).fill("/a")), registry, "InvalidAddrCount", [
+        9n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), ["/a", ""]), registry, "InvalidAddr", [1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), ["x".repeat(257)]), registry, "InvalidAddr", [0n]);
+      // The limits themselves are accepted.
+      await reg(toHex(new Uint8Array(128).fill(7)), Array(8).fill("x".repeat(256)));
+      expect((await registry.read.operatorInfo([op])).addrs).to.have.length(8);
+    });
+
+    it("refuses tokens that deliver less than requested and needs an allowance", async () => {
+      const { viem, owner, operators, registry, outsider, token } = await load();
+      const fee = await viem.deployContract("FeeOnTransferToken");
+      const r = await viem.deployContract("SequencerRegistry", [fee.address, TEST_TREASURY, 0n, 10n, params, owner]);
+      await fee.write.mint([operators[0]!, MIN_STAKE]);
+      await fee.write.approve([r.address, MIN_STAKE], { account: operators[0]! });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        r.write.register([MIN_STAKE, signerAddress(0), peerBytes(0), ["/a"]], { account: operators[0]! }),
+        r,
+        "TransferAmountMismatch",
+        [MIN_STAKE, (MIN_STAKE * 99n) / 100n],
+      );
+      // No allowance: the token's transferFrom reverts and nothing is recorded.
+      await viem.assertions.revertWithCustomError(
+        registry.write.register([MIN_STAKE, signerAddress(5), peerBytes(5), ["/a"]], { account: outsider }),
+        token,
+        "ERC20InsufficientAllowance",
+      );
+      expect((await registry.read.operatorInfo([outsider])).registered).to.equal(false);
+    });
+  });
+
+  describe("topUp", () => {
+    it("adds stake and emits", async () => {
+      const { registry, operators, viem, register, token } = await load();
+      await register(0);
+      const before = await token.read.balanceOf([registry.address]);
+      await viem.assertions.emitWithArgs(
+        registry.write.topUp([5n], { account: operators[0]! }),
+        registry,
+        "StakeAdded",
+        [getAddress(operators[0]!), 5n, MIN_STAKE + 5n],
+      );
+      expect((await registry.read.operatorInfo([operators[0]!])).activeStake).to.equal(MIN_STAKE + 5n);
+      expect(await token.read.balanceOf([registry.address])).to.equal(before + 5n);
+      expect(await registry.read.totalActiveStake()).to.equal(MIN_STAKE + 5n);
+    });
+
+    it("re-ranks an operator that had unstaked everything", async () => {
+      const { registry, operators, register } = await load();
+      await register(0);
+      await registry.write.requestUnstake([MIN_STAKE], { account: operators[0]! });
+      expect(await registry.read.rankedCount()).to.equal(0n);
+      await registry.write.topUp([MIN_STAKE], { account: operators[0]! });
+      expect(await registry.read.rankedCount()).to.equal(1n);
+    });
+
+    it("rejects unregistered, zero, oversized, exiting and jailed top-ups", async () => {
+      const { registry, operators, viem, register, slashAs } = await load();
+      await viem.assertions.revertWithCustomError(registry.write.topUp([1n], { account: operators[0]! }), registry, "NotRegistered");
+      await register(0);
+      await viem.assertions.revertWithCustomError(registry.write.topUp([0n], { account: operators[0]! }), registry, "ZeroAmount");
+      await viem.assertions.revertWithCustomError(
+        registry.write.topUp([2n ** 96n], { account: operators[0]! }),
+        registry,
+        "StakeTooLarge",
+      );
+      await register(1);
+      await registry.write.exit({ account: operators[1]! });
+      await viem.assertions.revertWithCustomError(
+        registry.write.topUp([1n], { account: operators[1]! }),
+        registry,
+        "OperatorIsExiting",
+      );
+      await slashAs(operators[0]!);
+      await viem.assertions.revertWithCustomError(
+        registry.write.topUp([1n], { account: operators[0]! }),
+        registry,
+        "OperatorIsJailed",
+      );
+    });
+  });
+
+  describe("unstake, withdraw, exit", () => {
+    it("queues unstaked stake and pays it out only after the unbonding period", async () => {
+      const { registry, operators, viem, register, publicClient, networkHelpers, token } = await load();
+      const op = operators[0]!;
+      await register(0, MIN_STAKE * 3n);
+      const hash = await registry.write.requestUnstake([MIN_STAKE], { account: op });
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      const release = receipt.blockNumber + UNBONDING;
+      await viem.assertions.emitWithArgs(Promise.resolve(hash), registry, "UnstakeRequested", [
+        getAddress(op),
+        MIN_STAKE,
+        release,
+        MIN_STAKE * 2n,
+      ]);
+      expect(await registry.read.unbondingEntries([op])).to.deep.equal([{ amount: MIN_STAKE, releaseBlock: release }]);
+      expect(await registry.read.totalUnbonding()).to.equal(MIN_STAKE);
+      expect(await registry.read.withdrawable([op])).to.equal(0n);
+      await viem.assertions.revertWithCustomError(registry.write.withdraw({ account: op }), registry, "NothingToWithdraw");
+
+      // A second request matures later; only the first is paid when it matures.
+      await registry.write.requestUnstake([1n], { account: op });
+      await networkHelpers.mine(release - (await publicClient.getBlockNumber()) - 1n);
+      // The next transaction is mined in block `release`.
+      const balance = await token.read.balanceOf([op]);
+      await viem.assertions.emitWithArgs(registry.write.withdraw({ account: op }), registry, "Withdrawn", [
+        getAddress(op),
+        MIN_STAKE,
+      ]);
+      expect(await token.read.balanceOf([op])).to.equal(balance + MIN_STAKE);
+      const entries = await registry.read.unbondingEntries([op]);
+      expect(entries.map((e) => e.amount)).to.deep.equal([1n]);
+      expect(await registry.read.totalUnbonding()).to.equal(1n);
+      expect((await registry.read.operatorInfo([op])).registered).to.equal(true);
+    });
+
+    it("rejects zero, excessive and unregistered unstakes and withdrawals", async () => {
+      const { registry, operators, viem, register } = await load();
+      const op = operators[0]!;
+      await viem.assertions.revertWithCustomError(registry.write.requestUnstake([1n], { account: op }), registry, "NotRegistered");
+      await viem.assertions.revertWithCustomError(registry.write.withdraw({ account: op }), registry, "NotRegistered");
+      await viem.assertions.revertWithCustomError(registry.write.exit({ account: op }), registry, "NotRegistered");
+      await register(0);
+      await viem.assertions.revertWithCustomError(registry.write.requestUnstake([0n], { account: op }), registry, "ZeroAmount");
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.requestUnstake([MIN_STAKE + 1n], { account: op }),
+        registry,
+        "InsufficientStake",
+        [MIN_STAKE + 1n, MIN_STAKE],
+      );
+    });
+
+    it("merges requests into the last entry once the queue is full", async () => {
+      const { registry, operators, register } = await load();
+      const op = operators[0]!;
+      await register(0, MIN_STAKE);
+      const max = Number(await registry.read.MAX_UNBONDING_ENTRIES());
+      for (let i = 0; i < max + 2; i++) await registry.write.requestUnstake([1n], { account: op });
+      const entries = await registry.read.unbondingEntries([op]);
+      expect(entries).to.have.length(max);
+      expect(entries[max - 1]!.amount).to.equal(3n);
+      expect(entries[max - 1]!.releaseBlock > entries[max - 2]!.releaseBlock).to.equal(true);
+      expect((await registry.read.operatorInfo([op])).unbonding).to.equal(BigInt(max + 2));
+    });
+
+    it("exits: unbonds everything, then deregisters on the final withdrawal", async () => {
+      const { registry, operators, viem, register, networkHelpers } = await load();
+      const op = operators[0]!;
+      await register(0, MIN_STAKE * 2n);
+      await viem.assertions.emit(registry.write.exit({ account: op }), registry, "ExitRequested");
+      let info = await registry.read.operatorInfo([op]);
+      expect(info).to.deep.include({ registered: true, exiting: true, activeStake: 0n, unbonding: MIN_STAKE * 2n });
+      expect(await registry.read.rankedCount()).to.equal(0n);
+      await viem.assertions.revertWithCustomError(registry.write.exit({ account: op }), registry, "OperatorIsExiting");
+      await networkHelpers.mine(UNBONDING);
+      await viem.assertions.emitWithArgs(registry.write.withdraw({ account: op }), registry, "OperatorDeregistered", [
+        getAddress(op),
+      ]);
+      info = await registry.read.operatorInfo([op]);
+      expect(info).to.deep.include({ registered: false, exiting: false, unbonding: 0n });
+      // The identity stays bound to the operator, who may register again with it.
+      expect(await registry.read.operatorOfSigner([signerAddress(0)])).to.equal(getAddress(op));
+      await viem.assertions.revertWithCustomError(
+        registry.write.register([MIN_STAKE, signerAddress(0), peerBytes(0), ["/a"]], { account: operators[1]! }),
+        registry,
+        "SignerTaken",
+      );
+      await viem.assertions.emitWithArgs(register(0), registry, "OperatorRegistered", [
+        getAddress(op),
+        2,
+        signerAddress(0),
+        MIN_STAKE,
+        peerBytes(0),
+        ["/ip4/127.0.0.1/tcp/9000"],
+      ]);
+    });
+
+    it("deregisters at once when exiting with nothing staked or unbonding", async () => {
+      const { registry, operators, viem, register, networkHelpers } = await load();
+      const op = operators[0]!;
+      await register(0);
+      await registry.write.requestUnstake([MIN_STAKE], { account: op });
+      await networkHelpers.mine(UNBONDING);
+      await registry.write.withdraw({ account: op });
+      await viem.assertions.emitWithArgs(registry.write.exit({ account: op }), registry, "OperatorDeregistered", [getAddress(op)]);
+      expect((await registry.read.operatorInfo([op])).registered).to.equal(false);
+    });
+  });
+
+  describe("updatePeer", () => {
+    it("replaces peer id and addresses; old peer ids stay with their operator", async () => {
+      const { registry, operators, viem, register } = await load();
+      await register(0);
+      await register(1);
+      const op = operators[0]!;
+      await viem.assertions.emitWithArgs(
+        registry.write.updatePeer([peerBytes(0, "new"), ["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"]], { account: op }),
+        registry,
+        "PeerUpdated",
+        [getAddress(op), peerBytes(0, "new"), ["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"]],
+      );
+      const info = await registry.read.operatorInfo([op]);
+      expect(info.peerId).to.equal(peerBytes(0, "new"));
+      expect(info.addrs).to.deep.equal(["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.updatePeer([peerBytes(0), ["/a"]], { account: operators[1]! }),
+        registry,
+        "PeerIdTaken",
+        [peerBytes(0), getAddress(op)],
+      );
+      await registry.write.updatePeer([peerBytes(0), ["/a"]], { account: op });
+      expect((await registry.read.operatorInfo([op])).peerId).to.equal(peerBytes(0));
+    });
+
+    it("rejects unregistered callers and bad peers", async () => {
+      const { registry, operators, viem, register } = await load();
+      const op = operators[0]!;
+      await viem.assertions.revertWithCustomError(
+        registry.write.updatePeer([peerBytes(0), ["/a"]], { account: op }),
+        registry,
+        "NotRegistered",
+      );
+      await register(0);
+      await viem.assertions.revertWithCustomError(registry.write.updatePeer(["0x", ["/a"]], { account: op }), registry, "InvalidPeerId");
+      await viem.assertions.revertWithCustomError(registry.write.updatePeer([peerBytes(0), []], { account: op }), registry, "InvalidAddrCount");
+      await viem.assertions.revertWithCustomError(registry.write.updatePeer([peerBytes(0), [""]], { account: op }), registry, "InvalidAddr");
+    });
+  });
+
+  describe("slash", () => {
+    it("takes the fraction of active and unbonding stake, pays reporter and treasury, jails", async () => {
+      const { registry, operators, viem, register, slashAs, reporter, token } = await load();
+      const op = operators[0]!;
+      await register(0, parseEther("1000"));
+      await registry.write.requestUnstake([parseEther("300")], { account: op });
+      await registry.write.requestUnstake([parseEther("100")], { account: op });
+      const rBefore = await token.read.balanceOf([reporter]);
+      const tBefore = await token.read.balanceOf([TEST_TREASURY]);
+      const epoch = await registry.read.currentEpoch();
+      const hash = slashAs(op);
+      await viem.assertions.emitWithArgs(hash, registry, "Slashed", [
+        getAddress(op),
+        getAddress(reporter),
+        parseEther("100"),
+        parseEther("50"),
+        parseEther("50"),
+      ]);
+      await viem.assertions.emitWithArgs(hash, registry, "OperatorJailed", [getAddress(op), epoch + 1n]);
+      const info = await registry.read.operatorInfo([op]);
+      expect(info).to.deep.include({ jailed: true, activeStake: parseEther("540"), unbonding: parseEther("360") });
+      expect((await registry.read.unbondingEntries([op])).map((e) => e.amount)).to.deep.equal([
+        parseEther("270"),
+        parseEther("90"),
+      ]);
+      expect(await token.read.balanceOf([reporter])).to.equal(rBefore + parseEther("50"));
+      expect(await token.read.balanceOf([TEST_TREASURY])).to.equal(tBefore + parseEther("50"));
+      expect(await registry.read.rankedCount()).to.equal(0n);
+
+      // Slashing again takes another cut but jails only once; jailed operators can still leave.
+      const again = slashAs(op);
+      await viem.assertions.emit(again, registry, "Slashed");
+      const logs = await registry.getEvents.OperatorJailed({}, { fromBlock: "latest" });
+      expect(logs).to.have.length(0);
+      await registry.write.requestUnstake([parseEther("1")], { account: op });
+      await registry.write.exit({ account: op });
+    });
+
+    it("keeps a jailed operator from registering again after leaving", async () => {
+      const { registry, operators, viem, register, slashAs, networkHelpers } = await load();
+      const op = operators[0]!;
+      await register(0);
+      await slashAs(op);
+      await registry.write.exit({ account: op });
+      await networkHelpers.mine(UNBONDING);
+      await registry.write.withdraw({ account: op });
+      await viem.assertions.revertWithCustomError(register(0), registry, "OperatorIsJailed");
+    });
+
+    it("only the slasher may slash, a known operator, with a reporter", async () => {
+      const { registry, operators, viem, register, slashAs, outsider, owner } = await load();
+      await register(0);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.slash([operators[0]!, outsider], { account: outsider }),
+        registry,
+        "NotSlasher",
+        [getAddress(outsider)],
+      );
+      await viem.assertions.revertWithCustomError(slashAs(operators[5]!), registry, "UnknownOperator");
+      await viem.assertions.revertWithCustomError(slashAs(operators[0]!, zeroAddress), registry, "ZeroAddress");
+      // Without a slasher set nobody can slash.
+      const r = await viem.deployContract("SequencerRegistry", [
+        await registry.read.stakeToken(),
+        TEST_TREASURY,
+        0n,
+        10n,
+        params,
+        owner,
+      ]);
+      await viem.assertions.revertWithCustomError(r.write.slash([operators[0]!, outsider]), r, "NotSlasher");
+    });
+  });
+
+  describe("governance", () => {
+    it("sets each parameter within bounds, owner only, with events", async () => {
+      const { registry, viem, outsider } = await load();
+      const setters = [
+        ["setMinStake", "MinStakeSet", 1n, [0n, 2n ** 96n], "minStake"],
+        ["setMaxActive", "MaxActiveSet", 100n, [0n, 101n], "maxActive"],
+        ["setUnbondingPeriod", "UnbondingPeriodSet", 2n * EPOCH_LENGTH, [2n * EPOCH_LENGTH - 1n, 330_001n], "unbondingPeriod"],
+        ["setSlashFractionBps", "SlashFractionSet", 5_000n, [5_001n], "slashFractionBps"],
+        ["setReporterShareBps", "ReporterShareSet", 10_000n, [10_001n], "reporterShareBps"],
+      ] as const;
+      for (const [fn, event, good, bad, getter] of setters) {
+        const write = registry.write[fn] as (args: [bigint], o?: { account: Address }) => Promise<`0x${string}`>;
+        await viem.assertions.emitWithArgs(write([good]), registry, event, [good] as never);
+        expect(await (registry.read[getter] as () => Promise<bigint>)()).to.equal(good);
+        for (const value of bad) {
+          await viem.assertions.revertWithCustomError(write([value]), registry, "ParameterOutOfBounds");
+        }
+        await viem.assertions.revertWithCustomErrorWithArgs(write([good], { account: outsider }), registry, "OwnableUnauthorizedAccount", [
+          getAddress(outsider),
+        ]);
+      }
+    });
+
+    it("sets the slasher once, and ownership moves in two steps", async () => {
+      const { viem, owner, outsider, registry } = await load();
+      const r = await viem.deployContract("SequencerRegistry", [
+        await registry.read.stakeToken(),
+        TEST_TREASURY,
+        0n,
+        10n,
+        params,
+        owner,
+      ]);
+      await viem.assertions.revertWithCustomError(r.write.setSlasher([zeroAddress]), r, "ZeroAddress");
+      await viem.assertions.revertWithCustomError(r.write.setSlasher([outsider], { account: outsider }), r, "OwnableUnauthorizedAccount");
+      await viem.assertions.emitWithArgs(r.write.setSlasher([outsider]), r, "SlasherSet", [getAddress(outsider)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(r.write.setSlasher([owner]), r, "SlasherAlreadySet", [getAddress(outsider)]);
+
+      await r.write.transferOwnership([outsider]);
+      expect(await r.read.owner()).to.equal(getAddress(owner));
+      await r.write.acceptOwnership({ account: outsider });
+      expect(await r.read.owner()).to.equal(getAddress(outsider));
+      await viem.assertions.revertWithCustomError(r.write.setMinStake([1n]), r, "OwnableUnauthorizedAccount");
+    });
+  });
+
+  describe("views", () => {
+    it("epoch arithmetic follows genesisBlock and epochLength", async () => {
+      const { registry, publicClient, networkHelpers } = await load();
+      const genesis = await registry.read.genesisBlock();
+      for (const e of [0n, 1n, 7n]) expect(await registry.read.epochStartBlock([e])).to.equal(genesis + e * EPOCH_LENGTH);
+      const block = await publicClient.getBlockNumber();
+      expect(await registry.read.currentEpoch()).to.equal((block - genesis) / EPOCH_LENGTH);
+      await networkHelpers.mine(EPOCH_LENGTH * 3n);
+      expect(await registry.read.currentEpoch()).to.equal((block + EPOCH_LENGTH * 3n - genesis) / EPOCH_LENGTH);
+    });
+  });
+});
