@@ -230,7 +230,7 @@ describe("BatchInbox", () => {
       const b = next(undefined, 2);
       await submit(b.header, b.data);
       // A fifth operator registers now: it is in the set of the next epoch, not of f.epoch.
-      const late = await deploySequencerMember(f, 4);
+      const late = (await f.registerOperator(4, 500n * 10n ** 18n)).signer;
       await f.mineToNextEpoch();
       const newEpoch = await f.registry.read.currentEpoch();
       expect(await f.registry.read.activeSigners([newEpoch])).to.include(late.address);
@@ -245,16 +245,3 @@ describe("BatchInbox", () => {
     });
   });
 });
-
-/** Registers one more operator (index `i` keys) on an existing fixture; returns its signer. */
-async function deploySequencerMember(f: SequencerFixture, i: number) {
-  const address = privateKeyToAccount(testKey("operator", i)).address;
-  const signer = privateKeyToAccount(testKey("signer", i));
-  const stake = 500n * 10n ** 18n;
-  await f.networkHelpers.impersonateAccount(address);
-  await f.networkHelpers.setBalance(address, 10n ** 19n);
-  await f.token.write.mint([address, stake]);
-  await f.token.write.approve([f.registry.address, stake], { account: address });
-  await f.registry.write.register([stake, signer.address, toHex(`peer-late-${i}`), ["/ip4/127.0.0.1/tcp/4999"]], { account: address });
-  return signer;
-}

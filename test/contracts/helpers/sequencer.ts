@@ -1,11 +1,12 @@
 /**
- * Shared fixture of the contract tests: token + registry + inbox + slashing on a fresh
- * Hardhat chain, `n` registered operators with their own signing keys, mined into an epoch
+ * Shared fixture of the inbox/slashing tests: the system deployed by scripts/lib/deploy.ts on a
+ * fresh Hardhat chain, `n` registered operators with their own signing keys, mined into an epoch
  * where they form the active set. Signing goes through node/commitments exactly as a node does.
  */
 import { network } from "hardhat";
 import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import { deploySystem } from "../../../scripts/lib/deploy.js";
 import { buildPositionalTree, merkleRoot, type MerkleTree } from "../../../node/commitments/merkle.js";
 import {
   type BatchHeader,
@@ -42,33 +43,29 @@ export async function deploySequencer(operatorCount: number) {
   const publicClient = await viem.getPublicClient();
   const chainId = await publicClient.getChainId();
 
-  const token = await viem.deployContract("TestStakeToken");
   const treasury = privateKeyToAccount(testKey("treasury", 0)).address;
-  const registry = await viem.deployContract("SequencerRegistry", [
-    token.address,
+  const deployment = await deploySystem(connection, {
+    token: { deployTestToken: { name: "Test Stake", symbol: "TST" } },
     treasury,
-    0n,
-    EPOCH_LENGTH,
-    {
-      minStake: MIN_STAKE,
-      maxActive: 100n,
-      unbondingPeriod: 4n * EPOCH_LENGTH,
-      slashFractionBps: SLASH_FRACTION_BPS,
-      reporterShareBps: REPORTER_SHARE_BPS,
-    },
-    owner!.account.address,
-  ]);
-  const inbox = await viem.deployContract("BatchInbox", [registry.address]);
-  const slashing = await viem.deployContract("Slashing", [registry.address, inbox.address]);
-  await registry.write.setSlasher([slashing.address]);
+    genesisBlock: 0n,
+    epochLength: EPOCH_LENGTH,
+    minStake: MIN_STAKE,
+    maxActive: 100n,
+    unbondingPeriod: 4n * EPOCH_LENGTH,
+    slashFractionBps: SLASH_FRACTION_BPS,
+    reporterShareBps: REPORTER_SHARE_BPS,
+  });
+  const { registry, token } = deployment;
+  const inbox = await viem.getContractAt("BatchInbox", deployment.contracts.batchInbox.address);
+  const slashing = await viem.getContractAt("Slashing", deployment.contracts.slashing.address);
 
-  // Operators are impersonated accounts (Hardhat only has 20 funded ones); signers are local keys.
-  const operators: Operator[] = [];
-  for (let i = 0; i < operatorCount; i++) {
+  /**
+   * Registers operator number `i` (operator account and signing key derived from `i`). Operators
+   * are impersonated accounts, since Hardhat only funds 20; signers are local keys.
+   */
+  async function registerOperator(i: number, stake: bigint): Promise<Operator> {
     const address = privateKeyToAccount(testKey("operator", i)).address;
     const signer = privateKeyToAccount(testKey("signer", i));
-    // Distinct stakes give a deterministic active-set order.
-    const stake = MIN_STAKE + parseEther(String(operatorCount - i));
     await networkHelpers.impersonateAccount(address);
     await networkHelpers.setBalance(address, parseEther("10"));
     await token.write.mint([address, stake]);
@@ -76,7 +73,13 @@ export async function deploySequencer(operatorCount: number) {
     await registry.write.register([stake, signer.address, toHex(`peer-${i}`), [`/ip4/127.0.0.1/tcp/${4000 + i}`]], {
       account: address,
     });
-    operators.push({ address, signer, stake });
+    return { address, signer, stake };
+  }
+
+  const operators: Operator[] = [];
+  for (let i = 0; i < operatorCount; i++) {
+    // Distinct stakes, largest first, give a deterministic active-set order.
+    operators.push(await registerOperator(i, MIN_STAKE + parseEther(String(operatorCount - i))));
   }
   await mineToNextEpoch();
   const epoch = await registry.read.currentEpoch();
@@ -150,6 +153,7 @@ export async function deploySequencer(operatorCount: number) {
     operators,
     epoch,
     domain: d as SequencerDomain,
+    registerOperator,
     mineToNextEpoch,
     makeBatch,
     signHeader,
