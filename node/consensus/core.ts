@@ -237,6 +237,7 @@ export class RaftCore {
       return;
     }
     const base = this.log.nextPosition();
+    const compactedBelow = this.log.snapshot.meta.nextPosition;
     const index = this.txIndex;
     const lookup = this.lookupCommittedTx;
     for (let i = 0; i < txs.length; i++) {
@@ -244,8 +245,15 @@ export class RaftCore {
       const hash = tx.hash;
       const known = index.position(hash);
       if (known !== undefined) {
-        this.attachDuplicate(hash, known);
-        continue;
+        if (known >= compactedBelow) {
+          this.attachDuplicate(hash, known);
+          continue;
+        }
+        const at = index.retiredEntryAt(known);
+        if (at) {
+          this.outcomes.push({ txHash: hash, status: "committed", position: known, index: at.index, term: at.term });
+          continue;
+        }
       }
       const compacted = lookup?.(hash);
       if (compacted !== undefined) {
@@ -317,7 +325,7 @@ export class RaftCore {
       nextPosition: this.log.positionAfter(index),
     };
     const removed = this.log.compact({ meta, data });
-    this.txIndex.removeEntries(removed);
+    this.txIndex.compact(removed, meta.nextPosition);
     this.configs.onCompact(index);
   }
 
