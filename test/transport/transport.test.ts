@@ -220,10 +220,12 @@ describe("Transport (libp2p on 127.0.0.1)", function () {
       b!.transport.send(a!.peerId, vote("n1", "n0", 1));
       await waitFor("first message", () => a!.received.length === 1);
       a!.transport.setAllowedPeers([]);
-      b!.transport.send(a!.peerId, vote("n1", "n0", 2));
-      await waitFor("b's redial denied by a's gater", () => a!.transport.stats().connectionsDenied > 0);
-      b!.transport.send(a!.peerId, vote("n1", "n0", 2));
-      await new Promise((r) => setTimeout(r, 200));
+      const cutOff = setInterval(() => b!.transport.send(a!.peerId, vote("n1", "n0", 2)), 25);
+      try {
+        await waitFor("b's redial denied by a's gater", () => a!.transport.stats().connectionsDenied > 0);
+      } finally {
+        clearInterval(cutOff);
+      }
       expect(a!.received).to.have.length(1);
       a!.transport.setAllowedPeers([b!.peerId]);
       let term = 3;
