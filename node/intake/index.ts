@@ -13,6 +13,7 @@ export {
   nobleBackend,
   publicKeyToAddress,
   recoverSignerAddress,
+  selectRecoveryBackend,
   type RecoveryBackend,
 } from "./recover.js";
 export {

@@ -47,21 +47,28 @@ export const nobleBackend: RecoveryBackend = {
   },
 };
 
-let defaultBackend: RecoveryBackend | undefined;
-
-/** The native backend if it loads, otherwise noble (warned once per process). */
-export function getDefaultBackend(): RecoveryBackend {
-  if (defaultBackend) return defaultBackend;
+/**
+ * The native backend if `loadNative` succeeds, otherwise noble with a process warning
+ * (code SEQ_SECP256K1_FALLBACK) saying why.
+ */
+export function selectRecoveryBackend(loadNative: () => RecoveryBackend = loadNativeBackend): RecoveryBackend {
   try {
-    defaultBackend = loadNativeBackend();
+    return loadNative();
   } catch (cause) {
     process.emitWarning(
       `native secp256k1 binding unavailable (${(cause as Error).message}); ` +
-        "recovering transaction senders with @noble/curves (pure JS, several times slower)",
+        "recovering transaction senders with @noble/curves (pure JS, over 10x slower)",
       { code: "SEQ_SECP256K1_FALLBACK" },
     );
-    defaultBackend = nobleBackend;
+    return nobleBackend;
   }
+}
+
+let defaultBackend: RecoveryBackend | undefined;
+
+/** The process-wide backend, selected once by {@link selectRecoveryBackend}. */
+export function getDefaultBackend(): RecoveryBackend {
+  defaultBackend ??= selectRecoveryBackend();
   return defaultBackend;
 }
 

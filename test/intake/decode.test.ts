@@ -27,6 +27,7 @@ import {
   loadNativeBackend,
   nobleBackend,
   publicKeyToAddress,
+  selectRecoveryBackend,
   type IntakeError,
   type InvalidSignatureReason,
   type RecoveryBackend,
@@ -91,6 +92,18 @@ describe("intake: decodeTransaction", () => {
   it("uses the native libsecp256k1 binding on this platform, not the elliptic fallback", () => {
     expect(loadNativeBackend().name).to.equal("native");
     expect(getDefaultBackend().name).to.equal("native");
+  });
+
+  it("falls back to noble, with a warning saying why, when the native binding cannot load", async () => {
+    const warned = new Promise<Error & { code?: string }>((resolve) => process.once("warning", resolve));
+    const backend = selectRecoveryBackend(() => {
+      throw new Error("no prebuild for this platform");
+    });
+    expect(backend.name).to.equal("noble");
+    const warning = await warned;
+    expect(warning.code).to.equal("SEQ_SECP256K1_FALLBACK");
+    expect(warning.message).to.contain("no prebuild for this platform");
+    expect(decodeTransaction(signed[2].raw, { ...OPTS, backend }).from).to.equal(account.address);
   });
 
   for (const backend of [loadNativeBackend(), nobleBackend]) {
