@@ -97,6 +97,12 @@ export function decodeTransaction(input: Hex | Uint8Array, opts: DecodeOptions):
     throw mapParseError(cause, type, expectedChainId);
   }
 
+  // EIP-7702: the destination is not optional and the authorization list must not be empty.
+  if (parsed.type === "eip7702") {
+    if (parsed.to === undefined) throw new MalformedTransactionError("eip7702 transaction cannot create a contract (to is empty)");
+    if (!parsed.authorizationList?.length) throw new MalformedTransactionError("eip7702 transaction has an empty authorization list");
+  }
+
   const { r, s, v, yParity, ...unsigned } = parsed as TransactionSerializable & {
     r?: Hex;
     s?: Hex;

@@ -178,6 +178,16 @@ describe("intake: decodeTransaction", () => {
         fields[5] = `0x${TO.slice(4)}`;
         return encode(signed[2].raw, fields);
       }],
+      ["an eip7702 transaction without authorizations", () => {
+        const fields = fieldsOf(signed[3].raw);
+        fields[9] = [] as never;
+        return encode(signed[3].raw, fields);
+      }],
+      ["an eip7702 transaction creating a contract", () => {
+        const fields = fieldsOf(signed[3].raw);
+        fields[5] = "0x";
+        return encode(signed[3].raw, fields);
+      }],
     ];
     for (const [name, input] of cases) {
       it(name, () => {
