@@ -285,8 +285,14 @@ export class RaftCore {
     this.transferee = to;
     this.transferElapsed = 0;
     const pr = this.progress.get(to)!;
-    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppend(to, pr);
+    if (pr.match === this.log.lastIndex()) {
+      this.sendTimeoutNow(to);
+    } else {
+      // Catch the target up now rather than waiting for lost appends to be detected.
+      if (pr.state === "replicate") pr.becomeProbe();
+      if (pr.state === "probe") pr.paused = false;
+      this.sendAppend(to, pr);
+    }
   }
 
   changeMembership(voters: readonly NodeId[]): void {
