@@ -405,11 +405,14 @@ export class Transport {
       ch.shift();
       this.counters.droppedQueueOverflow++;
     }
-    if (!ch.pumping) void this.pump(peerId, ch);
+    if (!ch.pumping) {
+      // Start on a microtask so every message sent in the same tick (a whole Ready) leaves in one write.
+      ch.pumping = true;
+      queueMicrotask(() => void this.pump(peerId, ch));
+    }
   }
 
   private async pump(peerId: string, ch: PeerChannel): Promise<void> {
-    ch.pumping = true;
     try {
       while (!this.stopped && ch.length > 0 && this.channels.get(peerId) === ch) {
         const stream = ch.stream?.status === "open" && ch.stream.writeStatus === "writable" ? ch.stream : await this.openRaftStream(peerId, ch);
