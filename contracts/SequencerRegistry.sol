@@ -245,8 +245,9 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// search over the raw words finds epochs.
     uint256[] private _checkpoints;
     mapping(uint64 epoch => bytes32) private _checkpointRandao;
-    /// @dev Snapshot id => active-set keys, largest first, two 128-bit keys per word.
-    mapping(uint64 snapshotId => uint256[]) private _snapshotWords;
+    /// @dev `snapshotId << 64 | wordIndex` => two 128-bit active-set keys, largest first (a
+    /// mapping rather than an array: no length word to rewrite on every push).
+    mapping(uint256 wordKey => uint256) private _snapshotWords;
     mapping(uint64 snapshotId => uint256) private _snapshotSize;
     uint64 private _snapshotCount;
 
@@ -674,10 +675,10 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         if (_rankingDirty || snapshotId == 0) {
             snapshotId = ++_snapshotCount;
             uint256[] memory keys = _liveKeys();
-            uint256[] storage words = _snapshotWords[snapshotId];
+            uint256 base = uint256(snapshotId) << 64;
             for (uint256 i; i < keys.length; i += 2) {
                 uint256 low = i + 1 < keys.length ? keys[i + 1] : 0;
-                words.push((keys[i] << 128) | low);
+                _snapshotWords[base | (i / 2)] = (keys[i] << 128) | low;
             }
             _snapshotSize[snapshotId] = keys.length;
             _rankingDirty = false;
@@ -706,10 +707,10 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         if (i == _checkpoints.length) return _liveKeys();
         uint64 snapshotId = uint64(_checkpoints[i]);
         uint256 size_ = _snapshotSize[snapshotId];
-        uint256[] storage words = _snapshotWords[snapshotId];
+        uint256 base = uint256(snapshotId) << 64;
         keys = new uint256[](size_);
         for (uint256 j; j < size_; ++j) {
-            uint256 word = words[j / 2];
+            uint256 word = _snapshotWords[base | (j / 2)];
             keys[j] = j % 2 == 0 ? word >> 128 : uint128(word);
         }
     }
