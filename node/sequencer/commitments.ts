@@ -1,0 +1,185 @@
+/**
+ * The sequencer's application state machine: applies committed entries to the node store,
+ * and, on the leader, signs one order-commitment certificate per applied group (covering
+ * every committed position that has none yet, including positions an earlier leader
+ * committed but died before certifying). Certificates are replicated as `app` entries so
+ * every member can serve any transaction's commitment.
+ */
+import type { Address, Hex, LocalAccount } from "viem";
+import type { Entry, Snapshot } from "../consensus/index.js";
+import {
+  SignedCertificate,
+  buildPositionalTree,
+  certifyGroup,
+  domain,
+  encodeOrderCommitmentProof,
+  type OrderCommitmentProofJson,
+} from "../commitments/index.js";
+import type { NodeStore, StoredCertificate } from "../storage/index.js";
+import type { Logger } from "../ops/logger.js";
+import { decodeAppRecord, encodeAppRecord } from "./records.js";
+
+/** Most positions one certificate covers: bounds signing latency and proof size. */
+const MAX_CERTIFIED_GROUP = 16_384;
+/** Recently signed certificates kept with their trees, to answer waiting users without a rebuild. */
+const RECENT_CERTIFICATES = 256;
+
+export interface CommitmentServiceOptions {
+  readonly store: NodeStore;
+  readonly signer: LocalAccount;
+  readonly chainId: number;
+  readonly registry: Address;
+  readonly logger: Logger;
+  /** The L1 epoch whose active set this node's membership came from. */
+  readonly epoch: () => number;
+  /** The current Raft term while this node leads, else null. */
+  readonly leaderTerm: () => number | null;
+  /** Replicates an app record (false when this node is no longer the leader). */
+  readonly proposeApp: (data: Uint8Array) => boolean;
+}
+
+/** A committed transaction's commitment, or the fact that its certificate is still pending. */
+export type CommitmentLookup =
+  | { readonly status: "certified"; readonly commitment: OrderCommitmentProofJson }
+  | { readonly status: "pending-certificate"; readonly position: number }
+  | { readonly status: "unknown" };
+
+export class CommitmentService {
+  private readonly store: NodeStore;
+  private readonly opts: CommitmentServiceOptions;
+  /** Next position without a known certificate. */
+  private certifiedNext = 0;
+  private readonly recent = new Map<number, SignedCertificate>();
+
+  constructor(opts: CommitmentServiceOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+  }
+
+  /** Restores `certifiedNext` from the store after a restart. */
+  async recover(): Promise<void> {
+    const last = await this.store.getCertificateForPosition(Number.MAX_SAFE_INTEGER);
+    this.certifiedNext = last === undefined ? 0 : last.lastPosition + 1;
+  }
+
+  get nextUncertified(): number {
+    return this.certifiedNext;
+  }
+
+  /** Applies committed entries; on the leader, certifies what they (and earlier gaps) hold. */
+  async apply(entries: readonly Entry[]): Promise<void> {
+    const certificates: StoredCertificate[] = [];
+    for (const e of entries) {
+      if (e.kind !== "app" || e.app === undefined) continue;
+      const record = decodeAppRecord(e.app);
+      certificates.push(record.certificate);
+      this.certifiedNext = Math.max(this.certifiedNext, record.certificate.lastPosition + 1);
+    }
+    const own = await this.certifyAsLeader(entries);
+    await this.store.applyCommitted(entries, { certificates: [...certificates, ...own] });
+    for (const certificate of own) {
+      if (!this.opts.proposeApp(encodeAppRecord({ kind: "certificate", certificate }))) {
+        this.opts.logger.info({ firstPosition: certificate.firstPosition }, "lost leadership before replicating a certificate; the next leader re-certifies");
+        break;
+      }
+    }
+  }
+
+  /** After a snapshot install the positions it covers were certified by whoever committed them. */
+  async installSnapshot(snapshot: Snapshot): Promise<void> {
+    this.certifiedNext = Math.max(this.certifiedNext, snapshot.meta.nextPosition);
+    await this.store.markSnapshotApplied(snapshot.meta);
+  }
+
+  private async certifyAsLeader(entries: readonly Entry[]): Promise<StoredCertificate[]> {
+    const term = this.opts.leaderTerm();
+    if (term === null) return [];
+    let end = this.certifiedNext;
+    for (const e of entries) end = Math.max(end, e.firstPosition + (e.txs?.length ?? 0));
+    const out: StoredCertificate[] = [];
+    while (this.certifiedNext < end) {
+      const first = this.certifiedNext;
+      const count = Math.min(end - first, MAX_CERTIFIED_GROUP);
+      const hashes = await this.hashesOf(first, count, entries);
+      const signed = await certifyGroup(
+        { epoch: BigInt(this.opts.epoch()), term: BigInt(term), firstPosition: BigInt(first), txHashes: hashes },
+        { chainId: this.opts.chainId, registry: this.opts.registry, signer: this.opts.signer },
+      );
+      this.remember(first, signed);
+      this.certifiedNext = first + count;
+      const c = signed.certificate;
+      out.push({
+        epoch: Number(c.epoch),
+        term: Number(c.term),
+        firstPosition: first,
+        lastPosition: Number(c.lastPosition),
+        merkleRoot: c.merkleRoot,
+        signature: signed.signature,
+      });
+    }
+    return out;
+  }
+
+  /** Tx hashes of positions [first, first+count): from the entries being applied, else the store. */
+  private async hashesOf(first: number, count: number, entries: readonly Entry[]): Promise<Hex[]> {
+    const out: Hex[] = new Array(count);
+    let filled = 0;
+    for (const e of entries) {
+      const txs = e.txs;
+      if (txs === undefined) continue;
+      for (let i = 0; i < txs.length; i++) {
+        const p = e.firstPosition + i - first;
+        if (p >= 0 && p < count) {
+          out[p] = txs[i]!.hash as Hex;
+          filled++;
+        }
+      }
+    }
+    if (filled < count) {
+      // Positions committed before these entries (an earlier leader's uncertified tail).
+      const stored = await this.store.getTxRange(first, count);
+      for (const tx of stored) out[tx.position - first] ??= tx.hash;
+    }
+    for (let i = 0; i < count; i++) {
+      if (out[i] === undefined) throw new Error(`position ${first + i} is committed but its transaction is not stored`);
+    }
+    return out;
+  }
+
+  private remember(first: number, signed: SignedCertificate): void {
+    this.recent.set(first, signed);
+    if (this.recent.size > RECENT_CERTIFICATES) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  /** The order commitment of the transaction at `position` with hash `txHash`. */
+  async commitmentAt(position: number): Promise<CommitmentLookup> {
+    for (const [first, signed] of this.recent) {
+      if (position >= first && position < first + signed.size) {
+        return { status: "certified", commitment: encodeOrderCommitmentProof(signed.proofAt(position - first)) };
+      }
+    }
+    const cert = await this.store.getCertificateForPosition(position);
+    if (cert === undefined) {
+      const tx = await this.store.getTxByPosition(position);
+      return tx === undefined ? { status: "unknown" } : { status: "pending-certificate", position };
+    }
+    const count = cert.lastPosition - cert.firstPosition + 1;
+    const txs = await this.store.getTxRange(cert.firstPosition, count);
+    if (txs.length !== count) return { status: "pending-certificate", position };
+    const tree = buildPositionalTree(cert.firstPosition, txs.map((t) => t.hash));
+    const signed = new SignedCertificate(
+      {
+        epoch: BigInt(cert.epoch),
+        term: BigInt(cert.term),
+        firstPosition: BigInt(cert.firstPosition),
+        lastPosition: BigInt(cert.lastPosition),
+        merkleRoot: cert.merkleRoot,
+      },
+      cert.signature,
+      domain(this.opts.chainId, this.opts.registry),
+      tree,
+      txs.map((t) => t.hash),
+    );
+    return { status: "certified", commitment: encodeOrderCommitmentProof(signed.proofAt(position - cert.firstPosition)) };
+  }
+}
