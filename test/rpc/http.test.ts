@@ -49,7 +49,7 @@ describe("rpc server over HTTP", () => {
           },
         }),
         test_badValidator: defineMethod({
-          params: () => {
+          params: (): void => {
             throw new TypeError("validator bug");
           },
           handler: () => 1,
