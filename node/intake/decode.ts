@@ -3,6 +3,7 @@
  * (`eth_sendRawTransaction`): envelope type, canonical encoding, chain id, signature ranges,
  * sender recovery. Everything a sequencer must know before it assigns a position.
  */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import {
   BaseError,
   InvalidChainIdError,
@@ -74,7 +75,7 @@ export type DecodeOptions = {
 
 export type DecodeResult = { ok: true; tx: DecodedTransaction } | { ok: false; error: IntakeError };
 
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const SECP256K1_N = secp256k1.Point.CURVE().n;
 const SECP256K1_HALF_N = SECP256K1_N >> 1n;
 const HEX_BODY = /^0x(?:[0-9a-fA-F]{2})*$/;
 

@@ -52,8 +52,13 @@ export class DecodePool {
 
   private constructor(options: DecodePoolOptions) {
     this.size = options.size ?? availableParallelism();
-    if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`pool size must be a positive integer, got ${this.size}`);
+    if (!Number.isInteger(this.size) || this.size < 1) {
+      throw new RangeError(`pool size must be a positive integer, got ${this.size}`);
+    }
     this.chunkSize = options.chunkSize ?? 256;
+    if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1) {
+      throw new RangeError(`chunk size must be a positive integer, got ${this.chunkSize}`);
+    }
     this.settings = { chainId: options.chainId, maxBytes: options.maxBytes };
   }
 

@@ -81,6 +81,14 @@ describe("intake: DecodePool and recoverSenders", function () {
     expect(await recoverSenders([], { ...OPTS, pool })).to.deep.equal([]);
   });
 
+  it("rejects a pool size or chunk size that is not a positive integer", async () => {
+    for (const bad of [{ size: 0 }, { size: 1.5 }, { chunkSize: 0 }]) {
+      let error: unknown;
+      await DecodePool.create({ ...OPTS, ...bad }).catch((e: unknown) => (error = e));
+      expect(error, JSON.stringify(bad)).to.be.instanceOf(RangeError);
+    }
+  });
+
   it("refuses work once closed", async () => {
     const closing = await DecodePool.create({ ...OPTS, size: 1 });
     expect((await closing.decode(raws.slice(0, 2))).every((r) => r.ok)).to.equal(true);
