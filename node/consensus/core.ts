@@ -711,13 +711,23 @@ export class RaftCore {
 
   // ---------------------------------------------------------------- leader
 
-  /** Makes `progress` track exactly the replication targets of the current configuration. */
+  /**
+   * Makes `progress` track the replication targets of the current configuration and,
+   * while that configuration is uncommitted, of the previous one: nodes being removed
+   * keep receiving the log until they hold the configuration that removes them, so
+   * they know to stop campaigning. Only the current configuration's voters count.
+   */
   private syncProgress(reset: boolean): void {
     if (reset) this.progress.clear();
-    const targets = replicationTargets(this.config()).filter((id) => id !== this.id);
+    const current = this.configs.currentIndex();
+    const targets = replicationTargets(this.config());
+    if (current > this.log.commit) {
+      for (const id of replicationTargets(this.configs.at(current - 1))) if (!targets.includes(id)) targets.push(id);
+    }
     const keep = new Set(targets);
+    keep.delete(this.id);
     for (const id of [...this.progress.keys()]) if (!keep.has(id)) this.progress.delete(id);
-    for (const id of targets) {
+    for (const id of keep) {
       if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.maxInflight));
     }
   }
@@ -811,6 +821,8 @@ export class RaftCore {
     const old = this.log.commit;
     this.log.commit = idx;
     this.emitCommitted(old, idx);
+    const configIndex = this.configs.currentIndex();
+    if (configIndex > old && configIndex <= idx) this.syncProgress(false); // the previous config's extra targets retire
     this.maybeEnterJoint();
     this.maybeLeaveJoint();
     this.maybeStepDownRemoved();
