@@ -113,6 +113,11 @@ export class DecodePool {
       let ready = false;
       worker.on("message", (message: WorkerReply | { ready: true }) => {
         if ("ready" in message) {
+          if (this.closed) {
+            // A replacement that finished booting after close(): do not leak it.
+            void worker.terminate();
+            return reject(new DecodePoolClosedError());
+          }
           ready = true;
           this.slots.push(slot);
           worker.unref();

@@ -1,10 +1,12 @@
 import { expect } from "chai";
+import type { Worker } from "node:worker_threads";
 import { serializeTransaction, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import {
   DecodePool,
   DecodePoolClosedError,
+  DecodeWorkerError,
   IntakeError,
   InvalidSignatureError,
   WrongChainIdError,
@@ -86,6 +88,24 @@ describe("intake: DecodePool and recoverSenders", function () {
       let error: unknown;
       await DecodePool.create({ ...OPTS, ...bad }).catch((e: unknown) => (error = e));
       expect(error, JSON.stringify(bad)).to.be.instanceOf(RangeError);
+    }
+  });
+
+  it("fails the calls in flight on a worker that dies, and replaces the worker", async () => {
+    const fragile = await DecodePool.create({ ...OPTS, size: 1 });
+    try {
+      const slots = (fragile as unknown as { slots: { worker: Worker }[] }).slots;
+      const dying = slots[0]!.worker;
+      const inFlight = fragile.decode(raws);
+      await dying.terminate();
+      let error: unknown;
+      await inFlight.catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(DecodeWorkerError);
+      // The replacement boots asynchronously; once it is up the pool serves again.
+      while (slots.length === 0 || slots[0]!.worker === dying) await new Promise((r) => setTimeout(r, 20));
+      expect(summary(await fragile.decode(raws.slice(0, 10)))).to.deep.equal(summary(decodeTransactions(raws.slice(0, 10), OPTS)));
+    } finally {
+      await fragile.close();
     }
   });
 
