@@ -317,9 +317,15 @@ export class RaftCore {
     this.bcastAppend();
   }
 
-  compact(index: number, data: Uint8Array): void {
+  /**
+   * Records an application snapshot taken at `index` (<= applied) and drops the log up
+   * to it. Returns the snapshot (meta filled in by the core) for the driver to persist
+   * before it deletes its own stored entries <= index. Compacting to the current
+   * snapshot index is a no-op.
+   */
+  compact(index: number, data: Uint8Array): Snapshot {
     const snapIndex = this.log.snapshot.meta.index;
-    if (index === snapIndex) return;
+    if (index === snapIndex) return this.log.snapshot;
     const applied = this.readyOutstanding ? Math.max(this.log.applied, this.applyingTo) : this.log.applied;
     if (!Number.isSafeInteger(index) || index < snapIndex || index > applied) {
       throw new CompactionError(`compact: index ${index} outside (${snapIndex}, ${applied}] (snapshot index, applied index)`);
@@ -330,9 +336,11 @@ export class RaftCore {
       config: this.configs.at(index),
       nextPosition: this.log.positionAfter(index),
     };
-    const removed = this.log.compact({ meta, data });
+    const snapshot: Snapshot = { meta, data };
+    const removed = this.log.compact(snapshot);
     this.txIndex.compact(removed, meta.nextPosition);
     this.configs.onCompact(index);
+    return snapshot;
   }
 
   setElectionRank(rank: number): void {

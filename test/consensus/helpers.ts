@@ -224,6 +224,15 @@ export class Cluster {
     }
   }
 
+  /** The driver's compaction: snapshot the application at its applied index, persist, drop the prefix. */
+  compact(id: NodeId): Snapshot {
+    const disk = this.disks.get(id)!;
+    const snap = this.core(id).compact(disk.applied, this.apps.get(id)!.encode());
+    disk.snapshot = snap;
+    disk.entries = disk.entries.filter((e) => e.index > snap.meta.index);
+    return snap;
+  }
+
   /** Removes and returns queued messages matching `pred` (default: all). */
   take(pred: (m: Message) => boolean = () => true): Message[] {
     const out = this.queue.filter(pred);
