@@ -10,6 +10,7 @@ import {
   InvalidLegacyVError,
   InvalidYParityError,
   bytesToHex,
+  fromRlp,
   hexToBigInt,
   hexToBytes,
   keccak256,
@@ -95,6 +96,12 @@ export function decodeTransaction(input: Hex | Uint8Array, opts: DecodeOptions):
   try {
     parsed = parseTransaction(raw);
   } catch (cause) {
+    // viem cannot even parse a typed chain id of 0 (empty RLP integer): say what it is.
+    if (type !== "legacy" && typedChainIdIsZero(raw)) {
+      throw new WrongChainIdError(0n, expectedChainId, `transaction has chain id 0, this sequencer serves chain ${expectedChainId}`, {
+        cause,
+      });
+    }
     throw mapParseError(cause, type, expectedChainId);
   }
 
@@ -257,6 +264,15 @@ function mapParseError(cause: unknown, type: TransactionType, expectedChainId: b
     });
   }
   return new MalformedTransactionError(`malformed ${type} transaction: ${describe(cause)}`, { cause });
+}
+
+function typedChainIdIsZero(raw: Hex): boolean {
+  try {
+    const fields = fromRlp(`0x${raw.slice(4)}`, "hex");
+    return Array.isArray(fields) && fields[0] === "0x";
+  } catch {
+    return false;
+  }
 }
 
 function describe(error: unknown): string {

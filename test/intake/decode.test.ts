@@ -226,6 +226,13 @@ describe("intake: decodeTransaction", () => {
     }
   });
 
+  it("rejects a typed transaction with chain id 0", () => {
+    const fields = fieldsOf(signed[2].raw);
+    fields[0] = "0x";
+    const error = expectIntakeError(() => decodeTransaction(encode(signed[2].raw, fields), OPTS), WrongChainIdError, "WRONG_CHAIN_ID");
+    expect(error.got).to.equal(0n);
+  });
+
   it("rejects pre-EIP-155 legacy transactions (no chain id) explaining replay", async () => {
     const raw = await account.signTransaction({ type: "legacy", to: TO, nonce: 1, gas: 21_000n, gasPrice: 1n });
     expect(hexToBigInt(fieldsOf(raw)[6])).to.be.oneOf([27n, 28n]);
