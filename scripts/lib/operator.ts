@@ -6,19 +6,21 @@
  */
 import { generateKeyPair, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromMultihash, peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
-import type { NetworkConnection } from "hardhat/types/network";
 import {
+  type Account,
   type Address,
+  type Chain,
   type Hash,
   type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
   bytesToHex,
-  createWalletClient,
-  custom,
   hexToBytes,
   parseEventLogs,
 } from "viem";
-import { type PrivateKeyAccount, generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { Registry, StakeToken } from "./deploy.js";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { sequencerRegistryAbi, testTokenAbi } from "../../node/l1/abi.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
 export type OperatorIdentity = {
@@ -81,10 +83,11 @@ export function peerIdFromBytes(bytes: Hex): string {
 }
 
 export type RegisterOperatorArgs = {
-  readonly registry: Registry;
-  readonly token: StakeToken;
-  /** The operator's account; a hardhat-managed address or a local private-key account. */
-  readonly operator: Address | PrivateKeyAccount;
+  readonly publicClient: PublicClient;
+  /** The operator's wallet: its account pays, stakes and becomes the operator. */
+  readonly wallet: WalletClient<Transport, Chain | undefined, Account>;
+  readonly registry: Address;
+  readonly token: Address;
   readonly signer: Address;
   readonly peerIdBytes: Hex;
   readonly addrs: readonly string[];
@@ -93,20 +96,14 @@ export type RegisterOperatorArgs = {
   readonly mint?: boolean;
 };
 
-/** Approves and registers; returns the registration id and the transaction hash. */
-export async function registerOperator(
-  connection: NetworkConnection,
-  args: RegisterOperatorArgs,
-): Promise<{ registrationId: number; transactionHash: Hash }> {
-  const publicClient = await connection.viem.getPublicClient();
-  const wallet =
-    typeof args.operator === "string"
-      ? await connection.viem.getWalletClient(args.operator)
-      : createWalletClient({ account: args.operator, transport: custom(connection.provider) });
+/**
+ * Approves and registers (minting first on devnets); returns the registration id and the
+ * transaction hash. Works with any viem clients: Hardhat's, or plain HTTP ones.
+ */
+export async function registerOperator(args: RegisterOperatorArgs): Promise<{ registrationId: number; transactionHash: Hash }> {
+  const { publicClient, wallet } = args;
   const account = wallet.account;
-  if (account === undefined) throw new RegistrationError("operator wallet has no account");
-  const chain = await publicClient.getChainId().then((id) => ({ ...publicClient.chain!, id }));
-
+  const chain = wallet.chain ?? null;
   const confirm = async (what: string, hash: Hash) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new RegistrationError(`${what} reverted (tx ${hash})`);
@@ -119,8 +116,8 @@ export async function registerOperator(
         await wallet.writeContract({
           chain,
           account,
-          address: args.token.address,
-          abi: args.token.abi,
+          address: args.token,
+          abi: testTokenAbi,
           functionName: "mint",
           args: [account.address, args.stake],
         }),
@@ -131,10 +128,10 @@ export async function registerOperator(
       await wallet.writeContract({
         chain,
         account,
-        address: args.token.address,
-        abi: args.token.abi,
+        address: args.token,
+        abi: testTokenAbi,
         functionName: "approve",
-        args: [args.registry.address, args.stake],
+        args: [args.registry, args.stake],
       }),
     );
     const receipt = await confirm(
@@ -142,13 +139,13 @@ export async function registerOperator(
       await wallet.writeContract({
         chain,
         account,
-        address: args.registry.address,
-        abi: args.registry.abi,
+        address: args.registry,
+        abi: sequencerRegistryAbi,
         functionName: "register",
         args: [args.stake, args.signer, args.peerIdBytes, [...args.addrs]],
       }),
     );
-    const [event] = parseEventLogs({ abi: args.registry.abi, logs: receipt.logs, eventName: "OperatorRegistered" });
+    const [event] = parseEventLogs({ abi: sequencerRegistryAbi, logs: receipt.logs, eventName: "OperatorRegistered" });
     if (event === undefined) throw new RegistrationError("register succeeded without an OperatorRegistered event");
     return { registrationId: event.args.registrationId, transactionHash: receipt.transactionHash };
   } catch (cause) {

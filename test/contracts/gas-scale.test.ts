@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Address, type Hash, keccak256, parseEther, toHex } from "viem";
+import { type Address, type Hash, encodeFunctionData, keccak256, parseEther, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { DeployConfig } from "../../scripts/lib/config.js";
 import { deploySystem } from "../../scripts/lib/deploy.js";
@@ -81,24 +81,14 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
   await mineToNextEpoch();
   row.checkpointUnchangedSet = await gasOf(registry.write.checkpoint());
 
-  row.viewActiveSet = await publicClient.estimateContractGas({
-    address: registry.address,
-    abi: registry.abi,
-    functionName: "activeSet",
-    args: [epoch],
-  });
-  row.viewActiveSigners = await publicClient.estimateContractGas({
-    address: registry.address,
-    abi: registry.abi,
-    functionName: "activeSigners",
-    args: [epoch],
-  });
-  row.viewLeaderSchedule = await publicClient.estimateContractGas({
-    address: registry.address,
-    abi: registry.abi,
-    functionName: "leaderSchedule",
-    args: [epoch],
-  });
+  const viewGas = (functionName: "activeSet" | "activeSigners" | "leaderSchedule") =>
+    publicClient.estimateGas({
+      to: registry.address,
+      data: encodeFunctionData({ abi: registry.abi, functionName, args: [epoch] }),
+    });
+  row.viewActiveSet = await viewGas("activeSet");
+  row.viewActiveSigners = await viewGas("activeSigners");
+  row.viewLeaderSchedule = await viewGas("leaderSchedule");
   expect((await registry.read.leaderSchedule([epoch])).length).to.equal(Math.min(n, 100));
   return row;
 }

@@ -1,0 +1,30 @@
+/**
+ * Deploys the token (or uses an existing one), the registry, the batch inbox and the slashing
+ * contract to the network Hardhat is pointed at, with parameters from config/<network>.json
+ * (default: config/default.json), and writes deployments/<network>.json.
+ *
+ *   npx hardhat run scripts/deploy.ts                      # in-process chain (vanishes after)
+ *   npx hardhat run scripts/deploy.ts --network localhost  # `npx hardhat node`, or L1_RPC_URL
+ */
+import { network } from "hardhat";
+import { loadDeployConfig } from "./lib/config.js";
+import { deploySystem } from "./lib/deploy.js";
+import { recordNameOf, toRecord, writeRecord } from "./lib/record.js";
+
+const connection = await network.getOrCreate();
+const name = recordNameOf(connection);
+const { path: configPath, config } = loadDeployConfig(connection.networkName);
+console.log(`deploying to ${connection.networkName} with ${configPath}`);
+const deployment = await deploySystem(connection, config);
+const record = toRecord(name, deployment);
+const file = writeRecord(record);
+
+console.table(
+  Object.fromEntries(Object.entries(record.contracts).map(([k, c]) => [k, { address: c.address, block: c.block.toString() }])),
+);
+console.log(`chain ${record.chainId}, epochs of ${record.epochs.epochLength} blocks from block ${record.epochs.genesisBlock}`);
+if (deployment.owner !== deployment.deployer) {
+  console.log(`ownership offered to ${deployment.owner}: it must call acceptOwnership() on the registry`);
+}
+console.log(`wrote ${file}`);
+await connection.close();
