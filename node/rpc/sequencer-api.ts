@@ -1,0 +1,109 @@
+/**
+ * The node's JSON-RPC API: `eth_sendRawTransaction` and `eth_chainId` for wallets and
+ * libraries, and the `seq_*` namespace for full commitments, reads and status.
+ */
+import { isHex, numberToHex, type Hex } from "viem";
+import type { OrderCommitmentProofJson } from "../commitments/index.js";
+import type { NodeStore } from "../storage/index.js";
+import type { CommitmentService } from "../sequencer/commitments.js";
+import type { SubmissionService } from "../sequencer/submissions.js";
+import { InvalidParamsError, NOT_FOUND, RpcError } from "./errors.js";
+import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "./methods.js";
+
+/** WebSocket topic: every applied group of committed transactions. */
+export const COMMITMENTS_TOPIC = "commitments";
+/** Most transactions one `seq_getRange` returns. */
+export const MAX_RANGE = 1000;
+
+export interface SequencerApiDeps {
+  readonly rollupChainId: number;
+  readonly submissions: SubmissionService;
+  readonly commitments: CommitmentService;
+  readonly store: NodeStore;
+  readonly status: () => unknown;
+}
+
+function rawTxParam(raw: unknown): Hex {
+  const [tx] = positionalParams(raw, 1);
+  if (typeof tx !== "string" || !isHex(tx) || tx.length < 4 || tx.length % 2 !== 0) {
+    throw new InvalidParamsError("invalid params: expected the signed transaction as 0x-prefixed hex bytes");
+  }
+  return tx;
+}
+
+function txHashParam(raw: unknown): Hex {
+  const [hash] = positionalParams(raw, 1);
+  if (typeof hash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(hash)) {
+    throw new InvalidParamsError("invalid params: expected a 32-byte transaction hash as 0x-prefixed hex");
+  }
+  return hash.toLowerCase() as Hex;
+}
+
+function quantity(value: unknown, what: string): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{1,13}$/.test(value)) return Number.parseInt(value.slice(2), 16);
+  throw new InvalidParamsError(`invalid params: ${what} must be a non-negative integer or hex quantity`);
+}
+
+export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
+  const { submissions, commitments, store } = deps;
+
+  const txView = (tx: { position: number; hash: Hex; data: Uint8Array; index: number; term: number }) => ({
+    position: tx.position,
+    txHash: tx.hash,
+    raw: `0x${Buffer.from(tx.data).toString("hex")}`,
+    logIndex: tx.index,
+    term: tx.term,
+  });
+
+  return {
+    eth_chainId: defineMethod({ params: noParams, handler: () => numberToHex(deps.rollupChainId) }),
+
+    /** Answers the hash once the transaction is durable on a majority (as an acknowledgement must). */
+    eth_sendRawTransaction: defineMethod({
+      params: rawTxParam,
+      handler: async (raw) => (await submissions.submit(raw)).txHash,
+    }),
+
+    seq_sendRawTransaction: defineMethod({
+      params: rawTxParam,
+      handler: (raw): Promise<OrderCommitmentProofJson> => submissions.submit(raw),
+    }),
+
+    seq_getOrderCommitment: defineMethod({
+      params: txHashParam,
+      handler: async (hash) => {
+        const location = await store.getTxLocation(hash);
+        if (location === undefined) return null;
+        const found = await commitments.commitmentAt(location.position);
+        if (found.status === "certified") return found.commitment;
+        throw new RpcError(NOT_FOUND, `${hash} is committed at position ${location.position}; its certificate is not signed yet, retry shortly`, {
+          position: location.position,
+          status: "pending-certificate",
+        });
+      },
+    }),
+
+    seq_getTransactionByPosition: defineMethod({
+      params: (raw) => quantity(positionalParams(raw, 1)[0], "position"),
+      handler: async (position) => {
+        const tx = await store.getTxByPosition(position);
+        return tx === undefined ? null : txView(tx);
+      },
+    }),
+
+    seq_getRange: defineMethod({
+      params: (raw) => {
+        const [from, count] = positionalParams(raw, 2);
+        const n = quantity(count, "count");
+        if (n === 0 || n > MAX_RANGE) throw new InvalidParamsError(`invalid params: count must be 1..${MAX_RANGE}`);
+        return { from: quantity(from, "from"), count: n };
+      },
+      handler: async ({ from, count }) => (await store.getTxRange(from, count)).map(txView),
+    }),
+
+    seq_status: defineMethod({ params: noParams, handler: () => deps.status() }),
+
+    ...subscriptionMethods([COMMITMENTS_TOPIC]),
+  };
+}

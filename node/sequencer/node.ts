@@ -1,0 +1,384 @@
+/**
+ * The sequencer node: reads its membership from L1, recovers from disk, and runs the Raft
+ * core behind libp2p and level, with the JSON-RPC API in front.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { createPublicClient, http, isHex, type Address, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
+import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
+import { NodeStore } from "../storage/index.js";
+import { Transport, loadPeerKey, peerIdOf } from "../transport/index.js";
+import { createRpcServer, type RpcServer } from "../rpc/server.js";
+import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
+import { NodeMetrics } from "../ops/metrics.js";
+import { loadDeploymentRecord, type NodeDeployment } from "../l1/deployment.js";
+import { RegistryReader, type EpochView } from "../l1/registry.js";
+import { peerIdFromBytes } from "../l1/peer-id.js";
+import { RaftDriver } from "./driver.js";
+import { CommitmentService } from "./commitments.js";
+import { SubmissionService } from "./submissions.js";
+import { sequencerMethods, COMMITMENTS_TOPIC } from "../rpc/sequencer-api.js";
+import type { NodeConfig } from "./config.js";
+
+/** The node cannot start (not a member, unreadable key, corrupt store...). */
+export class NodeStartError extends Error {
+  override readonly name = "NodeStartError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A member of the Raft cluster as the node knows it from L1. */
+export interface ClusterMember {
+  readonly nodeId: NodeId;
+  readonly operator: Address;
+  readonly signer: Address;
+  readonly peerId: string;
+  readonly addrs: readonly string[];
+  readonly stake: bigint;
+}
+
+/** Node ids are lower-case operator addresses: the identity the L1 schedule speaks in. */
+export function nodeIdOf(operator: Address): NodeId {
+  return operator.toLowerCase();
+}
+
+export async function loadSignerKey(file: string): Promise<LocalAccount> {
+  let text: string;
+  try {
+    text = (await readFile(file, "utf8")).trim();
+  } catch (cause) {
+    throw new NodeStartError(`cannot read the signer key file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  if (!isHex(text) || text.length !== 66) throw new NodeStartError(`${file} must hold a 32-byte 0x-hex private key`);
+  return privateKeyToAccount(text as Hex);
+}
+
+/** A generator for the core's election jitter: seeded from the OS, not from Math.random. */
+function osRandom(): () => number {
+  let pool = randomBytes(4096);
+  let offset = 0;
+  return () => {
+    if (offset + 4 > pool.length) {
+      pool = randomBytes(4096);
+      offset = 0;
+    }
+    const v = pool.readUInt32LE(offset);
+    offset += 4;
+    return v / 0x1_0000_0000;
+  };
+}
+
+export class SequencerNode {
+  readonly logger: Logger;
+  readonly metrics = new NodeMetrics();
+  private store!: NodeStore;
+  private core!: RaftCore;
+  private driver!: RaftDriver;
+  private transport!: Transport;
+  private rpc!: RpcServer;
+  private commitments!: CommitmentService;
+  private submissions!: SubmissionService;
+  private members: ClusterMember[] = [];
+  private epoch = 0n;
+  private deployment!: NodeDeployment;
+  private signer!: LocalAccount;
+  private self!: ClusterMember;
+  private stopping: Promise<void> | undefined;
+  private lastCompacted = 0;
+  private onFatal: (error: Error) => void = () => undefined;
+
+  private constructor(
+    readonly config: NodeConfig,
+    logger?: Logger,
+  ) {
+    this.logger = logger ?? createLogger({ level: config.logLevel });
+  }
+
+  /** Starts a node; `onFatal` is told when it had to stop on its own (e.g. the disk failed). */
+  static async start(config: NodeConfig, options: { logger?: Logger; onFatal?: (error: Error) => void } = {}): Promise<SequencerNode> {
+    const node = new SequencerNode(config, options.logger);
+    if (options.onFatal) node.onFatal = options.onFatal;
+    await node.init();
+    return node;
+  }
+
+  get rpcUrl(): string {
+    return this.rpc.url;
+  }
+
+  get wsUrl(): string {
+    return this.rpc.wsUrl;
+  }
+
+  get nodeId(): NodeId {
+    return this.self.nodeId;
+  }
+
+  get p2pAddresses(): string[] {
+    return this.transport.addresses();
+  }
+
+  private async init(): Promise<void> {
+    const { config } = this;
+    const log = componentLogger(this.logger, "node");
+    this.signer = await loadSignerKey(config.signerKeyFile);
+    const peerKey = await loadPeerKey(config.p2pKeyFile);
+    const peerId = peerIdOf(peerKey);
+
+    this.deployment = await loadDeploymentRecord(config.deployment);
+    const client = createPublicClient({ transport: http(config.l1RpcUrl, { retryCount: 3 }) }) as PublicClient;
+    const l1ChainId = await client.getChainId();
+    if (l1ChainId !== this.deployment.chainId) {
+      throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${this.deployment.chainId}`);
+    }
+    const registry = new RegistryReader(client, this.deployment.sequencerRegistry);
+    this.epoch = await registry.currentEpoch();
+    const view = await registry.epochView(this.epoch);
+    this.members = membersOf(view);
+    const self = this.members.find((m) => m.signer.toLowerCase() === this.signer.address.toLowerCase());
+    if (self === undefined) {
+      throw new NodeStartError(
+        `signer ${this.signer.address} is not in the active set of epoch ${this.epoch} (members: ${this.members.map((m) => m.signer).join(", ") || "none"}); register and stake, then start at the next epoch`,
+      );
+    }
+    if (self.peerId !== peerId) {
+      throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${self.peerId} for operator ${self.operator}`);
+    }
+    this.self = self;
+
+    await mkdir(config.dataDir, { recursive: true });
+    this.store = await NodeStore.open(path.join(config.dataDir, "db"));
+    const persisted = await this.store.loadPersistedState();
+    const fresh = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === undefined;
+    this.core = new RaftCore({
+      id: self.nodeId,
+      initialConfig: { voters: this.members.map((m) => m.nodeId), learners: [] },
+      ...(fresh ? {} : { persisted }),
+      random: osRandom(),
+      electionTicks: config.electionTicks,
+      heartbeatTicks: config.heartbeatTicks,
+      maxTxsPerEntry: config.maxTxsPerEntry,
+      lookupCommittedTx: (hash) => this.store.lookupCommittedTx(hash),
+    });
+    this.lastCompacted = persisted.snapshot?.meta.index ?? 0;
+
+    const transportLog = componentLogger(this.logger, "transport");
+    this.transport = await Transport.create({
+      privateKey: peerKey,
+      listen: config.p2pListen,
+      allowedPeers: this.members.map((m) => m.peerId),
+      nodeIds: new Map(this.members.map((m) => [m.peerId, m.nodeId])),
+      localNodeId: self.nodeId,
+      logger: transportLog,
+    });
+    for (const m of this.members) if (m.nodeId !== self.nodeId) await this.transport.setPeerAddresses(m.peerId, m.addrs);
+
+    this.commitments = new CommitmentService({
+      store: this.store,
+      signer: this.signer,
+      chainId: this.deployment.chainId,
+      registry: this.deployment.sequencerRegistry,
+      logger: componentLogger(this.logger, "commitments"),
+      epoch: () => Number(this.epoch),
+      leaderTerm: () => {
+        const s = this.core.status();
+        return s.role === "leader" ? s.term : null;
+      },
+      proposeApp: (data) => this.driver.proposeApp(data),
+    });
+    await this.commitments.recover();
+
+    this.submissions = new SubmissionService({
+      store: this.store,
+      commitments: this.commitments,
+      intake: { chainId: config.rollupChainId, maxBytes: config.maxTxBytes },
+      timeoutMs: config.submitTimeoutMs,
+      logger: componentLogger(this.logger, "submissions"),
+      metrics: this.metrics,
+      isLeader: () => this.core.status().role === "leader",
+      leader: () => this.core.status().leader,
+      propose: (tx) => this.driver.propose([tx]),
+      forward: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs }),
+    });
+
+    this.driver = new RaftDriver({
+      core: this.core,
+      store: this.store,
+      tickMs: config.tickMs,
+      logger: componentLogger(this.logger, "raft"),
+      metrics: this.metrics,
+      hooks: {
+        send: (msg) => {
+          const to = this.members.find((m) => m.nodeId === msg.to);
+          if (to === undefined) return;
+          this.metrics.transportSent.inc({ type: msg.type });
+          this.transport.send(to.peerId, msg);
+        },
+        installSnapshot: (snapshot) => this.commitments.installSnapshot(snapshot),
+        apply: async (entries) => {
+          await this.commitments.apply(entries);
+          this.publishCommitted(entries);
+          await this.maybeCompact();
+        },
+        outcomes: (outcomes) => this.submissions.outcomes(outcomes),
+        events: (events) => this.onEvents(events),
+        fatal: (error) => {
+          this.onFatal(error);
+        },
+      },
+    });
+
+    this.transport.onMessage((msg) => {
+      this.metrics.transportReceived.inc({ type: msg.type });
+      this.driver.step(msg);
+    });
+    this.transport.onRequest("submit", (payload) => this.submissions.handleForwarded(payload));
+
+    this.rpc = await createRpcServer({
+      host: config.rpcHost,
+      port: config.rpcPort,
+      logger: componentLogger(this.logger, "rpc"),
+      metrics: this.metrics,
+      methods: sequencerMethods({
+        rollupChainId: config.rollupChainId,
+        submissions: this.submissions,
+        commitments: this.commitments,
+        store: this.store,
+        status: () => this.status(),
+      }),
+      extraRoutes: {
+        status: () => this.status(),
+        health: () => {
+          const s = this.core.status();
+          return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
+        },
+      },
+    });
+    this.driver.start();
+    log.info(
+      { nodeId: self.nodeId, peerId, rpc: this.rpc.url, p2p: this.transport.addresses(), epoch: Number(this.epoch), members: this.members.length, recovered: !fresh },
+      "sequencer node started",
+    );
+  }
+
+  private peerIdOfNode(nodeId: NodeId): string {
+    const m = this.members.find((x) => x.nodeId === nodeId);
+    if (m === undefined) throw new Error(`unknown member ${nodeId}`);
+    return m.peerId;
+  }
+
+  private onEvents(events: readonly RaftEvent[]): void {
+    for (const e of events) {
+      if (e.type === "becameLeader" || e.type === "lostLeadership" || e.type === "leaderChanged") {
+        this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
+      }
+    }
+    const s = this.core.status();
+    this.metrics.setRole(s.role);
+    this.metrics.term.set(s.term);
+  }
+
+  private publishCommitted(entries: readonly { firstPosition: number; txs?: readonly { hash: string }[] }[]): void {
+    const txs: { position: number; txHash: string }[] = [];
+    for (const e of entries) e.txs?.forEach((tx, i) => txs.push({ position: e.firstPosition + i, txHash: tx.hash }));
+    if (txs.length === 0) return;
+    this.metrics.commitPosition.set(txs.at(-1)!.position);
+    this.rpc.publish(COMMITMENTS_TOPIC, { firstPosition: txs[0]!.position, lastPosition: txs.at(-1)!.position, transactions: txs });
+  }
+
+  /** Takes a snapshot and drops applied log entries once `compactEvery` have accumulated. */
+  private async maybeCompact(): Promise<void> {
+    const applied = this.core.status().applied;
+    if (applied - this.lastCompacted < this.config.compactEvery) return;
+    // The sequencer's state lives in the store's position/tx keyspaces: the snapshot carries no payload.
+    const data = new Uint8Array(0);
+    this.core.compact(applied, data);
+    const s = this.core.status();
+    await this.store.saveSnapshot({ meta: { index: applied, term: s.lastTerm, config: s.config, nextPosition: s.nextPosition }, data });
+    await this.store.compact(applied);
+    this.lastCompacted = applied;
+  }
+
+  status(): NodeStatus {
+    const s: RaftStatus = this.core.status();
+    const health = s.progress
+      ? Object.fromEntries(Object.entries(s.progress).map(([id, p]) => [id, { match: p.match, lagEntries: Math.max(0, s.lastIndex - p.match), active: p.recentActive }]))
+      : undefined;
+    return {
+      nodeId: this.self.nodeId,
+      operator: this.self.operator,
+      signer: this.self.signer,
+      peerId: this.self.peerId,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      commitIndex: s.commit,
+      appliedIndex: s.applied,
+      lastIndex: s.lastIndex,
+      nextPosition: s.nextPosition,
+      nextUncertifiedPosition: this.commitments.nextUncertified,
+      epoch: Number(this.epoch),
+      l1ChainId: this.deployment.chainId,
+      registry: this.deployment.sequencerRegistry,
+      members: this.members.map((m) => ({
+        nodeId: m.nodeId,
+        operator: m.operator,
+        peerId: m.peerId,
+        voter: s.config.voters.includes(m.nodeId),
+        ...(health?.[m.nodeId] ? { replication: health[m.nodeId] } : {}),
+      })),
+    };
+  }
+
+  /** Graceful stop: no new work, finish the Ready in flight, close everything. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.submissions.close();
+      await this.rpc.close({ timeoutMs: 2_000 });
+      await this.driver.stop();
+      await this.transport.stop();
+      await this.store.close();
+      this.logger.info({}, "sequencer node stopped");
+    })();
+    return this.stopping;
+  }
+}
+
+export interface NodeStatus {
+  readonly nodeId: NodeId;
+  readonly operator: Address;
+  readonly signer: Address;
+  readonly peerId: string;
+  readonly role: RaftStatus["role"];
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly nextPosition: number;
+  readonly nextUncertifiedPosition: number;
+  readonly epoch: number;
+  readonly l1ChainId: number;
+  readonly registry: Address;
+  readonly members: readonly {
+    nodeId: NodeId;
+    operator: Address;
+    peerId: string;
+    voter: boolean;
+    replication?: { match: number; lagEntries: number; active: boolean };
+  }[];
+}
+
+function membersOf(view: EpochView): ClusterMember[] {
+  return view.members.map((m) => ({
+    nodeId: nodeIdOf(m.operator),
+    operator: m.operator,
+    signer: m.signer,
+    peerId: peerIdFromBytes(m.peerIdBytes),
+    addrs: m.addrs,
+    stake: m.stake,
+  }));
+}

@@ -1,0 +1,166 @@
+/**
+ * Transaction submission: decode and check the raw transaction, answer resubmissions with
+ * the existing commitment, propose on the leader and wait for the outcome, or forward to
+ * the leader over libp2p and relay its answer. A user is answered only once the
+ * transaction is durable on a majority and its group's certificate is signed.
+ */
+import { hexToBytes, type Hex } from "viem";
+import type { NodeId, ProposalOutcome } from "../consensus/index.js";
+import { decodeTransaction, IntakeError, type DecodeOptions } from "../intake/index.js";
+import type { OrderCommitmentProofJson } from "../commitments/index.js";
+import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
+import { NO_LEADER, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
+import type { NodeStore } from "../storage/index.js";
+import type { Logger } from "../ops/logger.js";
+import type { NodeMetrics } from "../ops/metrics.js";
+import type { CommitmentService } from "./commitments.js";
+
+export interface SubmissionOptions {
+  readonly store: NodeStore;
+  readonly commitments: CommitmentService;
+  readonly intake: DecodeOptions;
+  /** How long a submission waits for its commitment before a retryable TIMEOUT. */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  readonly metrics?: NodeMetrics;
+  readonly isLeader: () => boolean;
+  readonly leader: () => NodeId | null;
+  readonly propose: (tx: { hash: string; data: Uint8Array }) => void;
+  /** Forwards an encoded submit request to a member; resolves with the encoded response. */
+  readonly forward: (to: NodeId, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
+}
+
+interface Waiter {
+  readonly promise: Promise<OrderCommitmentProofJson>;
+  resolve(c: OrderCommitmentProofJson): void;
+  reject(e: Error): void;
+  readonly started: number;
+}
+
+export class SubmissionService {
+  private readonly waiters = new Map<string, Waiter>();
+  private closed = false;
+
+  constructor(private readonly opts: SubmissionOptions) {}
+
+  /** Submits a raw transaction; resolves with its order commitment. */
+  async submit(raw: Hex | Uint8Array): Promise<OrderCommitmentProofJson> {
+    if (this.closed) throw new RpcError(SHUTTING_DOWN, "the node is shutting down; retry on another node");
+    let decoded;
+    try {
+      decoded = decodeTransaction(raw, this.opts.intake);
+    } catch (error) {
+      if (error instanceof IntakeError) throw new RpcError(TX_REJECTED, error.message, { reason: error.code });
+      throw error;
+    }
+    const hash = decoded.hash.toLowerCase();
+    const known = await this.existing(hash);
+    if (known !== undefined) return known;
+    const inFlight = this.waiters.get(hash);
+    if (inFlight !== undefined) return inFlight.promise;
+    const bytes = typeof raw === "string" ? hexToBytes(decoded.raw) : raw;
+    if (this.opts.isLeader()) return this.proposeAndWait(hash, bytes);
+    return this.forwardToLeader(bytes);
+  }
+
+  /** Handles a submission forwarded by another member (this node should be the leader). */
+  async handleForwarded(payload: Uint8Array): Promise<Uint8Array> {
+    const { rawTx } = decodeSubmitRequest(payload);
+    try {
+      const commitment = await this.submitAsLeader(rawTx);
+      return encodeSubmitResponse({ ok: true, result: new TextEncoder().encode(JSON.stringify(commitment)) });
+    } catch (error) {
+      const e = error instanceof RpcError ? error : new RpcError(TX_REJECTED, (error as Error).message);
+      return encodeSubmitResponse({ ok: false, code: e.code, message: e.message });
+    }
+  }
+
+  /** A forwarded transaction must not be forwarded again: only the leader proposes it. */
+  private async submitAsLeader(rawTx: Uint8Array): Promise<OrderCommitmentProofJson> {
+    if (!this.opts.isLeader()) throw noLeader("this node is no longer the leader");
+    return this.submit(rawTx);
+  }
+
+  private async existing(hash: string): Promise<OrderCommitmentProofJson | undefined> {
+    const location = await this.opts.store.getTxLocation(hash);
+    if (location === undefined) return undefined;
+    const found = await this.opts.commitments.commitmentAt(location.position);
+    if (found.status === "certified") return found.commitment;
+    // Committed, certificate not yet replicated: wait for it like a fresh submission.
+    return undefined;
+  }
+
+  private proposeAndWait(hash: string, raw: Uint8Array): Promise<OrderCommitmentProofJson> {
+    let resolve!: (c: OrderCommitmentProofJson) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<OrderCommitmentProofJson>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const waiter: Waiter = { promise, resolve, reject, started: performance.now() };
+    this.waiters.set(hash, waiter);
+    const timer = setTimeout(() => {
+      if (this.waiters.get(hash) === waiter) this.waiters.delete(hash);
+      reject(new RpcError(TIMEOUT, `no commitment for ${hash} within ${this.opts.timeoutMs} ms; it may still commit: query seq_getOrderCommitment`));
+    }, this.opts.timeoutMs);
+    promise.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+    this.opts.metrics?.proposals.inc();
+    this.opts.propose({ hash, data: raw });
+    return promise;
+  }
+
+  private async forwardToLeader(raw: Uint8Array): Promise<OrderCommitmentProofJson> {
+    const leader = this.opts.leader();
+    if (leader === null) throw noLeader("no leader is known right now (election in progress)");
+    let response;
+    try {
+      response = decodeSubmitResponse(await this.opts.forward(leader, encodeSubmitRequest({ rawTx: raw }), this.opts.timeoutMs));
+    } catch (cause) {
+      throw new RpcError(NO_LEADER, `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
+    }
+    if (!response.ok) throw new RpcError(response.code, response.message);
+    return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
+  }
+
+  /** Delivers the core's per-proposal outcomes (called after the group was certified). */
+  outcomes(outcomes: readonly ProposalOutcome[]): void {
+    for (const o of outcomes) {
+      const waiter = this.waiters.get(o.txHash);
+      if (waiter === undefined) continue;
+      this.waiters.delete(o.txHash);
+      if (o.status === "failed") {
+        waiter.reject(noLeader(`not committed by this leader (${o.reason}); retry: a resubmission never gets a second position`));
+        continue;
+      }
+      this.opts.metrics?.commitLatencySeconds.observe((performance.now() - waiter.started) / 1000);
+      this.opts.commitments.commitmentAt(o.position).then(
+        (found) => {
+          if (found.status === "certified") {
+            this.opts.metrics?.commitments.inc();
+            waiter.resolve(found.commitment);
+          } else {
+            waiter.reject(new RpcError(TIMEOUT, `${o.txHash} is committed at position ${o.position} but its certificate is pending; query seq_getOrderCommitment`));
+          }
+        },
+        (error: Error) => waiter.reject(error),
+      );
+    }
+  }
+
+  /** Fails every waiting submission (shutdown): clients retry elsewhere. */
+  close(): void {
+    this.closed = true;
+    for (const [hash, waiter] of this.waiters) {
+      waiter.reject(new RpcError(SHUTTING_DOWN, `the node is shutting down before ${hash} committed; retry on another node`));
+    }
+    this.waiters.clear();
+  }
+}
+
+function noLeader(message: string): RpcError {
+  return new RpcError(NO_LEADER, message);
+}
+
