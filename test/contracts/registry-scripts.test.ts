@@ -1,0 +1,113 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { network } from "hardhat";
+import { getAddress, parseEther } from "viem";
+import { ConfigError, loadDeployConfig, parseDeployConfig } from "../../scripts/lib/config.js";
+import { deploySystem } from "../../scripts/lib/deploy.js";
+import {
+  RegistrationError,
+  generateOperatorIdentity,
+  peerIdFromBytes,
+  peerIdToBytes,
+  registerOperator,
+} from "../../scripts/lib/operator.js";
+import { toRecord, writeRecord } from "../../scripts/lib/record.js";
+import { TEST_CONFIG } from "./registry.fixture.js";
+
+describe("deployment scripts' library", () => {
+  it("parses config files and rejects bad fields with the field's name", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "cfg-"));
+    try {
+      const { config, path: file } = loadDeployConfig("nowhere", path.resolve(import.meta.dirname, "../../config"));
+      expect(path.basename(file)).to.equal("default.json");
+      expect(config.token).to.deep.equal({ deployTestToken: { name: "Sequencer Stake", symbol: "SEQ" } });
+      expect(config.minStake).to.equal(parseEther("1000"));
+
+      writeFileSync(path.join(dir, "mynet.json"), JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), epochLength: -1 }));
+      expect(() => loadDeployConfig("mynet", dir)).to.throw(ConfigError, /epochLength/);
+      writeFileSync(path.join(dir, "default.json"), "{ not json");
+      expect(() => loadDeployConfig("other", dir)).to.throw(ConfigError, /cannot read/);
+      expect(() => parseDeployConfig({ token: {}, treasury: "0x1" })).to.throw(ConfigError, /token/);
+      expect(() => parseDeployConfig({ token: { address: "0x1234" } })).to.throw(ConfigError, /token.address/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("converts libp2p peer ids to chain bytes and back, and rejects garbage", async () => {
+    const id = await generateOperatorIdentity();
+    expect(id.peerId.startsWith("12D3KooW")).to.equal(true);
+    expect(peerIdToBytes(id.peerId)).to.equal(id.peerIdBytes);
+    expect(peerIdFromBytes(id.peerIdBytes)).to.equal(id.peerId);
+    expect(() => peerIdToBytes("not-a-peer-id")).to.throw(RegistrationError);
+    expect(() => peerIdFromBytes("0x1205aa")).to.throw(RegistrationError);
+  });
+
+  it("deploys the whole system wired together, records it, and registers an operator", async () => {
+    const connection = await network.create();
+    const { viem } = connection;
+    const [, operatorWallet, newOwner] = await viem.getWalletClients();
+    const d = await deploySystem(connection, { ...TEST_CONFIG, owner: newOwner!.account.address });
+    const inbox = await viem.getContractAt("BatchInbox", d.contracts.batchInbox.address);
+    const slashing = await viem.getContractAt("Slashing", d.contracts.slashing.address);
+    expect(await inbox.read.registry()).to.equal(getAddress(d.registry.address));
+    expect(await slashing.read.registry()).to.equal(getAddress(d.registry.address));
+    expect(await d.registry.read.slasher()).to.equal(getAddress(slashing.address));
+    // Ownership is offered to the configured owner, who must accept it.
+    expect(await d.registry.read.pendingOwner()).to.equal(getAddress(newOwner!.account.address));
+
+    const dir = mkdtempSync(path.join(tmpdir(), "dep-"));
+    try {
+      const file = writeRecord(toRecord("testnet", d), dir);
+      const record = JSON.parse(readFileSync(file, "utf8"));
+      expect(record).to.deep.include({ network: "testnet", chainId: d.chainId });
+      expect(record.contracts.sequencerRegistry.address).to.equal(d.registry.address);
+      expect(record.eip712).to.deep.equal({
+        name: "StakedSequencer",
+        version: "1",
+        chainId: d.chainId,
+        verifyingContract: d.registry.address,
+      });
+      expect(record.epochs).to.deep.equal({ genesisBlock: d.genesisBlock.toString(), epochLength: "10" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const id = await generateOperatorIdentity();
+    const publicClient = await viem.getPublicClient();
+    const { registrationId } = await registerOperator({
+      publicClient,
+      wallet: operatorWallet!,
+      registry: d.registry.address,
+      token: d.token.address,
+      signer: id.signer,
+      peerIdBytes: id.peerIdBytes,
+      addrs: ["/ip4/127.0.0.1/tcp/4001"],
+      stake: TEST_CONFIG.minStake,
+      mint: true,
+    });
+    expect(registrationId).to.equal(1);
+    expect(await d.registry.read.operatorOfPeerId([id.peerIdBytes])).to.equal(getAddress(operatorWallet!.account.address));
+    // A second registration is refused with the registry's reason.
+    try {
+      await registerOperator({
+        publicClient,
+        wallet: operatorWallet!,
+        registry: d.registry.address,
+        token: d.token.address,
+        signer: id.signer,
+        peerIdBytes: id.peerIdBytes,
+        addrs: ["/ip4/127.0.0.1/tcp/4001"],
+        stake: TEST_CONFIG.minStake,
+        mint: true,
+      });
+      expect.fail("registered twice");
+    } catch (error) {
+      expect(error).to.be.instanceOf(RegistrationError);
+      expect((error as Error).message).to.match(/AlreadyRegistered/);
+    }
+    await connection.close();
+  });
+});
