@@ -196,7 +196,7 @@ export class NodeStore {
     let expectIndex = snapIndex + 1;
     let expectPosition = snapshot?.meta.nextPosition ?? 0;
     let prevTerm = snapshot?.meta.term ?? 0;
-    for await (const [key, value] of this.db.iterator({ gte: Uint8Array.of(PREFIX.log), lt: prefixEnd(PREFIX.log) })) {
+    for await (const [key, value] of this.db.iterator({ gte: Uint8Array.of(PREFIX.log), lt: prefixEnd(PREFIX.log), highWaterMarkBytes: 4 * 1_048_576 })) {
       const e = this.decode(key, value, decodeEntry);
       const keyIndex = u64FromKey(key);
       if (e.index !== keyIndex) throw this.corrupt(key, `holds entry ${e.index}`);
@@ -400,6 +400,7 @@ export class NodeStore {
       const locations: TxLocation[] = [];
       for (const e of fresh) {
         if (e.index !== applied + 1) throw new StorageInvariantError(`entry ${e.index} applied after ${applied}: not contiguous`);
+        if (e.index > this.commit) throw new StorageInvariantError(`entry ${e.index} is not durably committed (commit ${this.commit})`);
         if (e.firstPosition !== nextPosition) {
           throw new StorageInvariantError(`entry ${e.index} starts at position ${e.firstPosition}, expected ${nextPosition}`);
         }

@@ -264,6 +264,8 @@ describe("NodeStore", function () {
       await s.applyCommitted(es.slice(0, 2));
       await s.applyCommitted([...es, dup, noop]); // overlaps what is applied
       await expectInvariant(s.applyCommitted([{ index: 7, term: 2, kind: "noop", firstPosition: 11 }]), /not contiguous/);
+      await s.persistReady({ entries: [{ index: 6, term: 2, kind: "noop", firstPosition: 11 }] });
+      await expectInvariant(s.applyCommitted([{ index: 6, term: 2, kind: "noop", firstPosition: 11 }]), /entry 6 is not durably committed \(commit 5\)/);
       s = await reopen(s);
       expect(s.status()).to.include({ applied: 5, nextPosition: 11 });
       expect((await s.loadPersistedState()).applied).to.equal(5);
