@@ -98,21 +98,24 @@ library TopKRanking {
     /// in place (O(K log K) worst case): each step moves the current minimum to the end.
     function sortedTop(Ranking storage r) internal view returns (uint256[] memory keys) {
         keys = r.top;
-        for (uint256 end = keys.length; end > 1; ) {
-            --end;
-            uint256 last = keys[end];
-            keys[end] = keys[0];
-            // Sift `last` down from the root of the heap keys[0..end).
-            uint256 i;
-            while (true) {
-                uint256 child = 2 * i + 1;
-                if (child >= end) break;
-                if (child + 1 < end && keys[child + 1] < keys[child]) ++child;
-                if (keys[child] >= last) break;
-                keys[i] = keys[child];
-                i = child;
+        // Indices stay below keys.length: no overflow or bounds surprises to check for.
+        unchecked {
+            for (uint256 end = keys.length; end > 1; ) {
+                --end;
+                uint256 last = keys[end];
+                keys[end] = keys[0];
+                // Sift `last` down from the root of the heap keys[0..end).
+                uint256 i;
+                while (true) {
+                    uint256 child = 2 * i + 1;
+                    if (child >= end) break;
+                    if (child + 1 < end && keys[child + 1] < keys[child]) ++child;
+                    if (keys[child] >= last) break;
+                    keys[i] = keys[child];
+                    i = child;
+                }
+                keys[i] = last;
             }
-            keys[i] = last;
         }
     }
 
