@@ -3,7 +3,7 @@
  * every durable hard state, every client-visible outcome and every leadership event,
  * across all nodes and all time (including restarts), and records violations.
  */
-import type { Entry, HardState, NodeId, ProposalOutcome, Snapshot } from "../../node/consensus/core.js";
+import type { Entry, HardState, MembershipConfig, NodeId, ProposalOutcome, Snapshot } from "../../node/consensus/index.js";
 import type { AppState } from "./app.js";
 
 export interface Violation {
@@ -125,12 +125,37 @@ export class Checker {
     this.toldHash.set(txHash, position);
   }
 
-  onBecameLeader(node: NodeId, term: number): void {
+  /**
+   * Election safety (one leader per term) and leader completeness: a new leader's log
+   * holds every entry committed so far (known from applies anywhere).
+   */
+  onBecameLeader(node: NodeId, term: number, log: { snapshotIndex: number; termAt: (index: number) => number | undefined }): void {
     const prev = this.leaders.get(term);
     if (prev !== undefined && prev !== node) {
       this.fail(node, "one-leader-per-term", `${node} became leader of term ${term}, ${prev} already led it`);
     }
     this.leaders.set(term, node);
+    for (let i = log.snapshotIndex + 1; i < this.indexTerm.length; i++) {
+      const committed = this.indexTerm[i];
+      if (committed === undefined) continue;
+      const t = log.termAt(i);
+      if (t !== committed) {
+        this.fail(node, "leader-completeness", `${node} became leader of term ${term} holding ${t === undefined ? "no entry" : `term ${t}`} at index ${i}, where ${i}@t${committed} is committed`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * A commitment handed out for an entry committed just now must be durable on a
+   * majority (of both halves if joint) of one of `configs`.
+   */
+  onFreshCommitment(node: NodeId, outcome: { txHash: string; index: number; term: number }, configs: readonly MembershipConfig[], holds: (id: NodeId) => boolean): void {
+    const majority = (voters: readonly NodeId[]) => voters.filter(holds).length * 2 > voters.length;
+    if (configs.some((c) => majority(c.voters) && (!c.outgoing || majority(c.outgoing)))) return;
+    const c = configs[0];
+    const holders = [...new Set([...c.voters, ...(c.outgoing ?? [])])].filter(holds);
+    this.fail(node, "commit-needs-durable-majority", `${short(outcome.txHash)} reported committed in ${outcome.index}@t${outcome.term} while only ${holders.join(",") || "nobody"} of ${JSON.stringify(c)} hold it durably`);
   }
 
   /** Every durable hard state: term never goes back, one vote per term, commit never goes back. */

@@ -6,7 +6,7 @@
  *
  * Everything random comes from one seed: a run is a pure function of its options.
  */
-import { RaftCore } from "../../node/consensus/core.js";
+import { RaftCore } from "../../node/consensus/index.js";
 import type {
   Entry,
   HardState,
@@ -20,7 +20,7 @@ import type {
   Ready,
   Snapshot,
   Tx,
-} from "../../node/consensus/core.js";
+} from "../../node/consensus/index.js";
 import { AppState } from "./app.js";
 import { Checker } from "./checker.js";
 import { EventQueue } from "./event-queue.js";
@@ -94,7 +94,9 @@ export class SimNode {
   readonly pending = new Map<string, number>();
   /** False once removed from the cluster and shut down. */
   member = false;
-  lastStatus: RaftStatus | null = null;
+  /** Latest configuration the core reported (configChanged), and the one before it. */
+  config: MembershipConfig;
+  prevConfig: MembershipConfig;
 
   constructor(
     readonly id: NodeId,
@@ -104,10 +106,19 @@ export class SimNode {
     readonly initialConfig: MembershipConfig,
   ) {
     this.app = new AppState(initialConfig);
+    this.config = initialConfig;
+    this.prevConfig = initialConfig;
   }
 
   get up(): boolean {
     return this.core !== null;
+  }
+
+  /** True if the durable log holds entry `index` of `term` (or a snapshot covering it). */
+  durablyHolds(index: number, term: number): boolean {
+    const base = this.store.snapshot?.meta.index ?? 0;
+    if (index <= base) return this.store.snapshot !== undefined;
+    return this.store.entries[index - base - 1]?.term === term;
   }
 
   storeLastIndex(): number {
@@ -331,6 +342,7 @@ export class Cluster {
       this.coreThrew(node, "constructor", err);
       return;
     }
+    node.config = node.prevConfig = node.core.status().config;
     node.member = true;
     node.busy = false;
     node.inbox = [];
@@ -560,7 +572,9 @@ export class Cluster {
     for (const m of rd.messages) this.send(m);
     this.applyReady(node, rd);
     if (!node.core) return;
-    for (const o of rd.outcomes) this.deliverOutcome(node, o);
+    const ce = rd.committedEntries;
+    const fresh = ce.length > 0 ? [ce[0].index, ce[ce.length - 1].index] as const : null;
+    for (const o of rd.outcomes) this.deliverOutcome(node, o, fresh);
     for (const ev of rd.events) this.onEvent(node, ev);
     if (!node.core) return;
     try {
@@ -628,7 +642,8 @@ export class Cluster {
     if (this.opts.appFlushProb >= 1 || this.rng.float() < this.opts.appFlushProb) app.checkpoint();
   }
 
-  private deliverOutcome(node: SimNode, o: ProposalOutcome): void {
+  /** `fresh`: index range this Ready committed (outcomes in it are new commitments). */
+  private deliverOutcome(node: SimNode, o: ProposalOutcome, fresh: readonly [number, number] | null): void {
     this.stats.outcomes++;
     const count = node.pending.get(o.txHash) ?? 0;
     if (count === 0) {
@@ -637,12 +652,25 @@ export class Cluster {
     else node.pending.set(o.txHash, count - 1);
     this.trace.add(this.now, "outcome", node.id, o.status === "committed" ? `${o.txHash.slice(-6)} committed p${o.position} (${o.index}@t${o.term})` : `${o.txHash.slice(-6)} failed ${o.reason} leader=${o.leader}`);
     this.checker.onOutcome(node.id, o, node.app);
+    if (o.status === "committed" && fresh && o.index >= fresh[0] && o.index <= fresh[1]) {
+      // The configuration may have moved on since the commit decision: either may apply.
+      const configs = [node.config, node.prevConfig];
+      this.checker.onFreshCommitment(node.id, o, configs, (id) => this.byId.get(id)?.durablyHolds(o.index, o.term) ?? false);
+    }
     for (const l of this.listeners) l.onOutcome?.(node, o);
   }
 
   private onEvent(node: SimNode, ev: RaftEvent): void {
     if (ev.type !== "commitAdvanced") this.trace.add(this.now, ev.type, node.id, ev);
-    if (ev.type === "becameLeader") this.checker.onBecameLeader(node.id, ev.term);
+    if (ev.type === "configChanged") {
+      node.prevConfig = node.config;
+      node.config = ev.config;
+    }
+    if (ev.type === "becameLeader") {
+      const st = node.store;
+      const base = st.snapshot?.meta.index ?? 0;
+      this.checker.onBecameLeader(node.id, ev.term, { snapshotIndex: base, termAt: (i) => st.entries[i - base - 1]?.term });
+    }
     for (const l of this.listeners) l.onEvent?.(node, ev);
   }
 
@@ -661,22 +689,29 @@ export class Cluster {
       return;
     }
     app.checkpoint();
-    const data = app.encode();
+    let snapshot: Snapshot;
     try {
-      core.compact(app.applied, data);
+      snapshot = core.compact(app.applied, app.encode());
     } catch (err) {
       this.coreThrew(node, "compact", err);
       return;
     }
     this.stats.compactions++;
-    // The driver persists its own compaction: the snapshot first, then the shorter log.
-    st.snapshot = {
-      meta: { index: app.applied, term: entry.term, config: app.config, nextPosition: app.nextPosition },
-      data,
-    };
+    const meta = snapshot.meta;
+    if (meta.index !== app.applied || meta.term !== entry.term || meta.nextPosition !== app.nextPosition || !sameConfig(meta.config, app.config)) {
+      this.checker.fail(node.id, "snapshot-meta", `compact(${app.applied}) recorded ${JSON.stringify(meta)}; the application is at ${app.applied}@t${entry.term}, nextPosition ${app.nextPosition}, config ${JSON.stringify(app.config)}`);
+    }
+    // The driver persists the snapshot first, then deletes the entries it covers.
+    st.snapshot = snapshot;
     st.entries = st.entries.slice(app.applied - base);
     this.trace.add(this.now, "compact", node.id, `through ${app.applied}@t${entry.term} nextPos=${app.nextPosition}`);
   }
 }
 
 const TICK: Input = { k: "tick" };
+
+function sameConfig(a: MembershipConfig, b: MembershipConfig): boolean {
+  const same = (x: readonly NodeId[] | undefined, y: readonly NodeId[] | undefined) =>
+    (x ?? []).length === (y ?? []).length && (x ?? []).every((id, i) => id === (y ?? [])[i]);
+  return same(a.voters, b.voters) && same(a.outgoing, b.outgoing) && same(a.learners, b.learners) && (a.outgoing === undefined) === (b.outgoing === undefined);
+}

@@ -15,7 +15,7 @@
  * such assignment gives it a majority (3 of 5). Logs do not change while there is no
  * leader, so a state with no electable candidate stays leaderless forever.
  */
-import { isAtLeastAsComplete } from "../../node/consensus/core.js";
+import { isAtLeastAsComplete } from "../../node/consensus/index.js";
 
 export interface LogPosition {
   readonly lastTerm: number;
