@@ -572,6 +572,13 @@ export class Cluster {
     for (const m of rd.messages) this.send(m);
     this.applyReady(node, rd);
     if (!node.core) return;
+    // Configuration changes first: a commitment in this Ready may rest on the new one.
+    for (const ev of rd.events) {
+      if (ev.type === "configChanged") {
+        node.prevConfig = node.config;
+        node.config = ev.config;
+      }
+    }
     const ce = rd.committedEntries;
     const fresh = ce.length > 0 ? [ce[0].index, ce[ce.length - 1].index] as const : null;
     for (const o of rd.outcomes) this.deliverOutcome(node, o, fresh);
@@ -662,10 +669,6 @@ export class Cluster {
 
   private onEvent(node: SimNode, ev: RaftEvent): void {
     if (ev.type !== "commitAdvanced") this.trace.add(this.now, ev.type, node.id, ev);
-    if (ev.type === "configChanged") {
-      node.prevConfig = node.config;
-      node.config = ev.config;
-    }
     if (ev.type === "becameLeader") {
       const st = node.store;
       const base = st.snapshot?.meta.index ?? 0;
