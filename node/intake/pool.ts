@@ -1,10 +1,11 @@
 /**
  * A worker_threads pool for transaction decoding and sender recovery.
  *
- * Kept because it pays here: decode + recovery costs ~125 µs of CPU per transaction even
- * with native secp256k1 (about half is JS: RLP, re-serialization, keccak), so moving it off
- * the event loop both frees the node's main thread and, with 2 workers on 2 cores, lifts
- * throughput ~1.6x (`npm run bench:recovery` prints the figures).
+ * Kept because it pays when cores are free: decode + recovery costs ~140 µs of CPU per
+ * transaction even with native secp256k1 (about half is JS: RLP, re-serialization, keccak).
+ * Measured on an idle 2-core machine: ~8,000/s on the calling thread, ~13,000/s with 2
+ * workers; a 1-worker pool matches the calling thread while keeping the event loop free for
+ * consensus and RPC. On a saturated machine it gains nothing (`npm run bench:recovery`).
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -21,7 +22,7 @@ export type WorkerReply = {
 };
 
 export type DecodePoolOptions = WorkerSettings & {
-  /** Number of worker threads; defaults to the machine's available parallelism. */
+  /** Number of worker threads; defaults to one less than the cores, leaving one to the event loop. */
   size?: number;
   /** Transactions per message to a worker: large enough to amortize messaging, small enough to spread load. */
   chunkSize?: number;
@@ -51,7 +52,7 @@ export class DecodePool {
   private closed = false;
 
   private constructor(options: DecodePoolOptions) {
-    this.size = options.size ?? availableParallelism();
+    this.size = options.size ?? Math.max(1, availableParallelism() - 1);
     if (!Number.isInteger(this.size) || this.size < 1) {
       throw new RangeError(`pool size must be a positive integer, got ${this.size}`);
     }
