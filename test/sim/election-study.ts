@@ -15,7 +15,10 @@
  * such assignment gives it a majority (3 of 5). Logs do not change while there is no
  * leader, so a state with no electable candidate stays leaderless forever.
  */
-import { isAtLeastAsComplete } from "../../node/consensus/index.js";
+import { isAtLeastAsComplete, type NodeId, type ProposalOutcome, type Tx } from "../../node/consensus/index.js";
+import type { Violation } from "./checker.js";
+import { Cluster } from "./cluster.js";
+import { Prng } from "./prng.js";
 
 export interface LogPosition {
   readonly lastTerm: number;
@@ -203,6 +206,230 @@ export function formatStudy(rows: readonly StudyRow[]): string {
     lines.push(
       `| ${r.rule} | ${r.m} | ${r.leaderRestarted ? "restarted" : "dead"} | ${r.j} | ${r.states} | ${r.latestOnMajority} | ${r.leaderless} | ${r.unsafe} | ${r.electableMin === r.electableMax ? r.electableMin : `${r.electableMin}..${r.electableMax}`} |`,
     );
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------- the real core, j = 0..4
+
+export interface CoreScenarioResult {
+  readonly j: number;
+  readonly seed: number;
+  readonly oldLeader: NodeId;
+  /** Followers durably holding the entry when the leader died. */
+  readonly holders: readonly NodeId[];
+  /** Position the dead leader had assigned to the transaction. */
+  readonly assignedPosition: number;
+  /** A client was told the transaction is committed before the crash (must never happen). */
+  readonly toldBeforeCrash: boolean;
+  readonly newLeader: NodeId | null;
+  /** The new leader's durable log held the entry when it won. */
+  readonly newLeaderHeld: boolean;
+  /** Ticks from the crash to the new leader. */
+  readonly electionTicks: number | null;
+  /** Where the live nodes applied the transaction once converged (null: absent everywhere). */
+  readonly survivedAt: number | null;
+  /** Position a client got back when resubmitting the transaction to the new leader. */
+  readonly resubmittedAt: number | null;
+  /** Position on all five nodes after the old leader restarted and everyone converged. */
+  readonly finalPosition: number | null;
+  readonly violations: readonly Violation[];
+  readonly trace: string | null;
+}
+
+const SCENARIO_NODES = 5;
+
+/**
+ * A 5-node cluster with a stable leader; one transaction is proposed and its entry
+ * reaches exactly `j` followers durably (appends to the others and every reply to the
+ * leader are dropped, so it cannot commit); then the leader crashes and stays down
+ * while the other four elect a leader. Afterwards the client resubmits the transaction,
+ * the old leader restarts, and all five converge. The checker runs throughout.
+ */
+export function runCoreScenario(j: number, seed: number): CoreScenarioResult {
+  if (!Number.isInteger(j) || j < 0 || j > SCENARIO_NODES - 1) throw new RangeError(`j must be 0..4, got ${j}`);
+  const cluster = new Cluster({ seed, nodes: SCENARIO_NODES, compactEvery: 0, traceCapacity: 400 });
+  const rng = new Prng(seed ^ 0x7a11);
+  const tick = cluster.tickMs;
+  const outcomes: ProposalOutcome[] = [];
+  const leaderEvents: Array<{ node: NodeId; term: number; time: number; held: boolean }> = [];
+  let entryIndex = -1;
+  let entryTerm = -1;
+  cluster.listeners.push({
+    onOutcome: (_n, o) => outcomes.push(o),
+    onEvent: (n, ev) => {
+      if (ev.type === "becameLeader") {
+        leaderEvents.push({ node: n.id, term: ev.term, time: cluster.now, held: entryIndex > 0 && n.durablyHolds(entryIndex, entryTerm) });
+      }
+    },
+  });
+  const fail = (msg: string): never => {
+    throw new ScenarioError(`scenario j=${j} seed=${seed}: ${msg}\n${cluster.trace.format(60)}`);
+  };
+
+  // 1. A leader, and one committed transaction so that every node has a non-empty log.
+  const warm = scenarioTx(seed, 0);
+  if (!cluster.runFor(300 * tick, () => cluster.leaders().length === 1)) fail("no initial leader");
+  const leader = cluster.leaders()[0];
+  cluster.propose(leader.id, [warm]);
+  const allApplied = (hash: string, ids: readonly NodeId[]) => ids.every((id) => cluster.node(id).app.positionOf(hash) !== undefined);
+  if (!cluster.runFor(300 * tick, () => allApplied(warm.hash, cluster.initialVoters))) fail("warm-up tx did not commit everywhere");
+
+  // 2. The transaction under test reaches exactly j followers.
+  const followers = rng.shuffle(cluster.initialVoters.filter((id) => id !== leader.id));
+  const holders = followers.slice(0, j);
+  const tx = scenarioTx(seed, 1);
+  cluster.filter = (m) => {
+    if (m.to === leader.id) return false; // the leader never learns who holds it: it cannot commit
+    if (m.from === leader.id && m.type === "append" && !holders.includes(m.to)) {
+      for (const e of m.entries) {
+        if (e.txs?.some((t) => t.hash === tx.hash)) {
+          entryIndex = e.index;
+          entryTerm = e.term;
+        }
+      }
+      if (entryIndex > 0 && m.entries.some((e) => e.index >= entryIndex)) return false;
+    }
+    return true;
+  };
+  cluster.propose(leader.id, [tx]);
+  const located = () => {
+    if (entryIndex > 0) return true;
+    const e = leader.store.entries.find((x) => x.txs?.some((t) => t.hash === tx.hash));
+    if (e) {
+      entryIndex = e.index;
+      entryTerm = e.term;
+    }
+    return e !== undefined;
+  };
+  const reached = () => located() && leader.durablyHolds(entryIndex, entryTerm) && holders.every((id) => cluster.node(id).durablyHolds(entryIndex, entryTerm));
+  if (!cluster.runFor(5 * tick, reached) && !reached()) fail(`entry did not reach the ${j} chosen followers`);
+  const assignedPosition = leader.store.entries.find((e) => e.index === entryIndex)!.firstPosition;
+  const toldBeforeCrash = outcomes.some((o) => o.txHash === tx.hash && o.status === "committed");
+
+  // 3. The leader dies; the network is clean again.
+  cluster.crash(leader.id);
+  cluster.filter = null;
+  const crashedAt = cluster.now;
+  const live = cluster.initialVoters.filter((id) => id !== leader.id);
+  const newLeaderUp = () => cluster.leaders().some((n) => n.id !== leader.id);
+  cluster.runFor(300 * tick, newLeaderUp);
+  // Let the new leader commit its no-op (and with it whatever it inherited).
+  const settled = () => {
+    const l = cluster.leaders()[0];
+    if (!l) return false;
+    const s = l.core!.status();
+    return s.commit === s.lastIndex && live.every((id) => cluster.node(id).app.applied === s.commit);
+  };
+  cluster.runFor(300 * tick, settled);
+  // The becameLeader event leaves with the Ready that persists the new term's no-op.
+  const won = leaderEvents.find((e) => e.time >= crashedAt);
+  const newLeader = won?.node ?? null;
+  const positions = live.map((id) => cluster.node(id).app.positionOf(tx.hash));
+  const survivedAt = positions.every((p) => p === positions[0]) ? (positions[0] ?? null) : -1;
+  if (survivedAt === -1) cluster.checker.fail(null, "logs-converge", `live nodes disagree on ${tx.hash}: ${JSON.stringify(positions)}`);
+
+  // 4. The client, never told, resubmits: it must get one position (the surviving one, if any).
+  let resubmittedAt: number | null = null;
+  const answered = () => outcomes.some((o) => o.txHash === tx.hash && o.status === "committed");
+  for (let attempt = 0; attempt < 20 && !answered(); attempt++) {
+    const target = cluster.leaders()[0]?.id ?? live[0];
+    cluster.propose(target, [tx]);
+    cluster.runFor(30 * tick, answered);
+  }
+  const told = outcomes.find((o) => o.txHash === tx.hash && o.status === "committed");
+  if (told?.status === "committed") resubmittedAt = told.position;
+
+  // 5. The old leader comes back; all five converge.
+  cluster.restart(leader.id);
+  const converged = () => {
+    const l = cluster.leaders()[0];
+    if (!l) return false;
+    const s = l.core!.status();
+    return cluster.initialVoters.every((id) => {
+      const n = cluster.node(id);
+      return n.up && n.app.applied === s.lastIndex && n.core!.status().lastIndex === s.lastIndex;
+    });
+  };
+  cluster.runFor(500 * tick, converged);
+  let finalPosition: number | null = null;
+  if (!converged()) cluster.checker.fail(null, "convergence", "the five nodes did not converge after the old leader restarted");
+  else {
+    const finals = cluster.initialVoters.map((id) => cluster.node(id).app.positionOf(tx.hash));
+    if (finals.some((p) => p !== finals[0])) cluster.checker.fail(null, "logs-converge", `nodes disagree on ${tx.hash}: ${JSON.stringify(finals)}`);
+    finalPosition = finals[0] ?? null;
+  }
+
+  return {
+    j,
+    seed,
+    oldLeader: leader.id,
+    holders,
+    assignedPosition,
+    toldBeforeCrash,
+    newLeader,
+    newLeaderHeld: won?.held ?? false,
+    electionTicks: won ? (won.time - crashedAt) / tick : null,
+    survivedAt: survivedAt === -1 ? null : survivedAt,
+    resubmittedAt,
+    finalPosition,
+    violations: cluster.checker.violations,
+    trace: cluster.checker.ok ? null : (cluster.traceAtFailure ?? cluster.trace.format()),
+  };
+}
+
+export class ScenarioError extends Error {
+  override readonly name = "ScenarioError";
+}
+
+function scenarioTx(seed: number, n: number): Tx {
+  const hash = `0x${"5c".repeat(4)}${(seed >>> 0).toString(16).padStart(8, "0")}${n.toString(16).padStart(48, "0")}`;
+  return { hash, data: new Uint8Array([n]) };
+}
+
+export interface CoreStudyRow {
+  readonly j: number;
+  readonly runs: number;
+  readonly elected: number;
+  readonly newLeaderHeld: number;
+  readonly survivedAtAssigned: number;
+  readonly absentUntilResubmitted: number;
+  readonly toldBeforeCrash: number;
+  readonly resubmitConsistent: number;
+  readonly violations: number;
+  readonly electionTicks: readonly number[];
+}
+
+export function runCoreStudy(runsPerJ: number, firstSeed = 1): CoreStudyRow[] {
+  const rows: CoreStudyRow[] = [];
+  for (let j = 0; j <= 4; j++) {
+    const results = Array.from({ length: runsPerJ }, (_, k) => runCoreScenario(j, firstSeed + k));
+    rows.push({
+      j,
+      runs: results.length,
+      elected: results.filter((r) => r.newLeader !== null).length,
+      newLeaderHeld: results.filter((r) => r.newLeaderHeld).length,
+      survivedAtAssigned: results.filter((r) => r.survivedAt === r.assignedPosition).length,
+      absentUntilResubmitted: results.filter((r) => r.survivedAt === null).length,
+      toldBeforeCrash: results.filter((r) => r.toldBeforeCrash).length,
+      resubmitConsistent: results.filter((r) => r.resubmittedAt !== null && (r.survivedAt === null || r.resubmittedAt === r.survivedAt) && r.finalPosition === r.resubmittedAt).length,
+      violations: results.filter((r) => r.violations.length > 0).length,
+      electionTicks: results.flatMap((r) => (r.electionTicks === null ? [] : [r.electionTicks])),
+    });
+  }
+  return rows;
+}
+
+export function formatCoreStudy(rows: readonly CoreStudyRow[]): string {
+  const lines = [
+    "| j | runs | leader elected | new leader held the entry | survived at its position | absent until resubmitted | client told before crash | resubmission got one position | runs with violations | election ticks p50 / max |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of rows) {
+    const t = [...r.electionTicks].sort((a, b) => a - b);
+    const p50 = t.length ? t[Math.floor(t.length / 2)].toFixed(1) : "-";
+    const max = t.length ? t[t.length - 1].toFixed(1) : "-";
+    lines.push(`| ${r.j} | ${r.runs} | ${r.elected} | ${r.newLeaderHeld} | ${r.survivedAtAssigned} | ${r.absentUntilResubmitted} | ${r.toldBeforeCrash} | ${r.resubmitConsistent} | ${r.violations} | ${p50} / ${max} |`);
   }
   return lines.join("\n");
 }
