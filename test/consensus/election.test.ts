@@ -112,10 +112,11 @@ describe("consensus: elections", () => {
       c.heal();
       // c campaigns before hearing from the leader again.
       const core = c.core("c");
-      while (!c.queue.some((m) => m.type === "preVote")) {
+      for (let i = 0; i < 100 && !c.queue.some((m) => m.type === "preVote"); i++) {
         core.tick();
         c.flush();
       }
+      expect(c.queue.some((m) => m.type === "preVote")).to.equal(true);
       c.deliverAll((m) => m.type === "preVote");
       c.flush();
       expect(c.queue.filter((m) => m.type === "preVoteResp"), "members in lease do not answer").to.have.length(0);
