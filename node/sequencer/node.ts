@@ -294,10 +294,8 @@ export class SequencerNode {
     const applied = this.core.status().applied;
     if (applied - this.lastCompacted < this.config.compactEvery) return;
     // The sequencer's state lives in the store's position/tx keyspaces: the snapshot carries no payload.
-    const data = new Uint8Array(0);
-    this.core.compact(applied, data);
-    const s = this.core.status();
-    await this.store.saveSnapshot({ meta: { index: applied, term: s.lastTerm, config: s.config, nextPosition: s.nextPosition }, data });
+    const snapshot = this.core.compact(applied, new Uint8Array(0));
+    await this.store.saveSnapshot(snapshot);
     await this.store.compact(applied);
     this.lastCompacted = applied;
   }

@@ -1,0 +1,162 @@
+/**
+ * `seq`: the operator's command line.
+ *
+ *   seq keys --out DIR                       new signer + libp2p keys (0600, never overwritten)
+ *   seq start --config FILE                  run a node (SEQ_* env vars override the file)
+ *   seq status --rpc URL [--rpc URL ...]     status of one node or a cluster
+ *   seq send --rpc URL [--chain-id N]        send a signed test transaction, print and verify its commitment
+ *   seq verify --commitment FILE|- --l1 URL --registry ADDR   verify a commitment against L1
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createPublicClient, http, isAddress, parseGwei, type Address, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { generatePeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
+import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
+import { loadNodeConfig } from "../sequencer/config.js";
+import { SequencerNode } from "../sequencer/node.js";
+
+class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+const HELP = `seq: run and inspect a staked sequencer node
+
+Commands:
+  keys    --out DIR                      generate signer.key (secp256k1) and p2p.key (libp2p Ed25519), mode 0600
+  start   --config FILE                  start a node; SEQ_* environment variables override the file
+  status  --rpc URL [--rpc URL ...]      show role, term, leader and positions of each node
+  send    --rpc URL [--chain-id N] [--key 0x..] [--l1 URL]
+                                         send a signed test transaction and verify its order commitment
+                                         (against the registry on L1 when --l1 is given)
+  verify  --commitment FILE|- [--l1 URL] [--registry ADDR] [--chain-id N]
+                                         verify an order commitment offline, or against L1 with --l1
+Run 'seq <command> --help' for the options of one command.`;
+
+async function rpcCall(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
+  if (body.error) throw new Error(`${method} failed (${body.error.code}): ${body.error.message}`);
+  return body.result;
+}
+
+async function keys(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: "string" } } });
+  if (!values.out) throw new UsageError("keys: --out DIR is required");
+  await mkdir(values.out, { recursive: true, mode: 0o700 });
+  const signerFile = path.join(values.out, "signer.key");
+  const p2pFile = path.join(values.out, "p2p.key");
+  const signerKey = generatePrivateKey();
+  try {
+    await writeFile(signerFile, `${signerKey}\n`, { mode: 0o600, flag: "wx" });
+  } catch (cause) {
+    throw new UsageError(`keys: ${signerFile} already exists or cannot be written (${(cause as Error).message}); refusing to overwrite a key`);
+  }
+  const peerKey = await generatePeerKey();
+  await savePeerKey(p2pFile, peerKey);
+  console.log(JSON.stringify({ signerKeyFile: signerFile, signer: privateKeyToAccount(signerKey).address, p2pKeyFile: p2pFile, peerId: peerIdOf(peerKey) }, null, 2));
+}
+
+async function start(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" } } });
+  const config = await loadNodeConfig(values.config);
+  let node: SequencerNode | undefined;
+  const shutdown = async (signal: string, code: number) => {
+    node?.logger.info({ signal }, "shutting down");
+    await node?.stop();
+    process.exit(code);
+  };
+  node = await SequencerNode.start(config, { onFatal: () => void shutdown("fatal", 1) });
+  process.once("SIGTERM", () => void shutdown("SIGTERM", 0));
+  process.once("SIGINT", () => void shutdown("SIGINT", 0));
+}
+
+async function status(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { rpc: { type: "string", multiple: true } } });
+  const urls = values.rpc ?? [];
+  if (urls.length === 0) throw new UsageError("status: at least one --rpc URL is required");
+  const rows = await Promise.all(
+    urls.map(async (url) => {
+      try {
+        const s = (await rpcCall(url, "seq_status")) as Record<string, unknown>;
+        return { url, role: s.role, term: s.term, leader: s.leader, commitIndex: s.commitIndex, nextPosition: s.nextPosition, epoch: s.epoch };
+      } catch (e) {
+        return { url, error: (e as Error).message };
+      }
+    }),
+  );
+  console.table(rows);
+}
+
+async function send(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { rpc: { type: "string" }, "chain-id": { type: "string" }, key: { type: "string" }, l1: { type: "string" } } });
+  if (!values.rpc) throw new UsageError("send: --rpc URL is required");
+  const chainId = values["chain-id"] ? Number(values["chain-id"]) : Number.parseInt(String(await rpcCall(values.rpc, "eth_chainId")).slice(2), 16);
+  const account = privateKeyToAccount((values.key as Hex | undefined) ?? generatePrivateKey());
+  const raw = await account.signTransaction({
+    type: "eip1559",
+    chainId,
+    nonce: Math.floor(Date.now() / 1000),
+    to: account.address,
+    value: 0n,
+    gas: 21_000n,
+    maxFeePerGas: parseGwei("1"),
+    maxPriorityFeePerGas: parseGwei("1"),
+  });
+  const started = performance.now();
+  const commitment = await rpcCall(values.rpc, "seq_sendRawTransaction", [raw]);
+  const ms = performance.now() - started;
+  console.log(JSON.stringify(commitment, null, 2));
+  const proof = decodeOrderCommitmentProof(commitment);
+  const result = values.l1
+    ? await verifyOrderCommitmentOnL1(proof, { client: createPublicClient({ transport: http(values.l1) }), registry: proof.registry })
+    : await verifyOrderCommitment(proof, { chainId: proof.chainId, registry: proof.registry });
+  console.log(`committed at position ${proof.position} in ${ms.toFixed(1)} ms; commitment ${result.valid ? "VERIFIES" : "DOES NOT VERIFY"} (signer ${result.signer})`);
+  if (!result.valid) {
+    for (const r of result.reasons) console.log(`  - ${r.code}: ${r.message}`);
+    process.exitCode = 1;
+  }
+}
+
+async function verify(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { commitment: { type: "string" }, l1: { type: "string" }, registry: { type: "string" } } });
+  if (!values.commitment) throw new UsageError("verify: --commitment FILE (or - for stdin) is required");
+  const text = values.commitment === "-" ? await readStdin() : await readFile(values.commitment, "utf8");
+  const proof = decodeOrderCommitmentProof(JSON.parse(text));
+  if (values.registry !== undefined && !isAddress(values.registry)) throw new UsageError("verify: --registry must be an address");
+  const registry = (values.registry as Address | undefined) ?? proof.registry;
+  const result = values.l1
+    ? await verifyOrderCommitmentOnL1(proof, { client: createPublicClient({ transport: http(values.l1) }), registry })
+    : await verifyOrderCommitment(proof, { chainId: proof.chainId, registry });
+  console.log(JSON.stringify({ valid: result.valid, signer: result.signer, position: proof.position.toString(), txHash: proof.txHash, reasons: result.reasons }, null, 2));
+  if (!result.valid) process.exitCode = 1;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, start, status, send, verify };
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    console.log(HELP);
+    return;
+  }
+  const run = COMMANDS[command];
+  if (run === undefined) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(HELP);
+    return;
+  }
+  await run(rest);
+}
+
+main(process.argv.slice(2)).catch((error: Error) => {
+  console.error(`seq: ${error.message}`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});
