@@ -8,7 +8,7 @@ import { network } from "hardhat";
 import { formatUnits, getAddress, parseUnits } from "viem";
 import { loadDeployConfig } from "./lib/config.js";
 import { deploySystem } from "./lib/deploy.js";
-import { generateOperatorIdentity, peerIdFromBytes, registerOperator } from "./lib/operator.js";
+import { generateOperatorIdentity, peerIdFromBytes, registerOperator } from "../node/l1/operator.js";
 import { recordNameOf, toRecord, writeRecord } from "./lib/record.js";
 
 const EPOCHS_TO_SHOW = 4;

@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { type Hex, createPublicClient, createWalletClient, getAddress, http, isAddress, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { testTokenAbi } from "../node/l1/abi.js";
-import { generateOperatorIdentity, peerIdToBytes, registerOperator } from "./lib/operator.js";
+import { generateOperatorIdentity, peerIdToBytes, registerOperator } from "../node/l1/operator.js";
 import type { DeploymentRecord } from "./lib/record.js";
 
 class UsageError extends Error {

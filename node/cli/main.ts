@@ -2,6 +2,7 @@
  * `seq`: the operator's command line.
  *
  *   seq keys --out DIR                       new signer + libp2p keys (0600, never overwritten)
+ *   seq register --keys DIR --stake N ...    join the sequencer set: approve + register through a contract call
  *   seq start --config FILE                  run a node (SEQ_* env vars override the file)
  *   seq status --rpc URL [--rpc URL ...]     status of one node or a cluster
  *   seq send --rpc URL [--chain-id N]        send a signed test transaction, print and verify its commitment
@@ -10,12 +11,16 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createPublicClient, http, isAddress, parseGwei, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { generatePeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
+import { generatePeerKey, loadPeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
+import { testTokenAbi } from "../l1/abi.js";
+import { loadDeploymentRecord } from "../l1/deployment.js";
+import { registerOperator } from "../l1/operator.js";
+import { peerIdToBytes } from "../l1/peer-id.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
-import { SequencerNode } from "../sequencer/node.js";
+import { SequencerNode, loadSignerKey } from "../sequencer/node.js";
 
 class UsageError extends Error {
   override readonly name = "UsageError";
@@ -25,6 +30,10 @@ const HELP = `seq: run and inspect a staked sequencer node
 
 Commands:
   keys    --out DIR                      generate signer.key (secp256k1) and p2p.key (libp2p Ed25519), mode 0600
+  register --keys DIR --stake TOKENS --addr MULTIADDR [--addr ...] --l1 URL --deployment FILE
+           [--operator-key 0x.. | env OPERATOR_KEY] [--mint]
+                                         join the sequencer set: approve the stake and call register()
+                                         with the signer and peer id of the keys in DIR
   start   --config FILE                  start a node; SEQ_* environment variables override the file
   status  --rpc URL [--rpc URL ...]      show role, term, leader and positions of each node
   send    --rpc URL [--chain-id N] [--key 0x..] [--l1 URL]
@@ -56,6 +65,51 @@ async function keys(args: string[]): Promise<void> {
   const peerKey = await generatePeerKey();
   await savePeerKey(p2pFile, peerKey);
   console.log(JSON.stringify({ signerKeyFile: signerFile, signer: privateKeyToAccount(signerKey).address, p2pKeyFile: p2pFile, peerId: peerIdOf(peerKey) }, null, 2));
+}
+
+async function register(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      keys: { type: "string" },
+      stake: { type: "string" },
+      addr: { type: "string", multiple: true },
+      l1: { type: "string" },
+      deployment: { type: "string" },
+      "operator-key": { type: "string" },
+      mint: { type: "boolean" },
+    },
+  });
+  const operatorKey = values["operator-key"] ?? process.env.OPERATOR_KEY;
+  if (!values.keys || !values.stake || !values.l1 || !values.deployment || !values.addr?.length) {
+    throw new UsageError("register: --keys, --stake, --addr, --l1 and --deployment are required");
+  }
+  if (operatorKey === undefined || !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) {
+    throw new UsageError("register: the operator's account key (--operator-key or OPERATOR_KEY) must be 32 bytes of 0x-hex");
+  }
+  const deployment = await loadDeploymentRecord(values.deployment);
+  const signer = await loadSignerKey(path.join(values.keys, "signer.key"));
+  const peerId = peerIdOf(await loadPeerKey(path.join(values.keys, "p2p.key")));
+  const account = privateKeyToAccount(operatorKey as Hex);
+  const publicClient = createPublicClient({ transport: http(values.l1) });
+  const chainId = await publicClient.getChainId();
+  if (chainId !== deployment.chainId) throw new UsageError(`register: ${values.l1} is chain ${chainId}, the deployment is on chain ${deployment.chainId}`);
+  const chain = { id: chainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [values.l1] } } };
+  const wallet = createWalletClient({ account, chain, transport: http(values.l1) });
+  const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: testTokenAbi, functionName: "decimals" });
+  const result = await registerOperator({
+    publicClient,
+    wallet,
+    registry: deployment.sequencerRegistry,
+    token: deployment.stakeToken,
+    signer: signer.address,
+    peerIdBytes: peerIdToBytes(peerId),
+    addrs: values.addr,
+    stake: parseUnits(values.stake, decimals),
+    mint: values.mint === true,
+  });
+  console.log(JSON.stringify({ operator: account.address, signer: signer.address, peerId, registrationId: result.registrationId, transactionHash: result.transactionHash }, null, 2));
+  console.log("registered: the operator joins the active set at the start of the next epoch");
 }
 
 async function start(args: string[]): Promise<void> {
@@ -139,7 +193,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, start, status, send, verify };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, register, start, status, send, verify };
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

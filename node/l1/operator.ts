@@ -5,7 +5,7 @@
  * (`peerId.toMultihash().bytes`), the form libp2p puts on the wire.
  */
 import { generateKeyPair, privateKeyToProtobuf } from "@libp2p/crypto/keys";
-import { peerIdFromMultihash, peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import {
   type Account,
   type Address,
@@ -16,11 +16,11 @@ import {
   type Transport,
   type WalletClient,
   bytesToHex,
-  hexToBytes,
   parseEventLogs,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { sequencerRegistryAbi, testTokenAbi } from "../../node/l1/abi.js";
+import { sequencerRegistryAbi, testTokenAbi } from "./abi.js";
+export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
 export type OperatorIdentity = {
@@ -54,32 +54,6 @@ export async function generateOperatorIdentity(): Promise<OperatorIdentity> {
     peerId: peerId.toString(),
     peerIdBytes: bytesToHex(peerId.toMultihash().bytes),
   };
-}
-
-/** The on-chain bytes of a peer id given as a string (`12D3KooW...`). */
-export function peerIdToBytes(peerId: string): Hex {
-  try {
-    return bytesToHex(peerIdFromString(peerId).toMultihash().bytes);
-  } catch (cause) {
-    throw new RegistrationError(`not a libp2p peer id: ${peerId}`, { cause });
-  }
-}
-
-/**
- * The string form of on-chain peer id bytes. Peer ids are identity (0x00) or sha2-256 (0x12)
- * multihashes whose code and length are single-byte varints.
- */
-export function peerIdFromBytes(bytes: Hex): string {
-  const raw = new Uint8Array(hexToBytes(bytes));
-  const [code, size] = [raw[0], raw[1]];
-  if ((code !== 0x00 && code !== 0x12) || size === undefined || size >= 0x80 || size !== raw.length - 2) {
-    throw new RegistrationError(`not a binary libp2p peer id: ${bytes}`);
-  }
-  try {
-    return peerIdFromMultihash({ code, size, digest: raw.slice(2), bytes: raw }).toString();
-  } catch (cause) {
-    throw new RegistrationError(`not a binary libp2p peer id: ${bytes}`, { cause });
-  }
 }
 
 export type RegisterOperatorArgs = {

@@ -17,7 +17,7 @@ import { savePeerKey } from "../../node/transport/index.js";
 import type { NodeConfig } from "../../node/sequencer/config.js";
 import { loadDeployConfig } from "./config.js";
 import { deploySystem, type Deployment } from "./deploy.js";
-import { generateOperatorIdentity, registerOperator } from "./operator.js";
+import { generateOperatorIdentity, registerOperator } from "../../node/l1/operator.js";
 import { toRecord, writeRecord } from "./record.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");

@@ -7,12 +7,13 @@ import { getAddress, parseEther } from "viem";
 import { ConfigError, loadDeployConfig, parseDeployConfig } from "../../scripts/lib/config.js";
 import { deploySystem } from "../../scripts/lib/deploy.js";
 import {
+  InvalidPeerIdError,
   RegistrationError,
   generateOperatorIdentity,
   peerIdFromBytes,
   peerIdToBytes,
   registerOperator,
-} from "../../scripts/lib/operator.js";
+} from "../../node/l1/operator.js";
 import { toRecord, writeRecord } from "../../scripts/lib/record.js";
 import { TEST_CONFIG } from "./registry.fixture.js";
 
@@ -41,8 +42,8 @@ describe("deployment scripts' library", () => {
     expect(id.peerId.startsWith("12D3KooW")).to.equal(true);
     expect(peerIdToBytes(id.peerId)).to.equal(id.peerIdBytes);
     expect(peerIdFromBytes(id.peerIdBytes)).to.equal(id.peerId);
-    expect(() => peerIdToBytes("not-a-peer-id")).to.throw(RegistrationError);
-    expect(() => peerIdFromBytes("0x1205aa")).to.throw(RegistrationError);
+    expect(() => peerIdToBytes("not-a-peer-id")).to.throw(InvalidPeerIdError);
+    expect(() => peerIdFromBytes("0x1205aa")).to.throw(InvalidPeerIdError);
   });
 
   it("deploys the whole system wired together, records it, and registers an operator", async () => {

@@ -3,6 +3,7 @@
  * gating of non-members. Real chain over HTTP, real libp2p, real level, real processes.
  */
 import { expect } from "chai";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,6 +23,7 @@ import {
 } from "../../scripts/lib/devnet.js";
 
 const ROLLUP_CHAIN_ID = 901;
+const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
@@ -152,6 +154,18 @@ describe("sequencer cluster (3 node processes)", function () {
     const logs = await Promise.all(urls().map((u) => rangeOf(u, 0, next)));
     expect(logs[1]).to.deep.equal(logs[0]);
     expect(logs[2]).to.deep.equal(logs[0]);
+  });
+
+  it("lets an operator send a test transaction and verify its commitment on L1 from the CLI", async () => {
+    const { stdout, code } = await new Promise<{ stdout: string; code: number }>((resolve) => {
+      execFile(process.execPath, ["--import", "tsx", CLI, "send", "--rpc", urls()[2]!, "--l1", chain.url], { timeout: 60_000 }, (error, out) =>
+        resolve({ stdout: out, code: error ? 1 : 0 }),
+      );
+    });
+    expect(code, stdout).to.equal(0);
+    expect(stdout).to.contain("VERIFIES");
+    const printed = JSON.parse(stdout.slice(0, stdout.lastIndexOf("}") + 1)) as OrderCommitmentProofJson;
+    acknowledged.set(printed.txHash, printed);
   });
 
   it("answers a resubmission with the existing commitment, never a second position", async () => {

@@ -1,0 +1,88 @@
+/** The `seq` command line as an operator uses it: keys, then joining the set on L1. */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { deployAndStake, mineToNextEpoch, startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
+
+const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
+
+function seq(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("seq CLI", function () {
+  this.timeout(120_000);
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "seq-cli-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("prints help, and rejects an unknown command with a usage error", async () => {
+    const help = await seq(["--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.contain("register");
+    const bad = await seq(["frobnicate"]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('unknown command "frobnicate"');
+  });
+
+  it("generates owner-only key files and refuses to overwrite them", async () => {
+    const out = path.join(dir, "keys");
+    const first = await seq(["keys", "--out", out]);
+    expect(first.code, first.stderr).to.equal(0);
+    const printed = JSON.parse(first.stdout) as { signer: string; peerId: string };
+    expect(printed.signer).to.match(/^0x[0-9a-fA-F]{40}$/);
+    expect(printed.peerId).to.match(/^12D3KooW/);
+    for (const f of ["signer.key", "p2p.key"]) expect((await stat(path.join(out, f))).mode & 0o777).to.equal(0o600);
+    const before = await readFile(path.join(out, "signer.key"), "utf8");
+    const second = await seq(["keys", "--out", out]);
+    expect(second.code).to.equal(2);
+    expect(second.stderr).to.contain("refusing to overwrite");
+    expect(await readFile(path.join(out, "signer.key"), "utf8")).to.equal(before);
+  });
+
+  describe("register", () => {
+    let chain: LocalChain;
+    before(async () => {
+      chain = await startLocalChain();
+    });
+    after(async () => {
+      await chain.close();
+    });
+
+    it("joins the set through a contract call: the operator is a member from the next epoch", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net"), []);
+      const keys = path.join(dir, "keys");
+      const operatorKey = generatePrivateKey();
+      const operator = privateKeyToAccount(operatorKey).address;
+      await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
+      const args = ["register", "--keys", keys, "--stake", "1200", "--addr", "/ip4/127.0.0.1/tcp/4999", "--l1", chain.url, "--deployment", net.deploymentFile, "--mint"];
+
+      const missingKey = await seq(args, { OPERATOR_KEY: "" });
+      expect(missingKey.code).to.equal(2);
+      expect(missingKey.stderr).to.contain("operator's account key");
+
+      const ok = await seq(args, { OPERATOR_KEY: operatorKey });
+      expect(ok.code, ok.stderr).to.equal(0);
+      const epoch = await mineToNextEpoch(chain, net.deployment);
+      const members = await net.deployment.registry.read.activeSet([epoch]);
+      expect(members.map((m) => m.operator.toLowerCase())).to.deep.equal([operator.toLowerCase()]);
+
+      const again = await seq(args, { OPERATOR_KEY: operatorKey });
+      expect(again.code).to.equal(1);
+      expect(again.stderr).to.match(/AlreadyRegistered|reverted/);
+    });
+  });
+});
