@@ -237,7 +237,6 @@ export class RaftCore {
       return;
     }
     const base = this.log.nextPosition();
-    const compactedBelow = this.log.snapshot.meta.nextPosition;
     const index = this.txIndex;
     const lookup = this.lookupCommittedTx;
     for (let i = 0; i < txs.length; i++) {
@@ -245,15 +244,8 @@ export class RaftCore {
       const hash = tx.hash;
       const known = index.position(hash);
       if (known !== undefined) {
-        if (known >= compactedBelow) {
-          this.attachDuplicate(hash, known);
-          continue;
-        }
-        const at = index.retiredEntryAt(known);
-        if (at) {
-          this.outcomes.push({ txHash: hash, status: "committed", position: known, index: at.index, term: at.term });
-          continue;
-        }
+        this.attachDuplicate(hash, known);
+        continue;
       }
       const compacted = lookup?.(hash);
       if (compacted !== undefined) {
@@ -337,8 +329,8 @@ export class RaftCore {
       nextPosition: this.log.positionAfter(index),
     };
     const snapshot: Snapshot = { meta, data };
-    const removed = this.log.compact(snapshot);
-    this.txIndex.compact(removed, meta.nextPosition);
+    this.log.compact(snapshot);
+    this.txIndex.rebuild(this.log.slice(index + 1, this.log.lastIndex() + 1), this.pendingTxs, this.log.nextPosition());
     this.configs.onCompact(index);
     return snapshot;
   }
