@@ -88,6 +88,7 @@ export class SequencerNode {
   private self!: ClusterMember;
   private stopping: Promise<void> | undefined;
   private lastCompacted = 0;
+  private gaugeTimer: NodeJS.Timeout | undefined;
   private onFatal: (error: Error) => void = () => undefined;
 
   private constructor(
@@ -258,10 +259,22 @@ export class SequencerNode {
       },
     });
     this.driver.start();
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 1_000);
+    this.gaugeTimer.unref();
     log.info(
       { nodeId: self.nodeId, peerId, rpc: this.rpc.url, p2p: this.transport.addresses(), epoch: Number(this.epoch), members: this.members.length, recovered: !fresh },
       "sequencer node started",
     );
+  }
+
+  /** Replication lag per peer (leader only) and the applied position, for /metrics. */
+  private updateGauges(): void {
+    const s = this.core.status();
+    this.metrics.appliedPosition.set(this.store.status().nextPosition);
+    this.metrics.replicationLag.reset();
+    for (const [id, p] of Object.entries(s.progress ?? {})) {
+      if (id !== this.self.nodeId) this.metrics.replicationLag.set({ peer: id }, Math.max(0, s.lastIndex - p.match));
+    }
   }
 
   private peerIdOfNode(nodeId: NodeId): string {
@@ -334,6 +347,7 @@ export class SequencerNode {
   /** Graceful stop: no new work, finish the Ready in flight, close everything. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      clearInterval(this.gaugeTimer);
       this.submissions.close();
       await this.rpc.close({ timeoutMs: 2_000 });
       await this.driver.stop();
