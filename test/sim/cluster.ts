@@ -436,6 +436,21 @@ export class Cluster {
     return this.blocked[this.node(from).index * this.nodes.length + this.node(to).index] === 0;
   }
 
+  /**
+   * Persist-before-send, checked on the wire: a granted vote must already be durable, and
+   * an acknowledgement may only cover entries the sender holds durably.
+   */
+  private checkDurableBeforeSend(node: SimNode, m: Message): void {
+    if (m.type === "voteResp" && m.granted) {
+      const hs = node.store.hardState;
+      if (!hs || hs.term !== m.term || hs.vote !== m.to) {
+        this.checker.fail(node.id, "vote-durable-before-reply", `${node.id} grants its term-${m.term} vote to ${m.to}, durable hard state is ${JSON.stringify(hs ?? null)}`);
+      }
+    } else if ((m.type === "appendResp" || m.type === "snapshotResp") && m.success && m.matchIndex > node.storeLastIndex()) {
+      this.checker.fail(node.id, "ack-durable-before-reply", `${node.id} acknowledges index ${m.matchIndex} to ${m.to}, durable log ends at ${node.storeLastIndex()}`);
+    }
+  }
+
   private send(m: Message): void {
     this.stats.messagesSent++;
     const to = this.byId.get(m.to);
@@ -569,7 +584,10 @@ export class Cluster {
   /** Steps 1-5 of the Ready contract, once the Ready's writes are durable. */
   private complete(node: SimNode, rd: Ready): void {
     this.persist(node, rd);
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages) {
+      this.checkDurableBeforeSend(node, m);
+      this.send(m);
+    }
     this.applyReady(node, rd);
     if (!node.core) return;
     // Configuration changes first: a commitment in this Ready may rest on the new one.
