@@ -10,8 +10,9 @@ export const RPC_CODEC_VERSION = 1;
 export const RPC_MAX_PAYLOAD_BYTES = 16 * 1_048_576;
 const MAX_ERROR_MESSAGE_BYTES = 4_096;
 
-export type RpcKind = "submit" | "batchSignature";
-export const RPC_KINDS: readonly RpcKind[] = ["submit", "batchSignature"];
+export type RpcKind = "submit" | "batchSignature" | "history";
+/** Wire tags are list positions: append new kinds, never reorder. */
+export const RPC_KINDS: readonly RpcKind[] = ["submit", "batchSignature", "history"];
 
 /**
  * Why a request produced no payload: busy (per-peer concurrency limit), unsupported (no handler

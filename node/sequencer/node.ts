@@ -19,6 +19,7 @@ import { peerIdFromBytes } from "../l1/peer-id.js";
 import { RaftDriver } from "./driver.js";
 import { CommitmentService } from "./commitments.js";
 import { SubmissionService } from "./submissions.js";
+import { HistorySync } from "./history.js";
 import { sequencerMethods, COMMITMENTS_TOPIC } from "../rpc/sequencer-api.js";
 import type { NodeConfig } from "./config.js";
 
@@ -81,6 +82,7 @@ export class SequencerNode {
   private rpc!: RpcServer;
   private commitments!: CommitmentService;
   private submissions!: SubmissionService;
+  private history!: HistorySync;
   private members: ClusterMember[] = [];
   private epoch = 0n;
   private deployment!: NodeDeployment;
@@ -218,7 +220,10 @@ export class SequencerNode {
           this.metrics.transportSent.inc({ type: msg.type });
           this.transport.send(to.peerId, msg);
         },
-        installSnapshot: (snapshot) => this.commitments.installSnapshot(snapshot),
+        installSnapshot: async (snapshot) => {
+          await this.commitments.installSnapshot(snapshot);
+          this.history.kick();
+        },
         apply: async (entries) => {
           await this.commitments.apply(entries);
           this.publishCommitted(entries);
@@ -237,6 +242,18 @@ export class SequencerNode {
       this.driver.step(msg);
     });
     this.transport.onRequest("submit", (payload) => this.submissions.handleForwarded(payload));
+    this.history = new HistorySync({
+      store: this.store,
+      logger: componentLogger(this.logger, "history"),
+      sources: () => {
+        const leader = this.core.status().leader;
+        const others = this.members.map((m) => m.nodeId).filter((id) => id !== this.self.nodeId && id !== leader);
+        return leader !== null && leader !== this.self.nodeId ? [leader, ...others] : others;
+      },
+      request: (to, payload) => this.transport.request(this.peerIdOfNode(to), "history", payload, { timeoutMs: 10_000 }),
+    });
+    this.transport.onRequest("history", (payload) => this.history.serve(payload));
+    this.history.kick();
 
     this.rpc = await createRpcServer({
       host: config.rpcHost,
@@ -348,6 +365,7 @@ export class SequencerNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.gaugeTimer);
+      this.history.stop();
       this.submissions.close();
       await this.rpc.close({ timeoutMs: 2_000 });
       await this.driver.stop();

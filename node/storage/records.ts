@@ -28,6 +28,8 @@ export const KEY_FORMAT = Uint8Array.of(PREFIX.meta, 0x46);
 export const KEY_HARD_STATE = Uint8Array.of(PREFIX.meta, 0x48);
 export const KEY_SNAPSHOT = Uint8Array.of(PREFIX.meta, 0x53);
 export const KEY_APPLIED = Uint8Array.of(PREFIX.meta, 0x41);
+/** Positions a snapshot install skipped, still to be fetched from a member ({from, to}). */
+export const KEY_HISTORY_GAP = Uint8Array.of(PREFIX.meta, 0x47);
 
 export function u64Key(prefix: number, n: number): Uint8Array {
   const k = new Uint8Array(9);

@@ -26,6 +26,7 @@ import { ConflictingBatchHeaderError, StorageClosedError, StorageCorruptionError
 import {
   FORMAT,
   KEY_APPLIED,
+  KEY_HISTORY_GAP,
   KEY_FORMAT,
   KEY_HARD_STATE,
   KEY_SNAPSHOT,
@@ -87,6 +88,24 @@ function appliedRecord(a: AppliedState): Uint8Array {
   w.varint(a.applied, "applied");
   w.varint(a.nextPosition, "nextPosition");
   return seal(KEY_APPLIED, w);
+}
+
+/** The position-keyspace record of a committed transaction (read back by readCommittedTx). */
+function positionOp(position: number, index: number, term: number, hash: string, data: Uint8Array): BatchOp {
+  const key = u64Key(PREFIX.position, position);
+  const w = new Writer(data.length + 52);
+  w.varint(index);
+  w.varint(term);
+  w.hex(hash, 32, "tx hash");
+  w.raw(data);
+  return put(key, seal(key, w));
+}
+
+function historyGapRecord(gap: { from: number; to: number }): Uint8Array {
+  const w = new Writer(24);
+  w.varint(gap.from, "from");
+  w.varint(gap.to, "to");
+  return seal(KEY_HISTORY_GAP, w);
 }
 
 function nextPositionAfter(e: Entry): number {
@@ -408,13 +427,7 @@ export class NodeStore {
         for (let i = 0; i < txs.length; i++) {
           const tx = txs[i]!;
           const position = e.firstPosition + i;
-          const key = u64Key(PREFIX.position, position);
-          const w = new Writer(tx.data.length + 52);
-          w.varint(e.index);
-          w.varint(e.term);
-          w.hex(tx.hash, 32, "tx hash");
-          w.raw(tx.data);
-          ops.push(put(key, seal(key, w)));
+          ops.push(positionOp(position, e.index, e.term, tx.hash, tx.data));
           hashes.push(tx.hash);
           locations.push({ position, index: e.index, term: e.term });
         }
@@ -440,13 +453,64 @@ export class NodeStore {
     });
   }
 
-  /** After restoring the application from a snapshot: applied jumps to the snapshot. Synced. */
+  /**
+   * After installing a leader's snapshot: applied jumps to the snapshot, and the positions it
+   * covers that this node never applied are recorded as a history gap to backfill. Synced.
+   */
   markSnapshotApplied(meta: SnapshotMeta): Promise<void> {
     return this.exclusive(async () => {
       if (meta.index < this.appliedState.applied) return;
       const next = { applied: meta.index, nextPosition: meta.nextPosition };
-      await this.db.put(KEY_APPLIED, appliedRecord(next), { sync: true });
+      const ops: BatchOp[] = [put(KEY_APPLIED, appliedRecord(next))];
+      if (meta.nextPosition > this.appliedState.nextPosition) {
+        const gap = await this.readHistoryGap();
+        ops.push(put(KEY_HISTORY_GAP, historyGapRecord({ from: gap?.from ?? this.appliedState.nextPosition, to: meta.nextPosition })));
+      }
+      await this.db.batch(ops, { sync: true });
       this.appliedState = next;
+    });
+  }
+
+  /** Positions below the applied state that this node does not hold yet (after a snapshot install). */
+  historyGap(): Promise<{ from: number; to: number } | undefined> {
+    this.assertUsable();
+    return this.readHistoryGap();
+  }
+
+  private async readHistoryGap(): Promise<{ from: number; to: number } | undefined> {
+    const value = await this.db.get(KEY_HISTORY_GAP);
+    if (value === undefined) return undefined;
+    return this.decode(KEY_HISTORY_GAP, value, (p) => {
+      const r = new Reader(p, "history gap");
+      const gap = { from: r.varint("from"), to: r.varint("to") };
+      r.end();
+      return gap;
+    });
+  }
+
+  /**
+   * Stores committed transactions fetched from a member to fill the history gap. They must
+   * start exactly at the gap's first position and be contiguous; the gap shrinks accordingly.
+   */
+  backfillHistory(txs: readonly CommittedTx[]): Promise<void> {
+    return this.exclusive(async () => {
+      const gap = await this.readHistoryGap();
+      if (gap === undefined || txs.length === 0) return;
+      if (txs[0]!.position !== gap.from) throw new StorageInvariantError(`history starts at ${txs[0]!.position}, the gap starts at ${gap.from}`);
+      const ops: BatchOp[] = [];
+      let position = gap.from;
+      for (const tx of txs) {
+        if (tx.position !== position) throw new StorageInvariantError(`history is not contiguous at position ${tx.position}`);
+        if (position >= gap.to) break;
+        ops.push(positionOp(position, tx.index, tx.term, tx.hash, tx.data));
+        const hashKey = txHashKey(hexToBytes(tx.hash, 32, "tx hash"));
+        const loc = new Writer(24);
+        writeTxLocation(loc, { position, index: tx.index, term: tx.term });
+        ops.push(put(hashKey, seal(hashKey, loc)));
+        position++;
+      }
+      ops.push(position >= gap.to ? { type: "del", key: KEY_HISTORY_GAP } : put(KEY_HISTORY_GAP, historyGapRecord({ from: position, to: gap.to })));
+      await this.db.batch(ops, { sync: true });
     });
   }
 
