@@ -52,6 +52,7 @@ function parseSettings() {
       "tx-bytes": { type: "string", default: "200" },
       profile: { type: "string" },
       out: { type: "string" },
+      keep: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -60,7 +61,8 @@ function parseSettings() {
     console.log(
       "npm run bench -- [--duration S] [--warmup S] [--concurrency 1,16,64,256] [--batch-concurrency 1,2]\n" +
         "                 [--targets leader,follower,batch100] [--method seq_sendRawTransaction|eth_sendRawTransaction]\n" +
-        "                 [--senders N] [--tx-bytes N] [--profile DIR] [--out FILE]",
+        "                 [--senders N] [--tx-bytes N] [--profile DIR] [--out FILE] [--keep]\n" +
+        "--keep leaves the temp dir (node logs and data) in place and prints its path",
     );
     process.exit(0);
   }
@@ -86,6 +88,7 @@ function parseSettings() {
     senders: Math.round(positive("senders", values.senders)),
     txBytes: Math.round(positive("tx-bytes", values["tx-bytes"])),
     profileDir,
+    keep: values.keep!,
     out: path.resolve(values.out ?? path.join(REPO_ROOT, "scripts/bench/results", profileDir ? "profile.json" : "latest.json")),
   };
 }
@@ -165,7 +168,8 @@ async function main(): Promise<void> {
     (cleaning ??= (async () => {
       await Promise.all(procs.map((p) => stopNode(p, signal, 15_000)));
       await chain?.close().catch(() => undefined);
-      if (dir) await rm(dir, { recursive: true, force: true });
+      if (dir && settings.keep) console.log(`kept ${dir} (node logs: ${dir}/node-*/node.log)`);
+      else if (dir) await rm(dir, { recursive: true, force: true });
     })());
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
@@ -354,7 +358,8 @@ async function main(): Promise<void> {
 function summarizeProfiles(dir: string, procs: readonly NodeProcess[], scenarios: readonly ScenarioResult[]) {
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   const fileOf = (pid: number) => {
-    const f = files.find((x) => x.includes(`.${pid}.`));
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (1 is tsx's loader).
+    const f = files.find((x) => x.includes(`.${pid}.0.`));
     if (f === undefined) throw new Error(`no CPU profile for pid ${pid} in ${dir} (did the node exit cleanly?)`);
     return path.join(dir, f);
   };
@@ -364,8 +369,9 @@ function summarizeProfiles(dir: string, procs: readonly NodeProcess[], scenarios
     const follower = [0, 1, 2].find((i) => i !== s.leaderIndex)!;
     const leader = summarizeCpuProfile(fileOf(procs[s.leaderIndex]!.pid), { fromUs, toUs });
     const fol = summarizeCpuProfile(fileOf(procs[follower]!.pid), { fromUs, toUs }, 10);
-    console.log(`\n${formatProfileSummary(`leader, ${s.target} c=${s.concurrency} (${s.opsPerSec} ops/s)`, leader)}`);
-    console.log(`\n${formatProfileSummary(`a follower, same window`, fol)}`);
+    const txs = s.opsPerSec * s.windowSeconds;
+    console.log(`\n${formatProfileSummary(`leader, ${s.target} c=${s.concurrency} (${s.opsPerSec} ops/s, /proc CPU ${s.cpuPerNode[s.leaderIndex]})`, leader, txs)}`);
+    console.log(`\n${formatProfileSummary(`a follower, same window (/proc CPU ${s.cpuPerNode[follower]})`, fol, txs)}`);
     out.push({ target: s.target, concurrency: s.concurrency, leader, follower: fol });
   }
   return out;

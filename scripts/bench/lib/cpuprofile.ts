@@ -46,7 +46,11 @@ export interface HotFunction {
 
 export interface ProfileSummary {
   readonly windowMs: number;
-  /** Busy (non-idle) time in the window: CPU the main thread used. */
+  /**
+   * Non-idle time of the main thread in the window. V8 samples on a wall-clock timer, so on an
+   * oversubscribed machine time spent preempted is charged to whatever was running (often a
+   * socket write that woke the peer): this exceeds /proc CPU, and shares are of this total.
+   */
   readonly busyMs: number;
   readonly stages: readonly StageShare[];
   readonly top: readonly HotFunction[];
@@ -147,11 +151,17 @@ export function summarizeCpuProfile(file: string, window: { fromUs?: number; toU
   return { windowMs: windowUs / 1000, busyMs: busyUs / 1000, stages, top };
 }
 
-/** A printable report of a summary. */
-export function formatProfileSummary(title: string, s: ProfileSummary): string {
-  const lines = [`${title}: ${s.busyMs.toFixed(0)} ms busy of ${s.windowMs.toFixed(0)} ms (${((100 * s.busyMs) / Math.max(1, s.windowMs)).toFixed(0)}% of one core)`];
-  lines.push("  stage                                          share of busy CPU");
-  for (const st of s.stages) lines.push(`  ${st.stage.padEnd(46)} ${(100 * st.busyShare).toFixed(1).padStart(5)}%  ${st.ms.toFixed(0).padStart(6)} ms`);
+/**
+ * A printable report of a summary; with `txs` (transactions committed in the window), also the
+ * main-thread time per transaction of each stage.
+ */
+export function formatProfileSummary(title: string, s: ProfileSummary, txs?: number): string {
+  const lines = [`${title}: main thread busy ${s.busyMs.toFixed(0)} ms of ${s.windowMs.toFixed(0)} ms (${((100 * s.busyMs) / Math.max(1, s.windowMs)).toFixed(0)}%)`];
+  lines.push(`  stage                                          share of busy${txs ? "    µs/tx" : ""}`);
+  for (const st of s.stages) {
+    const perTx = txs ? ((st.ms * 1000) / txs).toFixed(0).padStart(9) : "";
+    lines.push(`  ${st.stage.padEnd(46)} ${(100 * st.busyShare).toFixed(1).padStart(5)}%  ${st.ms.toFixed(0).padStart(6)} ms${perTx}`);
+  }
   lines.push("  hottest functions (self time)");
   for (const f of s.top) lines.push(`  ${(100 * f.selfShare).toFixed(1).padStart(5)}%  ${f.fn}  [${f.stage}]`);
   return lines.join("\n");
