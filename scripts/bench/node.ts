@@ -152,6 +152,8 @@ interface ScenarioResult {
   loadGenCpu: number;
   /** Share of the whole machine's CPU busy during the window (all tenants). */
   machineCpuBusy: number;
+  /** CPU cores used by other tenants of the machine during the window (busy minus the nodes and this process). */
+  otherTenantsCpu: number;
   windowSeconds: number;
   exhausted: boolean;
   /** Profile runs: the leader's V8 time window, for the summary. */
@@ -291,6 +293,8 @@ async function main(): Promise<void> {
         const secs = (last.wallMs - first.wallMs) / 1000;
         const cpu = last.nodes.map((n, i) => n.cpuSeconds - first!.nodes[i]!.cpuSeconds);
         const clusterCpu = cpu.reduce((a, b) => a + b, 0);
+        const machineBusy = (last.machine.busy - first.machine.busy) / (last.machine.total - first.machine.total);
+        const loadGenCpu = (last.selfCpu - first.selfCpu) / secs;
         const r: ScenarioResult = {
           system: "sequencer",
           nodes: procs.length,
@@ -312,8 +316,9 @@ async function main(): Promise<void> {
           leaderChanged: leaderAfter !== leader,
           opsPerClusterCpuSecond: round(load.committed / clusterCpu, 1),
           opsPerLeaderCpuSecond: round(load.committed / cpu[leader]!, 1),
-          loadGenCpu: round((last.selfCpu - first.selfCpu) / secs, 3),
-          machineCpuBusy: round((last.machine.busy - first.machine.busy) / (last.machine.total - first.machine.total), 3),
+          loadGenCpu: round(loadGenCpu, 3),
+          machineCpuBusy: round(machineBusy, 3),
+          otherTenantsCpu: round(Math.max(0, machineBusy * cpus().length - clusterCpu / secs - loadGenCpu), 2),
           windowSeconds: round(load.windowMs / 1000, 2),
           exhausted: load.exhausted,
           ...(settings.profileDir ? { profileWindowUs: [first.hrUs, last.hrUs] as [number, number] } : {}),
@@ -395,13 +400,13 @@ let headerPrinted = false;
 function printRow(r: ScenarioResult): void {
   if (!headerPrinted) {
     console.log(
-      `\n${"target".padEnd(9)} ${"conc".padStart(4)} ${"ops/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(6)}  ${"CPU per node (L=leader)".padEnd(24)} ${"RSS MB".padEnd(16)} ${"ops/cluster-CPU-s".padStart(17)} ${"loadgen CPU".padStart(11)} ${"machine".padStart(7)}`,
+      `\n${"target".padEnd(9)} ${"conc".padStart(4)} ${"ops/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(6)}  ${"CPU per node (L=leader)".padEnd(24)} ${"RSS MB".padEnd(16)} ${"ops/leader-CPU-s".padStart(16)} ${"ops/cluster-CPU-s".padStart(17)} ${"loadgen CPU".padStart(11)} ${"machine".padStart(7)} ${"others".padStart(6)}`,
     );
     headerPrinted = true;
   }
   const cpu = r.cpuPerNode.map((c, i) => `${c.toFixed(2)}${i === r.leaderIndex ? "L" : ""}`).join(" ");
   console.log(
-    `${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(24)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(16)} ${r.opsPerClusterCpuSecond.toFixed(0).padStart(17)} ${r.loadGenCpu.toFixed(2).padStart(11)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)}${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
+    `${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(24)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(16)} ${r.opsPerLeaderCpuSecond.toFixed(0).padStart(16)} ${r.opsPerClusterCpuSecond.toFixed(0).padStart(17)} ${r.loadGenCpu.toFixed(2).padStart(11)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)} ${r.otherTenantsCpu.toFixed(2).padStart(6)}${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
   );
   const kinds = Object.entries(r.errorKinds);
   if (kinds.length > 0) console.log(`          errors: ${kinds.map(([k, n]) => `${n}x ${k}`).join("; ")}`);
