@@ -20,6 +20,7 @@ import type { Hex } from "viem";
 import { deployAndStake, mineToNextEpoch, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
 import { formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { RpcHttpClient, runClosedLoop, type LoadResult } from "./lib/load.js";
+import { scrapeCounters, type NodeCounters } from "./lib/metrics.js";
 import { LoadSigner } from "./lib/presign.js";
 import { sampleProcess, selfCpuSeconds, type ProcSample } from "./lib/procstat.js";
 
@@ -122,6 +123,8 @@ interface WindowSnapshot {
   readonly nodes: ProcSample[];
   readonly selfCpu: number;
   readonly machine: { busy: number; total: number };
+  /** Started at the snapshot, read after the run (an HTTP round trip cannot block the load loop). */
+  readonly counters: Promise<NodeCounters[]>;
 }
 
 interface ScenarioResult {
@@ -156,6 +159,14 @@ interface ScenarioResult {
   otherTenantsCpu: number;
   windowSeconds: number;
   exhausted: boolean;
+  /** Synced writes (group commits) per second on each node: one fsync covers many transactions. */
+  fsyncsPerSecPerNode: number[];
+  /** Mean duration of a synced write per node, ms. */
+  fsyncMeanMsPerNode: number[];
+  /** Transactions per leader fsync: the group-commit factor. */
+  txsPerLeaderFsync: number;
+  /** Leader-measured proposal-to-commitment latency (mean, ms): the node's share of the client latency (forwarded: the leader's part). */
+  leaderCommitMeanMs: number;
   /** Profile runs: the leader's V8 time window, for the summary. */
   profileWindowUs?: [number, number];
 }
@@ -277,6 +288,7 @@ async function main(): Promise<void> {
           nodes: procs.map((p) => sampleProcess(p.pid)),
           selfCpu: selfCpuSeconds(),
           machine: machineJiffies(),
+          counters: Promise.all(urls.map((u) => scrapeCounters(u))),
         });
         let first: WindowSnapshot | undefined;
         let last: WindowSnapshot | undefined;
@@ -290,6 +302,10 @@ async function main(): Promise<void> {
         });
         if (first === undefined || last === undefined) throw new Error("the measurement window never opened");
         const leaderAfter = await leaderIndex();
+        const [c0, c1] = await Promise.all([first.counters, last.counters]);
+        const fsyncs = c1.map((c, i) => c.fsyncCount - c0[i]!.fsyncCount);
+        const fsyncSecs = c1.map((c, i) => c.fsyncSeconds - c0[i]!.fsyncSeconds);
+        const commits = c1[leader]!.commitCount - c0[leader]!.commitCount;
         const secs = (last.wallMs - first.wallMs) / 1000;
         const cpu = last.nodes.map((n, i) => n.cpuSeconds - first!.nodes[i]!.cpuSeconds);
         const clusterCpu = cpu.reduce((a, b) => a + b, 0);
@@ -321,6 +337,10 @@ async function main(): Promise<void> {
           otherTenantsCpu: round(Math.max(0, machineBusy * cpus().length - clusterCpu / secs - loadGenCpu), 2),
           windowSeconds: round(load.windowMs / 1000, 2),
           exhausted: load.exhausted,
+          fsyncsPerSecPerNode: fsyncs.map((n) => round(n / secs, 1)),
+          fsyncMeanMsPerNode: fsyncs.map((n, i) => round(n > 0 ? (1000 * fsyncSecs[i]!) / n : Number.NaN, 2)),
+          txsPerLeaderFsync: round(load.committed / Math.max(1, fsyncs[leader]!), 1),
+          leaderCommitMeanMs: round(commits > 0 ? (1000 * (c1[leader]!.commitSeconds - c0[leader]!.commitSeconds)) / commits : Number.NaN, 2),
           ...(settings.profileDir ? { profileWindowUs: [first.hrUs, last.hrUs] as [number, number] } : {}),
         };
         scenarios.push(r);
@@ -400,13 +420,13 @@ let headerPrinted = false;
 function printRow(r: ScenarioResult): void {
   if (!headerPrinted) {
     console.log(
-      `\n${"target".padEnd(9)} ${"conc".padStart(4)} ${"ops/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(6)}  ${"CPU per node (L=leader)".padEnd(24)} ${"RSS MB".padEnd(16)} ${"ops/leader-CPU-s".padStart(16)} ${"ops/cluster-CPU-s".padStart(17)} ${"loadgen CPU".padStart(11)} ${"machine".padStart(7)} ${"others".padStart(6)}`,
+      `\n${"target".padEnd(9)} ${"conc".padStart(4)} ${"ops/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(6)}  ${"CPU per node (L=leader)".padEnd(24)} ${"RSS MB".padEnd(16)} ${"ops/leader-CPU-s".padStart(16)} ${"ops/cluster-CPU-s".padStart(17)} ${"loadgen CPU".padStart(11)} ${"machine".padStart(7)} ${"others".padStart(6)} ${"tx/fsync".padStart(8)} ${"fsync ms".padStart(8)} ${"commit ms".padStart(9)}`,
     );
     headerPrinted = true;
   }
   const cpu = r.cpuPerNode.map((c, i) => `${c.toFixed(2)}${i === r.leaderIndex ? "L" : ""}`).join(" ");
   console.log(
-    `${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(24)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(16)} ${r.opsPerLeaderCpuSecond.toFixed(0).padStart(16)} ${r.opsPerClusterCpuSecond.toFixed(0).padStart(17)} ${r.loadGenCpu.toFixed(2).padStart(11)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)} ${r.otherTenantsCpu.toFixed(2).padStart(6)}${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
+    `${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(24)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(16)} ${r.opsPerLeaderCpuSecond.toFixed(0).padStart(16)} ${r.opsPerClusterCpuSecond.toFixed(0).padStart(17)} ${r.loadGenCpu.toFixed(2).padStart(11)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)} ${r.otherTenantsCpu.toFixed(2).padStart(6)} ${r.txsPerLeaderFsync.toFixed(1).padStart(8)} ${r.fsyncMeanMsPerNode[r.leaderIndex]!.toFixed(2).padStart(8)} ${r.leaderCommitMeanMs.toFixed(1).padStart(9)}${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
   );
   const kinds = Object.entries(r.errorKinds);
   if (kinds.length > 0) console.log(`          errors: ${kinds.map(([k, n]) => `${n}x ${k}`).join("; ")}`);
