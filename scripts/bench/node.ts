@@ -102,7 +102,12 @@ interface Status {
 }
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = (await res.json()) as { result?: T; error?: { code: number; message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result as T;
@@ -188,6 +193,13 @@ async function main(): Promise<void> {
     process.once(sig, () => {
       console.error(`\n${sig}: stopping the nodes and removing ${dir ?? "the temp dir"}`);
       void cleanup().finally(() => process.exit(130));
+    });
+  }
+  // An error outside main's await chain must not orphan the node processes either.
+  for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+    process.once(event, (error: unknown) => {
+      console.error(`bench: ${event}:`, error);
+      void cleanup().finally(() => process.exit(1));
     });
   }
 

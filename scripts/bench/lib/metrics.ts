@@ -19,7 +19,7 @@ export function sampleValue(text: string, name: string): number {
 }
 
 export async function scrapeCounters(rpcUrl: string): Promise<NodeCounters> {
-  const res = await fetch(new URL("/metrics", rpcUrl));
+  const res = await fetch(new URL("/metrics", rpcUrl), { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET ${rpcUrl}metrics answered HTTP ${res.status}`);
   const text = await res.text();
   return {
