@@ -195,18 +195,19 @@ function run(n: number, batch: number): Result {
 
 const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(`bench:core — in-process, instant persistence, ${seconds}s per row (CPU = whole cluster, one thread)\n`);
-console.log("| nodes | batch | committed txs/s | proposals/s | CPU µs / proposal | CPU µs / tx | txs committed |");
-console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+// Wall-clock rates drop when other processes share the CPU; txs per CPU-second does not.
+console.log("| nodes | batch | committed txs/s (wall) | proposals/s | CPU µs / proposal | CPU µs / tx | txs per CPU-second | txs committed |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 const results: Result[] = [];
 for (const n of nodeCounts) {
   for (const b of batchSizes) {
     const r = run(n, b);
     results.push(r);
-    console.log(`| ${r.nodes} | ${r.batch} | ${fmt(r.txsPerSec)} | ${fmt(r.proposalsPerSec)} | ${fmt(r.cpuUsPerProposal, 1)} | ${fmt(r.cpuUsPerTx, 2)} | ${fmt(r.committed)} |`);
+    console.log(`| ${r.nodes} | ${r.batch} | ${fmt(r.txsPerSec)} | ${fmt(r.proposalsPerSec)} | ${fmt(r.cpuUsPerProposal, 1)} | ${fmt(r.cpuUsPerTx, 2)} | ${fmt(1e6 / r.cpuUsPerTx)} | ${fmt(r.committed)} |`);
   }
 }
 const target = results.find((r) => r.nodes === 3 && r.batch === 1024);
 if (target) {
   const ok = target.txsPerSec >= 200_000;
-  console.log(`\ntarget: >= 200,000 committed txs/s for 3 nodes at batch 1024: ${fmt(target.txsPerSec)} — ${ok ? "met" : "MISSED"}`);
+  console.log(`\ntarget: >= 200,000 committed txs/s for 3 nodes at batch 1024: ${fmt(target.txsPerSec)} — ${ok ? "met" : "MISSED"} (CPU-bound capacity ${fmt(1e6 / target.cpuUsPerTx)} txs per CPU-second)`);
 }
