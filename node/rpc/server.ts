@@ -175,6 +175,8 @@ class JsonRpcServer implements RpcServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
+  /** Sockets that have sent at least one request or upgrade. */
+  private readonly spoken = new WeakSet<object>();
   private readonly wsConnections = new Set<WsConnection>();
   private readonly topics = new Map<string, Set<Subscription>>();
   /** Aborted on forced shutdown: reaches every handler's `ctx.signal`. */
@@ -200,12 +202,14 @@ class JsonRpcServer implements RpcServer {
     this.routes = options.extraRoutes ?? {};
     this.cors = options.cors;
 
+    const checkInterval = Math.min(1_000, this.limits.receiveTimeoutMs / 2);
     this.http = http.createServer(
       {
         // Node's own guard against clients trickling a request; it spans the whole request, so it
         // must also outlast a handler that takes the full request timeout.
         requestTimeout: this.limits.receiveTimeoutMs + this.limits.requestTimeoutMs,
         headersTimeout: this.limits.receiveTimeoutMs,
+        connectionsCheckingInterval: checkInterval,
       },
       (req, res) => this.onRequest(req, res),
     );
@@ -215,16 +219,25 @@ class JsonRpcServer implements RpcServer {
     this.http.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       this.updateConnectionGauges();
+      // Node's header timeout starts at a request's first byte: a connection that never sends
+      // one would hold a connection slot forever. Fires after Node's own check, which answers
+      // a client that did start a request with 408.
+      const silent = setTimeout(() => {
+        if (!this.spoken.has(socket)) socket.destroy();
+      }, this.limits.receiveTimeoutMs + 2 * checkInterval).unref();
       socket.once("close", () => {
+        clearTimeout(silent);
         this.sockets.delete(socket);
         this.updateConnectionGauges();
         this.notifyWaiters();
       });
     });
     this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
-    this.http.on("clientError", (error, socket) => {
-      this.log.debug({ err: error }, "malformed HTTP request");
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    this.http.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      this.log.debug({ err: error }, "HTTP client error");
+      // Timeouts include connections that never sent a full request (slow loris, idle sockets holding a slot).
+      const status = error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
 
@@ -337,6 +350,7 @@ class JsonRpcServer implements RpcServer {
   // ---- HTTP ------------------------------------------------------------------------------
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.spoken.add(req.socket);
     const path = (req.url ?? "/").split("?", 1)[0];
     const allowedOrigin = this.allowedOrigin(req);
     if (allowedOrigin !== undefined) {
@@ -452,6 +466,7 @@ class JsonRpcServer implements RpcServer {
   // ---- WebSocket -------------------------------------------------------------------------
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.spoken.add(socket);
     socket.on("error", (error) => this.log.debug({ err: error }, "socket error during WebSocket upgrade"));
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path !== "/") return abortHandshake(socket, 404, `no WebSocket endpoint at ${path}`);

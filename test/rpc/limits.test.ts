@@ -182,6 +182,21 @@ describe("rpc server limits", () => {
     expect((await post(server.url, rpc("test_fast"))).json.result).to.equal("fast");
   });
 
+  it("frees the slots of connections that send nothing or trickle their headers", async () => {
+    server = await start(gatedMethods().methods, { maxConnections: 2, receiveTimeoutMs: 200 });
+    const silent = net.connect(server.port, "127.0.0.1");
+    const trickling = net.connect(server.port, "127.0.0.1", () => trickling.write("POST / HTTP/1.1\r\nHost: x\r\n"));
+    let tricklingReply = "";
+    trickling.on("data", (data) => (tricklingReply += data.toString()));
+    // resume(): a paused socket never reads the server's FIN, so it would never close.
+    const closed = (socket: net.Socket) => new Promise<void>((resolve) => socket.resume().on("error", () => {}).once("close", () => resolve()));
+    await waitFor(() => server!.stats().connections === 2);
+    await Promise.all([closed(silent), closed(trickling)]);
+    expect(tricklingReply).to.match(/^HTTP\/1.1 408 Request Timeout/);
+    await waitFor(() => server!.stats().connections === 0);
+    expect((await post(server.url, rpc("test_fast"))).json.result).to.equal("fast");
+  });
+
   it("refuses WebSocket upgrades beyond the WebSocket limit with 503", async () => {
     server = await start(gatedMethods().methods, { maxWsConnections: 2 });
     const clients = [await TestWsClient.open(server.wsUrl), await TestWsClient.open(server.wsUrl)];
