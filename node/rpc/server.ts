@@ -116,7 +116,11 @@ export interface RpcServer {
   readonly url: string;
   /** `ws://host:port/` */
   readonly wsUrl: string;
-  /** Pushes `payload` to every live subscription on `topic`; returns how many were sent to. */
+  /**
+   * Pushes `payload` to every live subscription on `topic`; returns how many were sent to.
+   * The payload is serialized once (see `toJson`); throws if it cannot be (a cycle).
+   * Subscribers too slow to keep up are dropped with a final OVERLOADED error instead.
+   */
   publish(topic: string, payload: unknown): number;
   stats(): RpcServerStats;
   /**
@@ -260,7 +264,7 @@ class JsonRpcServer implements RpcServer {
         this.http.off("error", onError);
         this.http.on("error", (error) => this.log.error({ err: error }, "RPC server error"));
         const address = this.http.address();
-        if (address === null || typeof address === "string") throw new Error("RPC server is not listening on TCP");
+        if (address === null || typeof address === "string") return reject(new RpcServerListenError(host, port, new Error("not a TCP address")));
         this.host = address.address;
         this.port = address.port;
         this.heartbeat = setInterval(() => this.pingWebSockets(), this.limits.wsPingIntervalMs).unref();
