@@ -210,6 +210,7 @@ async function main(): Promise<void> {
   let poolNext = 0;
 
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg();
   const scenarios: ScenarioResult[] = [];
   let net: StakedNetwork;
   try {
@@ -364,7 +365,7 @@ async function main(): Promise<void> {
     }
 
     const result = {
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version, loadAverageAtStart: loadavg() },
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version, loadAverage: { start: loadAtStart, end: loadavg() } },
       commit: gitHead(),
       startedAt,
       settings: {
