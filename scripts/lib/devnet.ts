@@ -14,7 +14,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { hexToBytes, parseUnits, type Address } from "viem";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { savePeerKey } from "../../node/transport/index.js";
-import type { NodeConfig } from "../../node/sequencer/config.js";
+import { DEFAULTS, type NodeConfig } from "../../node/sequencer/config.js";
 import { loadDeployConfig } from "./config.js";
 import { deploySystem, type Deployment } from "./deploy.js";
 import { generateOperatorIdentity, registerOperator } from "../../node/l1/operator.js";
@@ -118,23 +118,14 @@ export async function deployAndStake(
       mint: true,
     });
     const nodeConfig: NodeConfig = {
+      ...DEFAULTS,
       dataDir: path.join(dir, "data"),
       signerKeyFile,
       p2pKeyFile,
       p2pListen: [p2pAddr],
-      rpcHost: "127.0.0.1",
       rpcPort,
       l1RpcUrl: chain.url,
       deployment: deploymentFile,
-      rollupChainId: 901,
-      maxTxBytes: 128 * 1024,
-      submitTimeoutMs: 10_000,
-      tickMs: 50,
-      electionTicks: 10,
-      heartbeatTicks: 2,
-      maxTxsPerEntry: 4096,
-      compactEvery: 20_000,
-      logLevel: "info",
       ...nodeSettings,
     };
     const configFile = path.join(dir, "config.json");
