@@ -38,6 +38,7 @@ import { Progress } from "./progress.js";
 import { committedIndex, hasQuorum, voteResult } from "./quorum.js";
 import { TxIndex } from "./txindex.js";
 import type {
+  BasicStatus,
   Entry,
   HardState,
   MembershipConfig,
@@ -393,6 +394,11 @@ export class RaftCore {
     if (this.applyingTo > this.log.applied) this.log.applied = this.applyingTo;
     // The leader's own copy is durable now: it may complete a majority.
     if (this.role === "leader" && this.maybeCommit() && this.role === "leader") this.bcastCommit();
+  }
+
+  /** Cheap status for hot paths (as etcd's BasicStatus): no allocation of progress views. */
+  basicStatus(): BasicStatus {
+    return { role: this.role, term: this.term, leader: this.leader };
   }
 
   status(): RaftStatus {

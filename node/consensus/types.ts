@@ -204,6 +204,13 @@ export interface PeerProgress {
   readonly snapshotting: boolean;
 }
 
+/** Role, term and leader: what per-request checks need, without per-peer progress. */
+export interface BasicStatus {
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+}
+
 export interface RaftStatus {
   readonly id: NodeId;
   readonly role: Role;

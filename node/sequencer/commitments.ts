@@ -49,7 +49,8 @@ export class CommitmentService {
   private readonly opts: CommitmentServiceOptions;
   /** Next position without a known certificate. */
   private certifiedNext = 0;
-  private readonly recent = new Map<number, SignedCertificate>();
+  /** Recently signed certificates in ascending position order. */
+  private readonly recent: SignedCertificate[] = [];
 
   constructor(opts: CommitmentServiceOptions) {
     this.opts = opts;
@@ -105,7 +106,7 @@ export class CommitmentService {
         { epoch: BigInt(this.opts.epoch()), term: BigInt(term), firstPosition: BigInt(first), txHashes: hashes },
         { chainId: this.opts.chainId, registry: this.opts.registry, signer: this.opts.signer },
       );
-      this.remember(first, signed);
+      this.remember(signed);
       this.certifiedNext = first + count;
       const c = signed.certificate;
       out.push({
@@ -146,17 +147,30 @@ export class CommitmentService {
     return out;
   }
 
-  private remember(first: number, signed: SignedCertificate): void {
-    this.recent.set(first, signed);
-    if (this.recent.size > RECENT_CERTIFICATES) this.recent.delete(this.recent.keys().next().value!);
+  private remember(signed: SignedCertificate): void {
+    this.recent.push(signed);
+    if (this.recent.length > RECENT_CERTIFICATES) this.recent.shift();
   }
 
-  /** The order commitment of the transaction at `position` with hash `txHash`. */
+  /** The recent certificate covering `position`, by binary search over their first positions. */
+  private recentCovering(position: number): SignedCertificate | undefined {
+    let lo = 0;
+    let hi = this.recent.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = this.recent[mid]!.certificate;
+      if (position < Number(c.firstPosition)) hi = mid - 1;
+      else if (position > Number(c.lastPosition)) lo = mid + 1;
+      else return this.recent[mid];
+    }
+    return undefined;
+  }
+
+  /** The order commitment of the committed transaction at `position`. */
   async commitmentAt(position: number): Promise<CommitmentLookup> {
-    for (const [first, signed] of this.recent) {
-      if (position >= first && position < first + signed.size) {
-        return { status: "certified", commitment: encodeOrderCommitmentProof(signed.proofAt(position - first)) };
-      }
+    const recent = this.recentCovering(position);
+    if (recent !== undefined) {
+      return { status: "certified", commitment: encodeOrderCommitmentProof(recent.proofFor(BigInt(position))) };
     }
     const cert = await this.store.getCertificateForPosition(position);
     if (cert === undefined) {

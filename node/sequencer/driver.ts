@@ -90,13 +90,6 @@ export class RaftDriver {
     return ok;
   }
 
-  /** Runs a core call that may produce output, then processes it. */
-  withCore<T>(fn: (core: RaftCore) => T): T {
-    const result = fn(this.core);
-    this.kick();
-    return result;
-  }
-
   /** Starts the Ready loop unless it is already running. */
   kick(): void {
     if (this.running || this.stopped) return;

@@ -84,6 +84,7 @@ export class SequencerNode {
   private submissions!: SubmissionService;
   private history!: HistorySync;
   private members: ClusterMember[] = [];
+  private memberById = new Map<NodeId, ClusterMember>();
   private epoch = 0n;
   private deployment!: NodeDeployment;
   private signer!: LocalAccount;
@@ -141,6 +142,7 @@ export class SequencerNode {
     this.epoch = await registry.currentEpoch();
     const view = await registry.epochView(this.epoch);
     this.members = membersOf(view);
+    this.memberById = new Map(this.members.map((m) => [m.nodeId, m]));
     const self = this.members.find((m) => m.signer.toLowerCase() === this.signer.address.toLowerCase());
     if (self === undefined) {
       throw new NodeStartError(
@@ -187,7 +189,7 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "commitments"),
       epoch: () => Number(this.epoch),
       leaderTerm: () => {
-        const s = this.core.status();
+        const s = this.core.basicStatus();
         return s.role === "leader" ? s.term : null;
       },
       proposeApp: (data) => this.driver.proposeApp(data),
@@ -201,8 +203,8 @@ export class SequencerNode {
       timeoutMs: config.submitTimeoutMs,
       logger: componentLogger(this.logger, "submissions"),
       metrics: this.metrics,
-      isLeader: () => this.core.status().role === "leader",
-      leader: () => this.core.status().leader,
+      isLeader: () => this.core.basicStatus().role === "leader",
+      leader: () => this.core.basicStatus().leader,
       propose: (tx) => this.driver.propose([tx]),
       forward: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs }),
     });
@@ -215,7 +217,7 @@ export class SequencerNode {
       metrics: this.metrics,
       hooks: {
         send: (msg) => {
-          const to = this.members.find((m) => m.nodeId === msg.to);
+          const to = this.memberById.get(msg.to);
           if (to === undefined) return;
           this.metrics.transportSent.inc({ type: msg.type });
           this.transport.send(to.peerId, msg);
@@ -246,7 +248,7 @@ export class SequencerNode {
       store: this.store,
       logger: componentLogger(this.logger, "history"),
       sources: () => {
-        const leader = this.core.status().leader;
+        const leader = this.core.basicStatus().leader;
         const others = this.members.map((m) => m.nodeId).filter((id) => id !== this.self.nodeId && id !== leader);
         return leader !== null && leader !== this.self.nodeId ? [leader, ...others] : others;
       },
@@ -270,7 +272,7 @@ export class SequencerNode {
       extraRoutes: {
         status: () => this.status(),
         health: () => {
-          const s = this.core.status();
+          const s = this.core.basicStatus();
           return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
         },
       },
@@ -295,7 +297,7 @@ export class SequencerNode {
   }
 
   private peerIdOfNode(nodeId: NodeId): string {
-    const m = this.members.find((x) => x.nodeId === nodeId);
+    const m = this.memberById.get(nodeId);
     if (m === undefined) throw new Error(`unknown member ${nodeId}`);
     return m.peerId;
   }
@@ -306,7 +308,7 @@ export class SequencerNode {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
       }
     }
-    const s = this.core.status();
+    const s = this.core.basicStatus();
     this.metrics.setRole(s.role);
     this.metrics.term.set(s.term);
   }
@@ -321,7 +323,7 @@ export class SequencerNode {
 
   /** Takes a snapshot and drops applied log entries once `compactEvery` have accumulated. */
   private async maybeCompact(): Promise<void> {
-    const applied = this.core.status().applied;
+    const applied = this.store.status().applied;
     if (applied - this.lastCompacted < this.config.compactEvery) return;
     // The sequencer's state lives in the store's position/tx keyspaces: the snapshot carries no payload.
     const snapshot = this.core.compact(applied, new Uint8Array(0));

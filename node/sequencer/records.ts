@@ -8,7 +8,7 @@ import type { StoredCertificate } from "../storage/index.js";
 
 const RECORD_VERSION = 1;
 
-export const RecordKind = { certificate: 1 } as const;
+const RecordKind = { certificate: 1 } as const;
 
 export type AppRecord = { readonly kind: "certificate"; readonly certificate: StoredCertificate };
 

@@ -54,13 +54,14 @@ export class SubmissionService {
       throw error;
     }
     const hash = decoded.hash.toLowerCase();
-    const known = await this.existing(hash);
-    if (known !== undefined) return known;
     const inFlight = this.waiters.get(hash);
     if (inFlight !== undefined) return inFlight.promise;
     const bytes = typeof raw === "string" ? hexToBytes(decoded.raw) : raw;
+    // On the leader the core's idempotency index answers a known transaction with its
+    // existing position; a follower answers from its own store rather than forward it.
     if (this.opts.isLeader()) return this.proposeAndWait(hash, bytes);
-    return this.forwardToLeader(bytes);
+    const known = await this.existing(hash);
+    return known ?? this.forwardToLeader(bytes);
   }
 
   /** Handles a submission forwarded by another member (this node should be the leader). */
