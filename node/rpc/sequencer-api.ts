@@ -4,6 +4,7 @@
  */
 import { isHex, numberToHex, type Hex } from "viem";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
+import { bytesToHex } from "../codec/index.js";
 import type { NodeStore } from "../storage/index.js";
 import type { CommitmentService } from "../sequencer/commitments.js";
 import type { SubmissionService } from "../sequencer/submissions.js";
@@ -51,7 +52,7 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
   const txView = (tx: { position: number; hash: Hex; data: Uint8Array; index: number; term: number }) => ({
     position: tx.position,
     txHash: tx.hash,
-    raw: `0x${Buffer.from(tx.data).toString("hex")}`,
+    raw: bytesToHex(tx.data),
     logIndex: tx.index,
     term: tx.term,
   });
