@@ -16,8 +16,10 @@ import {BatchHeader, OrderCommitment, SequencerTypes} from "./libraries/Sequence
 ///   transactions at the same position;
 /// - broken order commitment: a signed certificate puts transaction X at position p, and the
 ///   batch accepted by the inbox has a different transaction at p.
-/// @dev Each offence has an id (kind, signer, batch number or position, and the two conflicting
-/// hashes in a canonical order) and can only be punished once. The registry and inbox are trusted
+/// @dev Each offence has an id naming the incident, not the evidence: (signer, batch number) for
+/// batch equivocation, (signer, the two certificate hashes in canonical order) for certificate
+/// equivocation, (signer, certificate hash) for a broken commitment. An incident is punished once,
+/// however many positions or headers prove it. The registry and inbox are trusted
 /// contracts set at deployment; the id is recorded before `registry.slash` is called (CEI).
 contract Slashing {
     /// @notice The offence kinds, as recorded in `Slashed`.
@@ -107,8 +109,8 @@ contract Slashing {
             SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashA), sigA),
             SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashB), sigB)
         );
-        (bytes32 lo, bytes32 hi) = _ordered(hashA, hashB);
-        bytes32 id = keccak256(abi.encode(Offence.BatchEquivocation, signer, a.batchNumber, lo, hi));
+        // One offence per signer and batch number, however many different headers it signed.
+        bytes32 id = keccak256(abi.encode(Offence.BatchEquivocation, signer, a.batchNumber));
         return _slash(id, Offence.BatchEquivocation, signer);
     }
 
@@ -126,17 +128,16 @@ contract Slashing {
         _checkCertifiedLeaf(0, position, a);
         _checkCertifiedLeaf(1, position, b);
 
+        bytes32 hashA = SequencerTypes.hash(a.certificate);
+        bytes32 hashB = SequencerTypes.hash(b.certificate);
         bytes32 domainSeparator = registry.domainSeparator();
         address signer = _sameSigner(
-            SequencerTypes.trySigner(
-                MessageHashUtils.toTypedDataHash(domainSeparator, SequencerTypes.hash(a.certificate)), a.signature
-            ),
-            SequencerTypes.trySigner(
-                MessageHashUtils.toTypedDataHash(domainSeparator, SequencerTypes.hash(b.certificate)), b.signature
-            )
+            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashA), a.signature),
+            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashB), b.signature)
         );
-        (bytes32 lo, bytes32 hi) = _ordered(a.txHash, b.txHash);
-        bytes32 id = keccak256(abi.encode(Offence.CertificateEquivocation, signer, position, lo, hi));
+        // One offence per pair of conflicting certificates, however many positions they contradict on.
+        (bytes32 lo, bytes32 hi) = _ordered(hashA, hashB);
+        bytes32 id = keccak256(abi.encode(Offence.CertificateEquivocation, signer, lo, hi));
         return _slash(id, Offence.CertificateEquivocation, signer);
     }
 
@@ -171,12 +172,12 @@ contract Slashing {
         );
         if (!inBatch) revert InvalidProof(1);
 
-        address signer = SequencerTypes.trySigner(
-            MessageHashUtils.toTypedDataHash(registry.domainSeparator(), SequencerTypes.hash(c.certificate)),
-            c.signature
-        );
+        bytes32 certHash = SequencerTypes.hash(c.certificate);
+        address signer =
+            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(registry.domainSeparator(), certHash), c.signature);
         if (signer == address(0)) revert BadSignature(0);
-        bytes32 id = keccak256(abi.encode(Offence.BrokenOrderCommitment, signer, position, c.txHash, batchTxHash));
+        // One offence per broken certificate, however many of its positions the batch contradicts.
+        bytes32 id = keccak256(abi.encode(Offence.BrokenOrderCommitment, signer, certHash));
         return _slash(id, Offence.BrokenOrderCommitment, signer);
     }
 
