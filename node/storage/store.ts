@@ -12,9 +12,10 @@
  *   and a later synced write flushes all earlier ones. Recovery re-applies committed entries
  *   after the durable applied index, which are still in the log because `compact` only drops
  *   entries at or below the applied index and is itself synced.
- * - certificates, signed batch headers, local snapshots and compaction are synced: a
- *   certificate may already be in a user's hands, and forgetting a signed batch header could
- *   lead this member to sign a conflicting one (slashable).
+ * - certificates ride with `applyCommitted` (unsynced): one lost in a crash is re-signed by the
+ *   next leader over the same transactions, which contradicts no certificate a user holds.
+ * - signed batch headers, local snapshots and compaction are synced: forgetting a signed batch
+ *   header could lead this member to sign a conflicting one (slashable).
  *
  * Every record carries a checksum (see records.ts) verified on every read; the whole log and
  * the metadata are verified and cross-checked when the store opens.
@@ -120,7 +121,6 @@ export class NodeStore {
   private tail: Promise<unknown> = Promise.resolve();
   private recovered: PersistedState | undefined;
 
-  private firstIndex = 1;
   private lastIndex = 0;
   private snapshotMeta: SnapshotMeta | undefined;
   private lastEntry: Entry | undefined;
@@ -151,6 +151,11 @@ export class NodeStore {
 
   get location(): string {
     return this.db.location;
+  }
+
+  /** First stored log index: everything at or below the snapshot is covered by it. */
+  private get firstIndex(): number {
+    return (this.snapshotMeta?.index ?? 0) + 1;
   }
 
   status(): StoreStatus {
@@ -237,7 +242,6 @@ export class NodeStore {
     if (applied.applied > hardState.commit) throw this.corrupt(KEY_APPLIED, `applied ${applied.applied} beyond commit ${hardState.commit}`);
 
     this.snapshotMeta = snapshot?.meta;
-    this.firstIndex = snapIndex + 1;
     this.lastIndex = lastIndex;
     this.lastEntry = entries.at(-1);
     this.appliedState = applied;
@@ -271,8 +275,7 @@ export class NodeStore {
       const log = new Map<number, Entry | null>();
       // The entry currently at index - 1, as staged by earlier Readys of this group or stored.
       const entryBefore = async (index: number): Promise<Entry | undefined> => {
-        const staged = log.get(index - 1);
-        if (staged) return staged;
+        if (log.has(index - 1)) return log.get(index - 1) ?? undefined;
         if (index - 1 === this.lastIndex && this.lastEntry !== undefined) return this.lastEntry;
         return (await this.getEntries(index - 1, index - 1))[0];
       };
@@ -347,7 +350,6 @@ export class NodeStore {
       await this.db.batch(ops, { sync: true });
 
       this.recovered = undefined;
-      this.firstIndex = first;
       this.lastIndex = last;
       this.lastEntry = lastEntry;
       this.snapshotMeta = snap;
@@ -434,23 +436,32 @@ export class NodeStore {
         applied = e.index;
         nextPosition = nextPositionAfter(e);
       }
-      // First position wins: a duplicate tx committed later never moves an existing commitment.
-      const hashKeys = hashes.map((h) => txHashKey(hexToBytes(h, 32, "tx hash")));
-      const existing = hashKeys.length > 0 ? await this.db.getMany(hashKeys) : [];
-      const seen = new Set<string>();
-      for (let i = 0; i < hashKeys.length; i++) {
-        if (existing[i] !== undefined || seen.has(hashes[i]!)) continue;
-        seen.add(hashes[i]!);
-        const w = new Writer(24);
-        writeTxLocation(w, locations[i]!);
-        ops.push(put(hashKeys[i]!, seal(hashKeys[i]!, w)));
-      }
+      ops.push(...(await this.hashIndexOps(hashes, locations)));
       for (const c of options.certificates ?? []) ops.push(this.certificateOp(c));
       if (fresh.length > 0) ops.push(put(KEY_APPLIED, appliedRecord({ applied, nextPosition })));
       if (ops.length === 0) return;
       await this.db.batch(ops, { sync: options.sync ?? false });
       this.appliedState = { applied, nextPosition };
     });
+  }
+
+  /**
+   * tx-hash index records for newly stored transactions. First position wins: a transaction
+   * stored again later (in the same batch or after) never moves an existing commitment.
+   */
+  private async hashIndexOps(hashes: readonly string[], locations: readonly TxLocation[]): Promise<BatchOp[]> {
+    const hashKeys = hashes.map((h) => txHashKey(hexToBytes(h, 32, "tx hash")));
+    const existing = hashKeys.length > 0 ? await this.db.getMany(hashKeys) : [];
+    const seen = new Set<string>();
+    const ops: BatchOp[] = [];
+    for (let i = 0; i < hashKeys.length; i++) {
+      if (existing[i] !== undefined || seen.has(hashes[i]!)) continue;
+      seen.add(hashes[i]!);
+      const w = new Writer(24);
+      writeTxLocation(w, locations[i]!);
+      ops.push(put(hashKeys[i]!, seal(hashKeys[i]!, w)));
+    }
+    return ops;
   }
 
   /**
@@ -498,17 +509,18 @@ export class NodeStore {
       if (gap === undefined || txs.length === 0) return;
       if (txs[0]!.position !== gap.from) throw new StorageInvariantError(`history starts at ${txs[0]!.position}, the gap starts at ${gap.from}`);
       const ops: BatchOp[] = [];
+      const hashes: string[] = [];
+      const locations: TxLocation[] = [];
       let position = gap.from;
       for (const tx of txs) {
         if (tx.position !== position) throw new StorageInvariantError(`history is not contiguous at position ${tx.position}`);
         if (position >= gap.to) break;
         ops.push(positionOp(position, tx.index, tx.term, tx.hash, tx.data));
-        const hashKey = txHashKey(hexToBytes(tx.hash, 32, "tx hash"));
-        const loc = new Writer(24);
-        writeTxLocation(loc, { position, index: tx.index, term: tx.term });
-        ops.push(put(hashKey, seal(hashKey, loc)));
+        hashes.push(tx.hash);
+        locations.push({ position, index: tx.index, term: tx.term });
         position++;
       }
+      ops.push(...(await this.hashIndexOps(hashes, locations)));
       ops.push(position >= gap.to ? { type: "del", key: KEY_HISTORY_GAP } : put(KEY_HISTORY_GAP, historyGapRecord({ from: position, to: gap.to })));
       await this.db.batch(ops, { sync: true });
     });
@@ -557,14 +569,6 @@ export class NodeStore {
     const w = new Writer(128);
     writeCertificate(w, c);
     return put(key, seal(key, w));
-  }
-
-  /** Stores a certificate (synced: it may already be in a user's hands). */
-  putCertificate(c: StoredCertificate): Promise<void> {
-    return this.exclusive(async () => {
-      const op = this.certificateOp(c);
-      await this.db.batch([op], { sync: true });
-    });
   }
 
   /** The certificate covering `position`, if this node has one. */

@@ -238,6 +238,7 @@ describe("NodeStore", function () {
       await expectInvariant(s.saveSnapshot(snapshotAt(4, 1, 8)), /beyond the applied index 0/);
       await s.applyCommitted(es.slice(0, 4));
       await s.saveSnapshot(snapshotAt(4, 1, 8));
+      expect(s.status().firstIndex).to.equal(5);
       // a crash between saving the snapshot and compacting leaves covered entries behind: still a valid store
       s = await reopen(s);
       expect((await s.loadPersistedState()).entries).to.deep.equal(es.slice(4));
@@ -251,6 +252,23 @@ describe("NodeStore", function () {
       const tx = await s.getTxByPosition(1);
       expect(tx).to.deep.include({ position: 1, index: 1, term: 1, hash: es[0]!.txs![1]!.hash });
       expect(tx!.data).to.deep.equal(es[0]!.txs![1]!.data);
+    });
+
+    it("a leader's snapshot leaves a history gap that backfill fills, first position winning, then clears", async () => {
+      const s = await openStore();
+      const snap = snapshotAt(10, 2, 6);
+      await s.persistReady({ snapshot: snap, entries: [], hardState: { term: 2, vote: null, commit: 10 } });
+      await s.markSnapshotApplied(snap.meta);
+      expect(await s.historyGap()).to.deep.equal({ from: 0, to: 6 });
+      const history = [0, 1, 2, 3, 4, 5].map((p) => ({ position: p, index: 1 + p, term: 1, ...txFor(p === 4 ? 1 : p) }));
+      await expectInvariant(s.backfillHistory(history.slice(2)), /history starts at 2, the gap starts at 0/);
+      await s.backfillHistory(history.slice(0, 3));
+      expect(await s.historyGap()).to.deep.equal({ from: 3, to: 6 });
+      await s.backfillHistory(history.slice(3));
+      expect(await s.historyGap()).to.equal(undefined);
+      expect((await s.getTxRange(0, 6)).map((t) => t.position)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+      // position 4 carries position 1's transaction again: its commitment stays at 1
+      expect(await s.getTxLocation(txFor(1).hash)).to.deep.equal({ position: 1, index: 2, term: 1 });
     });
   });
 
@@ -295,12 +313,12 @@ describe("NodeStore", function () {
         signature: bytesToHex(new Uint8Array(65).fill(7)),
       });
       await s.applyCommitted(es.slice(0, 1), { certificates: [cert(0, 3)] });
-      await s.putCertificate(cert(4, 7));
+      await s.applyCommitted(es.slice(1, 2), { certificates: [cert(4, 7)] });
       expect(await s.getCertificateForPosition(0)).to.deep.equal(cert(0, 3));
       expect(await s.getCertificateForPosition(3)).to.deep.equal(cert(0, 3));
       expect(await s.getCertificateForPosition(6)).to.deep.equal(cert(4, 7));
       expect(await s.getCertificateForPosition(8)).to.equal(undefined);
-      await expectInvariant(s.putCertificate(cert(9, 8)), /is empty/);
+      await expectInvariant(s.applyCommitted([], { certificates: [cert(9, 8)] }), /is empty/);
     });
 
     it("remembers signed batch headers durably and refuses a conflicting one", async () => {
