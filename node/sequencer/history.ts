@@ -2,7 +2,8 @@
  * History backfill. A follower brought up to date by a leader's snapshot skips the log
  * entries the snapshot covers; the committed transactions at those positions are fetched
  * from members (`history` requests) so every node serves the whole ordered stream.
- * The gap is persisted by the store, so a restart resumes the backfill.
+ * The gap is persisted by the store, so a restart resumes the backfill. Until it is filled
+ * the node's idempotency lookup is incomplete, so it must not lead (see `complete`).
  */
 import { Reader, Writer, bytesToHex } from "../codec/index.js";
 import type { NodeId } from "../consensus/index.js";
@@ -66,6 +67,8 @@ export interface HistorySyncOptions {
 export class HistorySync {
   private running = false;
   private stopped = false;
+  /** Until the gap is filled this node cannot tell every committed hash, so it must not propose. */
+  private gapOpen = true;
 
   constructor(private readonly opts: HistorySyncOptions) {}
 
@@ -75,8 +78,14 @@ export class HistorySync {
     return encodeHistoryResponse(await this.opts.store.getTxRange(from, count));
   }
 
+  /** Whether this node holds every committed transaction below its applied position. */
+  get complete(): boolean {
+    return !this.gapOpen;
+  }
+
   /** Starts filling the store's history gap, if any, in the background. */
   kick(): void {
+    this.gapOpen = true;
     if (this.running || this.stopped) return;
     this.running = true;
     void this.run().finally(() => {
@@ -93,7 +102,10 @@ export class HistorySync {
     for (;;) {
       if (this.stopped) return;
       const gap = await this.opts.store.historyGap();
-      if (gap === undefined) return;
+      if (gap === undefined) {
+        this.gapOpen = false;
+        return;
+      }
       const sources = this.opts.sources();
       const source = sources[attempt % Math.max(1, sources.length)];
       try {

@@ -203,7 +203,8 @@ export class SequencerNode {
       timeoutMs: config.submitTimeoutMs,
       logger: componentLogger(this.logger, "submissions"),
       metrics: this.metrics,
-      isLeader: () => this.core.basicStatus().role === "leader",
+      // A leader still backfilling history could give a resubmitted old transaction a second position.
+      isLeader: () => this.core.basicStatus().role === "leader" && this.history.complete,
       leader: () => this.core.basicStatus().leader,
       propose: (tx) => this.driver.propose([tx]),
       forward: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs }),
@@ -296,6 +297,18 @@ export class SequencerNode {
     }
   }
 
+  /** Transfers leadership to the most up-to-date voter (this node cannot lead yet). */
+  private handOffLeadership(): void {
+    const s = this.core.status();
+    const best = Object.entries(s.progress ?? {})
+      .filter(([id]) => id !== this.self.nodeId && s.config.voters.includes(id))
+      .sort(([, a], [, b]) => b.match - a.match)[0];
+    if (best === undefined) return;
+    this.logger.info({ to: best[0] }, "won an election while still backfilling history: handing leadership over");
+    this.core.transferLeadership(best[0]);
+    this.driver.kick();
+  }
+
   private peerIdOfNode(nodeId: NodeId): string {
     const m = this.memberById.get(nodeId);
     if (m === undefined) throw new Error(`unknown member ${nodeId}`);
@@ -304,6 +317,7 @@ export class SequencerNode {
 
   private onEvents(events: readonly RaftEvent[]): void {
     for (const e of events) {
+      if (e.type === "becameLeader" && !this.history.complete) this.handOffLeadership();
       if (e.type === "becameLeader" || e.type === "lostLeadership" || e.type === "leaderChanged") {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
       }

@@ -260,7 +260,10 @@ describe("NodeStore", function () {
       await s.persistReady({ snapshot: snap, entries: [], hardState: { term: 2, vote: null, commit: 10 } });
       await s.markSnapshotApplied(snap.meta);
       expect(await s.historyGap()).to.deep.equal({ from: 0, to: 6 });
-      const history = [0, 1, 2, 3, 4, 5].map((p) => ({ position: p, index: 1 + p, term: 1, ...txFor(p === 4 ? 1 : p) }));
+      const history = [0, 1, 2, 3, 4, 5].map((p) => {
+        const tx = txFor(p === 4 ? 1 : p);
+        return { position: p, index: 1 + p, term: 1, hash: tx.hash as `0x${string}`, data: tx.data };
+      });
       await expectInvariant(s.backfillHistory(history.slice(2)), /history starts at 2, the gap starts at 0/);
       await s.backfillHistory(history.slice(0, 3));
       expect(await s.historyGap()).to.deep.equal({ from: 3, to: 6 });
