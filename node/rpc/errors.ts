@@ -31,13 +31,6 @@ export const NO_LEADER = -32002;
  */
 export const TX_REJECTED = -32003;
 /**
- * The request conflicts with something the node already holds that is not the same
- * request (e.g. another transaction already sequenced for the same sender and nonce).
- * Resubmitting the *same* transaction is never this error: it returns the existing
- * result (its commitment). Not retryable.
- */
-export const ALREADY_KNOWN = -32004;
-/**
  * The call did not finish within the server's request timeout. It may still take
  * effect (a submitted transaction may yet be committed): retry is safe because
  * resubmission is idempotent. Retryable.
@@ -54,7 +47,7 @@ export const OVERLOADED = -32005;
 export const SHUTTING_DOWN = -32011;
 
 const RETRYABLE: ReadonlySet<number> = new Set([NO_LEADER, TIMEOUT, OVERLOADED, SHUTTING_DOWN]);
-const APPLICATION: ReadonlySet<number> = new Set([NO_LEADER, TX_REJECTED, ALREADY_KNOWN, TIMEOUT, NOT_FOUND, OVERLOADED, SHUTTING_DOWN]);
+const APPLICATION: ReadonlySet<number> = new Set([NO_LEADER, TX_REJECTED, TIMEOUT, NOT_FOUND, OVERLOADED, SHUTTING_DOWN]);
 
 /** Whether clients should retry a call that failed with `code`. */
 export function isRetryable(code: number): boolean {

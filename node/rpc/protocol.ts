@@ -3,6 +3,7 @@
  * Transport-independent; the server feeds it HTTP bodies and WebSocket messages alike.
  */
 import { INVALID_REQUEST, PARSE_ERROR, type RpcErrorObject } from "./errors.js";
+import { bytesToHex } from "../codec/index.js";
 
 export type JsonRpcId = string | number | null;
 
@@ -76,7 +77,7 @@ export function toJson(value: unknown): string {
   const json = JSON.stringify(value, function (this: Record<string, unknown>, key, replaced: unknown) {
     // `this[key]` is the value before toJSON ran: Buffers would otherwise arrive as {type, data}.
     const original = this[key];
-    if (original instanceof Uint8Array) return `0x${Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString("hex")}`;
+    if (original instanceof Uint8Array) return bytesToHex(original);
     if (typeof replaced === "bigint") return replaced < 0n ? `-0x${(-replaced).toString(16)}` : `0x${replaced.toString(16)}`;
     return replaced;
   });

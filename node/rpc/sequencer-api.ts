@@ -81,6 +81,7 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
         throw new RpcError(NOT_FOUND, `${hash} is committed at position ${location.position}; its certificate is not signed yet, retry shortly`, {
           position: location.position,
           status: "pending-certificate",
+          retryable: true,
         });
       },
     }),

@@ -13,6 +13,8 @@ import type { Logger } from "../ops/logger.js";
 /** Most transactions one history response carries. */
 export const HISTORY_CHUNK = 1000;
 const MAX_TX_BYTES = 1_048_576;
+/** Most transaction bytes per response: well under the RPC payload limit (RPC_MAX_PAYLOAD_BYTES). */
+const MAX_RESPONSE_TX_BYTES = 8 * 1_048_576;
 
 export function encodeHistoryRequest(from: number, count: number): Uint8Array {
   const w = new Writer(16);
@@ -75,7 +77,11 @@ export class HistorySync {
   /** Answers a member's history request from the local store. */
   async serve(payload: Uint8Array): Promise<Uint8Array> {
     const { from, count } = decodeHistoryRequest(payload);
-    return encodeHistoryResponse(await this.opts.store.getTxRange(from, count));
+    const txs = await this.opts.store.getTxRange(from, count);
+    let bytes = 0;
+    let n = 0;
+    while (n < txs.length && (n === 0 || bytes + txs[n]!.data.length <= MAX_RESPONSE_TX_BYTES)) bytes += txs[n++]!.data.length;
+    return encodeHistoryResponse(txs.slice(0, n));
   }
 
   /** Whether this node holds every committed transaction below its applied position. */

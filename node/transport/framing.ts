@@ -4,18 +4,12 @@
  * as soon as the prefix is read.
  */
 import { Uint8ArrayList } from "uint8arraylist";
-import { CodecError } from "../codec/index.js";
+import { CodecError, Writer } from "../codec/index.js";
 
 export function framePrefix(length: number): Uint8Array {
-  const out = new Uint8Array(length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : length < 0x10000000 ? 4 : 5);
-  let v = length;
-  let i = 0;
-  while (v >= 0x80) {
-    out[i++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  out[i] = v;
-  return out;
+  const w = new Writer(5);
+  w.varint(length, "frame length");
+  return w.finish();
 }
 
 /** Appends one frame (prefix + payload, no copy) to `list`. */
