@@ -632,10 +632,11 @@ export class Transport {
       stream.abort(new PeerNotAllowedError(remote));
       return;
     }
-    const respond = async (res: RpcResponse) => {
-      stream.send(frameOf(encodeRpcResponse(res)));
+    const sendEncoded = async (bytes: Uint8Array) => {
+      stream.send(frameOf(bytes));
       await stream.close({ signal: AbortSignal.timeout(this.opts.rpcReadTimeoutMs) });
     };
+    const respond = (res: RpcResponse) => sendEncoded(encodeRpcResponse(res));
     const inflight = this.inboundRequests.get(remote) ?? 0;
     try {
       if (inflight >= this.opts.rpcConcurrencyPerPeer) {
@@ -669,8 +670,17 @@ export class Transport {
           await respond({ ok: false, code: "handler-failed", message: (err as Error)?.message ?? String(err) });
           return;
         }
+        let encoded: Uint8Array;
+        try {
+          encoded = encodeRpcResponse({ ok: true, payload });
+        } catch (err) {
+          // e.g. a payload over the response limit: tell the requester instead of cutting the stream.
+          this.counters.handlerErrors++;
+          await respond({ ok: false, code: "handler-failed", message: `response cannot be sent: ${(err as Error).message}` });
+          return;
+        }
         this.counters.requestsServed++;
-        await respond({ ok: true, payload });
+        await sendEncoded(encoded);
       } finally {
         const n = (this.inboundRequests.get(remote) ?? 1) - 1;
         if (n === 0) this.inboundRequests.delete(remote);

@@ -269,6 +269,7 @@ describe("Transport (libp2p on 127.0.0.1)", function () {
       const [a, b] = await cluster(2);
       b!.transport.onRequest("submit", (payload, from) => {
         if (payload[0] === 0) throw new Error("nonce too low");
+        if (payload[0] === 9) return new Uint8Array(17 * 1_048_576); // over the 16 MiB response limit
         const out = new Uint8Array(payload.length + 1);
         out.set(payload.map((x) => x * 2));
         out[payload.length] = from.nodeId === "n0" ? 1 : 0;
@@ -282,6 +283,12 @@ describe("Transport (libp2p on 127.0.0.1)", function () {
       await a!.transport.request(b!.peerId, "submit", Uint8Array.of(0)).catch((e) => (err = e));
       expect(err).to.be.instanceOf(RpcRemoteError);
       expect(err).to.include({ code: "handler-failed", remoteMessage: "nonce too low" });
+
+      // An answer too large to send is reported, not a torn-down stream.
+      await a!.transport.request(b!.peerId, "submit", Uint8Array.of(9)).catch((e) => (err = e));
+      expect(err).to.be.instanceOf(RpcRemoteError);
+      expect(err).to.include({ code: "handler-failed" });
+      expect((err as RpcRemoteError).remoteMessage).to.match(/^response cannot be sent/);
 
       await a!.transport.request(b!.peerId, "batchSignature", Uint8Array.of(1)).catch((e) => (err = e));
       expect(err).to.be.instanceOf(RpcRemoteError);
