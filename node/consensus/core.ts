@@ -30,7 +30,7 @@ import {
   isVoter,
   jointConfig,
   replicationTargets,
-  sameVoters,
+  sameMembers,
   validateVoters,
   withLearners,
 } from "./membership.js";
@@ -55,7 +55,6 @@ import type {
 } from "./types.js";
 import { isWellFormedMessage } from "./validate.js";
 
-export * from "./types.js";
 
 /**
  * The vote rule: a voter grants its vote only to a candidate whose last entry is at
@@ -300,7 +299,7 @@ export class RaftCore {
       );
     }
     const current = this.config();
-    if (sameVoters(current.voters, voters)) return;
+    if (sameMembers(current.voters, voters)) return;
     this.flushProposals();
     const added = voters.filter((id) => !current.voters.includes(id));
     const newLearners = added.filter((id) => !current.learners.includes(id));
@@ -784,7 +783,7 @@ export class RaftCore {
       if (m.success) {
         this.handleAppendSuccess(m.from, pr, m.matchIndex);
       } else if (pr.state === "snapshot") {
-        pr.becomeProbe();
+        pr.snapshotFailed();
         this.sendAppend(m.from, pr);
       }
     }
@@ -877,14 +876,19 @@ export class RaftCore {
     this.pendingTxs = [];
   }
 
+  /** The latest configuration entry is not committed yet (one change at a time). */
+  private configUncommitted(): boolean {
+    return this.configs.currentIndex() > this.log.commit;
+  }
+
   private isChangeInProgress(): boolean {
-    return this.stagedChange !== null || isJoint(this.config()) || this.configs.currentIndex() > this.log.commit;
+    return this.stagedChange !== null || isJoint(this.config()) || this.configUncommitted();
   }
 
   /** Appends C(old,new) once the learner stage is committed and every new node has caught up. */
   private maybeEnterJoint(): void {
     const staged = this.stagedChange;
-    if (!staged || this.role !== "leader" || this.configs.currentIndex() > this.log.commit) return;
+    if (!staged || this.role !== "leader" || this.configUncommitted()) return;
     for (const id of staged.added) {
       const pr = this.progress.get(id);
       if (!pr || pr.match < this.log.commit) return;
@@ -896,7 +900,7 @@ export class RaftCore {
   /** Appends C(new) once C(old,new) is committed (also finishes a joint change a previous leader began). */
   private maybeLeaveJoint(): void {
     const cfg = this.config();
-    if (this.role !== "leader" || !isJoint(cfg) || this.configs.currentIndex() > this.log.commit) return;
+    if (this.role !== "leader" || !isJoint(cfg) || this.configUncommitted()) return;
     this.appendAsLeader({ kind: "config", config: finalConfig(cfg) });
   }
 
@@ -904,7 +908,7 @@ export class RaftCore {
   private maybeStepDownRemoved(): void {
     const cfg = this.config();
     if (this.role !== "leader" || isJoint(cfg) || cfg.voters.includes(this.id)) return;
-    if (this.configs.currentIndex() > this.log.commit) return;
+    if (this.configUncommitted()) return;
     const last = this.log.lastIndex();
     const successor = cfg.voters.find((id) => this.progress.get(id)?.match === last);
     if (successor !== undefined) this.sendTimeoutNow(successor);
@@ -934,7 +938,8 @@ export class RaftCore {
       const waiting = (pr.state === "replicate" && pr.inflights.count > 0) || pr.state === "snapshot";
       if (waiting && pr.match === pr.matchAtLastRound) {
         if (++pr.stalledRounds * roundTicks >= this.electionTicks) {
-          pr.becomeProbe();
+          if (pr.state === "snapshot") pr.snapshotFailed();
+          else pr.becomeProbe();
           this.sendAppend(id, pr);
         }
       } else {

@@ -40,10 +40,6 @@ export class RaftLog {
     return this.snap;
   }
 
-  firstIndex(): number {
-    return this.offset;
-  }
-
   lastIndex(): number {
     return this.offset + this.entries.length - 1;
   }

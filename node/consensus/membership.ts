@@ -36,15 +36,12 @@ export function isJoint(config: MembershipConfig): boolean {
   return config.outgoing !== undefined;
 }
 
-function sameMembers(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+export function sameMembers(a: readonly NodeId[], b: readonly NodeId[]): boolean {
   if (a.length !== b.length) return false;
   const set = new Set(a);
   return b.every((id) => set.has(id));
 }
 
-export function sameVoters(a: readonly NodeId[], b: readonly NodeId[]): boolean {
-  return sameMembers(a, b);
-}
 
 /** Validates a requested voter set: non-empty, distinct, non-empty ids. */
 export function validateVoters(voters: readonly NodeId[]): void {

@@ -65,6 +65,12 @@ export class Progress {
     this.inflights = new Inflights(maxInflight);
   }
 
+  /** The snapshot was refused or lost: probe again from what the follower is known to hold. */
+  snapshotFailed(): void {
+    this.pendingSnapshot = 0;
+    this.becomeProbe();
+  }
+
   becomeProbe(): void {
     if (this.state === "snapshot") {
       this.next = Math.max(this.match + 1, this.pendingSnapshot + 1);

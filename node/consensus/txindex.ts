@@ -12,10 +12,6 @@ import type { Entry, Tx } from "./types.js";
 export class TxIndex {
   private byHash = new Map<string, number>();
 
-  get size(): number {
-    return this.byHash.size;
-  }
-
   position(hash: string): number | undefined {
     return this.byHash.get(hash);
   }
