@@ -10,7 +10,7 @@
  * ends with `seeds: N` and `violations: V`. Exit code 1 if any seed violated a property.
  */
 import { parseArgs } from "node:util";
-import { randomRunOptions, runSeed, type RunResult } from "../test/sim/run.js";
+import { describeFailure, randomRunOptions, runSeed, type RunResult } from "../test/sim/run.js";
 
 class UsageError extends Error {
   override readonly name = "UsageError";
@@ -29,12 +29,6 @@ function percentiles(samples: readonly number[]): string {
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
   const f = (x: number) => x.toFixed(1);
   return `min ${f(s[0])}  p50 ${f(at(0.5))}  p90 ${f(at(0.9))}  p99 ${f(at(0.99))}  max ${f(s[s.length - 1])}  (n=${s.length})`;
-}
-
-function describeFailure(r: RunResult, lines: number): string {
-  const v = r.violations.slice(0, 10).map((x) => `  [${x.time.toFixed(1)}ms] ${x.property} @${x.node ?? "-"}: ${x.detail}`);
-  const trace = (r.trace ?? "").split("\n").slice(-lines).join("\n");
-  return `FAIL seed ${r.seed} (${r.nodes} nodes):\n${v.join("\n")}\n  replay: npm run sim -- --seed ${r.seed} --nodes ${r.nodes}\n--- last events ---\n${trace}\n`;
 }
 
 function main(): number {

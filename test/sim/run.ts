@@ -442,3 +442,10 @@ function sameMembers(a: MembershipConfig, b: MembershipConfig): boolean {
   const key = (c: MembershipConfig) => `${[...c.voters].sort().join(",")}|${[...c.learners].sort().join(",")}`;
   return key(a) === key(b);
 }
+
+/** A failed run, readably: its violations, how to replay it, and the last `traceLines` events. */
+export function describeFailure(r: RunResult, traceLines: number, maxViolations = 10): string {
+  const v = r.violations.slice(0, maxViolations).map((x) => `  [${x.time.toFixed(1)}ms] ${x.property} @${x.node ?? "-"}: ${x.detail}`);
+  const trace = (r.trace ?? "").split("\n").slice(-traceLines).join("\n");
+  return `FAIL seed ${r.seed} (${r.nodes} nodes):\n${v.join("\n")}\n  replay: npm run sim -- --seed ${r.seed} --nodes ${r.nodes}\n--- last events ---\n${trace}\n`;
+}

@@ -7,7 +7,7 @@
  * `npm run sim -- --seed S --nodes N`.
  */
 import { expect } from "chai";
-import { randomRunOptions, runSeed, type RunResult } from "./run.js";
+import { describeFailure, randomRunOptions, runSeed, type RunResult } from "./run.js";
 
 const PLAN: ReadonlyArray<{ nodes: number; seeds: number }> = [
   { nodes: 3, seeds: 700 },
@@ -15,12 +15,6 @@ const PLAN: ReadonlyArray<{ nodes: number; seeds: number }> = [
   { nodes: 7, seeds: 600 },
 ];
 const CHUNK = 100;
-
-function explain(r: RunResult): string {
-  const v = r.violations.slice(0, 5).map((x) => `  [${x.time.toFixed(1)}ms] ${x.property} @${x.node ?? "-"}: ${x.detail}`);
-  const trace = (r.trace ?? "").split("\n").slice(-80).join("\n");
-  return `seed ${r.seed} (${r.nodes} nodes) violated:\n${v.join("\n")}\nreplay: npm run sim -- --seed ${r.seed} --nodes ${r.nodes}\nlast events:\n${trace}`;
-}
 
 describe("simulation: randomized fault schedules", function () {
   const totals = {
@@ -67,7 +61,7 @@ describe("simulation: randomized fault schedules", function () {
           if (r.recoveryTicks !== null) recovery.push(r.recoveryTicks);
           if (!r.ok) failures.push(r);
         }
-        expect(failures, failures.map(explain).join("\n\n")).to.be.empty;
+        expect(failures, failures.map((r) => describeFailure(r, 80, 5)).join("\n")).to.be.empty;
       });
     }
   }
