@@ -7,7 +7,7 @@
 import { network } from "hardhat";
 import { formatUnits, getAddress, parseUnits } from "viem";
 import { loadDeployConfig } from "./lib/config.js";
-import { deploySystem } from "./lib/deploy.js";
+import { deploySystem, mineToNextEpoch } from "./lib/deploy.js";
 import { generateOperatorIdentity, peerIdFromBytes, registerOperator } from "../node/l1/operator.js";
 import { recordNameOf, toRecord, writeRecord } from "./lib/record.js";
 
@@ -48,13 +48,7 @@ console.table(
   identities.map((o) => ({ registration: o.registrationId, operator: getAddress(o.operator), signer: o.signer, peerId: o.peerId })),
 );
 
-const mineToNextEpoch = async () => {
-  const next = (await registry.read.currentEpoch()) + 1n;
-  await networkHelpers.mine((await registry.read.epochStartBlock([next])) - (await publicClient.getBlockNumber()));
-  return next;
-};
-
-const first = await mineToNextEpoch();
+const first = await mineToNextEpoch(connection, registry);
 const members = await registry.read.activeSet([first]);
 console.log(`\nActive set of epoch ${first} (blocks ${await registry.read.epochStartBlock([first])}.., frozen at its start):`);
 console.table(
@@ -71,7 +65,7 @@ console.table(
 const names = new Map(identities.map((o, i) => [o.operator.toLowerCase(), `op${i + 1} (${STAKES[i]} ${symbol})`]));
 const rows = [];
 for (let k = 0; k < EPOCHS_TO_SHOW; k++) {
-  const epoch = k === 0 ? first : await mineToNextEpoch();
+  const epoch = k === 0 ? first : await mineToNextEpoch(connection, registry);
   // A node or batch poster touches the registry each epoch; its checkpoint feeds later seeds.
   await registry.write.checkpoint();
   const schedule = await registry.read.leaderSchedule([epoch]);

@@ -47,13 +47,17 @@ export class RegistryReader {
   /** The epoch containing the given block (default: the latest block). */
   currentEpoch(blockNumber?: bigint): Promise<bigint> {
     return this.read("currentEpoch", async () =>
-      BigInt(await this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "currentEpoch", blockNumber })),
+      this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "currentEpoch", blockNumber }),
     );
   }
 
-  /** The active set and leader schedule of `epoch`, read at `blockNumber` (default: latest). */
+  /**
+   * The active set and leader schedule of `epoch`, both read at one block (`blockNumber`,
+   * default: the latest), so a tentative next-epoch set cannot change between the two reads.
+   */
   epochView(epoch: bigint, blockNumber?: bigint): Promise<EpochView> {
     return this.read(`epoch ${epoch}`, async () => {
+      blockNumber ??= await this.client.getBlockNumber();
       const [members, schedule] = await Promise.all([
         this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "activeSet", args: [epoch], blockNumber }),
         this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "leaderSchedule", args: [epoch], blockNumber }),

@@ -139,8 +139,10 @@ export class SequencerNode {
       throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${this.deployment.chainId}`);
     }
     const registry = new RegistryReader(client, this.deployment.sequencerRegistry);
-    this.epoch = await registry.currentEpoch();
-    const view = await registry.epochView(this.epoch);
+    // Epoch and set from one block, so a boundary passing between the reads cannot mix them.
+    const block = await client.getBlockNumber();
+    this.epoch = await registry.currentEpoch(block);
+    const view = await registry.epochView(this.epoch, block);
     this.members = membersOf(view);
     this.memberById = new Map(this.members.map((m) => [m.nodeId, m]));
     const self = this.members.find((m) => m.signer.toLowerCase() === this.signer.address.toLowerCase());

@@ -17,12 +17,13 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Hex } from "viem";
-import { deployAndStake, mineToNextEpoch, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
+import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
 import { formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { RpcHttpClient, runClosedLoop, type LoadResult } from "./lib/load.js";
 import { scrapeCounters, type NodeCounters } from "./lib/metrics.js";
 import { LoadSigner } from "./lib/presign.js";
 import { sampleProcess, selfCpuSeconds, type ProcSample } from "./lib/procstat.js";
+import { mineToNextEpoch } from "../lib/deploy.js";
 
 const ROLLUP_CHAIN_ID = 901;
 const BATCH_SIZE = 100;
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
     console.log(`bench: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
-    await mineToNextEpoch(chain, net.deployment);
+    await mineToNextEpoch(chain.connection, net.deployment.registry);
     const env: NodeJS.ProcessEnv = {};
     if (settings.profileDir) {
       mkdirSync(settings.profileDir, { recursive: true });

@@ -129,3 +129,13 @@ async function send(
     throw new DeploymentError(`${what} failed: ${(cause as Error).message}`, { cause });
   }
 }
+
+/** Mines to the first block of the next epoch; returns that epoch. */
+export async function mineToNextEpoch(connection: NetworkConnection, registry: Registry): Promise<bigint> {
+  const publicClient = await connection.viem.getPublicClient();
+  const next = (await registry.read.currentEpoch()) + 1n;
+  const start = await registry.read.epochStartBlock([next]);
+  const now = await publicClient.getBlockNumber();
+  if (start > now) await connection.networkHelpers.mine(start - now);
+  return next;
+}

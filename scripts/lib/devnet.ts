@@ -144,17 +144,6 @@ export async function deployAndStake(
   return { deployment, deploymentFile, operators };
 }
 
-/** Mines to the first block of the next epoch; returns that epoch. */
-export async function mineToNextEpoch(chain: LocalChain, deployment: Deployment): Promise<bigint> {
-  const { registry } = deployment;
-  const publicClient = await chain.connection.viem.getPublicClient();
-  const next = (await registry.read.currentEpoch()) + 1n;
-  const start = await registry.read.epochStartBlock([next]);
-  const now = await publicClient.getBlockNumber();
-  if (start > now) await chain.connection.networkHelpers.mine(start - now);
-  return next;
-}
-
 /** A node child process; its output goes to `<dir>/node.log`. */
 export interface NodeProcess {
   readonly child: ChildProcess;

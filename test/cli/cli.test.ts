@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { deployAndStake, mineToNextEpoch, startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
+import { deployAndStake, startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
+import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
@@ -76,7 +77,7 @@ describe("seq CLI", function () {
 
       const ok = await seq(args, { OPERATOR_KEY: operatorKey });
       expect(ok.code, ok.stderr).to.equal(0);
-      const epoch = await mineToNextEpoch(chain, net.deployment);
+      const epoch = await mineToNextEpoch(chain.connection, net.deployment.registry);
       const members = await net.deployment.registry.read.activeSet([epoch]);
       expect(members.map((m) => m.operator.toLowerCase())).to.deep.equal([operator.toLowerCase()]);
 

@@ -10,7 +10,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { type Address, type Hash, encodeFunctionData, keccak256, parseEther, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { DeployConfig } from "../../scripts/lib/config.js";
-import { deploySystem } from "../../scripts/lib/deploy.js";
+import { deploySystem, mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { TEST_CONFIG } from "./registry.fixture.js";
 
 const EPOCH_LENGTH = 5_000n;
@@ -50,14 +50,9 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
   };
   // Pseudo-random distinct stakes, so the heaps see a realistic insertion order.
   const stakeOf = (i: number) => parseEther("100") + BigInt((i * 7919) % 100_003) * 10n ** 15n;
-  const mineToNextEpoch = async () => {
-    const next = (await registry.read.currentEpoch()) + 1n;
-    await networkHelpers.mine((await registry.read.epochStartBlock([next])) - (await publicClient.getBlockNumber()));
-    return next;
-  };
 
   for (let i = 0; i < n; i++) await newOperator(i, stakeOf(i));
-  const epoch = await mineToNextEpoch();
+  const epoch = await mineToNextEpoch(connection, registry);
   const row: Row = {};
   row.snapshot = await gasOf(registry.write.checkpoint());
   row.checkpointNoop = await gasOf(registry.write.checkpoint());
@@ -72,13 +67,13 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
   row.slash = await gasOf(registry.write.slash([accounts[0]!, accounts[1]!], { account: slasher }));
 
   // Next epoch: the first mutation pays the snapshot of a changed set.
-  await mineToNextEpoch();
+  await mineToNextEpoch(connection, registry);
   row.firstMutationWithSnapshot = await gasOf(registry.write.topUp([1n], { account: accounts[2]! }));
   row.topUpInCheckpointedEpoch = await gasOf(registry.write.topUp([1n], { account: accounts[2]! }));
   // An epoch whose set did not change since the last snapshot shares it.
-  await mineToNextEpoch();
+  await mineToNextEpoch(connection, registry);
   await registry.write.updatePeer([toHex(`moved-${n}`), ["/ip4/127.0.0.1/tcp/1"]], { account: accounts[3]! });
-  await mineToNextEpoch();
+  await mineToNextEpoch(connection, registry);
   row.checkpointUnchangedSet = await gasOf(registry.write.checkpoint());
 
   const viewGas = (functionName: "activeSet" | "activeSigners" | "leaderSchedule") =>

@@ -7,7 +7,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { DeployConfig } from "../../scripts/lib/config.js";
-import { deploySystem } from "../../scripts/lib/deploy.js";
+import { deploySystem, mineToNextEpoch as mineToEpochStart } from "../../scripts/lib/deploy.js";
 
 export const EPOCH_LENGTH = 10n;
 export const MIN_STAKE = parseEther("100");
@@ -60,15 +60,8 @@ export async function registryFixture(connection: NetworkConnection) {
     return registry.write.register([stake, signerAddress(i), peerBytes(i), addrs], { account: operators[i]! });
   }
 
-  /** Mines until the first block of the next epoch is the next block to be mined + `offset`. */
-  async function mineToNextEpoch(): Promise<bigint> {
-    const block = await publicClient.getBlockNumber();
-    const next = (await registry.read.currentEpoch()) + 1n;
-    const start = await registry.read.epochStartBlock([next]);
-    // Land on the epoch's first block: the next transaction then runs in the block after it.
-    await networkHelpers.mine(start - block);
-    return next;
-  }
+  /** Lands on the next epoch's first block: the next transaction then runs in the block after it. */
+  const mineToNextEpoch = () => mineToEpochStart(connection, registry);
 
   async function slashAs(operator: Address, reporterAddress: Address = reporter) {
     return registry.write.slash([operator, reporterAddress], { account: slasher });

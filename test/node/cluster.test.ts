@@ -13,7 +13,6 @@ import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommit
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
   deployAndStake,
-  mineToNextEpoch,
   spawnNode,
   startLocalChain,
   stopNode,
@@ -21,6 +20,7 @@ import {
   type NodeProcess,
   type StakedNetwork,
 } from "../../scripts/lib/devnet.js";
+import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
@@ -48,7 +48,7 @@ describe("sequencer cluster (3 node processes)", function () {
     dir = await mkdtemp(path.join(tmpdir(), "seq-cluster-"));
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
-    await mineToNextEpoch(chain, net.deployment);
+    await mineToNextEpoch(chain.connection, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
     await leaderIndex(urls());
   });

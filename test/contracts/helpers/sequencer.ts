@@ -6,7 +6,7 @@
 import { network } from "hardhat";
 import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
-import { deploySystem } from "../../../scripts/lib/deploy.js";
+import { deploySystem, mineToNextEpoch as mineToEpochStart } from "../../../scripts/lib/deploy.js";
 import { buildPositionalTree, merkleRoot, type MerkleTree } from "../../../node/commitments/merkle.js";
 import {
   type BatchHeader,
@@ -81,15 +81,13 @@ export async function deploySequencer(operatorCount: number) {
     // Distinct stakes, largest first, give a deterministic active-set order.
     operators.push(await registerOperator(i, MIN_STAKE + parseEther(String(operatorCount - i))));
   }
-  await mineToNextEpoch();
+  await mineToEpochStart(connection, registry);
   const epoch = await registry.read.currentEpoch();
   const d = domain(chainId, registry.address);
 
-  async function mineToNextEpoch(): Promise<void> {
-    // Epochs count from the registry's genesis block, so ask it where the next one starts.
-    const start = await registry.read.epochStartBlock([(await registry.read.currentEpoch()) + 1n]);
-    await networkHelpers.mine(start - (await publicClient.getBlockNumber()));
-  }
+  const mineToNextEpoch = async (): Promise<void> => {
+    await mineToEpochStart(connection, registry);
+  };
 
   /** Header of batch `batchNumber` over `txHashes` starting at `firstPosition`, with its data. */
   function makeBatch(args: {
