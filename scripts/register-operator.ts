@@ -11,13 +11,12 @@
  * L1_RPC_URL, DEPLOYMENT, MINT=1. Without a signer or peer id, fresh ones are generated and
  * printed (keep them: the node needs both keys).
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type Hex, createPublicClient, createWalletClient, getAddress, http, isAddress, parseUnits } from "viem";
+import { type Hex, getAddress, isAddress, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { testTokenAbi } from "../node/l1/abi.js";
-import { generateOperatorIdentity, peerIdToBytes, registerOperator } from "../node/l1/operator.js";
-import type { DeploymentRecord } from "./lib/record.js";
+import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator } from "../node/l1/operator.js";
+import { loadDeploymentRecord } from "../node/l1/deployment.js";
 
 class UsageError extends Error {
   override readonly name = "UsageError";
@@ -49,16 +48,8 @@ async function main(): Promise<void> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) throw new UsageError("the operator key must be 32 bytes of 0x-prefixed hex");
   const rpc = values.rpc ?? env.L1_RPC_URL ?? "http://127.0.0.1:8545";
   const deploymentPath = values.deployment ?? env.DEPLOYMENT ?? "deployments/localhost.json";
-  const record = JSON.parse(readFileSync(deploymentPath, "utf8")) as DeploymentRecord;
-
-  const account = privateKeyToAccount(operatorKey);
-  const publicClient = createPublicClient({ transport: http(rpc) });
-  const chainId = await publicClient.getChainId();
-  if (chainId !== record.chainId) {
-    throw new UsageError(`${rpc} is chain ${chainId} but ${deploymentPath} was deployed on chain ${record.chainId}`);
-  }
-  const chain = { id: chainId, name: record.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpc] } } };
-  const wallet = createWalletClient({ account, chain, transport: http(rpc) });
+  const deployment = await loadDeploymentRecord(deploymentPath);
+  const { publicClient, wallet } = await operatorClients(rpc, deployment, operatorKey);
 
   const signerKey = (values["signer-key"] ?? env.SIGNER_KEY) as Hex | undefined;
   const givenSigner = values.signer ?? env.SIGNER_ADDRESS ?? (signerKey && privateKeyToAccount(signerKey).address);
@@ -70,7 +61,7 @@ async function main(): Promise<void> {
   const addrs = values.addr ?? (env.ADDRS ?? "").split(",").filter((a) => a !== "");
   if (addrs.length === 0) throw new UsageError("missing --addr / ADDRS (the node's dial multiaddrs)");
 
-  const token = record.contracts.stakeToken.address;
+  const token = deployment.stakeToken;
   const stakeWei = values["stake-wei"] ?? env.STAKE_WEI;
   const stake =
     stakeWei !== undefined
@@ -83,7 +74,7 @@ async function main(): Promise<void> {
   const result = await registerOperator({
     publicClient,
     wallet,
-    registry: record.contracts.sequencerRegistry.address,
+    registry: deployment.sequencerRegistry,
     token,
     signer: getAddress(signer),
     peerIdBytes: peerIdToBytes(peerId),
@@ -91,7 +82,7 @@ async function main(): Promise<void> {
     stake,
     mint: values.mint === true || env.MINT === "1",
   });
-  console.log(`operator ${account.address} registered (registration ${result.registrationId}, tx ${result.transactionHash})`);
+  console.log(`operator ${wallet.account.address} registered (registration ${result.registrationId}, tx ${result.transactionHash})`);
   console.log(`signer ${signer}, peer id ${peerId}, stake ${stake}, addrs ${addrs.join(" ")}`);
   if (givenSigner === undefined) console.log(`generated signing key (keep it secret): ${generated!.signerKey}`);
   if (givenPeerId === undefined) console.log(`generated libp2p key (protobuf, keep it secret): ${generated!.libp2pKey}`);

@@ -11,12 +11,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createPublicClient, createWalletClient, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
+import { createPublicClient, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generatePeerKey, loadPeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
 import { testTokenAbi } from "../l1/abi.js";
 import { loadDeploymentRecord } from "../l1/deployment.js";
-import { registerOperator } from "../l1/operator.js";
+import { operatorClients, registerOperator } from "../l1/operator.js";
 import { peerIdToBytes } from "../l1/peer-id.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
@@ -90,12 +90,8 @@ async function register(args: string[]): Promise<void> {
   const deployment = await loadDeploymentRecord(values.deployment);
   const signer = await loadSignerKey(path.join(values.keys, "signer.key"));
   const peerId = peerIdOf(await loadPeerKey(path.join(values.keys, "p2p.key")));
-  const account = privateKeyToAccount(operatorKey as Hex);
-  const publicClient = createPublicClient({ transport: http(values.l1) });
-  const chainId = await publicClient.getChainId();
-  if (chainId !== deployment.chainId) throw new UsageError(`register: ${values.l1} is chain ${chainId}, the deployment is on chain ${deployment.chainId}`);
-  const chain = { id: chainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [values.l1] } } };
-  const wallet = createWalletClient({ account, chain, transport: http(values.l1) });
+  const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey as Hex);
+  const account = wallet.account;
   const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: testTokenAbi, functionName: "decimals" });
   const result = await registerOperator({
     publicClient,

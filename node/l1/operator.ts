@@ -16,10 +16,15 @@ import {
   type Transport,
   type WalletClient,
   bytesToHex,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
   parseEventLogs,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { sequencerRegistryAbi, testTokenAbi } from "./abi.js";
+import type { NodeDeployment } from "./deployment.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
@@ -126,4 +131,22 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
     if (cause instanceof RegistrationError) throw cause;
     throw new RegistrationError(`registering ${account.address} failed: ${(cause as Error).message}`, { cause });
   }
+}
+
+/**
+ * Clients for an operator's account on the deployment's chain: checks that `rpcUrl` serves the
+ * chain the deployment record names before anything is signed.
+ */
+export async function operatorClients(
+  rpcUrl: string,
+  deployment: NodeDeployment,
+  operatorKey: Hex,
+): Promise<{ publicClient: PublicClient; wallet: WalletClient<Transport, Chain, Account> }> {
+  const publicClient = createPublicClient({ transport: http(rpcUrl) }) as PublicClient;
+  const chainId = await publicClient.getChainId();
+  if (chainId !== deployment.chainId) {
+    throw new RegistrationError(`${rpcUrl} is chain ${chainId}, but the deployment is on chain ${deployment.chainId}`);
+  }
+  const chain = defineChain({ id: chainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+  return { publicClient, wallet: createWalletClient({ account: privateKeyToAccount(operatorKey), chain, transport: http(rpcUrl) }) };
 }

@@ -1,7 +1,7 @@
 /** The `seq` command line as an operator uses it: keys, then joining the set on L1. */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEther } from "viem";
@@ -84,6 +84,33 @@ describe("seq CLI", function () {
       const again = await seq(args, { OPERATOR_KEY: operatorKey });
       expect(again.code).to.equal(1);
       expect(again.stderr).to.match(/AlreadyRegistered|reverted/);
+    });
+
+    it("scripts/register-operator.ts joins with generated keys, and refuses a chain the record does not name", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net2"), []);
+      const operatorKey = generatePrivateKey();
+      const operator = privateKeyToAccount(operatorKey).address;
+      await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
+      const script = path.resolve(import.meta.dirname, "../../scripts/register-operator.ts");
+      const run = (env: NodeJS.ProcessEnv) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(process.execPath, ["--import", "tsx", script, "--addr", "/ip4/127.0.0.1/tcp/4998", "--stake", "1100", "--mint"], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+            resolve({ code: error ? 1 : 0, stdout, stderr }),
+          );
+        });
+      const ok = await run({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: net.deploymentFile });
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(ok.stdout).to.contain(`operator ${operator} registered`);
+      expect(ok.stdout).to.contain("generated signing key");
+      const epoch = await mineToNextEpoch(chain.connection, net.deployment.registry);
+      expect((await net.deployment.registry.read.activeSet([epoch])).map((m) => m.operator)).to.deep.equal([operator]);
+
+      const record = JSON.parse(await readFile(net.deploymentFile, "utf8")) as { chainId: number };
+      const wrong = path.join(dir, "wrong-chain.json");
+      await writeFile(wrong, JSON.stringify({ ...record, chainId: record.chainId + 1 }));
+      const refused = await run({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: wrong });
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.contain(`but the deployment is on chain ${record.chainId + 1}`);
     });
   });
 });
