@@ -9,6 +9,7 @@ import path from "node:path";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Address } from "viem";
 import type { Deployment } from "./deploy.js";
+import { domain, type SequencerDomain } from "../../node/commitments/typed-data.js";
 
 export const DEPLOYMENTS_DIR = path.resolve(import.meta.dirname, "../../deployments");
 
@@ -37,7 +38,7 @@ export type DeploymentRecord = {
     slashFractionBps: string;
     reporterShareBps: string;
   };
-  eip712: { name: "StakedSequencer"; version: "1"; chainId: number; verifyingContract: Address };
+  eip712: SequencerDomain;
 };
 
 /** The record name of a connection: "hardhat" for in-process chains, else the network's name. */
@@ -75,12 +76,7 @@ export function toRecord(network: string, deployment: Deployment): DeploymentRec
       slashFractionBps: deployment.config.slashFractionBps.toString(),
       reporterShareBps: deployment.config.reporterShareBps.toString(),
     },
-    eip712: {
-      name: "StakedSequencer",
-      version: "1",
-      chainId: deployment.chainId,
-      verifyingContract: c.sequencerRegistry.address,
-    },
+    eip712: domain(deployment.chainId, c.sequencerRegistry.address),
   };
 }
 
