@@ -31,6 +31,26 @@ export interface NodeConfig {
   /** Applied entries kept in the Raft log beyond the latest snapshot before compacting. */
   readonly compactEvery: number;
   readonly logLevel: string;
+  /** L1 blocks a block must be buried under before the node acts on it (reorg safety). */
+  readonly l1Confirmations: number;
+  /** How often the node polls L1 for new blocks. */
+  readonly l1PollMs: number;
+  /** How long an epoch's scheduled primary (then each fallback) gets to take over before the next in schedule order is tried. */
+  readonly leaderTakeoverMs: number;
+  /** A batch is cut once it reaches this many transactions... */
+  readonly batchMaxTxs: number;
+  /** ...or this many payload bytes... */
+  readonly batchMaxBytes: number;
+  /** ...or when its oldest transaction has waited this long. */
+  readonly batchIntervalMs: number;
+  /** A leader whose oldest unposted batch is older than this hands leadership on. */
+  readonly batchDeadlineMs: number;
+  /** Committed but unposted transactions beyond which new submissions are refused (L1 down for long). */
+  readonly maxUnpostedTxs: number;
+  /** File with the key that pays for L1 batch transactions; the signer key when empty. */
+  readonly batcherKeyFile: string;
+  /** Check every accepted L1 batch against this node's log and certificates, and slash offenders. */
+  readonly watchtower: boolean;
 }
 
 export const DEFAULTS = {
@@ -46,6 +66,16 @@ export const DEFAULTS = {
   maxTxsPerEntry: 4096,
   compactEvery: 20_000,
   logLevel: "info",
+  l1Confirmations: 2,
+  l1PollMs: 1_000,
+  leaderTakeoverMs: 3_000,
+  batchMaxTxs: 1_000,
+  batchMaxBytes: 120_000,
+  batchIntervalMs: 2_000,
+  batchDeadlineMs: 60_000,
+  maxUnpostedTxs: 1_000_000,
+  batcherKeyFile: "",
+  watchtower: true,
 } as const;
 
 /** A setting is missing or invalid. */
@@ -74,6 +104,16 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   maxTxsPerEntry: "SEQ_MAX_TXS_PER_ENTRY",
   compactEvery: "SEQ_COMPACT_EVERY",
   logLevel: "LOG_LEVEL",
+  l1Confirmations: "SEQ_L1_CONFIRMATIONS",
+  l1PollMs: "SEQ_L1_POLL_MS",
+  leaderTakeoverMs: "SEQ_LEADER_TAKEOVER_MS",
+  batchMaxTxs: "SEQ_BATCH_MAX_TXS",
+  batchMaxBytes: "SEQ_BATCH_MAX_BYTES",
+  batchIntervalMs: "SEQ_BATCH_INTERVAL_MS",
+  batchDeadlineMs: "SEQ_BATCH_DEADLINE_MS",
+  maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
+  batcherKeyFile: "SEQ_BATCHER_KEY_FILE",
+  watchtower: "SEQ_WATCHTOWER",
 };
 
 const NUMERIC = new Set<keyof NodeConfig>([
@@ -86,8 +126,17 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "heartbeatTicks",
   "maxTxsPerEntry",
   "compactEvery",
+  "l1Confirmations",
+  "l1PollMs",
+  "leaderTakeoverMs",
+  "batchMaxTxs",
+  "batchMaxBytes",
+  "batchIntervalMs",
+  "batchDeadlineMs",
+  "maxUnpostedTxs",
 ]);
-const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment"]);
+const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile"]);
+const BOOLEANS = new Set<keyof NodeConfig>(["watchtower"]);
 
 /**
  * Builds the configuration from `file` (optional) and `env`. Relative paths in the file are
@@ -108,12 +157,15 @@ export async function loadNodeConfig(file: string | undefined, env: NodeJS.Proce
     }
   }
   const raw: Record<string, unknown> = { ...DEFAULTS };
-  for (const [key, value] of Object.entries(fromFile)) raw[key] = PATHS.has(key as keyof NodeConfig) && typeof value === "string" ? path.resolve(base, value) : value;
+  for (const [key, value] of Object.entries(fromFile)) {
+    raw[key] = PATHS.has(key as keyof NodeConfig) && typeof value === "string" && value !== "" ? path.resolve(base, value) : value;
+  }
   for (const [key, name] of Object.entries(ENV) as [keyof NodeConfig, string][]) {
     const value = env[name];
     if (value === undefined || value === "") continue;
     if (key === "p2pListen") raw[key] = value.split(",").map((s) => s.trim());
     else if (NUMERIC.has(key)) raw[key] = Number(value);
+    else if (BOOLEANS.has(key)) raw[key] = value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : value;
     else raw[key] = PATHS.has(key) ? path.resolve(value) : value;
   }
   return validate(raw);
@@ -128,7 +180,11 @@ function validate(raw: Record<string, unknown>): NodeConfig {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   if ((raw.rpcPort as number) > 65535) throw new ConfigError(`setting "rpcPort" must be a TCP port, got ${raw.rpcPort}`);
-  for (const key of ["tickMs", "electionTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery"] as const) {
+  if (typeof raw.batcherKeyFile !== "string") throw new ConfigError(`setting "batcherKeyFile" (env ${ENV.batcherKeyFile}) must be a path string ("" for the signer key)`);
+  for (const key of BOOLEANS) {
+    if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
+  }
+  for (const key of ["tickMs", "electionTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {
