@@ -102,6 +102,7 @@ export class RaftCore {
   private readonly maxInflight: number;
   private readonly maxEntriesPerMessage: number;
   private readonly lookupCommittedTx: RaftOptions["lookupCommittedTx"];
+  private readonly acceptConfig: (config: MembershipConfig) => boolean;
 
   private term: number;
   private vote: NodeId | null;
@@ -152,6 +153,7 @@ export class RaftCore {
     this.maxInflight = positiveInt("maxInflight", opts.maxInflight, DEFAULT_MAX_INFLIGHT);
     this.maxEntriesPerMessage = positiveInt("maxEntriesPerMessage", opts.maxEntriesPerMessage, DEFAULT_MAX_ENTRIES_PER_MESSAGE);
     this.lookupCommittedTx = opts.lookupCommittedTx;
+    this.acceptConfig = opts.acceptConfig ?? (() => true);
 
     const p = opts.persisted;
     const snapshot: Snapshot = p?.snapshot ?? {
@@ -662,6 +664,10 @@ export class RaftCore {
     let i = 0;
     while (i < entries.length && entries[i]!.index <= last && this.log.term(entries[i]!.index) === entries[i]!.term) i++;
     if (i < entries.length) {
+      for (let k = i; k < entries.length; k++) {
+        const e = entries[k]!;
+        if (e.kind === "config" && !this.acceptConfig(e.config!)) return; // vetoed: as if the message were lost
+      }
       const from = entries[i]!.index;
       if (from <= last) this.truncateFrom(from);
       this.appendEntries(i === 0 ? entries : entries.slice(i));
@@ -690,6 +696,7 @@ export class RaftCore {
       reply(meta.index);
       return;
     }
+    if (!this.acceptConfig(meta.config)) return;
     this.log.restore(m.snapshot);
     this.txIndex.clear();
     this.configs.reset(meta.config, meta.index);

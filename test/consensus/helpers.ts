@@ -87,6 +87,8 @@ export interface ClusterOptions {
   maxInflight?: number;
   maxEntriesPerMessage?: number;
   seed?: number;
+  /** Per-node veto over adopted membership (RaftOptions.acceptConfig). */
+  acceptConfig?: (id: NodeId, config: MembershipConfig) => boolean;
 }
 
 export class Cluster {
@@ -135,6 +137,7 @@ export class Cluster {
       ...(this.opts.maxInflight !== undefined ? { maxInflight: this.opts.maxInflight } : {}),
       ...(this.opts.maxEntriesPerMessage !== undefined ? { maxEntriesPerMessage: this.opts.maxEntriesPerMessage } : {}),
       lookupCommittedTx: (h) => app.txs.get(h),
+      ...(this.opts.acceptConfig ? { acceptConfig: (config: MembershipConfig) => this.opts.acceptConfig!(id, config) } : {}),
       ...(persisted
         ? {
             persisted: {

@@ -76,6 +76,25 @@ describe("consensus: membership", () => {
     c.elect("b");
   });
 
+  it("cannot commit a change a quorum of followers vetoes; commits it once they accept", () => {
+    let l1Knows = false; // the followers' reading of L1: d is not a member yet
+    const c = new Cluster(["a", "b", "c"], { acceptConfig: (id, config) => id === "a" || l1Knows || !JSON.stringify(config).includes('"d"') });
+    const a = c.elect("a");
+    a.propose(txs(3));
+    c.stabilize();
+    c.start("d");
+    a.changeMembership(["a", "b", "c", "d"]);
+    c.tickAll(30);
+    for (const id of ["b", "c"]) expect(configEntries(c, id), `${id} never stored the vetoed config`).to.deep.equal([]);
+    expect(a.status().commit, "the learner config is not committed").to.be.lessThan(a.status().lastIndex);
+    expect(a.status().role, "the leader survives the veto (heartbeats still flow)").to.equal("leader");
+
+    l1Knows = true;
+    c.tickAll(30);
+    for (const id of ["a", "b", "c", "d"]) expect(c.core(id).status().config).to.deep.equal({ voters: ["a", "b", "c", "d"], learners: [] });
+    expectLogsAgree(c, ["a", "b", "c", "d"]);
+  });
+
   it("removes a voter; the removed node stops campaigning", () => {
     const c = new Cluster(["a", "b", "c"]);
     const a = c.elect("a");
