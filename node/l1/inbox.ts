@@ -1,0 +1,164 @@
+/**
+ * Reads the batches the BatchInbox accepted, from L1 alone: each `BatchAccepted` log plus the
+ * `submitBatch(header, data, signatures)` input of the transaction that emitted it (the inbox
+ * never stores the payload). Used by the watchtower, the rebuild-from-L1 script and the devnet.
+ */
+import {
+  type Address,
+  type Hash,
+  type Hex,
+  type PublicClient,
+  type Transaction,
+  decodeFunctionData,
+  isAddressEqual,
+  keccak256,
+} from "viem";
+import { batchInboxAbi } from "./abi.js";
+import { type BatchHeader, batchHash } from "../commitments/typed-data.js";
+
+/** One accepted batch as posted: the header, its payload and the quorum's signatures. */
+export type AcceptedBatch = {
+  readonly batchNumber: bigint;
+  readonly header: BatchHeader;
+  /** The batch payload (format v1, docs/batch-format.md); keccak256(data) == header.dataHash. */
+  readonly data: Hex;
+  readonly signatures: Hex[];
+  readonly l1BlockNumber: bigint;
+  readonly l1TxHash: Hash;
+};
+
+export type ReadAcceptedBatchesOptions = {
+  /** Most blocks one `eth_getLogs` call spans (providers cap it; default 5,000). */
+  readonly maxBlockRange?: bigint;
+  /** Transactions fetched at once (default 8). */
+  readonly concurrency?: number;
+};
+
+/** Reading accepted batches failed: the L1 RPC refused or failed a call. */
+export class InboxReadError extends Error {
+  override readonly name: string = "InboxReadError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A `BatchAccepted` log whose emitting transaction cannot be turned back into the batch: not a
+ * direct `submitBatch` call on the inbox, or its input disagrees with the event or its data hash.
+ */
+export class UnreadableBatchError extends InboxReadError {
+  override readonly name = "UnreadableBatchError";
+  constructor(
+    readonly l1TxHash: Hash,
+    readonly batchNumber: bigint,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`batch ${batchNumber} (L1 tx ${l1TxHash}): ${reason}`, options);
+  }
+}
+
+const DEFAULT_MAX_BLOCK_RANGE = 5_000n;
+const DEFAULT_CONCURRENCY = 8;
+
+/**
+ * Every batch the inbox at `inbox` accepted in blocks [fromBlock, toBlock], in acceptance order
+ * (batch-number order). An empty list when `fromBlock > toBlock`, so a poller can pass
+ * `last + 1, head` unchanged.
+ * @throws InboxReadError when an RPC call fails; UnreadableBatchError when a log's transaction
+ *   is not a direct submitBatch call matching it (e.g. posted through a contract wallet).
+ */
+export async function readAcceptedBatches(
+  client: PublicClient,
+  inbox: Address,
+  fromBlock: bigint,
+  toBlock: bigint,
+  options: ReadAcceptedBatchesOptions = {},
+): Promise<AcceptedBatch[]> {
+  const maxRange = options.maxBlockRange ?? DEFAULT_MAX_BLOCK_RANGE;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (maxRange < 1n) throw new RangeError(`maxBlockRange must be >= 1, got ${maxRange}`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer >= 1, got ${concurrency}`);
+  if (fromBlock < 0n) throw new RangeError(`fromBlock must be >= 0, got ${fromBlock}`);
+
+  const out: AcceptedBatch[] = [];
+  for (let start = fromBlock; start <= toBlock; start += maxRange) {
+    const end = start + maxRange - 1n < toBlock ? start + maxRange - 1n : toBlock;
+    let logs;
+    try {
+      logs = await client.getContractEvents({ address: inbox, abi: batchInboxAbi, eventName: "BatchAccepted", fromBlock: start, toBlock: end, strict: true });
+    } catch (cause) {
+      throw new InboxReadError(`reading BatchAccepted logs of the inbox ${inbox} in blocks ${start}..${end} failed: ${(cause as Error).message}`, { cause });
+    }
+    const batches = await mapLimit(logs, concurrency, async (log) => {
+      if (log.transactionHash === null || log.blockNumber === null) {
+        throw new InboxReadError(`the L1 node returned a pending BatchAccepted log for blocks ${start}..${end}`);
+      }
+      let tx: Transaction;
+      try {
+        tx = await client.getTransaction({ hash: log.transactionHash });
+      } catch (cause) {
+        throw new InboxReadError(`fetching L1 transaction ${log.transactionHash} failed: ${(cause as Error).message}`, { cause });
+      }
+      return batchFromCall(inbox, log.args, tx, log.blockNumber);
+    });
+    out.push(...batches);
+  }
+  return out;
+}
+
+type BatchAcceptedArgs = {
+  readonly batchNumber: bigint;
+  readonly epoch: bigint;
+  readonly batchHash: Hash;
+  readonly firstPosition: bigint;
+  readonly lastPosition: bigint;
+  readonly merkleRoot: Hex;
+  readonly dataHash: Hex;
+};
+
+function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction, l1BlockNumber: bigint): AcceptedBatch {
+  const fail = (reason: string, cause?: unknown) => new UnreadableBatchError(tx.hash, event.batchNumber, reason, cause === undefined ? undefined : { cause });
+  if (tx.to === null || !isAddressEqual(tx.to, inbox)) {
+    throw fail(`the transaction calls ${tx.to ?? "no contract"}, not the inbox ${inbox} directly; only direct submitBatch calls can be read back`);
+  }
+  let call;
+  try {
+    call = decodeFunctionData({ abi: batchInboxAbi, data: tx.input });
+  } catch (cause) {
+    throw fail(`its input does not decode against the inbox ABI: ${(cause as Error).message}`, cause);
+  }
+  if (call.functionName !== "submitBatch") throw fail(`the transaction calls ${call.functionName}, not submitBatch`);
+  const [h, data, signatures] = call.args;
+  const header: BatchHeader = {
+    epoch: h.epoch,
+    batchNumber: h.batchNumber,
+    prevBatchHash: h.prevBatchHash,
+    firstPosition: h.firstPosition,
+    lastPosition: h.lastPosition,
+    merkleRoot: h.merkleRoot,
+    dataHash: h.dataHash,
+  };
+  // The event is what the inbox accepted; the input must be that very header.
+  const hash = batchHash(header);
+  if (hash !== event.batchHash || header.batchNumber !== event.batchNumber) {
+    throw fail(`the submitted header (batch ${header.batchNumber}, hash ${hash}) is not the accepted one (hash ${event.batchHash})`);
+  }
+  const actual = keccak256(data);
+  if (actual !== header.dataHash) throw fail(`keccak256(data) is ${actual}, the header's dataHash is ${header.dataHash}`);
+  return { batchNumber: event.batchNumber, header, data, signatures: [...signatures], l1BlockNumber, l1TxHash: tx.hash };
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
