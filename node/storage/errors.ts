@@ -32,12 +32,15 @@ export class StorageClosedError extends Error {
 }
 
 /**
- * Refusal to record (and so to sign) a second, different batch header for a batch number this
- * member already signed: signing both is slashable equivocation.
+ * Refusal to record (and so to sign) a second, different batch header for a (batch number,
+ * epoch) this member already signed: signing both is slashable equivocation.
  */
 export class ConflictingBatchHeaderError extends Error {
   override readonly name = "ConflictingBatchHeaderError";
-  constructor(readonly batchNumber: number) {
-    super(`a different header for batch ${batchNumber} was already signed by this member`);
+  constructor(
+    readonly batchNumber: number,
+    readonly epoch: number,
+  ) {
+    super(`a different header for batch ${batchNumber} in epoch ${epoch} was already signed by this member`);
   }
 }

@@ -14,7 +14,8 @@
  *   02 hash[32]             tx hash -> { position, index, term } (first position wins)
  *   03 u64 position         committed tx: index, term, hash, raw bytes
  *   04 u64 firstPosition    order-commitment certificate + signature
- *   05 u64 batchNumber      batch header this member signed + its signature
+ *   05 u64 batchNumber u64 epoch   batch header this member signed + its signature
+ *   06 u64 batchNumber      batch cut through the replicated log (latest cut of that number) + L1 posted mark
  */
 import { crc32 } from "node:zlib";
 import { CodecError, Writer, bytesToHex, readU64BE, writeU64BE } from "../codec/index.js";
@@ -22,7 +23,7 @@ import { StorageCorruptionError } from "./errors.js";
 
 export const FORMAT = "seq-node-store/1";
 
-export const PREFIX = { meta: 0x00, log: 0x01, txHash: 0x02, position: 0x03, certificate: 0x04, batchHeader: 0x05 } as const;
+export const PREFIX = { meta: 0x00, log: 0x01, txHash: 0x02, position: 0x03, certificate: 0x04, batchHeader: 0x05, batch: 0x06 } as const;
 
 export const KEY_FORMAT = Uint8Array.of(PREFIX.meta, 0x46);
 export const KEY_HARD_STATE = Uint8Array.of(PREFIX.meta, 0x48);
@@ -42,6 +43,15 @@ export function u64FromKey(key: Uint8Array): number {
   return readU64BE(key, 1);
 }
 
+/** Key of the header signed for (batchNumber, epoch): a member may sign one header per pair. */
+export function signedHeaderKey(batchNumber: number, epoch: number): Uint8Array {
+  const k = new Uint8Array(17);
+  k[0] = PREFIX.batchHeader;
+  writeU64BE(k, 1, batchNumber);
+  writeU64BE(k, 9, epoch);
+  return k;
+}
+
 export function txHashKey(hash: Uint8Array): Uint8Array {
   const k = new Uint8Array(33);
   k[0] = PREFIX.txHash;
@@ -54,7 +64,7 @@ export function prefixEnd(prefix: number): Uint8Array {
   return Uint8Array.of(prefix + 1);
 }
 
-const PREFIX_NAMES: Record<number, string> = { 0: "meta", 1: "log", 2: "txHash", 3: "position", 4: "certificate", 5: "batchHeader" };
+const PREFIX_NAMES: Record<number, string> = { 0: "meta", 1: "log", 2: "txHash", 3: "position", 4: "certificate", 5: "batchHeader", 6: "batch" };
 
 /** Human-readable key for error messages: `log/42 (0x01000…)`. */
 export function describeKey(key: Uint8Array): string {
@@ -62,6 +72,7 @@ export function describeKey(key: Uint8Array): string {
   let detail = "";
   if (key[0] === PREFIX.meta) detail = String.fromCharCode(key[1] ?? 63);
   else if (key.length === 9) detail = String(u64FromKey(key));
+  else if (key[0] === PREFIX.batchHeader && key.length === 17) detail = `${u64FromKey(key)}@epoch${readU64BE(key, 9)}`;
   else if (key[0] === PREFIX.txHash) detail = bytesToHex(key.subarray(1));
   return `${name}/${detail} (${bytesToHex(key)})`;
 }

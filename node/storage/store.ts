@@ -14,6 +14,8 @@
  *   entries at or below the applied index and is itself synced.
  * - certificates ride with `applyCommitted` (unsynced): one lost in a crash is re-signed by the
  *   next leader over the same transactions, which contradicts no certificate a user holds.
+ * - batch cuts and posted marks (`putBatches`) are unsynced and written just before the
+ *   `applyCommitted` of their entries, so they are lost only together with it and re-applied.
  * - signed batch headers, local snapshots and compaction are synced: forgetting a signed batch
  *   header could lead this member to sign a conflicting one (slashable).
  *
@@ -37,6 +39,7 @@ import {
   prefixEnd,
   seal,
   sealBytes,
+  signedHeaderKey,
   txHashKey,
   u64FromKey,
   u64Key,
@@ -45,14 +48,17 @@ import {
   readBatchHeader,
   readCertificate,
   readCommittedTx,
+  readStoredBatch,
   readTxLocation,
   sameBatchHeader,
   writeBatchHeader,
   writeCertificate,
+  writeStoredBatch,
   writeTxLocation,
   type AppliedState,
   type CommittedTx,
   type SignedBatchHeader,
+  type StoredBatch,
   type StoredCertificate,
   type TxLocation,
 } from "./types.js";
@@ -586,16 +592,18 @@ export class NodeStore {
 
   /**
    * Durably records a batch header this member is about to sign, BEFORE the signature leaves the
-   * node. Recording the same header again is a no-op returning the stored one; a different
-   * header for the same batch number throws ConflictingBatchHeaderError.
+   * node. Keyed by (batchNumber, epoch): re-signing a batch number under a later epoch is allowed
+   * (its old set may no longer reach a quorum), two headers for one pair never are. Recording
+   * the same header again is a no-op returning the stored one; a different header for the same
+   * pair throws ConflictingBatchHeaderError.
    */
   recordSignedBatchHeader(h: SignedBatchHeader): Promise<SignedBatchHeader> {
     return this.exclusive(async () => {
-      const key = u64Key(PREFIX.batchHeader, h.batchNumber);
+      const key = signedHeaderKey(h.batchNumber, h.epoch);
       const existing = await this.db.get(key);
       if (existing !== undefined) {
         const stored = this.decode(key, existing, (p) => this.readStrict(p, "batch header", readBatchHeader));
-        if (!sameBatchHeader(stored, h)) throw new ConflictingBatchHeaderError(h.batchNumber);
+        if (!sameBatchHeader(stored, h)) throw new ConflictingBatchHeaderError(h.batchNumber, h.epoch);
         return stored;
       }
       const w = new Writer(256);
@@ -605,11 +613,55 @@ export class NodeStore {
     });
   }
 
-  async getSignedBatchHeader(batchNumber: number): Promise<SignedBatchHeader | undefined> {
+  async getSignedBatchHeader(batchNumber: number, epoch: number): Promise<SignedBatchHeader | undefined> {
     this.assertUsable();
-    const key = u64Key(PREFIX.batchHeader, batchNumber);
+    const key = signedHeaderKey(batchNumber, epoch);
     const value = await this.db.get(key);
     return value === undefined ? undefined : this.decode(key, value, (p) => this.readStrict(p, "batch header", readBatchHeader));
+  }
+
+  // ------------------------------------------------------------ batch state
+
+  /**
+   * Stores batch cuts / posted marks applied from the replicated log (one record per batch
+   * number, overwritten by a re-cut or its posted mark). Unsynced by default and written BEFORE
+   * the `applyCommitted` of the same entries: LevelDB keeps write order, so a crash can only lose
+   * them together with the applied index, and re-applying the entries rewrites them identically.
+   */
+  putBatches(batches: readonly StoredBatch[], options: { readonly sync?: boolean } = {}): Promise<void> {
+    return this.exclusive(async () => {
+      if (batches.length === 0) return;
+      const ops: BatchOp[] = batches.map((b) => {
+        const key = u64Key(PREFIX.batch, b.header.batchNumber);
+        const w = new Writer(200);
+        writeStoredBatch(w, b);
+        return put(key, seal(key, w));
+      });
+      await this.db.batch(ops, { sync: options.sync ?? false });
+    });
+  }
+
+  async getBatch(batchNumber: number): Promise<StoredBatch | undefined> {
+    this.assertUsable();
+    const key = u64Key(PREFIX.batch, batchNumber);
+    const value = await this.db.get(key);
+    return value === undefined ? undefined : this.decodeBatch(key, value);
+  }
+
+  /** The `limit` highest-numbered stored batches, highest first. */
+  async lastBatches(limit: number): Promise<StoredBatch[]> {
+    this.assertUsable();
+    const out: StoredBatch[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: Uint8Array.of(PREFIX.batch), lt: prefixEnd(PREFIX.batch), reverse: true, limit })) {
+      out.push(this.decodeBatch(key, value));
+    }
+    return out;
+  }
+
+  private decodeBatch(key: Uint8Array, value: Uint8Array): StoredBatch {
+    const b = this.decode(key, value, (p) => this.readStrict(p, "batch", readStoredBatch));
+    if (b.header.batchNumber !== u64FromKey(key)) throw this.corrupt(key, `holds batch ${b.header.batchNumber}`);
+    return b;
   }
 
   // ------------------------------------------------------------ internals

@@ -27,8 +27,8 @@ export interface StoredCertificate {
   readonly signature: Hex;
 }
 
-/** A batch header this member signed (docs/protocol.md, `BatchHeader`) and its signature. */
-export interface SignedBatchHeader {
+/** A batch header (docs/protocol.md, `BatchHeader`) with safe-integer numbers. */
+export interface StoredBatchHeader {
   readonly epoch: number;
   readonly batchNumber: number;
   readonly prevBatchHash: Hex;
@@ -36,7 +36,24 @@ export interface SignedBatchHeader {
   readonly lastPosition: number;
   readonly merkleRoot: Hex;
   readonly dataHash: Hex;
+}
+
+/** A batch header this member signed and its signature. */
+export interface SignedBatchHeader extends StoredBatchHeader {
   readonly signature: Hex;
+}
+
+/** Where L1 accepted a batch (from the replicated `batchPosted` record). */
+export interface BatchPostedMark {
+  readonly batchHash: Hex;
+  readonly l1Block: number;
+  readonly l1TxHash: Hex;
+}
+
+/** A batch as the replicated log cut it (the latest cut of its number) and, once accepted on L1, where. */
+export interface StoredBatch {
+  readonly header: StoredBatchHeader;
+  readonly posted?: BatchPostedMark;
 }
 
 export interface AppliedState {
@@ -85,7 +102,8 @@ export function readCertificate(r: Reader): StoredCertificate {
   return { epoch, term, firstPosition, lastPosition, merkleRoot, signature };
 }
 
-export function writeBatchHeader(w: Writer, h: SignedBatchHeader): void {
+/** The header fields (no signature): shared by signed headers, stored batches and app records. */
+export function writeHeaderFields(w: Writer, h: StoredBatchHeader): void {
   w.varint(h.epoch, "epoch");
   w.varint(h.batchNumber, "batchNumber");
   w.hex(h.prevBatchHash, 32, "prevBatchHash");
@@ -93,10 +111,9 @@ export function writeBatchHeader(w: Writer, h: SignedBatchHeader): void {
   w.varint(h.lastPosition, "lastPosition");
   w.hex(h.merkleRoot, 32, "merkleRoot");
   w.hex(h.dataHash, 32, "dataHash");
-  w.hex(h.signature, 65, "signature");
 }
 
-export function readBatchHeader(r: Reader): SignedBatchHeader {
+export function readHeaderFields(r: Reader): StoredBatchHeader {
   const epoch = r.varint("epoch");
   const batchNumber = r.varint("batchNumber");
   const prevBatchHash = bytesToHex(r.raw(32, "prevBatchHash"));
@@ -104,12 +121,44 @@ export function readBatchHeader(r: Reader): SignedBatchHeader {
   const lastPosition = r.varint("lastPosition");
   const merkleRoot = bytesToHex(r.raw(32, "merkleRoot"));
   const dataHash = bytesToHex(r.raw(32, "dataHash"));
-  const signature = bytesToHex(r.raw(65, "signature"));
-  return { epoch, batchNumber, prevBatchHash, firstPosition, lastPosition, merkleRoot, dataHash, signature };
+  return { epoch, batchNumber, prevBatchHash, firstPosition, lastPosition, merkleRoot, dataHash };
+}
+
+export function writeBatchHeader(w: Writer, h: SignedBatchHeader): void {
+  writeHeaderFields(w, h);
+  w.hex(h.signature, 65, "signature");
+}
+
+export function readBatchHeader(r: Reader): SignedBatchHeader {
+  const fields = readHeaderFields(r);
+  return { ...fields, signature: bytesToHex(r.raw(65, "signature")) };
+}
+
+export function writePostedMark(w: Writer, p: BatchPostedMark): void {
+  w.hex(p.batchHash, 32, "batchHash");
+  w.varint(p.l1Block, "l1Block");
+  w.hex(p.l1TxHash, 32, "l1TxHash");
+}
+
+export function readPostedMark(r: Reader): BatchPostedMark {
+  const batchHash = bytesToHex(r.raw(32, "batchHash"));
+  const l1Block = r.varint("l1Block");
+  return { batchHash, l1Block, l1TxHash: bytesToHex(r.raw(32, "l1TxHash")) };
+}
+
+export function writeStoredBatch(w: Writer, b: StoredBatch): void {
+  writeHeaderFields(w, b.header);
+  w.bool(b.posted !== undefined);
+  if (b.posted !== undefined) writePostedMark(w, b.posted);
+}
+
+export function readStoredBatch(r: Reader): StoredBatch {
+  const header = readHeaderFields(r);
+  return r.bool("posted flag") ? { header, posted: readPostedMark(r) } : { header };
 }
 
 /** Same header fields (the signature aside): re-recording it is idempotent, anything else is equivocation. */
-export function sameBatchHeader(a: SignedBatchHeader, b: SignedBatchHeader): boolean {
+export function sameBatchHeader(a: StoredBatchHeader, b: StoredBatchHeader): boolean {
   return (
     a.epoch === b.epoch &&
     a.batchNumber === b.batchNumber &&

@@ -324,7 +324,7 @@ describe("NodeStore", function () {
       await expectInvariant(s.applyCommitted([], { certificates: [cert(9, 8)] }), /is empty/);
     });
 
-    it("remembers signed batch headers durably and refuses a conflicting one", async () => {
+    it("remembers signed batch headers durably per (batch number, epoch) and refuses a conflicting one", async () => {
       let s = await openStore();
       const header: SignedBatchHeader = {
         epoch: 1,
@@ -338,7 +338,7 @@ describe("NodeStore", function () {
       };
       expect(await s.recordSignedBatchHeader(header)).to.deep.equal(header);
       s = await reopen(s);
-      expect(await s.getSignedBatchHeader(7)).to.deep.equal(header);
+      expect(await s.getSignedBatchHeader(7, 1)).to.deep.equal(header);
       expect(await s.recordSignedBatchHeader(header)).to.deep.equal(header);
       try {
         await s.recordSignedBatchHeader({ ...header, lastPosition: 198 });
@@ -346,8 +346,37 @@ describe("NodeStore", function () {
       } catch (err) {
         expect(err).to.be.instanceOf(ConflictingBatchHeaderError);
         expect((err as ConflictingBatchHeaderError).batchNumber).to.equal(7);
+        expect((err as ConflictingBatchHeaderError).epoch).to.equal(1);
       }
-      expect(await s.getSignedBatchHeader(8)).to.equal(undefined);
+      // The same batch number re-cut under a later epoch is a different pair: allowed.
+      const later = { ...header, epoch: 2, signature: bytesToHex(new Uint8Array(65).fill(5)) };
+      expect(await s.recordSignedBatchHeader(later)).to.deep.equal(later);
+      s = await reopen(s);
+      expect(await s.getSignedBatchHeader(7, 1)).to.deep.equal(header);
+      expect(await s.getSignedBatchHeader(7, 2)).to.deep.equal(later);
+      expect(await s.getSignedBatchHeader(8, 1)).to.equal(undefined);
+    });
+
+    it("keeps batch cuts and posted marks per batch number, the latest write winning", async () => {
+      let s = await openStore();
+      const h = (n: number, epoch = 1) => ({
+        epoch,
+        batchNumber: n,
+        prevBatchHash: bytesToHex(new Uint8Array(32).fill(n)),
+        firstPosition: n * 10,
+        lastPosition: n * 10 + 9,
+        merkleRoot: bytesToHex(new Uint8Array(32).fill(2)),
+        dataHash: bytesToHex(new Uint8Array(32).fill(3)),
+      });
+      const posted = { batchHash: bytesToHex(new Uint8Array(32).fill(9)), l1Block: 42, l1TxHash: bytesToHex(new Uint8Array(32).fill(8)) };
+      expect(await s.lastBatches(2)).to.deep.equal([]);
+      await s.putBatches([{ header: h(1), posted }, { header: h(2) }]);
+      await s.putBatches([{ header: h(2, 3) }]);
+      s = await reopen(s);
+      expect(await s.getBatch(1)).to.deep.equal({ header: h(1), posted });
+      expect(await s.getBatch(2)).to.deep.equal({ header: h(2, 3) });
+      expect(await s.getBatch(3)).to.equal(undefined);
+      expect(await s.lastBatches(2)).to.deep.equal([{ header: h(2, 3) }, { header: h(1), posted }]);
     });
   });
 
