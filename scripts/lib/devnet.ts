@@ -11,11 +11,11 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { hexToBytes, parseUnits, type Address } from "viem";
+import { hexToBytes, parseEther, parseUnits, type Address } from "viem";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { savePeerKey } from "../../node/transport/index.js";
 import { DEFAULTS, type NodeConfig } from "../../node/sequencer/config.js";
-import { loadDeployConfig } from "./config.js";
+import { loadDeployConfig, type DeployConfig } from "./config.js";
 import { deploySystem, type Deployment } from "./deploy.js";
 import { generateOperatorIdentity, registerOperator } from "../../node/l1/operator.js";
 import { toRecord, writeRecord } from "./record.js";
@@ -41,12 +41,18 @@ export interface LocalChain {
   close(): Promise<void>;
 }
 
+export type LocalChainOptions = {
+  /** Also mine a block every this many ms (blocks still come with every transaction), so epochs advance without traffic. */
+  readonly blockIntervalMs?: number;
+};
+
 /** Starts an in-process Hardhat chain and serves it over HTTP on 127.0.0.1. */
-export async function startLocalChain(port = 0): Promise<LocalChain> {
-  const server = await network.createServer("default", "127.0.0.1", port);
+export async function startLocalChain(port = 0, options: LocalChainOptions = {}): Promise<LocalChain> {
+  const mining = options.blockIntervalMs === undefined ? undefined : { auto: true, interval: options.blockIntervalMs };
+  const server = await network.createServer({ network: "default", ...(mining ? { override: { mining } } : {}) }, "127.0.0.1", port);
   const { address, port: bound } = await server.listen();
   const url = `http://${address}:${bound}`;
-  const connection = await network.create({ network: "localhost", override: { url } });
+  const connection = await connectToChain(url);
   return {
     url,
     connection,
@@ -55,6 +61,11 @@ export async function startLocalChain(port = 0): Promise<LocalChain> {
       await server.close();
     },
   };
+}
+
+/** A Hardhat connection to a chain served elsewhere (hardhat node, Anvil) whose dev accounts are unlocked. */
+export async function connectToChain(url: string): Promise<NetworkConnection> {
+  return network.create({ network: "localhost", override: { url } });
 }
 
 export interface OperatorNode {
@@ -71,77 +82,118 @@ export interface OperatorNode {
 export interface StakedNetwork {
   readonly deployment: Deployment;
   readonly deploymentFile: string;
+  /** Where each operator's `node-<i>/` directory lives. */
+  readonly baseDir: string;
   readonly operators: OperatorNode[];
 }
+
+export type DeployAndStakeOptions = {
+  /** Overrides of config/default.json (e.g. a short devnet epoch). */
+  readonly deploy?: Partial<DeployConfig>;
+  /** ETH each operator sends its signer key, which pays for L1 batch posting by default. */
+  readonly signerFunds?: bigint;
+};
+
+const DEFAULT_SIGNER_FUNDS = parseEther("10");
 
 /**
  * Deploys the system, then registers and stakes `stakes.length` operators (wallets 1..n) with
  * fresh keys written under `baseDir/node-<i>/`, and writes each node's config file.
  */
 export async function deployAndStake(
-  chain: LocalChain,
+  chain: Pick<LocalChain, "url" | "connection">,
   baseDir: string,
   stakes: readonly string[],
   nodeSettings: Partial<NodeConfig> = {},
+  options: DeployAndStakeOptions = {},
 ): Promise<StakedNetwork> {
-  const { connection } = chain;
-  const { viem } = connection;
   const { config } = loadDeployConfig("default");
-  const deployment = await deploySystem(connection, config);
+  const deployment = await deploySystem(chain.connection, { ...config, ...options.deploy });
   await mkdir(baseDir, { recursive: true });
   const deploymentFile = writeRecord(toRecord("localhost", deployment), baseDir);
+  const net: StakedNetwork = { deployment, deploymentFile, baseDir, operators: [] };
+  for (const stake of stakes) await addOperator(chain, net, stake, nodeSettings, options);
+  return net;
+}
+
+/** An operator could not be added (no funded account left, or a transfer failed). */
+export class DevnetError extends Error {
+  override readonly name = "DevnetError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Registers and stakes one more operator of `net` through contract calls: the next unused dev
+ * wallet (wallet `operators.length + 1`) becomes the operator, with fresh signing and libp2p keys
+ * under `baseDir/node-<i>/`, a funded signer and a node config file. Appends it to
+ * `net.operators` and returns it; it joins the active set at the next epoch.
+ */
+export async function addOperator(
+  chain: Pick<LocalChain, "url" | "connection">,
+  net: StakedNetwork,
+  stake: string,
+  nodeSettings: Partial<NodeConfig> = {},
+  options: Pick<DeployAndStakeOptions, "signerFunds"> = {},
+): Promise<OperatorNode> {
+  const { viem } = chain.connection;
+  const { deployment } = net;
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
+  const index = net.operators.length;
+  const wallet = wallets[index + 1];
+  if (wallet === undefined) throw new DevnetError(`the chain has ${wallets.length} unlocked accounts: none left for operator ${index + 1}`);
   const decimals = await deployment.token.read.decimals();
-  const operators: OperatorNode[] = [];
-  for (let i = 0; i < stakes.length; i++) {
-    const wallet = wallets[i + 1]!;
-    const identity = await generateOperatorIdentity();
-    const dir = path.join(baseDir, `node-${i}`);
-    await mkdir(dir, { recursive: true });
-    const signerKeyFile = path.join(dir, "signer.key");
-    const p2pKeyFile = path.join(dir, "p2p.key");
-    await writeFile(signerKeyFile, `${identity.signerKey}\n`, { mode: 0o600 });
-    await savePeerKey(p2pKeyFile, privateKeyFromProtobuf(hexToBytes(identity.libp2pKey)));
-    const p2pPort = await freePort();
-    const rpcPort = await freePort();
-    const p2pAddr = `/ip4/127.0.0.1/tcp/${p2pPort}`;
-    await registerOperator({
-      publicClient,
-      wallet,
-      registry: deployment.registry.address,
-      token: deployment.token.address,
-      signer: identity.signer,
-      peerIdBytes: identity.peerIdBytes,
-      addrs: [p2pAddr],
-      stake: parseUnits(stakes[i]!, decimals),
-      mint: true,
-    });
-    const nodeConfig: NodeConfig = {
-      ...DEFAULTS,
-      dataDir: path.join(dir, "data"),
-      signerKeyFile,
-      p2pKeyFile,
-      p2pListen: [p2pAddr],
-      rpcPort,
-      l1RpcUrl: chain.url,
-      deployment: deploymentFile,
-      ...nodeSettings,
-    };
-    const configFile = path.join(dir, "config.json");
-    await writeFile(configFile, JSON.stringify(nodeConfig, null, 2));
-    operators.push({
-      index: i,
-      operator: wallet.account.address,
-      signer: identity.signer,
-      peerId: identity.peerId,
-      dir,
-      configFile,
-      config: nodeConfig,
-      rpcUrl: `http://127.0.0.1:${rpcPort}/`,
-    });
-  }
-  return { deployment, deploymentFile, operators };
+  const identity = await generateOperatorIdentity();
+  const dir = path.join(net.baseDir, `node-${index}`);
+  await mkdir(dir, { recursive: true });
+  const signerKeyFile = path.join(dir, "signer.key");
+  const p2pKeyFile = path.join(dir, "p2p.key");
+  await writeFile(signerKeyFile, `${identity.signerKey}\n`, { mode: 0o600 });
+  await savePeerKey(p2pKeyFile, privateKeyFromProtobuf(hexToBytes(identity.libp2pKey)));
+  const p2pPort = await freePort();
+  const rpcPort = await freePort();
+  const p2pAddr = `/ip4/127.0.0.1/tcp/${p2pPort}`;
+  await registerOperator({
+    publicClient,
+    wallet,
+    registry: deployment.registry.address,
+    token: deployment.token.address,
+    signer: identity.signer,
+    peerIdBytes: identity.peerIdBytes,
+    addrs: [p2pAddr],
+    stake: parseUnits(stake, decimals),
+    mint: true,
+  });
+  const funding = await wallet.sendTransaction({ to: identity.signer, value: options.signerFunds ?? DEFAULT_SIGNER_FUNDS });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash: funding });
+  if (receipt.status !== "success") throw new DevnetError(`funding signer ${identity.signer} of operator ${wallet.account.address} reverted (tx ${funding})`);
+  const nodeConfig: NodeConfig = {
+    ...DEFAULTS,
+    dataDir: path.join(dir, "data"),
+    signerKeyFile,
+    p2pKeyFile,
+    p2pListen: [p2pAddr],
+    rpcPort,
+    l1RpcUrl: chain.url,
+    deployment: net.deploymentFile,
+    ...nodeSettings,
+  };
+  const configFile = path.join(dir, "config.json");
+  await writeFile(configFile, JSON.stringify(nodeConfig, null, 2));
+  const op: OperatorNode = {
+    index,
+    operator: wallet.account.address,
+    signer: identity.signer,
+    peerId: identity.peerId,
+    dir,
+    configFile,
+    config: nodeConfig,
+    rpcUrl: `http://127.0.0.1:${rpcPort}/`,
+  };
+  net.operators.push(op);
+  return op;
 }
 
 /** A node child process; its output goes to `<dir>/node.log`. */

@@ -1,0 +1,46 @@
+/**
+ * A minimal JSON-RPC client for a sequencer node (scripts and tests): one call per request, a
+ * timeout, and errors that keep the node's code and data (e.g. `data.retryable`).
+ */
+
+/** A JSON-RPC call failed: the node answered with an error, or could not be reached. */
+export class NodeRpcError extends Error {
+  override readonly name = "NodeRpcError";
+  constructor(
+    readonly url: string,
+    readonly method: string,
+    message: string,
+    /** The JSON-RPC error code; undefined when the request itself failed. */
+    readonly code?: number,
+    readonly data?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(`${method} at ${url}: ${message}`, options);
+  }
+
+  /** The node said so (`data.retryable`), or it could not be reached (it may come back). */
+  get retryable(): boolean {
+    if (this.code === undefined) return true;
+    return typeof this.data === "object" && this.data !== null && (this.data as { retryable?: unknown }).retryable === true;
+  }
+}
+
+export type NodeRpcOptions = { readonly timeoutMs?: number };
+
+/** Calls `method` on the node at `url`; resolves with `result`. */
+export async function nodeRpc<T>(url: string, method: string, params: unknown[] = [], options: NodeRpcOptions = {}): Promise<T> {
+  let body: { result?: T; error?: { code: number; message: string; data?: unknown } };
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    });
+    body = (await res.json()) as typeof body;
+  } catch (cause) {
+    throw new NodeRpcError(url, method, (cause as Error).message, undefined, undefined, { cause });
+  }
+  if (body.error) throw new NodeRpcError(url, method, body.error.message, body.error.code, body.error.data);
+  return body.result as T;
+}
