@@ -666,7 +666,8 @@ export class RaftCore {
     if (i < entries.length) {
       for (let k = i; k < entries.length; k++) {
         const e = entries[k]!;
-        if (e.kind === "config" && !this.acceptConfig(e.config!)) return; // vetoed: as if the message were lost
+        // Only a change still open to a vote can be vetoed: a committed one was accepted by a quorum.
+        if (e.kind === "config" && e.index > m.commit && !this.acceptConfig(e.config!)) return;
       }
       const from = entries[i]!.index;
       if (from <= last) this.truncateFrom(from);
@@ -696,7 +697,6 @@ export class RaftCore {
       reply(meta.index);
       return;
     }
-    if (!this.acceptConfig(meta.config)) return;
     this.log.restore(m.snapshot);
     this.txIndex.clear();
     this.configs.reset(meta.config, meta.index);

@@ -193,8 +193,8 @@ export interface RaftOptions {
    */
   readonly lookupCommittedTx?: (hash: string) => { position: number; index: number; term: number } | undefined;
   /**
-   * A follower's veto over membership it is asked to adopt (config entries in an append, the
-   * configuration of an installed snapshot): when it returns false the message is dropped
+   * A follower's veto over membership it is asked to adopt (config entries in an append that
+   * the leader does not report committed): when it returns false the message is dropped
    * unanswered, as if lost, so the change cannot commit without a quorum that accepts it. The
    * sequencer checks configurations against its own reading of L1. Default: accept.
    */

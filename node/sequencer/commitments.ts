@@ -17,7 +17,7 @@ import {
 } from "../commitments/index.js";
 import type { NodeStore, StoredCertificate } from "../storage/index.js";
 import type { Logger } from "../ops/logger.js";
-import { decodeAppRecord, encodeAppRecord } from "./records.js";
+import { decodeAppRecord, encodeAppRecord, type AppRecord } from "./records.js";
 
 /** Most positions one certificate covers: bounds signing latency and proof size. */
 const MAX_CERTIFIED_GROUP = 16_384;
@@ -36,6 +36,8 @@ export interface CommitmentServiceOptions {
   readonly leaderTerm: () => number | null;
   /** Replicates an app record (false when this node is no longer the leader). */
   readonly proposeApp: (data: Uint8Array) => boolean;
+  /** Records that are not certificates, in log order, as they are applied. */
+  readonly onRecord?: (record: AppRecord) => void;
 }
 
 /** A committed transaction's commitment, or the fact that its certificate is still pending. */
@@ -73,6 +75,10 @@ export class CommitmentService {
     for (const e of entries) {
       if (e.kind !== "app" || e.app === undefined) continue;
       const record = decodeAppRecord(e.app);
+      if (record.kind !== "certificate") {
+        this.opts.onRecord?.(record);
+        continue;
+      }
       certificates.push(record.certificate);
       this.certifiedNext = Math.max(this.certifiedNext, record.certificate.lastPosition + 1);
     }

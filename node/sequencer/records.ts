@@ -1,20 +1,57 @@
 /**
  * Application records the sequencer replicates through the Raft log (`app` entries).
  * Certificates travel this way so every member can serve any transaction's order
- * commitment and a new leader knows which positions still lack one.
+ * commitment and a new leader knows which positions still lack one. An `epochLeader`
+ * record settles an epoch's scheduled rotation: once it is applied no later leader of
+ * that epoch moves leadership again (no ping-pong when a primary comes back). Batch cuts
+ * and "batch posted" marks (node/batching) tell every member which header it may sign and a
+ * new leader where posting stands.
  */
 import { CodecError, Reader, Writer, bytesToHex } from "../codec/index.js";
-import type { StoredCertificate } from "../storage/index.js";
+import type { StoredBatchHeader, StoredCertificate } from "../storage/index.js";
+import { readHeaderFields, writeHeaderFields } from "../storage/types.js";
 
 const RECORD_VERSION = 1;
 
-const RecordKind = { certificate: 1 } as const;
+const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4 } as const;
 
-export type AppRecord = { readonly kind: "certificate"; readonly certificate: StoredCertificate };
+/** L1 accepted batch `batchNumber` (header hash `batchHash`) in `l1TxHash`, block `l1Block`. */
+export interface BatchPostedRecord {
+  readonly batchNumber: number;
+  readonly batchHash: `0x${string}`;
+  readonly l1Block: number;
+  readonly l1TxHash: `0x${string}`;
+}
+
+export type AppRecord =
+  | { readonly kind: "certificate"; readonly certificate: StoredCertificate }
+  | { readonly kind: "epochLeader"; readonly epoch: number; readonly leader: string }
+  | { readonly kind: "batchCut"; readonly header: StoredBatchHeader }
+  | { readonly kind: "batchPosted"; readonly posted: BatchPostedRecord };
 
 export function encodeAppRecord(record: AppRecord): Uint8Array {
   const w = new Writer(160);
   w.varint(RECORD_VERSION);
+  if (record.kind === "epochLeader") {
+    w.varint(RecordKind.epochLeader);
+    w.varint(record.epoch, "epoch");
+    w.string(record.leader, 64, "leader");
+    return w.finish();
+  }
+  if (record.kind === "batchCut") {
+    w.varint(RecordKind.batchCut);
+    writeHeaderFields(w, record.header);
+    return w.finish();
+  }
+  if (record.kind === "batchPosted") {
+    const p = record.posted;
+    w.varint(RecordKind.batchPosted);
+    w.varint(p.batchNumber, "batchNumber");
+    w.hex(p.batchHash, 32, "batchHash");
+    w.varint(p.l1Block, "l1Block");
+    w.hex(p.l1TxHash, 32, "l1TxHash");
+    return w.finish();
+  }
   const c = record.certificate;
   w.varint(RecordKind.certificate);
   w.varint(c.epoch, "epoch");
@@ -32,6 +69,25 @@ export function decodeAppRecord(bytes: Uint8Array): AppRecord {
   const version = r.varint("record version");
   if (version !== RECORD_VERSION) throw new CodecError(`app record version ${version} is not supported (expected ${RECORD_VERSION})`);
   const kind = r.varint("record kind");
+  if (kind === RecordKind.epochLeader) {
+    const epoch = r.varint("epoch");
+    const leader = r.string(64, "leader");
+    r.end();
+    return { kind: "epochLeader", epoch, leader };
+  }
+  if (kind === RecordKind.batchCut) {
+    const header = readHeaderFields(r);
+    r.end();
+    return { kind: "batchCut", header };
+  }
+  if (kind === RecordKind.batchPosted) {
+    const batchNumber = r.varint("batchNumber");
+    const batchHash = bytesToHex(r.raw(32, "batchHash"));
+    const l1Block = r.varint("l1Block");
+    const l1TxHash = bytesToHex(r.raw(32, "l1TxHash"));
+    r.end();
+    return { kind: "batchPosted", posted: { batchNumber, batchHash, l1Block, l1TxHash } };
+  }
   if (kind !== RecordKind.certificate) throw new CodecError(`unknown app record kind ${kind}`);
   const epoch = r.varint("epoch");
   const term = r.varint("term");

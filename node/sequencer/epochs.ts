@@ -1,0 +1,200 @@
+/**
+ * Epochs drive the cluster: the leader moves the Raft membership to each confirmed epoch's
+ * active set, then hands leadership to the epoch's primary (or the first reachable fallback
+ * in schedule order), and records the outcome in the log so later leaders of the epoch leave
+ * it alone. Followers veto membership that does not match their own reading of L1, and run
+ * election timeouts by schedule rank so failover also prefers schedule order.
+ */
+import {
+  LeadershipTransferError,
+  MembershipChangeInProgressError,
+  NotLeaderError,
+  type MembershipConfig,
+  type NodeId,
+  type RaftCore,
+} from "../consensus/index.js";
+import { sameMembers } from "../consensus/membership.js";
+import type { Logger } from "../ops/logger.js";
+import { encodeAppRecord } from "./records.js";
+
+/** An epoch as the cluster uses it: node ids (lower-case operator addresses). */
+export interface EpochPlan {
+  readonly epoch: number;
+  readonly voters: readonly NodeId[];
+  /** Schedule order: primary first, then the fallbacks. */
+  readonly schedule: readonly NodeId[];
+}
+
+export interface EpochManagerOptions {
+  readonly self: NodeId;
+  readonly core: RaftCore;
+  /** Wakes the driver after the manager called into the core. */
+  readonly kick: () => void;
+  readonly proposeApp: (data: Uint8Array) => boolean;
+  /** When this node last heard from a peer (ms since epoch), from the transport. */
+  readonly lastHeard: (id: NodeId) => number | undefined;
+  /** A peer counts as reachable if heard from within this window. */
+  readonly reachableWithinMs: number;
+  /** Time one candidate gets to take over before the next in schedule order is tried. */
+  readonly takeoverMs: number;
+  /** A fresh leader waits this long before judging reachability (its peers have to answer first). */
+  readonly settleMs: number;
+  /** The leader is not producing (its oldest unposted batch is overdue). */
+  readonly missedDeadline: () => boolean;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+interface Rotation {
+  readonly epoch: number;
+  readonly tried: Set<NodeId>;
+  attempt?: { readonly to: NodeId; readonly since: number };
+  proposedAt?: number;
+}
+
+export class EpochManager {
+  /** Known epochs, newest first. */
+  private plans: EpochPlan[] = [];
+  private settledEpoch = -1;
+  private settledLeader: NodeId | null = null;
+  private rotation: Rotation | undefined;
+  private leaderSince: number | undefined;
+  private lastHandOff = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EpochManagerOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The latest confirmed epoch, if any. */
+  get latest(): EpochPlan | undefined {
+    return this.plans[0];
+  }
+
+  /** Replaces the known epochs (newest first) and re-ranks this node's elections. */
+  setPlans(plans: readonly EpochPlan[]): void {
+    this.plans = [...plans].sort((a, b) => b.epoch - a.epoch);
+    const latest = this.plans[0];
+    if (latest === undefined) return;
+    const rank = latest.schedule.indexOf(this.opts.self);
+    this.opts.core.setElectionRank(rank < 0 ? latest.schedule.length : rank);
+  }
+
+  /**
+   * A follower accepts a membership change only toward a set it read on L1 itself: the incoming
+   * voters are one of its known epochs' sets, and every node named is a member of one of them.
+   */
+  acceptConfig(config: MembershipConfig): boolean {
+    const known = new Set(this.plans.flatMap((p) => p.voters));
+    const named = [...config.voters, ...(config.outgoing ?? []), ...config.learners];
+    const ok = named.every((id) => known.has(id)) && this.plans.some((p) => sameMembers(p.voters, config.voters));
+    if (!ok) {
+      this.opts.logger.warn({ config, epochs: this.plans.map((p) => p.epoch) }, "refusing a membership change that does not match this node's reading of L1");
+    }
+    return ok;
+  }
+
+  /** An applied `epochLeader` record: the epoch's rotation is over. */
+  onEpochLeader(epoch: number, leader: NodeId): void {
+    if (epoch < this.settledEpoch) return;
+    this.settledEpoch = epoch;
+    this.settledLeader = leader;
+    this.opts.logger.info({ epoch, leader }, "epoch leader settled");
+  }
+
+  onLeadership(isLeader: boolean): void {
+    this.leaderSince = isLeader ? this.now() : undefined;
+  }
+
+  status(): { epoch: number | null; primary: NodeId | null; settledEpoch: number; settledLeader: NodeId | null } {
+    const latest = this.plans[0];
+    return { epoch: latest?.epoch ?? null, primary: latest?.schedule[0] ?? null, settledEpoch: this.settledEpoch, settledLeader: this.settledLeader };
+  }
+
+  /** Called periodically; does nothing unless this node leads. */
+  tick(): void {
+    const latest = this.plans[0];
+    const core = this.opts.core;
+    if (latest === undefined || core.basicStatus().role !== "leader") return;
+    if (this.leaderSince === undefined || this.now() - this.leaderSince < this.opts.settleMs) return;
+    try {
+      if (this.syncMembership(latest)) return;
+      if (this.settledEpoch < latest.epoch) this.rotate(latest);
+      else this.handOffIfNotProducing(latest);
+    } catch (error) {
+      // The core refused (a change or transfer already under way, lost leadership meanwhile): retry next tick.
+      if (!(error instanceof MembershipChangeInProgressError || error instanceof LeadershipTransferError || error instanceof NotLeaderError)) throw error;
+    }
+  }
+
+  /**
+   * Starts the move to the epoch's set. True while rotation must wait: a change was just
+   * started or is in its joint phase. New members still catching up as learners do not hold
+   * rotation back (one that never starts would otherwise stall it).
+   */
+  private syncMembership(latest: EpochPlan): boolean {
+    if (latest.voters.length === 0) return false; // an empty set cannot run a cluster: keep the last one
+    const config = this.opts.core.status().config;
+    if (config.outgoing !== undefined) return true;
+    if (config.learners.length > 0 || sameMembers(config.voters, latest.voters)) return false;
+    this.opts.logger.info({ epoch: latest.epoch, from: config.voters, to: latest.voters }, "moving membership to the epoch's active set");
+    this.opts.core.changeMembership(latest.voters);
+    this.opts.kick();
+    return true;
+  }
+
+  private reachable(id: NodeId): boolean {
+    if (id === this.opts.self) return true;
+    const heard = this.opts.lastHeard(id);
+    return heard !== undefined && this.now() - heard <= this.opts.reachableWithinMs;
+  }
+
+  /** Walks the schedule: the first reachable voter leads; this node records it when that is itself. */
+  private rotate(latest: EpochPlan): void {
+    const now = this.now();
+    if (this.rotation?.epoch !== latest.epoch) this.rotation = { epoch: latest.epoch, tried: new Set() };
+    const r = this.rotation;
+    if (r.attempt !== undefined) {
+      if (now - r.attempt.since < this.opts.takeoverMs) return;
+      this.opts.logger.warn({ epoch: latest.epoch, to: r.attempt.to }, "scheduled leader did not take over in time: trying the next in schedule order");
+      r.tried.add(r.attempt.to);
+      r.attempt = undefined;
+    }
+    const voters = this.opts.core.status().config.voters;
+    for (const id of latest.schedule) {
+      if (r.tried.has(id)) continue;
+      if (id === this.opts.self) {
+        if (r.proposedAt === undefined || now - r.proposedAt >= this.opts.takeoverMs) {
+          r.proposedAt = now;
+          this.opts.proposeApp(encodeAppRecord({ kind: "epochLeader", epoch: latest.epoch, leader: id }));
+          this.opts.kick();
+        }
+        return;
+      }
+      if (!voters.includes(id) || !this.reachable(id)) {
+        r.tried.add(id);
+        continue;
+      }
+      this.opts.logger.info({ epoch: latest.epoch, to: id, rank: latest.schedule.indexOf(id) }, "handing leadership to the epoch's scheduled leader");
+      r.attempt = { to: id, since: now };
+      this.opts.core.transferLeadership(id);
+      this.opts.kick();
+      return;
+    }
+  }
+
+  /** A leader that misses its batch deadline gives way to the next reachable node in schedule order. */
+  private handOffIfNotProducing(latest: EpochPlan): void {
+    const now = this.now();
+    if (!this.opts.missedDeadline() || now - this.lastHandOff < 2 * this.opts.takeoverMs) return;
+    const voters = this.opts.core.status().config.voters;
+    const start = latest.schedule.indexOf(this.opts.self) + 1;
+    const order = [...latest.schedule.slice(start), ...latest.schedule.slice(0, Math.max(0, start - 1))];
+    const next = order.find((id) => voters.includes(id) && this.reachable(id));
+    if (next === undefined) return;
+    this.lastHandOff = now;
+    this.opts.logger.warn({ epoch: latest.epoch, to: next }, "missed the batch deadline: handing leadership to the next in schedule order");
+    this.opts.core.transferLeadership(next);
+    this.opts.kick();
+  }
+}
