@@ -14,6 +14,14 @@ import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
 /// that emitted each one (decode the tx input as `submitBatch(header, data, signatures)`, check
 /// `keccak256(data) == dataHash`). Re-posting an accepted batch is a cheap no-op so that a
 /// leader taking over mid-posting can always post "the same batch" again.
+///
+/// Epoch lag and slashability: a new batch must be signed for an epoch at most `maxEpochLag`
+/// epochs old, so signatures of epoch e can be used until the end of epoch e + maxEpochLag. A
+/// member of e's set may request to unstake everything at the start of e (its set is frozen and
+/// it still signs for e); its stake must not be withdrawable before its signatures of e stop
+/// being usable plus one full epoch to bring evidence. Hence
+/// `unbondingPeriod >= (maxEpochLag + 2) * epochLength`, checked at construction (governance
+/// must keep it when it changes `unbondingPeriod`; the registry's own floor is the lag-0 case).
 contract BatchInbox {
     /// @notice What is kept of an accepted batch: enough to chain the next one and to let the
     /// slashing contract check a leaf at any covered position.
@@ -27,6 +35,8 @@ contract BatchInbox {
 
     /// @notice The staking registry: active sets per epoch and the EIP-712 domain.
     ISequencerRegistry public immutable registry;
+    /// @notice How many epochs old a new batch's epoch may be (0: only the current epoch).
+    uint64 public immutable maxEpochLag;
 
     /// @dev `_batches[k]` is batch number `k + 1`.
     Batch[] private _batches;
@@ -59,6 +69,11 @@ contract BatchInbox {
     error DataHashMismatch(bytes32 headerDataHash, bytes32 actualDataHash);
     /// @notice The header's epoch has not started yet.
     error EpochInFuture(uint64 epoch, uint64 currentEpoch);
+    /// @notice The header's epoch is more than `maxEpochLag` epochs before the current one.
+    error EpochTooOld(uint64 epoch, uint64 currentEpoch, uint64 maxEpochLag);
+    /// @notice The registry's unbonding period is shorter than the epoch lag needs: stake could
+    /// leave while signatures of its last epoch are still usable (see the contract notice).
+    error UnbondingTooShort(uint256 unbondingPeriod, uint256 required);
     /// @notice The header's epoch is older than the previous batch's.
     error EpochBeforePreviousBatch(uint64 epoch, uint64 previousEpoch);
     /// @notice The epoch has no active set: nobody can sign for it.
@@ -77,16 +92,24 @@ contract BatchInbox {
     error NoBatchCoversPosition(uint64 position);
 
     /// @param registry_ The staking registry whose active sets sign batches.
-    constructor(ISequencerRegistry registry_) {
+    /// @param maxEpochLag_ How many epochs old a new batch's epoch may be; the registry's
+    /// `unbondingPeriod` must be at least `(maxEpochLag_ + 2) * epochLength`.
+    constructor(ISequencerRegistry registry_, uint64 maxEpochLag_) {
+        uint256 required = (uint256(maxEpochLag_) + 2) * registry_.epochLength();
+        uint256 unbonding = registry_.unbondingPeriod();
+        if (unbonding < required) revert UnbondingTooShort(unbonding, required);
         registry = registry_;
+        maxEpochLag = maxEpochLag_;
     }
 
     /// @notice Posts a batch: `header` signed by a strict majority of the active set of
     /// `header.epoch`, with its payload `data`.
     /// @dev Idempotent: posting an already accepted header again returns false and emits
     /// `BatchAlreadyAccepted` without checking signatures; a different header for an accepted
-    /// number reverts with `ConflictingBatch`. The registry is trusted (set at deployment), so
-    /// calling its `checkpoint()` before the effects is safe.
+    /// number reverts with `ConflictingBatch`. A new batch's epoch must lie in
+    /// [currentEpoch - maxEpochLag, currentEpoch] and not before the previous batch's; the
+    /// re-post path is not age-checked (it accepts nothing new). The registry is trusted (set at
+    /// deployment), so calling its `checkpoint()` before the effects is safe.
     /// @param header The batch header.
     /// @param data The batch payload; must hash to `header.dataHash`.
     /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
@@ -113,6 +136,7 @@ contract BatchInbox {
 
         uint64 current = registry.checkpoint();
         if (header.epoch > current) revert EpochInFuture(header.epoch, current);
+        if (uint256(header.epoch) + maxEpochLag < current) revert EpochTooOld(header.epoch, current, maxEpochLag);
         if (header.epoch < previousEpoch) revert EpochBeforePreviousBatch(header.epoch, previousEpoch);
 
         _checkQuorum(header.epoch, headerHash, signatures);

@@ -287,7 +287,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     // ------------------------------------------------------------------ modifiers
 
     modifier onlySlasher() {
-        if (msg.sender != slasher || slasher == address(0)) revert NotSlasher(msg.sender);
+        // msg.sender is never address(0), so an unset slasher matches nobody.
+        if (msg.sender != slasher) revert NotSlasher(msg.sender);
         _;
     }
 
@@ -325,7 +326,6 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         operatorOfSigner[signer] = msg.sender;
         op.registrationId = registrationId;
         op.registered = true;
-        op.exiting = false;
         op.activeStake = uint96(stake);
         _storePeer(op, peerId, addrs);
         totalActiveStake += stake;
@@ -543,7 +543,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// at deployment). Fixed once `epoch` begins; for `currentEpoch() + 1` still tentative.
     function epochSeed(uint64 epoch) public view returns (bytes32) {
         _requireDetermined(epoch);
-        uint256 i = Arrays.lowerBound(_checkpoints, uint256(epoch) << 64);
+        uint256 i = _firstCheckpointFrom(epoch);
         uint64 source = i == 0 ? uint64(_checkpoints[0] >> 64) : uint64(_checkpoints[i - 1] >> 64);
         return keccak256(abi.encode(_checkpointRandao[source], epoch));
     }
@@ -563,7 +563,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     /// @notice Whether `epoch` has its own checkpoint (was mutated, or is the deployment epoch).
     function hasCheckpoint(uint64 epoch) external view returns (bool) {
-        uint256 i = Arrays.lowerBound(_checkpoints, uint256(epoch) << 64);
+        uint256 i = _firstCheckpointFrom(epoch);
         return i < _checkpoints.length && uint64(_checkpoints[i] >> 64) == epoch;
     }
 
@@ -649,7 +649,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _setSlashFraction(value);
     }
 
-    /// @notice Sets the reporter's share of slashed stake, in [0, BPS] basis points.
+    /// @notice Sets the reporter's share of slashed stake, in [0, BPS - 1] basis points: below
+    /// 100% so that an operator reporting its own offence always loses stake.
     function setReporterShareBps(uint256 value) external onlyOwner {
         _checkpoint();
         _setReporterShare(value);
@@ -703,7 +704,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     function _setKeys(uint64 epoch) private view returns (uint256[] memory keys) {
         _requireDetermined(epoch);
-        uint256 i = Arrays.lowerBound(_checkpoints, uint256(epoch) << 64);
+        uint256 i = _firstCheckpointFrom(epoch);
         if (i == _checkpoints.length) return _liveKeys();
         uint64 snapshotId = uint64(_checkpoints[i]);
         uint256 size_ = _snapshotSize[snapshotId];
@@ -713,6 +714,12 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
             uint256 word = _snapshotWords[base | (j / 2)];
             keys[j] = j % 2 == 0 ? word >> 128 : uint128(word);
         }
+    }
+
+    /// @dev Index of the first checkpoint at an epoch >= `epoch` (`_checkpoints.length` if none):
+    /// words are `epoch << 64 | snapshotId`, so a lower bound on `epoch << 64` finds it.
+    function _firstCheckpointFrom(uint64 epoch) private view returns (uint256) {
+        return Arrays.lowerBound(_checkpoints, uint256(epoch) << 64);
     }
 
     function _requireDetermined(uint64 epoch) private view {
@@ -814,7 +821,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     }
 
     function _setReporterShare(uint256 value) private {
-        if (value > BPS) revert ParameterOutOfBounds("reporterShareBps", value, 0, BPS);
+        if (value >= BPS) revert ParameterOutOfBounds("reporterShareBps", value, 0, BPS - 1);
         reporterShareBps = value;
         emit ReporterShareSet(value);
     }

@@ -11,12 +11,13 @@ import {BatchHeader, OrderCommitment, SequencerTypes} from "./libraries/Sequence
 /// @notice Anyone can prove that a sequencer signing key misbehaved; a valid proof slashes the
 /// operator the key is bound to (`registry.operatorOfSigner`) and pays the reporter share to
 /// the caller. Three offences:
-/// - batch equivocation: one signer signed two different headers with the same batch number;
+/// - batch equivocation: one signer signed two different headers with the same batch number and
+///   the same epoch;
 /// - certificate equivocation: one signer signed two certificates that put different
 ///   transactions at the same position;
 /// - broken order commitment: a signed certificate puts transaction X at position p, and the
 ///   batch accepted by the inbox has a different transaction at p.
-/// @dev Each offence has an id naming the incident, not the evidence: (signer, batch number) for
+/// @dev Each offence has an id naming the incident, not the evidence: (signer, batch number, epoch) for
 /// batch equivocation, (signer, the two certificate hashes in canonical order) for certificate
 /// equivocation, (signer, certificate hash) for a broken commitment. An incident is punished once,
 /// however many positions or headers prove it. The registry and inbox are trusted
@@ -67,6 +68,9 @@ contract Slashing {
     error UnknownSigner(address signer);
     /// @notice The two batch headers have different batch numbers.
     error BatchNumbersDiffer(uint64 first, uint64 second);
+    /// @notice The two batch headers are for different epochs: re-signing under a later epoch is
+    /// allowed (see slashBatchEquivocation).
+    error EpochsDiffer(uint64 first, uint64 second);
     /// @notice The two items are the same header: signing one header twice is no offence.
     error NotEquivocation();
     /// @notice `position` lies outside the range of certificate `which`.
@@ -87,10 +91,16 @@ contract Slashing {
         inbox = inbox_;
     }
 
-    /// @notice Proves that one signer signed two different batch headers with the same number.
+    /// @notice Proves that one signer signed two different batch headers with the same number
+    /// and the same epoch.
+    /// @dev Signing batch n again under a later epoch is not an offence: when the set of the epoch
+    /// that cut batch n can no longer gather a quorum, the next epoch's set must be able to sign
+    /// it, and the inbox accepts only one header per batch number, so two headers of different
+    /// epochs can never both become batch n. Only same-epoch double signing can produce two
+    /// quorum-signed candidates usable at the same time (a fork of the batch chain).
     /// @param a First header.
     /// @param sigA Signature of `a`.
-    /// @param b Second header (same `batchNumber`, different content).
+    /// @param b Second header (same `batchNumber` and `epoch`, different content).
     /// @param sigB Signature of `b`.
     /// @return amount The stake slashed.
     function slashBatchEquivocation(
@@ -100,6 +110,7 @@ contract Slashing {
         bytes calldata sigB
     ) external returns (uint256 amount) {
         if (a.batchNumber != b.batchNumber) revert BatchNumbersDiffer(a.batchNumber, b.batchNumber);
+        if (a.epoch != b.epoch) revert EpochsDiffer(a.epoch, b.epoch);
         bytes32 hashA = SequencerTypes.hash(a);
         bytes32 hashB = SequencerTypes.hash(b);
         if (hashA == hashB) revert NotEquivocation();
@@ -109,8 +120,8 @@ contract Slashing {
             SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashA), sigA),
             SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashB), sigB)
         );
-        // One offence per signer and batch number, however many different headers it signed.
-        bytes32 id = keccak256(abi.encode(Offence.BatchEquivocation, signer, a.batchNumber));
+        // One offence per signer, batch number and epoch, however many different headers it signed.
+        bytes32 id = keccak256(abi.encode(Offence.BatchEquivocation, signer, a.batchNumber, a.epoch));
         return _slash(id, Offence.BatchEquivocation, signer);
     }
 

@@ -18,6 +18,12 @@ interface ISequencerRegistry {
     /// @notice The epoch that contains `block.number`.
     function currentEpoch() external view returns (uint64);
 
+    /// @notice Blocks per epoch.
+    function epochLength() external view returns (uint256);
+
+    /// @notice Blocks between an unstake request and its withdrawal (stake stays slashable).
+    function unbondingPeriod() external view returns (uint256);
+
     /// @notice First L1 block of `epoch`.
     function epochStartBlock(uint64 epoch) external view returns (uint256);
 

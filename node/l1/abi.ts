@@ -1875,6 +1875,11 @@ export const batchInboxAbi = [
         "internalType": "contract ISequencerRegistry",
         "name": "registry_",
         "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxEpochLag_",
+        "type": "uint64"
       }
     ],
     "stateMutability": "nonpayable",
@@ -1979,6 +1984,27 @@ export const batchInboxAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "currentEpoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxEpochLag",
+        "type": "uint64"
+      }
+    ],
+    "name": "EpochTooOld",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "signatures",
         "type": "uint256"
@@ -2060,6 +2086,22 @@ export const batchInboxAbi = [
       }
     ],
     "name": "SignerNotInActiveSet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "unbondingPeriod",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "required",
+        "type": "uint256"
+      }
+    ],
+    "name": "UnbondingTooShort",
     "type": "error"
   },
   {
@@ -2336,6 +2378,19 @@ export const batchInboxAbi = [
   },
   {
     "inputs": [],
+    "name": "maxEpochLag",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "registry",
     "outputs": [
       {
@@ -2468,6 +2523,22 @@ export const slashingAbi = [
       }
     ],
     "name": "BatchNumbersDiffer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "first",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "second",
+        "type": "uint64"
+      }
+    ],
+    "name": "EpochsDiffer",
     "type": "error"
   },
   {

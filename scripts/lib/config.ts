@@ -27,6 +27,11 @@ export type DeployConfig = {
   readonly unbondingPeriod: bigint;
   readonly slashFractionBps: bigint;
   readonly reporterShareBps: bigint;
+  /**
+   * How many epochs old a new batch's epoch may be (BatchInbox `maxEpochLag`). The inbox
+   * requires `unbondingPeriod >= (maxBatchEpochLag + 2) * epochLength`.
+   */
+  readonly maxBatchEpochLag: bigint;
 };
 
 /** A config file is missing, unreadable or has a bad field. */
@@ -76,6 +81,7 @@ export function parseDeployConfig(raw: unknown): DeployConfig {
     unbondingPeriod: parseUint(o.unbondingPeriod, "unbondingPeriod"),
     slashFractionBps: parseUint(o.slashFractionBps, "slashFractionBps"),
     reporterShareBps: parseUint(o.reporterShareBps, "reporterShareBps"),
+    maxBatchEpochLag: parseUint(o.maxBatchEpochLag, "maxBatchEpochLag"),
   };
 }
 

@@ -95,7 +95,12 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
   const genesisBlock = await registry.read.genesisBlock();
 
   // Contracts built on the registry: each is one `deploy` call here.
-  const { contract: _i, ...batchInbox } = await deploy("BatchInbox", [registry.address]);
+  const { contract: _i, ...batchInbox } = await deploy("BatchInbox", [registry.address, config.maxBatchEpochLag]);
+  const inbox = await viem.getContractAt("BatchInbox", batchInbox.address);
+  const maxEpochLag = await inbox.read.maxEpochLag();
+  if (maxEpochLag !== config.maxBatchEpochLag) {
+    throw new DeploymentError(`BatchInbox reads back maxEpochLag ${maxEpochLag}, configured ${config.maxBatchEpochLag}`);
+  }
   const { contract: _s, ...slashing } = await deploy("Slashing", [registry.address, batchInbox.address]);
 
   // setSlasher is owner-only: the deployer owns the registry until it is handed over below.

@@ -37,6 +37,7 @@ export type DeploymentRecord = {
     unbondingPeriod: string;
     slashFractionBps: string;
     reporterShareBps: string;
+    maxBatchEpochLag: string;
   };
   eip712: SequencerDomain;
 };
@@ -75,6 +76,7 @@ export function toRecord(network: string, deployment: Deployment): DeploymentRec
       unbondingPeriod: deployment.config.unbondingPeriod.toString(),
       slashFractionBps: deployment.config.slashFractionBps.toString(),
       reporterShareBps: deployment.config.reporterShareBps.toString(),
+      maxBatchEpochLag: deployment.config.maxBatchEpochLag.toString(),
     },
     eip712: domain(deployment.chainId, c.sequencerRegistry.address),
   };

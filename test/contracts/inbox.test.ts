@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type BatchHeader, batchHash, signBatchHeader } from "../../node/commitments/typed-data.js";
-import { type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
+import { EPOCH_LENGTH, MAX_EPOCH_LAG, type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -242,6 +242,50 @@ describe("BatchInbox", () => {
       const freshSigs = [...(await f.signHeader(fresh.header, f.operators.slice(0, 2))), await signBatchHeader(late, f.domain, fresh.header)];
       await submit(fresh.header, fresh.data, freshSigs);
       expect(await f.inbox.read.batchCount()).to.equal(2n);
+    });
+  });
+
+  describe("epoch lag", () => {
+    before(async () => {
+      f = await deploySequencer(3);
+    });
+
+    it("reads back its lag and refuses an unbonding period too short to keep old signatures slashable", async () => {
+      expect(await f.inbox.read.maxEpochLag()).to.equal(MAX_EPOCH_LAG);
+      // The fixture's unbonding period is exactly (lag + 2) epochs: one more epoch of lag needs more.
+      const unbonding = await f.registry.read.unbondingPeriod();
+      expect(unbonding).to.equal((MAX_EPOCH_LAG + 2n) * EPOCH_LENGTH);
+      const fresh = await f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG]);
+      expect(await fresh.read.maxEpochLag()).to.equal(MAX_EPOCH_LAG);
+      await f.viem.assertions.revertWithCustomErrorWithArgs(
+        f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG + 1n]),
+        f.inbox,
+        "UnbondingTooShort",
+        [unbonding, (MAX_EPOCH_LAG + 3n) * EPOCH_LENGTH],
+      );
+    });
+
+    it("accepts a batch signed up to maxEpochLag epochs ago, refuses older ones, and still re-posts old accepted headers", async () => {
+      const e0 = f.epoch;
+      const b1 = next(undefined, 2);
+      await submit(b1.header, b1.data);
+      for (let i = 0n; i < MAX_EPOCH_LAG; i++) await f.mineToNextEpoch();
+      expect(await f.registry.read.currentEpoch()).to.equal(e0 + MAX_EPOCH_LAG);
+      const b2 = next(b1.header, 2); // still epoch e0: exactly maxEpochLag old
+      await submit(b2.header, b2.data);
+
+      await f.mineToNextEpoch();
+      const current = e0 + MAX_EPOCH_LAG + 1n;
+      const stale = next(b2.header, 2);
+      await expectError(submit(stale.header, stale.data), "EpochTooOld", [e0, current, MAX_EPOCH_LAG]);
+      // The idempotent path is not age-checked: it accepts nothing new.
+      const { result } = await f.inbox.simulate.submitBatch([b2.header, b2.data, []]);
+      expect(result).to.equal(false);
+      // The same batch re-signed under a recent enough epoch goes through.
+      const resigned = next(b2.header, 2, { epoch: e0 + 1n });
+      await submit(resigned.header, resigned.data);
+      expect(await f.inbox.read.batchCount()).to.equal(3n);
+      expect((await f.inbox.read.batch([3n])).epoch).to.equal(e0 + 1n);
     });
   });
 });

@@ -5,7 +5,7 @@ import path from "node:path";
 import { network } from "hardhat";
 import { getAddress, parseEther } from "viem";
 import { ConfigError, loadDeployConfig, parseDeployConfig } from "../../scripts/lib/config.js";
-import { deploySystem } from "../../scripts/lib/deploy.js";
+import { DeploymentError, deploySystem } from "../../scripts/lib/deploy.js";
 import {
   InvalidPeerIdError,
   RegistrationError,
@@ -27,6 +27,11 @@ describe("deployment scripts' library", () => {
       expect(path.basename(file)).to.equal("default.json");
       expect(config.token).to.deep.equal({ deployTestToken: { name: "Sequencer Stake", symbol: "SEQ" } });
       expect(config.minStake).to.equal(parseEther("1000"));
+      expect(config.maxBatchEpochLag).to.equal(2n);
+      // The inbox's deploy-time check holds for the default parameters.
+      expect(config.unbondingPeriod >= (config.maxBatchEpochLag + 2n) * config.epochLength).to.equal(true);
+      const { maxBatchEpochLag: _lag, ...withoutLag } = JSON.parse(readFileSync(file, "utf8"));
+      expect(() => parseDeployConfig(withoutLag)).to.throw(ConfigError, /maxBatchEpochLag/);
 
       writeFileSync(path.join(dir, "mynet.json"), JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), epochLength: -1 }));
       expect(() => loadDeployConfig("mynet", dir)).to.throw(ConfigError, /epochLength/);
@@ -60,6 +65,14 @@ describe("deployment scripts' library", () => {
     expect(await d.registry.read.slasher()).to.equal(getAddress(slashing.address));
     // Ownership is offered to the configured owner, who must accept it.
     expect(await d.registry.read.pendingOwner()).to.equal(getAddress(newOwner!.account.address));
+    expect(await inbox.read.maxEpochLag()).to.equal(TEST_CONFIG.maxBatchEpochLag);
+    // A lag the unbonding period cannot cover stops the deployment with the inbox's reason.
+    const tooLong = await deploySystem(connection, { ...TEST_CONFIG, maxBatchEpochLag: 1n }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(tooLong).to.be.instanceOf(DeploymentError);
+    expect((tooLong as Error).message).to.match(/BatchInbox.*UnbondingTooShort/s);
 
     const dir = mkdtempSync(path.join(tmpdir(), "dep-"));
     try {
@@ -73,6 +86,7 @@ describe("deployment scripts' library", () => {
         chainId: d.chainId,
         verifyingContract: d.registry.address,
       });
+      expect(record.parameters.maxBatchEpochLag).to.equal(TEST_CONFIG.maxBatchEpochLag.toString());
       expect(record.epochs).to.deep.equal({ genesisBlock: d.genesisBlock.toString(), epochLength: "10" });
       // What the writer produced is what a node reads.
       const read = await loadDeploymentRecord(file);

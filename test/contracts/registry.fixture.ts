@@ -25,6 +25,8 @@ export const TEST_CONFIG: DeployConfig = {
   unbondingPeriod: UNBONDING,
   slashFractionBps: 1_000n,
   reporterShareBps: 5_000n,
+  // Registry tests post no batches; lag 0 keeps the short unbonding period valid.
+  maxBatchEpochLag: 0n,
 };
 
 /** Deterministic signing address number `i`. */

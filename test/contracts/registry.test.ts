@@ -80,7 +80,7 @@ describe("SequencerRegistry: staking and registry", () => {
         [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
         [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
         [[token, TEST_TREASURY, 0n, 10n, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, reporterShareBps: 10_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, { ...params, reporterShareBps: 10_000n }, owner], "ParameterOutOfBounds"],
       ];
       for (const [args, error] of cases) {
         await viem.assertions.revertWithCustomError(deploy(args), { abi: artifact.default.abi } as never, error as never);
@@ -441,6 +441,20 @@ describe("SequencerRegistry: staking and registry", () => {
       await registry.write.exit({ account: op });
     });
 
+    it("costs an operator that reports itself stake, even at the highest reporter share", async () => {
+      const { registry, token, operators, register, slashAs } = await load();
+      const op = operators[0]!;
+      await registry.write.setReporterShareBps([9_999n]);
+      await register(0, MIN_STAKE + 7n); // an odd stake: rounding must not favour the reporter
+      const holdings = async () => {
+        const info = await registry.read.operatorInfo([op]);
+        return (await token.read.balanceOf([op])) + info.activeStake + info.unbonding;
+      };
+      const before = await holdings();
+      await slashAs(op, op);
+      expect((await holdings()) < before).to.equal(true, "self-reporting must cost stake");
+    });
+
     it("keeps a jailed operator from registering again after leaving", async () => {
       const { registry, operators, viem, register, slashAs, networkHelpers } = await load();
       const op = operators[0]!;
@@ -484,7 +498,7 @@ describe("SequencerRegistry: staking and registry", () => {
         ["setMaxActive", "MaxActiveSet", 100n, [0n, 101n], "maxActive"],
         ["setUnbondingPeriod", "UnbondingPeriodSet", 2n * EPOCH_LENGTH, [2n * EPOCH_LENGTH - 1n, 330_001n], "unbondingPeriod"],
         ["setSlashFractionBps", "SlashFractionSet", 5_000n, [5_001n], "slashFractionBps"],
-        ["setReporterShareBps", "ReporterShareSet", 10_000n, [10_001n], "reporterShareBps"],
+        ["setReporterShareBps", "ReporterShareSet", 9_999n, [10_000n, 10_001n], "reporterShareBps"],
       ] as const;
       for (const [fn, event, good, bad, getter] of setters) {
         const write = registry.write[fn] as (args: [bigint], o?: { account: Address }) => Promise<`0x${string}`>;

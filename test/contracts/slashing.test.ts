@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { type Hex, decodeEventLog, getAddress, keccak256, toHex } from "viem";
+import { type Hex, decodeEventLog, encodeAbiParameters, getAddress, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type MerkleTree, merkleProof } from "../../node/commitments/merkle.js";
 import { type BatchHeader, type OrderCommitment, batchHash, signBatchHeader, signOrderCommitment } from "../../node/commitments/typed-data.js";
@@ -103,6 +103,11 @@ describe("Slashing", () => {
       const sigA = await signBatchHeader(op.signer, f.domain, a);
       const sigB = await signBatchHeader(op.signer, f.domain, b);
       await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, { ...b, batchNumber: 3n }, sigB]), "BatchNumbersDiffer", [2n, 3n]);
+      // Re-signing batch 2 under a later epoch is allowed (the inbox takes one header per number).
+      const later = { ...b, epoch: a.epoch + 1n };
+      const sigLater = await signBatchHeader(op.signer, f.domain, later);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, later, sigLater]), "EpochsDiffer", [a.epoch, a.epoch + 1n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([{ ...a, epoch: a.epoch + 1n }, sigA, later, sigLater]), "SignersDiffer");
       await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, a, sigA]), "NotEquivocation");
       await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB.slice(0, 100) as Hex]), "BadSignature", [1n]);
       await expectError(f.slashing.write.slashBatchEquivocation([a, "0x", b, sigB]), "BadSignature", [0n]);
@@ -125,6 +130,20 @@ describe("Slashing", () => {
       const c = { ...b, dataHash: keccak256(toHex("third header")) };
       const sigC = await signBatchHeader(op.signer, f.domain, c);
       await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, c, sigC]), "AlreadySlashed", [id]);
+      // The offence id is (offence kind, signer, batch number, epoch).
+      expect(id).to.equal(
+        keccak256(encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }, { type: "uint64" }], [0, op.signer.address, 2n, a.epoch])),
+      );
+    });
+
+    it("treats equivocation on the same batch number in another epoch as a separate offence", async () => {
+      const op = f.operators[0]!;
+      const [a2, b2] = [a, b].map((h) => ({ ...h, epoch: h.epoch + 1n }));
+      const sigA = await signBatchHeader(op.signer, f.domain, a2!);
+      const sigB = await signBatchHeader(op.signer, f.domain, b2!);
+      const first = keccak256(encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }, { type: "uint64" }], [0, op.signer.address, 2n, a.epoch]));
+      const id = await expectSlash("slashBatchEquivocation (repeat offender)", f.slashing.write.slashBatchEquivocation([a2!, sigA, b2!, sigB], asReporter()), 0, op);
+      expect(id).to.not.equal(first);
     });
   });
 

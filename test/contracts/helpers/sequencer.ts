@@ -23,6 +23,7 @@ export const EPOCH_LENGTH = 10n;
 export const MIN_STAKE = parseEther("100");
 export const SLASH_FRACTION_BPS = 1_000n;
 export const REPORTER_SHARE_BPS = 5_000n;
+export const MAX_EPOCH_LAG = 2n;
 
 export type Operator = { address: Address; signer: PrivateKeyAccount; stake: bigint };
 
@@ -51,9 +52,11 @@ export async function deploySequencer(operatorCount: number) {
     epochLength: EPOCH_LENGTH,
     minStake: MIN_STAKE,
     maxActive: 100n,
-    unbondingPeriod: 4n * EPOCH_LENGTH,
+    // The least the inbox accepts for this lag: (lag + 2) epochs.
+    unbondingPeriod: (MAX_EPOCH_LAG + 2n) * EPOCH_LENGTH,
     slashFractionBps: SLASH_FRACTION_BPS,
     reporterShareBps: REPORTER_SHARE_BPS,
+    maxBatchEpochLag: MAX_EPOCH_LAG,
   });
   const { registry, token } = deployment;
   const inbox = await viem.getContractAt("BatchInbox", deployment.contracts.batchInbox.address);
