@@ -1,88 +1,119 @@
 /**
- * The main job (`npm start`): compile, start an in-process chain, deploy the system, register
- * and stake three operators through contract calls (each with its own signing key and libp2p
- * Ed25519 peer id), mine into the next epoch, print the active set and the leader schedule of
- * the next few epochs, and write the deployment record.
+ * The main job (`npm start`): a one-command devnet. Starts an L1 chain (in-process, or the one
+ * at --l1-rpc), deploys the contracts, registers and stakes the operators, runs one node child
+ * process per operator, sends a steady stream of transactions and prints a status line once a
+ * second. Ctrl-C (or SIGTERM) stops everything; a second Ctrl-C kills the nodes at once.
+ *
+ *   npm start -- [--l1-rpc URL] [--nodes N] [--tps N] [--duration S] [--dir PATH] [--keep] [--epoch-length BLOCKS]
  */
-import { network } from "hardhat";
-import { formatUnits, getAddress, parseUnits } from "viem";
-import { loadDeployConfig } from "./lib/config.js";
-import { deploySystem, mineToNextEpoch } from "./lib/deploy.js";
-import { generateOperatorIdentity, peerIdFromBytes, registerOperator } from "../node/l1/operator.js";
-import { recordNameOf, toRecord, writeRecord } from "./lib/record.js";
+import { parseArgs } from "node:util";
+import { DEVNET_DEFAULTS, Devnet, DevnetStartError, type DevnetOptions, type DevnetOutput } from "./devnet/devnet.js";
 
-const EPOCHS_TO_SHOW = 4;
-const STAKES = ["2500", "1500", "1000"]; // whole tokens; the default minimum is 1000
+const USAGE = `usage: npm start -- [options]
+  --l1-rpc URL         use this chain (Anvil, hardhat node; unlocked dev accounts) instead of an in-process one
+  --nodes N            operators staked and nodes started (default ${DEVNET_DEFAULTS.nodes}, at least 3)
+  --tps N              transactions per second sent round-robin to the nodes (default ${DEVNET_DEFAULTS.tps})
+  --duration S         run S seconds, compare every node's log with the stream rebuilt from L1, exit (default: until Ctrl-C)
+  --dir PATH           working directory for keys, configs, data and logs (default: a fresh temp dir)
+  --keep               keep the temp dir on exit
+  --epoch-length N     L1 blocks per epoch (default ${DEVNET_DEFAULTS.epochLength}; the in-process chain mines a block a second)`;
 
-const connection = await network.getOrCreate();
-const { viem, networkHelpers } = connection;
-const publicClient = await viem.getPublicClient();
-const { path: configPath, config } = loadDeployConfig(connection.networkName);
-console.log(`Deploying on an in-process chain (${connection.networkName}) with ${configPath}`);
-const deployment = await deploySystem(connection, config);
-const { registry, token } = deployment;
-const decimals = await token.read.decimals();
-const symbol = await token.read.symbol();
-
-const wallets = await viem.getWalletClients();
-const identities = [];
-for (let i = 0; i < STAKES.length; i++) {
-  const wallet = wallets[i + 1]!;
-  const identity = await generateOperatorIdentity();
-  const addrs = [`/ip4/127.0.0.1/tcp/${4001 + i}`];
-  const { registrationId } = await registerOperator({
-    publicClient,
-    wallet,
-    registry: registry.address,
-    token: token.address,
-    signer: identity.signer,
-    peerIdBytes: identity.peerIdBytes,
-    addrs,
-    stake: parseUnits(STAKES[i]!, decimals),
-    mint: true,
-  });
-  identities.push({ operator: wallet.account.address, registrationId, ...identity });
+function numberOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) throw new DevnetStartError(`${flag} must be a number, got ${JSON.stringify(value)}`);
+  return n;
 }
-console.log("\nRegistered operators (one contract call each, after approve):");
-console.table(
-  identities.map((o) => ({ registration: o.registrationId, operator: getAddress(o.operator), signer: o.signer, peerId: o.peerId })),
-);
 
-const first = await mineToNextEpoch(connection, registry);
-const members = await registry.read.activeSet([first]);
-console.log(`\nActive set of epoch ${first} (blocks ${await registry.read.epochStartBlock([first])}.., frozen at its start):`);
-console.table(
-  members.map((m, i) => ({
-    rank: i + 1,
-    operator: m.operator,
-    signer: m.signer,
-    peerId: peerIdFromBytes(m.peerId),
-    addrs: m.addrs.join(" "),
-    stake: `${formatUnits(m.stake, decimals)} ${symbol}`,
-  })),
-);
-
-const names = new Map(identities.map((o, i) => [o.operator.toLowerCase(), `op${i + 1} (${STAKES[i]} ${symbol})`]));
-const rows = [];
-for (let k = 0; k < EPOCHS_TO_SHOW; k++) {
-  const epoch = k === 0 ? first : await mineToNextEpoch(connection, registry);
-  // A node or batch poster touches the registry each epoch; its checkpoint feeds later seeds.
-  await registry.write.checkpoint();
-  const schedule = await registry.read.leaderSchedule([epoch]);
-  rows.push({
-    epoch: Number(epoch),
-    seed: `${(await registry.read.epochSeed([epoch])).slice(0, 18)}…`,
-    primary: names.get(schedule[0]!.toLowerCase()),
-    fallback1: names.get(schedule[1]!.toLowerCase()),
-    fallback2: names.get(schedule[2]!.toLowerCase()),
+function parseOptions(): DevnetOptions | undefined {
+  const { values } = parseArgs({
+    options: {
+      "l1-rpc": { type: "string" },
+      nodes: { type: "string" },
+      tps: { type: "string" },
+      duration: { type: "string" },
+      dir: { type: "string" },
+      keep: { type: "boolean" },
+      "epoch-length": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
+  if (values.help === true) return undefined;
+  const durationS = numberOption(values.duration, "--duration");
+  return {
+    ...(values["l1-rpc"] === undefined ? {} : { l1Rpc: values["l1-rpc"] }),
+    nodes: numberOption(values.nodes, "--nodes") ?? DEVNET_DEFAULTS.nodes,
+    tps: numberOption(values.tps, "--tps") ?? DEVNET_DEFAULTS.tps,
+    ...(durationS === undefined ? {} : { durationS }),
+    ...(values.dir === undefined ? {} : { dir: values.dir }),
+    keep: values.keep ?? DEVNET_DEFAULTS.keep,
+    epochLength: numberOption(values["epoch-length"], "--epoch-length") ?? DEVNET_DEFAULTS.epochLength,
+    blockIntervalMs: DEVNET_DEFAULTS.blockIntervalMs,
+  };
 }
-console.log("\nLeader schedule per epoch (stake-weighted, seed fixed before each epoch begins):");
-console.table(rows);
 
-const file = writeRecord(toRecord(recordNameOf(connection), deployment));
-console.log(`\nDeployment record: ${file}`);
-console.table(
-  Object.fromEntries(Object.entries(deployment.contracts).map(([k, c]) => [k, { address: c.address, block: c.block.toString() }])),
-);
-await connection.close();
+/** On a TTY the status line is rewritten in place; otherwise every status is its own line (logs, CI). */
+function terminalOutput(): DevnetOutput {
+  const tty = process.stdout.isTTY === true;
+  let statusShown = false;
+  return {
+    line(text) {
+      if (tty && statusShown) process.stdout.write("\r\x1b[K");
+      statusShown = false;
+      process.stdout.write(`${text}\n`);
+    },
+    status(text) {
+      if (!tty) return void process.stdout.write(`${text}\n`);
+      const width = process.stdout.columns ?? 200;
+      process.stdout.write(`\r\x1b[K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
+      statusShown = true;
+    },
+  };
+}
+
+let options: DevnetOptions | undefined;
+try {
+  options = parseOptions();
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (options === undefined) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const out = terminalOutput();
+let devnet: Devnet;
+try {
+  devnet = new Devnet(options, out);
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+
+let firstSignalAt: number | undefined;
+const onSignal = (signal: NodeJS.Signals) => {
+  const now = performance.now();
+  if (firstSignalAt === undefined) {
+    firstSignalAt = now;
+    out.line(`${signal}: stopping (traffic, nodes, chain); press Ctrl-C again to kill the nodes at once`);
+    devnet.stop();
+  } else if (now - firstSignalAt > 1_000) {
+    // A terminal delivers one Ctrl-C to the whole process group (npm, tsx, this process): only a later one forces.
+    out.line(`${signal} again: killing the nodes`);
+    devnet.forceKill();
+    process.exit(130);
+  }
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+try {
+  const result = await devnet.run();
+  out.line(result.exitCode === 0 ? `devnet finished: ${result.acked} transactions acknowledged` : "devnet finished with errors (see above)");
+  process.exitCode = result.exitCode;
+} catch (e) {
+  out.line(`devnet failed: ${(e as Error).message}`);
+  process.exitCode = 1;
+}
