@@ -3,7 +3,7 @@
  * core behind libp2p and level, with the JSON-RPC API in front.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, isHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
@@ -15,11 +15,13 @@ import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
 import { NodeMetrics } from "../ops/metrics.js";
 import { loadDeploymentRecord, type NodeDeployment } from "../l1/deployment.js";
 import { RegistryReader, type EpochView } from "../l1/registry.js";
+import { L1Follower } from "../l1/follower.js";
 import { peerIdFromBytes } from "../l1/peer-id.js";
 import { RaftDriver } from "./driver.js";
 import { CommitmentService } from "./commitments.js";
 import { SubmissionService } from "./submissions.js";
 import { HistorySync } from "./history.js";
+import { EpochManager, type EpochPlan } from "./epochs.js";
 import { sequencerMethods, COMMITMENTS_TOPIC } from "../rpc/sequencer-api.js";
 import type { NodeConfig } from "./config.js";
 
@@ -83,9 +85,15 @@ export class SequencerNode {
   private commitments!: CommitmentService;
   private submissions!: SubmissionService;
   private history!: HistorySync;
-  private members: ClusterMember[] = [];
+  /** Every member of the epochs this node knows (peer ids and addresses for the transport). */
   private memberById = new Map<NodeId, ClusterMember>();
-  private epoch = 0n;
+  private follower!: L1Follower;
+  private epochs!: EpochManager;
+  private lastHeard = new Map<NodeId, number>();
+  private epochTimer: NodeJS.Timeout | undefined;
+  /** Set once this node left the sequencer set: consensus stopped, reads still served. */
+  private retiredAt: number | null = null;
+  private wasVoter = false;
   private deployment!: NodeDeployment;
   private signer!: LocalAccount;
   private self!: ClusterMember;
@@ -139,18 +147,21 @@ export class SequencerNode {
       throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${this.deployment.chainId}`);
     }
     const registry = new RegistryReader(client, this.deployment.sequencerRegistry);
-    // Epoch and set from one block, so a boundary passing between the reads cannot mix them.
-    const block = await client.getBlockNumber();
-    this.epoch = await registry.currentEpoch(block);
-    const view = await registry.epochView(this.epoch, block);
-    this.members = membersOf(view);
-    this.memberById = new Map(this.members.map((m) => [m.nodeId, m]));
-    const self = this.members.find((m) => m.signer.toLowerCase() === this.signer.address.toLowerCase());
-    if (self === undefined) {
-      throw new NodeStartError(
-        `signer ${this.signer.address} is not in the active set of epoch ${this.epoch} (members: ${this.members.map((m) => m.signer).join(", ") || "none"}); register and stake, then start at the next epoch`,
-      );
+    this.follower = new L1Follower({
+      client,
+      registry,
+      confirmations: config.l1Confirmations,
+      pollMs: config.l1PollMs,
+      logger: componentLogger(this.logger, "l1"),
+      onError: () => this.metrics.l1Errors.inc({ operation: "follow" }),
+    });
+    try {
+      await this.follower.init();
+    } catch (cause) {
+      throw new NodeStartError(`cannot read the sequencer set from L1 at ${config.l1RpcUrl}: ${(cause as Error).message}`, { cause });
     }
+    this.follower.start();
+    const self = await this.waitForMembership(log);
     if (self.peerId !== peerId) {
       throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${self.peerId} for operator ${self.operator}`);
     }
@@ -160,9 +171,13 @@ export class SequencerNode {
     this.store = await NodeStore.open(path.join(config.dataDir, "db"));
     const persisted = await this.store.loadPersistedState();
     const fresh = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === undefined;
+    const genesis = await this.genesisVoters(registry);
     this.core = new RaftCore({
       id: self.nodeId,
-      initialConfig: { voters: this.members.map((m) => m.nodeId), learners: [] },
+      // Every node starts from the same index-0 configuration: the first non-empty set on L1.
+      // A node outside it (a later joiner) is not a voter until the cluster adds it.
+      initialConfig: { voters: genesis, learners: [] },
+      acceptConfig: (c) => this.epochs.acceptConfig(c),
       ...(fresh ? {} : { persisted }),
       random: osRandom(),
       electionTicks: config.electionTicks,
@@ -176,12 +191,12 @@ export class SequencerNode {
     this.transport = await Transport.create({
       privateKey: peerKey,
       listen: config.p2pListen,
-      allowedPeers: this.members.map((m) => m.peerId),
-      nodeIds: new Map(this.members.map((m) => [m.peerId, m.nodeId])),
+      allowedPeers: [...this.memberById.values()].map((m) => m.peerId),
+      nodeIds: new Map([...this.memberById.values()].map((m) => [m.peerId, m.nodeId])),
       localNodeId: self.nodeId,
       logger: transportLog,
     });
-    for (const m of this.members) if (m.nodeId !== self.nodeId) await this.transport.setPeerAddresses(m.peerId, m.addrs);
+    await this.refreshPeers();
 
     this.commitments = new CommitmentService({
       store: this.store,
@@ -189,12 +204,15 @@ export class SequencerNode {
       chainId: this.deployment.chainId,
       registry: this.deployment.sequencerRegistry,
       logger: componentLogger(this.logger, "commitments"),
-      epoch: () => Number(this.epoch),
+      epoch: () => Number(this.follower.epoch),
       leaderTerm: () => {
         const s = this.core.basicStatus();
         return s.role === "leader" ? s.term : null;
       },
       proposeApp: (data) => this.driver.proposeApp(data),
+      onRecord: (record) => {
+        if (record.kind === "epochLeader") this.epochs.onEpochLeader(record.epoch, record.leader);
+      },
     });
     await this.commitments.recover();
 
@@ -206,8 +224,8 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "submissions"),
       metrics: this.metrics,
       // A leader still backfilling history could give a resubmitted old transaction a second position.
-      isLeader: () => this.core.basicStatus().role === "leader" && this.history.complete,
-      leader: () => this.core.basicStatus().leader,
+      isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
+      leader: () => (this.retiredAt === null ? this.core.basicStatus().leader : null),
       propose: (tx) => this.driver.propose([tx]),
       forward: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs }),
     });
@@ -242,7 +260,23 @@ export class SequencerNode {
       },
     });
 
+    this.epochs = new EpochManager({
+      self: self.nodeId,
+      core: this.core,
+      kick: () => this.driver.kick(),
+      proposeApp: (data) => this.driver.proposeApp(data),
+      lastHeard: (id) => this.lastHeard.get(id),
+      reachableWithinMs: 2 * config.electionTicks * config.tickMs,
+      takeoverMs: config.leaderTakeoverMs,
+      settleMs: config.electionTicks * config.tickMs,
+      missedDeadline: () => false,
+      logger: componentLogger(this.logger, "epochs"),
+    });
+    this.epochs.setPlans(this.follower.recent().map(planOf));
+    this.follower.onEpoch(() => void this.onNewEpoch());
+
     this.transport.onMessage((msg) => {
+      this.lastHeard.set(msg.from, Date.now());
       this.metrics.transportReceived.inc({ type: msg.type });
       this.driver.step(msg);
     });
@@ -252,7 +286,7 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "history"),
       sources: () => {
         const leader = this.core.basicStatus().leader;
-        const others = this.members.map((m) => m.nodeId).filter((id) => id !== this.self.nodeId && id !== leader);
+        const others = [...this.memberById.keys()].filter((id) => id !== this.self.nodeId && id !== leader);
         return leader !== null && leader !== this.self.nodeId ? [leader, ...others] : others;
       },
       request: (to, payload) => this.transport.request(this.peerIdOfNode(to), "history", payload, { timeoutMs: 10_000 }),
@@ -283,10 +317,106 @@ export class SequencerNode {
     this.driver.start();
     this.gaugeTimer = setInterval(() => this.updateGauges(), 1_000);
     this.gaugeTimer.unref();
+    this.epochTimer = setInterval(() => this.epochTick(), Math.max(50, Math.min(250, config.tickMs * 2)));
+    this.epochTimer.unref();
     log.info(
-      { nodeId: self.nodeId, peerId, rpc: this.rpc.url, p2p: this.transport.addresses(), epoch: Number(this.epoch), members: this.members.length, recovered: !fresh },
+      { nodeId: self.nodeId, peerId, rpc: this.rpc.url, p2p: this.transport.addresses(), epoch: Number(this.follower.epoch), genesis, recovered: !fresh },
       "sequencer node started",
     );
+  }
+
+  /**
+   * Resolves with this node's member record once it is in one of the confirmed epochs' sets
+   * (the latest first). A node registered for a later epoch waits here instead of failing.
+   */
+  private async waitForMembership(log: Logger): Promise<ClusterMember> {
+    const signer = this.signer.address.toLowerCase();
+    let warned = -1n;
+    for (;;) {
+      this.rememberMembers();
+      for (const view of this.follower.recent()) {
+        const m = view.members.find((x) => x.signer.toLowerCase() === signer);
+        if (m) return this.memberById.get(nodeIdOf(m.operator))!;
+      }
+      if (this.follower.epoch !== warned) {
+        warned = this.follower.epoch;
+        log.warn({ signer: this.signer.address, epoch: Number(warned) }, "not in the active set of a confirmed epoch yet: waiting (register and stake; membership starts at the next epoch)");
+      }
+      await new Promise((r) => setTimeout(r, this.config.l1PollMs));
+    }
+  }
+
+  /** Adds the members of every known epoch to the member table (later epochs win for addresses). */
+  private rememberMembers(): void {
+    for (const view of [...this.follower.recent()].reverse()) for (const m of membersOf(view)) this.memberById.set(m.nodeId, m);
+  }
+
+  /** Lets the transport talk to the members of the known epochs and of the current Raft configuration. */
+  private async refreshPeers(): Promise<void> {
+    this.rememberMembers();
+    const config = this.core.status().config;
+    const wanted = new Set([...this.follower.recent().flatMap((v) => membersOf(v).map((m) => m.nodeId)), ...config.voters, ...(config.outgoing ?? []), ...config.learners]);
+    const peers = [...wanted].map((id) => this.memberById.get(id)).filter((m): m is ClusterMember => m !== undefined);
+    this.transport.setNodeIds(new Map(peers.map((m) => [m.peerId, m.nodeId])));
+    this.transport.setAllowedPeers(peers.map((m) => m.peerId));
+    for (const m of peers) if (m.nodeId !== this.self.nodeId) await this.transport.setPeerAddresses(m.peerId, m.addrs);
+  }
+
+  private async onNewEpoch(): Promise<void> {
+    if (this.stopping) return;
+    this.epochs.setPlans(this.follower.recent().map(planOf));
+    try {
+      await this.refreshPeers();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, "could not update peers for the new epoch");
+    }
+  }
+
+  private epochTick(): void {
+    if (this.stopping || this.retiredAt !== null) return;
+    this.epochs.tick();
+    this.maybeRetire();
+  }
+
+  /**
+   * Leaves consensus once the committed configuration no longer names this node and L1 agrees
+   * it is out of the set; the node keeps serving reads of what it holds.
+   */
+  private maybeRetire(): void {
+    const s = this.core.status();
+    const c = s.config;
+    if (c.voters.includes(this.self.nodeId) || c.outgoing?.includes(this.self.nodeId)) {
+      this.wasVoter = true;
+      return;
+    }
+    // A joiner not added yet is not "removed"; nor is a node whose L1 view still lists it.
+    if (!this.wasVoter || c.learners.includes(this.self.nodeId)) return;
+    if (this.epochs.latest?.voters.includes(this.self.nodeId) !== false) return;
+    if (s.commit < s.lastIndex) return;
+    this.retiredAt = Number(this.follower.epoch);
+    this.logger.info({ epoch: this.retiredAt }, "left the sequencer set: consensus stopped, still serving reads");
+    void this.driver.stop();
+  }
+
+  /** Reads (once, then from the data dir) the first non-empty active set: the cluster's index-0 configuration. */
+  private async genesisVoters(registry: RegistryReader): Promise<NodeId[]> {
+    const file = path.join(this.config.dataDir, "genesis.json");
+    try {
+      const saved = JSON.parse(await readFile(file, "utf8")) as { epoch: number; voters: NodeId[] };
+      if (Array.isArray(saved.voters) && saved.voters.length > 0) return saved.voters;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new NodeStartError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    const at = this.follower.confirmedBlock;
+    for (let e = 0n; e <= this.follower.epoch; e++) {
+      const view = await registry.epochView(e, at);
+      if (view.members.length === 0) continue;
+      const voters = membersOf(view).map((m) => m.nodeId);
+      await writeFile(`${file}.tmp`, JSON.stringify({ epoch: Number(e), voters }));
+      await rename(`${file}.tmp`, file);
+      return voters;
+    }
+    throw new NodeStartError("no epoch up to the current one has an active set: nothing to bootstrap from");
   }
 
   /** Replication lag per peer (leader only) and the applied position, for /metrics. */
@@ -320,6 +450,7 @@ export class SequencerNode {
   private onEvents(events: readonly RaftEvent[]): void {
     for (const e of events) {
       if (e.type === "becameLeader" && !this.history.complete) this.handOffLeadership();
+      if (e.type === "becameLeader" || e.type === "lostLeadership") this.epochs.onLeadership(e.type === "becameLeader");
       if (e.type === "becameLeader" || e.type === "lostLeadership" || e.type === "leaderChanged") {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
       }
@@ -366,16 +497,25 @@ export class SequencerNode {
       lastIndex: s.lastIndex,
       nextPosition: s.nextPosition,
       nextUncertifiedPosition: this.commitments.nextUncertified,
-      epoch: Number(this.epoch),
+      epoch: Number(this.follower.epoch),
+      l1ConfirmedBlock: Number(this.follower.confirmedBlock),
+      l1Error: this.follower.lastError,
+      schedule: this.epochs.latest?.schedule ?? [],
+      rotation: this.epochs.status(),
+      retiredAtEpoch: this.retiredAt,
       l1ChainId: this.deployment.chainId,
       registry: this.deployment.sequencerRegistry,
-      members: this.members.map((m) => ({
-        nodeId: m.nodeId,
-        operator: m.operator,
-        peerId: m.peerId,
-        voter: s.config.voters.includes(m.nodeId),
-        ...(health?.[m.nodeId] ? { replication: health[m.nodeId] } : {}),
-      })),
+      config: s.config,
+      members: (this.epochs.latest?.voters ?? []).map((id) => {
+        const m = this.memberById.get(id)!;
+        return {
+          nodeId: id,
+          operator: m.operator,
+          peerId: m.peerId,
+          voter: s.config.voters.includes(id),
+          ...(health?.[id] ? { replication: health[id] } : {}),
+        };
+      }),
     };
   }
 
@@ -383,6 +523,8 @@ export class SequencerNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.gaugeTimer);
+      clearInterval(this.epochTimer);
+      this.follower.stop();
       this.history.stop();
       this.submissions.close();
       await this.rpc.close({ timeoutMs: 2_000 });
@@ -408,9 +550,21 @@ export interface NodeStatus {
   readonly lastIndex: number;
   readonly nextPosition: number;
   readonly nextUncertifiedPosition: number;
+  /** Latest epoch confirmed on L1 (behind `l1Confirmations`). */
   readonly epoch: number;
+  readonly l1ConfirmedBlock: number;
+  /** The last L1 poll's error, null when it succeeded. */
+  readonly l1Error: string | null;
+  /** The epoch's leader schedule (node ids): primary first. */
+  readonly schedule: readonly NodeId[];
+  readonly rotation: ReturnType<EpochManager["status"]>;
+  /** The epoch at which this node left the set, null while it is a member. */
+  readonly retiredAtEpoch: number | null;
   readonly l1ChainId: number;
   readonly registry: Address;
+  /** The Raft membership in force (may lag the epoch's set while a change is under way). */
+  readonly config: RaftStatus["config"];
+  /** The latest epoch's active set. */
   readonly members: readonly {
     nodeId: NodeId;
     operator: Address;
@@ -429,4 +583,12 @@ function membersOf(view: EpochView): ClusterMember[] {
     addrs: m.addrs,
     stake: m.stake,
   }));
+}
+
+function planOf(view: EpochView): EpochPlan {
+  return {
+    epoch: Number(view.epoch),
+    voters: view.members.map((m) => nodeIdOf(m.operator)),
+    schedule: view.schedule.map((op) => nodeIdOf(op)),
+  };
 }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
-import { converged, rangeOf, rpc, signedTx, sender, until, type Status } from "./helpers.js";
+import { converged, enterNextEpoch, rangeOf, rpc, signedTx, sender, until, type Status } from "./helpers.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
@@ -20,7 +20,6 @@ import {
   type NodeProcess,
   type StakedNetwork,
 } from "../../scripts/lib/devnet.js";
-import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
@@ -48,7 +47,7 @@ describe("sequencer cluster (3 node processes)", function () {
     dir = await mkdtemp(path.join(tmpdir(), "seq-cluster-"));
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
-    await mineToNextEpoch(chain.connection, net.deployment.registry);
+    await enterNextEpoch(chain, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
     await leaderIndex(urls());
   });

@@ -1,6 +1,9 @@
 /** Helpers for tests that drive node processes over JSON-RPC. */
 import { parseGwei, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { DEFAULTS } from "../../node/sequencer/config.js";
+import { mineToNextEpoch, type Registry } from "../../scripts/lib/deploy.js";
+import type { LocalChain } from "../../scripts/lib/devnet.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
@@ -18,6 +21,7 @@ export interface Status {
   nodeId: string;
   nextPosition: number;
   commitIndex: number;
+  appliedIndex: number;
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -64,7 +68,19 @@ export async function converged(targets: string[]): Promise<number> {
   return until("all nodes to hold the same committed log", async () => {
     const statuses = await Promise.all(targets.map((u) => rpc<Status>(u, "seq_status")));
     const next = statuses[0]!.nextPosition;
-    return statuses.every((s) => s.nextPosition === next && s.commitIndex === statuses[0]!.commitIndex) ? next : undefined;
+    // Applied, not just committed: the logs are read back from what each node applied.
+    const same = statuses.every((s) => s.nextPosition === next && s.commitIndex === statuses[0]!.commitIndex && s.appliedIndex === s.commitIndex);
+    return same ? next : undefined;
   });
 }
 
+
+/**
+ * Mines into the next epoch and past the nodes' confirmation depth, so they act on it: nodes
+ * read L1 `l1Confirmations` blocks behind the head.
+ */
+export async function enterNextEpoch(chain: LocalChain, registry: Registry): Promise<bigint> {
+  const epoch = await mineToNextEpoch(chain.connection, registry);
+  await chain.connection.networkHelpers.mine(DEFAULTS.l1Confirmations);
+  return epoch;
+}

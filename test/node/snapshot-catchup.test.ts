@@ -7,8 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { converged, rangeOf, rpc, signedTx, until, type Status } from "./helpers.js";
-import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
+import { converged, enterNextEpoch, rangeOf, rpc, signedTx, until, type Status } from "./helpers.js";
 
 describe("snapshot catch-up (3 node processes, aggressive compaction)", function () {
   this.timeout(180_000);
@@ -21,7 +20,7 @@ describe("snapshot catch-up (3 node processes, aggressive compaction)", function
     dir = await mkdtemp(path.join(tmpdir(), "seq-snap-"));
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"], { compactEvery: 8 });
-    await mineToNextEpoch(chain.connection, net.deployment.registry);
+    await enterNextEpoch(chain, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
   });
 
