@@ -1,0 +1,110 @@
+/**
+ * `npm start` end to end: the devnet script as a child process (this process's Node + tsx), on
+ * its own in-process chain with --duration, and on an external chain stopped with SIGINT.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
+
+const MAIN = path.resolve(import.meta.dirname, "../../scripts/main.ts");
+
+type Run = { code: number | null; signal: NodeJS.Signals | null; output: string };
+
+/** Runs the devnet; `onOutput` sees the output so far after every chunk and may signal the child. */
+function runDevnet(args: string[], onOutput?: (output: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: path.resolve(import.meta.dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const take = (chunk: Buffer) => {
+    output += chunk.toString();
+    onOutput?.(output, (s) => child.kill(s));
+  };
+  child.stdout.on("data", take);
+  child.stderr.on("data", take);
+  return new Promise((resolve) => child.once("close", (code, signal) => resolve({ code, signal, output })));
+}
+
+function pidsOf(output: string): number[] {
+  return [...output.matchAll(/^node-\d+: pid (\d+),/gm)].map((m) => Number(m[1]));
+}
+
+function committedSeries(output: string): number[] {
+  return [...output.matchAll(/\| committed (\d+) \|/g)].map((m) => Number(m[1]));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw e;
+  }
+}
+
+function dirOf(output: string): string {
+  const m = /^devnet directory: (\S+)/m.exec(output);
+  if (m === null) throw new Error(`no devnet directory in the output:\n${output}`);
+  return m[1]!;
+}
+
+describe("devnet (npm start)", function () {
+  this.timeout(150_000);
+
+  it("runs for --duration on its own chain, commits a rising stream, matches L1, exits 0 and leaves nothing behind", async () => {
+    const run = await runDevnet(["--duration", "20", "--nodes", "3", "--tps", "15"]);
+    expect(run.code, run.output).to.equal(0);
+    const pids = pidsOf(run.output);
+    expect(pids, run.output).to.have.length(3);
+    const committed = committedSeries(run.output);
+    expect(committed.length, run.output).to.be.greaterThan(10);
+    expect(committed.at(-1)!, run.output).to.be.greaterThan(committed[0]!);
+    expect(committed.every((c, i) => i === 0 || c >= committed[i - 1]!), "committed positions never go back").to.equal(true);
+    // The end check ran against every node (whatever the batcher has posted so far).
+    expect(run.output.match(/positions equal the L1 stream/g), run.output).to.have.length(3);
+    expect(run.output).to.match(/epoch \d+ \| leader node-\d/);
+    for (const pid of pids) expect(alive(pid), `node pid ${pid} still running`).to.equal(false);
+    expect(existsSync(dirOf(run.output)), "temp dir removed").to.equal(false);
+  });
+
+  describe("on an external chain", () => {
+    let chain: LocalChain;
+    before(async () => {
+      chain = await startLocalChain(0, { blockIntervalMs: 1_000 });
+    });
+    after(async () => {
+      await chain?.close();
+    });
+
+    it("deploys there, and SIGINT stops the traffic, every node and the run cleanly", async () => {
+      let signalled = false;
+      const run = await runDevnet(["--l1-rpc", chain.url, "--nodes", "3", "--tps", "10"], (output, kill) => {
+        // Three status lines with transactions committed: the devnet is up and sequencing.
+        if (!signalled && committedSeries(output).filter((c) => c > 0).length >= 3) {
+          signalled = true;
+          kill("SIGINT");
+        }
+      });
+      expect(signalled, run.output).to.equal(true);
+      expect(run.code, run.output).to.equal(0);
+      expect(run.output).to.contain(`L1: ${chain.url}`).and.contain("SIGINT: stopping");
+      const pids = pidsOf(run.output);
+      expect(pids).to.have.length(3);
+      for (const pid of pids) expect(alive(pid), `node pid ${pid} still running`).to.equal(false);
+      expect(existsSync(dirOf(run.output))).to.equal(false);
+      // The contracts went to the external chain: its registry has the three operators.
+      const registry = /registry (0x[0-9a-fA-F]{40})/.exec(run.output)![1] as `0x${string}`;
+      const r = await chain.connection.viem.getContractAt("SequencerRegistry", registry);
+      expect(await r.read.currentEpoch()).to.be.greaterThan(0n);
+      const epoch = await r.read.currentEpoch();
+      expect(await r.read.activeSet([epoch])).to.have.length(3);
+    });
+  });
+
+  it("refuses bad options with a usage message and exit code 2", async () => {
+    const run = await runDevnet(["--nodes", "2"]);
+    expect(run.code).to.equal(2);
+    expect(run.output).to.contain("--nodes must be an integer >= 3").and.contain("usage: npm start");
+  });
+});
