@@ -96,7 +96,6 @@ describe("devnet (npm start)", function () {
       // The contracts went to the external chain: its registry has the three operators.
       const registry = /registry (0x[0-9a-fA-F]{40})/.exec(run.output)![1] as `0x${string}`;
       const r = await chain.connection.viem.getContractAt("SequencerRegistry", registry);
-      expect(await r.read.currentEpoch()).to.be.greaterThan(0n);
       const epoch = await r.read.currentEpoch();
       expect(await r.read.activeSet([epoch])).to.have.length(3);
     });
