@@ -1,9 +1,11 @@
 import { expect } from "chai";
-import { type Hex, type PublicClient, type Transaction, encodeFunctionData, keccak256, toHex } from "viem";
+import { type Hex, type PublicClient, type Transaction, bytesToHex, encodeFunctionData, hexToBytes, keccak256, toHex } from "viem";
+import { batchTxHashes, encodeBatchData } from "../../node/batching/format.js";
+import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { batchInboxAbi } from "../../node/l1/abi.js";
 import { type AcceptedBatch, InboxReadError, UnreadableBatchError, readAcceptedBatches } from "../../node/l1/inbox.js";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
-import { deploySequencer, fakeTxHashes, type SequencerFixture } from "../contracts/helpers/sequencer.js";
+import { deploySequencer, type SequencerFixture } from "../contracts/helpers/sequencer.js";
 
 describe("node/l1/inbox readAcceptedBatches", function () {
   this.timeout(60_000);
@@ -15,14 +17,19 @@ describe("node/l1/inbox readAcceptedBatches", function () {
   let firstBlock: bigint;
   let lastBlock: bigint;
 
-  async function post(txCount: number, salt: string): Promise<AcceptedBatch> {
+  const txSigner = new LoadSigner({ chainId: 901, senders: 2, txBytes: 110, seed: 5 });
+
+  /** Posts the next batch: `txCount` signed rollup transactions as v1 batch data. */
+  async function post(txCount: number): Promise<AcceptedBatch> {
     const prev = posted.at(-1);
+    const raws = txSigner.sign(txCount).map((h) => hexToBytes(h));
     const { header, data } = f.makeBatch({
       epoch: await f.registry.read.currentEpoch(),
       batchNumber: BigInt(posted.length + 1),
       prevBatchHash: prev === undefined ? f.ZERO_HASH : batchHash(prev.header),
       firstPosition: prev === undefined ? 0n : prev.header.lastPosition + 1n,
-      txHashes: fakeTxHashes(txCount, salt),
+      txHashes: batchTxHashes(raws),
+      data: bytesToHex(encodeBatchData(raws)),
     });
     const signatures = await f.signHeader(header); // 2 of the 3 signers
     const hash = await f.inbox.write.submitBatch([header, data, signatures]);
@@ -37,14 +44,14 @@ describe("node/l1/inbox readAcceptedBatches", function () {
     f = await deploySequencer(3);
     client = f.publicClient as unknown as PublicClient;
     firstBlock = await client.getBlockNumber();
-    await post(3, "a");
+    await post(3);
     await f.networkHelpers.mine(5);
-    await post(1, "b");
+    await post(1);
     // Posting the accepted batch again is the inbox's no-op path: no second BatchAccepted.
     const again = posted[1]!;
     await f.inbox.write.submitBatch([again.header, again.data, again.signatures]);
     await f.networkHelpers.mine(3);
-    await post(5, "c");
+    await post(5);
     lastBlock = await client.getBlockNumber();
   });
 
