@@ -6,6 +6,7 @@ import { isHex, numberToHex, type Hex } from "viem";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { bytesToHex } from "../codec/index.js";
 import type { NodeStore } from "../storage/index.js";
+import { storedBatchHash } from "../batching/header.js";
 import type { CommitmentService } from "../sequencer/commitments.js";
 import type { SubmissionService } from "../sequencer/submissions.js";
 import { InvalidParamsError, NOT_FOUND, RpcError } from "./errors.js";
@@ -102,6 +103,20 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
         return { from: quantity(from, "from"), count: n };
       },
       handler: async ({ from, count }) => (await store.getTxRange(from, count)).map(txView),
+    }),
+
+    /** A batch as the replicated log cut it (latest cut of that number) and, once accepted on L1, where. */
+    seq_getBatch: defineMethod({
+      params: (raw) => {
+        const n = quantity(positionalParams(raw, 1)[0], "batch number");
+        if (n === 0) throw new InvalidParamsError("invalid params: batch numbers start at 1");
+        return n;
+      },
+      handler: async (batchNumber) => {
+        const b = await store.getBatch(batchNumber);
+        if (b === undefined) return null;
+        return { ...b.header, batchHash: storedBatchHash(b.header), posted: b.posted ?? null };
+      },
     }),
 
     seq_status: defineMethod({ params: noParams, handler: () => deps.status() }),

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { createPublicClient, http, isHex, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, isHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
 import { NodeStore } from "../storage/index.js";
@@ -19,6 +19,7 @@ import { L1Follower } from "../l1/follower.js";
 import { peerIdFromBytes } from "../l1/peer-id.js";
 import { RaftDriver } from "./driver.js";
 import { CommitmentService } from "./commitments.js";
+import { BatchService, type BatchStatus } from "../batching/index.js";
 import { SubmissionService } from "./submissions.js";
 import { HistorySync } from "./history.js";
 import { EpochManager, type EpochPlan } from "./epochs.js";
@@ -83,6 +84,7 @@ export class SequencerNode {
   private transport!: Transport;
   private rpc!: RpcServer;
   private commitments!: CommitmentService;
+  private batches!: BatchService;
   private submissions!: SubmissionService;
   private history!: HistorySync;
   /** Every member of the epochs this node knows (peer ids and addresses for the transport). */
@@ -216,6 +218,40 @@ export class SequencerNode {
     });
     await this.commitments.recover();
 
+    // L1 gas for batches: the batcher key, or the signer key when none is configured.
+    const batcher = config.batcherKeyFile === "" ? this.signer : await loadSignerKey(config.batcherKeyFile);
+    const l1Chain = defineChain({ id: l1ChainId, name: this.deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
+    this.batches = new BatchService({
+      store: this.store,
+      signer: this.signer,
+      chainId: this.deployment.chainId,
+      registry: this.deployment.sequencerRegistry,
+      inbox: this.deployment.batchInbox,
+      inboxFromBlock: this.deployment.deploymentBlock,
+      publicClient: client,
+      wallet: createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) }),
+      limits: {
+        maxTxs: config.batchMaxTxs,
+        maxBytes: config.batchMaxBytes,
+        intervalMs: config.batchIntervalMs,
+        deadlineMs: config.batchDeadlineMs,
+        maxUnpostedTxs: config.maxUnpostedTxs,
+        l1Confirmations: config.l1Confirmations,
+      },
+      logger: componentLogger(this.logger, "batches"),
+      metrics: this.metrics,
+      selfId: self.nodeId,
+      isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
+      epoch: () => Number(this.follower.epoch),
+      epochView: async (epoch) => ({
+        members: (await registry.epochView(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })),
+      }),
+      request: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "batchSignature", payload, { timeoutMs }),
+      proposeApp: (data) => this.driver.proposeApp(data),
+      pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
+    });
+    await this.batches.recover();
+
     this.submissions = new SubmissionService({
       store: this.store,
       commitments: this.commitments,
@@ -223,6 +259,7 @@ export class SequencerNode {
       timeoutMs: config.submitTimeoutMs,
       logger: componentLogger(this.logger, "submissions"),
       metrics: this.metrics,
+      overloaded: () => this.batches.overloaded(),
       // A leader still backfilling history could give a resubmitted old transaction a second position.
       isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
       leader: () => (this.retiredAt === null ? this.core.basicStatus().leader : null),
@@ -244,10 +281,14 @@ export class SequencerNode {
           this.transport.send(to.peerId, msg);
         },
         installSnapshot: async (snapshot) => {
+          // Batch state first: it must be durable before the applied index jumps (commitments).
+          await this.batches.installSnapshot(snapshot);
           await this.commitments.installSnapshot(snapshot);
           this.history.kick();
         },
         apply: async (entries) => {
+          // Batch records are written before applyCommitted of the same entries (crash-safe order).
+          await this.batches.apply(entries);
           await this.commitments.apply(entries);
           this.publishCommitted(entries);
           await this.maybeCompact();
@@ -269,7 +310,7 @@ export class SequencerNode {
       reachableWithinMs: 2 * config.electionTicks * config.tickMs,
       takeoverMs: config.leaderTakeoverMs,
       settleMs: config.electionTicks * config.tickMs,
-      missedDeadline: () => false,
+      missedDeadline: () => this.batches.missedDeadline(),
       logger: componentLogger(this.logger, "epochs"),
     });
     this.epochs.setPlans(this.follower.recent().map(planOf));
@@ -281,6 +322,7 @@ export class SequencerNode {
       this.driver.step(msg);
     });
     this.transport.onRequest("submit", (payload) => this.submissions.handleForwarded(payload));
+    this.transport.onRequest("batchSignature", (payload) => this.batches.handleSignatureRequest(payload));
     this.history = new HistorySync({
       store: this.store,
       logger: componentLogger(this.logger, "history"),
@@ -315,6 +357,7 @@ export class SequencerNode {
       },
     });
     this.driver.start();
+    this.batches.start();
     this.gaugeTimer = setInterval(() => this.updateGauges(), 1_000);
     this.gaugeTimer.unref();
     this.epochTimer = setInterval(() => this.epochTick(), Math.max(50, Math.min(250, config.tickMs * 2)));
@@ -472,8 +515,9 @@ export class SequencerNode {
   private async maybeCompact(): Promise<void> {
     const applied = this.store.status().applied;
     if (applied - this.lastCompacted < this.config.compactEvery) return;
-    // The sequencer's state lives in the store's position/tx keyspaces: the snapshot carries no payload.
-    const snapshot = this.core.compact(applied, new Uint8Array(0));
+    // The sequencer's state lives in the store's keyspaces; the snapshot carries the small batch
+    // state a node installing it needs (last cut, last posted).
+    const snapshot = this.core.compact(applied, this.batches.snapshotData());
     await this.store.saveSnapshot(snapshot);
     await this.store.compact(applied);
     this.lastCompacted = applied;
@@ -497,6 +541,7 @@ export class SequencerNode {
       lastIndex: s.lastIndex,
       nextPosition: s.nextPosition,
       nextUncertifiedPosition: this.commitments.nextUncertified,
+      batches: this.batches.status(),
       epoch: Number(this.follower.epoch),
       l1ConfirmedBlock: Number(this.follower.confirmedBlock),
       l1Error: this.follower.lastError,
@@ -527,6 +572,7 @@ export class SequencerNode {
       this.follower.stop();
       this.history.stop();
       this.submissions.close();
+      await this.batches.stop();
       await this.rpc.close({ timeoutMs: 2_000 });
       await this.driver.stop();
       await this.transport.stop();
@@ -550,6 +596,7 @@ export interface NodeStatus {
   readonly lastIndex: number;
   readonly nextPosition: number;
   readonly nextUncertifiedPosition: number;
+  readonly batches: BatchStatus;
   /** Latest epoch confirmed on L1 (behind `l1Confirmations`). */
   readonly epoch: number;
   readonly l1ConfirmedBlock: number;

@@ -9,7 +9,7 @@ import type { NodeId, ProposalOutcome } from "../consensus/index.js";
 import { decodeTransaction, IntakeError, type DecodeOptions } from "../intake/index.js";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
-import { NO_LEADER, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
+import { NO_LEADER, OVERLOADED, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
 import type { NodeStore } from "../storage/index.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
@@ -23,6 +23,8 @@ export interface SubmissionOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
+  /** Too many committed transactions wait for L1 (the batcher's backlog bound): refuse new ones. */
+  readonly overloaded?: () => boolean;
   readonly isLeader: () => boolean;
   readonly leader: () => NodeId | null;
   readonly propose: (tx: { hash: string; data: Uint8Array }) => void;
@@ -56,6 +58,9 @@ export class SubmissionService {
     const hash = decoded.hash.toLowerCase();
     const inFlight = this.waiters.get(hash);
     if (inFlight !== undefined) return inFlight.promise;
+    if (this.opts.overloaded?.() === true) {
+      throw new RpcError(OVERLOADED, "too many committed transactions are waiting to be posted to L1; retry later");
+    }
     const bytes = typeof raw === "string" ? hexToBytes(decoded.raw) : raw;
     // On the leader the core's idempotency index answers a known transaction with its
     // existing position; a follower answers from its own store rather than forward it.
