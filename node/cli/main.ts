@@ -7,6 +7,9 @@
  *   seq status --rpc URL [--rpc URL ...]     status of one node or a cluster
  *   seq send --rpc URL [--chain-id N]        send a signed test transaction, print and verify its commitment
  *   seq verify --commitment FILE|- --l1 URL --registry ADDR   verify a commitment against L1
+ *   seq watch --config FILE                  run the slashing watchtower standalone for a node
+ *   seq slash --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
+ *                                            check a commitment against its L1 batch; slash if broken
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -21,6 +24,10 @@ import { peerIdToBytes } from "../l1/peer-id.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
 import { SequencerNode, loadSignerKey } from "../sequencer/node.js";
+import { componentLogger, createLogger } from "../ops/logger.js";
+import { Watchtower } from "../watchtower/watchtower.js";
+import { checkOrderCommitment } from "../watchtower/commitment-check.js";
+import { l1ClientsFor, openNodeEvidence } from "../watchtower/standalone.js";
 
 class UsageError extends Error {
   override readonly name = "UsageError";
@@ -41,6 +48,16 @@ Commands:
                                          (against the registry on L1 when --l1 is given)
   verify  --commitment FILE|- [--l1 URL] [--registry ADDR] [--chain-id N]
                                          verify an order commitment offline, or against L1 with --l1
+  watch   --config FILE [--rpc URL] [--key FILE] [--state FILE] [--once]
+                                         run the slashing watchtower for the node of FILE: check every
+                                         accepted L1 batch against the node's log and certificates (its
+                                         store when the node is stopped, else its RPC) and slash offenders;
+                                         pays gas with --key (default: the batcher, else the signer key);
+                                         cursor in --state (default DATA_DIR/watchtower-standalone.json)
+  slash   --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
+                                         check an order commitment against the L1 batch covering its
+                                         position; if the batch broke it, slash the signer (with --key,
+                                         which pays gas and receives the reporter's share)
 Run 'seq <command> --help' for the options of one command.`;
 
 async function rpcCall(url: string, method: string, params: unknown[] = []): Promise<unknown> {
@@ -183,13 +200,100 @@ async function verify(args: string[]): Promise<void> {
   if (!result.valid) process.exitCode = 1;
 }
 
+async function watch(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string" }, rpc: { type: "string" }, key: { type: "string" }, state: { type: "string" }, once: { type: "boolean" } },
+  });
+  if (!values.config) throw new UsageError("watch: --config FILE (the node's config) is required");
+  const config = await loadNodeConfig(values.config);
+  const deployment = await loadDeploymentRecord(config.deployment);
+  const keyFile = values.key ?? (config.batcherKeyFile !== "" ? config.batcherKeyFile : config.signerKeyFile);
+  const { publicClient, wallet } = await l1ClientsFor(config.l1RpcUrl, deployment, keyFile);
+  const source = await openNodeEvidence(config, deployment, values.rpc);
+  const logger = createLogger({ level: config.logLevel });
+  const tower = new Watchtower({
+    publicClient,
+    wallet: wallet!,
+    deployment,
+    evidence: source.evidence,
+    stateFile: values.state ?? path.join(config.dataDir, "watchtower-standalone.json"),
+    logger: componentLogger(logger, "watchtower", { evidence: source.description }),
+    confirmations: config.l1Confirmations,
+    pollMs: config.l1PollMs,
+  });
+  const report = () => {
+    const s = tower.stats();
+    console.log(JSON.stringify({ evidence: source.description, ...s, lastCheckedBlock: s.lastCheckedBlock?.toString() ?? null, waitingForPosition: s.waitingForPosition?.toString() ?? null }));
+  };
+  if (values.once) {
+    try {
+      let run;
+      do run = await tower.runOnce();
+      while (!run.caughtUp && tower.stats().waitingForPosition === null);
+      report();
+    } finally {
+      await source.close();
+    }
+    return;
+  }
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "stopping the watchtower");
+    await tower.stop();
+    await source.close();
+    report();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  tower.start();
+}
+
+async function slash(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { commitment: { type: "string" }, "l1-rpc": { type: "string" }, l1: { type: "string" }, deployment: { type: "string" }, key: { type: "string" } },
+  });
+  const l1 = values["l1-rpc"] ?? values.l1;
+  if (!values.commitment || !l1 || !values.deployment) throw new UsageError("slash: --commitment, --l1-rpc and --deployment are required");
+  const text = values.commitment === "-" ? await readStdin() : await readFile(values.commitment, "utf8");
+  const proof = decodeOrderCommitmentProof(JSON.parse(text));
+  const deployment = await loadDeploymentRecord(values.deployment);
+  const { publicClient, wallet } = await l1ClientsFor(l1, deployment, values.key);
+  const result = await checkOrderCommitment(proof, { publicClient, deployment, ...(wallet ? { wallet } : {}) });
+  console.log(JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2));
+  const at = `position ${proof.position}`;
+  switch (result.status) {
+    case "invalid":
+      console.log(`the commitment does not verify: ${result.reasons.map((r) => r.message).join("; ")}`);
+      process.exitCode = 1;
+      break;
+    case "not-batched":
+      console.log(`not yet batched: no accepted L1 batch covers ${at} (last batched position: ${result.lastBatchedPosition ?? "none"})`);
+      break;
+    case "kept":
+      console.log(`verified: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) holds ${proof.txHash} at ${at}`);
+      break;
+    case "broken":
+      console.log(`BROKEN: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at}, the commitment promised ${proof.txHash}; pass --key FILE to slash ${result.signer}`);
+      process.exitCode = 1;
+      break;
+    case "already-slashed":
+      console.log(`broken, and already slashed: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at} (offence ${result.offenceId})`);
+      break;
+    case "slashed":
+      console.log(`slashed: batch ${result.batchNumber} broke the commitment at ${at}; operator ${result.operator} lost ${result.amount} (L1 tx ${result.txHash})`);
+      break;
+  }
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, register, start, status, send, verify };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, register, start, status, send, verify, watch, slash };
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

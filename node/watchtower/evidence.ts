@@ -1,0 +1,111 @@
+/**
+ * What the watchtower compares L1 against: the node's own view of the ordered stream. Two
+ * sources implement it: the node's store (in the node, or a stopped node's data dir opened by
+ * `seq watch`) and a running node's JSON-RPC (`seq watch` while the node holds the store's
+ * lock: LevelDB allows one process at a time, and classic-level has no read-only mode).
+ */
+import type { Hex } from "viem";
+import { SignedCertificate, decodeOrderCommitmentProof, type OrderCommitmentProof } from "../commitments/certificate.js";
+import { buildPositionalTree } from "../commitments/merkle.js";
+import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
+import type { NodeStore } from "../storage/index.js";
+import { toBatchHeader } from "../batching/header.js";
+import { MAX_RANGE } from "../rpc/sequencer-api.js";
+import { NodeRpcError, nodeRpc } from "../../scripts/lib/node-rpc.js";
+
+/** A batch header with the signatures the node holds for it (its own, or ones it collected). */
+export type HeldBatchHeader = { readonly header: BatchHeader; readonly signatures: readonly Hex[] };
+
+export interface WatchtowerEvidence {
+  /**
+   * Tx hashes of the node's committed log at positions [from, from + count), in order; shorter
+   * when the log does not reach that far yet (or has a gap there, e.g. history not backfilled).
+   */
+  committedTxHashes(from: bigint, count: number): Promise<Hex[]>;
+  /**
+   * The order commitment the node holds for `position`: its certificate and signature, the
+   * node's tx hash there and the Merkle proof over the node's own leaves of the certificate's
+   * range. Undefined when no certificate covers it or the node lacks part of that range.
+   */
+  certifiedLeaf(position: bigint): Promise<OrderCommitmentProof | undefined>;
+  /** Headers the node signed or collected for batch `batchNumber` of epoch `epoch`. */
+  heldBatchHeaders(batchNumber: bigint, epoch: bigint): Promise<readonly HeldBatchHeader[]>;
+}
+
+/** The parts of NodeStore the watchtower reads. */
+export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getSignedBatchHeader">;
+
+/** Evidence from a node store; `domain` is the registry's (the certificates are signed under it). */
+export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): WatchtowerEvidence {
+  return {
+    async committedTxHashes(from, count) {
+      return (await store.getTxRange(Number(from), count)).map((tx) => tx.hash);
+    },
+
+    async certifiedLeaf(position) {
+      const cert = await store.getCertificateForPosition(Number(position));
+      if (cert === undefined) return undefined;
+      const size = cert.lastPosition - cert.firstPosition + 1;
+      const hashes = (await store.getTxRange(cert.firstPosition, size)).map((tx) => tx.hash);
+      if (hashes.length !== size) return undefined;
+      const certificate = {
+        epoch: BigInt(cert.epoch),
+        term: BigInt(cert.term),
+        firstPosition: BigInt(cert.firstPosition),
+        lastPosition: BigInt(cert.lastPosition),
+        merkleRoot: cert.merkleRoot,
+      };
+      const tree = buildPositionalTree(cert.firstPosition, hashes);
+      return new SignedCertificate(certificate, cert.signature, domain, tree, hashes).proofFor(position);
+    },
+
+    async heldBatchHeaders(batchNumber, epoch) {
+      const h = await store.getSignedBatchHeader(Number(batchNumber), Number(epoch));
+      return h === undefined ? [] : [{ header: toBatchHeader(h), signatures: [h.signature] }];
+    },
+  };
+}
+
+type TxView = { readonly position: number; readonly txHash: Hex };
+
+/**
+ * Evidence from a running node's JSON-RPC at `url`: `seq_getRange` for its log and
+ * `seq_getOrderCommitment` for the commitment of the transaction it holds at a position. The
+ * RPC does not serve signed batch headers, so this source cannot show batch equivocation.
+ */
+export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): WatchtowerEvidence {
+  const call = <T>(method: string, params: unknown[]) => nodeRpc<T>(url, method, params, options);
+  return {
+    async committedTxHashes(from, count) {
+      const out: Hex[] = [];
+      while (out.length < count) {
+        const want = Math.min(MAX_RANGE, count - out.length);
+        const txs = await call<TxView[]>("seq_getRange", [`0x${(from + BigInt(out.length)).toString(16)}`, `0x${want.toString(16)}`]);
+        out.push(...txs.map((t) => t.txHash.toLowerCase() as Hex));
+        if (txs.length < want) break;
+      }
+      return out;
+    },
+
+    async certifiedLeaf(position) {
+      const tx = await call<TxView | null>("seq_getTransactionByPosition", [`0x${position.toString(16)}`]);
+      if (tx === null) return undefined;
+      let json: unknown;
+      try {
+        json = await call<unknown>("seq_getOrderCommitment", [tx.txHash]);
+      } catch (error) {
+        // A certificate not signed yet: nothing to prove with (yet).
+        if (error instanceof NodeRpcError && error.retryable && error.code !== undefined) return undefined;
+        throw error;
+      }
+      if (json === null) return undefined;
+      const proof = decodeOrderCommitmentProof(json);
+      // The same transaction committed twice resolves to its first position: not this one.
+      return proof.position === position ? proof : undefined;
+    },
+
+    async heldBatchHeaders() {
+      return [];
+    },
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * The slashing watchtower: follows the batches the BatchInbox accepts (a confirmation depth
+ * behind the L1 head, by polling), checks each against the node's own log and the order
+ * commitments it holds, and submits the slashing proof when
+ * - a certificate the node holds puts transaction X at position p and the accepted batch has
+ *   another transaction there (broken order commitment: the certificate's signer is slashed);
+ * - a header the node holds for the same (batchNumber, epoch) differs from the accepted one and
+ *   a signer signed both (batch equivocation).
+ * The node runs it in-process (`watchtower: true`); `seq watch` runs it standalone.
+ *
+ * Checking is idempotent: offences already punished are skipped (the contract's `isSlashed`),
+ * and the cursor (last checked L1 block) is persisted only after the blocks up to it were
+ * checked. A batch whose positions the node's log does not hold yet is waited for: the cursor
+ * stops before it and the next poll tries again. L1 failures are retried with back-off.
+ */
+import { type Address, type Hex, type PublicClient } from "viem";
+import type { NodeDeployment } from "../l1/deployment.js";
+import { readAcceptedBatches, type AcceptedBatch } from "../l1/inbox.js";
+import type { OrderCommitmentProof } from "../commitments/certificate.js";
+import { type SequencerDomain, batchHash, domain, orderCommitmentHash, recoverBatchHeaderSigner } from "../commitments/typed-data.js";
+import { verifyOrderCommitment } from "../commitments/verify.js";
+import type { Logger } from "../ops/logger.js";
+import type { WatchtowerEvidence } from "./evidence.js";
+import {
+  BatchDataError,
+  BatchLeaves,
+  SlashRejectedError,
+  SlashSubmitter,
+  batchEquivocationOffenceId,
+  brokenCommitmentArgs,
+  brokenCommitmentOffenceId,
+  type SlashOutcome,
+  type SlashWallet,
+} from "./slashing.js";
+import { type CursorScope, loadCursor, saveCursor } from "./state.js";
+
+export interface WatchtowerOptions {
+  readonly publicClient: PublicClient;
+  /** Pays for slashing transactions and receives the reporter's share (the node's batcher or signer key). */
+  readonly wallet: SlashWallet;
+  readonly deployment: Pick<NodeDeployment, "chainId" | "sequencerRegistry" | "batchInbox" | "slashing" | "deploymentBlock">;
+  readonly evidence: WatchtowerEvidence;
+  /** The cursor file, e.g. `<dataDir>/watchtower.json`. */
+  readonly stateFile: string;
+  /** A component logger (`componentLogger(root, "watchtower")`). */
+  readonly logger: Logger;
+  /** L1 blocks a block must be buried under before its batches are checked. */
+  readonly confirmations: number;
+  /** Poll interval while caught up. */
+  readonly pollMs: number;
+  /** Longest wait between retries after L1 or evidence failures (default 60 s). */
+  readonly maxBackoffMs?: number;
+  /** Most L1 blocks scanned per run; a run that stops short is followed at once (default 5,000). */
+  readonly blocksPerRun?: bigint;
+}
+
+/** Counters for metrics and status. */
+export interface WatchtowerStats {
+  readonly batchesChecked: number;
+  /** Positions where an accepted batch differs from this node's log. */
+  readonly mismatches: number;
+  readonly slashesSubmitted: number;
+  /** Last L1 block whose batches are all checked (null before the first run). */
+  readonly lastCheckedBlock: bigint | null;
+  /** The latest failure or refused proof, with its time. */
+  readonly lastError: { readonly message: string; readonly at: string } | null;
+  /** First position of the accepted batch waiting for this node's log to reach it. */
+  readonly waitingForPosition: bigint | null;
+}
+
+export type SlashReport = {
+  readonly offence: "broken-commitment" | "batch-equivocation";
+  readonly batchNumber: bigint;
+  readonly signer: Address;
+  /** The contradicted position (broken commitment only). */
+  readonly position?: bigint;
+  readonly outcome: SlashOutcome;
+};
+
+/** What one run did. */
+export type WatchtowerRun = {
+  readonly fromBlock: bigint;
+  readonly toBlock: bigint;
+  readonly batchesChecked: number;
+  readonly slashes: readonly SlashReport[];
+  /** True when the run reached the confirmed head (false: more blocks are waiting, or a batch is). */
+  readonly caughtUp: boolean;
+};
+
+const DEFAULT_MAX_BACKOFF_MS = 60_000;
+const DEFAULT_BLOCKS_PER_RUN = 5_000n;
+
+export class Watchtower {
+  private readonly opts: WatchtowerOptions;
+  private readonly log: Logger;
+  private readonly submitter: SlashSubmitter;
+  private readonly domain: SequencerDomain;
+  private readonly scope: CursorScope;
+  private cursor: bigint | undefined;
+  /** Highest batch number fully checked by this process (a waiting run re-reads its block). */
+  private checkedBatch = 0n;
+  private counters = { batchesChecked: 0, mismatches: 0, slashesSubmitted: 0 };
+  private lastError: WatchtowerStats["lastError"] = null;
+  private waitingFor: bigint | null = null;
+  private running = false;
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Runs are serialised: the poll loop and direct `runOnce` callers never interleave. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: WatchtowerOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+    this.submitter = new SlashSubmitter(opts.publicClient, opts.wallet, opts.deployment.slashing);
+    this.domain = domain(opts.deployment.chainId, opts.deployment.sequencerRegistry);
+    this.scope = { chainId: opts.deployment.chainId, batchInbox: opts.deployment.batchInbox };
+  }
+
+  stats(): WatchtowerStats {
+    return { ...this.counters, lastCheckedBlock: this.cursor ?? null, lastError: this.lastError, waitingForPosition: this.waitingFor };
+  }
+
+  /** Starts polling (first run at once). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.log.info({ reporter: this.submitter.reporter, confirmations: this.opts.confirmations }, "watchtower started");
+    this.schedule(0);
+  }
+
+  /** Stops polling and waits for a run in progress (stop it before closing the evidence's store). */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.tail;
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    let delay = this.opts.pollMs;
+    try {
+      const run = await this.runOnce();
+      this.failures = 0;
+      if (!run.caughtUp && this.waitingFor === null) delay = 0;
+    } catch (error) {
+      this.failures++;
+      delay = Math.min(this.opts.pollMs * 2 ** this.failures, this.opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
+      this.recordError(error);
+      this.log.warn({ err: (error as Error).message, failures: this.failures, retryInMs: delay }, "watchtower run failed; retrying");
+    }
+    if (this.running) this.schedule(delay);
+  }
+
+  /**
+   * Checks the accepted batches of the next confirmed blocks (up to `blocksPerRun` of them).
+   * @throws on L1 or evidence failures (nothing is skipped: the next run retries the same blocks)
+   */
+  runOnce(): Promise<WatchtowerRun> {
+    const run = this.tail.then(() => this.run());
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(): Promise<WatchtowerRun> {
+    const { publicClient, deployment } = this.opts;
+    this.cursor ??= (await loadCursor(this.opts.stateFile, this.scope)) ?? deployment.deploymentBlock - 1n;
+    const fromBlock = this.cursor + 1n;
+    // cacheTime 0: viem otherwise serves a block number up to its polling interval old.
+    const safe = (await publicClient.getBlockNumber({ cacheTime: 0 })) - BigInt(this.opts.confirmations);
+    const toBlock = minBig(safe, fromBlock + (this.opts.blocksPerRun ?? DEFAULT_BLOCKS_PER_RUN) - 1n);
+    if (toBlock < fromBlock) return { fromBlock, toBlock, batchesChecked: 0, slashes: [], caughtUp: true };
+
+    const batches = await readAcceptedBatches(publicClient, deployment.batchInbox, fromBlock, toBlock);
+    const slashes: SlashReport[] = [];
+    let checkedTo = toBlock;
+    let checked = 0;
+    this.waitingFor = null;
+    for (const batch of batches) {
+      if (batch.batchNumber <= this.checkedBatch) continue;
+      if (!(await this.checkBatch(batch, slashes))) {
+        checkedTo = batch.l1BlockNumber - 1n;
+        this.waitingFor = batch.header.firstPosition;
+        this.log.info({ batchNumber: String(batch.batchNumber), firstPosition: String(batch.header.firstPosition) }, "waiting for this node's log to reach an accepted batch");
+        break;
+      }
+      this.checkedBatch = batch.batchNumber;
+      checked++;
+    }
+    if (checkedTo > this.cursor) {
+      await saveCursor(this.opts.stateFile, this.scope, checkedTo);
+      this.cursor = checkedTo;
+    }
+    return { fromBlock, toBlock, batchesChecked: checked, slashes, caughtUp: checkedTo === safe };
+  }
+
+  /** Checks one batch; false when the node's log does not cover its positions yet. */
+  private async checkBatch(batch: AcceptedBatch, slashes: SlashReport[]): Promise<boolean> {
+    const h = batch.header;
+    const count = Number(h.lastPosition - h.firstPosition + 1n);
+    const mine = await this.opts.evidence.committedTxHashes(h.firstPosition, count);
+    if (mine.length < count) return false;
+
+    let leaves: BatchLeaves | undefined;
+    try {
+      leaves = BatchLeaves.of(batch);
+    } catch (error) {
+      if (!(error instanceof BatchDataError)) throw error;
+      // A quorum signed a header its data does not match: no leaf can be proven against it.
+      this.counters.mismatches++;
+      this.recordError(error);
+      this.log.error({ batchNumber: String(h.batchNumber), l1TxHash: batch.l1TxHash, err: error.message }, "accepted batch is unreadable");
+    }
+    if (leaves !== undefined) await this.checkLeaves(batch, leaves, mine, slashes);
+    await this.checkEquivocation(batch, slashes);
+    this.counters.batchesChecked++;
+    return true;
+  }
+
+  private async checkLeaves(batch: AcceptedBatch, leaves: BatchLeaves, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
+    const first = batch.header.firstPosition;
+    // One proof per contradicted certificate: the contract punishes a certificate once.
+    const proven: OrderCommitmentProof[] = [];
+    for (let i = 0; i < mine.length; i++) {
+      if (mine[i]!.toLowerCase() === leaves.txHashes[i]!.toLowerCase()) continue;
+      const position = first + BigInt(i);
+      this.counters.mismatches++;
+      if (proven.some((p) => position >= p.certificate.firstPosition && position <= p.certificate.lastPosition)) continue;
+      const leaf = await this.opts.evidence.certifiedLeaf(position);
+      const context = { batchNumber: String(batch.batchNumber), position: String(position), ours: mine[i], batch: leaves.txHashes[i] };
+      if (leaf === undefined || leaf.txHash.toLowerCase() !== mine[i]!.toLowerCase()) {
+        this.log.warn(context, "accepted batch differs from this node's log at a position no certificate of ours covers");
+        continue;
+      }
+      proven.push(leaf);
+      const verified = await verifyOrderCommitment(leaf, { chainId: this.domain.chainId, registry: this.domain.verifyingContract });
+      if (!verified.valid || verified.signer === null) {
+        this.recordError(new Error(`the certificate covering position ${position} does not verify: ${verified.reasons.map((r) => r.message).join("; ")}`));
+        this.log.error({ ...context, reasons: verified.reasons }, "accepted batch contradicts our log, but our certificate for it does not verify");
+        continue;
+      }
+      this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer: verified.signer }, "accepted batch breaks an order commitment");
+      const outcome = await this.submit(brokenCommitmentOffenceId(verified.signer, leaf.certificate), {
+        functionName: "slashBrokenCommitment",
+        args: brokenCommitmentArgs(leaf, leaves),
+      });
+      if (outcome) slashes.push({ offence: "broken-commitment", batchNumber: batch.batchNumber, signer: verified.signer, position, outcome });
+    }
+  }
+
+  private async checkEquivocation(batch: AcceptedBatch, slashes: SlashReport[]): Promise<void> {
+    const h = batch.header;
+    const held = (await this.opts.evidence.heldBatchHeaders(h.batchNumber, h.epoch)).filter(
+      (x) => x.header.batchNumber === h.batchNumber && x.header.epoch === h.epoch,
+    );
+    const accepted = batchHash(h);
+    const others = held.filter((x) => batchHash(x.header) !== accepted);
+    if (others.length === 0) return;
+    // The inbox checked these signatures: every one recovers to a member of the epoch's set.
+    const acceptedBy = new Map<string, Hex>();
+    for (const sig of batch.signatures) acceptedBy.set((await recoverBatchHeaderSigner(this.domain, h, sig)).toLowerCase(), sig);
+    for (const other of others) {
+      for (const sig of other.signatures) {
+        let signer: Address;
+        try {
+          signer = await recoverBatchHeaderSigner(this.domain, other.header, sig);
+        } catch (error) {
+          this.log.warn({ batchNumber: String(h.batchNumber), err: (error as Error).message }, "skipping an unreadable signature of a held batch header");
+          continue;
+        }
+        const acceptedSig = acceptedBy.get(signer.toLowerCase());
+        if (acceptedSig === undefined) continue;
+        this.log.warn({ batchNumber: String(h.batchNumber), epoch: String(h.epoch), signer, accepted, other: batchHash(other.header) }, "batch equivocation: a signer signed two headers for one batch and epoch");
+        const outcome = await this.submit(batchEquivocationOffenceId(signer, h.batchNumber, h.epoch), {
+          functionName: "slashBatchEquivocation",
+          args: [h, acceptedSig, other.header, sig],
+        });
+        if (outcome) slashes.push({ offence: "batch-equivocation", batchNumber: h.batchNumber, signer, outcome });
+      }
+    }
+  }
+
+  /** Submits one proof; a refused proof is logged and skipped (resending cannot help), L1 failures propagate. */
+  private async submit(offenceId: Hex, call: Parameters<SlashSubmitter["submit"]>[1]): Promise<SlashOutcome | undefined> {
+    try {
+      const outcome = await this.submitter.submit(offenceId, call);
+      if (outcome.status === "slashed") {
+        this.counters.slashesSubmitted++;
+        this.log.warn(
+          { offenceId, call: call.functionName, operator: outcome.operator, amount: outcome.amount.toString(), l1TxHash: outcome.txHash, gasUsed: outcome.gasUsed.toString() },
+          "slashed",
+        );
+      } else {
+        this.log.info({ offenceId, call: call.functionName }, "offence already punished");
+      }
+      return outcome;
+    } catch (error) {
+      if (!(error instanceof SlashRejectedError)) throw error;
+      this.recordError(error);
+      this.log.error({ offenceId, call: call.functionName, reason: error.reason }, "the Slashing contract refused our proof");
+      return undefined;
+    }
+  }
+
+  private recordError(error: unknown): void {
+    this.lastError = { message: (error as Error).message ?? String(error), at: new Date().toISOString() };
+  }
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

@@ -1,0 +1,402 @@
+/**
+ * The slashing watchtower on a local Hardhat chain served over HTTP (scripts/lib/devnet.ts):
+ * deploySystem, 3 operators registered and staked through registerOperator with signer keys
+ * the test holds, a real NodeStore as the honest node's log and certificates, batches posted
+ * by a quorum (2 of 3). Covers: an honest batch, waiting for the node's log, a broken order
+ * commitment slashed once (reporter paid, offender jailed and out of the next set), batch
+ * equivocation, the RPC evidence source, and the `seq slash` / `seq watch` paths.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Address, type Hex, type PublicClient, createPublicClient, getAddress, http, keccak256, parseEther, toBytes, toHex } from "viem";
+import { type LocalAccount, generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { deployAndStake, startLocalChain, type LocalChain, type StakedNetwork } from "../../scripts/lib/devnet.js";
+import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
+import { loadDeploymentRecord, type NodeDeployment } from "../../node/l1/deployment.js";
+import { operatorClients } from "../../node/l1/operator.js";
+import { loadSignerKey } from "../../node/sequencer/node.js";
+import { CommitmentService } from "../../node/sequencer/commitments.js";
+import { sequencerMethods } from "../../node/rpc/sequencer-api.js";
+import { createRpcServer, type RpcServer } from "../../node/rpc/server.js";
+import { NodeStore, type StoredCertificate } from "../../node/storage/index.js";
+import type { Entry } from "../../node/consensus/types.js";
+import { encodeBatchData } from "../../node/batching/format.js";
+import { buildPositionalTree, merkleRoot } from "../../node/commitments/merkle.js";
+import { certifyGroup, encodeOrderCommitmentProof, type OrderCommitmentProof } from "../../node/commitments/certificate.js";
+import { type BatchHeader, type SequencerDomain, ZERO_HASH, batchHash, domain, signBatchHeader } from "../../node/commitments/typed-data.js";
+import { createLogger } from "../../node/ops/logger.js";
+import { Watchtower, type WatchtowerOptions } from "../../node/watchtower/watchtower.js";
+import { rpcEvidence, storeEvidence, type WatchtowerEvidence } from "../../node/watchtower/evidence.js";
+import { WatchtowerStateError, loadCursor, saveCursor } from "../../node/watchtower/state.js";
+import { checkOrderCommitment } from "../../node/watchtower/commitment-check.js";
+import { brokenCommitmentOffenceId } from "../../node/watchtower/slashing.js";
+import { openNodeEvidence } from "../../node/watchtower/standalone.js";
+
+const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(REPO_ROOT, "node/cli/main.ts");
+const REPORTER_SHARE_BPS = 5_000n; // config/default.json
+
+/** Runs `seq <args>` with this process's Node (and tsx); resolves with its exit code and output. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: "silent" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("slashing watchtower", function () {
+  this.timeout(120_000);
+
+  let dir: string;
+  let chain: LocalChain;
+  let net: StakedNetwork;
+  let deployment: NodeDeployment;
+  let publicClient: PublicClient;
+  let d: SequencerDomain;
+  let signers: LocalAccount[];
+  let store: NodeStore;
+  let rpc: RpcServer | undefined;
+  let epoch: bigint;
+  /** The watchtower's wallet: the honest node's (operator 2's) signer key. */
+  let towerWallet: Awaited<ReturnType<typeof operatorClients>>["wallet"];
+  const accepted: BatchHeader[] = [];
+  /** What the node's log holds, by position. */
+  const log: Uint8Array[] = [];
+  let logIndex = 0;
+
+  const tx = (label: string) => toBytes(`raw transaction ${label}`);
+  const registry = () => net.deployment.registry;
+  const token = () => net.deployment.token;
+  const inbox = () => chain.connection.viem.getContractAt("BatchInbox", deployment.batchInbox);
+  const slashingContract = () => chain.connection.viem.getContractAt("Slashing", deployment.slashing);
+
+  /** Commits `raws` to the node's log (persisted and applied), certified by `leader` when given. */
+  async function commit(raws: Uint8Array[], leader?: LocalAccount): Promise<void> {
+    const firstPosition = log.length;
+    const entry: Entry = { index: ++logIndex, term: 1, kind: "txs", firstPosition, txs: raws.map((data) => ({ hash: keccak256(data), data })) };
+    await store.persistReady({ entries: [entry], hardState: { term: 1, vote: null, commit: logIndex } });
+    const certificates: StoredCertificate[] = [];
+    if (leader !== undefined) {
+      const signed = await certifyGroup(
+        { epoch, term: 1n, firstPosition: BigInt(firstPosition), txHashes: raws.map((r) => keccak256(r)) },
+        { chainId: deployment.chainId, registry: deployment.sequencerRegistry, signer: leader },
+      );
+      const c = signed.certificate;
+      certificates.push({ epoch: Number(c.epoch), term: 1, firstPosition, lastPosition: Number(c.lastPosition), merkleRoot: c.merkleRoot, signature: signed.signature });
+    }
+    await store.applyCommitted([entry], { certificates });
+    log.push(...raws);
+  }
+
+  /** The next batch's header over `raws` (continuing the accepted chain), and its data. */
+  function nextBatch(raws: Uint8Array[], headerEpoch = epoch): { header: BatchHeader; data: Hex } {
+    const prev = accepted.at(-1);
+    const firstPosition = prev === undefined ? 0n : prev.lastPosition + 1n;
+    const data = toHex(encodeBatchData(raws));
+    const header: BatchHeader = {
+      epoch: headerEpoch,
+      batchNumber: BigInt(accepted.length + 1),
+      prevBatchHash: prev === undefined ? ZERO_HASH : batchHash(prev),
+      firstPosition,
+      lastPosition: firstPosition + BigInt(raws.length - 1),
+      merkleRoot: merkleRoot(buildPositionalTree(firstPosition, raws.map((r) => keccak256(r)))),
+      dataHash: keccak256(data),
+    };
+    return { header, data };
+  }
+
+  /** Posts `batch` signed by `by` (a quorum), then mines one block so it has a confirmation. */
+  async function post(batch: { header: BatchHeader; data: Hex }, by: LocalAccount[]): Promise<Hex[]> {
+    const sigs = await Promise.all(by.map((s) => signBatchHeader(s, d, batch.header)));
+    const hash = await (await inbox()).write.submitBatch([batch.header, batch.data, sigs]);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    accepted.push(batch.header);
+    await chain.connection.networkHelpers.mine(1);
+    return sigs;
+  }
+
+  function tower(overrides: Partial<WatchtowerOptions> = {}): Watchtower {
+    return new Watchtower({
+      publicClient,
+      wallet: towerWallet,
+      deployment,
+      evidence: storeEvidence(store, d),
+      stateFile: path.join(dir, "watchtower.json"),
+      logger: createLogger({ level: "silent" }),
+      confirmations: 1,
+      pollMs: 50,
+      ...overrides,
+    });
+  }
+
+  const reporterBalance = async () => token().read.balanceOf([towerWallet.account.address]);
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "watchtower-"));
+    chain = await startLocalChain();
+    // Epochs of 10 blocks; the unbonding period is the least the inbox's lag of 2 allows.
+    net = await deployAndStake(chain, dir, ["3000", "2000", "1000"], {}, { deploy: { epochLength: 10n, unbondingPeriod: 40n } });
+    deployment = await loadDeploymentRecord(net.deploymentFile);
+    publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
+    d = domain(deployment.chainId, deployment.sequencerRegistry);
+    signers = await Promise.all(net.operators.map((op) => loadSignerKey(op.config.signerKeyFile)));
+    towerWallet = (await operatorClients(chain.url, deployment, (await readFile(net.operators[2]!.config.signerKeyFile, "utf8")).trim() as Hex)).wallet;
+    epoch = await mineToNextEpoch(chain.connection, registry());
+    expect((await registry().read.activeSigners([epoch])).length).to.equal(3);
+    // The honest node is operator 2's, its store where its config says.
+    store = await NodeStore.open(path.join(net.operators[2]!.config.dataDir, "db"));
+  });
+
+  after(async () => {
+    await rpc?.close();
+    await store?.close();
+    await chain?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("checks an honest batch and slashes nobody", async () => {
+    const raws = [tx("a"), tx("b"), tx("c")];
+    await commit(raws, signers[0]);
+    await post(nextBatch(raws), [signers[0]!, signers[1]!]);
+    const t = tower();
+    const run = await t.runOnce();
+    expect(run.batchesChecked).to.equal(1);
+    expect(run.slashes).to.deep.equal([]);
+    expect(run.caughtUp).to.equal(true);
+    const stats = t.stats();
+    expect(stats).to.deep.include({ batchesChecked: 1, mismatches: 0, slashesSubmitted: 0, lastError: null, waitingForPosition: null });
+    // The cursor is persisted: the confirmed head.
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+    expect(stats.lastCheckedBlock).to.equal(head - 1n);
+    expect(await loadCursor(path.join(dir, "watchtower.json"), { chainId: deployment.chainId, batchInbox: deployment.batchInbox })).to.equal(head - 1n);
+  });
+
+  it("waits for its log to reach a batch, then slashes the leader whose certificate the batch breaks, once", async () => {
+    const promised = [tx("d"), tx("e"), tx("f")];
+    // A faulty leader (operator 0) certified d, e, f at 3..5, then posts a batch with x at 4.
+    const faulty = nextBatch([promised[0]!, tx("x"), promised[2]!]);
+    await post(faulty, [signers[0]!, signers[1]!]);
+    const t = tower();
+    const early = await t.runOnce();
+    expect(early.batchesChecked).to.equal(0);
+    expect(t.stats().waitingForPosition).to.equal(3n);
+    expect(t.stats().batchesChecked).to.equal(0);
+
+    await commit(promised, signers[0]);
+    const before = await reporterBalance();
+    const op0 = net.operators[0]!.operator;
+    const stakeBefore = await registry().read.operatorInfo([op0]);
+    const run = await t.runOnce();
+    expect(run.batchesChecked).to.equal(1);
+    expect(run.slashes).to.have.length(1);
+    const [report] = run.slashes;
+    expect(report).to.deep.include({ offence: "broken-commitment", batchNumber: 2n, position: 4n, signer: signers[0]!.address });
+    expect(report!.outcome.status).to.equal("slashed");
+    if (report!.outcome.status !== "slashed") return;
+    console.log(`      slashBrokenCommitment via the watchtower: ${report!.outcome.gasUsed} gas`);
+    const amount = report!.outcome.amount;
+    expect(amount).to.equal(((stakeBefore.activeStake + stakeBefore.unbonding) * 1_000n) / 10_000n);
+    expect((await reporterBalance()) - before).to.equal((amount * REPORTER_SHARE_BPS) / 10_000n);
+    expect((await registry().read.operatorInfo([op0])).jailed).to.equal(true);
+    expect(t.stats()).to.deep.include({ batchesChecked: 1, mismatches: 1, slashesSubmitted: 1, waitingForPosition: null });
+
+    // A second run has nothing new; a watchtower rescanning from the start does not slash again.
+    expect((await t.runOnce()).slashes).to.deep.equal([]);
+    const rescan = tower({ stateFile: path.join(dir, "rescan.json") });
+    const again = await rescan.runOnce();
+    expect(again.batchesChecked).to.equal(2);
+    expect(again.slashes.map((s) => s.outcome.status)).to.deep.equal(["already-slashed"]);
+    expect(rescan.stats().slashesSubmitted).to.equal(0);
+    expect(await reporterBalance()).to.equal(before + (amount * REPORTER_SHARE_BPS) / 10_000n);
+    const events = await (await slashingContract()).getEvents.Slashed({}, { fromBlock: deployment.deploymentBlock });
+    expect(events).to.have.length(1);
+  });
+
+  it("the slashed leader leaves the active set at the next epoch", async () => {
+    const op0 = net.operators[0]!.operator;
+    expect((await registry().read.activeSet([epoch])).map((m) => m.operator.toLowerCase())).to.include(op0.toLowerCase()); // frozen
+    epoch = await mineToNextEpoch(chain.connection, registry());
+    const members = (await registry().read.activeSet([epoch])).map((m) => m.operator.toLowerCase());
+    expect(members).to.deep.equal([net.operators[1]!.operator.toLowerCase(), net.operators[2]!.operator.toLowerCase()]);
+  });
+
+  it("slashes a signer of two different headers for one batch number and epoch, not one that re-signed under a later epoch", async () => {
+    const raws = [tx("g"), tx("h")];
+    await commit(raws, signers[1]);
+    const batch = nextBatch(raws);
+    // Operator 1 also signed another header for the same batch and epoch, which this node collected...
+    const other = { ...batch.header, dataHash: keccak256(toHex("another payload")) };
+    const otherSig = await signBatchHeader(signers[1]!, d, other);
+    // ...and, legitimately, the same batch re-signed under the previous epoch.
+    const older = { ...batch.header, epoch: epoch - 1n };
+    const olderSig = await signBatchHeader(signers[1]!, d, older);
+    await post(batch, [signers[1]!, signers[2]!]);
+    const base = storeEvidence(store, d);
+    const evidence: WatchtowerEvidence = {
+      ...base,
+      // Everything it holds for batch 3, whatever the epoch: the watchtower must tell them apart.
+      heldBatchHeaders: async () => [
+        { header: other, signatures: [otherSig] },
+        { header: older, signatures: [olderSig] },
+      ],
+    };
+    const t = tower({ evidence });
+    const run = await t.runOnce();
+    expect(run.slashes).to.have.length(1);
+    expect(run.slashes[0]).to.deep.include({ offence: "batch-equivocation", batchNumber: 3n, signer: signers[1]!.address });
+    expect(run.slashes[0]!.outcome.status).to.equal("slashed");
+    expect((await registry().read.operatorInfo([net.operators[1]!.operator])).jailed).to.equal(true);
+    expect(t.stats().mismatches).to.equal(0);
+    // The header of the earlier epoch was never sent to L1 (the contract would refuse it: EpochsDiffer).
+    expect(t.stats().lastError).to.equal(null);
+  });
+
+  it("reads the headers a node signed from its store, for the asked epoch only", async () => {
+    const h = nextBatch([tx("held")]).header;
+    const signature = await signBatchHeader(signers[2]!, d, h);
+    await store.recordSignedBatchHeader({
+      epoch: Number(h.epoch),
+      batchNumber: Number(h.batchNumber),
+      prevBatchHash: h.prevBatchHash,
+      firstPosition: Number(h.firstPosition),
+      lastPosition: Number(h.lastPosition),
+      merkleRoot: h.merkleRoot,
+      dataHash: h.dataHash,
+      signature,
+    });
+    const evidence = storeEvidence(store, d);
+    expect(await evidence.heldBatchHeaders(h.batchNumber, h.epoch)).to.deep.equal([{ header: h, signatures: [signature] }]);
+    expect(await evidence.heldBatchHeaders(h.batchNumber, h.epoch + 1n)).to.deep.equal([]);
+  });
+
+  it("serves the same evidence over a running node's RPC", async () => {
+    const commitments = new CommitmentService({
+      store,
+      signer: privateKeyToAccount(generatePrivateKey()),
+      chainId: deployment.chainId,
+      registry: deployment.sequencerRegistry,
+      logger: createLogger({ level: "silent" }),
+      epoch: () => Number(epoch),
+      leaderTerm: () => null,
+      proposeApp: () => false,
+    });
+    rpc = await createRpcServer({ methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}) }) });
+    const viaRpc = rpcEvidence(rpc.url);
+    const viaStore = storeEvidence(store, d);
+    expect(await viaRpc.committedTxHashes(0n, 100)).to.deep.equal(await viaStore.committedTxHashes(0n, 100));
+    expect(await viaRpc.committedTxHashes(2n, 3)).to.deep.equal(log.slice(2, 5).map((r) => keccak256(r)));
+    for (const position of [0n, 4n, 7n]) expect(await viaRpc.certifiedLeaf(position)).to.deep.equal(await viaStore.certifiedLeaf(position));
+    expect(await viaRpc.certifiedLeaf(100n)).to.equal(undefined);
+    // A node holding the store: `seq watch` falls back to its RPC.
+    const source = await openNodeEvidence({ ...net.operators[2]!.config, rpcPort: rpc.port }, deployment);
+    expect(source.description).to.equal(`rpc http://127.0.0.1:${rpc.port}/`);
+    // The RPC source finds the same broken commitment (already punished).
+    const run = await tower({ evidence: viaRpc, stateFile: path.join(dir, "rpc.json") }).runOnce();
+    expect(run.batchesChecked).to.equal(3);
+    expect(run.slashes.map((s) => [s.offence, s.outcome.status])).to.deep.equal([["broken-commitment", "already-slashed"]]);
+  });
+
+  describe("a user's commitment (seq slash)", () => {
+    let user: Awaited<ReturnType<typeof operatorClients>>["wallet"];
+    let userKeyFile: string;
+    /** Commitment for `position` as the node serves it. */
+    const served = async (position: bigint) => (await storeEvidence(store, d).certifiedLeaf(position))!;
+    let forged: OrderCommitmentProof;
+
+    before(async () => {
+      const key = generatePrivateKey();
+      userKeyFile = path.join(dir, "user.key");
+      await writeFile(userKeyFile, `${key}\n`, { mode: 0o600 });
+      user = (await operatorClients(chain.url, deployment, key)).wallet;
+      await chain.connection.networkHelpers.setBalance(user.account.address, parseEther("1"));
+      // Operator 1 (leader) had promised this user another transaction at position 7.
+      const signed = await certifyGroup(
+        { epoch, term: 2n, firstPosition: 6n, txHashes: [keccak256(log[6]!), keccak256(tx("user's tx"))] },
+        { chainId: deployment.chainId, registry: deployment.sequencerRegistry, signer: signers[1]! },
+      );
+      forged = signed.proofFor(7n);
+    });
+
+    it("verifies a kept commitment and reports one not batched yet", async () => {
+      const kept = await checkOrderCommitment(await served(1n), { publicClient, deployment, wallet: user });
+      expect(kept).to.deep.include({ status: "kept", batchNumber: 1n });
+      await commit([tx("i")], signers[2]);
+      const pending = await checkOrderCommitment(await served(8n), { publicClient, deployment, wallet: user });
+      expect(pending).to.deep.equal({ status: "not-batched", position: 8n, lastBatchedPosition: 7n });
+    });
+
+    it("refuses a commitment that does not verify", async () => {
+      const tampered = { ...forged, txHash: keccak256(tx("tampered")) };
+      const result = await checkOrderCommitment(tampered, { publicClient, deployment, wallet: user });
+      expect(result.status).to.equal("invalid");
+      if (result.status === "invalid") expect(result.reasons.map((r) => r.code)).to.deep.equal(["invalid-merkle-proof"]);
+    });
+
+    it("reports a broken commitment without a key, slashes with one, and only once", async () => {
+      const offenceId = brokenCommitmentOffenceId(signers[1]!.address, forged.certificate);
+      const dry = await checkOrderCommitment(forged, { publicClient, deployment });
+      expect(dry).to.deep.include({ status: "broken", batchNumber: 3n, batchTxHash: keccak256(log[7]!), signer: signers[1]!.address, offenceId });
+      const before = await token().read.balanceOf([user.account.address]);
+      const slashed = await checkOrderCommitment(forged, { publicClient, deployment, wallet: user });
+      expect(slashed).to.deep.include({ status: "slashed", offenceId, operator: getAddress(net.operators[1]!.operator) });
+      if (slashed.status !== "slashed") return;
+      expect((await token().read.balanceOf([user.account.address])) - before).to.equal((slashed.amount * REPORTER_SHARE_BPS) / 10_000n);
+      expect(await checkOrderCommitment(forged, { publicClient, deployment, wallet: user })).to.deep.include({ status: "already-slashed", offenceId });
+    });
+
+    it("runs from the command line", async () => {
+      const file = path.join(dir, "commitment.json");
+      await writeFile(file, JSON.stringify(encodeOrderCommitmentProof(await served(1n))));
+      const kept = await runCli(["slash", "--commitment", file, "--l1-rpc", chain.url, "--deployment", net.deploymentFile]);
+      expect(kept.code, kept.stderr).to.equal(0);
+      expect(kept.stdout).to.match(/verified: batch 1 \(L1 tx 0x[0-9a-f]{64}\) holds 0x[0-9a-f]{64} at position 1/);
+      await writeFile(file, JSON.stringify(encodeOrderCommitmentProof(forged)));
+      const slashed = await runCli(["slash", "--commitment", file, "--l1-rpc", chain.url, "--deployment", net.deploymentFile, "--key", userKeyFile]);
+      expect(slashed.code, slashed.stderr).to.equal(0);
+      expect(slashed.stdout).to.match(/broken, and already slashed: batch 3/);
+    });
+  });
+
+  it("seq watch --once checks a stopped node's store and slashes nothing twice", async () => {
+    await rpc?.close();
+    rpc = undefined;
+    await store.close();
+    const state = path.join(dir, "cli-watch.json");
+    const run = await runCli(["watch", "--config", net.operators[2]!.configFile, "--once", "--state", state]);
+    expect(run.code, run.stderr).to.equal(0);
+    const stats = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    expect(stats).to.deep.include({ evidence: `store ${path.join(net.operators[2]!.config.dataDir, "db")}`, batchesChecked: 3, slashesSubmitted: 0, waitingForPosition: null });
+    expect(stats.mismatches).to.equal(1);
+    store = await NodeStore.open(path.join(net.operators[2]!.config.dataDir, "db"));
+  });
+
+  it("keeps its cursor per deployment and retries L1 failures with back-off", async () => {
+    const file = path.join(dir, "scoped.json");
+    const scope = { chainId: deployment.chainId, batchInbox: deployment.batchInbox };
+    await saveCursor(file, scope, 42n);
+    expect(await loadCursor(file, scope)).to.equal(42n);
+    const other = { ...scope, batchInbox: deployment.slashing as Address };
+    let error: unknown;
+    await loadCursor(file, other).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(WatchtowerStateError);
+    expect((error as Error).message).to.match(/remove it to check the new deployment/);
+
+    const dead = createPublicClient({ transport: http("http://127.0.0.1:1/", { retryCount: 0 }) }) as PublicClient;
+    const t = tower({ publicClient: dead, stateFile: path.join(dir, "dead.json") });
+    t.start();
+    const deadline = Date.now() + 5_000;
+    while (t.stats().lastError === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await t.stop();
+    expect(t.stats().lastError?.message).to.match(/127\.0\.0\.1:1|fetch failed|HTTP request failed/);
+    expect(t.stats().lastCheckedBlock).to.equal(deployment.deploymentBlock - 1n); // nothing skipped
+  });
+});
