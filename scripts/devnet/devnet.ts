@@ -183,6 +183,7 @@ export class Devnet {
       const primaries = new Map<bigint, string>();
       while (!this.stopped && performance.now() < deadline) {
         await this.sleep(Math.min(1_000, deadline - performance.now()));
+        if (this.stopped) break;
         this.out.status(await this.statusLine(client, net, urls, traffic, names, primaries));
       }
       await traffic.stop();
@@ -260,7 +261,7 @@ export class Devnet {
     ]);
     const up = statuses.filter((s) => s !== undefined);
     const leaderId = up.find((s) => s.role === "leader")?.nodeId ?? up.find((s) => s.leader !== null)?.leader ?? null;
-    const committed = Math.max(0, ...up.map((s) => s.nextPosition));
+    const committed = up.length === 0 ? "?" : String(Math.max(...up.map((s) => s.nextPosition)));
     if (window.failed > 0) errors.push(`${window.failed} submissions failed (${window.lastError})`);
     const parts = [
       l1 === undefined ? "L1 ?" : `L1 block ${l1.block}`,
