@@ -60,6 +60,7 @@ export class EpochManager {
   private rotation: Rotation | undefined;
   private leaderSince: number | undefined;
   private lastHandOff = 0;
+  private changeSince: number | undefined;
   private readonly now: () => number;
 
   constructor(private readonly opts: EpochManagerOptions) {
@@ -104,6 +105,7 @@ export class EpochManager {
 
   onLeadership(isLeader: boolean): void {
     this.leaderSince = isLeader ? this.now() : undefined;
+    this.changeSince = undefined;
   }
 
   status(): { epoch: number | null; primary: NodeId | null; settledEpoch: number; settledLeader: NodeId | null } {
@@ -128,19 +130,32 @@ export class EpochManager {
   }
 
   /**
-   * Starts the move to the epoch's set. True while rotation must wait: a change was just
-   * started or is in its joint phase. New members still catching up as learners do not hold
-   * rotation back (one that never starts would otherwise stall it).
+   * Moves the membership toward the epoch's set; true while rotation should wait for it. A new
+   * leader adopts a change its predecessor left at the learner stage (the staged part of a change
+   * lives only in the leader that started it). A change stuck on a learner that never catches up
+   * holds rotation back for at most 2 * takeoverMs.
    */
   private syncMembership(latest: EpochPlan): boolean {
     if (latest.voters.length === 0) return false; // an empty set cannot run a cluster: keep the last one
     const config = this.opts.core.status().config;
-    if (config.outgoing !== undefined) return true;
-    if (config.learners.length > 0 || sameMembers(config.voters, latest.voters)) return false;
-    this.opts.logger.info({ epoch: latest.epoch, from: config.voters, to: latest.voters }, "moving membership to the epoch's active set");
-    this.opts.core.changeMembership(latest.voters);
-    this.opts.kick();
-    return true;
+    if (config.outgoing === undefined && config.learners.length === 0 && sameMembers(config.voters, latest.voters)) {
+      this.changeSince = undefined;
+      return false;
+    }
+    const now = this.now();
+    if (this.changeSince === undefined) {
+      this.changeSince = now;
+      this.opts.logger.info({ epoch: latest.epoch, from: config.voters, to: latest.voters }, "moving membership to the epoch's active set");
+    }
+    if (config.outgoing === undefined) {
+      try {
+        this.opts.core.changeMembership(latest.voters);
+        this.opts.kick();
+      } catch (error) {
+        if (!(error instanceof MembershipChangeInProgressError || error instanceof LeadershipTransferError)) throw error;
+      }
+    }
+    return now - this.changeSince < 2 * this.opts.takeoverMs;
   }
 
   private reachable(id: NodeId): boolean {

@@ -96,6 +96,7 @@ export class SequencerNode {
   /** Set once this node left the sequencer set: consensus stopped, reads still served. */
   private retiredAt: number | null = null;
   private wasVoter = false;
+  private removedSince: number | undefined;
   private deployment!: NodeDeployment;
   private signer!: LocalAccount;
   private self!: ClusterMember;
@@ -422,20 +423,24 @@ export class SequencerNode {
   }
 
   /**
-   * Leaves consensus once the committed configuration no longer names this node and L1 agrees
-   * it is out of the set; the node keeps serving reads of what it holds.
+   * Leaves consensus once this node's latest configuration no longer names it, L1 agrees it is
+   * out of the set, and that has held for a few election timeouts. The grace matters because the
+   * leader stops replicating to a removed node the moment C(new) commits: the node may never
+   * learn that commit, but a leader that fell back to C(old,new) would have re-sent it entries.
    */
   private maybeRetire(): void {
-    const s = this.core.status();
-    const c = s.config;
-    if (c.voters.includes(this.self.nodeId) || c.outgoing?.includes(this.self.nodeId)) {
+    const c = this.core.status().config;
+    const self = this.self.nodeId;
+    if (c.voters.includes(self) || c.outgoing?.includes(self)) {
       this.wasVoter = true;
+      this.removedSince = undefined;
       return;
     }
     // A joiner not added yet is not "removed"; nor is a node whose L1 view still lists it.
-    if (!this.wasVoter || c.learners.includes(this.self.nodeId)) return;
-    if (this.epochs.latest?.voters.includes(this.self.nodeId) !== false) return;
-    if (s.commit < s.lastIndex) return;
+    if (!this.wasVoter || c.learners.includes(self) || this.epochs.latest?.voters.includes(self) !== false) return;
+    const now = Date.now();
+    this.removedSince ??= now;
+    if (now - this.removedSince < 3 * this.config.electionTicks * this.config.tickMs) return;
     this.retiredAt = Number(this.follower.epoch);
     this.logger.info({ epoch: this.retiredAt }, "left the sequencer set: consensus stopped, still serving reads");
     void this.driver.stop();
