@@ -20,6 +20,9 @@ import { peerIdFromBytes } from "../l1/peer-id.js";
 import { RaftDriver } from "./driver.js";
 import { CommitmentService } from "./commitments.js";
 import { BatchService, type BatchStatus } from "../batching/index.js";
+import { Watchtower, type WatchtowerStats } from "../watchtower/watchtower.js";
+import { storeEvidence } from "../watchtower/evidence.js";
+import { domain } from "../commitments/typed-data.js";
 import { SubmissionService } from "./submissions.js";
 import { HistorySync } from "./history.js";
 import { EpochManager, type EpochPlan } from "./epochs.js";
@@ -85,6 +88,7 @@ export class SequencerNode {
   private rpc!: RpcServer;
   private commitments!: CommitmentService;
   private batches!: BatchService;
+  private watchtower: Watchtower | undefined;
   private submissions!: SubmissionService;
   private history!: HistorySync;
   /** Every member of the epochs this node knows (peer ids and addresses for the transport). */
@@ -222,6 +226,7 @@ export class SequencerNode {
     // L1 gas for batches: the batcher key, or the signer key when none is configured.
     const batcher = config.batcherKeyFile === "" ? this.signer : await loadSignerKey(config.batcherKeyFile);
     const l1Chain = defineChain({ id: l1ChainId, name: this.deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
+    const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
     this.batches = new BatchService({
       store: this.store,
       signer: this.signer,
@@ -230,7 +235,7 @@ export class SequencerNode {
       inbox: this.deployment.batchInbox,
       inboxFromBlock: this.deployment.deploymentBlock,
       publicClient: client,
-      wallet: createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) }),
+      wallet: l1Wallet,
       limits: {
         maxTxs: config.batchMaxTxs,
         maxBytes: config.batchMaxBytes,
@@ -245,13 +250,26 @@ export class SequencerNode {
       isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
       epoch: () => Number(this.follower.epoch),
       epochView: async (epoch) => ({
-        members: (await registry.epochView(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })),
+        members: (await this.follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })),
       }),
       request: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "batchSignature", payload, { timeoutMs }),
       proposeApp: (data) => this.driver.proposeApp(data),
       pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
     });
     await this.batches.recover();
+
+    if (config.watchtower) {
+      this.watchtower = new Watchtower({
+        publicClient: client,
+        wallet: l1Wallet,
+        deployment: this.deployment,
+        evidence: storeEvidence(this.store, domain(this.deployment.chainId, this.deployment.sequencerRegistry)),
+        stateFile: path.join(config.dataDir, "watchtower.json"),
+        logger: componentLogger(this.logger, "watchtower"),
+        confirmations: config.l1Confirmations,
+        pollMs: config.l1PollMs,
+      });
+    }
 
     this.submissions = new SubmissionService({
       store: this.store,
@@ -359,6 +377,7 @@ export class SequencerNode {
     });
     this.driver.start();
     this.batches.start();
+    this.watchtower?.start();
     this.gaugeTimer = setInterval(() => this.updateGauges(), 1_000);
     this.gaugeTimer.unref();
     this.epochTimer = setInterval(() => this.epochTick(), Math.max(50, Math.min(250, config.tickMs * 2)));
@@ -547,6 +566,7 @@ export class SequencerNode {
       nextPosition: s.nextPosition,
       nextUncertifiedPosition: this.commitments.nextUncertified,
       batches: this.batches.status(),
+      watchtower: this.watchtower ? watchtowerStatus(this.watchtower.stats()) : null,
       epoch: Number(this.follower.epoch),
       l1ConfirmedBlock: Number(this.follower.confirmedBlock),
       l1Error: this.follower.lastError,
@@ -578,6 +598,7 @@ export class SequencerNode {
       this.history.stop();
       this.submissions.close();
       await this.batches.stop();
+      await this.watchtower?.stop();
       await this.rpc.close({ timeoutMs: 2_000 });
       await this.driver.stop();
       await this.transport.stop();
@@ -602,6 +623,7 @@ export interface NodeStatus {
   readonly nextPosition: number;
   readonly nextUncertifiedPosition: number;
   readonly batches: BatchStatus;
+  readonly watchtower: ReturnType<typeof watchtowerStatus> | null;
   /** Latest epoch confirmed on L1 (behind `l1Confirmations`). */
   readonly epoch: number;
   readonly l1ConfirmedBlock: number;
@@ -642,5 +664,16 @@ function planOf(view: EpochView): EpochPlan {
     epoch: Number(view.epoch),
     voters: view.members.map((m) => nodeIdOf(m.operator)),
     schedule: view.schedule.map((op) => nodeIdOf(op)),
+  };
+}
+
+function watchtowerStatus(s: WatchtowerStats) {
+  return {
+    batchesChecked: s.batchesChecked,
+    mismatches: s.mismatches,
+    slashesSubmitted: s.slashesSubmitted,
+    lastCheckedBlock: s.lastCheckedBlock === null ? null : Number(s.lastCheckedBlock),
+    waitingForPosition: s.waitingForPosition === null ? null : Number(s.waitingForPosition),
+    lastError: s.lastError,
   };
 }
