@@ -4,14 +4,13 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { DEFAULTS } from "../../node/sequencer/config.js";
 import { mineToNextEpoch, type Registry } from "../../scripts/lib/deploy.js";
 import type { LocalChain } from "../../scripts/lib/devnet.js";
+import { nodeRpc } from "../../scripts/lib/node-rpc.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
-export async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-  const body = (await res.json()) as { result?: T; error?: { code: number; message: string } };
-  if (body.error) throw Object.assign(new Error(`${method}: ${body.error.message}`), { code: body.error.code });
-  return body.result as T;
+/** JSON-RPC call to a node (a NodeRpcError carries the node's error `code`); generous timeout: a submission may wait out an election. */
+export function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  return nodeRpc<T>(url, method, params, { timeoutMs: 60_000 });
 }
 
 export interface Status {
