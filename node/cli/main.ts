@@ -11,6 +11,7 @@
  *   seq slash --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
  *                                            check a commitment against its L1 batch; slash if broken
  */
+import { nodeRpc } from "../rpc/client.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -59,13 +60,6 @@ Commands:
                                          position; if the batch broke it, slash the signer (with --key,
                                          which pays gas and receives the reporter's share)
 Run 'seq <command> --help' for the options of one command.`;
-
-async function rpcCall(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-  const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
-  if (body.error) throw new Error(`${method} failed (${body.error.code}): ${body.error.message}`);
-  return body.result;
-}
 
 async function keys(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: "string" } } });
@@ -146,7 +140,7 @@ async function status(args: string[]): Promise<void> {
   const rows = await Promise.all(
     urls.map(async (url) => {
       try {
-        const s = (await rpcCall(url, "seq_status")) as Record<string, unknown>;
+        const s = (await nodeRpc(url, "seq_status")) as Record<string, unknown>;
         return { url, role: s.role, term: s.term, leader: s.leader, commitIndex: s.commitIndex, nextPosition: s.nextPosition, epoch: s.epoch };
       } catch (e) {
         return { url, error: (e as Error).message };
@@ -159,7 +153,7 @@ async function status(args: string[]): Promise<void> {
 async function send(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { rpc: { type: "string" }, "chain-id": { type: "string" }, key: { type: "string" }, l1: { type: "string" } } });
   if (!values.rpc) throw new UsageError("send: --rpc URL is required");
-  const chainId = values["chain-id"] ? Number(values["chain-id"]) : Number.parseInt(String(await rpcCall(values.rpc, "eth_chainId")).slice(2), 16);
+  const chainId = values["chain-id"] ? Number(values["chain-id"]) : Number.parseInt(String(await nodeRpc(values.rpc, "eth_chainId")).slice(2), 16);
   const account = privateKeyToAccount((values.key as Hex | undefined) ?? generatePrivateKey());
   const raw = await account.signTransaction({
     type: "eip1559",
@@ -172,7 +166,7 @@ async function send(args: string[]): Promise<void> {
     maxPriorityFeePerGas: parseGwei("1"),
   });
   const started = performance.now();
-  const commitment = await rpcCall(values.rpc, "seq_sendRawTransaction", [raw]);
+  const commitment = await nodeRpc(values.rpc, "seq_sendRawTransaction", [raw]);
   const ms = performance.now() - started;
   console.log(JSON.stringify(commitment, null, 2));
   const proof = decodeOrderCommitmentProof(commitment);

@@ -11,7 +11,7 @@ import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js"
 import type { NodeStore } from "../storage/index.js";
 import { toBatchHeader } from "../batching/header.js";
 import { MAX_RANGE } from "../rpc/sequencer-api.js";
-import { NodeRpcError, nodeRpc } from "../../scripts/lib/node-rpc.js";
+import { NodeRpcError, nodeRpc } from "../rpc/client.js";
 
 /** A batch header with the signatures the node holds for it (its own, or ones it collected). */
 export type HeldBatchHeader = { readonly header: BatchHeader; readonly signatures: readonly Hex[] };

@@ -10,6 +10,7 @@
  *
  * Writes scripts/bench/results/latest.json (profile runs: profile.json, not latest).
  */
+import { nodeRpc as rpc } from "../../node/rpc/client.js";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -100,18 +101,6 @@ interface Status {
   leader: string | null;
   commitIndex: number;
   nextPosition: number;
-}
-
-async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json()) as { result?: T; error?: { code: number; message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
 }
 
 /** /proc/stat totals: machine-wide busy and total jiffies (other tenants included). */

@@ -21,7 +21,7 @@ import {
   startLocalChain,
   stopNode,
 } from "../lib/devnet.js";
-import { nodeRpc } from "../lib/node-rpc.js";
+import { nodeRpc } from "../../node/rpc/client.js";
 import { compareWithNode, describeDifference, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
 import { TrafficSender } from "./traffic.js";
 

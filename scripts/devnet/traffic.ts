@@ -4,7 +4,7 @@
  * fixed rate round-robin to every node with `eth_sendRawTransaction`.
  */
 import { LoadSigner } from "../bench/lib/presign.js";
-import { NodeRpcError, nodeRpc } from "../lib/node-rpc.js";
+import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 
 export type TrafficOptions = {
   /** Node JSON-RPC URLs, sent to in turn. */

@@ -9,7 +9,7 @@ import { type AcceptedBatch, readAcceptedBatches } from "../../node/l1/inbox.js"
 import { ZERO_HASH, batchHash } from "../../node/commitments/typed-data.js";
 import { buildPositionalTree, merkleRoot } from "../../node/commitments/merkle.js";
 import { batchTxHashes, decodeBatchData } from "../../node/batching/format.js";
-import { nodeRpc } from "./node-rpc.js";
+import { nodeRpc } from "../../node/rpc/client.js";
 
 /** One transaction of the ordered stream. */
 export type StreamTx = { readonly position: bigint; readonly txHash: Hex; readonly raw: Hex };

@@ -4,7 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { DEFAULTS } from "../../node/sequencer/config.js";
 import { mineToNextEpoch, type Registry } from "../../scripts/lib/deploy.js";
 import type { LocalChain } from "../../scripts/lib/devnet.js";
-import { nodeRpc } from "../../scripts/lib/node-rpc.js";
+import { nodeRpc } from "../../node/rpc/client.js";
 
 const ROLLUP_CHAIN_ID = 901;
 

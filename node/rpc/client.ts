@@ -1,5 +1,5 @@
 /**
- * A minimal JSON-RPC client for a sequencer node (scripts and tests): one call per request, a
+ * A minimal JSON-RPC client for a sequencer node (CLI, watchtower, scripts, tests): one call per request, a
  * timeout, and errors that keep the node's code and data (e.g. `data.retryable`).
  */
 
