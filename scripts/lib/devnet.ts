@@ -205,11 +205,14 @@ export interface NodeProcess {
   readonly exited: Promise<number | NodeJS.Signals>;
 }
 
-/** Starts `seq start --config <configFile>` with this process's Node (and tsx). */
-export function spawnNode(op: OperatorNode, env: NodeJS.ProcessEnv = {}): NodeProcess {
+/**
+ * Starts `seq start --config <configFile>` with this process's Node (and tsx). `entry` replaces
+ * the CLI with another file taking the same arguments (a test fixture's node).
+ */
+export function spawnNode(op: OperatorNode, env: NodeJS.ProcessEnv = {}, entry = CLI): NodeProcess {
   const logFile = path.join(op.dir, "node.log");
   const out = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "start", "--config", op.configFile], {
+  const child = spawn(process.execPath, ["--import", "tsx", entry, "start", "--config", op.configFile], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
