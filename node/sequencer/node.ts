@@ -9,7 +9,7 @@ import { createPublicClient, createWalletClient, defineChain, http, isHex, type 
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
 import { NodeStore } from "../storage/index.js";
-import { Transport, loadPeerKey, peerIdOf } from "../transport/index.js";
+import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
 import { NodeMetrics } from "../ops/metrics.js";
@@ -108,6 +108,7 @@ export class SequencerNode {
   private lastCompacted = 0;
   private gaugeTimer: NodeJS.Timeout | undefined;
   private onFatal: (error: Error) => void = () => undefined;
+  private faults: FaultInjector | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -116,10 +117,15 @@ export class SequencerNode {
     this.logger = logger ?? createLogger({ level: config.logLevel });
   }
 
-  /** Starts a node; `onFatal` is told when it had to stop on its own (e.g. the disk failed). */
-  static async start(config: NodeConfig, options: { logger?: Logger; onFatal?: (error: Error) => void } = {}): Promise<SequencerNode> {
+  /**
+   * Starts a node; `onFatal` is told when it had to stop on its own (e.g. the disk failed).
+   * `faults` is for fault-injection tests only (test/fixtures/nemesis-node.ts): it reaches the
+   * transport only through this programmatic option, never from configuration or environment.
+   */
+  static async start(config: NodeConfig, options: { logger?: Logger; onFatal?: (error: Error) => void; faults?: FaultInjector } = {}): Promise<SequencerNode> {
     const node = new SequencerNode(config, options.logger);
     if (options.onFatal) node.onFatal = options.onFatal;
+    node.faults = options.faults;
     await node.init();
     return node;
   }
@@ -202,6 +208,7 @@ export class SequencerNode {
       nodeIds: new Map([...this.memberById.values()].map((m) => [m.peerId, m.nodeId])),
       localNodeId: self.nodeId,
       logger: transportLog,
+      ...(this.faults === undefined ? {} : { faults: this.faults }),
     });
     await this.refreshPeers();
 
