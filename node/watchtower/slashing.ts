@@ -174,7 +174,15 @@ export class SlashSubmitter {
       if (reason === "AlreadySlashed") return { status: "already-slashed", offenceId };
       throw new SlashRejectedError(offenceId, reason, { cause: error });
     }
-    const txHash = await this.wallet.writeContract(request as Parameters<SlashWallet["writeContract"]>[0]);
+    let txHash: Hex;
+    try {
+      txHash = await this.wallet.writeContract(request as Parameters<SlashWallet["writeContract"]>[0]);
+    } catch (error) {
+      // Another reporter's proof landed between our simulation and our send: the send's gas
+      // estimate reverts with AlreadySlashed, which the request's one-function ABI cannot decode.
+      if (await this.isSlashed(offenceId)) return { status: "already-slashed", offenceId };
+      throw error;
+    }
     const receipt = await this.publicClient.waitForTransactionReceipt({ hash: txHash });
     if (receipt.status !== "success") {
       // Another reporter's proof of the same offence landed first.
