@@ -88,7 +88,7 @@ export class L1Follower {
     if (this.polling) return;
     this.polling = true;
     try {
-      const head = await this.opts.client.getBlockNumber();
+      const head = await this.opts.client.getBlockNumber({ cacheTime: 0 }); // viem caches it for its polling interval otherwise
       const buried = head - BigInt(this.opts.confirmations);
       const at = buried < 0n ? 0n : buried;
       if (!initial && at <= this.confirmed) return;
