@@ -1,30 +1,32 @@
 /**
- * End-to-end benchmark of a 3-node sequencer cluster: real processes, real libp2p, level with
- * synced group commit, a local L1. Closed-loop JSON-RPC load (C clients, each sending its
- * next transaction when the previous one is answered) to the leader, to the followers
- * (forwarding), and in JSON-RPC batches of 100; measures committed transactions per second,
- * latency, errors, and each node's CPU and memory.
+ * End-to-end benchmark of the sequencer cluster beside etcd, in the same run: real processes on
+ * 127.0.0.1 with durable storage, the same closed-loop load generator (C clients, each sending its
+ * next request when the previous one is answered) and the same payload size (a ~200-byte signed
+ * EIP-1559 transaction vs a 200-byte etcd value), alternating system per concurrency level.
  *
- *   npm run bench [-- --duration 10 --warmup 2 --concurrency 1,16,64,256 --targets leader,follower,batch100]
- *   npm run bench -- --profile /tmp/prof --targets leader --concurrency 64   (V8 CPU profiles of the nodes)
+ *   npm run bench                 full suite: 3 and 5 nodes, forwarding, batches, 10 failover trials, 5-minute memory run
+ *   npm run bench -- --quick      a few minutes: short windows, 3 failover trials, 20-second memory run
+ *   npm run bench -- --systems sequencer --nodes 3 --phases throughput --concurrency 64 --profile /tmp/prof
  *
- * Writes scripts/bench/results/latest.json (profile runs: profile.json, not latest).
+ * Phases: throughput (leader writes; for our side also follower forwarding and JSON-RPC batches
+ * of 100 at the first cluster size), handover (graceful leader change), failover (leader SIGKILL),
+ * memory (RSS after a sustained run at half the best rate, disk before and after compaction).
+ * Writes scripts/bench/results/latest.json (profile runs: profile.json).
  */
-import { nodeRpc as rpc } from "../../node/rpc/client.js";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { Hex } from "viem";
-import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
 import { formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from "./lib/cpuprofile.js";
-import { RpcHttpClient, runClosedLoop, type LoadResult } from "./lib/load.js";
+import { diskBytes, ensureEtcd, EtcdCluster, etcdPutBodies, ETCD_TIMEOUTS, tallyEtcdReply } from "./lib/etcd.js";
+import { measureHandover, runFailoverTrials, type ClusterUnderTest, type FailoverTrial, type HandoverResult } from "./lib/failover.js";
+import { RpcHttpClient, runClosedLoop, tallyReply, type LoadResult } from "./lib/load.js";
 import { scrapeCounters, type NodeCounters } from "./lib/metrics.js";
-import { LoadSigner } from "./lib/presign.js";
+import { LoadSigner, PresignedPool } from "./lib/presign.js";
 import { sampleProcess, selfCpuSeconds, type ProcSample } from "./lib/procstat.js";
-import { mineToNextEpoch } from "../lib/deploy.js";
+import { SequencerCluster, sequencerTimeouts } from "./lib/sequencer.js";
 
 const ROLLUP_CHAIN_ID = 901;
 const BATCH_SIZE = 100;
@@ -34,22 +36,27 @@ class BenchUsageError extends Error {
   override readonly name = "BenchUsageError";
 }
 
-/** The cluster did not reach a usable state (no leader, a node exited). */
-class ClusterError extends Error {
-  override readonly name = "ClusterError";
-}
-
+type System = "sequencer" | "etcd";
 type Target = "leader" | "follower" | "batch100";
+type Phase = "throughput" | "handover" | "failover" | "memory";
+const SYSTEMS: readonly System[] = ["sequencer", "etcd"];
 const TARGETS: readonly Target[] = ["leader", "follower", "batch100"];
+const PHASES: readonly Phase[] = ["throughput", "handover", "failover", "memory"];
 
 function parseSettings() {
   const { values } = parseArgs({
     options: {
-      duration: { type: "string", default: "10" },
-      warmup: { type: "string", default: "2" },
+      quick: { type: "boolean", default: false },
+      duration: { type: "string" },
+      warmup: { type: "string" },
       concurrency: { type: "string", default: "1,16,64,256" },
       "batch-concurrency": { type: "string", default: "1,2" },
+      nodes: { type: "string", default: "3,5" },
+      systems: { type: "string", default: SYSTEMS.join(",") },
       targets: { type: "string", default: TARGETS.join(",") },
+      phases: { type: "string", default: PHASES.join(",") },
+      "failover-trials": { type: "string" },
+      sustain: { type: "string" },
       method: { type: "string", default: "seq_sendRawTransaction" },
       senders: { type: "string", default: "1000" },
       "tx-bytes": { type: "string", default: "200" },
@@ -62,31 +69,48 @@ function parseSettings() {
   });
   if (values.help) {
     console.log(
-      "npm run bench -- [--duration S] [--warmup S] [--concurrency 1,16,64,256] [--batch-concurrency 1,2]\n" +
-        "                 [--targets leader,follower,batch100] [--method seq_sendRawTransaction|eth_sendRawTransaction]\n" +
-        "                 [--senders N] [--tx-bytes N] [--profile DIR] [--out FILE] [--keep]\n" +
-        "--keep leaves the temp dir (node logs and data) in place and prints its path",
+      "npm run bench -- [--quick] [--duration S] [--warmup S] [--concurrency 1,16,64,256] [--batch-concurrency 1,2]\n" +
+        "                 [--nodes 3,5] [--systems sequencer,etcd] [--targets leader,follower,batch100]\n" +
+        "                 [--phases throughput,handover,failover,memory] [--failover-trials N] [--sustain S]\n" +
+        "                 [--method seq_sendRawTransaction|eth_sendRawTransaction] [--senders N] [--tx-bytes N]\n" +
+        "                 [--profile DIR] [--out FILE] [--keep]\n" +
+        "--quick: 3 s windows, 3 failover trials, a 20 s memory run (defaults: 10 s, 10 trials, 300 s)\n" +
+        "--profile DIR: V8 CPU profiles of our nodes (throughput phase only), summarized per scenario\n" +
+        "--keep leaves the temp dir (node and etcd logs and data) in place and prints its path",
     );
     process.exit(0);
   }
+  const quick = values.quick!;
   const positive = (name: string, v: string | undefined): number => {
     const n = Number(v);
     if (!(n > 0) || !Number.isFinite(n)) throw new BenchUsageError(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
     return n;
   };
   const list = (name: string, v: string | undefined): number[] => (v ?? "").split(",").map((x) => Math.round(positive(name, x.trim())));
-  const targets = values.targets!.split(",").map((t) => t.trim()) as Target[];
-  for (const t of targets) if (!TARGETS.includes(t)) throw new BenchUsageError(`--targets: unknown target "${t}" (known: ${TARGETS.join(", ")})`);
+  const names = <T extends string>(name: string, v: string, known: readonly T[]): T[] => {
+    const out = v.split(",").map((t) => t.trim()) as T[];
+    for (const t of out) if (!known.includes(t)) throw new BenchUsageError(`--${name}: unknown "${t}" (known: ${known.join(", ")})`);
+    return out;
+  };
   if (!["seq_sendRawTransaction", "eth_sendRawTransaction"].includes(values.method!)) {
     throw new BenchUsageError(`--method must be seq_sendRawTransaction or eth_sendRawTransaction, got ${values.method}`);
   }
+  const warmup = values.warmup ?? (quick ? "1" : "2");
   const profileDir = values.profile === undefined ? undefined : path.resolve(values.profile);
+  const nodes = list("nodes", values.nodes);
+  for (const n of nodes) if (n < 3 || n > 7) throw new BenchUsageError(`--nodes: cluster sizes from 3 to 7, got ${n}`);
   return {
-    durationMs: positive("duration", values.duration) * 1000,
-    warmupMs: Number(values.warmup) >= 0 ? Number(values.warmup) * 1000 : positive("warmup", values.warmup),
+    quick,
+    durationMs: positive("duration", values.duration ?? (quick ? "3" : "10")) * 1000,
+    warmupMs: Number(warmup) >= 0 ? Number(warmup) * 1000 : positive("warmup", warmup),
     concurrency: list("concurrency", values.concurrency),
     batchConcurrency: list("batch-concurrency", values["batch-concurrency"]),
-    targets,
+    nodes,
+    systems: names("systems", values.systems!, SYSTEMS),
+    targets: names("targets", values.targets!, TARGETS),
+    phases: names("phases", values.phases!, PHASES),
+    failoverTrials: Math.round(positive("failover-trials", values["failover-trials"] ?? (quick ? "3" : "10"))),
+    sustainMs: positive("sustain", values.sustain ?? (quick ? "20" : "300")) * 1000,
     method: values.method!,
     senders: Math.round(positive("senders", values.senders)),
     txBytes: Math.round(positive("tx-bytes", values["tx-bytes"])),
@@ -95,13 +119,7 @@ function parseSettings() {
     out: path.resolve(values.out ?? path.join(REPO_ROOT, "scripts/bench/results", profileDir ? "profile.json" : "latest.json")),
   };
 }
-
-interface Status {
-  role: string;
-  leader: string | null;
-  commitIndex: number;
-  nextPosition: number;
-}
+type Settings = ReturnType<typeof parseSettings>;
 
 /** /proc/stat totals: machine-wide busy and total jiffies (other tenants included). */
 function machineJiffies(): { busy: number; total: number } {
@@ -115,19 +133,19 @@ function machineJiffies(): { busy: number; total: number } {
 interface WindowSnapshot {
   readonly hrUs: number;
   readonly wallMs: number;
-  readonly nodes: ProcSample[];
+  readonly procs: ProcSample[];
   readonly selfCpu: number;
   readonly machine: { busy: number; total: number };
-  /** Started at the snapshot, read after the run (an HTTP round trip cannot block the load loop). */
-  readonly counters: Promise<NodeCounters[]>;
+  /** Our nodes' metrics, started at the snapshot and read after the run (a round trip cannot block the load loop). */
+  readonly counters?: Promise<NodeCounters[]>;
 }
 
+/** Figures every scenario has, for both systems. */
 interface ScenarioResult {
-  system: "sequencer";
+  system: System;
   nodes: number;
   concurrency: number;
   target: Target;
-  method: string;
   txsPerRequest: number;
   opsPerSec: number;
   p50Ms: number;
@@ -136,56 +154,233 @@ interface ScenarioResult {
   meanMs: number;
   errors: number;
   errorKinds: Record<string, number>;
-  /** CPU cores used by each node over the window (1 = one core fully busy), by operator index. */
+  /** CPU cores used by each member process over the window (1 = one core fully busy), by member index. */
   cpuPerNode: number[];
   rssMbPerNode: number[];
-  roles: string[];
   leaderIndex: number;
+  /** The leader at the end was another one: an election (or a scheduled rotation) happened under load. */
   leaderChanged: boolean;
-  /** Committed transactions per CPU-second spent by the three nodes together. */
+  /** Committed writes per CPU-second spent by all members together. */
   opsPerClusterCpuSecond: number;
-  /** Committed transactions per CPU-second of the leader. */
   opsPerLeaderCpuSecond: number;
-  /** CPU cores used by this process: load generator (and the idle in-process L1 chain). */
+  /** CPU cores used by this process: load generator (and, for our side, the idle in-process L1 chain). */
   loadGenCpu: number;
   /** Share of the whole machine's CPU busy during the window (all tenants). */
   machineCpuBusy: number;
-  /** CPU cores used by other tenants of the machine during the window (busy minus the nodes and this process). */
+  /** CPU cores used by other tenants during the window (busy minus the members under test and this process). */
   otherTenantsCpu: number;
   windowSeconds: number;
   exhausted: boolean;
-  /** Synced writes (group commits) per second on each node: one fsync covers many transactions. */
-  fsyncsPerSecPerNode: number[];
-  /** Mean duration of a synced write per node, ms. */
-  fsyncMeanMsPerNode: number[];
-  /** Transactions per leader fsync: the group-commit factor. */
-  txsPerLeaderFsync: number;
-  /** Leader-measured proposal-to-commitment latency (mean, ms): the node's share of the client latency (forwarded: the leader's part). */
-  leaderCommitMeanMs: number;
-  /** Profile runs: the leader's V8 time window, for the summary. */
+  /** Our side only: group commits and the leader's own proposal-to-commitment latency. */
+  sequencer?: {
+    method: string;
+    fsyncsPerSecPerNode: number[];
+    fsyncMeanMsPerNode: number[];
+    txsPerLeaderFsync: number;
+    leaderCommitMeanMs: number;
+  };
   profileWindowUs?: [number, number];
+}
+
+/** One system's cluster as the scenarios drive it. */
+interface Side extends ClusterUnderTest {
+  readonly system: System;
+  pids(): number[];
+  /** Our side: the node's /metrics (fsyncs, commit latency). */
+  counters?(): Promise<NodeCounters[]>;
+  dataDirs(): string[];
+  stop(): Promise<void>;
+}
+
+function sequencerSide(cluster: SequencerCluster, pool: PresignedPool): Side {
+  return {
+    system: "sequencer",
+    size: cluster.size,
+    submitUrl: (i) => cluster.urls[i]!,
+    nextBody: () => pool.body(1),
+    tally: tallyReply,
+    leaderIndex: (t) => cluster.leaderIndex(t),
+    isRunning: (i) => cluster.isRunning(i),
+    kill: (i) => cluster.stopNode(i, "SIGKILL"),
+    restart: (i) => void cluster.startNode(i),
+    settle: (t) => cluster.settle(t),
+    pids: () => cluster.procs.map((p) => p.pid),
+    counters: () => Promise.all(cluster.urls.map((u) => scrapeCounters(u))),
+    dataDirs: () => cluster.net.operators.map((_, i) => cluster.dataDir(i)),
+    stop: () => cluster.stop(),
+  };
+}
+
+function etcdSide(cluster: EtcdCluster, valueBytes: number): Side {
+  const bodies = etcdPutBodies(valueBytes);
+  return {
+    system: "etcd",
+    size: cluster.members.length,
+    submitUrl: (i) => `${cluster.urls[i]}/v3/kv/put`,
+    nextBody: bodies,
+    tally: tallyEtcdReply,
+    leaderIndex: (t) => cluster.leaderIndex(t),
+    isRunning: (i) => cluster.isRunning(i),
+    kill: (i) => cluster.stopMember(i, "SIGKILL"),
+    restart: (i) => cluster.startMember(i),
+    settle: (t) => cluster.settle(t),
+    pids: () => cluster.members.map((_, i) => cluster.pid(i) ?? -1),
+    dataDirs: () => cluster.members.map((m) => m.dataDir),
+    stop: () => cluster.stop(),
+  };
+}
+
+interface ScenarioSpec {
+  readonly target: Target;
+  readonly concurrency: number;
+  readonly txsPerRequest: number;
+}
+
+/** Runs one closed-loop scenario against `side` and gathers the figures. */
+async function runScenario(side: Side, client: RpcHttpClient, settings: Settings, spec: ScenarioSpec, nextBody: () => { body: string; txs: number } | undefined): Promise<ScenarioResult> {
+  await side.settle();
+  const leader = await side.leaderIndex();
+  const followers = Array.from({ length: side.size }, (_, i) => i).filter((i) => i !== leader);
+  const pids = side.pids();
+  const snap = (): WindowSnapshot => ({
+    hrUs: Number(process.hrtime.bigint() / 1000n),
+    wallMs: performance.now(),
+    procs: pids.map((p) => sampleProcess(p)),
+    selfCpu: selfCpuSeconds(),
+    machine: machineJiffies(),
+    ...(side.counters ? { counters: side.counters() } : {}),
+  });
+  let first: WindowSnapshot | undefined;
+  let last: WindowSnapshot | undefined;
+  const load: LoadResult = await runClosedLoop(client, {
+    concurrency: spec.concurrency,
+    warmupMs: settings.warmupMs,
+    durationMs: settings.durationMs,
+    urlFor: (i) => side.submitUrl(spec.target === "follower" ? followers[i % followers.length]! : leader),
+    nextBody,
+    tally: side.tally,
+    window: { onWindowStart: () => (first = snap()), onWindowEnd: () => (last = snap()) },
+  });
+  if (first === undefined || last === undefined) throw new Error("the measurement window never opened");
+  const leaderAfter = await side.leaderIndex();
+  const secs = (last.wallMs - first.wallMs) / 1000;
+  const cpu = last.procs.map((n, i) => n.cpuSeconds - first!.procs[i]!.cpuSeconds);
+  const clusterCpu = cpu.reduce((a, b) => a + b, 0);
+  const machineBusy = (last.machine.busy - first.machine.busy) / (last.machine.total - first.machine.total);
+  const loadGenCpu = (last.selfCpu - first.selfCpu) / secs;
+  const r: ScenarioResult = {
+    system: side.system,
+    nodes: side.size,
+    concurrency: spec.concurrency,
+    target: spec.target,
+    txsPerRequest: spec.txsPerRequest,
+    opsPerSec: round(load.opsPerSec, 1),
+    p50Ms: round(load.p50Ms, 2),
+    p99Ms: round(load.p99Ms, 2),
+    maxMs: round(load.maxMs, 2),
+    meanMs: round(load.meanMs, 2),
+    errors: load.errors,
+    errorKinds: load.errorKinds,
+    cpuPerNode: cpu.map((c) => round(c / secs, 3)),
+    rssMbPerNode: last.procs.map((n) => round(n.rssBytes / 2 ** 20, 1)),
+    leaderIndex: leader,
+    leaderChanged: leaderAfter !== leader,
+    opsPerClusterCpuSecond: round(load.committed / clusterCpu, 1),
+    opsPerLeaderCpuSecond: round(load.committed / cpu[leader]!, 1),
+    loadGenCpu: round(loadGenCpu, 3),
+    machineCpuBusy: round(machineBusy, 3),
+    otherTenantsCpu: round(Math.max(0, machineBusy * cpus().length - clusterCpu / secs - loadGenCpu), 2),
+    windowSeconds: round(load.windowMs / 1000, 2),
+    exhausted: load.exhausted,
+  };
+  if (first.counters && last.counters) {
+    const [c0, c1] = await Promise.all([first.counters, last.counters]);
+    const fsyncs = c1.map((c, i) => c.fsyncCount - c0[i]!.fsyncCount);
+    const fsyncSecs = c1.map((c, i) => c.fsyncSeconds - c0[i]!.fsyncSeconds);
+    const commits = c1[leader]!.commitCount - c0[leader]!.commitCount;
+    r.sequencer = {
+      method: settings.method,
+      fsyncsPerSecPerNode: fsyncs.map((n) => round(n / secs, 1)),
+      fsyncMeanMsPerNode: fsyncs.map((n, i) => round(n > 0 ? (1000 * fsyncSecs[i]!) / n : Number.NaN, 2)),
+      txsPerLeaderFsync: round(load.committed / Math.max(1, fsyncs[leader]!), 1),
+      leaderCommitMeanMs: round(commits > 0 ? (1000 * (c1[leader]!.commitSeconds - c0[leader]!.commitSeconds)) / commits : Number.NaN, 2),
+    };
+  }
+  if (settings.profileDir) r.profileWindowUs = [first.hrUs, last.hrUs];
+  return r;
+}
+
+interface MemoryResult {
+  system: System;
+  nodes: number;
+  /** Offered rate: half the best leader throughput this system reached in this run. */
+  targetOpsPerSec: number;
+  achievedOpsPerSec: number;
+  p99Ms: number;
+  errors: number;
+  durationSeconds: number;
+  rssMbPerNode: number[];
+  peakRssMbPerNode: number[];
+  diskBytesBefore: number[];
+  diskBytesAfterCompaction: number[];
+  compaction: string;
+}
+
+/** A sustained run at `rate` writes/s (paced closed loop), sampling RSS every second. */
+async function sustain(side: Side, client: RpcHttpClient, rate: number, durationMs: number, nextBody: () => { body: string; txs: number } | undefined) {
+  await side.settle();
+  const leader = await side.leaderIndex();
+  const pids = side.pids();
+  const peak = pids.map(() => 0);
+  const sampler = setInterval(() => {
+    for (const [i, pid] of pids.entries()) {
+      try {
+        peak[i] = Math.max(peak[i]!, sampleProcess(pid).rssBytes);
+      } catch {
+        // Exited: the run will say so through errors.
+      }
+    }
+  }, 1_000);
+  try {
+    const load = await runClosedLoop(client, {
+      concurrency: 64,
+      warmupMs: 0,
+      durationMs,
+      urlFor: () => side.submitUrl(leader),
+      nextBody,
+      tally: side.tally,
+      maxRequestsPerSec: rate,
+    });
+    const rss = pids.map((p) => sampleProcess(p).rssBytes);
+    return {
+      load,
+      rssMbPerNode: rss.map((b) => round(b / 2 ** 20, 1)),
+      peakRssMbPerNode: rss.map((b, i) => round(Math.max(b, peak[i]!) / 2 ** 20, 1)),
+    };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 async function main(): Promise<void> {
   const settings = parseSettings();
-  const procs: NodeProcess[] = [];
-  let chain: LocalChain | undefined;
-  let dir: string | undefined;
+  const log = (line: string) => console.log(line);
+  const dir = await mkdtemp(path.join(tmpdir(), "seq-bench-"));
+  const open = new Set<Side>();
   let cleaning: Promise<void> | undefined;
-  const cleanup = (signal: NodeJS.Signals = "SIGKILL") =>
+  const cleanup = () =>
     (cleaning ??= (async () => {
-      await Promise.all(procs.map((p) => stopNode(p, signal, 15_000)));
-      await chain?.close().catch(() => undefined);
-      if (dir && settings.keep) console.log(`kept ${dir} (node logs: ${dir}/node-*/node.log)`);
-      else if (dir) await rm(dir, { recursive: true, force: true });
+      await Promise.all([...open].map((s) => s.stop().catch(() => undefined)));
+      if (settings.keep) console.log(`kept ${dir} (logs: node-*/node.log, etcd-*/etcd.log)`);
+      else await rm(dir, { recursive: true, force: true });
     })());
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
-      console.error(`\n${sig}: stopping the nodes and removing ${dir ?? "the temp dir"}`);
+      console.error(`\n${sig}: stopping the clusters and removing ${dir}`);
       void cleanup().finally(() => process.exit(130));
     });
   }
-  // An error outside main's await chain must not orphan the node processes either.
+  // An error outside main's await chain must not orphan the member processes either.
   for (const event of ["uncaughtException", "unhandledRejection"] as const) {
     process.once(event, (error: unknown) => {
       console.error(`bench: ${event}:`, error);
@@ -193,197 +388,337 @@ async function main(): Promise<void> {
     });
   }
 
-  const signer = new LoadSigner({ chainId: ROLLUP_CHAIN_ID, senders: settings.senders, txBytes: settings.txBytes });
-  await signer.checkAgainstViem();
-  const txBytes = (signer.sign(1)[0]!.length - 2) / 2;
-  let pool: Hex[] = [];
-  let poolNext = 0;
-
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg();
-  const scenarios: ScenarioResult[] = [];
-  let net: StakedNetwork;
-  try {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-bench-"));
-    console.log(`bench: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-    chain = await startLocalChain();
-    net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
-    await mineToNextEpoch(chain.connection, net.deployment.registry);
-    const env: NodeJS.ProcessEnv = {};
-    if (settings.profileDir) {
-      mkdirSync(settings.profileDir, { recursive: true });
-      env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${settings.profileDir}`.trim();
-    }
-    for (const op of net.operators) procs.push(spawnNode(op, env));
-    for (const p of procs) {
-      void p.exited.then((code) => {
-        if (!cleaning) console.error(`node process ${p.pid} exited (${code}); see ${p.logFile}`);
-      });
-    }
-    const urls = net.operators.map((o) => o.rpcUrl);
+  console.log(`bench: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}`);
 
-    const leaderIndex = async (timeoutMs = 60_000): Promise<number> => {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        for (const p of procs) if (p.child.exitCode !== null || p.child.signalCode !== null) throw new ClusterError(`node ${p.pid} exited; see ${p.logFile}`);
-        try {
-          const statuses = await Promise.all(urls.map((u) => rpc<Status>(u, "seq_status")));
-          const leader = statuses[0]!.leader;
-          if (leader !== null && statuses.every((s) => s.leader === leader)) {
-            const i = net.operators.findIndex((o) => o.operator.toLowerCase() === leader);
-            if (i >= 0) return i;
-          }
-        } catch {
-          // Not serving yet.
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new ClusterError(`no leader all three nodes agree on within ${timeoutMs} ms`);
-    };
-    const settle = async () => {
-      // Let followers finish applying the previous scenario so it does not bleed into the next.
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        const s = await Promise.all(urls.map((u) => rpc<Status>(u, "seq_status")));
-        if (s.every((x) => x.commitIndex === s[0]!.commitIndex && x.nextPosition === s[0]!.nextPosition)) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-
-    await leaderIndex();
-    console.log(`cluster up: ${net.operators.length} nodes, pids ${procs.map((p) => p.pid).join(" ")}; ${txBytes}-byte EIP-1559 transactions from ${settings.senders} senders`);
-
-    const plan: { target: Target; concurrency: number }[] = [];
-    for (const target of settings.targets) {
-      for (const c of target === "batch100" ? settings.batchConcurrency : settings.concurrency) plan.push({ target, concurrency: c });
-    }
-    let bestRate = 0;
-    const client = new RpcHttpClient(Math.max(...plan.map((p) => p.concurrency)));
+  let etcdVersion: string | null = null;
+  let etcdSkipped: string | null = null;
+  const systems = [...settings.systems];
+  if (systems.includes("etcd")) {
     try {
-      for (const { target, concurrency } of plan) {
-        await settle();
-        const leader = await leaderIndex();
-        const followers = [0, 1, 2].filter((i) => i !== leader);
-        const txsPerRequest = target === "batch100" ? BATCH_SIZE : 1;
-
-        // Top up the pre-signed load before the clock starts: twice the best rate so far.
-        const seconds = (settings.warmupMs + settings.durationMs) / 1000;
-        const need = Math.ceil(Math.max(2_000, 2 * bestRate) * seconds) + concurrency * txsPerRequest;
-        if (pool.length - poolNext < need) {
-          const t0 = performance.now();
-          const fresh = signer.sign(need - (pool.length - poolNext));
-          pool = [...pool.slice(poolNext), ...fresh];
-          poolNext = 0;
-          if (fresh.length >= 10_000) console.log(`  (pre-signed ${fresh.length} transactions in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-        }
-        let id = 0;
-        const nextBody = (): { body: string; txs: number } | undefined => {
-          if (poolNext + txsPerRequest > pool.length) return undefined;
-          if (txsPerRequest === 1) return { body: `{"jsonrpc":"2.0","id":${id++},"method":"${settings.method}","params":["${pool[poolNext++]}"]}`, txs: 1 };
-          const calls: string[] = [];
-          for (let k = 0; k < txsPerRequest; k++) calls.push(`{"jsonrpc":"2.0","id":${id++},"method":"${settings.method}","params":["${pool[poolNext++]}"]}`);
-          return { body: `[${calls.join(",")}]`, txs: txsPerRequest };
-        };
-
-        const snap = (): WindowSnapshot => ({
-          hrUs: Number(process.hrtime.bigint() / 1000n),
-          wallMs: performance.now(),
-          nodes: procs.map((p) => sampleProcess(p.pid)),
-          selfCpu: selfCpuSeconds(),
-          machine: machineJiffies(),
-          counters: Promise.all(urls.map((u) => scrapeCounters(u))),
-        });
-        let first: WindowSnapshot | undefined;
-        let last: WindowSnapshot | undefined;
-        const load: LoadResult = await runClosedLoop(client, {
-          concurrency,
-          warmupMs: settings.warmupMs,
-          durationMs: settings.durationMs,
-          urlFor: (i) => (target === "follower" ? urls[followers[i % followers.length]!]! : urls[leader]!),
-          nextBody,
-          window: { onWindowStart: () => (first = snap()), onWindowEnd: () => (last = snap()) },
-        });
-        if (first === undefined || last === undefined) throw new Error("the measurement window never opened");
-        const leaderAfter = await leaderIndex();
-        const [c0, c1] = await Promise.all([first.counters, last.counters]);
-        const fsyncs = c1.map((c, i) => c.fsyncCount - c0[i]!.fsyncCount);
-        const fsyncSecs = c1.map((c, i) => c.fsyncSeconds - c0[i]!.fsyncSeconds);
-        const commits = c1[leader]!.commitCount - c0[leader]!.commitCount;
-        const secs = (last.wallMs - first.wallMs) / 1000;
-        const cpu = last.nodes.map((n, i) => n.cpuSeconds - first!.nodes[i]!.cpuSeconds);
-        const clusterCpu = cpu.reduce((a, b) => a + b, 0);
-        const machineBusy = (last.machine.busy - first.machine.busy) / (last.machine.total - first.machine.total);
-        const loadGenCpu = (last.selfCpu - first.selfCpu) / secs;
-        const r: ScenarioResult = {
-          system: "sequencer",
-          nodes: procs.length,
-          concurrency,
-          target,
-          method: settings.method,
-          txsPerRequest,
-          opsPerSec: round(load.opsPerSec, 1),
-          p50Ms: round(load.p50Ms, 2),
-          p99Ms: round(load.p99Ms, 2),
-          maxMs: round(load.maxMs, 2),
-          meanMs: round(load.meanMs, 2),
-          errors: load.errors,
-          errorKinds: load.errorKinds,
-          cpuPerNode: cpu.map((c) => round(c / secs, 3)),
-          rssMbPerNode: last.nodes.map((n) => round(n.rssBytes / 2 ** 20, 1)),
-          roles: procs.map((_, i) => (i === leader ? "leader" : "follower")),
-          leaderIndex: leader,
-          leaderChanged: leaderAfter !== leader,
-          opsPerClusterCpuSecond: round(load.committed / clusterCpu, 1),
-          opsPerLeaderCpuSecond: round(load.committed / cpu[leader]!, 1),
-          loadGenCpu: round(loadGenCpu, 3),
-          machineCpuBusy: round(machineBusy, 3),
-          otherTenantsCpu: round(Math.max(0, machineBusy * cpus().length - clusterCpu / secs - loadGenCpu), 2),
-          windowSeconds: round(load.windowMs / 1000, 2),
-          exhausted: load.exhausted,
-          fsyncsPerSecPerNode: fsyncs.map((n) => round(n / secs, 1)),
-          fsyncMeanMsPerNode: fsyncs.map((n, i) => round(n > 0 ? (1000 * fsyncSecs[i]!) / n : Number.NaN, 2)),
-          txsPerLeaderFsync: round(load.committed / Math.max(1, fsyncs[leader]!), 1),
-          leaderCommitMeanMs: round(commits > 0 ? (1000 * (c1[leader]!.commitSeconds - c0[leader]!.commitSeconds)) / commits : Number.NaN, 2),
-          ...(settings.profileDir ? { profileWindowUs: [first.hrUs, last.hrUs] as [number, number] } : {}),
-        };
-        scenarios.push(r);
-        bestRate = Math.max(bestRate, r.opsPerSec);
-        printRow(r);
-      }
-    } finally {
-      client.close();
+      etcdVersion = ensureEtcd(log);
+      console.log(`etcd: ${etcdVersion}`);
+    } catch (error) {
+      etcdSkipped = (error as Error).message;
+      console.log(`etcd: ${etcdSkipped}\n      continuing without the etcd side`);
+      systems.splice(systems.indexOf("etcd"), 1);
     }
+  }
+
+  const signer = new LoadSigner({ chainId: ROLLUP_CHAIN_ID, senders: settings.senders, txBytes: settings.txBytes });
+  await signer.checkAgainstViem();
+  const pool = new PresignedPool(signer, settings.method);
+  const txBytes = (signer.sign(1)[0]!.length - 2) / 2;
+  /** Signs ahead of a phase: `rate` writes/s over `seconds`, with a floor. */
+  const topUp = (rate: number, seconds: number, extra = 0) => {
+    const t0 = performance.now();
+    const n = pool.ensure(Math.ceil(Math.max(2_000, rate) * seconds) + extra);
+    if (n >= 10_000) console.log(`  (pre-signed ${n} transactions in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  };
+
+  const scenarios: ScenarioResult[] = [];
+  const failover: (FailoverTrial & { system: System; nodes: number })[] = [];
+  const handover: (HandoverResult & { system: System; nodes: number; how: string })[] = [];
+  const memory: MemoryResult[] = [];
+  const bestRate: Record<System, number> = { sequencer: 0, etcd: 0 };
+  const client = new RpcHttpClient(Math.max(256, ...settings.concurrency));
+  const seqEnv: NodeJS.ProcessEnv = {};
+  if (settings.profileDir) {
+    mkdirSync(settings.profileDir, { recursive: true });
+    seqEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${settings.profileDir}`.trim();
+  }
+  let profiled: { cluster: SequencerCluster; scenarios: ScenarioResult[] } | undefined;
+
+  try {
+    for (const [sizeIndex, n] of settings.nodes.entries()) {
+      const sides: Side[] = [];
+      let seqCluster: SequencerCluster | undefined;
+      let etcdCluster: EtcdCluster | undefined;
+      if (systems.includes("sequencer")) {
+        seqCluster = await SequencerCluster.start(path.join(dir, `seq-${n}`), n, seqEnv);
+        const side = sequencerSide(seqCluster, pool);
+        open.add(side);
+        sides.push(side);
+        console.log(`\nsequencer: ${n} nodes up (pids ${side.pids().join(" ")}); ${txBytes}-byte EIP-1559 transactions from ${settings.senders} senders`);
+      }
+      if (systems.includes("etcd")) {
+        etcdCluster = await EtcdCluster.start(path.join(dir, `etcd-${n}`), n);
+        const side = etcdSide(etcdCluster, txBytes);
+        open.add(side);
+        sides.push(side);
+        console.log(`etcd: ${n} members up (pids ${side.pids().join(" ")}); ${txBytes}-byte values through the v3 JSON gateway`);
+      }
+      const seq = sides.find((s) => s.system === "sequencer");
+      const etcd = sides.find((s) => s.system === "etcd");
+      const bodyFor = (side: Side, txs = 1) => (side.system === "sequencer" ? () => pool.body(txs) : side.nextBody);
+
+      if (settings.phases.includes("throughput")) {
+        // Alternating: both systems at one concurrency level, then the next level.
+        for (const c of settings.concurrency) {
+          for (const side of sides) {
+            if (side.system === "sequencer") topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, c);
+            const r = await runScenario(side, client, settings, { target: "leader", concurrency: c, txsPerRequest: 1 }, bodyFor(side));
+            scenarios.push(r);
+            bestRate[side.system] = Math.max(bestRate[side.system], r.opsPerSec);
+            printRow(r);
+          }
+          printRatio(scenarios, n, c);
+        }
+        // Our own paths at the first size: submissions to followers (forwarded), JSON-RPC batches.
+        if (seq && sizeIndex === 0) {
+          const extra: ScenarioSpec[] = [];
+          if (settings.targets.includes("follower")) for (const c of settings.concurrency.filter((x) => x >= 16)) extra.push({ target: "follower", concurrency: c, txsPerRequest: 1 });
+          if (settings.targets.includes("batch100")) for (const c of settings.batchConcurrency) extra.push({ target: "batch100", concurrency: c, txsPerRequest: BATCH_SIZE });
+          for (const spec of extra) {
+            topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, spec.concurrency * spec.txsPerRequest);
+            const r = await runScenario(seq, client, settings, spec, bodyFor(seq, spec.txsPerRequest));
+            scenarios.push(r);
+            printRow(r);
+          }
+        }
+        if (seqCluster && settings.profileDir && sizeIndex === 0) profiled = { cluster: seqCluster, scenarios: scenarios.filter((s) => s.system === "sequencer" && s.nodes === n) };
+      }
+
+      if (sizeIndex === 0 && settings.phases.includes("handover")) {
+        console.log("\ngraceful handover under load (16 writers over all members)");
+        if (seq && seqCluster) {
+          // Our nodes hand leadership to each epoch's scheduled primary: mine into the next epoch until that is another node.
+          for (let attempt = 0; attempt < 6; attempt++) {
+            topUp(2 * bestRate.sequencer, 15);
+            let epoch = 0;
+            const h = await measureHandover(seq, client, async () => void (epoch = await seqCluster.advanceEpoch()), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
+            if (h.to === null) {
+              console.log(`  sequencer: epoch ${epoch} kept node ${h.from} as leader (scheduled first): next epoch`);
+              continue;
+            }
+            handover.push({ ...h, system: "sequencer", nodes: n, how: `scheduled rotation at L1 epoch ${epoch}` });
+            printHandover(handover.at(-1)!);
+            break;
+          }
+        }
+        if (etcd && etcdCluster) {
+          const h = await measureHandover(etcd, client, async (from) => etcdCluster.transferLeadership(from, (from + 1) % n), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
+          handover.push({ ...h, system: "etcd", nodes: n, how: "move-leader (maintenance/transfer-leadership)" });
+          printHandover(handover.at(-1)!);
+        }
+      }
+
+      if (sizeIndex === 0 && settings.phases.includes("failover")) {
+        console.log(`\nfailover: leader SIGKILL under load (16 writers over all members), ${settings.failoverTrials} trials per system`);
+        for (const side of sides) {
+          if (side.system === "sequencer") topUp(2 * bestRate.sequencer, settings.failoverTrials * 8);
+          const trials = await runFailoverTrials(side, client, {
+            trials: settings.failoverTrials,
+            concurrency: 16,
+            steadyMs: 2_000,
+            timeoutMs: 30_000,
+            probeEveryMs: 20,
+            onTrial: (t) =>
+              console.log(`  ${side.system.padEnd(9)} trial ${t.trial}: killed ${t.killed}, new leader ${t.newLeader ?? "?"}, first new write after ${t.failoverMs ?? "none"} ms; caught up ${t.catchUpMs} ms after restart`),
+          });
+          failover.push(...trials.map((t) => ({ ...t, system: side.system, nodes: n })));
+        }
+        for (const s of summarizeFailover(failover)) console.log(`  ${s.system.padEnd(9)} median ${s.medianMs} ms, max ${s.maxMs} ms over ${s.trials} trials (${s.failed} without a new write)`);
+      }
+
+      if (sizeIndex === 0 && settings.phases.includes("memory")) {
+        console.log(`\nmemory: ${settings.sustainMs / 1000} s at half the best leader rate, then disk before and after compaction`);
+        for (const side of sides) {
+          const best = bestRate[side.system] || 500;
+          const rate = Math.max(1, Math.round(best / 2));
+          if (side.system === "sequencer") topUp(rate * 1.05, settings.sustainMs / 1000 + 5);
+          const s = await sustain(side, client, rate, settings.sustainMs, bodyFor(side));
+          await side.settle();
+          const before = side.dataDirs().map((d) => diskBytes(d));
+          let compaction: string;
+          if (side.system === "etcd") {
+            await etcdCluster!.compactAndDefrag();
+            compaction = "kv compaction at the latest revision (physical), then defragment on every member";
+          } else {
+            compaction = await compactSequencer(seqCluster!, side, client);
+          }
+          const after = side.dataDirs().map((d) => diskBytes(d));
+          const m: MemoryResult = {
+            system: side.system,
+            nodes: n,
+            targetOpsPerSec: rate,
+            achievedOpsPerSec: round(s.load.opsPerSec, 1),
+            p99Ms: round(s.load.p99Ms, 2),
+            errors: s.load.errors,
+            durationSeconds: settings.sustainMs / 1000,
+            rssMbPerNode: s.rssMbPerNode,
+            peakRssMbPerNode: s.peakRssMbPerNode,
+            diskBytesBefore: before,
+            diskBytesAfterCompaction: after,
+            compaction,
+          };
+          memory.push(m);
+          console.log(
+            `  ${m.system.padEnd(9)} ${m.achievedOpsPerSec.toFixed(0)}/${rate} writes/s for ${m.durationSeconds} s (p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors): RSS MB ${m.rssMbPerNode.join(" ")} (peak ${m.peakRssMbPerNode.join(" ")}); disk MB ${before.map(mb).join(" ")} -> ${after.map(mb).join(" ")} after compaction`,
+          );
+        }
+      }
+
+      if (profiled?.cluster !== seqCluster) {
+        for (const side of sides) {
+          await side.stop();
+          open.delete(side);
+        }
+      }
+    }
+
+    const summary = summarizeFailover(failover);
+    const comparison = compare(scenarios);
+    const targets = judgeTargets(comparison, summary, memory);
+    printSummary(comparison, targets);
 
     const result = {
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version, loadAverage: { start: loadAtStart, end: loadavg() } },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? "unknown",
+        node: process.version,
+        loadAverage: { start: loadAtStart, end: loadavg() },
+        shared: "2 cores shared with other engineers' test runs: see machineCpuBusy and otherTenantsCpu per scenario",
+      },
       commit: gitHead(),
       startedAt,
+      finishedAt: new Date().toISOString(),
       settings: {
+        quick: settings.quick,
         durationSeconds: settings.durationMs / 1000,
         warmupSeconds: settings.warmupMs / 1000,
         txBytes,
         senders: settings.senders,
-        storage: "level, synced group commit (one fsync per Ready)",
+        failoverTrials: settings.failoverTrials,
+        sustainSeconds: settings.sustainMs / 1000,
+        sequencer: { storage: "level, synced group commit (one fsync per Ready)", timeouts: sequencerTimeouts() },
+        etcd: etcdVersion ? { version: etcdVersion, timeouts: ETCD_TIMEOUTS, fsync: "default (on)", api: "v3 JSON gateway /v3/kv/put" } : { skipped: etcdSkipped ?? "not selected" },
         profiled: settings.profileDir !== undefined,
       },
       scenarios,
+      comparison,
+      failover,
+      failoverSummary: summary,
+      handover,
+      memory,
+      targets,
     };
     mkdirSync(path.dirname(settings.out), { recursive: true });
     writeFileSync(settings.out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwrote ${path.relative(process.cwd(), settings.out)}`);
 
-    if (settings.profileDir) {
+    if (profiled && settings.profileDir) {
       // Graceful stop so V8 writes the profiles on exit.
-      await cleanup("SIGTERM");
-      const summaries = summarizeProfiles(settings.profileDir, procs, scenarios);
+      await profiled.cluster.stop("SIGTERM");
+      const summaries = summarizeProfiles(settings.profileDir, profiled.cluster, profiled.scenarios);
       writeFileSync(settings.out.replace(/\.json$/, ".summary.json"), `${JSON.stringify(summaries, null, 2)}\n`);
     }
   } finally {
+    client.close();
     await cleanup();
   }
 }
 
-function summarizeProfiles(dir: string, procs: readonly NodeProcess[], scenarios: readonly ScenarioResult[]) {
+/**
+ * Our nodes compact on their own once `compactEvery` entries are applied (snapshot, then the log
+ * entries are deleted). To measure disk before and after, restart every node with compactEvery 1
+ * and commit a little more so each one snapshots and drops its log.
+ */
+async function compactSequencer(cluster: SequencerCluster, side: Side, client: RpcHttpClient): Promise<string> {
+  for (let i = 0; i < cluster.size; i++) await cluster.stopNode(i, "SIGTERM");
+  for (let i = 0; i < cluster.size; i++) cluster.startNode(i, { SEQ_COMPACT_EVERY: "1" });
+  const leader = await cluster.leaderIndex(90_000);
+  let sent = 0;
+  for (let k = 0; k < 20; k++) {
+    const b = side.nextBody();
+    if (b === undefined) break;
+    const { status, text } = await client.post(side.submitUrl(leader), b.body, 15_000);
+    sent += tallyReply(status, text, 1).ok;
+  }
+  await cluster.settle(60_000);
+  return `restart with SEQ_COMPACT_EVERY=1 and ${sent} more commitments: each node snapshots and deletes its applied log entries (level reclaims the space as it compacts its files)`;
+}
+
+interface FailoverSummary {
+  system: System;
+  nodes: number;
+  trials: number;
+  failed: number;
+  medianMs: number | null;
+  maxMs: number | null;
+  timeouts: { heartbeatMs: number; electionMs: number; leaderTakeoverMs?: number };
+}
+
+function summarizeFailover(trials: readonly (FailoverTrial & { system: System; nodes: number })[]): FailoverSummary[] {
+  const out: FailoverSummary[] = [];
+  for (const system of SYSTEMS) {
+    const mine = trials.filter((t) => t.system === system);
+    if (mine.length === 0) continue;
+    const ms = mine.map((t) => t.failoverMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    out.push({
+      system,
+      nodes: mine[0]!.nodes,
+      trials: mine.length,
+      failed: mine.length - ms.length,
+      medianMs: ms.length ? round(median(ms), 1) : null,
+      maxMs: ms.length ? ms.at(-1)! : null,
+      timeouts: system === "etcd" ? { ...ETCD_TIMEOUTS } : sequencerTimeouts(),
+    });
+  }
+  return out;
+}
+
+interface Comparison {
+  nodes: number;
+  concurrency: number;
+  sequencerOpsPerSec: number;
+  etcdOpsPerSec: number;
+  throughputRatio: number;
+  sequencerP99Ms: number;
+  etcdP99Ms: number;
+  p99Ratio: number;
+}
+
+function compare(scenarios: readonly ScenarioResult[]): Comparison[] {
+  const out: Comparison[] = [];
+  for (const s of scenarios.filter((x) => x.system === "sequencer" && x.target === "leader")) {
+    const e = scenarios.find((x) => x.system === "etcd" && x.nodes === s.nodes && x.concurrency === s.concurrency);
+    if (!e) continue;
+    out.push({
+      nodes: s.nodes,
+      concurrency: s.concurrency,
+      sequencerOpsPerSec: s.opsPerSec,
+      etcdOpsPerSec: e.opsPerSec,
+      throughputRatio: round(s.opsPerSec / e.opsPerSec, 2),
+      sequencerP99Ms: s.p99Ms,
+      etcdP99Ms: e.p99Ms,
+      p99Ratio: round(s.p99Ms / e.p99Ms, 2),
+    });
+  }
+  return out;
+}
+
+interface TargetVerdict {
+  target: string;
+  met: boolean | null;
+  measured: string;
+}
+
+function judgeTargets(comparison: readonly Comparison[], failover: readonly FailoverSummary[], memory: readonly MemoryResult[]): TargetVerdict[] {
+  const out: TargetVerdict[] = [];
+  for (const c of comparison.filter((x) => x.concurrency === 64 || x.concurrency === 256)) {
+    out.push({ target: `throughput >= 2x etcd, ${c.nodes} nodes, concurrency ${c.concurrency}`, met: c.throughputRatio >= 2, measured: `${c.throughputRatio}x (${c.sequencerOpsPerSec} vs ${c.etcdOpsPerSec} writes/s)` });
+    out.push({ target: `p99 <= etcd's, ${c.nodes} nodes, concurrency ${c.concurrency}`, met: c.p99Ratio <= 1, measured: `${c.sequencerP99Ms} vs ${c.etcdP99Ms} ms` });
+  }
+  const f = failover.find((x) => x.system === "sequencer");
+  if (f) out.push({ target: "failover median <= 500 ms", met: f.medianMs !== null && f.failed === 0 && f.medianMs <= 500, measured: `median ${f.medianMs} ms, max ${f.maxMs} ms, ${f.failed} of ${f.trials} trials without a new write` });
+  const m = memory.find((x) => x.system === "sequencer");
+  if (m) out.push({ target: "RSS <= 300 MB per node", met: Math.max(...m.peakRssMbPerNode) <= 300, measured: `end ${m.rssMbPerNode.join("/")} MB, peak ${m.peakRssMbPerNode.join("/")} MB after ${m.durationSeconds} s at ${m.achievedOpsPerSec} writes/s` });
+  return out;
+}
+
+function summarizeProfiles(dir: string, cluster: SequencerCluster, scenarios: readonly ScenarioResult[]) {
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   const fileOf = (pid: number) => {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (1 is tsx's loader).
@@ -394,9 +729,9 @@ function summarizeProfiles(dir: string, procs: readonly NodeProcess[], scenarios
   const out: { target: Target; concurrency: number; leader: ProfileSummary; follower: ProfileSummary }[] = [];
   for (const s of scenarios) {
     const [fromUs, toUs] = s.profileWindowUs!;
-    const follower = [0, 1, 2].find((i) => i !== s.leaderIndex)!;
-    const leader = summarizeCpuProfile(fileOf(procs[s.leaderIndex]!.pid), { fromUs, toUs });
-    const fol = summarizeCpuProfile(fileOf(procs[follower]!.pid), { fromUs, toUs }, 10);
+    const follower = s.leaderIndex === 0 ? 1 : 0;
+    const leader = summarizeCpuProfile(fileOf(cluster.procs[s.leaderIndex]!.pid), { fromUs, toUs });
+    const fol = summarizeCpuProfile(fileOf(cluster.procs[follower]!.pid), { fromUs, toUs }, 10);
     const txs = s.opsPerSec * s.windowSeconds;
     console.log(`\n${formatProfileSummary(`leader, ${s.target} c=${s.concurrency} (${s.opsPerSec} ops/s, /proc CPU ${s.cpuPerNode[s.leaderIndex]})`, leader, txs)}`);
     console.log(`\n${formatProfileSummary(`a follower, same window (/proc CPU ${s.cpuPerNode[follower]})`, fol, txs)}`);
@@ -405,10 +740,19 @@ function summarizeProfiles(dir: string, procs: readonly NodeProcess[], scenarios
   return out;
 }
 
+function median(sorted: readonly number[]): number {
+  const m = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+}
+
 function round(x: number, digits: number): number {
   if (!Number.isFinite(x)) return x;
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
 }
 
 function gitHead(): string {
@@ -423,27 +767,57 @@ let headerPrinted = false;
 function printRow(r: ScenarioResult): void {
   if (!headerPrinted) {
     console.log(
-      `\n${"target".padEnd(9)} ${"conc".padStart(4)} ${"ops/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(6)}  ${"CPU per node (L=leader)".padEnd(24)} ${"RSS MB".padEnd(16)} ${"ops/leader-CPU-s".padStart(16)} ${"ops/cluster-CPU-s".padStart(17)} ${"loadgen CPU".padStart(11)} ${"machine".padStart(7)} ${"others".padStart(6)} ${"tx/fsync".padStart(8)} ${"fsync ms".padStart(8)} ${"commit ms".padStart(9)}`,
+      `\n${"system".padEnd(9)} ${"n".padStart(2)} ${"target".padEnd(9)} ${"conc".padStart(4)} ${"ops/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"errors".padStart(6)}  ${"CPU per member (L=leader)".padEnd(30)} ${"RSS MB".padEnd(20)} ${"ops/leader-CPU-s".padStart(16)} ${"loadgen".padStart(7)} ${"machine".padStart(7)} ${"others".padStart(6)}`,
     );
     headerPrinted = true;
   }
   const cpu = r.cpuPerNode.map((c, i) => `${c.toFixed(2)}${i === r.leaderIndex ? "L" : ""}`).join(" ");
+  const s = r.sequencer;
   console.log(
-    `${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(24)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(16)} ${r.opsPerLeaderCpuSecond.toFixed(0).padStart(16)} ${r.opsPerClusterCpuSecond.toFixed(0).padStart(17)} ${r.loadGenCpu.toFixed(2).padStart(11)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)} ${r.otherTenantsCpu.toFixed(2).padStart(6)} ${r.txsPerLeaderFsync.toFixed(1).padStart(8)} ${r.fsyncMeanMsPerNode[r.leaderIndex]!.toFixed(2).padStart(8)} ${r.leaderCommitMeanMs.toFixed(1).padStart(9)}${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
+    `${r.system.padEnd(9)} ${String(r.nodes).padStart(2)} ${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(30)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(20)} ${r.opsPerLeaderCpuSecond.toFixed(0).padStart(16)} ${r.loadGenCpu.toFixed(2).padStart(7)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)} ${r.otherTenantsCpu.toFixed(2).padStart(6)}` +
+      (s ? `  tx/fsync ${s.txsPerLeaderFsync.toFixed(1)}, fsync ${s.fsyncMeanMsPerNode[r.leaderIndex]!.toFixed(2)} ms, commit ${s.leaderCommitMeanMs.toFixed(1)} ms` : "") +
+      `${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
   );
   const kinds = Object.entries(r.errorKinds);
   if (kinds.length > 0) console.log(`          errors: ${kinds.map(([k, n]) => `${n}x ${k}`).join("; ")}`);
+}
+
+function printRatio(scenarios: readonly ScenarioResult[], nodes: number, concurrency: number): void {
+  const c = compare(scenarios).find((x) => x.nodes === nodes && x.concurrency === concurrency);
+  if (c) console.log(`${"".padEnd(9)} ${String(nodes).padStart(2)} our/etcd  ${String(concurrency).padStart(4)} ${`${c.throughputRatio.toFixed(2)}x`.padStart(8)} ${"".padStart(8)} ${`${c.p99Ratio.toFixed(2)}x`.padStart(8)}`);
+}
+
+function printHandover(h: HandoverResult & { system: System; how: string }): void {
+  console.log(
+    `  ${h.system.padEnd(9)} ${h.how}: leader ${h.from} -> ${h.to ?? "?"} seen after ${h.leaderChangeSeenMs ?? "?"} ms; longest gap in acknowledgements ${h.maxGapMs} ms (steady load before: ${h.baselineMaxGapMs} ms), ${h.acks} acknowledged and ${h.errors} errors in the window` +
+      (h.errors > 0 ? ` (${Object.entries(h.errorKinds).map(([k, n]) => `${n}x ${k}`).join("; ")})` : ""),
+  );
+}
+
+function printSummary(comparison: readonly Comparison[], targets: readonly TargetVerdict[]): void {
+  if (comparison.length > 0) {
+    console.log(`\n${"nodes".padStart(5)} ${"conc".padStart(4)} ${"ours ops/s".padStart(10)} ${"etcd ops/s".padStart(10)} ${"ratio".padStart(6)} ${"ours p99".padStart(9)} ${"etcd p99".padStart(9)} ${"ratio".padStart(6)}`);
+    for (const c of comparison) {
+      console.log(
+        `${String(c.nodes).padStart(5)} ${String(c.concurrency).padStart(4)} ${c.sequencerOpsPerSec.toFixed(0).padStart(10)} ${c.etcdOpsPerSec.toFixed(0).padStart(10)} ${`${c.throughputRatio.toFixed(2)}x`.padStart(6)} ${c.sequencerP99Ms.toFixed(1).padStart(9)} ${c.etcdP99Ms.toFixed(1).padStart(9)} ${`${c.p99Ratio.toFixed(2)}x`.padStart(6)}`,
+      );
+    }
+  }
+  if (targets.length > 0) {
+    console.log("\ntargets:");
+    for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
+  }
 }
 
 main().then(
   // Keep-alive sockets of the status polls would hold the process for a while: done is done.
   () => process.exit(0),
   (error: unknown) => {
-  if (error instanceof BenchUsageError) {
-    console.error(`bench: ${error.message}`);
-    process.exit(2);
-  }
-  console.error(error);
-  process.exit(1);
+    if (error instanceof BenchUsageError) {
+      console.error(`bench: ${error.message}`);
+      process.exit(2);
+    }
+    console.error(error);
+    process.exit(1);
   },
 );

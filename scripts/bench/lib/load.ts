@@ -33,6 +33,12 @@ export interface LoadOptions {
   readonly window?: LoadWindow;
   /** Client-side timeout per HTTP request (the node answers TIMEOUT itself well before). */
   readonly requestTimeoutMs?: number;
+  /** Reads a reply (default: JSON-RPC, single or batch); lets the same loop drive other systems. */
+  readonly tally?: (status: number, text: string, txs: number) => CallResult;
+  /** Caps the offered rate (requests/s over all clients); unset, each client sends as fast as it is answered. */
+  readonly maxRequestsPerSec?: number;
+  /** Called on every answer inside the window with its completion time (performance.now() ms) and outcome. */
+  readonly onAnswer?: (doneMs: number, result: CallResult) => void;
 }
 
 export interface LoadResult {
@@ -139,9 +145,19 @@ export async function runClosedLoop(client: RpcHttpClient, opts: LoadOptions): P
     opts.window?.onWindowEnd();
   }, opts.warmupMs + opts.durationMs);
 
+  const tally = opts.tally ?? tallyReply;
+  // Pacing: requests take consecutive slots 1/rate apart; a client waits for its slot.
+  const slotMs = opts.maxRequestsPerSec === undefined ? 0 : 1000 / opts.maxRequestsPerSec;
+  let nextSlot = start;
   const clientLoop = async (i: number): Promise<void> => {
     const url = opts.urlFor(i);
     while (!stopped) {
+      if (slotMs > 0) {
+        const now = performance.now();
+        nextSlot = Math.max(nextSlot + slotMs, now);
+        if (nextSlot > now) await new Promise((r) => setTimeout(r, nextSlot - now));
+        if (stopped) return;
+      }
       const next = opts.nextBody();
       if (next === undefined) {
         exhausted = true;
@@ -151,7 +167,7 @@ export async function runClosedLoop(client: RpcHttpClient, opts: LoadOptions): P
       let result: CallResult;
       try {
         const { status, text } = await client.post(url, next.body, timeoutMs);
-        result = tallyReply(status, text, next.txs);
+        result = tally(status, text, next.txs);
       } catch (error) {
         result = { ok: 0, failed: next.txs, errors: [(error as Error).message.slice(0, 60)] };
       }
@@ -161,6 +177,7 @@ export async function runClosedLoop(client: RpcHttpClient, opts: LoadOptions): P
       latencies.push(t1 - t0);
       committed += result.ok;
       errors += result.failed;
+      opts.onAnswer?.(t1, result);
       for (const e of result.errors ?? []) errorKinds[e] = (errorKinds[e] ?? 0) + 1;
     }
   };

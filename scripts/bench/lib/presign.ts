@@ -138,3 +138,36 @@ export class LoadSigner {
     }
   }
 }
+
+/** Pre-signed transactions handed out as JSON-RPC request bodies, topped up before each measurement. */
+export class PresignedPool {
+  private pool: Hex[] = [];
+  private next = 0;
+  private id = 0;
+
+  constructor(
+    private readonly signer: LoadSigner,
+    private readonly method: string,
+  ) {}
+
+  get remaining(): number {
+    return this.pool.length - this.next;
+  }
+
+  /** Signs until at least `count` unused transactions are ready (before a clock starts); returns how many were signed. */
+  ensure(count: number): number {
+    const missing = count - this.remaining;
+    if (missing <= 0) return 0;
+    this.pool = [...this.pool.slice(this.next), ...this.signer.sign(missing)];
+    this.next = 0;
+    return missing;
+  }
+
+  /** A request body of `txs` calls (a JSON-RPC batch when more than one), or undefined when the pool ran dry. */
+  body(txs = 1): { body: string; txs: number } | undefined {
+    if (this.remaining < txs) return undefined;
+    const calls: string[] = [];
+    for (let k = 0; k < txs; k++) calls.push(`{"jsonrpc":"2.0","id":${this.id++},"method":"${this.method}","params":["${this.pool[this.next++]}"]}`);
+    return { body: txs === 1 ? calls[0]! : `[${calls.join(",")}]`, txs };
+  }
+}

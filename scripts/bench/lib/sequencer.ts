@@ -1,0 +1,179 @@
+/**
+ * Our side of the benchmark: a local L1 (in-process Hardhat chain), the contracts, `size`
+ * staked operators and one `seq start` process each, with durable level storage, on 127.0.0.1.
+ */
+import path from "node:path";
+import { mkdirSync } from "node:fs";
+import { nodeRpc as rpc } from "../../../node/rpc/client.js";
+import { DEFAULTS } from "../../../node/sequencer/config.js";
+import { mineToNextEpoch } from "../../lib/deploy.js";
+import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../lib/devnet.js";
+
+/** The cluster did not reach a usable state (no leader, a node exited). */
+export class ClusterError extends Error {
+  override readonly name = "ClusterError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface SequencerStatus {
+  readonly role: string;
+  readonly leader: string | null;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly nextPosition: number;
+  readonly epoch: number;
+}
+
+/** Stakes by operator: distinct, so the L1 schedule is not a tie. */
+const STAKES = ["2500", "1500", "1000", "800", "600", "500", "400"];
+
+/** The node's own election timing (config defaults, unless overridden by SEQ_* variables in `env`), for the report. */
+export function sequencerTimeouts(env: NodeJS.ProcessEnv = process.env) {
+  const tickMs = Number(env.SEQ_TICK_MS ?? DEFAULTS.tickMs);
+  const electionTicks = Number(env.SEQ_ELECTION_TICKS ?? DEFAULTS.electionTicks);
+  const heartbeatTicks = Number(env.SEQ_HEARTBEAT_TICKS ?? DEFAULTS.heartbeatTicks);
+  return {
+    heartbeatMs: tickMs * heartbeatTicks,
+    /** Base election timeout; a node's effective one is randomized in [base, 2*base) and offset by base per schedule rank (the first fallback waits 2x-3x base). */
+    electionMs: tickMs * electionTicks,
+    leaderTakeoverMs: Number(env.SEQ_LEADER_TAKEOVER_MS ?? DEFAULTS.leaderTakeoverMs),
+  };
+}
+
+export class SequencerCluster {
+  private cleaning: Promise<void> | undefined;
+
+  private constructor(
+    readonly chain: LocalChain,
+    readonly net: StakedNetwork,
+    readonly procs: NodeProcess[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** Starts a chain, deploys, stakes `size` operators under `dir` and starts their nodes; resolves once they agree on a leader. */
+  static async start(dir: string, size: number, env: NodeJS.ProcessEnv = {}): Promise<SequencerCluster> {
+    if (size > STAKES.length) throw new RangeError(`at most ${STAKES.length} nodes, asked for ${size}`);
+    mkdirSync(dir, { recursive: true });
+    const chain = await startLocalChain();
+    try {
+      const net = await deployAndStake(chain, dir, STAKES.slice(0, size));
+      const cluster = new SequencerCluster(chain, net, [], env);
+      // The staked set takes effect at the next epoch, once buried under the nodes' confirmation depth.
+      await cluster.advanceEpoch();
+      for (let i = 0; i < size; i++) cluster.startNode(i);
+      try {
+        await cluster.leaderIndex(90_000);
+      } catch (error) {
+        await cluster.stop();
+        throw error;
+      }
+      return cluster;
+    } catch (error) {
+      await chain.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  get size(): number {
+    return this.net.operators.length;
+  }
+
+  get urls(): string[] {
+    return this.net.operators.map((o) => o.rpcUrl);
+  }
+
+  dataDir(i: number): string {
+    return path.resolve(this.net.operators[i]!.config.dataDir);
+  }
+
+  isRunning(i: number): boolean {
+    const p = this.procs[i];
+    return p !== undefined && p.child.exitCode === null && p.child.signalCode === null;
+  }
+
+  /** Starts (or restarts on its data dir) node `i`; `extraEnv` adds SEQ_* overrides for this start only. */
+  startNode(i: number, extraEnv: NodeJS.ProcessEnv = {}): NodeProcess {
+    if (this.isRunning(i)) throw new ClusterError(`node ${i} is already running (pid ${this.procs[i]!.pid})`);
+    const p = spawnNode(this.net.operators[i]!, { ...this.env, ...extraEnv });
+    this.procs[i] = p;
+    void p.exited.then((code) => {
+      if (this.cleaning === undefined && this.procs[i] === p && code !== "SIGKILL" && code !== "SIGTERM" && code !== 0) {
+        console.error(`node ${i} (pid ${p.pid}) exited (${code}); see ${p.logFile}`);
+      }
+    });
+    return p;
+  }
+
+  async stopNode(i: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const p = this.procs[i];
+    if (p) await stopNode(p, signal, 15_000);
+  }
+
+  /** The index of the node every running node names as leader (waits up to `timeoutMs`). */
+  async leaderIndex(timeoutMs = 60_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const live = this.live();
+      if (live.length === 0) throw new ClusterError("no node is running");
+      try {
+        const statuses = await Promise.all(live.map((i) => rpc<SequencerStatus>(this.urls[i]!, "seq_status")));
+        const leader = statuses[0]!.leader;
+        if (leader !== null && statuses.every((s) => s.leader === leader)) {
+          const i = this.net.operators.findIndex((o) => o.operator.toLowerCase() === leader);
+          if (i >= 0 && live.includes(i)) return i;
+        }
+      } catch {
+        // Not serving yet.
+      }
+      await sleep(50);
+    }
+    throw new ClusterError(`no leader all running nodes agree on within ${timeoutMs} ms; logs under ${this.net.baseDir}`);
+  }
+
+  status(i: number): Promise<SequencerStatus> {
+    return rpc<SequencerStatus>(this.urls[i]!, "seq_status");
+  }
+
+  /** Waits until every running node has applied the same entries (a previous scenario or a restarted node caught up). */
+  async settle(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const s = await Promise.all(this.live().map((i) => this.status(i)));
+        if (s.every((x) => x.leader !== null && x.appliedIndex === s[0]!.appliedIndex && x.nextPosition === s[0]!.nextPosition)) return true;
+      } catch {
+        // A restarted node is not serving yet.
+      }
+      await sleep(50);
+    }
+    return false;
+  }
+
+  /** Mines the L1 into the next epoch and past the nodes' confirmation depth; returns that epoch. */
+  async advanceEpoch(): Promise<number> {
+    const epoch = await mineToNextEpoch(this.chain.connection, this.net.deployment.registry);
+    await this.chain.connection.networkHelpers.mine(this.net.operators[0]!.config.l1Confirmations + 1);
+    return Number(epoch);
+  }
+
+  live(): number[] {
+    return this.procs.map((_, i) => i).filter((i) => this.isRunning(i));
+  }
+
+  /** Stops every node (SIGTERM, SIGKILL after a grace) and the chain. */
+  stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    this.cleaning ??= (async () => {
+      await Promise.all(this.procs.map((p) => stopNode(p, signal, 15_000)));
+      await this.chain.close().catch(() => undefined);
+    })();
+    return this.cleaning;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
