@@ -10,12 +10,12 @@
 import { parseArgs } from "node:util";
 import { NEMESIS_DEFAULTS, runNemesis, type NemesisOptions } from "./run.js";
 
-const USAGE = `usage: npm run nemesis -- [--minutes N] [--seed S] [--nodes N] [--tps N] [--clients N] [--skew F] [--dir PATH] [--keep]
+const USAGE = `usage: npm run nemesis -- [--minutes N] [--seed S] [--nodes N] [--tps N] [--senders N] [--skew F] [--dir PATH] [--keep]
   --minutes N   length of the faulted phase (default 10)
   --seed S      seed of the fault schedule, targets and transactions (default: from the clock, printed)
   --nodes N     staked operators and node processes (default ${NEMESIS_DEFAULTS.nodes}, at least 3)
-  --tps N       client submissions per second over all clients (default ${NEMESIS_DEFAULTS.tps})
-  --clients N   concurrent clients (default ${NEMESIS_DEFAULTS.workers})
+  --tps N       client submissions per second (open loop) (default ${NEMESIS_DEFAULTS.tps})
+  --senders N   sender accounts the clients sign with (default ${NEMESIS_DEFAULTS.senders})
   --skew F      spread of the nodes' timer periods around 50 ms, 0..0.5 (default ${NEMESIS_DEFAULTS.clockSkew})
   --dir PATH    working directory (default a temp dir, kept only when the run fails)
   --keep        keep the working directory (node logs, history.jsonl) even when the run passes`;
@@ -38,7 +38,7 @@ function parse(): NemesisOptions | undefined {
       seed: { type: "string" },
       nodes: { type: "string" },
       tps: { type: "string" },
-      clients: { type: "string" },
+      senders: { type: "string" },
       skew: { type: "string" },
       dir: { type: "string" },
       keep: { type: "boolean" },
@@ -52,7 +52,7 @@ function parse(): NemesisOptions | undefined {
     seed: num(values.seed, "--seed", (n) => Number.isSafeInteger(n) && n >= 0 && n < 2 ** 32) ?? Date.now() % 2 ** 32,
     nodes: num(values.nodes, "--nodes", (n) => Number.isSafeInteger(n) && n >= 3 && n <= 9) ?? NEMESIS_DEFAULTS.nodes,
     tps: num(values.tps, "--tps", (n) => n > 0 && n <= 1000) ?? NEMESIS_DEFAULTS.tps,
-    workers: num(values.clients, "--clients", (n) => Number.isSafeInteger(n) && n >= 1 && n <= 64) ?? NEMESIS_DEFAULTS.workers,
+    senders: num(values.senders, "--senders", (n) => Number.isSafeInteger(n) && n >= 1 && n <= 1000) ?? NEMESIS_DEFAULTS.senders,
     clockSkew: num(values.skew, "--skew", (n) => n >= 0 && n <= 0.5) ?? NEMESIS_DEFAULTS.clockSkew,
     timing: NEMESIS_DEFAULTS.timing,
     ...(values.dir === undefined ? {} : { dir: values.dir }),

@@ -25,8 +25,10 @@ export type NemesisOptions = {
   readonly durationMs: number;
   readonly seed: number;
   readonly nodes: number;
+  /** Client submissions per second (open loop). */
   readonly tps: number;
-  readonly workers: number;
+  /** Sender accounts the clients sign with. */
+  readonly senders: number;
   /** Spread of the nodes' timer periods around 50 ms (0.2: 40..60 ms): clock-rate skew. */
   readonly clockSkew: number;
   readonly timing: NemesisTiming;
@@ -41,7 +43,7 @@ export type NemesisOptions = {
 export const NEMESIS_DEFAULTS = {
   nodes: 5,
   tps: 15,
-  workers: 6,
+  senders: 8,
   clockSkew: 0.2,
   timing: { holdMs: [2_000, 6_000], l1OutageMs: [3_000, 10_000], gapMs: [1_000, 3_000] },
   keep: "on-failure",
@@ -66,14 +68,17 @@ const EPOCH_LENGTH = 10;
 const BLOCK_INTERVAL_MS = 1_000;
 const BASE_TICK_MS = 50;
 const CLIENT_TIMEOUT_MS = 15_000;
+const MAX_IN_FLIGHT = 256;
 
 export async function runNemesis(o: NemesisOptions, out: Output): Promise<NemesisResult> {
   const t0 = performance.now();
   const dir = o.dir ?? (await mkdtemp(path.join(tmpdir(), "nemesis-")));
   const history = new History(path.join(dir, "history.jsonl"));
+  // Node logs carry wall-clock times; this ties the history's relative times to them.
+  history.add({ kind: "info", text: `history time 0 is ${new Date(Date.now() - history.now()).toISOString()} (seed ${o.seed})` });
   const prng = new Prng(o.seed);
   const tickMs = Array.from({ length: o.nodes }, () => Math.round(BASE_TICK_MS * (1 + (prng.float() * 2 - 1) * o.clockSkew)));
-  out(`nemesis seed ${o.seed}: ${o.nodes} nodes (tick ms ${tickMs.join(", ")}), ${o.tps} tx/s from ${o.workers} clients, ${Math.round(o.durationMs / 1000)} s of faults; directory ${dir}`);
+  out(`nemesis seed ${o.seed}: ${o.nodes} nodes (tick ms ${tickMs.join(", ")}), ${o.tps} tx/s from ${o.senders} senders, ${Math.round(o.durationMs / 1000)} s of faults; directory ${dir}`);
   const cluster = await NemesisCluster.start({ dir, nodes: o.nodes, seed: o.seed, tickMs, epochLength: EPOCH_LENGTH, blockIntervalMs: BLOCK_INTERVAL_MS, history });
   const timings = { setup: 0, faults: 0, settle: 0, check: 0, total: 0 };
   let failed = true;
@@ -87,8 +92,9 @@ export async function runNemesis(o: NemesisOptions, out: Output): Promise<Nemesi
     const clients = new Clients({
       urls: Array.from({ length: o.nodes }, (_, i) => cluster.url(i)),
       chainId: cluster.net.operators[0]!.config.rollupChainId,
-      workers: o.workers,
+      senders: o.senders,
       tps: o.tps,
+      maxInFlight: MAX_IN_FLIGHT,
       timeoutMs: CLIENT_TIMEOUT_MS,
       seed: o.seed,
       history,
@@ -109,6 +115,7 @@ export async function runNemesis(o: NemesisOptions, out: Output): Promise<Nemesi
     await sleep(3_000);
     const windowTo = history.now();
     await clients.stop();
+    if (clients.skipped > 0) out(`clients skipped ${clients.skipped} send slots: ${MAX_IN_FLIGHT} requests were already waiting`);
     timings.faults = performance.now() - tFaults;
 
     const tSettle = performance.now();
