@@ -8,11 +8,11 @@ import { Prng } from "../../test/sim/prng.js";
 import { type NemesisCluster, sleep } from "./cluster.js";
 import type { History } from "./history.js";
 
-export const FAULT_KINDS = ["kill", "pause", "partition", "degrade", "l1-outage", "crash-majority"] as const;
+export const FAULT_KINDS = ["kill", "pause", "partition", "degrade", "slow-disk", "l1-outage", "crash-majority"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Relative frequency of each fault. */
-const WEIGHTS: Readonly<Record<FaultKind, number>> = { kill: 3, pause: 2, partition: 3, degrade: 2, "l1-outage": 2, "crash-majority": 1 };
+const WEIGHTS: Readonly<Record<FaultKind, number>> = { kill: 3, pause: 2, partition: 3, degrade: 2, "slow-disk": 2, "l1-outage": 2, "crash-majority": 1 };
 
 export type NemesisTiming = {
   /** How long a fault is held, ms (uniform in [min, max]). */
@@ -151,6 +151,19 @@ export class Nemesis {
     this.end(id, "degrade", "links restored");
   }
 
+  async slowDisk(): Promise<void> {
+    const leader = await this.cluster.leader();
+    const others = this.prng.shuffle(this.cluster.running().filter((i) => i !== leader));
+    const nodes = [...(leader === undefined ? [] : [leader]), ...others].slice(0, this.prng.range(1, 2));
+    if (nodes.length === 0) return;
+    const ms = this.prng.range(20, 250);
+    const id = this.start("slow-disk", `every synced Raft write of ${nodes.map((i) => `node-${i}${i === leader ? " (leader)" : ""}`).join(", ")} takes ${ms} ms longer`);
+    await Promise.all(nodes.map((i) => this.cluster.control(i, { op: "slow-disk", ms })));
+    await sleep(this.range(this.timing.holdMs));
+    await this.cluster.resetFaults();
+    this.end(id, "slow-disk", "disk speed restored");
+  }
+
   async l1Outage(): Promise<void> {
     const mode = this.prng.pick(["reset", "hang"] as const);
     const id = this.start("l1-outage", mode === "reset" ? "L1 RPC refuses every connection" : "L1 RPC accepts requests and never answers");
@@ -166,6 +179,7 @@ const kindMethod = {
   pause: "pause",
   partition: "partition",
   degrade: "degrade",
+  "slow-disk": "slowDisk",
   "l1-outage": "l1Outage",
   "crash-majority": "crashMajority",
 } as const satisfies Record<FaultKind, keyof Nemesis>;
