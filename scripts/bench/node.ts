@@ -421,6 +421,7 @@ async function main(): Promise<void> {
   const failover: (FailoverTrial & { system: System; nodes: number })[] = [];
   const handover: (HandoverResult & { system: System; nodes: number; how: string })[] = [];
   const memory: MemoryResult[] = [];
+  const failures: { nodes: number; error: string }[] = [];
   const bestRate: Record<System, number> = { sequencer: 0, etcd: 0 };
   const client = new RpcHttpClient(Math.max(256, ...settings.concurrency));
   const seqEnv: NodeJS.ProcessEnv = {};
@@ -432,137 +433,148 @@ async function main(): Promise<void> {
 
   try {
     for (const [sizeIndex, n] of settings.nodes.entries()) {
-      const sides: Side[] = [];
-      let seqCluster: SequencerCluster | undefined;
-      let etcdCluster: EtcdCluster | undefined;
-      if (systems.includes("sequencer")) {
-        seqCluster = await SequencerCluster.start(path.join(dir, `seq-${n}`), n, seqEnv);
-        const side = sequencerSide(seqCluster, pool);
-        open.add(side);
-        sides.push(side);
-        console.log(`\nsequencer: ${n} nodes up (pids ${side.pids().join(" ")}); ${txBytes}-byte EIP-1559 transactions from ${settings.senders} senders`);
-      }
-      if (systems.includes("etcd")) {
-        etcdCluster = await EtcdCluster.start(path.join(dir, `etcd-${n}`), n);
-        const side = etcdSide(etcdCluster, txBytes);
-        open.add(side);
-        sides.push(side);
-        console.log(`etcd: ${n} members up (pids ${side.pids().join(" ")}); ${txBytes}-byte values through the v3 JSON gateway`);
-      }
-      const seq = sides.find((s) => s.system === "sequencer");
-      const etcd = sides.find((s) => s.system === "etcd");
-      const bodyFor = (side: Side, txs = 1) => (side.system === "sequencer" ? () => pool.body(txs) : side.nextBody);
-
-      if (settings.phases.includes("throughput")) {
-        // Alternating: both systems at one concurrency level, then the next level.
-        for (const c of settings.concurrency) {
-          for (const side of sides) {
-            if (side.system === "sequencer") topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, c);
-            const r = await runScenario(side, client, settings, { target: "leader", concurrency: c, txsPerRequest: 1 }, bodyFor(side));
-            scenarios.push(r);
-            bestRate[side.system] = Math.max(bestRate[side.system], r.opsPerSec);
-            printRow(r);
-          }
-          printRatio(scenarios, n, c);
+      try {
+        const sides: Side[] = [];
+        let seqCluster: SequencerCluster | undefined;
+        let etcdCluster: EtcdCluster | undefined;
+        if (systems.includes("sequencer")) {
+          seqCluster = await SequencerCluster.start(path.join(dir, `seq-${n}`), n, seqEnv);
+          const side = sequencerSide(seqCluster, pool);
+          open.add(side);
+          sides.push(side);
+          console.log(`\nsequencer: ${n} nodes up (pids ${side.pids().join(" ")}); ${txBytes}-byte EIP-1559 transactions from ${settings.senders} senders`);
         }
-        // Our own paths at the first size: submissions to followers (forwarded), JSON-RPC batches.
-        if (seq && sizeIndex === 0) {
-          const extra: ScenarioSpec[] = [];
-          if (settings.targets.includes("follower")) for (const c of settings.concurrency.filter((x) => x >= 16)) extra.push({ target: "follower", concurrency: c, txsPerRequest: 1 });
-          if (settings.targets.includes("batch100")) for (const c of settings.batchConcurrency) extra.push({ target: "batch100", concurrency: c, txsPerRequest: BATCH_SIZE });
-          for (const spec of extra) {
-            topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, spec.concurrency * spec.txsPerRequest);
-            const r = await runScenario(seq, client, settings, spec, bodyFor(seq, spec.txsPerRequest));
-            scenarios.push(r);
-            printRow(r);
-          }
+        if (systems.includes("etcd")) {
+          etcdCluster = await EtcdCluster.start(path.join(dir, `etcd-${n}`), n);
+          const side = etcdSide(etcdCluster, txBytes);
+          open.add(side);
+          sides.push(side);
+          console.log(`etcd: ${n} members up (pids ${side.pids().join(" ")}); ${txBytes}-byte values through the v3 JSON gateway`);
         }
-        if (seqCluster && settings.profileDir && sizeIndex === 0) profiled = { cluster: seqCluster, scenarios: scenarios.filter((s) => s.system === "sequencer" && s.nodes === n) };
-      }
+        const seq = sides.find((s) => s.system === "sequencer");
+        const etcd = sides.find((s) => s.system === "etcd");
+        const bodyFor = (side: Side, txs = 1) => (side.system === "sequencer" ? () => pool.body(txs) : side.nextBody);
 
-      if (sizeIndex === 0 && settings.phases.includes("handover")) {
-        console.log("\ngraceful handover under load (16 writers over all members)");
-        if (seq && seqCluster) {
-          // Our nodes hand leadership to each epoch's scheduled primary: mine into the next epoch until that is another node.
-          for (let attempt = 0; attempt < 6; attempt++) {
-            topUp(2 * bestRate.sequencer, 15);
-            let epoch = 0;
-            const h = await measureHandover(seq, client, async () => void (epoch = await seqCluster.advanceEpoch()), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
-            if (h.to === null) {
-              console.log(`  sequencer: epoch ${epoch} kept node ${h.from} as leader (scheduled first): next epoch`);
-              continue;
+        if (settings.phases.includes("throughput")) {
+          // Alternating: both systems at one concurrency level, then the next level.
+          for (const c of settings.concurrency) {
+            for (const side of sides) {
+              if (side.system === "sequencer") topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, c);
+              const r = await runScenario(side, client, settings, { target: "leader", concurrency: c, txsPerRequest: 1 }, bodyFor(side));
+              scenarios.push(r);
+              bestRate[side.system] = Math.max(bestRate[side.system], r.opsPerSec);
+              printRow(r);
             }
-            handover.push({ ...h, system: "sequencer", nodes: n, how: `scheduled rotation at L1 epoch ${epoch}` });
+            printRatio(scenarios, n, c);
+          }
+          // Our own paths at the first size: submissions to followers (forwarded), JSON-RPC batches.
+          if (seq && sizeIndex === 0) {
+            const extra: ScenarioSpec[] = [];
+            if (settings.targets.includes("follower")) for (const c of settings.concurrency.filter((x) => x >= 16)) extra.push({ target: "follower", concurrency: c, txsPerRequest: 1 });
+            if (settings.targets.includes("batch100")) for (const c of settings.batchConcurrency) extra.push({ target: "batch100", concurrency: c, txsPerRequest: BATCH_SIZE });
+            for (const spec of extra) {
+              topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, spec.concurrency * spec.txsPerRequest);
+              const r = await runScenario(seq, client, settings, spec, bodyFor(seq, spec.txsPerRequest));
+              scenarios.push(r);
+              printRow(r);
+            }
+          }
+          if (seqCluster && settings.profileDir && sizeIndex === 0) profiled = { cluster: seqCluster, scenarios: scenarios.filter((s) => s.system === "sequencer" && s.nodes === n) };
+        }
+
+        if (sizeIndex === 0 && settings.phases.includes("handover")) {
+          console.log("\ngraceful handover under load (16 writers over all members)");
+          if (seq && seqCluster) {
+            // Our nodes hand leadership to each epoch's scheduled primary: mine into the next epoch until that is another node.
+            for (let attempt = 0; attempt < 6; attempt++) {
+              topUp(2 * bestRate.sequencer, 15);
+              let epoch = 0;
+              const h = await measureHandover(seq, client, async () => void (epoch = await seqCluster.advanceEpoch()), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
+              if (h.to === null) {
+                console.log(`  sequencer: epoch ${epoch} kept node ${h.from} as leader (scheduled first): next epoch`);
+                continue;
+              }
+              handover.push({ ...h, system: "sequencer", nodes: n, how: `scheduled rotation at L1 epoch ${epoch}` });
+              printHandover(handover.at(-1)!);
+              break;
+            }
+          }
+          if (etcd && etcdCluster) {
+            const h = await measureHandover(etcd, client, async (from) => etcdCluster.transferLeadership(from, (from + 1) % n), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
+            handover.push({ ...h, system: "etcd", nodes: n, how: "move-leader (maintenance/transfer-leadership)" });
             printHandover(handover.at(-1)!);
-            break;
           }
         }
-        if (etcd && etcdCluster) {
-          const h = await measureHandover(etcd, client, async (from) => etcdCluster.transferLeadership(from, (from + 1) % n), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
-          handover.push({ ...h, system: "etcd", nodes: n, how: "move-leader (maintenance/transfer-leadership)" });
-          printHandover(handover.at(-1)!);
-        }
-      }
 
-      if (sizeIndex === 0 && settings.phases.includes("failover")) {
-        console.log(`\nfailover: leader SIGKILL under load (16 writers over all members), ${settings.failoverTrials} trials per system`);
-        for (const side of sides) {
-          if (side.system === "sequencer") topUp(2 * bestRate.sequencer, settings.failoverTrials * 8);
-          const trials = await runFailoverTrials(side, client, {
-            trials: settings.failoverTrials,
-            concurrency: 16,
-            steadyMs: 2_000,
-            timeoutMs: 30_000,
-            probeEveryMs: 20,
-            onTrial: (t) =>
-              console.log(`  ${side.system.padEnd(9)} trial ${t.trial}: killed ${t.killed}, new leader ${t.newLeader ?? "?"}, first new write after ${t.failoverMs ?? "none"} ms; caught up ${t.catchUpMs} ms after restart`),
-          });
-          failover.push(...trials.map((t) => ({ ...t, system: side.system, nodes: n })));
-        }
-        for (const s of summarizeFailover(failover)) console.log(`  ${s.system.padEnd(9)} median ${s.medianMs} ms, max ${s.maxMs} ms over ${s.trials} trials (${s.failed} without a new write)`);
-      }
-
-      if (sizeIndex === 0 && settings.phases.includes("memory")) {
-        console.log(`\nmemory: ${settings.sustainMs / 1000} s at half the best leader rate, then disk before and after compaction`);
-        for (const side of sides) {
-          const best = bestRate[side.system] || 500;
-          const rate = Math.max(1, Math.round(best / 2));
-          if (side.system === "sequencer") topUp(rate * 1.05, settings.sustainMs / 1000 + 5);
-          const s = await sustain(side, client, rate, settings.sustainMs, bodyFor(side));
-          await side.settle();
-          const before = side.dataDirs().map((d) => diskBytes(d));
-          let compaction: string;
-          if (side.system === "etcd") {
-            await etcdCluster!.compactAndDefrag();
-            compaction = "kv compaction at the latest revision (physical), then defragment on every member";
-          } else {
-            compaction = await compactSequencer(seqCluster!, side, client);
+        if (sizeIndex === 0 && settings.phases.includes("failover")) {
+          console.log(`\nfailover: leader SIGKILL under load (16 writers over all members), ${settings.failoverTrials} trials per system`);
+          for (const side of sides) {
+            if (side.system === "sequencer") topUp(2 * bestRate.sequencer, settings.failoverTrials * 8);
+            const trials = await runFailoverTrials(side, client, {
+              trials: settings.failoverTrials,
+              concurrency: 16,
+              steadyMs: 2_000,
+              timeoutMs: 30_000,
+              probeEveryMs: 20,
+              onTrial: (t) =>
+                console.log(`  ${side.system.padEnd(9)} trial ${t.trial}: killed ${t.killed}, new leader ${t.newLeader ?? "?"}, first new write after ${t.failoverMs ?? "none"} ms; caught up ${t.catchUpMs} ms after restart`),
+            });
+            failover.push(...trials.map((t) => ({ ...t, system: side.system, nodes: n })));
           }
-          const after = side.dataDirs().map((d) => diskBytes(d));
-          const m: MemoryResult = {
-            system: side.system,
-            nodes: n,
-            targetOpsPerSec: rate,
-            achievedOpsPerSec: round(s.load.opsPerSec, 1),
-            p99Ms: round(s.load.p99Ms, 2),
-            errors: s.load.errors,
-            durationSeconds: settings.sustainMs / 1000,
-            rssMbPerNode: s.rssMbPerNode,
-            peakRssMbPerNode: s.peakRssMbPerNode,
-            diskBytesBefore: before,
-            diskBytesAfterCompaction: after,
-            compaction,
-          };
-          memory.push(m);
-          console.log(
-            `  ${m.system.padEnd(9)} ${m.achievedOpsPerSec.toFixed(0)}/${rate} writes/s for ${m.durationSeconds} s (p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors): RSS MB ${m.rssMbPerNode.join(" ")} (peak ${m.peakRssMbPerNode.join(" ")}); disk MB ${before.map(mb).join(" ")} -> ${after.map(mb).join(" ")} after compaction`,
-          );
+          for (const s of summarizeFailover(failover)) console.log(`  ${s.system.padEnd(9)} median ${s.medianMs} ms, max ${s.maxMs} ms over ${s.trials} trials (${s.failed} without a new write)`);
         }
-      }
 
-      if (profiled?.cluster !== seqCluster) {
-        for (const side of sides) {
-          await side.stop();
+        if (sizeIndex === 0 && settings.phases.includes("memory")) {
+          console.log(`\nmemory: ${settings.sustainMs / 1000} s at half the best leader rate, then disk before and after compaction`);
+          for (const side of sides) {
+            const best = bestRate[side.system] || 500;
+            const rate = Math.max(1, Math.round(best / 2));
+            if (side.system === "sequencer") topUp(rate * 1.05, settings.sustainMs / 1000 + 5);
+            const s = await sustain(side, client, rate, settings.sustainMs, bodyFor(side));
+            await side.settle();
+            const before = side.dataDirs().map((d) => diskBytes(d));
+            let compaction: string;
+            if (side.system === "etcd") {
+              await etcdCluster!.compactAndDefrag();
+              compaction = "kv compaction at the latest revision (physical), then defragment on every member";
+            } else {
+              compaction = await compactSequencer(seqCluster!, side, client);
+            }
+            const after = side.dataDirs().map((d) => diskBytes(d));
+            const m: MemoryResult = {
+              system: side.system,
+              nodes: n,
+              targetOpsPerSec: rate,
+              achievedOpsPerSec: round(s.load.opsPerSec, 1),
+              p99Ms: round(s.load.p99Ms, 2),
+              errors: s.load.errors,
+              durationSeconds: settings.sustainMs / 1000,
+              rssMbPerNode: s.rssMbPerNode,
+              peakRssMbPerNode: s.peakRssMbPerNode,
+              diskBytesBefore: before,
+              diskBytesAfterCompaction: after,
+              compaction,
+            };
+            memory.push(m);
+            console.log(
+              `  ${m.system.padEnd(9)} ${m.achievedOpsPerSec.toFixed(0)}/${rate} writes/s for ${m.durationSeconds} s (p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors): RSS MB ${m.rssMbPerNode.join(" ")} (peak ${m.peakRssMbPerNode.join(" ")}); disk MB ${before.map(mb).join(" ")} -> ${after.map(mb).join(" ")} after compaction`,
+            );
+          }
+        }
+
+        if (profiled?.cluster !== seqCluster) {
+          for (const side of sides) {
+            await side.stop();
+            open.delete(side);
+          }
+        }
+      } catch (error) {
+        // One cluster size failing (a node that would not start) must not lose the figures of the others.
+        failures.push({ nodes: n, error: (error as Error).message.split("\n")[0]! });
+        console.error(`\n${n}-node phase failed: ${(error as Error).stack ?? error}`);
+        for (const side of [...open]) {
+          if (profiled && side.system === "sequencer" && side.size === profiled.cluster.size) continue;
+          await side.stop().catch(() => undefined);
           open.delete(side);
         }
       }
@@ -603,10 +615,12 @@ async function main(): Promise<void> {
       handover,
       memory,
       targets,
+      failures,
     };
     mkdirSync(path.dirname(settings.out), { recursive: true });
     writeFileSync(settings.out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwrote ${path.relative(process.cwd(), settings.out)}`);
+    if (failures.length > 0) process.exitCode = 1;
 
     if (profiled && settings.profileDir) {
       // Graceful stop so V8 writes the profiles on exit.
@@ -811,7 +825,7 @@ function printSummary(comparison: readonly Comparison[], targets: readonly Targe
 
 main().then(
   // Keep-alive sockets of the status polls would hold the process for a while: done is done.
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     if (error instanceof BenchUsageError) {
       console.error(`bench: ${error.message}`);

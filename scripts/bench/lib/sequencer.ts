@@ -28,8 +28,8 @@ export interface SequencerStatus {
   readonly epoch: number;
 }
 
-/** Stakes by operator: distinct, so the L1 schedule is not a tie. */
-const STAKES = ["2500", "1500", "1000", "800", "600", "500", "400"];
+/** Stakes by operator: distinct (the L1 schedule is not a tie) and at least the default minStake of 1000. */
+const STAKES = ["2500", "2200", "1900", "1600", "1300", "1150", "1000"];
 
 /** The node's own election timing (config defaults, unless overridden by SEQ_* variables in `env`), for the report. */
 export function sequencerTimeouts(env: NodeJS.ProcessEnv = process.env) {
