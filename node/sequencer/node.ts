@@ -99,7 +99,6 @@ export class SequencerNode {
   private epochTimer: NodeJS.Timeout | undefined;
   /** Set once this node left the sequencer set: consensus stopped, reads still served. */
   private retiredAt: number | null = null;
-  private wasVoter = false;
   private removedSince: number | undefined;
   private deployment!: NodeDeployment;
   private signer!: LocalAccount;
@@ -449,21 +448,24 @@ export class SequencerNode {
   }
 
   /**
-   * Leaves consensus once this node's latest configuration no longer names it, L1 agrees it is
-   * out of the set, and that has held for a few election timeouts. The grace matters because the
-   * leader stops replicating to a removed node the moment C(new) commits: the node may never
-   * learn that commit, but a leader that fell back to C(old,new) would have re-sent it entries.
+   * Leaves consensus once L1's latest set no longer holds this node and, for a few election
+   * timeouts, either its configuration no longer names it or no leader talks to it. The second
+   * case is the common one: the leader stops replicating to a removed node as soon as C(new)
+   * commits, and the node (which may have vetoed the change until its own L1 view caught up)
+   * never learns it. Leaving then is no worse for the cluster than this node crashing.
    */
   private maybeRetire(): void {
-    const c = this.core.status().config;
     const self = this.self.nodeId;
-    if (c.voters.includes(self) || c.outgoing?.includes(self)) {
-      this.wasVoter = true;
+    if (this.epochs.latest?.voters.includes(self) !== false) {
       this.removedSince = undefined;
       return;
     }
-    // A joiner not added yet is not "removed"; nor is a node whose L1 view still lists it.
-    if (!this.wasVoter || c.learners.includes(self) || this.epochs.latest?.voters.includes(self) !== false) return;
+    const c = this.core.status().config;
+    const named = c.voters.includes(self) || (c.outgoing?.includes(self) ?? false) || c.learners.includes(self);
+    if (named && this.core.basicStatus().leader !== null) {
+      this.removedSince = undefined;
+      return;
+    }
     const now = Date.now();
     this.removedSince ??= now;
     if (now - this.removedSince < 3 * this.config.electionTicks * this.config.tickMs) return;

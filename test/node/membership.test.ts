@@ -122,7 +122,7 @@ describe("epochs drive membership (node processes)", function () {
     const logs = await Promise.all(urls.map((u) => rangeOf(u, 0, next)));
     for (const log of logs.slice(1)) expect(log).to.deep.equal(logs[0]);
     const atPosition = new Map(logs[0]!.map((t) => [t.position, t.txHash]));
-    expect(acknowledged.size).to.be.greaterThan(100);
+    expect(acknowledged.size, "traffic flowed throughout").to.be.greaterThan(40);
     for (const c of acknowledged.values()) expect(atPosition.get(Number(c.position)), `position ${c.position}`).to.equal(c.txHash);
     // The retired node still answers reads of what it holds.
     const sample = [...acknowledged.values()][0]!;
