@@ -98,14 +98,3 @@ export function nextPrevHash(prev: StoredBatchHeader | undefined): Hex {
   return prev === undefined ? ZERO_HASH : storedBatchHash(prev);
 }
 
-/** Same batch content (number, chain link, range, root, data) whatever the epoch: a re-cut. */
-export function sameContent(a: StoredBatchHeader, b: StoredBatchHeader): boolean {
-  return (
-    a.batchNumber === b.batchNumber &&
-    a.prevBatchHash === b.prevBatchHash &&
-    a.firstPosition === b.firstPosition &&
-    a.lastPosition === b.lastPosition &&
-    a.merkleRoot === b.merkleRoot &&
-    a.dataHash === b.dataHash
-  );
-}

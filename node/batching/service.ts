@@ -24,13 +24,13 @@ import type { Entry, NodeId, Snapshot } from "../consensus/index.js";
 import { Reader, Writer, bytesToHex } from "../codec/index.js";
 import { domain, recoverBatchHeaderSigner, signBatchHeader, type SequencerDomain } from "../commitments/typed-data.js";
 import { batchInboxAbi } from "../l1/abi.js";
-import { ConflictingBatchHeaderError, sameBatchHeader, type NodeStore, type StoredBatch, type StoredBatchHeader } from "../storage/index.js";
+import { ConflictingBatchHeaderError, sameBatchContent, sameBatchHeader, type NodeStore, type StoredBatch, type StoredBatchHeader } from "../storage/index.js";
 import { readStoredBatch, writeStoredBatch } from "../storage/types.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import { decodeAppRecord, encodeAppRecord, type BatchPostedRecord } from "../sequencer/records.js";
 import { encodedBatchSize, encodedTxSize } from "./format.js";
-import { BatchHistoryMissingError, buildBatch, deriveBatch, nextPrevHash, sameContent, storedBatchHash, toBatchHeader, type BatchTx } from "./header.js";
+import { BatchHistoryMissingError, buildBatch, deriveBatch, nextPrevHash, storedBatchHash, toBatchHeader, type BatchTx } from "./header.js";
 import { BatchChainConflictError, BatchL1Error, BatchSigningRefusedError, QuorumNotReachedError } from "./errors.js";
 import { decodeSignatureRequest, decodeSignatureResponse, encodeSignatureRequest, encodeSignatureResponse } from "./wire.js";
 
@@ -192,7 +192,7 @@ export class BatchService {
   private applyCut(h: StoredBatchHeader, nextPosition: number): StoredBatch | undefined {
     const last = this.lastCut;
     if (last !== undefined && sameBatchHeader(last.header, h)) return undefined; // a duplicate proposal
-    if (last !== undefined && last.posted === undefined && sameContent(last.header, h)) {
+    if (last !== undefined && last.posted === undefined && sameBatchContent(last.header, h)) {
       // Re-cut of the unposted batch under another epoch (old set out of reach, or L1's epoch).
       this.lastCut = { header: h };
       this.cutAppliedAt = this.now();

@@ -157,10 +157,9 @@ export function readStoredBatch(r: Reader): StoredBatch {
   return r.bool("posted flag") ? { header, posted: readPostedMark(r) } : { header };
 }
 
-/** Same header fields (the signature aside): re-recording it is idempotent, anything else is equivocation. */
-export function sameBatchHeader(a: StoredBatchHeader, b: StoredBatchHeader): boolean {
+/** Same batch content (number, chain link, range, root, data) whatever the epoch: a re-cut. */
+export function sameBatchContent(a: StoredBatchHeader, b: StoredBatchHeader): boolean {
   return (
-    a.epoch === b.epoch &&
     a.batchNumber === b.batchNumber &&
     a.prevBatchHash === b.prevBatchHash &&
     a.firstPosition === b.firstPosition &&
@@ -168,4 +167,9 @@ export function sameBatchHeader(a: StoredBatchHeader, b: StoredBatchHeader): boo
     a.merkleRoot === b.merkleRoot &&
     a.dataHash === b.dataHash
   );
+}
+
+/** Same header fields (the signature aside): re-recording it is idempotent, anything else is equivocation. */
+export function sameBatchHeader(a: StoredBatchHeader, b: StoredBatchHeader): boolean {
+  return a.epoch === b.epoch && sameBatchContent(a, b);
 }
