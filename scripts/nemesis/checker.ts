@@ -236,18 +236,24 @@ export async function checkHistory(input: CheckInput): Promise<CheckReport> {
 
   // 7. Definite failures stay failures.
   const logged = new Set(log.map((t) => norm(t.txHash)));
-  const noLeaderCommitted = new Set<string>();
+  const answers = new Map<string, (number | null | "ok" | "timeout")[]>();
   for (const e of history) {
-    if (e.kind !== "fail" || !logged.has(norm(e.txHash))) continue;
-    if (e.code === TX_REJECTED) v({ kind: "rejected-but-committed", message: `op ${e.op}: ${e.txHash} was refused as invalid (${e.error}) yet it is in the log`, t: e.t, txHash: e.txHash });
-    if (e.code === NO_LEADER) noLeaderCommitted.add(norm(e.txHash));
+    if (e.kind !== "ok" && e.kind !== "fail" && e.kind !== "timeout") continue;
+    const h = norm(e.txHash);
+    if (!answers.has(h)) answers.set(h, []);
+    answers.get(h)!.push(e.kind === "fail" ? e.code : e.kind);
+    if (e.kind === "fail" && e.code === TX_REJECTED && logged.has(h)) {
+      v({ kind: "rejected-but-committed", message: `op ${e.op}: ${e.txHash} was refused as invalid (${e.error}) yet it is in the log`, t: e.t, txHash: e.txHash });
+    }
   }
+  // Committed although every request for it was answered NO_LEADER: one of those answers was wrong about "nothing was sequenced".
+  const noLeaderCommitted = [...answers].filter(([h, a]) => logged.has(h) && a.every((x) => x === NO_LEADER)).length;
   // 8. A node may be killed, never die of the faults by itself.
   for (const e of history) {
     if (e.kind === "crash") v({ kind: "node-crashed", message: `node-${e.node} exited on its own (${e.exit}); see ${e.logFile}`, t: e.t });
   }
-  if (noLeaderCommitted.size > 0) {
-    notes.push(`${noLeaderCommitted.size} transactions answered NO_LEADER (-32002, "nothing was sequenced") are committed anyway (a forward that timed out, or a leader that lost its term after appending): a client must treat -32002 as "maybe", and resubmission is what keeps it safe`);
+  if (noLeaderCommitted > 0) {
+    notes.push(`${noLeaderCommitted} transactions are committed although every request for them was answered NO_LEADER (-32002, "nothing was sequenced"): a forward that timed out, or a leader that lost its term after appending; a client must read -32002 as "maybe", and resubmission is what keeps it safe`);
   }
 
   // Figures.

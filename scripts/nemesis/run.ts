@@ -119,6 +119,7 @@ export async function runNemesis(o: NemesisOptions, out: Output): Promise<Nemesi
     timings.faults = performance.now() - tFaults;
 
     const tSettle = performance.now();
+    // Again: a node may have crashed during the quiet stretch (recorded; the checker reports it).
     await cluster.healAll();
     const positions = await converge(cluster, o.settleMs);
     const l1Covered = await waitForL1(cluster, positions, o.settleMs);
