@@ -7,8 +7,7 @@
  * resubmitted, to another node, as a wallet would: that exercises "a transaction never gets two
  * positions".
  */
-import type { Hex } from "viem";
-import { keccak256 } from "viem";
+import { keccak256, type Hex } from "viem";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 import { LoadSigner } from "../bench/lib/presign.js";

@@ -24,17 +24,14 @@ export class NemesisClusterError extends Error {
   }
 }
 
+/** The part of `seq_status` the nemesis reads. */
 export type NodeStatus = {
   nodeId: string;
-  peerId: string;
   role: string;
-  term: number;
   leader: string | null;
   commitIndex: number;
   appliedIndex: number;
   nextPosition: number;
-  epoch: number;
-  batches: { lastPostedPosition?: number | null } & Record<string, unknown>;
 };
 
 export type ClusterOptions = {

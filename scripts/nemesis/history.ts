@@ -80,12 +80,14 @@ export function historyExcerpt(events: readonly HistoryEvent[], focus: { t?: num
   const about = (e: HistoryEvent) =>
     (focus.txHash !== undefined && "txHash" in e && e.txHash.toLowerCase() === focus.txHash.toLowerCase()) ||
     (focus.position !== undefined && e.kind === "ok" && e.position === focus.position);
-  const picked = events.filter((e) => about(e) || (near(e) && e.kind !== "invoke"));
-  const tail = picked.length > limit ? [...picked.filter(about), ...picked.filter((e) => !about(e)).slice(-(limit - picked.filter(about).length))] : picked;
+  // Everything about the transaction or position, then the latest other events near the moment.
+  const named = events.filter(about);
+  const nearby = events.filter((e) => !about(e) && near(e) && e.kind !== "invoke");
+  const tail = [...named, ...(limit > named.length ? nearby.slice(-(limit - named.length)) : [])];
   // Faults in force at the focus time, however long ago they started.
   const open = new Map<number, HistoryEvent>();
-  for (const e of events) {
-    if (focus.t !== undefined && e.t > focus.t) break;
+  for (const e of focus.t === undefined ? [] : events) {
+    if (e.t > focus.t!) break;
     if (e.kind === "nemesis") {
       if (e.phase === "start") open.set(e.id, e);
       else open.delete(e.id);

@@ -10,7 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { certifyGroup, encodeOrderCommitmentProof, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { NO_LEADER, TX_REJECTED } from "../../node/rpc/errors.js";
 import { availability, checkHistory, type CheckInput, type LogTx } from "../../scripts/nemesis/checker.js";
-import type { HistoryEvent } from "../../scripts/nemesis/history.js";
+import { historyExcerpt, type HistoryEvent } from "../../scripts/nemesis/history.js";
 
 const CHAIN_ID = 31337;
 const REGISTRY: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -144,5 +144,18 @@ describe("nemesis checker", function () {
     expect(a.share).to.be.closeTo(0.19, 1e-9);
     expect(a.windows[0]!.faults).to.deep.equal(["#2 l1-outage (L1 down)"]);
     expect(a.windows[1]!.faults).to.deep.equal(["#1 kill (SIGKILL node-0 (leader))"]);
+  });
+
+  it("excerpts the events about a transaction, the latest ones around the moment and the faults in force", () => {
+    const history: HistoryEvent[] = [
+      { t: 0, kind: "nemesis", id: 1, fault: "partition", phase: "start", detail: "isolate-leader" },
+      ...acked(cs).map((e) => ({ ...e, t: e.t + 10_000 })),
+    ];
+    const excerpt = historyExcerpt(history, { t: 10_300, txHash: tx(3) }, 4);
+    expect(excerpt[0]).to.deep.include({ kind: "nemesis", id: 1 });
+    // Both events of tx 3 (its invoke too), then the latest nearby answers up to the limit.
+    expect(excerpt.filter((e) => "txHash" in e && e.txHash === tx(3)).map((e) => e.kind)).to.deep.equal(["invoke", "ok"]);
+    expect(excerpt.filter((e) => e.kind === "ok" && e.txHash !== tx(3)).map((e) => (e as { op: number }).op)).to.deep.equal([4, 5]);
+    expect(historyExcerpt(history, { txHash: tx(1) }, 2).map((e) => e.kind)).to.deep.equal(["invoke", "ok"]);
   });
 });
