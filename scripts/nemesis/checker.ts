@@ -9,7 +9,8 @@
  *   positions; every node's log is gap-free and all logs are equal after heal;
  * - every transaction in the log was submitted by a client and has a retrievable, valid
  *   commitment at its position (a transaction never ends up sequenced without one);
- * - a transaction refused as invalid (-32003) never commits.
+ * - a transaction refused as invalid (-32003) never commits; no node exits by itself; no honest
+ *   operator is slashed.
  *
  * Availability is measured from the acknowledgements: the gaps between consecutive ones.
  */
@@ -32,7 +33,8 @@ export type ViolationKind =
   | "phantom-tx"
   | "no-commitment"
   | "rejected-but-committed"
-  | "node-crashed";
+  | "node-crashed"
+  | "honest-operator-slashed";
 
 export type Violation = {
   readonly kind: ViolationKind;
@@ -61,6 +63,8 @@ export type CheckInput = {
   readonly signersOfEpoch: (epoch: bigint) => Promise<readonly Address[]>;
   /** The faulted part of the run (ms since start) over which availability is measured. */
   readonly window: { readonly from: number; readonly to: number };
+  /** The slashings L1 recorded during the run (every operator is honest: there must be none). */
+  readonly slashings: readonly string[];
   /** Gaps between acknowledgements longer than this count as unavailability. */
   readonly unavailableAfterMs?: number;
 };
@@ -252,6 +256,8 @@ export async function checkHistory(input: CheckInput): Promise<CheckReport> {
   for (const e of history) {
     if (e.kind === "crash") v({ kind: "node-crashed", message: `node-${e.node} exited on its own (${e.exit}); see ${e.logFile}`, t: e.t });
   }
+  // 9. Faults are not misbehaviour: no watchtower may slash an honest operator for them.
+  for (const s of input.slashings) v({ kind: "honest-operator-slashed", message: s });
   if (noLeaderCommitted > 0) {
     notes.push(`${noLeaderCommitted} transactions are committed although every request for them was answered NO_LEADER (-32002, "nothing was sequenced"): a forward that timed out, or a leader that lost its term after appending; a client must read -32002 as "maybe", and resubmission is what keeps it safe`);
   }

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Address } from "viem";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { registryVerificationAbi } from "../../node/commitments/index.js";
-import { batchInboxAbi } from "../../node/l1/abi.js";
+import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/abi.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 import { NOT_FOUND } from "../../node/rpc/errors.js";
 import { Prng } from "../../test/sim/prng.js";
@@ -132,6 +132,7 @@ export async function runNemesis(o: NemesisOptions, out: Output): Promise<Nemesi
     const acked = new Set(history.events.flatMap((e) => (e.kind === "ok" ? [e.txHash.toLowerCase()] : [])));
     const unacked = nodes.reduce((a, b) => (b.log.length > a.log.length ? b : a)).log.filter((t) => !acked.has(t.txHash.toLowerCase()));
     const retrieved = await retrieveCommitments(cluster.url(0), unacked);
+    const slashed = await cluster.l1.getContractEvents({ address: cluster.registry, abi: sequencerRegistryAbi, eventName: "Slashed", fromBlock: 0n });
     const report = await checkHistory({
       history: history.events,
       nodes,
@@ -142,6 +143,7 @@ export async function runNemesis(o: NemesisOptions, out: Output): Promise<Nemesi
       signersOfEpoch: (epoch) =>
         cluster.l1.readContract({ address: cluster.registry, abi: registryVerificationAbi, functionName: "activeSigners", args: [epoch] }) as Promise<readonly Address[]>,
       window: { from: windowFrom, to: windowTo },
+      slashings: slashed.map((e) => `operator ${e.args.operator} slashed ${e.args.amount} (reporter ${e.args.reporter}) in L1 tx ${e.transactionHash}`),
     });
     timings.check = performance.now() - tCheck;
     failed = report.violations.length > 0;

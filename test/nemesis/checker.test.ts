@@ -44,6 +44,7 @@ function input(history: HistoryEvent[], n: number, over: Partial<CheckInput> = {
     registry: REGISTRY,
     signersOfEpoch: async (epoch) => (epoch === 3n ? [leader.address] : []),
     window: { from: 0, to: n * 100 },
+    slashings: [],
     ...over,
   };
 }
@@ -115,7 +116,7 @@ describe("nemesis checker", function () {
     expect(kinds(await checkHistory(input(phantom, 6, { retrieved: new Map([[tx(5), cs[5]!]]) })))).to.deep.equal(["phantom-tx"]);
   });
 
-  it("treats a refusal as definite and NO_LEADER as maybe; reports crashes", async () => {
+  it("treats a refusal as definite and NO_LEADER as maybe; reports crashes and slashed honest operators", async () => {
     const history = acked(cs).filter((e) => !(e.kind === "ok" && e.op === 5));
     const retrieved = new Map([[tx(5), cs[5]!]]);
     const refused = await checkHistory(input([...history, { t: 600, kind: "fail", op: 5, client: 0, node: 0, txHash: tx(5), code: TX_REJECTED, error: "bad" }], 6, { retrieved }));
@@ -128,6 +129,8 @@ describe("nemesis checker", function () {
     expect(retried.notes).to.deep.equal([]);
     const crashed = await checkHistory(input([...acked(cs), { t: 10, kind: "crash", node: 2, exit: "1", logFile: "x.log" }], 6));
     expect(kinds(crashed)).to.deep.equal(["node-crashed"]);
+    const slashed = await checkHistory(input(acked(cs), 6, { slashings: ["operator 0xabc slashed 100"] }));
+    expect(kinds(slashed)).to.deep.equal(["honest-operator-slashed"]);
   });
 
   it("measures windows without acknowledgements and names the faults in force", () => {
