@@ -61,6 +61,8 @@ export class EpochManager {
   private leaderSince: number | undefined;
   private lastHandOff = 0;
   private changeSince: number | undefined;
+  private leader: NodeId | null = null;
+  private rank = -1;
   private readonly now: () => number;
 
   constructor(private readonly opts: EpochManagerOptions) {
@@ -75,10 +77,33 @@ export class EpochManager {
   /** Replaces the known epochs (newest first) and re-ranks this node's elections. */
   setPlans(plans: readonly EpochPlan[]): void {
     this.plans = [...plans].sort((a, b) => b.epoch - a.epoch);
+    this.rerank();
+  }
+
+  /**
+   * The leader this node follows changed: ranks are counted among the others. Losing the leader
+   * (null) keeps the ranks: they exist for exactly that moment.
+   */
+  onLeaderChanged(leader: NodeId | null): void {
+    if (leader === null || leader === this.leader) return;
+    this.leader = leader;
+    this.rerank();
+  }
+
+  /**
+   * Election rank = index in the latest schedule, not counting the current leader: when the
+   * leader dies, the next node in schedule order times out first (rank 0) instead of waiting
+   * out the dead leader's slot.
+   */
+  private rerank(): void {
     const latest = this.plans[0];
     if (latest === undefined) return;
-    const rank = latest.schedule.indexOf(this.opts.self);
-    this.opts.core.setElectionRank(rank < 0 ? latest.schedule.length : rank);
+    const order = latest.schedule.filter((id) => id !== this.leader);
+    const index = order.indexOf(this.opts.self);
+    const rank = index < 0 ? order.length : index;
+    if (rank === this.rank) return; // setting it restarts the election timer
+    this.rank = rank;
+    this.opts.core.setElectionRank(rank);
   }
 
   /**

@@ -527,6 +527,7 @@ export class SequencerNode {
     for (const e of events) {
       if (e.type === "becameLeader" && !this.history.complete) this.handOffLeadership();
       if (e.type === "becameLeader" || e.type === "lostLeadership") this.epochs.onLeadership(e.type === "becameLeader");
+      if (e.type === "leaderChanged") this.epochs.onLeaderChanged(e.leader);
       if (e.type === "becameLeader" || e.type === "lostLeadership" || e.type === "leaderChanged") {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
       }

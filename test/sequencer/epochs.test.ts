@@ -116,4 +116,32 @@ describe("EpochManager", () => {
     expect(manager.acceptConfig({ voters: ["a", "b"], learners: [] }), "no epoch has this set").to.equal(false);
     expect(manager.acceptConfig({ voters: ["a", "b", "c"], learners: ["x"] }), "unknown learner").to.equal(false);
   });
+
+  it("ranks elections in schedule order among the nodes other than the leader, so the next one fires first", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10 });
+    c.elect("a");
+    const plan: EpochPlan = { epoch: 1, voters: ["a", "b", "c"], schedule: ["a", "b", "c"] };
+    for (const id of ["b", "c"]) {
+      const m = new EpochManager({
+        self: id,
+        core: c.core(id),
+        kick: () => undefined,
+        proposeApp: () => false,
+        lastHeard: () => undefined,
+        reachableWithinMs: 1_000,
+        takeoverMs: 3_000,
+        settleMs: 500,
+        missedDeadline: () => false,
+        logger,
+      });
+      m.setPlans([plan]);
+      m.onLeaderChanged("a");
+      m.onLeaderChanged(null); // losing the leader keeps the ranks
+    }
+    c.crash("a");
+    // b is rank 0 once the leader is left out: it times out within [10, 20) ticks, before c's
+    // [20, 30). Counting the leader's slot, b would wait at least 20.
+    for (let t = 0; t < 19 && c.core("b").status().role !== "leader"; t++) c.tickAll(1);
+    expect(c.core("b").status().role).to.equal("leader");
+  });
 });
