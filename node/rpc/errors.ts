@@ -20,8 +20,11 @@ export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 
 /**
- * No leader is known right now (election in progress, or this node is cut off from a
- * majority). Nothing was sequenced: retry shortly, or against another node. Retryable.
+ * No leader is known right now (election in progress, this node is cut off from a majority,
+ * or forwarding to the leader failed). The transaction is not known to be sequenced, but a
+ * leader that lost its term after appending it may still see it committed by its successor:
+ * resubmit (shortly, or to another node) and the answer is either a new position or the
+ * existing commitment, never a second position. Retryable.
  */
 export const NO_LEADER = -32002;
 /**

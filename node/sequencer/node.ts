@@ -154,7 +154,8 @@ export class SequencerNode {
 
     this.deployment = await loadDeploymentRecord(config.deployment);
     const client = createPublicClient({ transport: http(config.l1RpcUrl, { retryCount: 3 }) }) as PublicClient;
-    const l1ChainId = await client.getChainId();
+    // L1 may be briefly unreachable when the node (re)starts: wait for it rather than exit.
+    const l1ChainId = await this.untilL1Answers(log, "reading the chain id", () => client.getChainId());
     if (l1ChainId !== this.deployment.chainId) {
       throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${this.deployment.chainId}`);
     }
@@ -167,11 +168,7 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "l1"),
       onError: () => this.metrics.l1Errors.inc({ operation: "follow" }),
     });
-    try {
-      await this.follower.init();
-    } catch (cause) {
-      throw new NodeStartError(`cannot read the sequencer set from L1 at ${config.l1RpcUrl}: ${(cause as Error).message}`, { cause });
-    }
+    await this.untilL1Answers(log, "reading the sequencer set", () => this.follower.init());
     this.follower.start();
     const self = await this.waitForMembership(log);
     if (self.peerId !== peerId) {
@@ -392,6 +389,19 @@ export class SequencerNode {
       { nodeId: self.nodeId, peerId, rpc: this.rpc.url, p2p: this.transport.addresses(), epoch: Number(this.follower.epoch), genesis, recovered: !fresh },
       "sequencer node started",
     );
+  }
+
+  /** Retries an L1 read with back-off (1 s doubling to 30 s), logging each failure. */
+  private async untilL1Answers<T>(log: Logger, what: string, read: () => Promise<T>): Promise<T> {
+    for (let delay = 1_000; ; delay = Math.min(30_000, delay * 2)) {
+      try {
+        return await read();
+      } catch (error) {
+        this.metrics.l1Errors.inc({ operation: "start" });
+        log.warn({ err: (error as Error).message, l1: this.config.l1RpcUrl, retryInMs: delay }, `L1 did not answer ${what}: retrying`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /**
