@@ -286,7 +286,7 @@ export class SequencerNode {
       isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
       leader: () => (this.retiredAt === null ? this.core.basicStatus().leader : null),
       propose: (tx) => this.driver.propose([tx]),
-      forward: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs }),
+      forward: (to, payload, timeoutMs, signal) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs, signal }),
     });
 
     this.driver = new RaftDriver({
@@ -537,7 +537,10 @@ export class SequencerNode {
     for (const e of events) {
       if (e.type === "becameLeader" && !this.history.complete) this.handOffLeadership();
       if (e.type === "becameLeader" || e.type === "lostLeadership") this.epochs.onLeadership(e.type === "becameLeader");
-      if (e.type === "leaderChanged") this.epochs.onLeaderChanged(e.leader);
+      if (e.type === "leaderChanged") {
+        this.epochs.onLeaderChanged(e.leader);
+        this.submissions.leaderChanged();
+      }
       if (e.type === "becameLeader" || e.type === "lostLeadership" || e.type === "leaderChanged") {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
       }

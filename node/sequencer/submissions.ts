@@ -29,7 +29,7 @@ export interface SubmissionOptions {
   readonly leader: () => NodeId | null;
   readonly propose: (tx: { hash: string; data: Uint8Array }) => void;
   /** Forwards an encoded submit request to a member; resolves with the encoded response. */
-  readonly forward: (to: NodeId, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
+  readonly forward: (to: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal) => Promise<Uint8Array>;
 }
 
 interface Waiter {
@@ -41,6 +41,8 @@ interface Waiter {
 
 export class SubmissionService {
   private readonly waiters = new Map<string, Waiter>();
+  /** Forwards in flight, so a leader change can cut them short. */
+  private readonly forwards = new Set<AbortController>();
   private closed = false;
 
   constructor(private readonly opts: SubmissionOptions) {}
@@ -118,17 +120,39 @@ export class SubmissionService {
     return promise;
   }
 
+  /**
+   * Forwards to the leader; when the leader changes meanwhile (it was cut off or paused), the
+   * forward is dropped and sent to the new leader within the same deadline instead of waiting
+   * out the old one. Sending twice is safe: the leader answers a known transaction with its
+   * existing commitment.
+   */
   private async forwardToLeader(raw: Uint8Array): Promise<OrderCommitmentProofJson> {
-    const leader = this.opts.leader();
-    if (leader === null) throw noLeader("no leader is known right now (election in progress)");
+    const deadline = Date.now() + this.opts.timeoutMs;
+    const payload = encodeSubmitRequest({ rawTx: raw });
     let response;
-    try {
-      response = decodeSubmitResponse(await this.opts.forward(leader, encodeSubmitRequest({ rawTx: raw }), this.opts.timeoutMs));
-    } catch (cause) {
-      throw new RpcError(NO_LEADER, `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
+    for (;;) {
+      const leader = this.opts.leader();
+      if (leader === null) throw noLeader("no leader is known right now (election in progress)");
+      const abort = new AbortController();
+      this.forwards.add(abort);
+      try {
+        response = decodeSubmitResponse(await this.opts.forward(leader, payload, Math.max(1, deadline - Date.now()), abort.signal));
+        break;
+      } catch (cause) {
+        const next = this.opts.leader();
+        if (abort.signal.aborted && next !== null && next !== leader && Date.now() < deadline) continue;
+        throw new RpcError(NO_LEADER, `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
+      } finally {
+        this.forwards.delete(abort);
+      }
     }
     if (!response.ok) throw new RpcError(response.code, response.message);
     return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
+  }
+
+  /** The leader changed: forwards in flight to the previous one are re-sent (or fail fast). */
+  leaderChanged(): void {
+    for (const abort of this.forwards) abort.abort(new Error("the leader changed"));
   }
 
   /** Delivers the core's per-proposal outcomes (called after the group was certified). */
