@@ -4,7 +4,8 @@
  * Durability argument — which writes are synced and why:
  * - `persistReady(s)`: hard state, log entries and snapshots are what Raft's safety rests on
  *   (a vote or an acknowledged entry must survive a crash), so they go in ONE atomic batch with
- *   `sync: true` before the driver sends any message. Several pending Readys can be merged into
+ *   `sync: true` before the driver sends any message (a batch that only moves the commit index
+ *   is written unsynced, like etcd's MustSync). Several pending Readys can be merged into
  *   one batch (group commit: one fsync for all of them).
  * - `applyCommitted`: the tx/position indexes and the applied index are derived from the
  *   committed log and written in one atomic batch together, unsynced by default. A crash may
@@ -132,6 +133,9 @@ export class NodeStore {
   private lastEntry: Entry | undefined;
   private appliedState: AppliedState = { applied: 0, nextPosition: 0 };
   private commit = 0;
+  /** Term and vote of the stored hard state (a change of either must be synced). */
+  private hardTerm = 0;
+  private hardVote: string | null = null;
 
   private constructor(db: Db) {
     this.db = db;
@@ -252,6 +256,8 @@ export class NodeStore {
     this.lastEntry = entries.at(-1);
     this.appliedState = applied;
     this.commit = hardState.commit;
+    this.hardTerm = hardState.term;
+    this.hardVote = hardState.vote;
     const state: { -readonly [K in keyof PersistedState]: PersistedState[K] } = { hardState, entries, applied: applied.applied };
     if (snapshot !== undefined) state.snapshot = snapshot;
     return state;
@@ -353,7 +359,16 @@ export class NodeStore {
       }
       if (hardState !== undefined) ops.push(put(KEY_HARD_STATE, sealBytes(KEY_HARD_STATE, encodeHardState(hardState))));
       if (ops.length === 0) return;
-      await this.db.batch(ops, { sync: true });
+      // etcd's MustSync: a term, a vote, an entry or a snapshot must be durable before anyone
+      // hears of it; a commit index alone need not (losing it only makes recovery re-learn it,
+      // and the next synced write flushes it anyway: level's log is written in order).
+      const termOrVote = hardState !== undefined && (hardState.term !== this.hardTerm || hardState.vote !== this.hardVote);
+      const mustSync = snapshot !== undefined || log.size > 0 || termOrVote;
+      await this.db.batch(ops, { sync: mustSync });
+      if (hardState !== undefined) {
+        this.hardTerm = hardState.term;
+        this.hardVote = hardState.vote;
+      }
 
       this.recovered = undefined;
       this.lastIndex = last;

@@ -117,6 +117,26 @@ describe("NodeStore", function () {
       expect(s.status()).to.include({ firstIndex: 1, lastIndex: 5 });
     });
 
+    it("syncs entries, terms and votes, but writes a commit-only hard state unsynced (MustSync)", async () => {
+      const s = await openStore();
+      await s.loadPersistedState();
+      // Observe the store's writes: which batches ask level for an fsync.
+      const db = (s as unknown as { db: { batch: (ops: unknown, options?: { sync?: boolean }) => Promise<void> } }).db;
+      const syncs: boolean[] = [];
+      const batch = db.batch.bind(db);
+      db.batch = (ops, options) => {
+        syncs.push(options?.sync === true);
+        return batch(ops, options);
+      };
+      await s.persistReady({ entries: entries(1, 2, 1, 0), hardState: { term: 1, vote: "a", commit: 0 } });
+      await s.persistReady({ entries: [], hardState: { term: 1, vote: "a", commit: 2 } });
+      await s.persistReady({ entries: [], hardState: { term: 2, vote: "a", commit: 2 } });
+      await s.persistReady({ entries: [], hardState: { term: 2, vote: "b", commit: 2 } });
+      expect(syncs).to.deep.equal([true, false, true, true]);
+      const again = await reopen(s);
+      expect((await again.loadPersistedState()).hardState).to.deep.equal({ term: 2, vote: "b", commit: 2 });
+    });
+
     it("truncates a conflicting suffix when entries overwrite it", async () => {
       let s = await openStore();
       await s.persistReady({ entries: entries(1, 6, 1, 0), hardState: { term: 1, vote: "a", commit: 2 } });
