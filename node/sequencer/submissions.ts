@@ -11,6 +11,7 @@ import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
 import { NO_LEADER, OVERLOADED, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
 import type { NodeStore } from "../storage/index.js";
+import { RpcTimeoutError } from "../transport/index.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import type { CommitmentService } from "./commitments.js";
@@ -141,6 +142,10 @@ export class SubmissionService {
       } catch (cause) {
         const next = this.opts.leader();
         if (abort.signal.aborted && next !== null && next !== leader && Date.now() < deadline) continue;
+        // A forward cut short or timed out may have reached the leader: its outcome is unknown.
+        if (abort.signal.aborted || cause instanceof RpcTimeoutError) {
+          throw new RpcError(TIMEOUT, `forwarding to the leader ${leader} did not complete (${(cause as Error).message}); it may still commit: resubmit or query seq_getOrderCommitment`);
+        }
         throw new RpcError(NO_LEADER, `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
       } finally {
         this.forwards.delete(abort);
