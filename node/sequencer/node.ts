@@ -250,7 +250,7 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "batches"),
       metrics: this.metrics,
       selfId: self.nodeId,
-      isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
+      isLeader: () => this.acting(),
       epoch: () => Number(this.follower.epoch),
       epochView: async (epoch) => ({
         members: (await this.follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })),
@@ -282,8 +282,7 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "submissions"),
       metrics: this.metrics,
       overloaded: () => this.batches.overloaded(),
-      // A leader still backfilling history could give a resubmitted old transaction a second position.
-      isLeader: () => this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete,
+      isLeader: () => this.acting(),
       leader: () => (this.retiredAt === null ? this.core.basicStatus().leader : null),
       propose: (tx) => this.driver.propose([tx]),
       forward: (to, payload, timeoutMs, signal) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs, signal }),
@@ -513,6 +512,15 @@ export class SequencerNode {
     for (const [id, p] of Object.entries(s.progress ?? {})) {
       if (id !== this.self.nodeId) this.metrics.replicationLag.set({ peer: id }, Math.max(0, s.lastIndex - p.match));
     }
+  }
+
+  /**
+   * This node acts as the leader (sequences, cuts and posts batches): it leads, has not left the
+   * set, and holds its whole history (a leader still backfilling could give a resubmitted old
+   * transaction a second position).
+   */
+  private acting(): boolean {
+    return this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete;
   }
 
   /** Transfers leadership to the most up-to-date voter (this node cannot lead yet). */
