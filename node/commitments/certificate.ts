@@ -14,6 +14,7 @@
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { buildPositionalTree, merkleProof, merkleRoot, type MerkleTree } from "./merkle.js";
+import type { StoredCertificate } from "../storage/types.js";
 import {
   domain,
   signOrderCommitment,
@@ -137,6 +138,21 @@ export class SignedCertificate {
   proofs(): OrderCommitmentProof[] {
     return Array.from({ length: this.size }, (_, i) => this.proofAt(i));
   }
+}
+
+/**
+ * A certificate as a node stores it (numbers, signature) with the transaction hashes of its
+ * range, in position order, turned back into a SignedCertificate that proves any of them.
+ */
+export function signedCertificateFromStore(stored: StoredCertificate, txHashes: readonly Hex[], d: SequencerDomain): SignedCertificate {
+  const certificate: OrderCommitment = {
+    epoch: BigInt(stored.epoch),
+    term: BigInt(stored.term),
+    firstPosition: BigInt(stored.firstPosition),
+    lastPosition: BigInt(stored.lastPosition),
+    merkleRoot: stored.merkleRoot,
+  };
+  return new SignedCertificate(certificate, stored.signature, d, buildPositionalTree(stored.firstPosition, txHashes), txHashes);
 }
 
 /**

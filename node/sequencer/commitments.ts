@@ -9,7 +9,7 @@ import type { Address, Hex, LocalAccount } from "viem";
 import type { Entry, Snapshot } from "../consensus/index.js";
 import {
   SignedCertificate,
-  buildPositionalTree,
+  signedCertificateFromStore,
   certifyGroup,
   domain,
   encodeOrderCommitmentProof,
@@ -186,20 +186,7 @@ export class CommitmentService {
     const count = cert.lastPosition - cert.firstPosition + 1;
     const txs = await this.store.getTxRange(cert.firstPosition, count);
     if (txs.length !== count) return { status: "pending-certificate", position };
-    const tree = buildPositionalTree(cert.firstPosition, txs.map((t) => t.hash));
-    const signed = new SignedCertificate(
-      {
-        epoch: BigInt(cert.epoch),
-        term: BigInt(cert.term),
-        firstPosition: BigInt(cert.firstPosition),
-        lastPosition: BigInt(cert.lastPosition),
-        merkleRoot: cert.merkleRoot,
-      },
-      cert.signature,
-      domain(this.opts.chainId, this.opts.registry),
-      tree,
-      txs.map((t) => t.hash),
-    );
+    const signed = signedCertificateFromStore(cert, txs.map((t) => t.hash), domain(this.opts.chainId, this.opts.registry));
     return { status: "certified", commitment: encodeOrderCommitmentProof(signed.proofAt(position - cert.firstPosition)) };
   }
 }

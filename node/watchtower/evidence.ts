@@ -5,8 +5,7 @@
  * lock: LevelDB allows one process at a time, and classic-level has no read-only mode).
  */
 import type { Hex } from "viem";
-import { SignedCertificate, decodeOrderCommitmentProof, type OrderCommitmentProof } from "../commitments/certificate.js";
-import { buildPositionalTree } from "../commitments/merkle.js";
+import { decodeOrderCommitmentProof, signedCertificateFromStore, type OrderCommitmentProof } from "../commitments/certificate.js";
 import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
 import { toBatchHeader } from "../batching/header.js";
@@ -48,15 +47,7 @@ export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): Wa
       const size = cert.lastPosition - cert.firstPosition + 1;
       const hashes = (await store.getTxRange(cert.firstPosition, size)).map((tx) => tx.hash);
       if (hashes.length !== size) return undefined;
-      const certificate = {
-        epoch: BigInt(cert.epoch),
-        term: BigInt(cert.term),
-        firstPosition: BigInt(cert.firstPosition),
-        lastPosition: BigInt(cert.lastPosition),
-        merkleRoot: cert.merkleRoot,
-      };
-      const tree = buildPositionalTree(cert.firstPosition, hashes);
-      return new SignedCertificate(certificate, cert.signature, domain, tree, hashes).proofFor(position);
+      return signedCertificateFromStore(cert, hashes, domain).proofFor(position);
     },
 
     async heldBatchHeaders(batchNumber, epoch) {
