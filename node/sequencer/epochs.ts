@@ -144,10 +144,11 @@ export class EpochManager {
     const core = this.opts.core;
     if (latest === undefined || core.basicStatus().role !== "leader") return;
     if (this.leaderSince === undefined || this.now() - this.leaderSince < this.opts.settleMs) return;
+    const config = core.status().config;
     try {
-      if (this.syncMembership(latest)) return;
-      if (this.settledEpoch < latest.epoch) this.rotate(latest);
-      else this.handOffIfNotProducing(latest);
+      if (this.syncMembership(latest, config)) return;
+      if (this.settledEpoch < latest.epoch) this.rotate(latest, config.voters);
+      else this.handOffIfNotProducing(latest, config.voters);
     } catch (error) {
       // The core refused (a change or transfer already under way, lost leadership meanwhile): retry next tick.
       if (!(error instanceof MembershipChangeInProgressError || error instanceof LeadershipTransferError || error instanceof NotLeaderError)) throw error;
@@ -160,9 +161,8 @@ export class EpochManager {
    * lives only in the leader that started it). A change stuck on a learner that never catches up
    * holds rotation back for at most 2 * takeoverMs.
    */
-  private syncMembership(latest: EpochPlan): boolean {
+  private syncMembership(latest: EpochPlan, config: MembershipConfig): boolean {
     if (latest.voters.length === 0) return false; // an empty set cannot run a cluster: keep the last one
-    const config = this.opts.core.status().config;
     if (config.outgoing === undefined && config.learners.length === 0 && sameMembers(config.voters, latest.voters)) {
       this.changeSince = undefined;
       return false;
@@ -190,7 +190,7 @@ export class EpochManager {
   }
 
   /** Walks the schedule: the first reachable voter leads; this node records it when that is itself. */
-  private rotate(latest: EpochPlan): void {
+  private rotate(latest: EpochPlan, voters: readonly NodeId[]): void {
     const now = this.now();
     if (this.rotation?.epoch !== latest.epoch) this.rotation = { epoch: latest.epoch, tried: new Set() };
     const r = this.rotation;
@@ -200,7 +200,6 @@ export class EpochManager {
       r.tried.add(r.attempt.to);
       r.attempt = undefined;
     }
-    const voters = this.opts.core.status().config.voters;
     for (const id of latest.schedule) {
       if (r.tried.has(id)) continue;
       if (id === this.opts.self) {
@@ -224,10 +223,9 @@ export class EpochManager {
   }
 
   /** A leader that misses its batch deadline gives way to the next reachable node in schedule order. */
-  private handOffIfNotProducing(latest: EpochPlan): void {
+  private handOffIfNotProducing(latest: EpochPlan, voters: readonly NodeId[]): void {
     const now = this.now();
     if (!this.opts.missedDeadline() || now - this.lastHandOff < 2 * this.opts.takeoverMs) return;
-    const voters = this.opts.core.status().config.voters;
     const start = latest.schedule.indexOf(this.opts.self) + 1;
     const order = [...latest.schedule.slice(start), ...latest.schedule.slice(0, Math.max(0, start - 1))];
     const next = order.find((id) => voters.includes(id) && this.reachable(id));
