@@ -7,7 +7,8 @@
  *   npm start -- [--l1-rpc URL] [--nodes N] [--tps N] [--duration S] [--dir PATH] [--keep] [--epoch-length BLOCKS]
  */
 import { parseArgs } from "node:util";
-import { DEVNET_DEFAULTS, Devnet, DevnetStartError, type DevnetOptions, type DevnetOutput } from "./devnet/devnet.js";
+import { DEVNET_DEFAULTS, Devnet, type DevnetOptions, type DevnetOutput } from "./devnet/devnet.js";
+import { numberOption, optionsOrExit } from "./lib/cli.js";
 
 const USAGE = `usage: npm start -- [options]
   --l1-rpc URL         use this chain (Anvil, hardhat node; unlocked dev accounts) instead of an in-process one
@@ -17,13 +18,6 @@ const USAGE = `usage: npm start -- [options]
   --dir PATH           working directory for keys, configs, data and logs (default: a fresh temp dir)
   --keep               keep the temp dir on exit
   --epoch-length N     L1 blocks per epoch (default ${DEVNET_DEFAULTS.epochLength}; the in-process chain mines a block a second)`;
-
-function numberOption(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new DevnetStartError(`${flag} must be a number, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 function parseOptions(): DevnetOptions | undefined {
   const { values } = parseArgs({
@@ -71,17 +65,7 @@ function terminalOutput(): DevnetOutput {
   };
 }
 
-let options: DevnetOptions | undefined;
-try {
-  options = parseOptions();
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options === undefined) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = optionsOrExit(parseOptions, USAGE);
 
 const out = terminalOutput();
 let devnet: Devnet;

@@ -8,6 +8,7 @@
  * Exit codes: 0 the stream is valid (and equals every compared node's log), 1 a node differs or
  * cannot be asked, 2 bad usage or the L1 batches are inconsistent / unreadable.
  */
+import { UsageError } from "./lib/cli.js";
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createPublicClient, http, type PublicClient } from "viem";
@@ -20,10 +21,6 @@ function block(value: string | undefined, flag: string): bigint | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a block number, got ${JSON.stringify(value)}`);
   return BigInt(value);
-}
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
 }
 
 async function main(): Promise<number> {

@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { NEMESIS_DEFAULTS, runNemesis, type NemesisOptions } from "./run.js";
+import { numberOption, optionsOrExit } from "../lib/cli.js";
 
 const USAGE = `usage: npm run nemesis -- [--minutes N] [--seed S] [--nodes N] [--tps N] [--senders N] [--skew F] [--dir PATH] [--keep]
   --minutes N   length of the faulted phase (default 10)
@@ -19,17 +20,6 @@ const USAGE = `usage: npm run nemesis -- [--minutes N] [--seed S] [--nodes N] [-
   --skew F      spread of the nodes' timer periods around 50 ms, 0..0.5 (default ${NEMESIS_DEFAULTS.clockSkew})
   --dir PATH    working directory (default a temp dir, kept only when the run fails)
   --keep        keep the working directory (node logs, history.jsonl) even when the run passes`;
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
-function num(value: string | undefined, flag: string, ok: (n: number) => boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || !ok(n)) throw new UsageError(`${flag}: invalid value ${JSON.stringify(value)}`);
-  return n;
-}
 
 function parse(): NemesisOptions | undefined {
   const { values } = parseArgs({
@@ -46,14 +36,14 @@ function parse(): NemesisOptions | undefined {
     },
   });
   if (values.help === true) return undefined;
-  const minutes = num(values.minutes, "--minutes", (n) => n > 0) ?? 10;
+  const minutes = numberOption(values.minutes, "--minutes", (n) => n > 0) ?? 10;
   return {
     durationMs: Math.round(minutes * 60_000),
-    seed: num(values.seed, "--seed", (n) => Number.isSafeInteger(n) && n >= 0 && n < 2 ** 32) ?? Date.now() % 2 ** 32,
-    nodes: num(values.nodes, "--nodes", (n) => Number.isSafeInteger(n) && n >= 3 && n <= 9) ?? NEMESIS_DEFAULTS.nodes,
-    tps: num(values.tps, "--tps", (n) => n > 0 && n <= 1000) ?? NEMESIS_DEFAULTS.tps,
-    senders: num(values.senders, "--senders", (n) => Number.isSafeInteger(n) && n >= 1 && n <= 1000) ?? NEMESIS_DEFAULTS.senders,
-    clockSkew: num(values.skew, "--skew", (n) => n >= 0 && n <= 0.5) ?? NEMESIS_DEFAULTS.clockSkew,
+    seed: numberOption(values.seed, "--seed", (n) => Number.isSafeInteger(n) && n >= 0 && n < 2 ** 32) ?? Date.now() % 2 ** 32,
+    nodes: numberOption(values.nodes, "--nodes", (n) => Number.isSafeInteger(n) && n >= 3 && n <= 9) ?? NEMESIS_DEFAULTS.nodes,
+    tps: numberOption(values.tps, "--tps", (n) => n > 0 && n <= 1000) ?? NEMESIS_DEFAULTS.tps,
+    senders: numberOption(values.senders, "--senders", (n) => Number.isSafeInteger(n) && n >= 1 && n <= 1000) ?? NEMESIS_DEFAULTS.senders,
+    clockSkew: numberOption(values.skew, "--skew", (n) => n >= 0 && n <= 0.5) ?? NEMESIS_DEFAULTS.clockSkew,
     timing: NEMESIS_DEFAULTS.timing,
     ...(values.dir === undefined ? {} : { dir: values.dir }),
     keep: values.keep === true ? "always" : NEMESIS_DEFAULTS.keep,
@@ -61,17 +51,7 @@ function parse(): NemesisOptions | undefined {
   };
 }
 
-let options: NemesisOptions | undefined;
-try {
-  options = parse();
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options === undefined) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = optionsOrExit(parse, USAGE);
 
 try {
   const result = await runNemesis(options, (line) => console.log(line));
