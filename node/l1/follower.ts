@@ -36,7 +36,7 @@ export class L1Follower {
   /** Reads the confirmed epoch and the views of it and its predecessors; throws if L1 is unreachable. */
   async init(): Promise<EpochView> {
     await this.pollOnce(true);
-    return this.views.get(this.latestEpoch)!;
+    return this.current();
   }
 
   /** The latest confirmed epoch. */

@@ -442,6 +442,7 @@ export class SequencerNode {
 
   private async onNewEpoch(): Promise<void> {
     if (this.stopping) return;
+    this.rememberMembers(); // before the plans: status() looks new members up by id
     this.epochs.setPlans(this.follower.recent().map(planOf));
     try {
       await this.refreshPeers();
