@@ -95,6 +95,7 @@ export class RaftCore {
   private readonly id: NodeId;
   private readonly random: () => number;
   private readonly electionTicks: number;
+  private readonly electionJitterTicks: number;
   private readonly heartbeatTicks: number;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
@@ -143,6 +144,7 @@ export class RaftCore {
     this.id = opts.id;
     this.random = opts.random;
     this.electionTicks = positiveInt("electionTicks", opts.electionTicks, 0);
+    this.electionJitterTicks = positiveInt("electionJitterTicks", opts.electionJitterTicks, this.electionTicks);
     this.heartbeatTicks = positiveInt("heartbeatTicks", opts.heartbeatTicks, 0);
     if (this.heartbeatTicks >= this.electionTicks) {
       throw new InvalidOptionsError(`heartbeatTicks (${this.heartbeatTicks}) must be below electionTicks (${this.electionTicks})`);
@@ -436,7 +438,7 @@ export class RaftCore {
 
   private resetElectionTimeout(): void {
     const r = Math.min(Math.max(this.random(), 0), 0.999999999);
-    this.randomizedElectionTimeout = this.electionTicks * (1 + this.rank) + Math.floor(r * this.electionTicks);
+    this.randomizedElectionTimeout = this.electionTicks * (1 + this.rank) + Math.floor(r * this.electionJitterTicks);
   }
 
   private setLeader(leader: NodeId | null): void {

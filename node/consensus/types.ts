@@ -175,8 +175,17 @@ export interface RaftOptions {
   readonly persisted?: PersistedState;
   /** Seeded uniform generator in [0, 1): the core's only source of randomness. */
   readonly random: () => number;
-  /** Base election timeout in ticks; the effective one is randomized in [base, 2*base). */
+  /**
+   * Base election timeout in ticks; the effective one is base * (1 + rank) plus a random
+   * part in [0, electionJitterTicks), so [base, 2*base) for an unranked node by default.
+   */
   readonly electionTicks: number;
+  /**
+   * Width of the random part of the election timeout (default: electionTicks, as in etcd).
+   * Distinct election ranks already separate candidates by a whole base each, so a cluster
+   * whose members have distinct ranks can narrow it and fail over sooner.
+   */
+  readonly electionJitterTicks?: number;
   readonly heartbeatTicks: number;
   readonly preVote?: boolean; // default true
   readonly checkQuorum?: boolean; // default true

@@ -41,6 +41,7 @@ export class DecodeWorkerError extends Error {
 }
 
 type Pending = { count: number; resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
+type Queued = { raw: Hex | Uint8Array; resolve: (result: DecodeResult) => void; reject: (error: Error) => void };
 type Slot = { worker: Worker; inFlight: Map<number, Pending>; load: number };
 
 export class DecodePool {
@@ -48,6 +49,8 @@ export class DecodePool {
   private readonly settings: WorkerSettings;
   private readonly chunkSize: number;
   private readonly slots: Slot[] = [];
+  /** Single submissions waiting for the end of this event-loop turn, to travel in one message. */
+  private queued: Queued[] = [];
   private nextId = 0;
   private closed = false;
 
@@ -88,8 +91,29 @@ export class DecodePool {
     );
   }
 
+  /**
+   * Decodes one transaction. Calls made in the same turn of the event loop (one HTTP read's
+   * worth of requests) share worker messages, so a busy server pays the messaging once per group.
+   */
+  decodeOne(raw: Hex | Uint8Array): Promise<DecodeResult> {
+    if (this.closed) return Promise.reject(new DecodePoolClosedError());
+    return new Promise((resolve, reject) => {
+      if (this.queued.push({ raw, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const group = this.queued;
+    this.queued = [];
+    this.decode(group.map((q) => q.raw)).then(
+      (results) => results.forEach((result, i) => group[i]!.resolve(result)),
+      (error: Error) => group.forEach((q) => q.reject(error)),
+    );
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const q of this.queued.splice(0)) q.reject(new DecodePoolClosedError());
     const slots = this.slots.splice(0);
     for (const slot of slots) this.failSlot(slot, new DecodePoolClosedError());
     await Promise.all(slots.map((slot) => slot.worker.terminate()));

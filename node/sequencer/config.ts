@@ -23,9 +23,14 @@ export interface NodeConfig {
   /** The rollup's chain id: submitted transactions must carry it. */
   readonly rollupChainId: number;
   readonly maxTxBytes: number;
+  /** Worker threads that decode submissions and recover senders (0: on the event loop). */
+  readonly intakeWorkers: number;
   readonly submitTimeoutMs: number;
   readonly tickMs: number;
+  /** Base election timeout: the first fallback in schedule order campaigns this long after it last heard the leader... */
   readonly electionTicks: number;
+  /** ...plus a random part below this many ticks (ranks are distinct, so a narrow one suffices). */
+  readonly electionJitterTicks: number;
   readonly heartbeatTicks: number;
   readonly maxTxsPerEntry: number;
   /** Applied entries kept in the Raft log beyond the latest snapshot before compacting. */
@@ -59,10 +64,12 @@ export const DEFAULTS = {
   rpcPort: 8645,
   rollupChainId: 901,
   maxTxBytes: 128 * 1024,
+  intakeWorkers: 1,
   submitTimeoutMs: 10_000,
   tickMs: 50,
-  electionTicks: 10,
-  heartbeatTicks: 2,
+  electionTicks: 7,
+  electionJitterTicks: 2,
+  heartbeatTicks: 1,
   maxTxsPerEntry: 4096,
   compactEvery: 20_000,
   logLevel: "info",
@@ -97,9 +104,11 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   deployment: "SEQ_DEPLOYMENT",
   rollupChainId: "SEQ_ROLLUP_CHAIN_ID",
   maxTxBytes: "SEQ_MAX_TX_BYTES",
+  intakeWorkers: "SEQ_INTAKE_WORKERS",
   submitTimeoutMs: "SEQ_SUBMIT_TIMEOUT_MS",
   tickMs: "SEQ_TICK_MS",
   electionTicks: "SEQ_ELECTION_TICKS",
+  electionJitterTicks: "SEQ_ELECTION_JITTER_TICKS",
   heartbeatTicks: "SEQ_HEARTBEAT_TICKS",
   maxTxsPerEntry: "SEQ_MAX_TXS_PER_ENTRY",
   compactEvery: "SEQ_COMPACT_EVERY",
@@ -120,9 +129,11 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "rpcPort",
   "rollupChainId",
   "maxTxBytes",
+  "intakeWorkers",
   "submitTimeoutMs",
   "tickMs",
   "electionTicks",
+  "electionJitterTicks",
   "heartbeatTicks",
   "maxTxsPerEntry",
   "compactEvery",
@@ -184,7 +195,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {

@@ -9,6 +9,7 @@ import { createPublicClient, createWalletClient, defineChain, http, isHex, type 
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
 import { NodeStore } from "../storage/index.js";
+import { DecodePool } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
@@ -90,6 +91,7 @@ export class SequencerNode {
   private batches!: BatchService;
   private watchtower: Watchtower | undefined;
   private submissions!: SubmissionService;
+  private decodePool: DecodePool | undefined;
   private history!: HistorySync;
   /** Every member of the epochs this node knows (peer ids and addresses for the transport). */
   private memberById = new Map<NodeId, ClusterMember>();
@@ -190,6 +192,7 @@ export class SequencerNode {
       ...(fresh ? {} : { persisted }),
       random: osRandom(),
       electionTicks: config.electionTicks,
+      electionJitterTicks: config.electionJitterTicks,
       heartbeatTicks: config.heartbeatTicks,
       maxTxsPerEntry: config.maxTxsPerEntry,
       lookupCommittedTx: (hash) => this.store.lookupCommittedTx(hash),
@@ -274,10 +277,13 @@ export class SequencerNode {
       });
     }
 
+    const intake = { chainId: config.rollupChainId, maxBytes: config.maxTxBytes };
+    if (config.intakeWorkers > 0) this.decodePool = await DecodePool.create({ ...intake, size: config.intakeWorkers });
     this.submissions = new SubmissionService({
       store: this.store,
       commitments: this.commitments,
-      intake: { chainId: config.rollupChainId, maxBytes: config.maxTxBytes },
+      intake,
+      decodePool: this.decodePool,
       timeoutMs: config.submitTimeoutMs,
       logger: componentLogger(this.logger, "submissions"),
       metrics: this.metrics,
@@ -632,6 +638,7 @@ export class SequencerNode {
       await this.batches.stop();
       await this.watchtower?.stop();
       await this.rpc.close({ timeoutMs: 2_000 });
+      await this.decodePool?.close();
       await this.driver.stop();
       await this.transport.stop();
       await this.store.close();

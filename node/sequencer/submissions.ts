@@ -6,7 +6,7 @@
  */
 import { hexToBytes, type Hex } from "viem";
 import type { NodeId, ProposalOutcome } from "../consensus/index.js";
-import { decodeTransaction, IntakeError, type DecodeOptions } from "../intake/index.js";
+import { decodeTransaction, IntakeError, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
 import { NO_LEADER, OVERLOADED, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
@@ -20,6 +20,8 @@ export interface SubmissionOptions {
   readonly store: NodeStore;
   readonly commitments: CommitmentService;
   readonly intake: DecodeOptions;
+  /** Worker threads for decode + sender recovery, keeping the event loop for consensus and RPC; inline without. */
+  readonly decodePool?: DecodePool;
   /** How long a submission waits for its commitment before a retryable TIMEOUT. */
   readonly timeoutMs: number;
   readonly logger: Logger;
@@ -51,13 +53,7 @@ export class SubmissionService {
   /** Submits a raw transaction; resolves with its order commitment. */
   async submit(raw: Hex | Uint8Array): Promise<OrderCommitmentProofJson> {
     if (this.closed) throw new RpcError(SHUTTING_DOWN, "the node is shutting down; retry on another node");
-    let decoded;
-    try {
-      decoded = decodeTransaction(raw, this.opts.intake);
-    } catch (error) {
-      if (error instanceof IntakeError) throw new RpcError(TX_REJECTED, error.message, { reason: error.code });
-      throw error;
-    }
+    const decoded = await this.decode(raw);
     const hash = decoded.hash.toLowerCase();
     const inFlight = this.waiters.get(hash);
     if (inFlight !== undefined) return inFlight.promise;
@@ -70,6 +66,23 @@ export class SubmissionService {
     if (this.opts.isLeader()) return this.proposeAndWait(hash, bytes);
     const known = await this.existing(hash);
     return known ?? this.forwardToLeader(bytes);
+  }
+
+  private async decode(raw: Hex | Uint8Array): Promise<DecodedTransaction> {
+    let error: unknown;
+    if (this.opts.decodePool === undefined) {
+      try {
+        return decodeTransaction(raw, this.opts.intake);
+      } catch (thrown) {
+        error = thrown;
+      }
+    } else {
+      const result = await this.opts.decodePool.decodeOne(raw);
+      if (result.ok) return result.tx;
+      error = result.error;
+    }
+    if (error instanceof IntakeError) throw new RpcError(TX_REJECTED, error.message, { reason: error.code });
+    throw error;
   }
 
   /** Handles a submission forwarded by another member (this node should be the leader). */

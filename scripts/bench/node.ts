@@ -661,7 +661,7 @@ interface FailoverSummary {
   failed: number;
   medianMs: number | null;
   maxMs: number | null;
-  timeouts: { heartbeatMs: number; electionMs: number; leaderTakeoverMs?: number };
+  timeouts: { heartbeatMs: number; electionMs: number; electionJitterMs?: number; leaderTakeoverMs?: number };
 }
 
 function summarizeFailover(trials: readonly (FailoverTrial & { system: System; nodes: number })[]): FailoverSummary[] {

@@ -166,12 +166,13 @@ describe("consensus: elections", () => {
   });
 
   describe("election timeouts", () => {
-    function ticksUntilCampaign(seed: number, rank: number): number {
+    function ticksUntilCampaign(seed: number, rank: number, electionJitterTicks?: number): number {
       const core = new RaftCore({
         id: "n",
         initialConfig: { voters: ["n", "m", "o"], learners: [] },
         random: seeded(seed),
         electionTicks: 10,
+        electionJitterTicks,
         heartbeatTicks: 2,
       });
       core.setElectionRank(rank);
@@ -199,6 +200,18 @@ describe("consensus: elections", () => {
         expect(ticksUntilCampaign(seed, 1)).to.be.within(20, 29);
         expect(ticksUntilCampaign(seed, 2)).to.be.within(30, 39);
       }
+    });
+
+    it("a narrower jitter keeps ranked timeouts within [base * (1 + rank), + jitter)", () => {
+      const seen = new Set<number>();
+      for (let seed = 1; seed <= 40; seed++) {
+        const first = ticksUntilCampaign(seed, 0, 3);
+        expect(first).to.be.within(10, 12);
+        seen.add(first);
+        expect(ticksUntilCampaign(seed, 1, 3)).to.be.within(20, 22);
+      }
+      expect(seen.size, "still randomized").to.equal(3);
+      expect(() => ticksUntilCampaign(1, 0, 0)).to.throw(/electionJitterTicks must be a positive integer/);
     });
 
     it("the rank never changes the vote rule", () => {

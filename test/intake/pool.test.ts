@@ -77,6 +77,26 @@ describe("intake: DecodePool and recoverSenders", function () {
     expect(summary(results.flat())).to.deep.equal(summary(decodeTransactions(raws, OPTS)));
   });
 
+  it("decodeOne: single calls in one event-loop turn share a worker message and keep their own results", async () => {
+    const slots = (pool as unknown as { slots: { worker: Worker }[] }).slots;
+    const sent: number[] = [];
+    const posts = slots.map((slot) => {
+      const original = slot.worker.postMessage.bind(slot.worker);
+      slot.worker.postMessage = (message: { raws: unknown[] }) => {
+        sent.push(message.raws.length);
+        original(message);
+      };
+      return () => (slot.worker.postMessage = original);
+    });
+    try {
+      const results = await Promise.all(raws.slice(0, 30).map((raw) => pool.decodeOne(raw)));
+      expect(summary(results)).to.deep.equal(summary(decodeTransactions(raws.slice(0, 30), OPTS)));
+      expect(sent, "30 calls travel as two chunks of 16 and 14, not 30 messages").to.deep.equal([16, 14]);
+    } finally {
+      for (const restore of posts) restore();
+    }
+  });
+
   it("recoverSenders gives the same results with and without a pool", async () => {
     const [withPool, withoutPool] = await Promise.all([recoverSenders(raws, { ...OPTS, pool }), recoverSenders(raws, OPTS)]);
     expect(summary(withPool)).to.deep.equal(summary(withoutPool));
@@ -116,6 +136,9 @@ describe("intake: DecodePool and recoverSenders", function () {
     await closing.close();
     let error: unknown;
     await closing.decode(raws.slice(0, 1)).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(DecodePoolClosedError);
+    error = undefined;
+    await closing.decodeOne(raws[0]!).catch((e: unknown) => (error = e));
     expect(error).to.be.instanceOf(DecodePoolClosedError);
   });
 });

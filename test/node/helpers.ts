@@ -4,13 +4,30 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { DEFAULTS } from "../../node/sequencer/config.js";
 import { mineToNextEpoch, type Registry } from "../../scripts/lib/deploy.js";
 import type { LocalChain } from "../../scripts/lib/devnet.js";
-import { nodeRpc } from "../../node/rpc/client.js";
+import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
+import { NO_LEADER } from "../../node/rpc/errors.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
 /** JSON-RPC call to a node (a NodeRpcError carries the node's error `code`); generous timeout: a submission may wait out an election. */
 export function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
   return nodeRpc<T>(url, method, params, { timeoutMs: 60_000 });
+}
+
+/**
+ * Submits like a client does: NO_LEADER (an election or a scheduled handover in progress) is
+ * retried with the same bytes, which can never take a second position.
+ */
+export async function submit<T = unknown>(url: string, raw: Hex, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await rpc<T>(url, "seq_sendRawTransaction", [raw]);
+    } catch (error) {
+      if (!(error instanceof NodeRpcError) || error.code !== NO_LEADER || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 export interface Status {

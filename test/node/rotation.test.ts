@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { enterNextEpoch, rpc, signedTx, until } from "./helpers.js";
+import { enterNextEpoch, rpc, signedTx, until, submit } from "./helpers.js";
 
 interface RotationStatus {
   leader: string | null;
@@ -43,7 +43,7 @@ describe("scheduled leader rotation (node processes)", function () {
   }
 
   async function sequences(i: number): Promise<void> {
-    const c = await rpc<OrderCommitmentProofJson>(net.operators[i]!.rpcUrl, "seq_sendRawTransaction", [await signedTx()]);
+    const c = await submit<OrderCommitmentProofJson>(net.operators[i]!.rpcUrl, await signedTx());
     expect(Number(c.position)).to.be.at.least(0);
   }
 

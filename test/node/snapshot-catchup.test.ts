@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { converged, enterNextEpoch, rangeOf, rpc, signedTx, until, type Status } from "./helpers.js";
+import { converged, enterNextEpoch, rangeOf, rpc, signedTx, submit, until, type Status } from "./helpers.js";
 
 describe("snapshot catch-up (3 node processes, aggressive compaction)", function () {
   this.timeout(180_000);
@@ -38,14 +38,14 @@ describe("snapshot catch-up (3 node processes, aggressive compaction)", function
     });
     const follower = net.operators.findIndex((o) => o.operator.toLowerCase() !== leader);
     const live = urls.filter((_, i) => i !== follower);
-    for (let i = 0; i < 5; i++) await rpc(live[0]!, "seq_sendRawTransaction", [await signedTx()]);
+    for (let i = 0; i < 5; i++) await submit(live[0]!, await signedTx());
     await converged(urls);
 
     await stopNode(procs[follower]!, "SIGKILL");
     procs[follower] = undefined;
     // One transaction per round: each adds a tx entry and a certificate entry, so the leader
     // compacts several times past what the stopped follower holds.
-    for (let i = 0; i < 40; i++) await rpc(live[i % 2]!, "seq_sendRawTransaction", [await signedTx()]);
+    for (let i = 0; i < 40; i++) await submit(live[i % 2]!, await signedTx());
 
     procs[follower] = spawnNode(net.operators[follower]!);
     const next = await converged(urls);

@@ -18,7 +18,7 @@ import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/a
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import type { NodeStatus } from "../../node/sequencer/node.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { enterNextEpoch, rangeOf, rpc, signedTx, until } from "./helpers.js";
+import { enterNextEpoch, rangeOf, rpc, signedTx, until, submit } from "./helpers.js";
 
 const FAULTY_LEADER = path.resolve(import.meta.dirname, "../fixtures/faulty-leader.ts");
 const BROKEN_ORDER_COMMITMENT = 2; // Slashing.Offence
@@ -89,7 +89,7 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
 
     // Users get commitments from the faulty leader through the honest nodes.
     const commitments: OrderCommitmentProofJson[] = [];
-    for (let k = 0; k < 12; k++) commitments.push(await rpc<OrderCommitmentProofJson>(op(HONEST[k % 2]!).rpcUrl, "seq_sendRawTransaction", [await signedTx()]));
+    for (let k = 0; k < 12; k++) commitments.push(await submit<OrderCommitmentProofJson>(op(HONEST[k % 2]!).rpcUrl, await signedTx()));
     const deployment = { chainId: net.deployment.chainId, registry: net.deployment.registry.address };
     for (const c of commitments) {
       const verified = await verifyOrderCommitment(decodeOrderCommitmentProof(c), deployment);
@@ -156,7 +156,7 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
     }
     const lastBefore = Math.max(...commitments.map((c) => Number(c.position)));
     for (let k = 0; k < 6; k++) {
-      const c = await rpc<OrderCommitmentProofJson>(op(HONEST[k % 2]!).rpcUrl, "seq_sendRawTransaction", [await signedTx()]);
+      const c = await submit<OrderCommitmentProofJson>(op(HONEST[k % 2]!).rpcUrl, await signedTx());
       const verified = await verifyOrderCommitment(decodeOrderCommitmentProof(c), deployment);
       expect(verified.valid, JSON.stringify(verified.reasons)).to.equal(true);
       expect(HONEST.map((i) => op(i).signer.toLowerCase())).to.include(verified.signer?.toLowerCase());

@@ -36,10 +36,12 @@ export function sequencerTimeouts(env: NodeJS.ProcessEnv = process.env) {
   const tickMs = Number(env.SEQ_TICK_MS ?? DEFAULTS.tickMs);
   const electionTicks = Number(env.SEQ_ELECTION_TICKS ?? DEFAULTS.electionTicks);
   const heartbeatTicks = Number(env.SEQ_HEARTBEAT_TICKS ?? DEFAULTS.heartbeatTicks);
+  const jitterTicks = Number(env.SEQ_ELECTION_JITTER_TICKS ?? DEFAULTS.electionJitterTicks);
   return {
     heartbeatMs: tickMs * heartbeatTicks,
-    /** Base election timeout; a node's effective one is randomized in [base, 2*base) and offset by base per schedule rank (the first fallback waits 2x-3x base). */
+    /** Base election timeout: a node's effective one is base * (1 + schedule rank, counted without the leader) plus [0, jitter). */
     electionMs: tickMs * electionTicks,
+    electionJitterMs: tickMs * jitterTicks,
     leaderTakeoverMs: Number(env.SEQ_LEADER_TAKEOVER_MS ?? DEFAULTS.leaderTakeoverMs),
   };
 }
