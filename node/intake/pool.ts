@@ -190,6 +190,8 @@ export function recoverSenders(
   return Promise.resolve(decodeTransactions(raws, opts));
 }
 
+const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 96 } as const;
+
 /**
  * Run from source (tsx), the worker entry is TypeScript whose `.js` imports only tsx
  * resolves, and workers do not inherit in-process loader hooks: boot it through tsx's API.
@@ -197,9 +199,11 @@ export function recoverSenders(
 function createWorker(settings: WorkerSettings): Worker {
   const fromSource = import.meta.url.endsWith(".ts");
   const entry = new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url);
-  if (!fromSource) return new Worker(entry, { workerData: settings });
+  // A worker keeps nothing between chunks: a small heap bounds what it adds to the node's RSS.
+  const options = { workerData: settings, resourceLimits: WORKER_HEAP_LIMITS };
+  if (!fromSource) return new Worker(entry, options);
   const bootstrap =
     `import { tsImport } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))};\n` +
     `await tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(import.meta.url)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: settings });
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), options);
 }

@@ -35,6 +35,8 @@ export interface NodeConfig {
   readonly maxTxsPerEntry: number;
   /** Applied entries kept in the Raft log beyond the latest snapshot before compacting. */
   readonly compactEvery: number;
+  /** ...or beyond this many applied transactions, whichever comes first. */
+  readonly compactEveryTxs: number;
   readonly logLevel: string;
   /** L1 blocks a block must be buried under before the node acts on it (reorg safety). */
   readonly l1Confirmations: number;
@@ -72,6 +74,7 @@ export const DEFAULTS = {
   heartbeatTicks: 1,
   maxTxsPerEntry: 4096,
   compactEvery: 20_000,
+  compactEveryTxs: 50_000,
   logLevel: "info",
   l1Confirmations: 2,
   l1PollMs: 1_000,
@@ -112,6 +115,7 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   heartbeatTicks: "SEQ_HEARTBEAT_TICKS",
   maxTxsPerEntry: "SEQ_MAX_TXS_PER_ENTRY",
   compactEvery: "SEQ_COMPACT_EVERY",
+  compactEveryTxs: "SEQ_COMPACT_EVERY_TXS",
   logLevel: "LOG_LEVEL",
   l1Confirmations: "SEQ_L1_CONFIRMATIONS",
   l1PollMs: "SEQ_L1_POLL_MS",
@@ -137,6 +141,7 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "heartbeatTicks",
   "maxTxsPerEntry",
   "compactEvery",
+  "compactEveryTxs",
   "l1Confirmations",
   "l1PollMs",
   "leaderTakeoverMs",
@@ -195,7 +200,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {

@@ -26,6 +26,7 @@ import { storeEvidence } from "../watchtower/evidence.js";
 import { domain } from "../commitments/typed-data.js";
 import { SubmissionService } from "./submissions.js";
 import { HistorySync } from "./history.js";
+import { compactionDue, type CompactionPoint } from "./compaction.js";
 import { EpochManager, type EpochPlan } from "./epochs.js";
 import { sequencerMethods, COMMITMENTS_TOPIC } from "../rpc/sequencer-api.js";
 import type { NodeConfig } from "./config.js";
@@ -106,7 +107,8 @@ export class SequencerNode {
   private signer!: LocalAccount;
   private self!: ClusterMember;
   private stopping: Promise<void> | undefined;
-  private lastCompacted = 0;
+  /** Where the latest snapshot was taken. */
+  private lastCompacted: CompactionPoint = { applied: 0, nextPosition: 0 };
   private gaugeTimer: NodeJS.Timeout | undefined;
   private onFatal: (error: Error) => void = () => undefined;
   private faults: FaultInjector | undefined;
@@ -197,7 +199,7 @@ export class SequencerNode {
       maxTxsPerEntry: config.maxTxsPerEntry,
       lookupCommittedTx: (hash) => this.store.lookupCommittedTx(hash),
     });
-    this.lastCompacted = persisted.snapshot?.meta.index ?? 0;
+    this.lastCompacted = { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 };
 
     const transportLog = componentLogger(this.logger, "transport");
     this.transport = await Transport.create({
@@ -573,16 +575,16 @@ export class SequencerNode {
     this.rpc.publish(COMMITMENTS_TOPIC, { firstPosition: txs[0]!.position, lastPosition: txs.at(-1)!.position, transactions: txs });
   }
 
-  /** Takes a snapshot and drops applied log entries once `compactEvery` have accumulated. */
+  /** Takes a snapshot and drops applied log entries once the compaction policy says so. */
   private async maybeCompact(): Promise<void> {
-    const applied = this.store.status().applied;
-    if (applied - this.lastCompacted < this.config.compactEvery) return;
+    const now = this.store.status();
+    if (!compactionDue(now, this.lastCompacted, this.config)) return;
     // The sequencer's state lives in the store's keyspaces; the snapshot carries the small batch
     // state a node installing it needs (last cut, last posted).
-    const snapshot = this.core.compact(applied, this.batches.snapshotData());
+    const snapshot = this.core.compact(now.applied, this.batches.snapshotData());
     await this.store.saveSnapshot(snapshot);
-    await this.store.compact(applied);
-    this.lastCompacted = applied;
+    await this.store.compact(now.applied);
+    this.lastCompacted = { applied: now.applied, nextPosition: now.nextPosition };
   }
 
   status(): NodeStatus {

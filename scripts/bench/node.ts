@@ -23,7 +23,7 @@ import { formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from "
 import { diskBytes, ensureEtcd, EtcdCluster, etcdPutBodies, ETCD_TIMEOUTS, tallyEtcdReply } from "./lib/etcd.js";
 import { measureHandover, runFailoverTrials, type ClusterUnderTest, type FailoverTrial, type HandoverResult } from "./lib/failover.js";
 import { RpcHttpClient, runClosedLoop, tallyReply, type LoadResult } from "./lib/load.js";
-import { scrapeCounters, type NodeCounters } from "./lib/metrics.js";
+import { scrapeCounters, scrapeMemory, type NodeCounters, type NodeMemory } from "./lib/metrics.js";
 import { LoadSigner, PresignedPool } from "./lib/presign.js";
 import { sampleProcess, selfCpuSeconds, type ProcSample } from "./lib/procstat.js";
 import { SequencerCluster, sequencerTimeouts } from "./lib/sequencer.js";
@@ -188,6 +188,8 @@ interface Side extends ClusterUnderTest {
   pids(): number[];
   /** Our side: the node's /metrics (fsyncs, commit latency). */
   counters?(): Promise<NodeCounters[]>;
+  /** Our side: each node's V8 heap and external memory, to say what its RSS is made of. */
+  memory?(): Promise<NodeMemory[]>;
   dataDirs(): string[];
   stop(): Promise<void>;
 }
@@ -206,6 +208,7 @@ function sequencerSide(cluster: SequencerCluster, pool: PresignedPool): Side {
     settle: (t) => cluster.settle(t),
     pids: () => cluster.procs.map((p) => p.pid),
     counters: () => Promise.all(cluster.urls.map((u) => scrapeCounters(u))),
+    memory: () => Promise.all(cluster.urls.map((u) => scrapeMemory(u))),
     dataDirs: () => cluster.net.operators.map((_, i) => cluster.dataDir(i)),
     stop: () => cluster.stop(),
   };
@@ -321,6 +324,8 @@ interface MemoryResult {
   durationSeconds: number;
   rssMbPerNode: number[];
   peakRssMbPerNode: number[];
+  /** Our side: V8 heap in use and external memory per node at the end of the run. */
+  heapMbPerNode?: NodeMemory[];
   diskBytesBefore: number[];
   diskBytesAfterCompaction: number[];
   compaction: string;
@@ -531,6 +536,7 @@ async function main(): Promise<void> {
             const rate = Math.max(1, Math.round(best / 2));
             if (side.system === "sequencer") topUp(rate * 1.05, settings.sustainMs / 1000 + 5);
             const s = await sustain(side, client, rate, settings.sustainMs, bodyFor(side));
+            const heap = await side.memory?.();
             await side.settle();
             const before = side.dataDirs().map((d) => diskBytes(d));
             let compaction: string;
@@ -551,13 +557,14 @@ async function main(): Promise<void> {
               durationSeconds: settings.sustainMs / 1000,
               rssMbPerNode: s.rssMbPerNode,
               peakRssMbPerNode: s.peakRssMbPerNode,
+              ...(heap ? { heapMbPerNode: heap } : {}),
               diskBytesBefore: before,
               diskBytesAfterCompaction: after,
               compaction,
             };
             memory.push(m);
             console.log(
-              `  ${m.system.padEnd(9)} ${m.achievedOpsPerSec.toFixed(0)}/${rate} writes/s for ${m.durationSeconds} s (p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors): RSS MB ${m.rssMbPerNode.join(" ")} (peak ${m.peakRssMbPerNode.join(" ")}); disk MB ${before.map(mb).join(" ")} -> ${after.map(mb).join(" ")} after compaction`,
+              `  ${m.system.padEnd(9)} ${m.achievedOpsPerSec.toFixed(0)}/${rate} writes/s for ${m.durationSeconds} s (p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors): RSS MB ${m.rssMbPerNode.join(" ")} (peak ${m.peakRssMbPerNode.join(" ")})${heap ? `, V8 heap used ${heap.map((h) => h.heapUsedMb).join(" ")} of ${heap.map((h) => h.heapTotalMb).join(" ")}, external ${heap.map((h) => h.externalMb).join(" ")}` : ""}; disk MB ${before.map(mb).join(" ")} -> ${after.map(mb).join(" ")} after compaction`,
             );
           }
         }

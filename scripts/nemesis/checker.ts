@@ -250,7 +250,7 @@ export async function checkHistory(input: CheckInput): Promise<CheckReport> {
       v({ kind: "rejected-but-committed", message: `op ${e.op}: ${e.txHash} was refused as invalid (${e.error}) yet it is in the log`, t: e.t, txHash: e.txHash });
     }
   }
-  // Committed although every request for it was answered NO_LEADER: one of those answers was wrong about "nothing was sequenced".
+  // Committed although every request for it was answered NO_LEADER: allowed (-32002 is not definite), reported so it stays visible.
   const noLeaderCommitted = [...answers].filter(([h, a]) => logged.has(h) && a.every((x) => x === NO_LEADER)).length;
   // 8. A node may be killed, never die of the faults by itself.
   for (const e of history) {
@@ -259,7 +259,7 @@ export async function checkHistory(input: CheckInput): Promise<CheckReport> {
   // 9. Faults are not misbehaviour: no watchtower may slash an honest operator for them.
   for (const s of input.slashings) v({ kind: "honest-operator-slashed", message: s });
   if (noLeaderCommitted > 0) {
-    notes.push(`${noLeaderCommitted} transactions are committed although every request for them was answered NO_LEADER (-32002, "nothing was sequenced"): a forward that timed out, or a leader that lost its term after appending; a client must read -32002 as "maybe", and resubmission is what keeps it safe`);
+    notes.push(`${noLeaderCommitted} transactions are committed although every request for them was answered NO_LEADER (-32002, "not known to be sequenced"): a leader that lost its term after appending them, whose successor committed them; as documented, a client reads -32002 as "maybe", and resubmission is what keeps it safe`);
   }
 
   // Figures.

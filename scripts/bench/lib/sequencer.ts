@@ -3,11 +3,11 @@
  * staked operators and one `seq start` process each, with durable level storage, on 127.0.0.1.
  */
 import path from "node:path";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { nodeRpc as rpc } from "../../../node/rpc/client.js";
 import { DEFAULTS } from "../../../node/sequencer/config.js";
 import { mineToNextEpoch } from "../../lib/deploy.js";
-import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../lib/devnet.js";
+import { COMPILED_CLI, deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../lib/devnet.js";
 
 /** The cluster did not reach a usable state (no leader, a node exited). */
 export class ClusterError extends Error {
@@ -59,6 +59,7 @@ export class SequencerCluster {
   /** Starts a chain, deploys, stakes `size` operators under `dir` and starts their nodes; resolves once they agree on a leader. */
   static async start(dir: string, size: number, env: NodeJS.ProcessEnv = {}): Promise<SequencerCluster> {
     if (size > STAKES.length) throw new RangeError(`at most ${STAKES.length} nodes, asked for ${size}`);
+    if (!existsSync(COMPILED_CLI)) throw new ClusterError(`${COMPILED_CLI} is missing: run \`npm run build:node\` (npm run bench does)`);
     mkdirSync(dir, { recursive: true });
     const chain = await startLocalChain();
     try {
@@ -100,7 +101,8 @@ export class SequencerCluster {
   /** Starts (or restarts on its data dir) node `i`; `extraEnv` adds SEQ_* overrides for this start only. */
   startNode(i: number, extraEnv: NodeJS.ProcessEnv = {}): NodeProcess {
     if (this.isRunning(i)) throw new ClusterError(`node ${i} is already running (pid ${this.procs[i]!.pid})`);
-    const p = spawnNode(this.net.operators[i]!, { ...this.env, ...extraEnv });
+    // Measured as operators run it: compiled, no TypeScript loader in the process.
+    const p = spawnNode(this.net.operators[i]!, { ...this.env, ...extraEnv}, COMPILED_CLI);
     this.procs[i] = p;
     void p.exited.then((code) => {
       if (this.cleaning === undefined && this.procs[i] === p && code !== "SIGKILL" && code !== "SIGTERM" && code !== 0) {
