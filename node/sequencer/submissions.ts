@@ -6,7 +6,7 @@
  */
 import { hexToBytes, type Hex } from "viem";
 import type { NodeId, ProposalOutcome } from "../consensus/index.js";
-import { decodeTransaction, IntakeError, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
+import { decodeTransactions, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
 import { NO_LEADER, OVERLOADED, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
@@ -68,21 +68,12 @@ export class SubmissionService {
     return known ?? this.forwardToLeader(bytes);
   }
 
+  /** Decodes and recovers the sender on the pool's workers if there is one, else inline. */
   private async decode(raw: Hex | Uint8Array): Promise<DecodedTransaction> {
-    let error: unknown;
-    if (this.opts.decodePool === undefined) {
-      try {
-        return decodeTransaction(raw, this.opts.intake);
-      } catch (thrown) {
-        error = thrown;
-      }
-    } else {
-      const result = await this.opts.decodePool.decodeOne(raw);
-      if (result.ok) return result.tx;
-      error = result.error;
-    }
-    if (error instanceof IntakeError) throw new RpcError(TX_REJECTED, error.message, { reason: error.code });
-    throw error;
+    const pool = this.opts.decodePool;
+    const result = pool ? await pool.decodeOne(raw) : decodeTransactions([raw], this.opts.intake)[0]!;
+    if (result.ok) return result.tx;
+    throw new RpcError(TX_REJECTED, result.error.message, { reason: result.error.code });
   }
 
   /** Handles a submission forwarded by another member (this node should be the leader). */

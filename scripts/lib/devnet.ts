@@ -24,8 +24,8 @@ const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(REPO_ROOT, "node/cli/main.ts");
 /**
  * V8 flags every node runs with. Node 24 sizes the young generation from the machine's memory
- * (here ~190 MB of mostly empty heap on a busy leader); 8 MB semi-spaces keep a node's RSS near
- * 250 MB at a few percent more scavenging. Operators pass the same (see the README).
+ * (here ~190 MB of mostly empty heap on a busy leader); 8 MB semi-spaces took a busy leader from
+ * ~470 to ~335 MB RSS (followers ~225 MB). Operators pass the same (see the README).
  */
 export const NODE_RUNTIME_FLAGS = ["--max-semi-space-size=8"] as const;
 /** The CLI compiled by `npm run build:node` (`tsconfig.build.json`): how a production node runs, without a TypeScript loader (~70 MB less RSS per process). */

@@ -102,7 +102,7 @@ export class SequencerCluster {
   startNode(i: number, extraEnv: NodeJS.ProcessEnv = {}): NodeProcess {
     if (this.isRunning(i)) throw new ClusterError(`node ${i} is already running (pid ${this.procs[i]!.pid})`);
     // Measured as operators run it: compiled, no TypeScript loader in the process.
-    const p = spawnNode(this.net.operators[i]!, { ...this.env, ...extraEnv}, COMPILED_CLI);
+    const p = spawnNode(this.net.operators[i]!, { ...this.env, ...extraEnv }, COMPILED_CLI);
     this.procs[i] = p;
     void p.exited.then((code) => {
       if (this.cleaning === undefined && this.procs[i] === p && code !== "SIGKILL" && code !== "SIGTERM" && code !== 0) {
