@@ -193,8 +193,11 @@ export class RaftCore {
       if (m.type === "vote" || m.type === "preVote") {
         const transfer = m.type === "vote" && m.transfer;
         // Leader lease: while we heard from a leader within the minimum election timeout,
-        // a (pre)vote cannot be legitimate unless the leader itself asked for it.
-        const inLease = this.checkQuorum && this.leader !== null && this.electionElapsed < this.electionTicks;
+        // a (pre)vote cannot be legitimate unless the leader itself asked for it. One tick
+        // short of it: members that heard the same heartbeat count ticks up to one apart, and
+        // a candidate whose timer ran out first (the rank-0 fallback, narrow jitter) must not
+        // find its peers still in lease and lose its turn to the next rank.
+        const inLease = this.checkQuorum && this.leader !== null && this.electionElapsed < this.electionTicks - 1;
         if (!transfer && inLease) return;
       }
       if (m.type === "preVote" || (m.type === "preVoteResp" && m.granted)) {

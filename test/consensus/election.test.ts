@@ -163,6 +163,19 @@ describe("consensus: elections", () => {
       c.core("b").step(voteReq("c", "b", 2, 1, 1));
       expect(responses(c.core("b")).messages[0]).to.deep.include({ type: "voteResp", granted: true });
     });
+
+    it("the lease ends one tick before the election timeout, so the first candidate never finds a peer a tick behind in lease", () => {
+      const c = new Cluster(["a", "b", "c"]);
+      c.elect("a");
+      c.crash("a");
+      c.core("b").setElectionRank(5);
+      c.tick("b", 8); // electionTicks is 10: still in lease two ticks short of it
+      c.core("b").step(voteReq("c", "b", 2, 1, 1));
+      expect(c.core("b").hasReady(), "in lease: ignored").to.equal(false);
+      c.tick("b", 1); // one tick short: a candidate whose clock runs a tick ahead may ask now
+      c.core("b").step(voteReq("c", "b", 2, 1, 1));
+      expect(responses(c.core("b")).messages[0]).to.deep.include({ type: "voteResp", granted: true });
+    });
   });
 
   describe("election timeouts", () => {
