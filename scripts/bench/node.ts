@@ -57,6 +57,7 @@ function parseSettings() {
       phases: { type: "string", default: PHASES.join(",") },
       "failover-trials": { type: "string" },
       sustain: { type: "string" },
+      "sustain-rate": { type: "string" },
       method: { type: "string", default: "seq_sendRawTransaction" },
       senders: { type: "string", default: "1000" },
       "tx-bytes": { type: "string", default: "200" },
@@ -71,10 +72,11 @@ function parseSettings() {
     console.log(
       "npm run bench -- [--quick] [--duration S] [--warmup S] [--concurrency 1,16,64,256] [--batch-concurrency 1,2]\n" +
         "                 [--nodes 3,5] [--systems sequencer,etcd] [--targets leader,follower,batch100]\n" +
-        "                 [--phases throughput,handover,failover,memory] [--failover-trials N] [--sustain S]\n" +
+        "                 [--phases throughput,handover,failover,memory] [--failover-trials N] [--sustain S] [--sustain-rate R]\n" +
         "                 [--method seq_sendRawTransaction|eth_sendRawTransaction] [--senders N] [--tx-bytes N]\n" +
         "                 [--profile DIR] [--out FILE] [--keep]\n" +
         "--quick: 3 s windows, 3 failover trials, a 20 s memory run (defaults: 10 s, 10 trials, 300 s)\n" +
+        "--sustain-rate R: the memory run's writes/s (default: half the best leader rate measured, 250 without a throughput phase)\n" +
         "--profile DIR: V8 CPU profiles of our nodes (throughput phase only), summarized per scenario\n" +
         "--keep leaves the temp dir (node and etcd logs and data) in place and prints its path",
     );
@@ -111,6 +113,7 @@ function parseSettings() {
     phases: names("phases", values.phases!, PHASES),
     failoverTrials: Math.round(positive("failover-trials", values["failover-trials"] ?? (quick ? "3" : "10"))),
     sustainMs: positive("sustain", values.sustain ?? (quick ? "20" : "300")) * 1000,
+    sustainRate: values["sustain-rate"] === undefined ? undefined : Math.round(positive("sustain-rate", values["sustain-rate"])),
     method: values.method!,
     senders: Math.round(positive("senders", values.senders)),
     txBytes: Math.round(positive("tx-bytes", values["tx-bytes"])),
@@ -530,10 +533,9 @@ async function main(): Promise<void> {
         }
 
         if (sizeIndex === 0 && settings.phases.includes("memory")) {
-          console.log(`\nmemory: ${settings.sustainMs / 1000} s at half the best leader rate, then disk before and after compaction`);
+          console.log(`\nmemory: ${settings.sustainMs / 1000} s at ${settings.sustainRate ?? "half the best leader rate"} writes/s, then disk before and after compaction`);
           for (const side of sides) {
-            const best = bestRate[side.system] || 500;
-            const rate = Math.max(1, Math.round(best / 2));
+            const rate = settings.sustainRate ?? Math.max(1, Math.round((bestRate[side.system] || 500) / 2));
             if (side.system === "sequencer") topUp(rate * 1.05, settings.sustainMs / 1000 + 5);
             const s = await sustain(side, client, rate, settings.sustainMs, bodyFor(side));
             const heap = await side.memory?.();

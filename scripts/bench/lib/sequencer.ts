@@ -28,6 +28,14 @@ export interface SequencerStatus {
   readonly epoch: number;
 }
 
+/**
+ * The bench's L1 mines a block every second besides one per transaction, as a real chain keeps
+ * producing blocks: batches reach their confirmation depth. Epochs last an hour of such blocks so
+ * no scheduled rotation falls inside a measurement; the handover phase moves epochs on purpose.
+ */
+const L1_BLOCK_INTERVAL_MS = 1_000;
+const EPOCH_BLOCKS = 3_600n;
+
 /** Stakes by operator: distinct (the L1 schedule is not a tie) and at least the default minStake of 1000. */
 const STAKES = ["2500", "2200", "1900", "1600", "1300", "1150", "1000"];
 
@@ -61,9 +69,11 @@ export class SequencerCluster {
     if (size > STAKES.length) throw new RangeError(`at most ${STAKES.length} nodes, asked for ${size}`);
     if (!existsSync(COMPILED_CLI)) throw new ClusterError(`${COMPILED_CLI} is missing: run \`npm run build:node\` (npm run bench does)`);
     mkdirSync(dir, { recursive: true });
-    const chain = await startLocalChain();
+    const chain = await startLocalChain(0, { blockIntervalMs: L1_BLOCK_INTERVAL_MS });
     try {
-      const net = await deployAndStake(chain, dir, STAKES.slice(0, size));
+      // The inbox requires unbondingPeriod >= (maxBatchEpochLag + 2) epochs.
+      const deploy = { epochLength: EPOCH_BLOCKS, unbondingPeriod: 4n * EPOCH_BLOCKS };
+      const net = await deployAndStake(chain, dir, STAKES.slice(0, size), {}, { deploy });
       const cluster = new SequencerCluster(chain, net, [], env);
       // The staked set takes effect at the next epoch, once buried under the nodes' confirmation depth.
       await cluster.advanceEpoch();
