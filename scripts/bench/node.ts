@@ -163,6 +163,8 @@ interface ScenarioResult {
   leaderIndex: number;
   /** The leader at the end was another one: an election (or a scheduled rotation) happened under load. */
   leaderChanged: boolean;
+  /** Our side: Raft terms begun during the scenario (elections and transfers; 0 = one leader throughout). */
+  termsBegun?: number;
   /** Committed writes per CPU-second spent by all members together. */
   opsPerClusterCpuSecond: number;
   opsPerLeaderCpuSecond: number;
@@ -191,6 +193,8 @@ interface Side extends ClusterUnderTest {
   pids(): number[];
   /** Our side: the node's /metrics (fsyncs, commit latency). */
   counters?(): Promise<NodeCounters[]>;
+  /** Our side: the highest Raft term any running node reports. */
+  term?(): Promise<number>;
   /** Our side: each node's V8 heap and external memory, to say what its RSS is made of. */
   memory?(): Promise<NodeMemory[]>;
   dataDirs(): string[];
@@ -212,6 +216,7 @@ function sequencerSide(cluster: SequencerCluster, pool: PresignedPool): Side {
     pids: () => cluster.procs.map((p) => p.pid),
     counters: () => Promise.all(cluster.urls.map((u) => scrapeCounters(u))),
     memory: () => Promise.all(cluster.urls.map((u) => scrapeMemory(u))),
+    term: async () => Math.max(...(await Promise.all(cluster.live().map((i) => cluster.status(i)))).map((s) => s.term)),
     dataDirs: () => cluster.net.operators.map((_, i) => cluster.dataDir(i)),
     stop: () => cluster.stop(),
   };
@@ -258,6 +263,7 @@ async function runScenario(side: Side, client: RpcHttpClient, settings: Settings
   });
   let first: WindowSnapshot | undefined;
   let last: WindowSnapshot | undefined;
+  const termBefore = await side.term?.();
   const load: LoadResult = await runClosedLoop(client, {
     concurrency: spec.concurrency,
     warmupMs: settings.warmupMs,
@@ -269,6 +275,7 @@ async function runScenario(side: Side, client: RpcHttpClient, settings: Settings
   });
   if (first === undefined || last === undefined) throw new Error("the measurement window never opened");
   const leaderAfter = await side.leaderIndex();
+  const termAfter = await side.term?.();
   const secs = (last.wallMs - first.wallMs) / 1000;
   const cpu = last.procs.map((n, i) => n.cpuSeconds - first!.procs[i]!.cpuSeconds);
   const clusterCpu = cpu.reduce((a, b) => a + b, 0);
@@ -291,6 +298,7 @@ async function runScenario(side: Side, client: RpcHttpClient, settings: Settings
     rssMbPerNode: last.procs.map((n) => round(n.rssBytes / 2 ** 20, 1)),
     leaderIndex: leader,
     leaderChanged: leaderAfter !== leader,
+    ...(termBefore !== undefined && termAfter !== undefined ? { termsBegun: termAfter - termBefore } : {}),
     opsPerClusterCpuSecond: round(load.committed / clusterCpu, 1),
     opsPerLeaderCpuSecond: round(load.committed / cpu[leader]!, 1),
     loadGenCpu: round(loadGenCpu, 3),
@@ -390,7 +398,9 @@ async function main(): Promise<void> {
   }
   // An error outside main's await chain must not orphan the member processes either.
   for (const event of ["uncaughtException", "unhandledRejection"] as const) {
-    process.once(event, (error: unknown) => {
+    process.on(event, (error: unknown) => {
+      // Once stopping, a load loop still sampling /proc of a stopped node is expected: not worth a trace.
+      if (cleaning !== undefined) return;
       console.error(`bench: ${event}:`, error);
       void cleanup().finally(() => process.exit(1));
     });
@@ -799,7 +809,7 @@ function printRow(r: ScenarioResult): void {
   console.log(
     `${r.system.padEnd(9)} ${String(r.nodes).padStart(2)} ${r.target.padEnd(9)} ${String(r.concurrency).padStart(4)} ${r.opsPerSec.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(8)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.maxMs.toFixed(1).padStart(8)} ${String(r.errors).padStart(6)}  ${cpu.padEnd(30)} ${r.rssMbPerNode.map((m) => m.toFixed(0)).join(" ").padEnd(20)} ${r.opsPerLeaderCpuSecond.toFixed(0).padStart(16)} ${r.loadGenCpu.toFixed(2).padStart(7)} ${`${(100 * r.machineCpuBusy).toFixed(0)}%`.padStart(7)} ${r.otherTenantsCpu.toFixed(2).padStart(6)}` +
       (s ? `  tx/fsync ${s.txsPerLeaderFsync.toFixed(1)}, fsync ${s.fsyncMeanMsPerNode[r.leaderIndex]!.toFixed(2)} ms, commit ${s.leaderCommitMeanMs.toFixed(1)} ms` : "") +
-      `${r.leaderChanged ? "  (leader changed)" : ""}${r.exhausted ? "  (load ran out)" : ""}`,
+      `${r.leaderChanged ? "  (leader changed)" : r.termsBegun ? `  (${r.termsBegun} new terms)` : ""}${r.exhausted ? "  (load ran out)" : ""}`,
   );
   const kinds = Object.entries(r.errorKinds);
   if (kinds.length > 0) console.log(`          errors: ${kinds.map(([k, n]) => `${n}x ${k}`).join("; ")}`);
