@@ -441,6 +441,12 @@ async function main(): Promise<void> {
   const memory: MemoryResult[] = [];
   const failures: { nodes: number; error: string }[] = [];
   const bestRate: Record<System, number> = { sequencer: 0, etcd: 0 };
+  /**
+   * The rate to sign ahead for: twice the best so far, and never under 5,000/s, since a higher
+   * concurrency or a quieter machine can beat the best rate by far (a window that runs out of
+   * load is cut short).
+   */
+  const headroom = () => Math.max(2 * bestRate.sequencer, 5_000);
   const client = new RpcHttpClient(Math.max(256, ...settings.concurrency));
   const seqEnv: NodeJS.ProcessEnv = {};
   if (settings.profileDir) {
@@ -477,7 +483,7 @@ async function main(): Promise<void> {
           // Alternating: both systems at one concurrency level, then the next level.
           for (const c of settings.concurrency) {
             for (const side of sides) {
-              if (side.system === "sequencer") topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, c);
+              if (side.system === "sequencer") topUp(headroom(), (settings.warmupMs + settings.durationMs) / 1000, c);
               const r = await runScenario(side, client, settings, { target: "leader", concurrency: c, txsPerRequest: 1 }, bodyFor(side));
               scenarios.push(r);
               bestRate[side.system] = Math.max(bestRate[side.system], r.opsPerSec);
@@ -491,7 +497,7 @@ async function main(): Promise<void> {
             if (settings.targets.includes("follower")) for (const c of settings.concurrency.filter((x) => x >= 16)) extra.push({ target: "follower", concurrency: c, txsPerRequest: 1 });
             if (settings.targets.includes("batch100")) for (const c of settings.batchConcurrency) extra.push({ target: "batch100", concurrency: c, txsPerRequest: BATCH_SIZE });
             for (const spec of extra) {
-              topUp(2 * bestRate.sequencer, (settings.warmupMs + settings.durationMs) / 1000, spec.concurrency * spec.txsPerRequest);
+              topUp(headroom(), (settings.warmupMs + settings.durationMs) / 1000, spec.concurrency * spec.txsPerRequest);
               const r = await runScenario(seq, client, settings, spec, bodyFor(seq, spec.txsPerRequest));
               scenarios.push(r);
               printRow(r);
@@ -505,7 +511,7 @@ async function main(): Promise<void> {
           if (seq && seqCluster) {
             // Our nodes hand leadership to each epoch's scheduled primary: mine into the next epoch until that is another node.
             for (let attempt = 0; attempt < 6; attempt++) {
-              topUp(2 * bestRate.sequencer, 15);
+              topUp(headroom(), 15);
               let epoch = 0;
               const h = await measureHandover(seq, client, async () => void (epoch = await seqCluster.advanceEpoch()), { concurrency: 16, steadyMs: 2_000, timeoutMs: 10_000 });
               if (h.to === null) {
@@ -527,7 +533,7 @@ async function main(): Promise<void> {
         if (sizeIndex === 0 && settings.phases.includes("failover")) {
           console.log(`\nfailover: leader SIGKILL under load (16 writers over all members), ${settings.failoverTrials} trials per system`);
           for (const side of sides) {
-            if (side.system === "sequencer") topUp(2 * bestRate.sequencer, settings.failoverTrials * 8);
+            if (side.system === "sequencer") topUp(headroom(), settings.failoverTrials * 8);
             const trials = await runFailoverTrials(side, client, {
               trials: settings.failoverTrials,
               concurrency: 16,
