@@ -594,6 +594,7 @@ async function main(): Promise<void> {
           }
         }
       } catch (error) {
+        if (cleaning !== undefined) return; // stopped by a signal: its handler cleans up and exits
         // One cluster size failing (a node that would not start) must not lose the figures of the others.
         failures.push({ nodes: n, error: (error as Error).message.split("\n")[0]! });
         console.error(`\n${n}-node phase failed: ${(error as Error).stack ?? error}`);
