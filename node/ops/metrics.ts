@@ -64,6 +64,8 @@ export class NodeMetrics {
   readonly transportReceived: Counter<"type">;
   /** Messages dropped before delivery (label `reason`: queue full, unknown peer, decode error, ...). */
   readonly transportDropped: Counter<"reason">;
+  /** Connections from peers outside the active set refused by the connection gater. */
+  readonly transportConnectionsDenied: Counter;
 
   readonly batchesPosted: Counter;
   /** Failed L1 calls by operation (`read`, `post_batch`, `watch`, ...). */
@@ -125,6 +127,11 @@ export class NodeMetrics {
       name: "seq_transport_messages_dropped_total",
       help: "Messages dropped before delivery",
       labelNames: ["reason"],
+      registers,
+    });
+    this.transportConnectionsDenied = new Counter({
+      name: "seq_transport_connections_denied_total",
+      help: "Connections from peers outside the active set refused",
       registers,
     });
 

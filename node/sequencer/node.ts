@@ -10,7 +10,7 @@ import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
 import { NodeStore } from "../storage/index.js";
 import { DecodePool } from "../intake/index.js";
-import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
+import { Transport, loadPeerKey, peerIdOf, type FaultInjector, type TransportStats } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
 import { NodeMetrics } from "../ops/metrics.js";
@@ -66,6 +66,18 @@ export async function loadSignerKey(file: string): Promise<LocalAccount> {
 }
 
 /** A generator for the core's election jitter: seeded from the OS, not from Math.random. */
+type DropCounter = keyof TransportStats & `dropped${string}`;
+/** The transport's drop counters and the `reason` label each one is exported under. */
+const DROP_REASONS: readonly (readonly [DropCounter, string])[] = [
+  ["droppedQueueOverflow", "queue_overflow"],
+  ["droppedOversized", "oversized"],
+  ["droppedNotAllowed", "not_allowed"],
+  ["droppedUnknownPeer", "unknown_peer"],
+  ["droppedForgedFrom", "forged_from"],
+  ["droppedMisrouted", "misrouted"],
+  ["droppedByFault", "fault_injection"],
+];
+
 function osRandom(): () => number {
   let pool = randomBytes(4096);
   let offset = 0;
@@ -110,6 +122,9 @@ export class SequencerNode {
   /** Where the latest snapshot was taken. */
   private lastCompacted: CompactionPoint = { applied: 0, nextPosition: 0 };
   private gaugeTimer: NodeJS.Timeout | undefined;
+  /** Transport counters as last exported, so /metrics counts each drop or denial once. */
+  private readonly droppedSeen: Partial<Record<DropCounter, number>> = {};
+  private deniedSeen = 0;
   private onFatal: (error: Error) => void = () => undefined;
   private faults: FaultInjector | undefined;
 
@@ -513,8 +528,16 @@ export class SequencerNode {
     throw new NodeStartError("no epoch up to the current one has an active set: nothing to bootstrap from");
   }
 
-  /** Replication lag per peer (leader only) and the applied position, for /metrics. */
+  /** Replication lag per peer (leader only), the applied position and transport drops, for /metrics. */
   private updateGauges(): void {
+    const stats = this.transport.stats();
+    for (const [key, reason] of DROP_REASONS) {
+      const delta = stats[key] - (this.droppedSeen[key] ?? 0);
+      if (delta > 0) this.metrics.transportDropped.inc({ reason }, delta);
+      this.droppedSeen[key] = stats[key];
+    }
+    this.metrics.transportConnectionsDenied.inc(stats.connectionsDenied - this.deniedSeen);
+    this.deniedSeen = stats.connectionsDenied;
     const s = this.core.status();
     this.metrics.appliedPosition.set(this.store.status().nextPosition);
     this.metrics.replicationLag.reset();

@@ -207,6 +207,12 @@ describe("sequencer cluster (3 node processes)", function () {
       const after = await Promise.all(urls().map((u) => rpc<Status>(u, "seq_status")));
       for (let i = 0; i < 3; i++) expect(after[i]!.term).to.be.below(1_000_000);
       expect(after[0]!.leader).to.equal(before[0]!.leader);
+      // The operator sees the refused connections on /metrics (refreshed every second).
+      await until("the refused connections counted on the target's /metrics", async () => {
+        const text = await (await fetch(new URL("/metrics", target.rpcUrl))).text();
+        const value = Number(/^seq_transport_connections_denied_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+        return value > 0 ? value : undefined;
+      });
     } finally {
       await outsider.stop();
     }

@@ -213,7 +213,8 @@ export class EtcdCluster {
     const leader = await this.leaderIndex();
     const r = await postJson(`${this.members[leader]!.clientUrl}/v3/kv/range`, { key: b64("bench/") });
     const revision = (r.header as { revision: string }).revision;
-    await postJson(`${this.members[leader]!.clientUrl}/v3/kv/compaction`, { revision, physical: true });
+    // Physical: answered once the compaction is done, which takes a while after millions of puts.
+    await postJson(`${this.members[leader]!.clientUrl}/v3/kv/compaction`, { revision, physical: true }, 120_000);
     for (const m of this.members) await postJson(`${m.clientUrl}/v3/maintenance/defragment`, {}, 120_000);
   }
 }
@@ -251,8 +252,15 @@ function b64(s: string): string {
 }
 
 async function postJson(url: string, body: unknown, timeoutMs = 5_000): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch (cause) {
+    const what = (cause as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (cause as Error).message;
+    throw new EtcdError(`POST ${url}: ${what}`, { cause });
+  }
   if (!res.ok) throw new EtcdError(`POST ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
