@@ -19,6 +19,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
 import { formatProfileSummary, summarizeCpuProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { diskBytes, ensureEtcd, EtcdCluster, etcdPutBodies, ETCD_TIMEOUTS, tallyEtcdReply } from "./lib/etcd.js";
 import { measureHandover, runFailoverTrials, type ClusterUnderTest, type FailoverTrial, type HandoverResult } from "./lib/failover.js";
@@ -668,16 +669,29 @@ async function main(): Promise<void> {
 async function compactSequencer(cluster: SequencerCluster, side: Side, client: RpcHttpClient): Promise<string> {
   for (let i = 0; i < cluster.size; i++) await cluster.stopNode(i, "SIGTERM");
   for (let i = 0; i < cluster.size; i++) cluster.startNode(i, { SEQ_COMPACT_EVERY: "1" });
-  const leader = await cluster.leaderIndex(90_000);
+  // A restarted leader may refuse submissions for a while (history still loading): retry, and say so.
+  const wanted = 20;
+  const deadline = Date.now() + 90_000;
   let sent = 0;
-  for (let k = 0; k < 20; k++) {
+  let lastError = "";
+  while (sent < wanted && Date.now() < deadline) {
+    const leader = await cluster.leaderIndex(Math.max(1, deadline - Date.now()));
     const b = side.nextBody();
-    if (b === undefined) break;
-    const { status, text } = await client.post(side.submitUrl(leader), b.body, 15_000);
-    sent += tallyReply(status, text, 1).ok;
+    if (b === undefined) {
+      lastError = "the pre-signed load ran out";
+      break;
+    }
+    const reply = await client.post(side.submitUrl(leader), b.body, 15_000).catch((e: Error) => ({ status: 0, text: e.message }));
+    const tally = tallyReply(reply.status, reply.text, 1);
+    sent += tally.ok;
+    if (tally.ok === 0) {
+      lastError = tally.errors?.[0] ?? reply.text.slice(0, 80);
+      await sleep(250);
+    }
   }
   await cluster.settle(60_000);
-  return `restart with SEQ_COMPACT_EVERY=1 and ${sent} more commitments: each node snapshots and deletes its applied log entries (level reclaims the space as it compacts its files)`;
+  const shortfall = sent < wanted ? ` (of ${wanted}; last error: ${lastError})` : "";
+  return `restart with SEQ_COMPACT_EVERY=1 and ${sent} more commitments${shortfall}: each node snapshots and deletes its applied log entries (level reclaims the space as it compacts its files)`;
 }
 
 interface FailoverSummary {
