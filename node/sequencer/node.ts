@@ -65,7 +65,6 @@ export async function loadSignerKey(file: string): Promise<LocalAccount> {
   return privateKeyToAccount(text as Hex);
 }
 
-/** A generator for the core's election jitter: seeded from the OS, not from Math.random. */
 type DropCounter = keyof TransportStats & `dropped${string}`;
 /** The transport's drop counters and the `reason` label each one is exported under. */
 const DROP_REASONS: readonly (readonly [DropCounter, string])[] = [
@@ -78,6 +77,7 @@ const DROP_REASONS: readonly (readonly [DropCounter, string])[] = [
   ["droppedByFault", "fault_injection"],
 ];
 
+/** A generator for the core's election jitter: seeded from the OS, not from Math.random. */
 function osRandom(): () => number {
   let pool = randomBytes(4096);
   let offset = 0;
@@ -123,8 +123,7 @@ export class SequencerNode {
   private lastCompacted: CompactionPoint = { applied: 0, nextPosition: 0 };
   private gaugeTimer: NodeJS.Timeout | undefined;
   /** Transport counters as last exported, so /metrics counts each drop or denial once. */
-  private readonly droppedSeen: Partial<Record<DropCounter, number>> = {};
-  private deniedSeen = 0;
+  private readonly transportSeen: Partial<Record<DropCounter | "connectionsDenied", number>> = {};
   private onFatal: (error: Error) => void = () => undefined;
   private faults: FaultInjector | undefined;
 
@@ -531,13 +530,13 @@ export class SequencerNode {
   /** Replication lag per peer (leader only), the applied position and transport drops, for /metrics. */
   private updateGauges(): void {
     const stats = this.transport.stats();
-    for (const [key, reason] of DROP_REASONS) {
-      const delta = stats[key] - (this.droppedSeen[key] ?? 0);
-      if (delta > 0) this.metrics.transportDropped.inc({ reason }, delta);
-      this.droppedSeen[key] = stats[key];
-    }
-    this.metrics.transportConnectionsDenied.inc(stats.connectionsDenied - this.deniedSeen);
-    this.deniedSeen = stats.connectionsDenied;
+    const sinceLast = (key: DropCounter | "connectionsDenied"): number => {
+      const delta = stats[key] - (this.transportSeen[key] ?? 0);
+      this.transportSeen[key] = stats[key];
+      return delta;
+    };
+    for (const [key, reason] of DROP_REASONS) this.metrics.transportDropped.inc({ reason }, sinceLast(key));
+    this.metrics.transportConnectionsDenied.inc(sinceLast("connectionsDenied"));
     const s = this.core.status();
     this.metrics.appliedPosition.set(this.store.status().nextPosition);
     this.metrics.replicationLag.reset();

@@ -28,14 +28,11 @@ import { scrapeCounters, scrapeMemory, type NodeCounters, type NodeMemory } from
 import { LoadSigner, PresignedPool } from "./lib/presign.js";
 import { sampleProcess, selfCpuSeconds, type ProcSample } from "./lib/procstat.js";
 import { SequencerCluster, sequencerTimeouts } from "./lib/sequencer.js";
+import { UsageError, numberOption } from "../lib/cli.js";
 
 const ROLLUP_CHAIN_ID = 901;
 const BATCH_SIZE = 100;
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
-
-class BenchUsageError extends Error {
-  override readonly name = "BenchUsageError";
-}
 
 type System = "sequencer" | "etcd";
 type Target = "leader" | "follower" | "batch100";
@@ -84,24 +81,20 @@ function parseSettings() {
     process.exit(0);
   }
   const quick = values.quick!;
-  const positive = (name: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw new BenchUsageError(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const positive = (name: string, v: string | undefined): number => numberOption(v ?? "", `--${name}`, (n) => n > 0)!;
   const list = (name: string, v: string | undefined): number[] => (v ?? "").split(",").map((x) => Math.round(positive(name, x.trim())));
   const names = <T extends string>(name: string, v: string, known: readonly T[]): T[] => {
     const out = v.split(",").map((t) => t.trim()) as T[];
-    for (const t of out) if (!known.includes(t)) throw new BenchUsageError(`--${name}: unknown "${t}" (known: ${known.join(", ")})`);
+    for (const t of out) if (!known.includes(t)) throw new UsageError(`--${name}: unknown "${t}" (known: ${known.join(", ")})`);
     return out;
   };
   if (!["seq_sendRawTransaction", "eth_sendRawTransaction"].includes(values.method!)) {
-    throw new BenchUsageError(`--method must be seq_sendRawTransaction or eth_sendRawTransaction, got ${values.method}`);
+    throw new UsageError(`--method must be seq_sendRawTransaction or eth_sendRawTransaction, got ${values.method}`);
   }
   const warmup = values.warmup ?? (quick ? "1" : "2");
   const profileDir = values.profile === undefined ? undefined : path.resolve(values.profile);
   const nodes = list("nodes", values.nodes);
-  for (const n of nodes) if (n < 3 || n > 7) throw new BenchUsageError(`--nodes: cluster sizes from 3 to 7, got ${n}`);
+  for (const n of nodes) if (n < 3 || n > 7) throw new UsageError(`--nodes: cluster sizes from 3 to 7, got ${n}`);
   return {
     quick,
     durationMs: positive("duration", values.duration ?? (quick ? "3" : "10")) * 1000,
@@ -674,8 +667,9 @@ async function compactSequencer(cluster: SequencerCluster, side: Side, client: R
   const deadline = Date.now() + 90_000;
   let sent = 0;
   let lastError = "";
+  let leader: number | undefined;
   while (sent < wanted && Date.now() < deadline) {
-    const leader = await cluster.leaderIndex(Math.max(1, deadline - Date.now()));
+    leader ??= await cluster.leaderIndex(Math.max(1, deadline - Date.now()));
     const b = side.nextBody();
     if (b === undefined) {
       lastError = "the pre-signed load ran out";
@@ -686,6 +680,7 @@ async function compactSequencer(cluster: SequencerCluster, side: Side, client: R
     sent += tally.ok;
     if (tally.ok === 0) {
       lastError = tally.errors?.[0] ?? reply.text.slice(0, 80);
+      leader = undefined;
       await sleep(250);
     }
   }
@@ -867,7 +862,7 @@ main().then(
   // Keep-alive sockets of the status polls would hold the process for a while: done is done.
   () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
-    if (error instanceof BenchUsageError) {
+    if (error instanceof UsageError) {
       console.error(`bench: ${error.message}`);
       process.exit(2);
     }
