@@ -4,7 +4,7 @@
  * each, a steady stream of transactions, and a status line once a second. With a duration it
  * ends by rebuilding the ordered stream from L1 and comparing it with every node's log.
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
@@ -23,6 +23,7 @@ import {
 } from "../lib/devnet.js";
 import { nodeRpc } from "../../node/rpc/client.js";
 import { compareWithNode, describeDifference, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
+import { makeTempDir, removeTempDir, signalGroup } from "../lib/processes.js";
 import { TrafficSender } from "./traffic.js";
 
 export type DevnetOptions = {
@@ -98,7 +99,7 @@ export class Devnet {
   /** The second Ctrl-C: SIGKILL every node now. */
   forceKill(): void {
     for (const p of this.procs) {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+      signalGroup(p.child, "SIGKILL");
     }
   }
 
@@ -126,7 +127,8 @@ export class Devnet {
   async run(): Promise<DevnetResult> {
     const o = this.opts;
     const ownDir = o.dir === undefined;
-    const dir = o.dir ?? (await mkdtemp(path.join(tmpdir(), "devnet-")));
+    // A temp dir of its own goes with the devnet however it ends, unless --keep.
+    const dir = o.dir ?? (o.keep ? await mkdtemp(path.join(tmpdir(), "devnet-")) : makeTempDir("devnet-"));
     if (!ownDir && (await readdir(dir).catch(() => [])).length > 0) {
       throw new DevnetStartError(`--dir ${dir} is not empty: the devnet deploys fresh contracts and keys, give it an empty or new directory`);
     }
@@ -203,7 +205,7 @@ export class Devnet {
       if (this.procs.length > 0) this.out.line(`stopped ${this.procs.length} nodes (pids ${this.procs.map((p) => p.pid).join(", ")})`);
       await chain?.close();
       if (ownDir && !o.keep) {
-        await rm(dir, { recursive: true, force: true });
+        await removeTempDir(dir);
         this.out.line(`removed ${dir}`);
       } else {
         this.out.line(`kept ${dir} (node logs in node-*/node.log)`);

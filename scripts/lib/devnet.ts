@@ -3,7 +3,7 @@
  * 127.0.0.1, the deployed contracts, staked operators with their key files and node configs,
  * and node child processes. Used by the multi-process tests and the devnet.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -19,6 +19,7 @@ import { loadDeployConfig, type DeployConfig } from "./config.js";
 import { deploySystem, type Deployment } from "./deploy.js";
 import { generateOperatorIdentity, registerOperator } from "../../node/l1/operator.js";
 import { toRecord, writeRecord } from "./record.js";
+import { signalGroup, spawnChild } from "./processes.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(REPO_ROOT, "node/cli/main.ts");
@@ -214,7 +215,8 @@ export interface NodeProcess {
 }
 
 /**
- * Starts `seq start --config <configFile>` with this process's Node (and tsx for a `.ts` entry).
+ * Starts `seq start --config <configFile>` with this process's Node (and tsx for a `.ts` entry),
+ * in its own process group, killed with this process whatever way it ends (`processes.ts`).
  * `entry` replaces the CLI with another file taking the same arguments (a test fixture's node,
  * or {@link COMPILED_CLI}).
  */
@@ -222,7 +224,7 @@ export function spawnNode(op: OperatorNode, env: NodeJS.ProcessEnv = {}, entry =
   const logFile = path.join(op.dir, "node.log");
   const out = createWriteStream(logFile, { flags: "a" });
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...loader, entry, "start", "--config", op.configFile], {
+  const child = spawnChild(process.execPath, [...NODE_RUNTIME_FLAGS, ...loader, entry, "start", "--config", op.configFile], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -236,9 +238,8 @@ export function spawnNode(op: OperatorNode, env: NodeJS.ProcessEnv = {}, entry =
 
 /** SIGTERM (or `signal`), then SIGKILL after `graceMs`; resolves once the process is gone. */
 export async function stopNode(p: NodeProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 5_000): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill(signal);
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), graceMs);
+  if (!signalGroup(p.child, signal)) return;
+  const timer = setTimeout(() => signalGroup(p.child, "SIGKILL"), graceMs);
   await p.exited;
   clearTimeout(timer);
 }

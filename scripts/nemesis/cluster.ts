@@ -11,6 +11,7 @@ import { nodeRpc } from "../../node/rpc/client.js";
 import type { NodeConfig } from "../../node/sequencer/config.js";
 import { deployAndStake, freePort, spawnNode, startLocalChain, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
 import { enterNextEpoch } from "../../test/node/helpers.js";
+import { signalGroup } from "../lib/processes.js";
 import { L1Proxy } from "./l1-proxy.js";
 import type { History } from "./history.js";
 
@@ -172,7 +173,7 @@ export class NemesisCluster {
     const p = this.procs[i];
     if (p === undefined || this.state[i] === "killed") return;
     this.state[i] = "killed";
-    p.child.kill("SIGKILL");
+    signalGroup(p.child, "SIGKILL");
     await p.exited;
   }
 
@@ -185,13 +186,13 @@ export class NemesisCluster {
 
   pause(i: number): void {
     if (this.state[i] !== "up") return;
-    this.procs[i]!.child.kill("SIGSTOP");
+    signalGroup(this.procs[i]!.child, "SIGSTOP");
     this.state[i] = "paused";
   }
 
   resume(i: number): void {
     if (this.state[i] !== "paused") return;
-    this.procs[i]!.child.kill("SIGCONT");
+    signalGroup(this.procs[i]!.child, "SIGCONT");
     this.state[i] = "up";
   }
 
@@ -240,7 +241,7 @@ export class NemesisCluster {
     for (const [i, p] of this.procs.entries()) {
       if (p === undefined) continue;
       this.state[i] = "killed";
-      p.child.kill("SIGKILL");
+      signalGroup(p.child, "SIGKILL");
       await p.exited;
     }
     await this.proxy.close();

@@ -1,22 +1,23 @@
 /** The `seq` command line as an operator uses it: keys, then joining the set on L1. */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { deployAndStake, startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
+import { makeTempDir, removeTempDir, runChild } from "../../scripts/lib/processes.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
+/** Runs the CLI to its end; a run killed by its timeout or a signal reads as exit code 1. */
+async function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runChild(process.execPath, ["--import", "tsx", file, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
 function seq(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return run(CLI, args, env);
 }
 
 describe("seq CLI", function () {
@@ -24,10 +25,10 @@ describe("seq CLI", function () {
   let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-cli-"));
+    dir = makeTempDir("seq-cli-");
   });
   after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it("prints help, and rejects an unknown command with a usage error", async () => {
@@ -92,13 +93,8 @@ describe("seq CLI", function () {
       const operator = privateKeyToAccount(operatorKey).address;
       await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
       const script = path.resolve(import.meta.dirname, "../../scripts/register-operator.ts");
-      const run = (env: NodeJS.ProcessEnv) =>
-        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          execFile(process.execPath, ["--import", "tsx", script, "--addr", "/ip4/127.0.0.1/tcp/4998", "--stake", "1100", "--mint"], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-            resolve({ code: error ? 1 : 0, stdout, stderr }),
-          );
-        });
-      const ok = await run({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: net.deploymentFile });
+      const register = (env: NodeJS.ProcessEnv) => run(script, ["--addr", "/ip4/127.0.0.1/tcp/4998", "--stake", "1100", "--mint"], env);
+      const ok = await register({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: net.deploymentFile });
       expect(ok.code, ok.stderr).to.equal(0);
       expect(ok.stdout).to.contain(`operator ${operator} registered`);
       expect(ok.stdout).to.contain("generated signing key");
@@ -108,7 +104,7 @@ describe("seq CLI", function () {
       const record = JSON.parse(await readFile(net.deploymentFile, "utf8")) as { chainId: number };
       const wrong = path.join(dir, "wrong-chain.json");
       await writeFile(wrong, JSON.stringify({ ...record, chainId: record.chainId + 1 }));
-      const refused = await run({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: wrong });
+      const refused = await register({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: wrong });
       expect(refused.code).to.equal(1);
       expect(refused.stderr).to.contain(`but the deployment is on chain ${record.chainId + 1}`);
     });

@@ -3,10 +3,10 @@
  * its own in-process chain with --duration, and on an external chain stopped with SIGINT.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
+import { isAlive, signalGroup, spawnChild } from "../../scripts/lib/processes.js";
 
 const MAIN = path.resolve(import.meta.dirname, "../../scripts/main.ts");
 
@@ -14,14 +14,14 @@ type Run = { code: number | null; signal: NodeJS.Signals | null; output: string 
 
 /** Runs the devnet; `onOutput` sees the output so far after every chunk and may signal the child. */
 function runDevnet(args: string[], onOutput?: (output: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: path.resolve(import.meta.dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnChild(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: path.resolve(import.meta.dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const take = (chunk: Buffer) => {
     output += chunk.toString();
-    onOutput?.(output, (s) => child.kill(s));
+    onOutput?.(output, (s) => signalGroup(child, s));
   };
-  child.stdout.on("data", take);
-  child.stderr.on("data", take);
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
   return new Promise((resolve) => child.once("close", (code, signal) => resolve({ code, signal, output })));
 }
 
@@ -33,15 +33,6 @@ function committedSeries(output: string): number[] {
   return [...output.matchAll(/\| committed (\d+) \|/g)].map((m) => Number(m[1]));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw e;
-  }
-}
 
 function dirOf(output: string): string {
   const m = /^devnet directory: (\S+)/m.exec(output);
@@ -67,7 +58,7 @@ describe("devnet (npm start)", function () {
     expect(Number(rebuilt![1]), "batches posted").to.be.greaterThan(0);
     expect(run.output.match(new RegExp(`all ${rebuilt![2]} positions equal the L1 stream`, "g")), run.output).to.have.length(3);
     expect(run.output).to.match(/epoch \d+ \| leader node-\d/);
-    for (const pid of pids) expect(alive(pid), `node pid ${pid} still running`).to.equal(false);
+    for (const pid of pids) expect(isAlive(pid), `node pid ${pid} still running`).to.equal(false);
     expect(existsSync(dirOf(run.output)), "temp dir removed").to.equal(false);
   });
 
@@ -94,7 +85,7 @@ describe("devnet (npm start)", function () {
       expect(run.output).to.contain(`L1: ${chain.url}`).and.contain("SIGINT: stopping");
       const pids = pidsOf(run.output);
       expect(pids).to.have.length(3);
-      for (const pid of pids) expect(alive(pid), `node pid ${pid} still running`).to.equal(false);
+      for (const pid of pids) expect(isAlive(pid), `node pid ${pid} still running`).to.equal(false);
       expect(existsSync(dirOf(run.output))).to.equal(false);
       // The contracts went to the external chain: its registry has the three operators.
       const registry = /registry (0x[0-9a-fA-F]{40})/.exec(run.output)![1] as `0x${string}`;

@@ -4,8 +4,7 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Hex, bytesToHex, hexToBytes, keccak256, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -16,6 +15,7 @@ import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { addOperator, deployAndStake, startLocalChain, type LocalChain, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { startFakeNode, type FakeLogEntry, type FakeNode } from "./fake-node.js";
+import { makeTempDir, removeTempDir } from "../../scripts/lib/processes.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 
@@ -36,14 +36,14 @@ describe("devnet building blocks and the rebuild script", function () {
   const fakes: FakeNode[] = [];
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "devnet-lib-"));
+    dir = makeTempDir("devnet-lib-");
     chain = await startLocalChain(0, { blockIntervalMs: 1_000 });
     net = await deployAndStake(chain, dir, ["2000", "1500", "1000"], { logLevel: "warn" }, { deploy: { epochLength: 8n } });
   });
   after(async () => {
     for (const f of fakes) await f.close();
     await chain?.close();
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it("mines blocks on its own with interval mining", async () => {

@@ -8,18 +8,11 @@
  */
 import { expect } from "chai";
 import { existsSync } from "node:fs";
+import { isAlive } from "../../scripts/lib/processes.js";
 import { runNemesis, NEMESIS_DEFAULTS, type NemesisResult } from "../../scripts/nemesis/run.js";
 
 const SEED = 6_2024;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("nemesis (5 node processes, 2 minutes of faults)", function () {
   this.timeout(330_000);
@@ -57,7 +50,7 @@ describe("nemesis (5 node processes, 2 minutes of faults)", function () {
 
   it("leaves no node process and no temp dir behind", () => {
     expect(result.pids.length).to.be.at.least(5);
-    expect(result.pids.filter(alive)).to.deep.equal([]);
+    expect(result.pids.filter(isAlive)).to.deep.equal([]);
     expect(existsSync(result.dir)).to.equal(false);
   });
 });

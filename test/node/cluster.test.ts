@@ -3,12 +3,9 @@
  * gating of non-members. Real chain over HTTP, real libp2p, real level, real processes.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
-import { converged, enterNextEpoch, rangeOf, rpc, signedTx, sender, until, type Status } from "./helpers.js";
+import { converged, enterNextEpoch, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
@@ -20,6 +17,7 @@ import {
   type NodeProcess,
   type StakedNetwork,
 } from "../../scripts/lib/devnet.js";
+import { makeTempDir, removeTempDir, runChild } from "../../scripts/lib/processes.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
@@ -44,7 +42,7 @@ describe("sequencer cluster (3 node processes)", function () {
   }
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-cluster-"));
+    dir = makeTempDir("seq-cluster-");
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
     await enterNextEpoch(chain, net.deployment.registry);
@@ -55,7 +53,7 @@ describe("sequencer cluster (3 node processes)", function () {
   after(async () => {
     await Promise.all(procs.map((p) => (p ? stopNode(p, "SIGKILL") : undefined)));
     await chain?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeTempDir(dir);
   });
 
   const acknowledged = new Map<string, OrderCommitmentProofJson>();
@@ -65,13 +63,13 @@ describe("sequencer cluster (3 node processes)", function () {
     const sends: Promise<OrderCommitmentProofJson>[] = [];
     for (let i = 0; i < 30; i++) {
       const url = urls()[i % 3]!;
-      sends.push(signedTx().then((raw) => rpc<OrderCommitmentProofJson>(url, "seq_sendRawTransaction", [raw])));
+      sends.push(signedTx().then((raw) => submit<OrderCommitmentProofJson>(url, raw)));
     }
     // eth_sendRawTransaction keeps its wallet semantics: it answers the transaction hash.
-    const raw = await signedTx();
-    const hash = await rpc<Hex>(urls()[1]!, "eth_sendRawTransaction", [raw]);
+    const walletSend = signedTx().then((raw) => submit<Hex>(urls()[1]!, raw, 30_000, "eth_sendRawTransaction"));
+    // One await for all of them, so no rejection waits unobserved behind another.
+    const [commitments, hash] = await Promise.all([Promise.all(sends), walletSend]);
     expect(hash).to.match(/^0x[0-9a-f]{64}$/);
-    const commitments = await Promise.all(sends);
     for (const c of commitments) {
       const result = await verifyOrderCommitmentOnL1(decodeOrderCommitmentProof(c), { client, registry: net.deployment.registry.address });
       expect(result.valid, JSON.stringify(result.reasons)).to.equal(true);
@@ -92,12 +90,8 @@ describe("sequencer cluster (3 node processes)", function () {
   });
 
   it("lets an operator send a test transaction and verify its commitment on L1 from the CLI", async () => {
-    const { stdout, code } = await new Promise<{ stdout: string; code: number }>((resolve) => {
-      execFile(process.execPath, ["--import", "tsx", CLI, "send", "--rpc", urls()[2]!, "--l1", chain.url], { timeout: 60_000 }, (error, out) =>
-        resolve({ stdout: out, code: error ? 1 : 0 }),
-      );
-    });
-    expect(code, stdout).to.equal(0);
+    const { stdout, stderr, code } = await runChild(process.execPath, ["--import", "tsx", CLI, "send", "--rpc", urls()[2]!, "--l1", chain.url], { timeoutMs: 60_000 });
+    expect(code, stdout + stderr).to.equal(0);
     expect(stdout).to.contain("VERIFIES");
     const printed = JSON.parse(stdout.slice(0, stdout.lastIndexOf("}") + 1)) as OrderCommitmentProofJson;
     acknowledged.set(printed.txHash, printed);
@@ -105,8 +99,8 @@ describe("sequencer cluster (3 node processes)", function () {
 
   it("answers a resubmission with the existing commitment, never a second position", async () => {
     const raw = await signedTx();
-    const first = await rpc<OrderCommitmentProofJson>(urls()[0]!, "seq_sendRawTransaction", [raw]);
-    const again = await Promise.all(urls().map((u) => rpc<OrderCommitmentProofJson>(u, "seq_sendRawTransaction", [raw])));
+    const first = await submit<OrderCommitmentProofJson>(urls()[0]!, raw);
+    const again = await Promise.all(urls().map((u) => submit<OrderCommitmentProofJson>(u, raw)));
     for (const c of again) expect(c.position).to.equal(first.position);
     acknowledged.set(first.txHash, first);
     const next = await converged(urls());
@@ -142,7 +136,7 @@ describe("sequencer cluster (3 node processes)", function () {
         const raw = await signedTx();
         const url = urls()[k++ % 3]!;
         try {
-          const c = await rpc<OrderCommitmentProofJson>(url, "seq_sendRawTransaction", [raw]);
+          const c = await submit<OrderCommitmentProofJson>(url, raw, 15_000);
           acknowledged.set(c.txHash, c);
         } catch {
           unacknowledged.push(raw);
@@ -156,7 +150,7 @@ describe("sequencer cluster (3 node processes)", function () {
       procs[killed] = undefined;
       await leaderIndex(survivors, killed);
       // Sequencing continues through the survivors.
-      const after = await rpc<OrderCommitmentProofJson>(survivors[0]!, "seq_sendRawTransaction", [await signedTx()]);
+      const after = await submit<OrderCommitmentProofJson>(survivors[0]!, await signedTx());
       acknowledged.set(after.txHash, after);
     } finally {
       stop = true;
@@ -188,7 +182,7 @@ describe("sequencer cluster (3 node processes)", function () {
     const logs = await Promise.all(urls().map((u) => rangeOf(u, 0, next)));
     expect(logs[killed]).to.deep.equal(logs[(killed + 1) % 3]);
     const raw = await signedTx();
-    const c = await rpc<OrderCommitmentProofJson>(net.operators[killed]!.rpcUrl, "seq_sendRawTransaction", [raw]);
+    const c = await submit<OrderCommitmentProofJson>(net.operators[killed]!.rpcUrl, raw);
     expect(Number(c.position)).to.equal(next);
   });
 

@@ -5,7 +5,6 @@ import { DEFAULTS } from "../../node/sequencer/config.js";
 import { mineToNextEpoch, type Registry } from "../../scripts/lib/deploy.js";
 import type { LocalChain } from "../../scripts/lib/devnet.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
-import { NO_LEADER } from "../../node/rpc/errors.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
@@ -15,17 +14,18 @@ export function rpc<T>(url: string, method: string, params: unknown[] = []): Pro
 }
 
 /**
- * Submits like a client does: NO_LEADER (an election or a scheduled handover in progress) is
- * retried with the same bytes, which can never take a second position.
+ * Submits like a client does: an error the node marks `retryable` (an election or handover in
+ * progress, a forward cut short, an overload) or a node that cannot be reached is retried with the
+ * same bytes, which can never take a second position. Anything else, or the deadline, throws.
  */
-export async function submit<T = unknown>(url: string, raw: Hex, timeoutMs = 30_000): Promise<T> {
+export async function submit<T = unknown>(url: string, raw: Hex, timeoutMs = 30_000, method = "seq_sendRawTransaction"): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let delay = 50; ; delay = Math.min(1_000, delay * 2)) {
     try {
-      return await rpc<T>(url, "seq_sendRawTransaction", [raw]);
+      return await rpc<T>(url, method, [raw]);
     } catch (error) {
-      if (!(error instanceof NodeRpcError) || error.code !== NO_LEADER || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
+      if (!(error instanceof NodeRpcError) || !error.retryable || Date.now() + delay > deadline) throw error;
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 }

@@ -5,12 +5,11 @@
  * Real chain over HTTP, real libp2p, real level, real node processes.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { addOperator, deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { converged, enterNextEpoch, rangeOf, rpc, signedTx, until } from "./helpers.js";
+import { makeTempDir, removeTempDir, keepTempDir } from "../../scripts/lib/processes.js";
 
 interface EpochStatus {
   nodeId: string;
@@ -38,7 +37,7 @@ describe("epochs drive membership (node processes)", function () {
   const status = (i: number) => rpc<EpochStatus>(net.operators[i]!.rpcUrl, "seq_status");
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-membership-"));
+    dir = makeTempDir("seq-membership-");
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
     await enterNextEpoch(chain, net.deployment.registry);
@@ -66,8 +65,10 @@ describe("epochs drive membership (node processes)", function () {
     await load;
     await Promise.all([...procs.values()].map((p) => stopNode(p, "SIGKILL")));
     await chain?.close();
-    if (dir && !process.env.KEEP_TEST_DIR) await rm(dir, { recursive: true, force: true });
-    else console.log("kept", dir);
+    if (dir && process.env.KEEP_TEST_DIR) {
+      keepTempDir(dir);
+      console.log("kept", dir);
+    } else if (dir) await removeTempDir(dir);
   });
 
   it("adds an operator that staked during the run as a voter at the next epoch", async () => {

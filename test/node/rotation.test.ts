@@ -5,12 +5,11 @@
  * Real chain over HTTP, real libp2p, real level, real node processes.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { enterNextEpoch, rpc, signedTx, until, submit } from "./helpers.js";
+import { makeTempDir, removeTempDir } from "../../scripts/lib/processes.js";
 
 interface RotationStatus {
   leader: string | null;
@@ -48,7 +47,7 @@ describe("scheduled leader rotation (node processes)", function () {
   }
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-rotation-"));
+    dir = makeTempDir("seq-rotation-");
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["6000", "1000", "1000", "1000"]);
     await enterNextEpoch(chain, net.deployment.registry);
@@ -59,7 +58,7 @@ describe("scheduled leader rotation (node processes)", function () {
   after(async () => {
     await Promise.all([...procs.values()].map((p) => stopNode(p, "SIGKILL")));
     await chain?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeTempDir(dir);
   });
 
   let primary = -1;

@@ -3,11 +3,11 @@
  * plus the tail, then backfills the history the snapshot skipped: its log equals the others'.
  */
 import { expect } from "chai";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { converged, enterNextEpoch, rangeOf, rpc, signedTx, submit, until, type Status } from "./helpers.js";
+import { makeTempDir, removeTempDir } from "../../scripts/lib/processes.js";
 
 describe("snapshot catch-up (3 node processes, aggressive compaction)", function () {
   this.timeout(180_000);
@@ -17,7 +17,7 @@ describe("snapshot catch-up (3 node processes, aggressive compaction)", function
   const procs: (NodeProcess | undefined)[] = [];
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-snap-"));
+    dir = makeTempDir("seq-snap-");
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"], { compactEvery: 8 });
     await enterNextEpoch(chain, net.deployment.registry);
@@ -27,7 +27,7 @@ describe("snapshot catch-up (3 node processes, aggressive compaction)", function
   after(async () => {
     await Promise.all(procs.map((p) => (p ? stopNode(p, "SIGKILL") : undefined)));
     await chain?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeTempDir(dir);
   });
 
   it("installs the leader's snapshot, backfills the skipped history, and ends with an identical log", async () => {

@@ -8,8 +8,6 @@
  * Real chain over HTTP, real libp2p, real level, real node processes.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, hexToBytes, http, keccak256, type Address, type PublicClient } from "viem";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
@@ -19,6 +17,7 @@ import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import type { NodeStatus } from "../../node/sequencer/node.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { enterNextEpoch, rangeOf, rpc, signedTx, until, submit } from "./helpers.js";
+import { makeTempDir, removeTempDir, keepTempDir } from "../../scripts/lib/processes.js";
 
 const FAULTY_LEADER = path.resolve(import.meta.dirname, "../fixtures/faulty-leader.ts");
 const BROKEN_ORDER_COMMITMENT = 2; // Slashing.Offence
@@ -45,7 +44,7 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
     client.getContractEvents({ address: net.deployment.contracts.slashing.address, abi: slashingAbi, eventName: "Slashed", fromBlock: 0n, toBlock: "latest", strict: true });
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "seq-watchtower-e2e-"));
+    dir = makeTempDir("seq-watchtower-e2e-");
     // Blocks every second bury batches under the confirmation depth; epochs of 2,000 blocks only
     // change when the test mines into the next one.
     chain = await startLocalChain(0, { blockIntervalMs: 1_000 });
@@ -78,8 +77,10 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
   after(async () => {
     await Promise.all(procs.map((p) => stopNode(p, "SIGKILL")));
     await chain?.close();
-    if (dir && !process.env.KEEP_TEST_DIR) await rm(dir, { recursive: true, force: true });
-    else if (dir) console.log("kept", dir);
+    if (dir && process.env.KEEP_TEST_DIR) {
+      keepTempDir(dir);
+      console.log("kept", dir);
+    } else if (dir) await removeTempDir(dir);
   });
 
   it("slashes a leader whose L1 batch breaks its commitment, pays the reporter, jails it; the rest keep sequencing without it", async () => {

@@ -4,12 +4,13 @@
  * 100 ms heartbeat / 1000 ms election timeout, written through the v3 JSON gateway
  * (`POST /v3/kv/put`, base64 key and value).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { freePort } from "../../lib/devnet.js";
+import { signalGroup, spawnChild } from "../../lib/processes.js";
 import type { CallResult } from "./load.js";
 
 const INSTALLER = path.resolve(import.meta.dirname, "../../install-etcd.sh");
@@ -112,7 +113,7 @@ export class EtcdCluster {
     if (this.isRunning(i)) throw new EtcdError(`etcd member ${m.name} is already running (pid ${m.child!.pid})`);
     const out = createWriteStream(m.logFile, { flags: "a" });
     // Flags as etcd's own docs start a local cluster; timeouts, fsync and snapshot count stay at their defaults.
-    const child = spawn(
+    const child = spawnChild(
       "etcd",
       [
         "--name", m.name,
@@ -140,8 +141,8 @@ export class EtcdCluster {
   async stopMember(i: number, signal: NodeJS.Signals = "SIGKILL", graceMs = 10_000): Promise<void> {
     const m = this.members[i]!;
     if (!this.isRunning(i)) return;
-    m.child!.kill(signal);
-    const timer = setTimeout(() => m.child!.kill("SIGKILL"), graceMs);
+    signalGroup(m.child!, signal);
+    const timer = setTimeout(() => signalGroup(m.child!, "SIGKILL"), graceMs);
     await m.exited;
     clearTimeout(timer);
   }
