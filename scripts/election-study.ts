@@ -8,7 +8,7 @@
  *   npm run study -- --runs 200
  */
 import { parseArgs } from "node:util";
-import { describeState, formatCoreStudy, formatStudy, runCoreStudy, runStudy } from "../test/sim/election-study.js";
+import { describeState, formatCoreStudy, formatStudy, runCoreStudy, runStudy } from "../sim/election-study.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string" } }, strict: true });
 const runs = values.runs === undefined ? 50 : Number(values.runs);

@@ -10,7 +10,7 @@
  * ends with `seeds: N` and `violations: V`. Exit code 1 if any seed violated a property.
  */
 import { parseArgs } from "node:util";
-import { describeFailure, randomRunOptions, runSeed, type RunResult } from "../test/sim/run.js";
+import { describeFailure, randomRunOptions, runSeed, type RunResult } from "../sim/run.js";
 
 class UsageError extends Error {
   override readonly name = "UsageError";

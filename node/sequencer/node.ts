@@ -136,7 +136,7 @@ export class SequencerNode {
 
   /**
    * Starts a node; `onFatal` is told when it had to stop on its own (e.g. the disk failed).
-   * `faults` is for fault-injection tests only (test/fixtures/nemesis-node.ts): it reaches the
+   * `faults` is for fault-injection tests only (scripts/nemesis/node.ts): it reaches the
    * transport only through this programmatic option, never from configuration or environment.
    */
   static async start(config: NodeConfig, options: { logger?: Logger; onFatal?: (error: Error) => void; faults?: FaultInjector } = {}): Promise<SequencerNode> {

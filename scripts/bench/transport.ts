@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import type { Message } from "../../node/consensus/types.js";
 import { decodeMessage, encodeMessage } from "../../node/codec/index.js";
 import { Transport, generatePeerKey, peerIdOf } from "../../node/transport/index.js";
-import { appendMessage } from "../../test/transport/arbitraries.js";
+import { appendMessage } from "./lib/messages.js";
 
 const { values } = parseArgs({
   options: {

@@ -16,7 +16,7 @@ import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { savePeerKey } from "../../node/transport/index.js";
 import { DEFAULTS, type NodeConfig } from "../../node/sequencer/config.js";
 import { loadDeployConfig, type DeployConfig } from "./config.js";
-import { deploySystem, type Deployment } from "./deploy.js";
+import { deploySystem, mineToNextEpoch, type Deployment, type Registry } from "./deploy.js";
 import { generateOperatorIdentity, registerOperator } from "../../node/l1/operator.js";
 import { toRecord, writeRecord } from "./record.js";
 import { signalGroup, spawnChild } from "./processes.js";
@@ -242,4 +242,14 @@ export async function stopNode(p: NodeProcess, signal: NodeJS.Signals = "SIGTERM
   const timer = setTimeout(() => signalGroup(p.child, "SIGKILL"), graceMs);
   await p.exited;
   clearTimeout(timer);
+}
+
+/**
+ * Mines into the next epoch and past the nodes' confirmation depth, so they act on it: nodes
+ * read L1 `l1Confirmations` blocks behind the head.
+ */
+export async function enterNextEpoch(chain: LocalChain, registry: Registry): Promise<bigint> {
+  const epoch = await mineToNextEpoch(chain.connection, registry);
+  await chain.connection.networkHelpers.mine(DEFAULTS.l1Confirmations);
+  return epoch;
 }

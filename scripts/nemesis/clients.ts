@@ -11,7 +11,7 @@ import { keccak256, type Hex } from "viem";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 import { LoadSigner } from "../bench/lib/presign.js";
-import { Prng } from "../../test/sim/prng.js";
+import { Prng } from "../../sim/prng.js";
 import type { History } from "./history.js";
 
 export type ClientOptions = {

@@ -1,7 +1,7 @@
 /**
  * The nemesis's cluster: an interval-mined local chain behind an L1 proxy the nodes use, the
  * contracts, staked operators, and one node process each, started from the nemesis node fixture
- * (test/fixtures/nemesis-node.ts) so each has a fault-injecting transport and a control channel.
+ * (scripts/nemesis/node.ts) so each has a fault-injecting transport and a control channel.
  * It knows which nodes are up, killed or paused, and what it takes to heal every fault.
  */
 import { rm, writeFile } from "node:fs/promises";
@@ -10,12 +10,12 @@ import { createPublicClient, http, type Address, type PublicClient } from "viem"
 import { nodeRpc } from "../../node/rpc/client.js";
 import type { NodeConfig } from "../../node/sequencer/config.js";
 import { deployAndStake, freePort, spawnNode, startLocalChain, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
-import { enterNextEpoch } from "../../test/node/helpers.js";
+import { enterNextEpoch } from "../lib/devnet.js";
 import { signalGroup } from "../lib/processes.js";
 import { L1Proxy } from "./l1-proxy.js";
 import type { History } from "./history.js";
 
-const FIXTURE = path.resolve(import.meta.dirname, "../../test/fixtures/nemesis-node.ts");
+const FIXTURE = path.resolve(import.meta.dirname, "node.ts");
 
 /** The cluster could not be brought up or a node would not come back. */
 export class NemesisClusterError extends Error {

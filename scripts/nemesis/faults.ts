@@ -4,7 +4,7 @@
  * seed, among what is true at that moment (who leads, who is up); the leader is preferred,
  * because that is where a fault hurts.
  */
-import { Prng } from "../../test/sim/prng.js";
+import { Prng } from "../../sim/prng.js";
 import { type NemesisCluster, sleep } from "./cluster.js";
 import type { History } from "./history.js";
 

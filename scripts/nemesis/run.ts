@@ -12,7 +12,7 @@ import { registryVerificationAbi } from "../../node/commitments/index.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/abi.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 import { NOT_FOUND } from "../../node/rpc/errors.js";
-import { Prng } from "../../test/sim/prng.js";
+import { Prng } from "../../sim/prng.js";
 import { rebuildFromL1 } from "../lib/rebuild.js";
 import { checkHistory, type CheckReport, type LogTx, type Violation } from "./checker.js";
 import { Clients } from "./clients.js";

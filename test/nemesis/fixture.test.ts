@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { FaultInjector } from "../../node/transport/index.js";
-import { FaultCommandError, applyFaultCommand, type FaultState } from "../fixtures/nemesis-node.js";
+import { FaultCommandError, applyFaultCommand, type FaultState } from "../../scripts/nemesis/node.js";
 
 const fresh = (): FaultState => ({ partitioned: new Set(), drop: new Map(), delay: new Map(), diskDelayMs: 0 });
 

@@ -1,9 +1,7 @@
 /** Helpers for tests that drive node processes over JSON-RPC. */
 import { parseGwei, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { DEFAULTS } from "../../node/sequencer/config.js";
-import { mineToNextEpoch, type Registry } from "../../scripts/lib/deploy.js";
-import type { LocalChain } from "../../scripts/lib/devnet.js";
+export { enterNextEpoch } from "../../scripts/lib/devnet.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 
 const ROLLUP_CHAIN_ID = 901;
@@ -88,15 +86,4 @@ export async function converged(targets: string[]): Promise<number> {
     const same = statuses.every((s) => s.nextPosition === next && s.commitIndex === statuses[0]!.commitIndex && s.appliedIndex === s.commitIndex);
     return same ? next : undefined;
   });
-}
-
-
-/**
- * Mines into the next epoch and past the nodes' confirmation depth, so they act on it: nodes
- * read L1 `l1Confirmations` blocks behind the head.
- */
-export async function enterNextEpoch(chain: LocalChain, registry: Registry): Promise<bigint> {
-  const epoch = await mineToNextEpoch(chain.connection, registry);
-  await chain.connection.networkHelpers.mine(DEFAULTS.l1Confirmations);
-  return epoch;
 }

@@ -15,7 +15,7 @@ import {
   runStudy,
   scenarios,
   type VoteRule,
-} from "./election-study.js";
+} from "../../sim/election-study.js";
 
 describe("election-rule study: exhaustive small scope", function () {
   const rows = runStudy();

@@ -6,8 +6,8 @@
  */
 import { expect } from "chai";
 import type { NodeId, ProposalOutcome, RaftEvent, Tx } from "../../node/consensus/index.js";
-import { Cluster, type ClusterOptions, type SimNode } from "./cluster.js";
-import { runCoreScenario } from "./election-study.js";
+import { Cluster, type ClusterOptions, type SimNode } from "../../sim/cluster.js";
+import { runCoreScenario } from "../../sim/election-study.js";
 
 function tx(n: number): Tx {
   return { hash: `0x${"ab".repeat(4)}${n.toString(16).padStart(56, "0")}`, data: new Uint8Array([n & 0xff]) };

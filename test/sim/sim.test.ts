@@ -7,7 +7,7 @@
  * `npm run sim -- --seed S --nodes N`.
  */
 import { expect } from "chai";
-import { describeFailure, randomRunOptions, runSeed, type RunResult } from "./run.js";
+import { describeFailure, randomRunOptions, runSeed, type RunResult } from "../../sim/run.js";
 
 const PLAN: ReadonlyArray<{ nodes: number; seeds: number }> = [
   { nodes: 3, seeds: 700 },

@@ -22,7 +22,8 @@ import {
   encodeSubmitResponse,
   MESSAGE_CODEC_VERSION,
 } from "../../node/codec/index.js";
-import { appendMessage, entry, hardState, message, snapshot } from "./arbitraries.js";
+import { entry, hardState, message, snapshot } from "./arbitraries.js";
+import { appendMessage } from "../../scripts/bench/lib/messages.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

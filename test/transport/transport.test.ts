@@ -27,7 +27,7 @@ import {
   type TransportOptions,
 } from "../../node/transport/index.js";
 import { framePrefix } from "../../node/transport/framing.js";
-import { appendMessage } from "./arbitraries.js";
+import { appendMessage } from "../../scripts/bench/lib/messages.js";
 
 type Received = { message: Message; peerId: string; nodeId: string };
 

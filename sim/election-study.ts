@@ -15,7 +15,7 @@
  * such assignment gives it a majority (3 of 5). Logs do not change while there is no
  * leader, so a state with no electable candidate stays leaderless forever.
  */
-import { isAtLeastAsComplete, type NodeId, type ProposalOutcome, type Tx } from "../../node/consensus/index.js";
+import { isAtLeastAsComplete, type NodeId, type ProposalOutcome, type Tx } from "../node/consensus/index.js";
 import type { Violation } from "./checker.js";
 import { Cluster } from "./cluster.js";
 import { Prng } from "./prng.js";

@@ -3,7 +3,7 @@
  * every durable hard state, every client-visible outcome and every leadership event,
  * across all nodes and all time (including restarts), and records violations.
  */
-import type { Entry, HardState, MembershipConfig, NodeId, ProposalOutcome, Snapshot } from "../../node/consensus/index.js";
+import type { Entry, HardState, MembershipConfig, NodeId, ProposalOutcome, Snapshot } from "../node/consensus/index.js";
 import type { AppState } from "./app.js";
 
 export interface Violation {

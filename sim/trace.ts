@@ -2,7 +2,7 @@
  * Bounded trace of simulator events, formatted only when a run fails (formatting every
  * message of every seed would dominate the run time). Ticks are not recorded.
  */
-import type { Message } from "../../node/consensus/index.js";
+import type { Message } from "../node/consensus/index.js";
 
 type TraceArg = string | number | boolean | null | undefined | Message | object;
 

@@ -3,7 +3,7 @@
  * earlier ones) to random nodes, follow not-leader hints, retry after failures and
  * broken connections, and remember every outcome they were told.
  */
-import type { NodeId, ProposalOutcome, Tx } from "../../node/consensus/index.js";
+import type { NodeId, ProposalOutcome, Tx } from "../node/consensus/index.js";
 import type { Cluster, ClusterListener, SimNode } from "./cluster.js";
 import type { Prng } from "./prng.js";
 

@@ -4,7 +4,7 @@
  * snapshots. Its durable part is modelled as an append-only list plus a checkpoint
  * (the prefix known to be on disk); a crash rolls back to the checkpoint.
  */
-import type { Entry, MembershipConfig, Snapshot } from "../../node/consensus/index.js";
+import type { Entry, MembershipConfig, Snapshot } from "../node/consensus/index.js";
 
 export class AppStateError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

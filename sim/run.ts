@@ -4,7 +4,7 @@
  * membership changes) with clients proposing throughout, then a heal phase that
  * measures liveness and checks that every node converges.
  */
-import type { MembershipConfig, NodeId } from "../../node/consensus/index.js";
+import type { MembershipConfig, NodeId } from "../node/consensus/index.js";
 import { Clients } from "./clients.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
 import type { Violation } from "./checker.js";

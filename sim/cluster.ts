@@ -6,7 +6,7 @@
  *
  * Everything random comes from one seed: a run is a pure function of its options.
  */
-import { RaftCore } from "../../node/consensus/index.js";
+import { RaftCore } from "../node/consensus/index.js";
 import type {
   Entry,
   HardState,
@@ -20,7 +20,7 @@ import type {
   Ready,
   Snapshot,
   Tx,
-} from "../../node/consensus/index.js";
+} from "../node/consensus/index.js";
 import { AppState } from "./app.js";
 import { Checker } from "./checker.js";
 import { EventQueue } from "./event-queue.js";
