@@ -6,7 +6,8 @@
 import { keccak256, type Hex } from "viem";
 import { buildPositionalTree, merkleRoot } from "../commitments/merkle.js";
 import { ZERO_HASH, batchHash, type BatchHeader } from "../commitments/typed-data.js";
-import type { NodeStore, StoredBatchHeader } from "../storage/index.js";
+import type { NodeStore } from "../storage/index.js";
+import type { StoredBatchHeader } from "../domain/index.js";
 import { encodeBatchData } from "./format.js";
 
 /** A header's place in the chain; the rest follows from the transactions it covers. */

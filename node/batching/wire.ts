@@ -4,8 +4,8 @@
  */
 import type { Hex } from "viem";
 import { Reader, Writer, bytesToHex } from "../codec/index.js";
-import type { StoredBatchHeader } from "../storage/index.js";
-import { readHeaderFields, writeHeaderFields } from "../storage/types.js";
+import type { StoredBatchHeader } from "../domain/index.js";
+import { readHeaderFields, writeHeaderFields } from "../domain/types.js";
 
 export function encodeSignatureRequest(header: StoredBatchHeader): Uint8Array {
   const w = new Writer(160);

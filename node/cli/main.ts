@@ -28,7 +28,7 @@ import { SequencerNode, loadSignerKey } from "../sequencer/node.js";
 import { componentLogger, createLogger } from "../ops/logger.js";
 import { Watchtower } from "../watchtower/watchtower.js";
 import { checkOrderCommitment } from "../watchtower/commitment-check.js";
-import { l1ClientsFor, openNodeEvidence } from "../watchtower/standalone.js";
+import { l1ClientsFor, openNodeEvidence } from "./evidence-source.js";
 
 class UsageError extends Error {
   override readonly name = "UsageError";

@@ -14,7 +14,7 @@
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { buildPositionalTree, merkleProof, merkleRoot, type MerkleTree } from "./merkle.js";
-import type { StoredCertificate } from "../storage/types.js";
+import type { StoredCertificate } from "../domain/types.js";
 import {
   domain,
   signOrderCommitment,

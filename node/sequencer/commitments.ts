@@ -15,9 +15,10 @@ import {
   encodeOrderCommitmentProof,
   type OrderCommitmentProofJson,
 } from "../commitments/index.js";
-import type { NodeStore, StoredCertificate } from "../storage/index.js";
+import type { NodeStore } from "../storage/index.js";
+import type { StoredCertificate } from "../domain/index.js";
 import type { Logger } from "../ops/logger.js";
-import { decodeAppRecord, encodeAppRecord, type AppRecord } from "./records.js";
+import { decodeAppRecord, encodeAppRecord, type AppRecord } from "../domain/records.js";
 
 /** Most positions one certificate covers: bounds signing latency and proof size. */
 const MAX_CERTIFIED_GROUP = 16_384;

@@ -15,7 +15,7 @@ import {
 } from "../consensus/index.js";
 import { sameMembers } from "../consensus/membership.js";
 import type { Logger } from "../ops/logger.js";
-import { encodeAppRecord } from "./records.js";
+import { encodeAppRecord } from "../domain/records.js";
 
 /** An epoch as the cluster uses it: node ids (lower-case operator addresses). */
 export interface EpochPlan {

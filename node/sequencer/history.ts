@@ -7,7 +7,8 @@
  */
 import { Reader, Writer, bytesToHex } from "../codec/index.js";
 import type { NodeId } from "../consensus/index.js";
-import type { CommittedTx, NodeStore } from "../storage/index.js";
+import type { NodeStore } from "../storage/index.js";
+import type { CommittedTx } from "../domain/index.js";
 import type { Logger } from "../ops/logger.js";
 
 /** Most transactions one history response carries. */

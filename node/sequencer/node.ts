@@ -28,7 +28,7 @@ import { SubmissionService } from "./submissions.js";
 import { HistorySync } from "./history.js";
 import { compactionDue, type CompactionPoint } from "./compaction.js";
 import { EpochManager, type EpochPlan } from "./epochs.js";
-import { sequencerMethods, COMMITMENTS_TOPIC } from "../rpc/sequencer-api.js";
+import { sequencerMethods, COMMITMENTS_TOPIC } from "./api.js";
 import type { NodeConfig } from "./config.js";
 
 /** The node cannot start (not a member, unreadable key, corrupt store...). */

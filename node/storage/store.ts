@@ -62,7 +62,7 @@ import {
   type StoredBatch,
   type StoredCertificate,
   type TxLocation,
-} from "./types.js";
+} from "../domain/types.js";
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };

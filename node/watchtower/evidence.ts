@@ -9,7 +9,7 @@ import { decodeOrderCommitmentProof, signedCertificateFromStore, type OrderCommi
 import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
 import { toBatchHeader } from "../batching/header.js";
-import { MAX_RANGE } from "../rpc/sequencer-api.js";
+import { MAX_RANGE } from "../domain/index.js";
 import { NodeRpcError, nodeRpc } from "../rpc/client.js";
 
 /** A batch header with the signatures the node holds for it (its own, or ones it collected). */

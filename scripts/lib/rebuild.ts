@@ -114,7 +114,7 @@ export type NodeComparison = {
 
 type RangeEntry = { position: number; txHash: Hex; raw: Hex };
 
-/** `seq_getRange`'s most transactions per call (node/rpc/sequencer-api.ts MAX_RANGE). */
+/** `seq_getRange`'s most transactions per call (MAX_RANGE in node/domain/api.ts). */
 const RANGE_CHUNK = 1000;
 
 /**

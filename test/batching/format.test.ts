@@ -22,7 +22,7 @@ import {
 } from "../../node/batching/index.js";
 import { ZERO_HASH, batchHash, buildPositionalTree, merkleRoot, leafHashHex, verifyMerkleProof, merkleProof } from "../../node/commitments/index.js";
 import { NodeStore } from "../../node/storage/index.js";
-import { decodeAppRecord, encodeAppRecord } from "../../node/sequencer/records.js";
+import { decodeAppRecord, encodeAppRecord } from "../../node/domain/records.js";
 import { decodeSignatureRequest, decodeSignatureResponse, encodeSignatureRequest, encodeSignatureResponse } from "../../node/batching/wire.js";
 import { CodecError } from "../../node/codec/index.js";
 

@@ -21,7 +21,8 @@ import {
   type PublicClient,
 } from "viem";
 import type { Entry } from "../../node/consensus/index.js";
-import { NodeStore, type StoredBatchHeader } from "../../node/storage/index.js";
+import { NodeStore } from "../../node/storage/index.js";
+import type { StoredBatchHeader } from "../../node/domain/index.js";
 import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits } from "../../node/batching/index.js";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";

@@ -15,7 +15,7 @@ export type FakeNode = {
   close(): Promise<void>;
 };
 
-/** Serves `log` (indexed by position) like node/rpc/sequencer-api.ts, including its 1000 cap. */
+/** Serves `log` (indexed by position) like node/sequencer/api.ts, including its 1000 cap. */
 export async function startFakeNode(log: readonly FakeLogEntry[]): Promise<FakeNode> {
   const calls: [number, number][] = [];
   const server: Server = createServer((req, res) => {

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { createLogger } from "../../node/ops/logger.js";
-import { decodeAppRecord } from "../../node/sequencer/records.js";
+import { decodeAppRecord } from "../../node/domain/records.js";
 import { EpochManager, type EpochPlan } from "../../node/sequencer/epochs.js";
 import { Cluster } from "../consensus/helpers.js";
 

@@ -1,7 +1,7 @@
 /** What members exchange beside Raft messages: certificate records and history chunks. */
 import { expect } from "chai";
 import { CodecError } from "../../node/codec/index.js";
-import { decodeAppRecord, encodeAppRecord } from "../../node/sequencer/records.js";
+import { decodeAppRecord, encodeAppRecord } from "../../node/domain/records.js";
 import { decodeHistoryRequest, decodeHistoryResponse, encodeHistoryRequest, encodeHistoryResponse, HISTORY_CHUNK } from "../../node/sequencer/history.js";
 
 const certificate = {

@@ -11,9 +11,8 @@ import {
   NodeStore,
   StorageCorruptionError,
   StorageInvariantError,
-  type SignedBatchHeader,
-  type StoredCertificate,
 } from "../../node/storage/index.js";
+import type { SignedBatchHeader, StoredCertificate } from "../../node/domain/index.js";
 import { KEY_FORMAT, KEY_HARD_STATE, PREFIX, u64Key } from "../../node/storage/records.js";
 
 const config = { voters: ["a", "b", "c"], learners: [] };

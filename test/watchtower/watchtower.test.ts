@@ -19,9 +19,10 @@ import { loadDeploymentRecord, type NodeDeployment } from "../../node/l1/deploym
 import { operatorClients } from "../../node/l1/operator.js";
 import { loadSignerKey } from "../../node/sequencer/node.js";
 import { CommitmentService } from "../../node/sequencer/commitments.js";
-import { sequencerMethods } from "../../node/rpc/sequencer-api.js";
+import { sequencerMethods } from "../../node/sequencer/api.js";
 import { createRpcServer, type RpcServer } from "../../node/rpc/server.js";
-import { NodeStore, type StoredCertificate } from "../../node/storage/index.js";
+import { NodeStore } from "../../node/storage/index.js";
+import type { StoredCertificate } from "../../node/domain/index.js";
 import type { Entry } from "../../node/consensus/types.js";
 import { encodeBatchData } from "../../node/batching/format.js";
 import { buildPositionalTree, merkleRoot } from "../../node/commitments/merkle.js";
@@ -33,7 +34,7 @@ import { rpcEvidence, storeEvidence, type WatchtowerEvidence } from "../../node/
 import { WatchtowerStateError, loadCursor, saveCursor } from "../../node/watchtower/state.js";
 import { checkOrderCommitment } from "../../node/watchtower/commitment-check.js";
 import { brokenCommitmentOffenceId } from "../../node/watchtower/slashing.js";
-import { openNodeEvidence } from "../../node/watchtower/standalone.js";
+import { openNodeEvidence } from "../../node/cli/evidence-source.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(REPO_ROOT, "node/cli/main.ts");

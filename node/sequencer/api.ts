@@ -7,15 +7,14 @@ import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { bytesToHex } from "../codec/index.js";
 import type { NodeStore } from "../storage/index.js";
 import { storedBatchHash } from "../batching/header.js";
-import type { CommitmentService } from "../sequencer/commitments.js";
-import type { SubmissionService } from "../sequencer/submissions.js";
-import { InvalidParamsError, NOT_FOUND, RpcError } from "./errors.js";
-import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "./methods.js";
+import { MAX_RANGE } from "../domain/index.js";
+import { InvalidParamsError, NOT_FOUND, RpcError } from "../rpc/errors.js";
+import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "../rpc/methods.js";
+import type { CommitmentService } from "./commitments.js";
+import type { SubmissionService } from "./submissions.js";
 
 /** WebSocket topic: every applied group of committed transactions. */
 export const COMMITMENTS_TOPIC = "commitments";
-/** Most transactions one `seq_getRange` returns. */
-export const MAX_RANGE = 1000;
 
 export interface SequencerApiDeps {
   readonly rollupChainId: number;

@@ -13,8 +13,7 @@ import { NodeStore } from "../storage/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { operatorClients } from "../l1/operator.js";
 import { domain } from "../commitments/typed-data.js";
-import { rpcEvidence, storeEvidence, type WatchtowerEvidence } from "./evidence.js";
-import type { SlashWallet } from "./slashing.js";
+import { rpcEvidence, storeEvidence, type SlashWallet, type WatchtowerEvidence } from "../watchtower/index.js";
 
 /** The node's evidence could not be opened. */
 export class EvidenceSourceError extends Error {

@@ -8,8 +8,8 @@
  * new leader where posting stands.
  */
 import { CodecError, Reader, Writer, bytesToHex } from "../codec/index.js";
-import type { StoredBatchHeader, StoredCertificate } from "../storage/index.js";
-import { readHeaderFields, writeHeaderFields } from "../storage/types.js";
+import type { StoredBatchHeader, StoredCertificate } from "./types.js";
+import { readHeaderFields, writeHeaderFields } from "./types.js";
 
 const RECORD_VERSION = 1;
 
