@@ -12,9 +12,8 @@
  * printed (keep them: the node needs both keys).
  */
 import { parseArgs } from "node:util";
-import { type Hex, getAddress, isAddress, parseUnits } from "viem";
+import { type Hex, erc20Abi, getAddress, isAddress, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { testTokenAbi } from "../node/l1/abi.js";
 import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator } from "../node/l1/operator.js";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
 
@@ -68,7 +67,7 @@ async function main(): Promise<void> {
       ? BigInt(stakeWei)
       : parseUnits(
           required(values.stake ?? env.STAKE, "--stake / STAKE"),
-          await publicClient.readContract({ address: token, abi: testTokenAbi, functionName: "decimals" }),
+          await publicClient.readContract({ address: token, abi: erc20Abi, functionName: "decimals" }),
         );
 
   const result = await registerOperator({

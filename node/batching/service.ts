@@ -10,7 +10,6 @@
 import {
   BaseError,
   ContractFunctionRevertedError,
-  parseAbi,
   type Account,
   type Address,
   type Chain,
@@ -23,7 +22,7 @@ import {
 import type { Entry, NodeId, Snapshot } from "../consensus/index.js";
 import { Reader, Writer, bytesToHex } from "../codec/index.js";
 import { domain, recoverBatchHeaderSigner, signBatchHeader, type SequencerDomain } from "../commitments/typed-data.js";
-import { batchInboxAbi } from "../l1/abi.js";
+import { batchInboxAbi } from "../l1/generated/abi.js";
 import { ConflictingBatchHeaderError, type NodeStore } from "../storage/index.js";
 import { sameBatchContent, sameBatchHeader, type StoredBatch, type StoredBatchHeader } from "../domain/index.js";
 import { readStoredBatch, writeStoredBatch } from "../domain/types.js";
@@ -100,7 +99,6 @@ export interface BatchStatus {
 }
 
 const SNAPSHOT_VERSION = 1;
-const maxEpochLagAbi = parseAbi(["function maxEpochLag() view returns (uint64)"]);
 
 interface LeaderState {
   readonly since: number;
@@ -621,7 +619,7 @@ export class BatchService {
   /** The inbox's maxEpochLag, or null for an inbox without one. */
   private async readMaxEpochLag(): Promise<number | null> {
     try {
-      return Number(await this.opts.publicClient.readContract({ address: this.opts.inbox, abi: maxEpochLagAbi, functionName: "maxEpochLag" }));
+      return Number(await this.opts.publicClient.readContract({ address: this.opts.inbox, abi: batchInboxAbi, functionName: "maxEpochLag" }));
     } catch (error) {
       if (error instanceof BaseError && error.walk((e) => (e as Error).name === "ContractFunctionZeroDataError") !== null) return null;
       throw new BatchL1Error("read", shortMessage(error), { cause: error });

@@ -15,10 +15,9 @@ import { nodeRpc } from "../rpc/client.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createPublicClient, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
+import { createPublicClient, erc20Abi, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generatePeerKey, loadPeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
-import { testTokenAbi } from "../l1/abi.js";
 import { loadDeploymentRecord } from "../l1/deployment.js";
 import { operatorClients, registerOperator } from "../l1/operator.js";
 import { peerIdToBytes } from "../l1/peer-id.js";
@@ -103,7 +102,7 @@ async function register(args: string[]): Promise<void> {
   const peerId = peerIdOf(await loadPeerKey(path.join(values.keys, "p2p.key")));
   const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey as Hex);
   const account = wallet.account;
-  const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: testTokenAbi, functionName: "decimals" });
+  const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: erc20Abi, functionName: "decimals" });
   const result = await registerOperator({
     publicClient,
     wallet,

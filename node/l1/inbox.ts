@@ -13,7 +13,7 @@ import {
   isAddressEqual,
   keccak256,
 } from "viem";
-import { batchInboxAbi } from "./abi.js";
+import { batchInboxAbi } from "./generated/abi.js";
 import { type BatchHeader, batchHash } from "../commitments/typed-data.js";
 
 /** One accepted batch as posted: the header, its payload and the quorum's signatures. */

@@ -19,11 +19,12 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  erc20Abi,
   http,
   parseEventLogs,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { sequencerRegistryAbi, testTokenAbi } from "./abi.js";
+import { sequencerRegistryAbi, testTokenAbi } from "./generated/abi.js";
 import type { NodeDeployment } from "./deployment.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
@@ -108,7 +109,7 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
         chain,
         account,
         address: args.token,
-        abi: testTokenAbi,
+        abi: erc20Abi,
         functionName: "approve",
         args: [args.registry, args.stake],
       }),

@@ -3,7 +3,7 @@
  * schedule, as every node must see them (identical for every reader of the same block).
  */
 import type { Address, Hex, PublicClient } from "viem";
-import { sequencerRegistryAbi } from "./abi.js";
+import { sequencerRegistryAbi } from "./generated/abi.js";
 
 /** One member of an epoch's active set, as the node uses it. */
 export interface SetMember {

@@ -5,7 +5,7 @@
  * no wallet is given).
  */
 import { type Address, type Hash, type Hex, type PublicClient } from "viem";
-import { batchInboxAbi } from "../l1/abi.js";
+import { batchInboxAbi } from "../l1/generated/abi.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { InboxReadError, readAcceptedBatches, type AcceptedBatch } from "../l1/inbox.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";

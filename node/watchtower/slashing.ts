@@ -21,7 +21,7 @@ import {
   keccak256,
   parseEventLogs,
 } from "viem";
-import { slashingAbi } from "../l1/abi.js";
+import { slashingAbi } from "../l1/generated/abi.js";
 import type { AcceptedBatch } from "../l1/inbox.js";
 import { decodeBatchData, batchTxHashes } from "../batching/format.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 import type { NodeConfig } from "../../node/sequencer/config.js";
-import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/abi.js";
+import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/generated/abi.js";
 import { mineToNextEpoch } from "../lib/deploy.js";
 import {
   type LocalChain,

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Address } from "viem";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { registryVerificationAbi } from "../../node/commitments/index.js";
-import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/abi.js";
+import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/generated/abi.js";
 import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
 import { NOT_FOUND } from "../../node/rpc/errors.js";
 import { Prng } from "../../sim/prng.js";

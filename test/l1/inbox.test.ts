@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { type Hex, type PublicClient, type Transaction, bytesToHex, encodeFunctionData, hexToBytes, keccak256, toHex } from "viem";
 import { batchTxHashes, encodeBatchData } from "../../node/batching/format.js";
 import { LoadSigner } from "../../scripts/bench/lib/presign.js";
-import { batchInboxAbi } from "../../node/l1/abi.js";
+import { batchInboxAbi } from "../../node/l1/generated/abi.js";
 import { type AcceptedBatch, InboxReadError, UnreadableBatchError, readAcceptedBatches } from "../../node/l1/inbox.js";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
 import { deploySequencer, type SequencerFixture } from "../contracts/helpers/sequencer.js";

@@ -12,7 +12,7 @@ import path from "node:path";
 import { createPublicClient, hexToBytes, http, keccak256, type Address, type PublicClient } from "viem";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { decodeBatchData } from "../../node/batching/format.js";
-import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/abi.js";
+import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/generated/abi.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import type { NodeStatus } from "../../node/sequencer/node.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
