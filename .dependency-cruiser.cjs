@@ -14,6 +14,7 @@ const NODE_LAYERS = [
   "transport",
   "rpc",
   "l1",
+  "raftnode",
   "batching",
   "watchtower",
   "sequencer",

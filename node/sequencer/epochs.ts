@@ -11,8 +11,8 @@ import {
   NotLeaderError,
   type MembershipConfig,
   type NodeId,
-  type RaftCore,
 } from "../consensus/index.js";
+import type { RaftControl } from "../raftnode/index.js";
 import { sameMembers } from "../consensus/membership.js";
 import type { Logger } from "../ops/logger.js";
 import { encodeAppRecord } from "../domain/records.js";
@@ -27,10 +27,8 @@ export interface EpochPlan {
 
 export interface EpochManagerOptions {
   readonly self: NodeId;
-  readonly core: RaftCore;
-  /** Wakes the driver after the manager called into the core. */
-  readonly kick: () => void;
-  readonly proposeApp: (data: Uint8Array) => boolean;
+  /** The node's one door into the core (it wakes itself after each call). */
+  readonly raft: RaftControl;
   /** When this node last heard from a peer (ms since epoch), from the transport. */
   readonly lastHeard: (id: NodeId) => number | undefined;
   /** A peer counts as reachable if heard from within this window. */
@@ -103,7 +101,7 @@ export class EpochManager {
     const rank = index < 0 ? order.length : index;
     if (rank === this.rank) return; // setting it restarts the election timer
     this.rank = rank;
-    this.opts.core.setElectionRank(rank);
+    this.opts.raft.setElectionRank(rank);
   }
 
   /**
@@ -141,7 +139,7 @@ export class EpochManager {
   /** Called periodically; does nothing unless this node leads. */
   tick(): void {
     const latest = this.plans[0];
-    const core = this.opts.core;
+    const core = this.opts.raft;
     if (latest === undefined || core.basicStatus().role !== "leader") return;
     if (this.leaderSince === undefined || this.now() - this.leaderSince < this.opts.settleMs) return;
     const config = core.status().config;
@@ -174,8 +172,7 @@ export class EpochManager {
     }
     if (config.outgoing === undefined) {
       try {
-        this.opts.core.changeMembership(latest.voters);
-        this.opts.kick();
+        this.opts.raft.changeMembership(latest.voters);
       } catch (error) {
         if (!(error instanceof MembershipChangeInProgressError || error instanceof LeadershipTransferError)) throw error;
       }
@@ -205,8 +202,7 @@ export class EpochManager {
       if (id === this.opts.self) {
         if (r.proposedAt === undefined || now - r.proposedAt >= this.opts.takeoverMs) {
           r.proposedAt = now;
-          this.opts.proposeApp(encodeAppRecord({ kind: "epochLeader", epoch: latest.epoch, leader: id }));
-          this.opts.kick();
+          this.opts.raft.proposeApp(encodeAppRecord({ kind: "epochLeader", epoch: latest.epoch, leader: id }));
         }
         return;
       }
@@ -216,9 +212,8 @@ export class EpochManager {
       }
       this.opts.logger.info({ epoch: latest.epoch, to: id, rank: latest.schedule.indexOf(id) }, "handing leadership to the epoch's scheduled leader");
       r.attempt = { to: id, since: now };
-      this.opts.core.transferLeadership(id);
-      this.opts.kick();
-      return;
+      this.opts.raft.transferLeadership(id);
+        return;
     }
   }
 
@@ -232,7 +227,6 @@ export class EpochManager {
     if (next === undefined) return;
     this.lastHandOff = now;
     this.opts.logger.warn({ epoch: latest.epoch, to: next }, "missed the batch deadline: handing leadership to the next in schedule order");
-    this.opts.core.transferLeadership(next);
-    this.opts.kick();
+    this.opts.raft.transferLeadership(next);
   }
 }

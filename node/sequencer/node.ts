@@ -7,7 +7,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, createWalletClient, defineChain, http, isHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
-import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
+import type { NodeId, RaftEvent, RaftStatus } from "../consensus/index.js";
+import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
 import { NodeStore } from "../storage/index.js";
 import { DecodePool } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector, type TransportStats } from "../transport/index.js";
@@ -18,7 +19,6 @@ import { loadDeploymentRecord, type NodeDeployment } from "../l1/deployment.js";
 import { RegistryReader, type EpochView } from "../l1/registry.js";
 import { L1Follower } from "../l1/follower.js";
 import { peerIdFromBytes } from "../l1/peer-id.js";
-import { RaftDriver } from "./driver.js";
 import { CommitmentService } from "./commitments.js";
 import { BatchService, type BatchStatus } from "../batching/index.js";
 import { Watchtower, type WatchtowerStats } from "../watchtower/watchtower.js";
@@ -96,8 +96,7 @@ export class SequencerNode {
   readonly logger: Logger;
   readonly metrics = new NodeMetrics();
   private store!: NodeStore;
-  private core!: RaftCore;
-  private driver!: RaftDriver;
+  private raft!: RaftNode;
   private transport!: Transport;
   private rpc!: RpcServer;
   private commitments!: CommitmentService;
@@ -126,6 +125,7 @@ export class SequencerNode {
   private readonly transportSeen: Partial<Record<DropCounter | "connectionsDenied", number>> = {};
   private onFatal: (error: Error) => void = () => undefined;
   private faults: FaultInjector | undefined;
+  private wrapRaftLog: (store: RaftLogStore) => RaftLogStore = (store) => store;
 
   private constructor(
     readonly config: NodeConfig,
@@ -136,13 +136,19 @@ export class SequencerNode {
 
   /**
    * Starts a node; `onFatal` is told when it had to stop on its own (e.g. the disk failed).
-   * `faults` is for fault-injection tests only (scripts/nemesis/node.ts): it reaches the
-   * transport only through this programmatic option, never from configuration or environment.
+   * `faults` and `wrapRaftLog` are for fault-injection runs only (scripts/nemesis/node.ts): a
+   * FaultInjector for the transport and a wrapper around the synced Raft writes (a slow disk).
+   * They reach the node only through these programmatic options, never from configuration or
+   * environment.
    */
-  static async start(config: NodeConfig, options: { logger?: Logger; onFatal?: (error: Error) => void; faults?: FaultInjector } = {}): Promise<SequencerNode> {
+  static async start(
+    config: NodeConfig,
+    options: { logger?: Logger; onFatal?: (error: Error) => void; faults?: FaultInjector; wrapRaftLog?: (store: RaftLogStore) => RaftLogStore } = {},
+  ): Promise<SequencerNode> {
     const node = new SequencerNode(config, options.logger);
     if (options.onFatal) node.onFatal = options.onFatal;
     node.faults = options.faults;
+    if (options.wrapRaftLog) node.wrapRaftLog = options.wrapRaftLog;
     await node.init();
     return node;
   }
@@ -199,20 +205,53 @@ export class SequencerNode {
     const persisted = await this.store.loadPersistedState();
     const fresh = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === undefined;
     const genesis = await this.genesisVoters(registry);
-    this.core = new RaftCore({
-      id: self.nodeId,
-      // Every node starts from the same index-0 configuration: the first non-empty set on L1.
-      // A node outside it (a later joiner) is not a voter until the cluster adds it.
-      initialConfig: { voters: genesis, learners: [] },
-      acceptConfig: (c) => this.epochs.acceptConfig(c),
-      ...(fresh ? {} : { persisted }),
-      random: osRandom(),
-      electionTicks: config.electionTicks,
-      electionJitterTicks: config.electionJitterTicks,
-      heartbeatTicks: config.heartbeatTicks,
-      maxTxsPerEntry: config.maxTxsPerEntry,
-      lookupCommittedTx: (hash) => this.store.lookupCommittedTx(hash),
+    this.raft = new RaftNode({
+      raft: {
+        id: self.nodeId,
+        // Every node starts from the same index-0 configuration: the first non-empty set on L1.
+        // A node outside it (a later joiner) is not a voter until the cluster adds it.
+        initialConfig: { voters: genesis, learners: [] },
+        acceptConfig: (c) => this.epochs.acceptConfig(c),
+        ...(fresh ? {} : { persisted }),
+        random: osRandom(),
+        electionTicks: config.electionTicks,
+        electionJitterTicks: config.electionJitterTicks,
+        heartbeatTicks: config.heartbeatTicks,
+        maxTxsPerEntry: config.maxTxsPerEntry,
+        lookupCommittedTx: (hash) => this.store.lookupCommittedTx(hash),
+      },
+      store: this.wrapRaftLog(this.store),
+      tickMs: config.tickMs,
+      logger: componentLogger(this.logger, "raft"),
+      metrics: this.metrics,
+      hooks: {
+        send: (msg) => {
+          const to = this.memberById.get(msg.to);
+          if (to === undefined) return;
+          this.metrics.transportSent.inc({ type: msg.type });
+          this.transport.send(to.peerId, msg);
+        },
+        installSnapshot: async (snapshot) => {
+          // Batch state first: it must be durable before the applied index jumps (commitments).
+          await this.batches.installSnapshot(snapshot);
+          await this.commitments.installSnapshot(snapshot);
+          this.history.kick();
+        },
+        apply: async (entries) => {
+          // Batch records are written before applyCommitted of the same entries (crash-safe order).
+          await this.batches.apply(entries);
+          await this.commitments.apply(entries);
+          this.publishCommitted(entries);
+          await this.maybeCompact();
+        },
+        outcomes: (outcomes) => this.submissions.outcomes(outcomes),
+        events: (events) => this.onEvents(events),
+        fatal: (error) => {
+          this.onFatal(error);
+        },
+      },
     });
+
     this.lastCompacted = { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 };
 
     const transportLog = componentLogger(this.logger, "transport");
@@ -235,10 +274,10 @@ export class SequencerNode {
       logger: componentLogger(this.logger, "commitments"),
       epoch: () => Number(this.follower.epoch),
       leaderTerm: () => {
-        const s = this.core.basicStatus();
+        const s = this.raft.basicStatus();
         return s.role === "leader" ? s.term : null;
       },
-      proposeApp: (data) => this.driver.proposeApp(data),
+      proposeApp: (data) => this.raft.proposeApp(data),
       onRecord: (record) => {
         if (record.kind === "epochLeader") this.epochs.onEpochLeader(record.epoch, record.leader);
       },
@@ -275,7 +314,7 @@ export class SequencerNode {
         members: (await this.follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })),
       }),
       request: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "batchSignature", payload, { timeoutMs }),
-      proposeApp: (data) => this.driver.proposeApp(data),
+      proposeApp: (data) => this.raft.proposeApp(data),
       pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
     });
     await this.batches.recover();
@@ -305,50 +344,14 @@ export class SequencerNode {
       metrics: this.metrics,
       overloaded: () => this.batches.overloaded(),
       isLeader: () => this.acting(),
-      leader: () => (this.retiredAt === null ? this.core.basicStatus().leader : null),
-      propose: (tx) => this.driver.propose([tx]),
+      leader: () => (this.retiredAt === null ? this.raft.basicStatus().leader : null),
+      propose: (tx) => this.raft.propose([tx]),
       forward: (to, payload, timeoutMs, signal) => this.transport.request(this.peerIdOfNode(to), "submit", payload, { timeoutMs, signal }),
-    });
-
-    this.driver = new RaftDriver({
-      core: this.core,
-      store: this.store,
-      tickMs: config.tickMs,
-      logger: componentLogger(this.logger, "raft"),
-      metrics: this.metrics,
-      hooks: {
-        send: (msg) => {
-          const to = this.memberById.get(msg.to);
-          if (to === undefined) return;
-          this.metrics.transportSent.inc({ type: msg.type });
-          this.transport.send(to.peerId, msg);
-        },
-        installSnapshot: async (snapshot) => {
-          // Batch state first: it must be durable before the applied index jumps (commitments).
-          await this.batches.installSnapshot(snapshot);
-          await this.commitments.installSnapshot(snapshot);
-          this.history.kick();
-        },
-        apply: async (entries) => {
-          // Batch records are written before applyCommitted of the same entries (crash-safe order).
-          await this.batches.apply(entries);
-          await this.commitments.apply(entries);
-          this.publishCommitted(entries);
-          await this.maybeCompact();
-        },
-        outcomes: (outcomes) => this.submissions.outcomes(outcomes),
-        events: (events) => this.onEvents(events),
-        fatal: (error) => {
-          this.onFatal(error);
-        },
-      },
     });
 
     this.epochs = new EpochManager({
       self: self.nodeId,
-      core: this.core,
-      kick: () => this.driver.kick(),
-      proposeApp: (data) => this.driver.proposeApp(data),
+      raft: this.raft,
       lastHeard: (id) => this.lastHeard.get(id),
       reachableWithinMs: 2 * config.electionTicks * config.tickMs,
       takeoverMs: config.leaderTakeoverMs,
@@ -362,7 +365,7 @@ export class SequencerNode {
     this.transport.onMessage((msg) => {
       this.lastHeard.set(msg.from, Date.now());
       this.metrics.transportReceived.inc({ type: msg.type });
-      this.driver.step(msg);
+      this.raft.step(msg);
     });
     this.transport.onRequest("submit", (payload) => this.submissions.handleForwarded(payload));
     this.transport.onRequest("batchSignature", (payload) => this.batches.handleSignatureRequest(payload));
@@ -370,7 +373,7 @@ export class SequencerNode {
       store: this.store,
       logger: componentLogger(this.logger, "history"),
       sources: () => {
-        const leader = this.core.basicStatus().leader;
+        const leader = this.raft.basicStatus().leader;
         const others = [...this.memberById.keys()].filter((id) => id !== this.self.nodeId && id !== leader);
         return leader !== null && leader !== this.self.nodeId ? [leader, ...others] : others;
       },
@@ -394,12 +397,12 @@ export class SequencerNode {
       extraRoutes: {
         status: () => this.status(),
         health: () => {
-          const s = this.core.basicStatus();
+          const s = this.raft.basicStatus();
           return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
         },
       },
     });
-    this.driver.start();
+    this.raft.start();
     this.batches.start();
     this.watchtower?.start();
     this.gaugeTimer = setInterval(() => this.updateGauges(), 1_000);
@@ -454,7 +457,7 @@ export class SequencerNode {
   /** Lets the transport talk to the members of the known epochs and of the current Raft configuration. */
   private async refreshPeers(): Promise<void> {
     this.rememberMembers();
-    const config = this.core.status().config;
+    const config = this.raft.status().config;
     const wanted = new Set([...this.follower.recent().flatMap((v) => membersOf(v).map((m) => m.nodeId)), ...config.voters, ...(config.outgoing ?? []), ...config.learners]);
     const peers = [...wanted].map((id) => this.memberById.get(id)).filter((m): m is ClusterMember => m !== undefined);
     this.transport.setNodeIds(new Map(peers.map((m) => [m.peerId, m.nodeId])));
@@ -492,9 +495,9 @@ export class SequencerNode {
       this.removedSince = undefined;
       return;
     }
-    const c = this.core.status().config;
+    const c = this.raft.status().config;
     const named = c.voters.includes(self) || (c.outgoing?.includes(self) ?? false) || c.learners.includes(self);
-    if (named && this.core.basicStatus().leader !== null) {
+    if (named && this.raft.basicStatus().leader !== null) {
       this.removedSince = undefined;
       return;
     }
@@ -503,7 +506,7 @@ export class SequencerNode {
     if (now - this.removedSince < 3 * this.config.electionTicks * this.config.tickMs) return;
     this.retiredAt = Number(this.follower.epoch);
     this.logger.info({ epoch: this.retiredAt }, "left the sequencer set: consensus stopped, still serving reads");
-    void this.driver.stop();
+    void this.raft.stop();
   }
 
   /** Reads (once, then from the data dir) the first non-empty active set: the cluster's index-0 configuration. */
@@ -537,7 +540,7 @@ export class SequencerNode {
     };
     for (const [key, reason] of DROP_REASONS) this.metrics.transportDropped.inc({ reason }, sinceLast(key));
     this.metrics.transportConnectionsDenied.inc(sinceLast("connectionsDenied"));
-    const s = this.core.status();
+    const s = this.raft.status();
     this.metrics.appliedPosition.set(this.store.status().nextPosition);
     this.metrics.replicationLag.reset();
     for (const [id, p] of Object.entries(s.progress ?? {})) {
@@ -551,19 +554,18 @@ export class SequencerNode {
    * transaction a second position).
    */
   private acting(): boolean {
-    return this.retiredAt === null && this.core.basicStatus().role === "leader" && this.history.complete;
+    return this.retiredAt === null && this.raft.basicStatus().role === "leader" && this.history.complete;
   }
 
   /** Transfers leadership to the most up-to-date voter (this node cannot lead yet). */
   private handOffLeadership(): void {
-    const s = this.core.status();
+    const s = this.raft.status();
     const best = Object.entries(s.progress ?? {})
       .filter(([id]) => id !== this.self.nodeId && s.config.voters.includes(id))
       .sort(([, a], [, b]) => b.match - a.match)[0];
     if (best === undefined) return;
     this.logger.info({ to: best[0] }, "won an election while still backfilling history: handing leadership over");
-    this.core.transferLeadership(best[0]);
-    this.driver.kick();
+    this.raft.transferLeadership(best[0]);
   }
 
   private peerIdOfNode(nodeId: NodeId): string {
@@ -584,7 +586,7 @@ export class SequencerNode {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
       }
     }
-    const s = this.core.basicStatus();
+    const s = this.raft.basicStatus();
     this.metrics.setRole(s.role);
     this.metrics.term.set(s.term);
   }
@@ -603,14 +605,14 @@ export class SequencerNode {
     if (!compactionDue(now, this.lastCompacted, this.config)) return;
     // The sequencer's state lives in the store's keyspaces; the snapshot carries the small batch
     // state a node installing it needs (last cut, last posted).
-    const snapshot = this.core.compact(now.applied, this.batches.snapshotData());
+    const snapshot = this.raft.compact(now.applied, this.batches.snapshotData());
     await this.store.saveSnapshot(snapshot);
     await this.store.compact(now.applied);
     this.lastCompacted = { applied: now.applied, nextPosition: now.nextPosition };
   }
 
   status(): NodeStatus {
-    const s: RaftStatus = this.core.status();
+    const s: RaftStatus = this.raft.status();
     const health = s.progress
       ? Object.fromEntries(Object.entries(s.progress).map(([id, p]) => [id, { match: p.match, lagEntries: Math.max(0, s.lastIndex - p.match), active: p.recentActive }]))
       : undefined;
@@ -663,7 +665,7 @@ export class SequencerNode {
       await this.watchtower?.stop();
       await this.rpc.close({ timeoutMs: 2_000 });
       await this.decodePool?.close();
-      await this.driver.stop();
+      await this.raft.stop();
       await this.transport.stop();
       await this.store.close();
       this.logger.info({}, "sequencer node stopped");

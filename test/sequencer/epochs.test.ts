@@ -19,9 +19,7 @@ function setup(plans: EpochPlan[], leader = "a", voters = ["a", "b", "c"]) {
   let missed = false;
   const manager = new EpochManager({
     self: leader,
-    core: c.core(leader),
-    kick: () => undefined,
-    proposeApp: (data) => c.core(leader).proposeApp(data),
+    raft: c.core(leader),
     lastHeard: (id) => heard.get(id),
     reachableWithinMs: 1_000,
     takeoverMs: 3_000,
@@ -124,9 +122,7 @@ describe("EpochManager", () => {
     for (const id of ["b", "c"]) {
       const m = new EpochManager({
         self: id,
-        core: c.core(id),
-        kick: () => undefined,
-        proposeApp: () => false,
+        raft: c.core(id),
         lastHeard: () => undefined,
         reachableWithinMs: 1_000,
         takeoverMs: 3_000,

@@ -1,18 +1,37 @@
 /**
- * Runs the pure Raft core against real I/O, following the Ready contract of
- * `node/consensus/types.ts`: persist (one synced batch) → send → apply → outcomes/events →
- * advance. Exactly one Ready is in flight; whatever arrives meanwhile (proposals, messages,
- * ticks) accumulates in the core and leaves in the next Ready, which is how many
- * transactions share one fsync (group commit).
+ * The one door into the Raft core (etcd's RawNode plus its driver loop): it owns the pure core,
+ * runs it against real I/O following the Ready contract of `node/consensus/types.ts` (persist in
+ * one synced batch → send → apply → outcomes/events → advance), and wakes itself after every
+ * call. Exactly one Ready is in flight; whatever arrives meanwhile (proposals, messages, ticks,
+ * membership changes, transfers) accumulates in the core and leaves in the next Ready, which is
+ * how many transactions share one fsync (group commit). Nothing else in the node holds a
+ * `RaftCore`.
  */
-import type { Entry, Message, ProposalOutcome, RaftEvent, Snapshot, Tx } from "../consensus/index.js";
-import type { RaftCore } from "../consensus/index.js";
-import type { NodeStore } from "../storage/index.js";
+import {
+  RaftCore,
+  type BasicStatus,
+  type Entry,
+  type Message,
+  type NodeId,
+  type ProposalOutcome,
+  type RaftEvent,
+  type RaftOptions,
+  type RaftStatus,
+  type Snapshot,
+  type Tx,
+} from "../consensus/index.js";
+import type { PersistRequest } from "../storage/index.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 
-/** What the driver needs from the rest of the node. */
-export interface DriverHooks {
+/** Where the Ready's durable part goes (the node's store, or a wrapper around it in fault tests). */
+export interface RaftLogStore {
+  /** Persists the Ready's hard state, entries and snapshot, synced, before anything is sent. */
+  persistReady(rd: PersistRequest): Promise<void>;
+}
+
+/** What the Ready loop hands to the rest of the node. */
+export interface RaftNodeHooks {
   /** Sends a Raft message (best effort: Raft tolerates loss). */
   send(msg: Message): void;
   /** Installs an application snapshot received from the leader (before later entries apply). */
@@ -25,19 +44,29 @@ export interface DriverHooks {
   fatal(error: Error): void;
 }
 
-export interface DriverOptions {
-  readonly core: RaftCore;
-  readonly store: NodeStore;
-  readonly hooks: DriverHooks;
+export interface RaftNodeOptions {
+  readonly raft: RaftOptions;
+  readonly store: RaftLogStore;
+  readonly hooks: RaftNodeHooks;
   readonly tickMs: number;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
 }
 
-export class RaftDriver {
+/** What membership, rotation and leadership hand-off need of the core (a `RaftNode`, or a bare core in tests). */
+export interface RaftControl {
+  basicStatus(): BasicStatus;
+  status(): RaftStatus;
+  proposeApp(data: Uint8Array): boolean;
+  changeMembership(voters: readonly NodeId[]): void;
+  transferLeadership(to: NodeId): void;
+  setElectionRank(rank: number): void;
+}
+
+export class RaftNode implements RaftControl {
   private readonly core: RaftCore;
-  private readonly store: NodeStore;
-  private readonly hooks: DriverHooks;
+  private readonly store: RaftLogStore;
+  private readonly hooks: RaftNodeHooks;
   private readonly logger: Logger;
   private readonly metrics: NodeMetrics | undefined;
   private readonly tickMs: number;
@@ -46,8 +75,8 @@ export class RaftDriver {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
 
-  constructor(opts: DriverOptions) {
-    this.core = opts.core;
+  constructor(opts: RaftNodeOptions) {
+    this.core = new RaftCore(opts.raft);
     this.store = opts.store;
     this.hooks = opts.hooks;
     this.tickMs = opts.tickMs;
@@ -90,8 +119,37 @@ export class RaftDriver {
     return ok;
   }
 
+  /** Starts moving the voters to `voters` (learners first, then joint, then final); throws as the core does. */
+  changeMembership(voters: readonly NodeId[]): void {
+    this.core.changeMembership(voters);
+    this.kick();
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.core.transferLeadership(to);
+    this.kick();
+  }
+
+  setElectionRank(rank: number): void {
+    this.core.setElectionRank(rank);
+    this.kick();
+  }
+
+  /** Records an application snapshot at `index` and drops the log up to it (the caller persists the snapshot). */
+  compact(index: number, data: Uint8Array): Snapshot {
+    return this.core.compact(index, data);
+  }
+
+  basicStatus(): BasicStatus {
+    return this.core.basicStatus();
+  }
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
   /** Starts the Ready loop unless it is already running. */
-  kick(): void {
+  private kick(): void {
     if (this.running || this.stopped) return;
     if (!this.core.hasReady()) return;
     this.running = true;
@@ -119,7 +177,7 @@ export class RaftDriver {
     } catch (error) {
       this.stopped = true;
       if (this.timer) clearInterval(this.timer);
-      this.logger.fatal({ err: error }, "raft driver stopped: persisting or applying failed");
+      this.logger.fatal({ err: error }, "raft node stopped: persisting or applying failed");
       this.hooks.fatal(error as Error);
     }
   }
