@@ -16,6 +16,7 @@ const NODE_LAYERS = [
   "l1",
   "raftnode",
   "batching",
+  "app",
   "watchtower",
   "sequencer",
   "cli",

@@ -30,18 +30,6 @@ export class QuorumNotReachedError extends Error {
   }
 }
 
-/** An L1 call of the batcher failed (RPC down, reverted, nonce or fee trouble); retried with back-off. */
-export class BatchL1Error extends Error {
-  override readonly name = "BatchL1Error";
-  constructor(
-    readonly operation: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`L1 ${operation} failed: ${message}`, options);
-  }
-}
-
 /** L1 holds a batch this node's replicated log contradicts: posting cannot continue on its own. */
 export class BatchChainConflictError extends Error {
   override readonly name = "BatchChainConflictError";

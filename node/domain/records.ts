@@ -7,6 +7,7 @@
  * and "batch posted" marks (node/batching) tell every member which header it may sign and a
  * new leader where posting stands.
  */
+import type { Entry } from "../consensus/index.js";
 import { CodecError, Reader, Writer, bytesToHex } from "../codec/index.js";
 import type { StoredBatchHeader, StoredCertificate } from "./types.js";
 import { readHeaderFields, writeHeaderFields } from "./types.js";
@@ -99,3 +100,13 @@ export function decodeAppRecord(bytes: Uint8Array): AppRecord {
   return { kind: "certificate", certificate: { epoch, term, firstPosition, lastPosition, merkleRoot, signature } };
 }
 
+
+/** An app record as it came in the log: decoded once, with its entry. */
+export type AppliedRecord = { readonly entry: Entry; readonly record: AppRecord };
+
+/** The app records of `entries` in log order, each decoded once. @throws CodecError for one this version cannot read. */
+export function appRecordsOf(entries: readonly Entry[]): AppliedRecord[] {
+  const out: AppliedRecord[] = [];
+  for (const entry of entries) if (entry.kind === "app" && entry.app !== undefined) out.push({ entry, record: decodeAppRecord(entry.app) });
+  return out;
+}

@@ -10,7 +10,7 @@ import { storedBatchHash } from "../batching/header.js";
 import { MAX_RANGE } from "../domain/index.js";
 import { InvalidParamsError, NOT_FOUND, RpcError } from "../rpc/errors.js";
 import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "../rpc/methods.js";
-import type { CommitmentService } from "./commitments.js";
+import type { CommitmentService } from "../app/commitments.js";
 import type { SubmissionService } from "./submissions.js";
 
 /** WebSocket topic: every applied group of committed transactions. */

@@ -19,8 +19,9 @@ import { loadDeploymentRecord, type NodeDeployment } from "../l1/deployment.js";
 import { RegistryReader, type EpochView } from "../l1/registry.js";
 import { L1Follower } from "../l1/follower.js";
 import { peerIdFromBytes } from "../l1/peer-id.js";
-import { CommitmentService } from "./commitments.js";
-import { BatchService, type BatchStatus } from "../batching/index.js";
+import { CommitmentService } from "../app/commitments.js";
+import { AppStateMachine } from "../app/machine.js";
+import { BatchService, type BatchPoster, type BatchStatus } from "../batching/index.js";
 import { Watchtower, type WatchtowerStats } from "../watchtower/watchtower.js";
 import { storeEvidence } from "../watchtower/evidence.js";
 import { domain } from "../commitments/typed-data.js";
@@ -92,6 +93,15 @@ function osRandom(): () => number {
   };
 }
 
+export type SequencerNodeStartOptions = {
+  readonly logger?: Logger;
+  /** Told when the node had to stop on its own (e.g. the disk failed). */
+  readonly onFatal?: (error: Error) => void;
+  readonly faults?: FaultInjector;
+  readonly wrapRaftLog?: (store: RaftLogStore) => RaftLogStore;
+  readonly wrapBatchPoster?: (honest: BatchPoster) => BatchPoster;
+};
+
 export class SequencerNode {
   readonly logger: Logger;
   readonly metrics = new NodeMetrics();
@@ -101,6 +111,7 @@ export class SequencerNode {
   private rpc!: RpcServer;
   private commitments!: CommitmentService;
   private batches!: BatchService;
+  private machine!: AppStateMachine;
   private watchtower: Watchtower | undefined;
   private submissions!: SubmissionService;
   private decodePool: DecodePool | undefined;
@@ -126,6 +137,7 @@ export class SequencerNode {
   private onFatal: (error: Error) => void = () => undefined;
   private faults: FaultInjector | undefined;
   private wrapRaftLog: (store: RaftLogStore) => RaftLogStore = (store) => store;
+  private wrapBatchPoster: ((honest: BatchPoster) => BatchPoster) | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -136,19 +148,18 @@ export class SequencerNode {
 
   /**
    * Starts a node; `onFatal` is told when it had to stop on its own (e.g. the disk failed).
-   * `faults` and `wrapRaftLog` are for fault-injection runs only (scripts/nemesis/node.ts): a
-   * FaultInjector for the transport and a wrapper around the synced Raft writes (a slow disk).
+   * The other options are seams for fault-injection runs only (scripts/nemesis/node.ts,
+   * test/fixtures/faulty-leader.ts): a FaultInjector for the transport, a wrapper around the
+   * synced Raft writes (a slow disk), and one around the leader's batch poster (a lying leader).
    * They reach the node only through these programmatic options, never from configuration or
    * environment.
    */
-  static async start(
-    config: NodeConfig,
-    options: { logger?: Logger; onFatal?: (error: Error) => void; faults?: FaultInjector; wrapRaftLog?: (store: RaftLogStore) => RaftLogStore } = {},
-  ): Promise<SequencerNode> {
+  static async start(config: NodeConfig, options: SequencerNodeStartOptions = {}): Promise<SequencerNode> {
     const node = new SequencerNode(config, options.logger);
     if (options.onFatal) node.onFatal = options.onFatal;
     node.faults = options.faults;
     if (options.wrapRaftLog) node.wrapRaftLog = options.wrapRaftLog;
+    node.wrapBatchPoster = options.wrapBatchPoster;
     await node.init();
     return node;
   }
@@ -232,15 +243,11 @@ export class SequencerNode {
           this.transport.send(to.peerId, msg);
         },
         installSnapshot: async (snapshot) => {
-          // Batch state first: it must be durable before the applied index jumps (commitments).
-          await this.batches.installSnapshot(snapshot);
-          await this.commitments.installSnapshot(snapshot);
+          await this.machine.restore(snapshot);
           this.history.kick();
         },
         apply: async (entries) => {
-          // Batch records are written before applyCommitted of the same entries (crash-safe order).
-          await this.batches.apply(entries);
-          await this.commitments.apply(entries);
+          await this.machine.apply(entries);
           this.publishCommitted(entries);
           await this.maybeCompact();
         },
@@ -278,9 +285,6 @@ export class SequencerNode {
         return s.role === "leader" ? s.term : null;
       },
       proposeApp: (data) => this.raft.proposeApp(data),
-      onRecord: (record) => {
-        if (record.kind === "epochLeader") this.epochs.onEpochLeader(record.epoch, record.leader);
-      },
     });
     await this.commitments.recover();
 
@@ -316,8 +320,11 @@ export class SequencerNode {
       request: (to, payload, timeoutMs) => this.transport.request(this.peerIdOfNode(to), "batchSignature", payload, { timeoutMs }),
       proposeApp: (data) => this.raft.proposeApp(data),
       pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
+      ...(this.wrapBatchPoster ? { wrapPoster: this.wrapBatchPoster } : {}),
     });
     await this.batches.recover();
+    this.machine = new AppStateMachine({ batches: this.batches, commitments: this.commitments });
+    this.machine.onEpochLeader((epoch, leader) => this.epochs.onEpochLeader(epoch, leader));
 
     if (config.watchtower) {
       this.watchtower = new Watchtower({
@@ -603,9 +610,9 @@ export class SequencerNode {
   private async maybeCompact(): Promise<void> {
     const now = this.store.status();
     if (!compactionDue(now, this.lastCompacted, this.config)) return;
-    // The sequencer's state lives in the store's keyspaces; the snapshot carries the small batch
-    // state a node installing it needs (last cut, last posted).
-    const snapshot = this.raft.compact(now.applied, this.batches.snapshotData());
+    // The sequencer's state lives in the store's keyspaces; the snapshot carries the small rest
+    // a node installing it needs (batch state, epoch-leader settlements).
+    const snapshot = this.raft.compact(now.applied, this.machine.snapshot());
     await this.store.saveSnapshot(snapshot);
     await this.store.compact(now.applied);
     this.lastCompacted = { applied: now.applied, nextPosition: now.nextPosition };

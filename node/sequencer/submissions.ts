@@ -14,7 +14,7 @@ import type { NodeStore } from "../storage/index.js";
 import { RpcTimeoutError } from "../transport/index.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
-import type { CommitmentService } from "./commitments.js";
+import type { CommitmentService } from "../app/commitments.js";
 
 export interface SubmissionOptions {
   readonly store: NodeStore;

@@ -22,7 +22,7 @@ import {
 } from "viem";
 import type { Entry } from "../../node/consensus/index.js";
 import { NodeStore } from "../../node/storage/index.js";
-import type { StoredBatchHeader } from "../../node/domain/index.js";
+import { appRecordsOf, type StoredBatchHeader } from "../../node/domain/index.js";
 import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits } from "../../node/batching/index.js";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
@@ -119,7 +119,7 @@ describe("BatchService (3 members, in-process chain)", function () {
       const fresh = log.slice(s.lastIndex);
       await m.store.persistReady({ entries: fresh, hardState: { term: 1, vote: null, commit: log.length } });
       const toApply = log.slice(s.applied);
-      await m.service.apply(toApply);
+      await m.service.apply(toApply, appRecordsOf(toApply));
       await m.store.applyCommitted(toApply);
     }
   }
@@ -245,7 +245,7 @@ describe("BatchService (3 members, in-process chain)", function () {
       const rogue = await makeService(2, rogueStore, new NodeMetrics({ processMetrics: false }));
       const forged = log.map((e) => (e.txs ? { ...e, txs: e.txs.map((t) => ({ hash: keccak256(Uint8Array.of(...t.data, 1)), data: Uint8Array.of(...t.data, 1) })) } : e));
       await rogueStore.persistReady({ entries: forged, hardState: { term: 1, vote: null, commit: forged.length } });
-      await rogue.apply(forged);
+      await rogue.apply(forged, appRecordsOf(forged));
       await rogueStore.applyCommitted(forged);
       expect(rogue.status().mismatchedCuts).to.be.at.least(1);
       await expectRefusal(cut, /this node's log gives/, { ...members[2]!, service: rogue });

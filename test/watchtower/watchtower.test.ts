@@ -18,7 +18,7 @@ import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { loadDeploymentRecord, type NodeDeployment } from "../../node/l1/deployment.js";
 import { operatorClients } from "../../node/l1/operator.js";
 import { loadSignerKey } from "../../node/sequencer/node.js";
-import { CommitmentService } from "../../node/sequencer/commitments.js";
+import { CommitmentService } from "../../node/app/commitments.js";
 import { sequencerMethods } from "../../node/sequencer/api.js";
 import { createRpcServer, type RpcServer } from "../../node/rpc/server.js";
 import { NodeStore } from "../../node/storage/index.js";

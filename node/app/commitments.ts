@@ -1,9 +1,10 @@
 /**
- * The sequencer's application state machine: applies committed entries to the node store,
- * and, on the leader, signs one order-commitment certificate per applied group (covering
- * every committed position that has none yet, including positions an earlier leader
- * committed but died before certifying). Certificates are replicated as `app` entries so
- * every member can serve any transaction's commitment.
+ * The certificate part of the application state machine (`machine.ts`): applies committed
+ * entries to the node store with their replicated certificates, and, on the leader, signs one
+ * order-commitment certificate per applied group (covering every committed position that has
+ * none yet, including positions an earlier leader committed but died before certifying).
+ * Certificates are replicated as `app` entries so every member can serve any transaction's
+ * commitment.
  */
 import type { Address, Hex, LocalAccount } from "viem";
 import type { Entry, Snapshot } from "../consensus/index.js";
@@ -18,7 +19,7 @@ import {
 import type { NodeStore } from "../storage/index.js";
 import type { StoredCertificate } from "../domain/index.js";
 import type { Logger } from "../ops/logger.js";
-import { decodeAppRecord, encodeAppRecord, type AppRecord } from "../domain/records.js";
+import { encodeAppRecord, type AppliedRecord } from "../domain/records.js";
 
 /** Most positions one certificate covers: bounds signing latency and proof size. */
 const MAX_CERTIFIED_GROUP = 16_384;
@@ -37,8 +38,6 @@ export interface CommitmentServiceOptions {
   readonly leaderTerm: () => number | null;
   /** Replicates an app record (false when this node is no longer the leader). */
   readonly proposeApp: (data: Uint8Array) => boolean;
-  /** Records that are not certificates, in log order, as they are applied. */
-  readonly onRecord?: (record: AppRecord) => void;
 }
 
 /** A committed transaction's commitment, or the fact that its certificate is still pending. */
@@ -70,16 +69,14 @@ export class CommitmentService {
     return this.certifiedNext;
   }
 
-  /** Applies committed entries; on the leader, certifies what they (and earlier gaps) hold. */
-  async apply(entries: readonly Entry[]): Promise<void> {
+  /**
+   * Applies committed entries (their app records decoded in `records`) with the certificates
+   * among them; on the leader, certifies what they (and earlier gaps) hold.
+   */
+  async apply(entries: readonly Entry[], records: readonly AppliedRecord[]): Promise<void> {
     const certificates: StoredCertificate[] = [];
-    for (const e of entries) {
-      if (e.kind !== "app" || e.app === undefined) continue;
-      const record = decodeAppRecord(e.app);
-      if (record.kind !== "certificate") {
-        this.opts.onRecord?.(record);
-        continue;
-      }
+    for (const { record } of records) {
+      if (record.kind !== "certificate") continue;
       certificates.push(record.certificate);
       this.certifiedNext = Math.max(this.certifiedNext, record.certificate.lastPosition + 1);
     }

@@ -1,0 +1,105 @@
+/**
+ * The application state machine (hashicorp/raft's FSM): the one place committed entries are
+ * applied, in log order, with every `app` record decoded once and dispatched to the part of the
+ * state that owns it, and the one place a snapshot of all of that state is taken and restored.
+ *
+ * | record | owner |
+ * | --- | --- |
+ * | `txs` entries, `certificate` | certificates and the tx/position indexes (`CommitmentService`) |
+ * | `batchCut`, `batchPosted` | the batch state (`BatchService`) |
+ * | `epochLeader` | the epoch-leader settlement kept here |
+ *
+ * The order inside one apply is part of crash safety: batch records reach the store before the
+ * `applyCommitted` of the same entries moves the applied index (NodeStore.putBatches says why).
+ */
+import type { Entry, NodeId, Snapshot } from "../consensus/index.js";
+import { CodecError, Reader, Writer } from "../codec/index.js";
+import { appRecordsOf, type AppliedRecord } from "../domain/index.js";
+
+/** Version byte of an app snapshot; 1 was the batch state alone (still read). */
+const SNAPSHOT_VERSION = 2;
+const LEGACY_BATCH_SNAPSHOT = 1;
+/** Settled epochs kept (and snapshotted): enough for the epochs a node can still act on. */
+const EPOCH_LEADERS_KEPT = 8;
+
+/** What the machine needs of the batch state. */
+export interface BatchStatePart {
+  apply(entries: readonly Entry[], records: readonly AppliedRecord[]): Promise<void>;
+  snapshotData(): Uint8Array;
+  installSnapshot(snapshot: Snapshot): Promise<void>;
+}
+
+/** What the machine needs of the certificates and indexes (`CommitmentService`). */
+export interface CertificatePart {
+  apply(entries: readonly Entry[], records: readonly AppliedRecord[]): Promise<void>;
+  installSnapshot(snapshot: Snapshot): Promise<void>;
+}
+
+export interface AppStateMachineOptions {
+  readonly batches: BatchStatePart;
+  readonly commitments: CertificatePart;
+}
+
+export class AppStateMachine {
+  private readonly epochLeaders = new Map<number, NodeId>();
+  private readonly settledListeners: ((epoch: number, leader: NodeId) => void)[] = [];
+
+  constructor(private readonly opts: AppStateMachineOptions) {}
+
+  /** Tells `listener` of every epoch-leader settlement applied or restored from now on. */
+  onEpochLeader(listener: (epoch: number, leader: NodeId) => void): void {
+    this.settledListeners.push(listener);
+  }
+
+  /** The leader settled for `epoch`, if one was recorded. */
+  epochLeader(epoch: number): NodeId | undefined {
+    return this.epochLeaders.get(epoch);
+  }
+
+  async apply(entries: readonly Entry[]): Promise<void> {
+    const records = appRecordsOf(entries);
+    await this.opts.batches.apply(entries, records);
+    for (const { record } of records) if (record.kind === "epochLeader") this.settle(record.epoch, record.leader);
+    await this.opts.commitments.apply(entries, records);
+  }
+
+  /** All of the application state a node installing the snapshot needs beside the store's history. */
+  snapshot(): Uint8Array {
+    const batches = this.opts.batches.snapshotData();
+    const w = new Writer(batches.length + 16 + this.epochLeaders.size * 64);
+    w.u8(SNAPSHOT_VERSION);
+    w.bytes(batches, batches.length, "batch state");
+    w.varint(this.epochLeaders.size);
+    for (const [epoch, leader] of this.epochLeaders) {
+      w.varint(epoch, "epoch");
+      w.string(leader, 64, "leader");
+    }
+    return w.finish();
+  }
+
+  /** Restores what `snapshot()` wrote (before the snapshot's applied index moves). */
+  async restore(snapshot: Snapshot): Promise<void> {
+    const { data } = snapshot;
+    if (data.length === 0 || data[0] === LEGACY_BATCH_SNAPSHOT) {
+      await this.opts.batches.installSnapshot(snapshot);
+    } else {
+      const r = new Reader(data, "app snapshot");
+      const version = r.u8("version");
+      if (version !== SNAPSHOT_VERSION) throw new CodecError(`app snapshot version ${version} is not supported (expected ${SNAPSHOT_VERSION})`);
+      const batches = r.bytes(1 << 20, "batch state");
+      const n = r.count(EPOCH_LEADERS_KEPT, 2, "epoch leader");
+      const settled: [number, NodeId][] = [];
+      for (let i = 0; i < n; i++) settled.push([r.varint("epoch"), r.string(64, "leader")]);
+      r.end();
+      await this.opts.batches.installSnapshot({ meta: snapshot.meta, data: batches });
+      for (const [epoch, leader] of settled) this.settle(epoch, leader);
+    }
+    await this.opts.commitments.installSnapshot(snapshot);
+  }
+
+  private settle(epoch: number, leader: NodeId): void {
+    this.epochLeaders.set(epoch, leader);
+    while (this.epochLeaders.size > EPOCH_LEADERS_KEPT) this.epochLeaders.delete(Math.min(...this.epochLeaders.keys()));
+    for (const listener of this.settledListeners) listener(epoch, leader);
+  }
+}
