@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { NodeConfig } from "../sequencer/config.js";
-import { loadSignerKey } from "../sequencer/node.js";
+import { loadSignerKey } from "../sequencer/keys.js";
 import { NodeStore } from "../storage/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { operatorClients } from "../l1/operator.js";

@@ -47,7 +47,6 @@ export interface RaftNodeHooks {
 export interface RaftNodeOptions {
   readonly raft: RaftOptions;
   readonly store: RaftLogStore;
-  readonly hooks: RaftNodeHooks;
   readonly tickMs: number;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
@@ -66,7 +65,7 @@ export interface RaftControl {
 export class RaftNode implements RaftControl {
   private readonly core: RaftCore;
   private readonly store: RaftLogStore;
-  private readonly hooks: RaftNodeHooks;
+  private hooks: RaftNodeHooks | undefined;
   private readonly logger: Logger;
   private readonly metrics: NodeMetrics | undefined;
   private readonly tickMs: number;
@@ -78,13 +77,17 @@ export class RaftNode implements RaftControl {
   constructor(opts: RaftNodeOptions) {
     this.core = new RaftCore(opts.raft);
     this.store = opts.store;
-    this.hooks = opts.hooks;
     this.tickMs = opts.tickMs;
     this.logger = opts.logger;
     this.metrics = opts.metrics;
   }
 
-  start(): void {
+  /**
+   * Starts ticking and handing Readys to `hooks` (the rest of the node, built after this door:
+   * until then calls accumulate in the core).
+   */
+  start(hooks: RaftNodeHooks): void {
+    this.hooks = hooks;
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.kick();
   }
@@ -150,15 +153,16 @@ export class RaftNode implements RaftControl {
 
   /** Starts the Ready loop unless it is already running. */
   private kick(): void {
-    if (this.running || this.stopped) return;
+    const hooks = this.hooks;
+    if (this.running || this.stopped || hooks === undefined) return;
     if (!this.core.hasReady()) return;
     this.running = true;
-    this.idle = this.loop().finally(() => {
+    this.idle = this.loop(hooks).finally(() => {
       this.running = false;
     });
   }
 
-  private async loop(): Promise<void> {
+  private async loop(hooks: RaftNodeHooks): Promise<void> {
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
@@ -167,18 +171,18 @@ export class RaftNode implements RaftControl {
           await this.store.persistReady(rd);
           this.metrics?.fsyncSeconds.observe((performance.now() - started) / 1000);
         }
-        for (const msg of rd.messages) this.hooks.send(msg);
-        if (rd.snapshot !== undefined) await this.hooks.installSnapshot(rd.snapshot);
-        if (rd.committedEntries.length > 0) await this.hooks.apply(rd.committedEntries);
-        if (rd.outcomes.length > 0) this.hooks.outcomes(rd.outcomes);
-        if (rd.events.length > 0) this.hooks.events(rd.events);
+        for (const msg of rd.messages) hooks.send(msg);
+        if (rd.snapshot !== undefined) await hooks.installSnapshot(rd.snapshot);
+        if (rd.committedEntries.length > 0) await hooks.apply(rd.committedEntries);
+        if (rd.outcomes.length > 0) hooks.outcomes(rd.outcomes);
+        if (rd.events.length > 0) hooks.events(rd.events);
         this.core.advance();
       }
     } catch (error) {
       this.stopped = true;
       if (this.timer) clearInterval(this.timer);
       this.logger.fatal({ err: error }, "raft node stopped: persisting or applying failed");
-      this.hooks.fatal(error as Error);
+      hooks.fatal(error as Error);
     }
   }
 }

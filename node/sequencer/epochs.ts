@@ -25,8 +25,47 @@ export interface EpochPlan {
   readonly schedule: readonly NodeId[];
 }
 
+/**
+ * The confirmed epochs this node read on L1 itself, newest first: what the membership veto
+ * (the core's `acceptConfig`, needed before the core exists) and the EpochManager both read.
+ */
+export class EpochPlans {
+  private list: EpochPlan[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  /** The latest confirmed epoch, if any. */
+  get latest(): EpochPlan | undefined {
+    return this.list[0];
+  }
+
+  get all(): readonly EpochPlan[] {
+    return this.list;
+  }
+
+  set(plans: readonly EpochPlan[]): void {
+    this.list = [...plans].sort((a, b) => b.epoch - a.epoch);
+  }
+
+  /**
+   * A follower accepts a membership change only toward a set it read on L1 itself: the incoming
+   * voters are one of its known epochs' sets, and every node named is a member of one of them.
+   */
+  accepts(config: MembershipConfig): boolean {
+    const known = new Set(this.list.flatMap((p) => p.voters));
+    const named = [...config.voters, ...(config.outgoing ?? []), ...config.learners];
+    const ok = named.every((id) => known.has(id)) && this.list.some((p) => sameMembers(p.voters, config.voters));
+    if (!ok) {
+      this.logger.warn({ config, epochs: this.list.map((p) => p.epoch) }, "refusing a membership change that does not match this node's reading of L1");
+    }
+    return ok;
+  }
+}
+
 export interface EpochManagerOptions {
   readonly self: NodeId;
+  /** The epochs read on L1, shared with the membership veto. */
+  readonly plans: EpochPlans;
   /** The node's one door into the core (it wakes itself after each call). */
   readonly raft: RaftControl;
   /** When this node last heard from a peer (ms since epoch), from the transport. */
@@ -51,8 +90,6 @@ interface Rotation {
 }
 
 export class EpochManager {
-  /** Known epochs, newest first. */
-  private plans: EpochPlan[] = [];
   private settledEpoch = -1;
   private settledLeader: NodeId | null = null;
   private rotation: Rotation | undefined;
@@ -69,12 +106,12 @@ export class EpochManager {
 
   /** The latest confirmed epoch, if any. */
   get latest(): EpochPlan | undefined {
-    return this.plans[0];
+    return this.opts.plans.latest;
   }
 
-  /** Replaces the known epochs (newest first) and re-ranks this node's elections. */
+  /** Replaces the known epochs and re-ranks this node's elections. */
   setPlans(plans: readonly EpochPlan[]): void {
-    this.plans = [...plans].sort((a, b) => b.epoch - a.epoch);
+    this.opts.plans.set(plans);
     this.rerank();
   }
 
@@ -94,7 +131,7 @@ export class EpochManager {
    * out the dead leader's slot.
    */
   private rerank(): void {
-    const latest = this.plans[0];
+    const latest = this.opts.plans.latest;
     if (latest === undefined) return;
     const order = latest.schedule.filter((id) => id !== this.leader);
     const index = order.indexOf(this.opts.self);
@@ -102,20 +139,6 @@ export class EpochManager {
     if (rank === this.rank) return; // setting it restarts the election timer
     this.rank = rank;
     this.opts.raft.setElectionRank(rank);
-  }
-
-  /**
-   * A follower accepts a membership change only toward a set it read on L1 itself: the incoming
-   * voters are one of its known epochs' sets, and every node named is a member of one of them.
-   */
-  acceptConfig(config: MembershipConfig): boolean {
-    const known = new Set(this.plans.flatMap((p) => p.voters));
-    const named = [...config.voters, ...(config.outgoing ?? []), ...config.learners];
-    const ok = named.every((id) => known.has(id)) && this.plans.some((p) => sameMembers(p.voters, config.voters));
-    if (!ok) {
-      this.opts.logger.warn({ config, epochs: this.plans.map((p) => p.epoch) }, "refusing a membership change that does not match this node's reading of L1");
-    }
-    return ok;
   }
 
   /** An applied `epochLeader` record: the epoch's rotation is over. */
@@ -132,13 +155,13 @@ export class EpochManager {
   }
 
   status(): { epoch: number | null; primary: NodeId | null; settledEpoch: number; settledLeader: NodeId | null } {
-    const latest = this.plans[0];
+    const latest = this.opts.plans.latest;
     return { epoch: latest?.epoch ?? null, primary: latest?.schedule[0] ?? null, settledEpoch: this.settledEpoch, settledLeader: this.settledLeader };
   }
 
   /** Called periodically; does nothing unless this node leads. */
   tick(): void {
-    const latest = this.plans[0];
+    const latest = this.opts.plans.latest;
     const core = this.opts.raft;
     if (latest === undefined || core.basicStatus().role !== "leader") return;
     if (this.leaderSince === undefined || this.now() - this.leaderSince < this.opts.settleMs) return;

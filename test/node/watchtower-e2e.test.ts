@@ -14,7 +14,7 @@ import { decodeOrderCommitmentProof, verifyOrderCommitment, type OrderCommitment
 import { decodeBatchData } from "../../node/batching/format.js";
 import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/generated/abi.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
-import type { NodeStatus } from "../../node/sequencer/node.js";
+import type { NodeStatus } from "../../node/sequencer/status.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { enterNextEpoch, rangeOf, rpc, signedTx, until, submit } from "./helpers.js";
 import { makeTempDir, removeTempDir, keepTempDir } from "../../scripts/lib/processes.js";

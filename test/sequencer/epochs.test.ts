@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { createLogger } from "../../node/ops/logger.js";
 import { decodeAppRecord } from "../../node/domain/records.js";
-import { EpochManager, type EpochPlan } from "../../node/sequencer/epochs.js";
+import { EpochManager, EpochPlans, type EpochPlan } from "../../node/sequencer/epochs.js";
 import { Cluster } from "../consensus/helpers.js";
 
 const logger = createLogger({ level: "silent" });
@@ -17,8 +17,10 @@ function setup(plans: EpochPlan[], leader = "a", voters = ["a", "b", "c"]) {
   let now = 1_000_000;
   const heard = new Map<string, number>(voters.map((id) => [id, now]));
   let missed = false;
+  const veto = new EpochPlans(logger);
   const manager = new EpochManager({
     self: leader,
+    plans: veto,
     raft: c.core(leader),
     lastHeard: (id) => heard.get(id),
     reachableWithinMs: 1_000,
@@ -36,7 +38,7 @@ function setup(plans: EpochPlan[], leader = "a", voters = ["a", "b", "c"]) {
   };
   const records = () =>
     c.disks.get(leader)!.entries.filter((e) => e.kind === "app").map((e) => decodeAppRecord(e.app!));
-  return { c, manager, advance, heard, records, setMissed: (v: boolean) => (missed = v) };
+  return { c, manager, veto, advance, heard, records, setMissed: (v: boolean) => (missed = v) };
 }
 
 describe("EpochManager", () => {
@@ -103,16 +105,16 @@ describe("EpochManager", () => {
   });
 
   it("accepts only membership whose voters are a known epoch's set and whose nodes it knows", () => {
-    const { manager } = setup([
+    const { veto } = setup([
       { epoch: 4, voters: ["a", "b", "d"], schedule: ["a", "b", "d"] },
       { epoch: 3, voters: ["a", "b", "c"], schedule: ["a", "b", "c"] },
     ]);
-    expect(manager.acceptConfig({ voters: ["a", "b", "c"], learners: ["d"] })).to.equal(true);
-    expect(manager.acceptConfig({ voters: ["a", "b", "d"], outgoing: ["a", "b", "c"], learners: [] })).to.equal(true);
-    expect(manager.acceptConfig({ voters: ["a", "b", "d"], learners: [] })).to.equal(true);
-    expect(manager.acceptConfig({ voters: ["a", "b", "e"], learners: [] }), "e is in no set").to.equal(false);
-    expect(manager.acceptConfig({ voters: ["a", "b"], learners: [] }), "no epoch has this set").to.equal(false);
-    expect(manager.acceptConfig({ voters: ["a", "b", "c"], learners: ["x"] }), "unknown learner").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["d"] })).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "d"], outgoing: ["a", "b", "c"], learners: [] })).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "d"], learners: [] })).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "e"], learners: [] }), "e is in no set").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b"], learners: [] }), "no epoch has this set").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["x"] }), "unknown learner").to.equal(false);
   });
 
   it("ranks elections in schedule order among the nodes other than the leader, so the next one fires first", () => {
@@ -122,6 +124,7 @@ describe("EpochManager", () => {
     for (const id of ["b", "c"]) {
       const m = new EpochManager({
         self: id,
+        plans: new EpochPlans(logger),
         raft: c.core(id),
         lastHeard: () => undefined,
         reachableWithinMs: 1_000,

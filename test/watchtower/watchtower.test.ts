@@ -17,7 +17,7 @@ import { deployAndStake, startLocalChain, type LocalChain, type StakedNetwork } 
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { loadDeploymentRecord, type NodeDeployment } from "../../node/l1/deployment.js";
 import { operatorClients } from "../../node/l1/operator.js";
-import { loadSignerKey } from "../../node/sequencer/node.js";
+import { loadSignerKey } from "../../node/sequencer/keys.js";
 import { CommitmentService } from "../../node/app/commitments.js";
 import { sequencerMethods } from "../../node/sequencer/api.js";
 import { createRpcServer, type RpcServer } from "../../node/rpc/server.js";

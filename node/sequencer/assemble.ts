@@ -1,0 +1,318 @@
+/**
+ * Builds a node's parts in dependency order: it reads its membership from L1 and recovers from
+ * disk, then makes the one door into the Raft core first and everything that reaches it after;
+ * nothing refers to a part built later. `SequencerNode` connects their events and runs them.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from "viem";
+import type { LocalAccount } from "viem/accounts";
+import type { NodeId } from "../consensus/index.js";
+import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
+import { NodeStore } from "../storage/index.js";
+import { DecodePool } from "../intake/index.js";
+import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
+import { createRpcServer, type RpcServer } from "../rpc/server.js";
+import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
+import { NodeMetrics } from "../ops/metrics.js";
+import { loadDeploymentRecord } from "../l1/deployment.js";
+import { RegistryReader } from "../l1/registry.js";
+import { L1Follower } from "../l1/follower.js";
+import { CommitmentService } from "../app/commitments.js";
+import { AppStateMachine } from "../app/machine.js";
+import { BatchService, type BatchPoster } from "../batching/index.js";
+import { Watchtower } from "../watchtower/watchtower.js";
+import { storeEvidence } from "../watchtower/evidence.js";
+import { domain } from "../commitments/typed-data.js";
+import { SubmissionService } from "./submissions.js";
+import { HistorySync } from "./history.js";
+import { Compactor } from "./compaction.js";
+import { EpochManager, EpochPlans } from "./epochs.js";
+import { sequencerMethods } from "./api.js";
+import type { NodeConfig } from "./config.js";
+import { NodeStartError } from "./errors.js";
+import { genesisVoters } from "./genesis.js";
+import { GaugeExporter } from "./gauges.js";
+import { loadSignerKey } from "./keys.js";
+import { MemberDirectory, nodeIdOf, planOf, type ClusterMember } from "./members.js";
+import { osRandom } from "./random.js";
+import { Retirement } from "./retirement.js";
+import { nodeStatus, type NodeStatus } from "./status.js";
+
+export type SequencerNodeStartOptions = {
+  readonly logger?: Logger;
+  /** Told when the node had to stop on its own (e.g. the disk failed). */
+  readonly onFatal?: (error: Error) => void;
+  /**
+   * Seams for fault-injection runs only (scripts/nemesis/node.ts, test/fixtures/faulty-leader.ts):
+   * a FaultInjector for the transport, a wrapper around the synced Raft writes (a slow disk), and
+   * one around the leader's batch poster (a lying leader). They reach the node only through these
+   * programmatic options, never from configuration or environment.
+   */
+  readonly faults?: FaultInjector;
+  readonly wrapRaftLog?: (store: RaftLogStore) => RaftLogStore;
+  readonly wrapBatchPoster?: (honest: BatchPoster) => BatchPoster;
+};
+
+/** Everything a running node is made of. */
+export interface NodeParts {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  readonly self: ClusterMember;
+  readonly follower: L1Follower;
+  readonly members: MemberDirectory;
+  readonly store: NodeStore;
+  readonly raft: RaftNode;
+  readonly transport: Transport;
+  readonly commitments: CommitmentService;
+  readonly batches: BatchService;
+  readonly machine: AppStateMachine;
+  readonly watchtower: Watchtower | undefined;
+  readonly decodePool: DecodePool | undefined;
+  readonly submissions: SubmissionService;
+  readonly history: HistorySync;
+  readonly epochs: EpochManager;
+  readonly retirement: Retirement;
+  readonly compactor: Compactor;
+  readonly gauges: GaugeExporter;
+  readonly rpc: RpcServer;
+  readonly status: () => NodeStatus;
+}
+
+export type AssembledNode = {
+  readonly parts: NodeParts;
+  /** When each peer was last heard from (the transport's message handler keeps it). */
+  readonly lastHeard: Map<NodeId, number>;
+  readonly genesis: readonly NodeId[];
+  /** Whether the node started from state on disk. */
+  readonly recovered: boolean;
+};
+
+export async function assembleNode(config: NodeConfig, options: SequencerNodeStartOptions): Promise<AssembledNode> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = new NodeMetrics();
+  const log = componentLogger(logger, "node");
+  const signer = await loadSignerKey(config.signerKeyFile);
+  const peerKey = await loadPeerKey(config.p2pKeyFile);
+  const peerId = peerIdOf(peerKey);
+
+  const deployment = await loadDeploymentRecord(config.deployment);
+  const client = createPublicClient({ transport: http(config.l1RpcUrl, { retryCount: 3 }) }) as PublicClient;
+  // L1 may be briefly unreachable when the node (re)starts: wait for it rather than exit.
+  const untilL1 = <T>(what: string, read: () => Promise<T>) => untilL1Answers(log, metrics, config.l1RpcUrl, what, read);
+  const l1ChainId = await untilL1("reading the chain id", () => client.getChainId());
+  if (l1ChainId !== deployment.chainId) {
+    throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${deployment.chainId}`);
+  }
+  const registry = new RegistryReader(client, deployment.sequencerRegistry);
+  const follower = new L1Follower({
+    client,
+    registry,
+    confirmations: config.l1Confirmations,
+    pollMs: config.l1PollMs,
+    logger: componentLogger(logger, "l1"),
+    onError: () => metrics.l1Errors.inc({ operation: "follow" }),
+  });
+  await untilL1("reading the sequencer set", () => follower.init());
+  follower.start();
+  const members = new MemberDirectory(follower);
+  const self = await members.waitFor(signer.address, config.l1PollMs, log);
+  if (self.peerId !== peerId) {
+    throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${self.peerId} for operator ${self.operator}`);
+  }
+
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await NodeStore.open(path.join(config.dataDir, "db"));
+  const persisted = await store.loadPersistedState();
+  const fresh = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === undefined;
+  const genesis = await genesisVoters(config.dataDir, follower, registry);
+  const plans = new EpochPlans(componentLogger(logger, "epochs"));
+  const raft = new RaftNode({
+    raft: {
+      id: self.nodeId,
+      // Every node starts from the same index-0 configuration: the first non-empty set on L1.
+      // A node outside it (a later joiner) is not a voter until the cluster adds it.
+      initialConfig: { voters: genesis, learners: [] },
+      acceptConfig: (c) => plans.accepts(c),
+      ...(fresh ? {} : { persisted }),
+      random: osRandom(),
+      electionTicks: config.electionTicks,
+      electionJitterTicks: config.electionJitterTicks,
+      heartbeatTicks: config.heartbeatTicks,
+      maxTxsPerEntry: config.maxTxsPerEntry,
+      lookupCommittedTx: (hash) => store.lookupCommittedTx(hash),
+    },
+    store: options.wrapRaftLog ? options.wrapRaftLog(store) : store,
+    tickMs: config.tickMs,
+    logger: componentLogger(logger, "raft"),
+    metrics,
+  });
+
+  members.remember();
+  const transport = await Transport.create({
+    privateKey: peerKey,
+    listen: config.p2pListen,
+    allowedPeers: members.all().map((m) => m.peerId),
+    nodeIds: new Map(members.all().map((m) => [m.peerId, m.nodeId])),
+    localNodeId: self.nodeId,
+    logger: componentLogger(logger, "transport"),
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+  });
+  await members.refreshPeers(transport, raft.status().config, self.nodeId);
+  const request = (to: NodeId, protocol: "submit" | "batchSignature" | "history", payload: Uint8Array, timeoutMs: number, signal?: AbortSignal) =>
+    transport.request(members.peerIdOf(to), protocol, payload, { timeoutMs, ...(signal ? { signal } : {}) });
+
+  const commitments = new CommitmentService({
+    store,
+    signer,
+    chainId: deployment.chainId,
+    registry: deployment.sequencerRegistry,
+    logger: componentLogger(logger, "commitments"),
+    epoch: () => Number(follower.epoch),
+    leaderTerm: () => {
+      const s = raft.basicStatus();
+      return s.role === "leader" ? s.term : null;
+    },
+    proposeApp: (data) => raft.proposeApp(data),
+  });
+  await commitments.recover();
+
+  const history = new HistorySync({
+    store,
+    logger: componentLogger(logger, "history"),
+    sources: () => {
+      const leader = raft.basicStatus().leader;
+      const others = members.ids().filter((id) => id !== self.nodeId && id !== leader);
+      return leader !== null && leader !== self.nodeId ? [leader, ...others] : others;
+    },
+    request: (to, payload) => request(to, "history", payload, 10_000),
+  });
+  const retirement = new Retirement(self.nodeId, 3 * config.electionTicks * config.tickMs);
+  // This node acts as the leader (sequences, cuts and posts batches): it leads, has not left the
+  // set, and holds its whole history (a leader still backfilling could give a resubmitted old
+  // transaction a second position).
+  const acting = () => !retirement.retired && raft.basicStatus().role === "leader" && history.complete;
+
+  // L1 gas for batches: the batcher key, or the signer key when none is configured.
+  const batcher: LocalAccount = config.batcherKeyFile === "" ? signer : await loadSignerKey(config.batcherKeyFile);
+  const l1Chain = defineChain({ id: l1ChainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
+  const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
+  const batches = new BatchService({
+    store,
+    signer,
+    chainId: deployment.chainId,
+    registry: deployment.sequencerRegistry,
+    inbox: deployment.batchInbox,
+    inboxFromBlock: deployment.deploymentBlock,
+    publicClient: client,
+    wallet: l1Wallet,
+    limits: {
+      maxTxs: config.batchMaxTxs,
+      maxBytes: config.batchMaxBytes,
+      intervalMs: config.batchIntervalMs,
+      deadlineMs: config.batchDeadlineMs,
+      maxUnpostedTxs: config.maxUnpostedTxs,
+      l1Confirmations: config.l1Confirmations,
+    },
+    logger: componentLogger(logger, "batches"),
+    metrics,
+    selfId: self.nodeId,
+    isLeader: acting,
+    epoch: () => Number(follower.epoch),
+    epochView: async (epoch) => ({ members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })) }),
+    request: (to, payload, timeoutMs) => request(to, "batchSignature", payload, timeoutMs),
+    proposeApp: (data) => raft.proposeApp(data),
+    pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
+    ...(options.wrapBatchPoster ? { wrapPoster: options.wrapBatchPoster } : {}),
+  });
+  await batches.recover();
+  const machine = new AppStateMachine({ batches, commitments });
+
+  const watchtower = config.watchtower
+    ? new Watchtower({
+        publicClient: client,
+        wallet: l1Wallet,
+        deployment,
+        evidence: storeEvidence(store, domain(deployment.chainId, deployment.sequencerRegistry)),
+        stateFile: path.join(config.dataDir, "watchtower.json"),
+        logger: componentLogger(logger, "watchtower"),
+        confirmations: config.l1Confirmations,
+        pollMs: config.l1PollMs,
+      })
+    : undefined;
+
+  const intake = { chainId: config.rollupChainId, maxBytes: config.maxTxBytes };
+  const decodePool = config.intakeWorkers > 0 ? await DecodePool.create({ ...intake, size: config.intakeWorkers }) : undefined;
+  const submissions = new SubmissionService({
+    store,
+    commitments,
+    intake,
+    decodePool,
+    timeoutMs: config.submitTimeoutMs,
+    logger: componentLogger(logger, "submissions"),
+    metrics,
+    overloaded: () => batches.overloaded(),
+    isLeader: acting,
+    leader: () => (retirement.retired ? null : raft.basicStatus().leader),
+    propose: (tx) => raft.propose([tx]),
+    forward: (to, payload, timeoutMs, signal) => request(to, "submit", payload, timeoutMs, signal),
+  });
+
+  const lastHeard = new Map<NodeId, number>();
+  const epochs = new EpochManager({
+    self: self.nodeId,
+    plans,
+    raft,
+    lastHeard: (id) => lastHeard.get(id),
+    reachableWithinMs: 2 * config.electionTicks * config.tickMs,
+    takeoverMs: config.leaderTakeoverMs,
+    settleMs: config.electionTicks * config.tickMs,
+    missedDeadline: () => batches.missedDeadline(),
+    logger: componentLogger(logger, "epochs"),
+  });
+  epochs.setPlans(follower.recent().map(planOf));
+  machine.onEpochLeader((epoch, leader) => epochs.onEpochLeader(epoch, leader));
+
+  const compactor = new Compactor(
+    { store, raft, machine, policy: config },
+    { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 },
+  );
+  const gauges = new GaugeExporter({ self: self.nodeId, metrics, transport, raft, store });
+  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
+  const rpc = await createRpcServer({
+    host: config.rpcHost,
+    port: config.rpcPort,
+    logger: componentLogger(logger, "rpc"),
+    metrics,
+    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status }),
+    extraRoutes: {
+      status,
+      health: () => {
+        const s = raft.basicStatus();
+        return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
+      },
+    },
+  });
+
+
+  return {
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, rpc, status },
+    lastHeard,
+    genesis,
+    recovered: !fresh,
+  };
+}
+
+/** Retries an L1 read with back-off (1 s doubling to 30 s), logging each failure. */
+async function untilL1Answers<T>(log: Logger, metrics: NodeMetrics, url: string, what: string, read: () => Promise<T>): Promise<T> {
+  for (let delay = 1_000; ; delay = Math.min(30_000, delay * 2)) {
+  try {
+    return await read();
+  } catch (error) {
+    metrics.l1Errors.inc({ operation: "start" });
+    log.warn({ err: (error as Error).message, l1: url, retryInMs: delay }, `L1 did not answer ${what}: retrying`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  }
+}

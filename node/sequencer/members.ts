@@ -1,0 +1,108 @@
+/**
+ * Who the cluster's members are, as this node read them on L1: node ids, signers, libp2p peer
+ * ids and dial addresses of every known epoch's set, and the transport's allow-list kept in step.
+ */
+import type { Address } from "viem";
+import type { MembershipConfig, NodeId } from "../consensus/index.js";
+import type { L1Follower } from "../l1/follower.js";
+import { peerIdFromBytes } from "../l1/peer-id.js";
+import type { EpochView } from "../l1/registry.js";
+import type { Logger } from "../ops/logger.js";
+import type { Transport } from "../transport/index.js";
+import type { EpochPlan } from "./epochs.js";
+
+/** A member of the Raft cluster as the node knows it from L1. */
+export interface ClusterMember {
+  readonly nodeId: NodeId;
+  readonly operator: Address;
+  readonly signer: Address;
+  readonly peerId: string;
+  readonly addrs: readonly string[];
+  readonly stake: bigint;
+}
+
+/** Node ids are lower-case operator addresses: the identity the L1 schedule speaks in. */
+export function nodeIdOf(operator: Address): NodeId {
+  return operator.toLowerCase();
+}
+
+export function membersOf(view: EpochView): ClusterMember[] {
+  return view.members.map((m) => ({
+    nodeId: nodeIdOf(m.operator),
+    operator: m.operator,
+    signer: m.signer,
+    peerId: peerIdFromBytes(m.peerIdBytes),
+    addrs: m.addrs,
+    stake: m.stake,
+  }));
+}
+
+export function planOf(view: EpochView): EpochPlan {
+  return {
+    epoch: Number(view.epoch),
+    voters: view.members.map((m) => nodeIdOf(m.operator)),
+    schedule: view.schedule.map((op) => nodeIdOf(op)),
+  };
+}
+
+export class MemberDirectory {
+  /** Every member of the epochs this node knows (later epochs win for addresses). */
+  private readonly byId = new Map<NodeId, ClusterMember>();
+
+  constructor(private readonly follower: L1Follower) {}
+
+  get(id: NodeId): ClusterMember | undefined {
+    return this.byId.get(id);
+  }
+
+  ids(): NodeId[] {
+    return [...this.byId.keys()];
+  }
+
+  all(): ClusterMember[] {
+    return [...this.byId.values()];
+  }
+
+  /** The libp2p peer id of a member; throws for a node id no known epoch names. */
+  peerIdOf(nodeId: NodeId): string {
+    const m = this.byId.get(nodeId);
+    if (m === undefined) throw new Error(`unknown member ${nodeId}`);
+    return m.peerId;
+  }
+
+  /** Adds the members of every known epoch to the table. */
+  remember(): void {
+    for (const view of [...this.follower.recent()].reverse()) for (const m of membersOf(view)) this.byId.set(m.nodeId, m);
+  }
+
+  /**
+   * Resolves with the member record of `signer` once it is in one of the confirmed epochs' sets
+   * (the latest first). A node registered for a later epoch waits here instead of failing.
+   */
+  async waitFor(signer: Address, pollMs: number, log: Logger): Promise<ClusterMember> {
+    const wanted = signer.toLowerCase();
+    let warned = -1n;
+    for (;;) {
+      this.remember();
+      for (const view of this.follower.recent()) {
+        const m = membersOf(view).find((x) => x.signer.toLowerCase() === wanted);
+        if (m) return m;
+      }
+      if (this.follower.epoch !== warned) {
+        warned = this.follower.epoch;
+        log.warn({ signer, epoch: Number(warned) }, "not in the active set of a confirmed epoch yet: waiting (register and stake; membership starts at the next epoch)");
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  /** Lets the transport talk to the members of the known epochs and of the Raft configuration in force. */
+  async refreshPeers(transport: Transport, config: MembershipConfig, self: NodeId): Promise<void> {
+    this.remember();
+    const wanted = new Set([...this.follower.recent().flatMap((v) => membersOf(v).map((m) => m.nodeId)), ...config.voters, ...(config.outgoing ?? []), ...config.learners]);
+    const peers = [...wanted].map((id) => this.byId.get(id)).filter((m): m is ClusterMember => m !== undefined);
+    transport.setNodeIds(new Map(peers.map((m) => [m.peerId, m.nodeId])));
+    transport.setAllowedPeers(peers.map((m) => m.peerId));
+    for (const m of peers) if (m.nodeId !== self) await transport.setPeerAddresses(m.peerId, m.addrs);
+  }
+}

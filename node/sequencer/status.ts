@@ -1,0 +1,112 @@
+/** What `seq_status` and `/status` report: one read of every part of the node. */
+import type { Address } from "viem";
+import type { NodeId, RaftStatus } from "../consensus/index.js";
+import type { CommitmentService } from "../app/commitments.js";
+import type { BatchService, BatchStatus } from "../batching/index.js";
+import type { NodeDeployment } from "../l1/deployment.js";
+import type { L1Follower } from "../l1/follower.js";
+import type { RaftNode } from "../raftnode/index.js";
+import type { Watchtower, WatchtowerStats } from "../watchtower/watchtower.js";
+import type { EpochManager } from "./epochs.js";
+import type { ClusterMember, MemberDirectory } from "./members.js";
+import type { Retirement } from "./retirement.js";
+
+export interface NodeStatus {
+  readonly nodeId: NodeId;
+  readonly operator: Address;
+  readonly signer: Address;
+  readonly peerId: string;
+  readonly role: RaftStatus["role"];
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly nextPosition: number;
+  readonly nextUncertifiedPosition: number;
+  readonly batches: BatchStatus;
+  readonly watchtower: ReturnType<typeof watchtowerStatus> | null;
+  /** Latest epoch confirmed on L1 (behind `l1Confirmations`). */
+  readonly epoch: number;
+  readonly l1ConfirmedBlock: number;
+  /** The last L1 poll's error, null when it succeeded. */
+  readonly l1Error: string | null;
+  /** The epoch's leader schedule (node ids): primary first. */
+  readonly schedule: readonly NodeId[];
+  readonly rotation: ReturnType<EpochManager["status"]>;
+  /** The epoch at which this node left the set, null while it is a member. */
+  readonly retiredAtEpoch: number | null;
+  readonly l1ChainId: number;
+  readonly registry: Address;
+  /** The Raft membership in force (may lag the epoch's set while a change is under way). */
+  readonly config: RaftStatus["config"];
+  /** The latest epoch's active set. */
+  readonly members: readonly {
+    nodeId: NodeId;
+    operator: Address;
+    peerId: string;
+    voter: boolean;
+    replication?: { match: number; lagEntries: number; active: boolean };
+  }[];
+}
+
+export interface StatusSources {
+  readonly self: ClusterMember;
+  readonly raft: RaftNode;
+  readonly commitments: CommitmentService;
+  readonly batches: BatchService;
+  readonly watchtower: Watchtower | undefined;
+  readonly follower: L1Follower;
+  readonly epochs: EpochManager;
+  readonly retirement: Retirement;
+  readonly deployment: NodeDeployment;
+  readonly members: MemberDirectory;
+}
+
+export function nodeStatus(p: StatusSources): NodeStatus {
+  const s = p.raft.status();
+  const health = s.progress
+    ? Object.fromEntries(Object.entries(s.progress).map(([id, pr]) => [id, { match: pr.match, lagEntries: Math.max(0, s.lastIndex - pr.match), active: pr.recentActive }]))
+    : undefined;
+  return {
+    nodeId: p.self.nodeId,
+    operator: p.self.operator,
+    signer: p.self.signer,
+    peerId: p.self.peerId,
+    role: s.role,
+    term: s.term,
+    leader: s.leader,
+    commitIndex: s.commit,
+    appliedIndex: s.applied,
+    lastIndex: s.lastIndex,
+    nextPosition: s.nextPosition,
+    nextUncertifiedPosition: p.commitments.nextUncertified,
+    batches: p.batches.status(),
+    watchtower: p.watchtower ? watchtowerStatus(p.watchtower.stats()) : null,
+    epoch: Number(p.follower.epoch),
+    l1ConfirmedBlock: Number(p.follower.confirmedBlock),
+    l1Error: p.follower.lastError,
+    schedule: p.epochs.latest?.schedule ?? [],
+    rotation: p.epochs.status(),
+    retiredAtEpoch: p.retirement.retiredAt,
+    l1ChainId: p.deployment.chainId,
+    registry: p.deployment.sequencerRegistry,
+    config: s.config,
+    members: (p.epochs.latest?.voters ?? []).flatMap((id) => {
+      const m = p.members.get(id);
+      if (m === undefined) return [];
+      return [{ nodeId: id, operator: m.operator, peerId: m.peerId, voter: s.config.voters.includes(id), ...(health?.[id] ? { replication: health[id] } : {}) }];
+    }),
+  };
+}
+
+function watchtowerStatus(s: WatchtowerStats) {
+  return {
+    batchesChecked: s.batchesChecked,
+    mismatches: s.mismatches,
+    slashesSubmitted: s.slashesSubmitted,
+    lastCheckedBlock: s.lastCheckedBlock === null ? null : Number(s.lastCheckedBlock),
+    waitingForPosition: s.waitingForPosition === null ? null : Number(s.waitingForPosition),
+    lastError: s.lastError,
+  };
+}
