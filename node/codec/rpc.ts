@@ -99,12 +99,16 @@ export interface SubmitRequest {
 }
 
 /**
- * The leader's answer: an opaque result (the encoded order commitment) or a JSON-RPC error
- * code with its message, so the follower can answer its user exactly as the leader would.
+ * Why the leader did not sequence a forwarded transaction, so the follower can answer its user
+ * exactly as the leader would. Wire tags are list positions: append new ones, never reorder.
  */
+export type SubmitFailure = "rejected" | "no-leader" | "timeout" | "overloaded" | "shutting-down";
+export const SUBMIT_FAILURES: readonly SubmitFailure[] = ["rejected", "no-leader", "timeout", "overloaded", "shutting-down"];
+
+/** The leader's answer: an opaque result (the encoded order commitment), or why it failed. */
 export type SubmitResponse =
   | { readonly ok: true; readonly result: Uint8Array }
-  | { readonly ok: false; readonly code: number; readonly message: string };
+  | { readonly ok: false; readonly failure: SubmitFailure; readonly message: string; readonly reason?: string };
 
 export function encodeSubmitRequest(req: SubmitRequest): Uint8Array {
   const w = new Writer(8 + req.rawTx.length);
@@ -125,8 +129,9 @@ export function encodeSubmitResponse(res: SubmitResponse): Uint8Array {
   if (res.ok) {
     w.bytes(res.result, RPC_MAX_PAYLOAD_BYTES, "submit result");
   } else {
-    w.svarint(res.code, "submit error code");
+    w.u8(tagOf(SUBMIT_FAILURES, res.failure, "submit failure"));
     w.string(res.message.slice(0, MAX_ERROR_MESSAGE_BYTES / 4), MAX_ERROR_MESSAGE_BYTES, "submit error message");
+    w.string((res.reason ?? "").slice(0, 64), 256, "submit failure reason");
   }
   return w.finish();
 }
@@ -137,8 +142,10 @@ export function decodeSubmitResponse(bytes: Uint8Array): SubmitResponse {
   if (r.bool("submit ok flag")) {
     res = { ok: true, result: r.bytes(RPC_MAX_PAYLOAD_BYTES, "submit result") };
   } else {
-    const code = r.svarint("submit error code");
-    res = { ok: false, code, message: r.string(MAX_ERROR_MESSAGE_BYTES, "submit error message") };
+    const failure = valueOf(SUBMIT_FAILURES, r.u8("submit failure"), "submit failure");
+    const message = r.string(MAX_ERROR_MESSAGE_BYTES, "submit error message");
+    const reason = r.string(256, "submit failure reason");
+    res = reason === "" ? { ok: false, failure, message } : { ok: false, failure, message, reason };
   }
   r.end();
   return res;

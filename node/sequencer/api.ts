@@ -8,7 +8,9 @@ import { bytesToHex } from "../codec/index.js";
 import type { NodeStore } from "../storage/index.js";
 import { storedBatchHash } from "../batching/header.js";
 import { MAX_RANGE } from "../domain/index.js";
-import { InvalidParamsError, NOT_FOUND, RpcError } from "../rpc/errors.js";
+import { InvalidParamsError, NOT_FOUND, NO_LEADER, OVERLOADED, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
+import type { SubmitFailure } from "../codec/index.js";
+import { SubmissionError } from "./errors.js";
 import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "../rpc/methods.js";
 import type { CommitmentService } from "../app/commitments.js";
 import type { SubmissionService } from "./submissions.js";
@@ -46,8 +48,25 @@ function quantity(value: unknown, what: string): number {
   throw new InvalidParamsError(`invalid params: ${what} must be a non-negative integer or hex quantity`);
 }
 
+/** The JSON-RPC code of each way a submission can fail (codes and their retry rules: rpc/errors.ts). */
+const SUBMISSION_CODES: Readonly<Record<SubmitFailure, number>> = {
+  rejected: TX_REJECTED,
+  "no-leader": NO_LEADER,
+  timeout: TIMEOUT,
+  overloaded: OVERLOADED,
+  "shutting-down": SHUTTING_DOWN,
+};
+
 export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
   const { submissions, commitments, store } = deps;
+  const submit = async (raw: Hex): Promise<OrderCommitmentProofJson> => {
+    try {
+      return await submissions.submit(raw);
+    } catch (error) {
+      if (!(error instanceof SubmissionError)) throw error;
+      throw new RpcError(SUBMISSION_CODES[error.failure], error.message, error.reason === undefined ? undefined : { reason: error.reason }, { cause: error });
+    }
+  };
 
   const txView = (tx: { position: number; hash: Hex; data: Uint8Array; index: number; term: number }) => ({
     position: tx.position,
@@ -63,12 +82,12 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
     /** Answers the hash once the transaction is durable on a majority (as an acknowledgement must). */
     eth_sendRawTransaction: defineMethod({
       params: rawTxParam,
-      handler: async (raw) => (await submissions.submit(raw)).txHash,
+      handler: async (raw) => (await submit(raw)).txHash,
     }),
 
     seq_sendRawTransaction: defineMethod({
       params: rawTxParam,
-      handler: (raw): Promise<OrderCommitmentProofJson> => submissions.submit(raw),
+      handler: (raw): Promise<OrderCommitmentProofJson> => submit(raw),
     }),
 
     seq_getOrderCommitment: defineMethod({

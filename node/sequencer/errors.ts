@@ -1,7 +1,26 @@
+import type { SubmitFailure } from "../codec/index.js";
+
 /** The node cannot start (not a member, unreadable key, corrupt store...). */
 export class NodeStartError extends Error {
   override readonly name = "NodeStartError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * A submission was not sequenced (yet): `failure` says why in terms of the sequencer, and the
+ * JSON-RPC API maps it to its error code (`api.ts`). Only "rejected" is final; every other
+ * failure may be retried with the same bytes, which never take a second position.
+ */
+export class SubmissionError extends Error {
+  override readonly name = "SubmissionError";
+  constructor(
+    readonly failure: SubmitFailure,
+    message: string,
+    /** For "rejected": the intake's reason code (e.g. `wrong_chain_id`). */
+    readonly reason?: string,
+  ) {
+    super(message);
   }
 }

@@ -9,12 +9,12 @@ import type { NodeId, ProposalOutcome } from "../consensus/index.js";
 import { decodeTransactions, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
-import { NO_LEADER, OVERLOADED, RpcError, SHUTTING_DOWN, TIMEOUT, TX_REJECTED } from "../rpc/errors.js";
 import type { NodeStore } from "../storage/index.js";
 import { RpcTimeoutError } from "../transport/index.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import type { CommitmentService } from "../app/commitments.js";
+import { SubmissionError } from "./errors.js";
 
 export interface SubmissionOptions {
   readonly store: NodeStore;
@@ -52,13 +52,13 @@ export class SubmissionService {
 
   /** Submits a raw transaction; resolves with its order commitment. */
   async submit(raw: Hex | Uint8Array): Promise<OrderCommitmentProofJson> {
-    if (this.closed) throw new RpcError(SHUTTING_DOWN, "the node is shutting down; retry on another node");
+    if (this.closed) throw new SubmissionError("shutting-down", "the node is shutting down; retry on another node");
     const decoded = await this.decode(raw);
     const hash = decoded.hash.toLowerCase();
     const inFlight = this.waiters.get(hash);
     if (inFlight !== undefined) return inFlight.promise;
     if (this.opts.overloaded?.() === true) {
-      throw new RpcError(OVERLOADED, "too many committed transactions are waiting to be posted to L1; retry later");
+      throw new SubmissionError("overloaded", "too many committed transactions are waiting to be posted to L1; retry later");
     }
     const bytes = typeof raw === "string" ? hexToBytes(decoded.raw) : raw;
     // On the leader the core's idempotency index answers a known transaction with its
@@ -73,7 +73,7 @@ export class SubmissionService {
     const pool = this.opts.decodePool;
     const result = pool ? await pool.decodeOne(raw) : decodeTransactions([raw], this.opts.intake)[0]!;
     if (result.ok) return result.tx;
-    throw new RpcError(TX_REJECTED, result.error.message, { reason: result.error.code });
+    throw new SubmissionError("rejected", result.error.message, result.error.code);
   }
 
   /** Handles a submission forwarded by another member (this node should be the leader). */
@@ -83,8 +83,8 @@ export class SubmissionService {
       const commitment = await this.submitAsLeader(rawTx);
       return encodeSubmitResponse({ ok: true, result: new TextEncoder().encode(JSON.stringify(commitment)) });
     } catch (error) {
-      const e = error instanceof RpcError ? error : new RpcError(TX_REJECTED, (error as Error).message);
-      return encodeSubmitResponse({ ok: false, code: e.code, message: e.message });
+      const e = error instanceof SubmissionError ? error : new SubmissionError("rejected", (error as Error).message);
+      return encodeSubmitResponse({ ok: false, failure: e.failure, message: e.message, ...(e.reason === undefined ? {} : { reason: e.reason }) });
     }
   }
 
@@ -114,7 +114,7 @@ export class SubmissionService {
     this.waiters.set(hash, waiter);
     const timer = setTimeout(() => {
       if (this.waiters.get(hash) === waiter) this.waiters.delete(hash);
-      reject(new RpcError(TIMEOUT, `no commitment for ${hash} within ${this.opts.timeoutMs} ms; it may still commit: query seq_getOrderCommitment`));
+      reject(new SubmissionError("timeout", `no commitment for ${hash} within ${this.opts.timeoutMs} ms; it may still commit: query seq_getOrderCommitment`));
     }, this.opts.timeoutMs);
     promise.then(
       () => clearTimeout(timer),
@@ -148,14 +148,14 @@ export class SubmissionService {
         if (abort.signal.aborted && next !== null && next !== leader && Date.now() < deadline) continue;
         // A forward cut short or timed out may have reached the leader: its outcome is unknown.
         if (abort.signal.aborted || cause instanceof RpcTimeoutError) {
-          throw new RpcError(TIMEOUT, `forwarding to the leader ${leader} did not complete (${(cause as Error).message}); it may still commit: resubmit or query seq_getOrderCommitment`);
+          throw new SubmissionError("timeout", `forwarding to the leader ${leader} did not complete (${(cause as Error).message}); it may still commit: resubmit or query seq_getOrderCommitment`);
         }
-        throw new RpcError(NO_LEADER, `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
+        throw new SubmissionError("no-leader", `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
       } finally {
         this.forwards.delete(abort);
       }
     }
-    if (!response.ok) throw new RpcError(response.code, response.message);
+    if (!response.ok) throw new SubmissionError(response.failure, response.message, response.reason);
     return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
   }
 
@@ -181,7 +181,7 @@ export class SubmissionService {
             this.opts.metrics?.commitments.inc();
             waiter.resolve(found.commitment);
           } else {
-            waiter.reject(new RpcError(TIMEOUT, `${o.txHash} is committed at position ${o.position} but its certificate is pending; query seq_getOrderCommitment`));
+            waiter.reject(new SubmissionError("timeout", `${o.txHash} is committed at position ${o.position} but its certificate is pending; query seq_getOrderCommitment`));
           }
         },
         (error: Error) => waiter.reject(error),
@@ -193,13 +193,13 @@ export class SubmissionService {
   close(): void {
     this.closed = true;
     for (const [hash, waiter] of this.waiters) {
-      waiter.reject(new RpcError(SHUTTING_DOWN, `the node is shutting down before ${hash} committed; retry on another node`));
+      waiter.reject(new SubmissionError("shutting-down", `the node is shutting down before ${hash} committed; retry on another node`));
     }
     this.waiters.clear();
   }
 }
 
-function noLeader(message: string): RpcError {
-  return new RpcError(NO_LEADER, message);
+function noLeader(message: string): SubmissionError {
+  return new SubmissionError("no-leader", message);
 }
 

@@ -12,6 +12,7 @@ import {
   decodeSnapshot,
   decodeSubmitRequest,
   decodeSubmitResponse,
+  SUBMIT_FAILURES,
   encodeEntry,
   encodeHardState,
   encodeMessage,
@@ -95,7 +96,10 @@ describe("codec", () => {
         fc.property(
           fc.oneof(
             bytes.map((result) => ({ ok: true as const, result })),
-            fc.record({ ok: fc.constant(false as const), code: fc.integer({ min: -40_000, max: 40_000 }), message: fc.string({ maxLength: 50 }) }),
+            fc.record(
+              { ok: fc.constant(false as const), failure: fc.constantFrom(...SUBMIT_FAILURES), message: fc.string({ maxLength: 50 }), reason: fc.string({ minLength: 1, maxLength: 20 }) },
+              { requiredKeys: ["ok", "failure", "message"] },
+            ),
           ),
           (res) => {
             expect(decodeSubmitResponse(encodeSubmitResponse(res))).to.deep.equal(res);
