@@ -3,7 +3,7 @@
  * core behind libp2p and level, with the JSON-RPC API in front.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, createWalletClient, defineChain, http, isHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
@@ -109,6 +109,10 @@ export class SequencerNode {
   /** Every member of the epochs this node knows (peer ids and addresses for the transport). */
   private memberById = new Map<NodeId, ClusterMember>();
   private follower!: L1Follower;
+  private registry!: RegistryReader;
+  /** The confirmed L1 block at which the operator's standing was last read, and whether a read is under way. */
+  private standingReadAt = -1n;
+  private readingStanding = false;
   private epochs!: EpochManager;
   private lastHeard = new Map<NodeId, number>();
   private epochTimer: NodeJS.Timeout | undefined;
@@ -178,6 +182,7 @@ export class SequencerNode {
       throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${this.deployment.chainId}`);
     }
     const registry = new RegistryReader(client, this.deployment.sequencerRegistry);
+    this.registry = registry;
     this.follower = new L1Follower({
       client,
       registry,
@@ -527,7 +532,10 @@ export class SequencerNode {
     throw new NodeStartError("no epoch up to the current one has an active set: nothing to bootstrap from");
   }
 
-  /** Replication lag per peer (leader only), the applied position and transport drops, for /metrics. */
+  /**
+   * Replication lag per peer (leader only), leader, applied and posted positions, transport drops,
+   * data dir space and the operator's standing on L1, for /metrics.
+   */
   private updateGauges(): void {
     const stats = this.transport.stats();
     const sinceLast = (key: DropCounter | "connectionsDenied"): number => {
@@ -538,10 +546,42 @@ export class SequencerNode {
     for (const [key, reason] of DROP_REASONS) this.metrics.transportDropped.inc({ reason }, sinceLast(key));
     this.metrics.transportConnectionsDenied.inc(sinceLast("connectionsDenied"));
     const s = this.core.status();
+    this.metrics.hasLeader.set(s.leader === null ? 0 : 1);
     this.metrics.appliedPosition.set(this.store.status().nextPosition);
     this.metrics.replicationLag.reset();
     for (const [id, p] of Object.entries(s.progress ?? {})) {
       if (id !== this.self.nodeId) this.metrics.replicationLag.set({ peer: id }, Math.max(0, s.lastIndex - p.match));
+    }
+    const batches = this.batches.status();
+    this.metrics.unpostedTransactions.set(batches.unpostedTxs);
+    this.metrics.postedPosition.set(batches.lastPosted === null ? 0 : batches.lastPosted.lastPosition + 1);
+    void this.exportDataDirSpace();
+    void this.exportOperatorStanding();
+  }
+
+  private async exportDataDirSpace(): Promise<void> {
+    try {
+      const fs = await statfs(this.config.dataDir);
+      this.metrics.dataDirAvailableBytes.set(fs.bavail * fs.bsize);
+      this.metrics.dataDirSizeBytes.set(fs.blocks * fs.bsize);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message, dataDir: this.config.dataDir }, "cannot read the data dir's free space");
+    }
+  }
+
+  /** Reads whether the registry jailed (so slashed) this node's operator, once per newly confirmed L1 block. */
+  private async exportOperatorStanding(): Promise<void> {
+    const at = this.follower.confirmedBlock;
+    if (this.readingStanding || at === this.standingReadAt) return;
+    this.readingStanding = true;
+    try {
+      this.metrics.operatorJailed.set((await this.registry.operatorJailed(this.self.operator, at)) ? 1 : 0);
+      this.standingReadAt = at;
+    } catch (error) {
+      this.metrics.l1Errors.inc({ operation: "operator" });
+      this.logger.warn({ err: (error as Error).message }, "cannot read the operator's standing from L1; retrying");
+    } finally {
+      this.readingStanding = false;
     }
   }
 
