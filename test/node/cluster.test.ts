@@ -18,6 +18,8 @@ import {
   type StakedNetwork,
 } from "../../scripts/lib/devnet.js";
 import { makeTempDir, removeTempDir, runChild } from "../../scripts/lib/processes.js";
+import { ALERTS_FILE, alertRules, dashboardExpressions, metricNamesOf } from "../ops/monitoring.js";
+import { startPrometheus, type PrometheusServer } from "../ops/prometheus.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
@@ -210,5 +212,49 @@ describe("sequencer cluster (3 node processes)", function () {
     } finally {
       await outsider.stop();
     }
+  });
+
+  let prometheus: PrometheusServer | undefined;
+  after(async () => {
+    await prometheus?.stop();
+  });
+
+  it("is scraped by a real Prometheus that finds every metric of ops/ (alert rules, dashboard) and evaluates the rules", async () => {
+    prometheus = await startPrometheus({ job: "sequencer", targets: urls().map((u) => new URL(u).host), ruleFiles: [ALERTS_FILE] });
+    const prom = prometheus;
+    type Target = { health: string; scrapeUrl: string; lastError: string };
+    await until(
+      "Prometheus to scrape all three nodes",
+      async () => {
+        const { activeTargets } = await prom.api<{ activeTargets: Target[] }>("targets");
+        return activeTargets.length === 3 && activeTargets.every((t) => t.health === "up") ? activeTargets : undefined;
+      },
+      60_000,
+    );
+    const wanted = new Set([...alertRules().flatMap((r) => metricNamesOf(r.expr)), ...dashboardExpressions().flatMap((e) => metricNamesOf(e))]);
+    expect(wanted.size).to.be.greaterThan(15);
+    const scraped = new Set(await prom.api<string[]>("label/__name__/values"));
+    expect([...wanted].filter((name) => !scraped.has(name)), "metric names in ops/ that no node exports").to.deep.equal([]);
+
+    // The new gauges carry the nodes' real state.
+    const values = async (query: string) =>
+      (await prom.api<{ result: { metric: { instance: string }; value: [number, string] }[] }>(`query?query=${encodeURIComponent(query)}`)).result.map((r) => Number(r.value[1]));
+    await until("all three nodes to report a leader", async () => ((await values("seq_raft_has_leader")).join() === "1,1,1" ? true : undefined));
+    expect(await values("seq_operator_jailed")).to.deep.equal([0, 0, 0]);
+    for (const free of await values("seq_data_dir_available_bytes / seq_data_dir_size_bytes")) expect(free).to.be.within(0, 1).and.not.equal(0);
+
+    // Prometheus itself loaded the rules and evaluates every one of them on this data without error.
+    type Rule = { name: string; health: string; lastError?: string };
+    const rules = await until(
+      "every alert rule evaluated",
+      async () => {
+        const { groups } = await prom.api<{ groups: { rules: Rule[] }[] }>("rules");
+        const all = groups.flatMap((g) => g.rules);
+        return all.every((r) => r.health !== "unknown") ? all : undefined;
+      },
+      30_000,
+    );
+    expect(rules.map((r) => r.name).sort()).to.deep.equal(alertRules().map((r) => r.alert).sort());
+    for (const r of rules) expect(r.health, `${r.name}: ${r.lastError ?? ""}`).to.equal("ok");
   });
 });
