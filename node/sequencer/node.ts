@@ -5,14 +5,14 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, isHex, type Address, type Hex, type PublicClient } from "viem";
-import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
+import { createPublicClient, createWalletClient, defineChain, http, type Address, type PublicClient } from "viem";
 import { RaftCore, type NodeId, type RaftEvent, type RaftStatus } from "../consensus/index.js";
 import { NodeStore } from "../storage/index.js";
 import { DecodePool } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector, type TransportStats } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
+import { loadSigner, type Signer } from "../keys/index.js";
 import { NodeMetrics } from "../ops/metrics.js";
 import { loadDeploymentRecord, type NodeDeployment } from "../l1/deployment.js";
 import { RegistryReader, type EpochView } from "../l1/registry.js";
@@ -52,17 +52,6 @@ export interface ClusterMember {
 /** Node ids are lower-case operator addresses: the identity the L1 schedule speaks in. */
 export function nodeIdOf(operator: Address): NodeId {
   return operator.toLowerCase();
-}
-
-export async function loadSignerKey(file: string): Promise<LocalAccount> {
-  let text: string;
-  try {
-    text = (await readFile(file, "utf8")).trim();
-  } catch (cause) {
-    throw new NodeStartError(`cannot read the signer key file ${file}: ${(cause as Error).message}`, { cause });
-  }
-  if (!isHex(text) || text.length !== 66) throw new NodeStartError(`${file} must hold a 32-byte 0x-hex private key`);
-  return privateKeyToAccount(text as Hex);
 }
 
 type DropCounter = keyof TransportStats & `dropped${string}`;
@@ -120,7 +109,7 @@ export class SequencerNode {
   private retiredAt: number | null = null;
   private removedSince: number | undefined;
   private deployment!: NodeDeployment;
-  private signer!: LocalAccount;
+  private signer!: Signer;
   private self!: ClusterMember;
   private stopping: Promise<void> | undefined;
   /** Where the latest snapshot was taken. */
@@ -170,7 +159,7 @@ export class SequencerNode {
   private async init(): Promise<void> {
     const { config } = this;
     const log = componentLogger(this.logger, "node");
-    this.signer = await loadSignerKey(config.signerKeyFile);
+    this.signer = await this.loadKey(config.signerKeyFile, log);
     const peerKey = await loadPeerKey(config.p2pKeyFile);
     const peerId = peerIdOf(peerKey);
 
@@ -251,7 +240,7 @@ export class SequencerNode {
     await this.commitments.recover();
 
     // L1 gas for batches: the batcher key, or the signer key when none is configured.
-    const batcher = config.batcherKeyFile === "" ? this.signer : await loadSignerKey(config.batcherKeyFile);
+    const batcher = config.batcherKeyFile === "" ? this.signer : await this.loadKey(config.batcherKeyFile, log);
     const l1Chain = defineChain({ id: l1ChainId, name: this.deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
     const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
     this.batches = new BatchService({
@@ -415,6 +404,15 @@ export class SequencerNode {
       { nodeId: self.nodeId, peerId, rpc: this.rpc.url, p2p: this.transport.addresses(), epoch: Number(this.follower.epoch), genesis, recovered: !fresh },
       "sequencer node started",
     );
+  }
+
+  /** A key file of the config (keystore or plain hex); any failure stops the start with the file named. */
+  private async loadKey(file: string, log: Logger): Promise<Signer> {
+    try {
+      return await loadSigner(file, { passwordFile: this.config.keystorePasswordFile, warn: (message) => log.warn({ file }, message) });
+    } catch (cause) {
+      throw new NodeStartError((cause as Error).message, { cause });
+    }
   }
 
   /** Retries an L1 read with back-off (1 s doubling to 30 s), logging each failure. */

@@ -3,13 +3,15 @@
  * gating of non-members. Real chain over HTTP, real libp2p, real level, real processes.
  */
 import { expect } from "chai";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
-import { converged, enterNextEpoch, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
+import { converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
   deployAndStake,
+  encryptSignerKey,
   spawnNode,
   startLocalChain,
   stopNode,
@@ -47,6 +49,8 @@ describe("sequencer cluster (3 node processes)", function () {
     dir = makeTempDir("seq-cluster-");
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
+    // Node 0 starts (and restarts) from an encrypted keystore, the others from plain-hex keys.
+    await encryptSignerKey(net, 0, "cluster test passphrase");
     await enterNextEpoch(chain, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
     await leaderIndex(urls());
@@ -59,6 +63,14 @@ describe("sequencer cluster (3 node processes)", function () {
   });
 
   const acknowledged = new Map<string, OrderCommitmentProofJson>();
+
+  it("runs node 0 from its keystore: it signs as its registered signer, and only the plain-hex nodes warn", async () => {
+    const status = await rpc<Status & { signer: string }>(urls()[0]!, "seq_status");
+    expect(status.signer).to.equal(net.operators[0]!.signer);
+    const unencrypted = (i: number) => readFile(path.join(net.operators[i]!.dir, "node.log"), "utf8").then((log) => log.includes("is stored unencrypted"));
+    expect(await unencrypted(0)).to.equal(false);
+    expect(await unencrypted(1)).to.equal(true);
+  });
 
   it("gives every transaction sent to any node a commitment that verifies on L1, gap-free, identical on all nodes", async () => {
     const client = createPublicClient({ transport: http(chain.url) });
@@ -205,8 +217,7 @@ describe("sequencer cluster (3 node processes)", function () {
       expect(after[0]!.leader).to.equal(before[0]!.leader);
       // The operator sees the refused connections on /metrics (refreshed every second).
       await until("the refused connections counted on the target's /metrics", async () => {
-        const text = await (await fetch(new URL("/metrics", target.rpcUrl))).text();
-        const value = Number(/^seq_transport_connections_denied_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+        const value = (await metricValue(target.rpcUrl, "seq_transport_connections_denied_total")) ?? 0;
         return value > 0 ? value : undefined;
       });
     } finally {
