@@ -7,6 +7,7 @@ const NODE_LAYERS = [
   "consensus", // the pure Raft core: imports nothing of the node
   "codec",
   "ops",
+  "keys",
   "domain",
   "commitments",
   "intake",

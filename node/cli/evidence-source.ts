@@ -4,11 +4,10 @@
  * process hold the store, and classic-level has no read-only mode), and L1 clients for a key file.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { NodeConfig } from "../sequencer/config.js";
-import { loadSignerKey } from "../sequencer/keys.js";
+import { loadSigner, type LoadSignerOptions } from "../keys/index.js";
 import { NodeStore } from "../storage/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { operatorClients } from "../l1/operator.js";
@@ -53,13 +52,14 @@ export async function openNodeEvidence(config: NodeConfig, deployment: Pick<Node
 }
 
 /**
- * L1 clients on the deployment's chain: a wallet for the key in `keyFile` (same format as the
- * node's signer key), or none without a key file.
+ * L1 clients on the deployment's chain: a wallet for the key in `keyFile` (a keystore opened with
+ * the passphrase of `keyOptions`, or plain hex, as the node's keys), or none without a key file.
  */
 export async function l1ClientsFor(
   rpcUrl: string,
   deployment: NodeDeployment,
   keyFile: string | undefined,
+  keyOptions: LoadSignerOptions = {},
 ): Promise<{ publicClient: PublicClient; wallet?: SlashWallet }> {
   if (keyFile === undefined) {
     const publicClient = createPublicClient({ transport: http(rpcUrl) }) as PublicClient;
@@ -67,7 +67,5 @@ export async function l1ClientsFor(
     if (chainId !== deployment.chainId) throw new EvidenceSourceError(`${rpcUrl} is chain ${chainId}, but the deployment is on chain ${deployment.chainId}`);
     return { publicClient };
   }
-  await loadSignerKey(keyFile); // validates the file with a clear message
-  const key = (await readFile(keyFile, "utf8")).trim() as `0x${string}`;
-  return operatorClients(rpcUrl, deployment, key);
+  return operatorClients(rpcUrl, deployment, await loadSigner(keyFile, keyOptions));
 }

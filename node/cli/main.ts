@@ -1,7 +1,7 @@
 /**
  * `seq`: the operator's command line.
  *
- *   seq keys --out DIR                       new signer + libp2p keys (0600, never overwritten)
+ *   seq keys --out DIR [--password-file F]   new signer (v3 keystore) + libp2p keys (0600, never overwritten)
  *   seq register --keys DIR --stake N ...    join the sequencer set: approve + register through a contract call
  *   seq start --config FILE                  run a node (SEQ_* env vars override the file)
  *   seq status --rpc URL [--rpc URL ...]     status of one node or a cluster
@@ -10,9 +10,12 @@
  *   seq watch --config FILE                  run the slashing watchtower standalone for a node
  *   seq slash --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
  *                                            check a commitment against its L1 batch; slash if broken
+ *
+ * Every command that reads a key file takes --password-file FILE (or SEQ_KEYSTORE_PASSWORD) for keystores.
  */
 import { nodeRpc } from "../rpc/client.js";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createPublicClient, erc20Abi, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
@@ -24,7 +27,7 @@ import { peerIdToBytes } from "../l1/peer-id.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
 import { SequencerNode } from "../sequencer/node.js";
-import { loadSignerKey } from "../sequencer/keys.js";
+import { LIGHT_SCRYPT, PASSPHRASE_ENV, STANDARD_SCRYPT, loadSigner, readPassphrase, writeKeystoreFile, type LoadSignerOptions } from "../keys/index.js";
 import { componentLogger, createLogger } from "../ops/logger.js";
 import { Watchtower } from "../watchtower/watchtower.js";
 import { checkOrderCommitment } from "../watchtower/commitment-check.js";
@@ -37,45 +40,64 @@ class UsageError extends Error {
 const HELP = `seq: run and inspect a staked sequencer node
 
 Commands:
-  keys    --out DIR                      generate signer.key (secp256k1) and p2p.key (libp2p Ed25519), mode 0600
+  keys    --out DIR [--password-file FILE] [--light-kdf]
+                                         generate signer.key (secp256k1, a Web3 Secret Storage v3 keystore:
+                                         scrypt, aes-128-ctr, as geth writes them) and p2p.key (libp2p
+                                         Ed25519), mode 0600; the passphrase is the first line of FILE, else
+                                         env SEQ_KEYSTORE_PASSWORD; --light-kdf: geth's light scrypt
+                                         (n=4096, p=6: fast, weak) instead of the standard n=262144
   register --keys DIR --stake TOKENS --addr MULTIADDR [--addr ...] --l1 URL --deployment FILE
-           [--operator-key 0x.. | env OPERATOR_KEY] [--mint]
+           [--operator-key 0x.. | env OPERATOR_KEY] [--mint] [--password-file FILE]
                                          join the sequencer set: approve the stake and call register()
                                          with the signer and peer id of the keys in DIR
-  start   --config FILE                  start a node; SEQ_* environment variables override the file
+  start   --config FILE [--password-file FILE]
+                                         start a node; SEQ_* environment variables override the file
   status  --rpc URL [--rpc URL ...]      show role, term, leader and positions of each node
   send    --rpc URL [--chain-id N] [--key 0x..] [--l1 URL]
                                          send a signed test transaction and verify its order commitment
                                          (against the registry on L1 when --l1 is given)
   verify  --commitment FILE|- [--l1 URL] [--registry ADDR] [--chain-id N]
                                          verify an order commitment offline, or against L1 with --l1
-  watch   --config FILE [--rpc URL] [--key FILE] [--state FILE] [--once]
+  watch   --config FILE [--rpc URL] [--key FILE] [--state FILE] [--once] [--password-file FILE]
                                          run the slashing watchtower for the node of FILE: check every
                                          accepted L1 batch against the node's log and certificates (its
                                          store when the node is stopped, else its RPC) and slash offenders;
                                          pays gas with --key (default: the batcher, else the signer key);
                                          cursor in --state (default DATA_DIR/watchtower-standalone.json)
-  slash   --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
+  slash   --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE] [--password-file FILE]
                                          check an order commitment against the L1 batch covering its
                                          position; if the batch broke it, slash the signer (with --key,
                                          which pays gas and receives the reporter's share)
+Key files (signer, batcher, --key) are keystores, or plain 0x-hex keys (accepted with a warning);
+a keystore's passphrase comes from --password-file FILE, else env SEQ_KEYSTORE_PASSWORD.
 Run 'seq <command> --help' for the options of one command.`;
 
+/** How the commands open key files: the passphrase from --password-file or the environment, warnings on stderr. */
+function keyOptions(passwordFile: string | undefined): LoadSignerOptions {
+  return { passwordFile, warn: (message) => console.error(`seq: warning: ${message}`) };
+}
+
 async function keys(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { out: { type: "string" } } });
+  const { values } = parseArgs({ args, options: { out: { type: "string" }, "password-file": { type: "string" }, "light-kdf": { type: "boolean" } } });
   if (!values.out) throw new UsageError("keys: --out DIR is required");
-  await mkdir(values.out, { recursive: true, mode: 0o700 });
+  const passphrase = await readPassphrase({ passwordFile: values["password-file"] });
+  if (passphrase === undefined) throw new UsageError(`keys: signer.key is written as an encrypted keystore: give its passphrase with --password-file FILE or ${PASSPHRASE_ENV}`);
   const signerFile = path.join(values.out, "signer.key");
   const p2pFile = path.join(values.out, "p2p.key");
+  const existing = [signerFile, p2pFile].filter((f) => existsSync(f));
+  if (existing.length > 0) throw new UsageError(`keys: ${existing.join(" and ")} already exist; refusing to overwrite a key`);
+  await mkdir(values.out, { recursive: true, mode: 0o700 });
+  const kdf = values["light-kdf"] === true ? LIGHT_SCRYPT : STANDARD_SCRYPT;
   const signerKey = generatePrivateKey();
   try {
-    await writeFile(signerFile, `${signerKey}\n`, { mode: 0o600, flag: "wx" });
+    await writeKeystoreFile(signerFile, signerKey, passphrase, kdf);
   } catch (cause) {
     throw new UsageError(`keys: ${signerFile} already exists or cannot be written (${(cause as Error).message}); refusing to overwrite a key`);
   }
   const peerKey = await generatePeerKey();
   await savePeerKey(p2pFile, peerKey);
-  console.log(JSON.stringify({ signerKeyFile: signerFile, signer: privateKeyToAccount(signerKey).address, p2pKeyFile: p2pFile, peerId: peerIdOf(peerKey) }, null, 2));
+  const keystore = `Web3 Secret Storage v3, scrypt n=${kdf.n} r=${kdf.r} p=${kdf.p}, aes-128-ctr`;
+  console.log(JSON.stringify({ signerKeyFile: signerFile, signer: privateKeyToAccount(signerKey).address, keystore, p2pKeyFile: p2pFile, peerId: peerIdOf(peerKey) }, null, 2));
 }
 
 async function register(args: string[]): Promise<void> {
@@ -89,6 +111,7 @@ async function register(args: string[]): Promise<void> {
       deployment: { type: "string" },
       "operator-key": { type: "string" },
       mint: { type: "boolean" },
+      "password-file": { type: "string" },
     },
   });
   const operatorKey = values["operator-key"] ?? process.env.OPERATOR_KEY;
@@ -99,7 +122,7 @@ async function register(args: string[]): Promise<void> {
     throw new UsageError("register: the operator's account key (--operator-key or OPERATOR_KEY) must be 32 bytes of 0x-hex");
   }
   const deployment = await loadDeploymentRecord(values.deployment);
-  const signer = await loadSignerKey(path.join(values.keys, "signer.key"));
+  const signer = await loadSigner(path.join(values.keys, "signer.key"), keyOptions(values["password-file"]));
   const peerId = peerIdOf(await loadPeerKey(path.join(values.keys, "p2p.key")));
   const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey as Hex);
   const account = wallet.account;
@@ -120,8 +143,10 @@ async function register(args: string[]): Promise<void> {
 }
 
 async function start(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { config: { type: "string" } } });
-  const config = await loadNodeConfig(values.config);
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, "password-file": { type: "string" } } });
+  const fromFile = await loadNodeConfig(values.config);
+  const passwordFile = values["password-file"];
+  const config = passwordFile === undefined ? fromFile : { ...fromFile, keystorePasswordFile: path.resolve(passwordFile) };
   let node: SequencerNode | undefined;
   const shutdown = async (signal: string, code: number) => {
     node?.logger.info({ signal }, "shutting down");
@@ -197,13 +222,20 @@ async function verify(args: string[]): Promise<void> {
 async function watch(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: "string" }, rpc: { type: "string" }, key: { type: "string" }, state: { type: "string" }, once: { type: "boolean" } },
+    options: {
+      config: { type: "string" },
+      rpc: { type: "string" },
+      key: { type: "string" },
+      state: { type: "string" },
+      once: { type: "boolean" },
+      "password-file": { type: "string" },
+    },
   });
   if (!values.config) throw new UsageError("watch: --config FILE (the node's config) is required");
   const config = await loadNodeConfig(values.config);
   const deployment = await loadDeploymentRecord(config.deployment);
   const keyFile = values.key ?? (config.batcherKeyFile !== "" ? config.batcherKeyFile : config.signerKeyFile);
-  const { publicClient, wallet } = await l1ClientsFor(config.l1RpcUrl, deployment, keyFile);
+  const { publicClient, wallet } = await l1ClientsFor(config.l1RpcUrl, deployment, keyFile, keyOptions(values["password-file"] ?? config.keystorePasswordFile));
   const source = await openNodeEvidence(config, deployment, values.rpc);
   const logger = createLogger({ level: config.logLevel });
   const tower = new Watchtower({
@@ -246,14 +278,21 @@ async function watch(args: string[]): Promise<void> {
 async function slash(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { commitment: { type: "string" }, "l1-rpc": { type: "string" }, l1: { type: "string" }, deployment: { type: "string" }, key: { type: "string" } },
+    options: {
+      commitment: { type: "string" },
+      "l1-rpc": { type: "string" },
+      l1: { type: "string" },
+      deployment: { type: "string" },
+      key: { type: "string" },
+      "password-file": { type: "string" },
+    },
   });
   const l1 = values["l1-rpc"] ?? values.l1;
   if (!values.commitment || !l1 || !values.deployment) throw new UsageError("slash: --commitment, --l1-rpc and --deployment are required");
   const text = values.commitment === "-" ? await readStdin() : await readFile(values.commitment, "utf8");
   const proof = decodeOrderCommitmentProof(JSON.parse(text));
   const deployment = await loadDeploymentRecord(values.deployment);
-  const { publicClient, wallet } = await l1ClientsFor(l1, deployment, values.key);
+  const { publicClient, wallet } = await l1ClientsFor(l1, deployment, values.key, keyOptions(values["password-file"]));
   const result = await checkOrderCommitment(proof, { publicClient, deployment, ...(wallet ? { wallet } : {}) });
   console.log(JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2));
   const at = `position ${proof.position}`;

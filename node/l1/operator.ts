@@ -23,7 +23,7 @@ import {
   http,
   parseEventLogs,
 } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { sequencerRegistryAbi, testTokenAbi } from "./generated/abi.js";
 import type { NodeDeployment } from "./deployment.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
@@ -135,13 +135,13 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
 }
 
 /**
- * Clients for an operator's account on the deployment's chain: checks that `rpcUrl` serves the
- * chain the deployment record names before anything is signed.
+ * Clients for an account (a private key, or a signer from node/keys) on the deployment's chain:
+ * checks that `rpcUrl` serves the chain the deployment record names before anything is signed.
  */
 export async function operatorClients(
   rpcUrl: string,
   deployment: NodeDeployment,
-  operatorKey: Hex,
+  account: Hex | LocalAccount,
 ): Promise<{ publicClient: PublicClient; wallet: WalletClient<Transport, Chain, Account> }> {
   const publicClient = createPublicClient({ transport: http(rpcUrl) }) as PublicClient;
   const chainId = await publicClient.getChainId();
@@ -149,5 +149,5 @@ export async function operatorClients(
     throw new RegistrationError(`${rpcUrl} is chain ${chainId}, but the deployment is on chain ${deployment.chainId}`);
   }
   const chain = defineChain({ id: chainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
-  return { publicClient, wallet: createWalletClient({ account: privateKeyToAccount(operatorKey), chain, transport: http(rpcUrl) }) };
+  return { publicClient, wallet: createWalletClient({ account: typeof account === "string" ? privateKeyToAccount(account) : account, chain, transport: http(rpcUrl) }) };
 }

@@ -51,6 +51,14 @@ export class RegistryReader {
     );
   }
 
+  /** Whether `operator` is jailed (every slash jails it for good), read at `blockNumber` (default: the latest). */
+  operatorJailed(operator: Address, blockNumber?: bigint): Promise<boolean> {
+    return this.read(`operator ${operator}`, async () => {
+      const info = await this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "operatorInfo", args: [operator], blockNumber });
+      return info.jailed;
+    });
+  }
+
   /**
    * The active set and leader schedule of `epoch`, both read at one block (`blockNumber`,
    * default: the latest), so a tentative next-epoch set cannot change between the two reads.

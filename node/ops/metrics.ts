@@ -11,6 +11,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export const NODE_ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
+/**
+ * The `operation` label values of `seq_l1_errors_total`. Each starts at 0, so the series exist
+ * before the first failure and `increase()` in an alert sees that failure (a series that appears
+ * with value 1 counts as no increase).
+ */
+export const L1_OPERATIONS = ["start", "follow", "read", "post_batch", "operator"] as const;
+
 export interface NodeMetricsOptions {
   /** Labels on every series, e.g. `{ node: "seq-1" }`. */
   readonly defaultLabels?: Readonly<Record<string, string>>;
@@ -42,6 +49,8 @@ export class NodeMetrics {
   readonly proposals: Counter;
   /** Transactions that received an order commitment from this node while leader. */
   readonly commitments: Counter;
+  /** 1 while this node knows a current leader, 0 during elections or when cut off. */
+  readonly hasLeader: Gauge;
   /** Leader's view: log entries a peer is behind the leader's last index (label `peer`). */
   readonly replicationLag: Gauge<"peer">;
   readonly fsyncSeconds: Histogram;
@@ -68,8 +77,19 @@ export class NodeMetrics {
   readonly transportConnectionsDenied: Counter;
 
   readonly batchesPosted: Counter;
-  /** Failed L1 calls by operation (`read`, `post_batch`, `watch`, ...). */
+  /** Next position after the last batch accepted on L1 (every node follows it through the log). */
+  readonly postedPosition: Gauge;
+  /** Committed transactions no accepted L1 batch holds yet. */
+  readonly unpostedTransactions: Gauge;
+  /** Failed L1 calls by operation (see {@link L1_OPERATIONS}). */
   readonly l1Errors: Counter<"operation">;
+  /** 1 once the registry has jailed this node's operator: every slash jails, for good. */
+  readonly operatorJailed: Gauge;
+
+  /** Bytes an unprivileged process may still write on the data dir's filesystem. */
+  readonly dataDirAvailableBytes: Gauge;
+  /** Size of the data dir's filesystem. */
+  readonly dataDirSizeBytes: Gauge;
 
   constructor(options: NodeMetricsOptions = {}) {
     const registry = new Registry();
@@ -80,6 +100,7 @@ export class NodeMetrics {
     this.role = new Gauge({ name: "seq_node_role", help: "1 for the node's current Raft role, 0 otherwise", labelNames: ["role"], registers });
     for (const role of NODE_ROLES) this.role.set({ role }, role === "follower" ? 1 : 0);
     this.term = new Gauge({ name: "seq_raft_term", help: "Current Raft term", registers });
+    this.hasLeader = new Gauge({ name: "seq_raft_has_leader", help: "1 while this node knows a current leader", registers });
     this.commitPosition = new Gauge({ name: "seq_commit_position", help: "Next position after the last committed transaction", registers });
     this.appliedPosition = new Gauge({ name: "seq_applied_position", help: "Next position after the last applied transaction", registers });
     this.proposals = new Counter({ name: "seq_proposals_total", help: "Transactions proposed while leader", registers });
@@ -136,7 +157,14 @@ export class NodeMetrics {
     });
 
     this.batchesPosted = new Counter({ name: "seq_batches_posted_total", help: "Batches posted to L1", registers });
+    this.postedPosition = new Gauge({ name: "seq_posted_position", help: "Next position after the last batch accepted on L1", registers });
+    this.unpostedTransactions = new Gauge({ name: "seq_unposted_transactions", help: "Committed transactions not yet in an accepted L1 batch", registers });
     this.l1Errors = new Counter({ name: "seq_l1_errors_total", help: "Failed L1 calls", labelNames: ["operation"], registers });
+    for (const operation of L1_OPERATIONS) this.l1Errors.inc({ operation }, 0);
+    this.operatorJailed = new Gauge({ name: "seq_operator_jailed", help: "1 once the registry jailed this node's operator (every slash jails)", registers });
+
+    this.dataDirAvailableBytes = new Gauge({ name: "seq_data_dir_available_bytes", help: "Bytes still writable on the data dir's filesystem", registers });
+    this.dataDirSizeBytes = new Gauge({ name: "seq_data_dir_size_bytes", help: "Size of the data dir's filesystem", registers });
 
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   }

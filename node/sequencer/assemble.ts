@@ -6,7 +6,6 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from "viem";
-import type { LocalAccount } from "viem/accounts";
 import type { NodeId } from "../consensus/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
 import { NodeStore } from "../storage/index.js";
@@ -14,6 +13,7 @@ import { DecodePool } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
+import { loadSigner, type Signer } from "../keys/index.js";
 import { NodeMetrics } from "../ops/metrics.js";
 import { loadDeploymentRecord } from "../l1/deployment.js";
 import { RegistryReader } from "../l1/registry.js";
@@ -33,7 +33,6 @@ import type { NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
 import { genesisVoters } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
-import { loadSignerKey } from "./keys.js";
 import { MemberDirectory, nodeIdOf, planOf, type ClusterMember } from "./members.js";
 import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
@@ -93,7 +92,8 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = new NodeMetrics();
   const log = componentLogger(logger, "node");
-  const signer = await loadSignerKey(config.signerKeyFile);
+  const loadKey = (file: string) => loadConfigKey(config, file, log);
+  const signer = await loadKey(config.signerKeyFile);
   const peerKey = await loadPeerKey(config.p2pKeyFile);
   const peerId = peerIdOf(peerKey);
 
@@ -195,7 +195,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const acting = () => !retirement.retired && raft.basicStatus().role === "leader" && history.complete;
 
   // L1 gas for batches: the batcher key, or the signer key when none is configured.
-  const batcher: LocalAccount = config.batcherKeyFile === "" ? signer : await loadSignerKey(config.batcherKeyFile);
+  const batcher: Signer = config.batcherKeyFile === "" ? signer : await loadKey(config.batcherKeyFile);
   const l1Chain = defineChain({ id: l1ChainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
   const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
   const batches = new BatchService({
@@ -278,7 +278,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     { store, raft, machine, policy: config },
     { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 },
   );
-  const gauges = new GaugeExporter({ self: self.nodeId, metrics, transport, raft, store });
+  const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
   const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
   const rpc = await createRpcServer({
     host: config.rpcHost,
@@ -302,6 +302,15 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     genesis,
     recovered: !fresh,
   };
+}
+
+/** A key file of the config (keystore or plain hex); any failure stops the start with the file named. */
+async function loadConfigKey(config: NodeConfig, file: string, log: Logger): Promise<Signer> {
+  try {
+    return await loadSigner(file, { passwordFile: config.keystorePasswordFile, warn: (message) => log.warn({ file }, message) });
+  } catch (cause) {
+    throw new NodeStartError((cause as Error).message, { cause });
+  }
 }
 
 /** Retries an L1 read with back-off (1 s doubling to 30 s), logging each failure. */

@@ -4,11 +4,12 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { PASSPHRASE_ENV } from "../keys/index.js";
 
 export interface NodeConfig {
   /** Directory for the level database. */
   readonly dataDir: string;
-  /** File with the secp256k1 signing key (0x-hex), the key registered as the operator's signer. */
+  /** File with the secp256k1 signing key, the key registered as the operator's signer: a v3 keystore (`seq keys`) or 0x-hex. */
   readonly signerKeyFile: string;
   /** File with the libp2p Ed25519 identity (see `seq keys`). */
   readonly p2pKeyFile: string;
@@ -56,6 +57,8 @@ export interface NodeConfig {
   readonly maxUnpostedTxs: number;
   /** File with the key that pays for L1 batch transactions; the signer key when empty. */
   readonly batcherKeyFile: string;
+  /** File whose first line is the passphrase of the keystores above; "" reads SEQ_KEYSTORE_PASSWORD instead. */
+  readonly keystorePasswordFile: string;
   /** Check every accepted L1 batch against this node's log and certificates, and slash offenders. */
   readonly watchtower: boolean;
 }
@@ -85,6 +88,7 @@ export const DEFAULTS = {
   batchDeadlineMs: 60_000,
   maxUnpostedTxs: 1_000_000,
   batcherKeyFile: "",
+  keystorePasswordFile: "",
   watchtower: true,
 } as const;
 
@@ -126,6 +130,7 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   batchDeadlineMs: "SEQ_BATCH_DEADLINE_MS",
   maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
   batcherKeyFile: "SEQ_BATCHER_KEY_FILE",
+  keystorePasswordFile: "SEQ_KEYSTORE_PASSWORD_FILE",
   watchtower: "SEQ_WATCHTOWER",
 };
 
@@ -151,7 +156,7 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "batchDeadlineMs",
   "maxUnpostedTxs",
 ]);
-const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile"]);
+const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile", "keystorePasswordFile"]);
 const BOOLEANS = new Set<keyof NodeConfig>(["watchtower"]);
 
 /**
@@ -197,6 +202,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   }
   if ((raw.rpcPort as number) > 65535) throw new ConfigError(`setting "rpcPort" must be a TCP port, got ${raw.rpcPort}`);
   if (typeof raw.batcherKeyFile !== "string") throw new ConfigError(`setting "batcherKeyFile" (env ${ENV.batcherKeyFile}) must be a path string ("" for the signer key)`);
+  if (typeof raw.keystorePasswordFile !== "string") throw new ConfigError(`setting "keystorePasswordFile" (env ${ENV.keystorePasswordFile}) must be a path string ("" for ${PASSPHRASE_ENV})`);
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }

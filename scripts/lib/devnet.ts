@@ -6,14 +6,15 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { hexToBytes, parseEther, parseUnits, type Address } from "viem";
+import { hexToBytes, parseEther, parseUnits, type Address, type Hex } from "viem";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { savePeerKey } from "../../node/transport/index.js";
+import { LIGHT_SCRYPT, writeKeystoreFile } from "../../node/keys/index.js";
 import { DEFAULTS, type NodeConfig } from "../../node/sequencer/config.js";
 import { loadDeployConfig, type DeployConfig } from "./config.js";
 import { deploySystem, mineToNextEpoch, type Deployment, type Registry } from "./deploy.js";
@@ -203,6 +204,27 @@ export async function addOperator(
   };
   net.operators.push(op);
   return op;
+}
+
+/**
+ * Replaces the plain-hex signer key of `net.operators[index]` (what {@link addOperator} writes, for
+ * speed) with a keystore under `passphrase` (geth's light scrypt) and a password file next to it,
+ * and points the operator's config at both: its node then starts from an encrypted key.
+ */
+export async function encryptSignerKey(net: StakedNetwork, index: number, passphrase: string): Promise<OperatorNode> {
+  const op = net.operators[index];
+  if (op === undefined) throw new DevnetError(`no operator ${index} (the network has ${net.operators.length})`);
+  const key = (await readFile(op.config.signerKeyFile, "utf8")).trim() as Hex;
+  const signerKeyFile = path.join(op.dir, "signer.json");
+  const keystorePasswordFile = path.join(op.dir, "keystore-password");
+  await writeKeystoreFile(signerKeyFile, key, passphrase, LIGHT_SCRYPT);
+  await writeFile(keystorePasswordFile, `${passphrase}\n`, { mode: 0o600 });
+  await rm(op.config.signerKeyFile);
+  const config: NodeConfig = { ...op.config, signerKeyFile, keystorePasswordFile };
+  await writeFile(op.configFile, JSON.stringify(config, null, 2));
+  const encrypted: OperatorNode = { ...op, config };
+  net.operators[index] = encrypted;
+  return encrypted;
 }
 
 /** A node child process; its output goes to `<dir>/node.log`. */

@@ -1,5 +1,6 @@
 /** The `seq` command line as an operator uses it: keys, then joining the set on L1. */
 import { expect } from "chai";
+import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseEther } from "viem";
@@ -40,19 +41,54 @@ describe("seq CLI", function () {
     expect(bad.stderr).to.contain('unknown command "frobnicate"');
   });
 
-  it("generates owner-only key files and refuses to overwrite them", async () => {
-    const out = path.join(dir, "keys");
-    const first = await seq(["keys", "--out", out]);
+  it("generates an encrypted signer keystore (geth's standard scrypt) and owner-only key files, and refuses to overwrite them", async () => {
+    const out = path.join(dir, "keys-standard");
+    const refused = await seq(["keys", "--out", out], { SEQ_KEYSTORE_PASSWORD: "" });
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain("give its passphrase with --password-file FILE or SEQ_KEYSTORE_PASSWORD");
+    expect(existsSync(out), "nothing written without a passphrase").to.equal(false);
+
+    const first = await seq(["keys", "--out", out], { SEQ_KEYSTORE_PASSWORD: "operator passphrase" });
     expect(first.code, first.stderr).to.equal(0);
-    const printed = JSON.parse(first.stdout) as { signer: string; peerId: string };
+    const printed = JSON.parse(first.stdout) as { signer: string; peerId: string; keystore: string };
     expect(printed.signer).to.match(/^0x[0-9a-fA-F]{40}$/);
     expect(printed.peerId).to.match(/^12D3KooW/);
+    expect(printed.keystore).to.contain("scrypt n=262144 r=8 p=1");
     for (const f of ["signer.key", "p2p.key"]) expect((await stat(path.join(out, f))).mode & 0o777).to.equal(0o600);
+    const keystore = JSON.parse(await readFile(path.join(out, "signer.key"), "utf8")) as { version: number; address: string; crypto: { kdf: string; cipher: string; kdfparams: { n: number; r: number; p: number } } };
+    expect(keystore).to.deep.include({ version: 3, address: printed.signer.slice(2).toLowerCase() });
+    expect(keystore.crypto).to.deep.include({ kdf: "scrypt", cipher: "aes-128-ctr" });
+    expect(keystore.crypto.kdfparams).to.include({ n: 262_144, r: 8, p: 1 });
+
     const before = await readFile(path.join(out, "signer.key"), "utf8");
-    const second = await seq(["keys", "--out", out]);
+    const second = await seq(["keys", "--out", out], { SEQ_KEYSTORE_PASSWORD: "operator passphrase" });
     expect(second.code).to.equal(2);
     expect(second.stderr).to.contain("refusing to overwrite");
     expect(await readFile(path.join(out, "signer.key"), "utf8")).to.equal(before);
+  });
+
+  it("does not start a node from a keystore without its passphrase, or with a wrong one, naming the file", async () => {
+    const keys = path.join(dir, "keys-node");
+    const password = path.join(dir, "node-password");
+    await writeFile(password, "node passphrase\n");
+    const made = await seq(["keys", "--out", keys, "--light-kdf", "--password-file", password]);
+    expect(made.code, made.stderr).to.equal(0);
+    // The key is the first thing a node reads: no chain is needed to see it refused.
+    const config = path.join(keys, "config.json");
+    await writeFile(config, JSON.stringify({ dataDir: "data", signerKeyFile: "signer.key", p2pKeyFile: "p2p.key", l1RpcUrl: "http://127.0.0.1:9", deployment: "none.json" }));
+    const signerKey = path.join(keys, "signer.key");
+
+    const missing = await seq(["start", "--config", config], { SEQ_KEYSTORE_PASSWORD: "" });
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain(`${signerKey} is an encrypted keystore: give its passphrase`);
+    const wrong = await seq(["start", "--config", config], { SEQ_KEYSTORE_PASSWORD: "not it" });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.contain(`the passphrase does not open the keystore ${signerKey}`);
+    // With the right one the key opens and the node gets as far as its deployment record.
+    const right = await seq(["start", "--config", config, "--password-file", password], { SEQ_KEYSTORE_PASSWORD: "not it" });
+    expect(right.code).to.equal(1);
+    expect(right.stderr).to.contain("none.json");
+    expect(right.stderr).to.not.contain("passphrase");
   });
 
   describe("register", () => {
@@ -64,9 +100,14 @@ describe("seq CLI", function () {
       await chain.close();
     });
 
-    it("joins the set through a contract call: the operator is a member from the next epoch", async () => {
+    it("joins the set with the keys of seq keys, opening the signer keystore: the operator is a member from the next epoch", async () => {
       const net = await deployAndStake(chain, path.join(dir, "net"), []);
-      const keys = path.join(dir, "keys");
+      const keys = path.join(dir, "keys-register");
+      const password = path.join(dir, "register-password");
+      await writeFile(password, "register passphrase\n");
+      const made = await seq(["keys", "--out", keys, "--light-kdf", "--password-file", password]);
+      expect(made.code, made.stderr).to.equal(0);
+      const { signer } = JSON.parse(made.stdout) as { signer: string };
       const operatorKey = generatePrivateKey();
       const operator = privateKeyToAccount(operatorKey).address;
       await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
@@ -75,14 +116,18 @@ describe("seq CLI", function () {
       const missingKey = await seq(args, { OPERATOR_KEY: "" });
       expect(missingKey.code).to.equal(2);
       expect(missingKey.stderr).to.contain("operator's account key");
+      const noPassphrase = await seq(args, { OPERATOR_KEY: operatorKey, SEQ_KEYSTORE_PASSWORD: "" });
+      expect(noPassphrase.code).to.equal(1);
+      expect(noPassphrase.stderr).to.contain(`${path.join(keys, "signer.key")} is an encrypted keystore`);
 
-      const ok = await seq(args, { OPERATOR_KEY: operatorKey });
+      const ok = await seq([...args, "--password-file", password], { OPERATOR_KEY: operatorKey });
       expect(ok.code, ok.stderr).to.equal(0);
       const epoch = await mineToNextEpoch(chain.connection, net.deployment.registry);
       const members = await net.deployment.registry.read.activeSet([epoch]);
       expect(members.map((m) => m.operator.toLowerCase())).to.deep.equal([operator.toLowerCase()]);
+      expect(members[0]!.signer).to.equal(signer);
 
-      const again = await seq(args, { OPERATOR_KEY: operatorKey });
+      const again = await seq(args, { OPERATOR_KEY: operatorKey, SEQ_KEYSTORE_PASSWORD: "register passphrase" });
       expect(again.code).to.equal(1);
       expect(again.stderr).to.match(/AlreadyRegistered|reverted/);
     });

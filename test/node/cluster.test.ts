@@ -3,13 +3,15 @@
  * gating of non-members. Real chain over HTTP, real libp2p, real level, real processes.
  */
 import { expect } from "chai";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
-import { converged, enterNextEpoch, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
+import { converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
   deployAndStake,
+  encryptSignerKey,
   spawnNode,
   startLocalChain,
   stopNode,
@@ -18,6 +20,8 @@ import {
   type StakedNetwork,
 } from "../../scripts/lib/devnet.js";
 import { makeTempDir, removeTempDir, runChild } from "../../scripts/lib/processes.js";
+import { ALERTS_FILE, alertRules, dashboardExpressions, metricNamesOf } from "../ops/monitoring.js";
+import { startPrometheus, type PrometheusServer } from "../ops/prometheus.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
 
@@ -45,6 +49,8 @@ describe("sequencer cluster (3 node processes)", function () {
     dir = makeTempDir("seq-cluster-");
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
+    // Node 0 starts (and restarts) from an encrypted keystore, the others from plain-hex keys.
+    await encryptSignerKey(net, 0, "cluster test passphrase");
     await enterNextEpoch(chain, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
     await leaderIndex(urls());
@@ -57,6 +63,14 @@ describe("sequencer cluster (3 node processes)", function () {
   });
 
   const acknowledged = new Map<string, OrderCommitmentProofJson>();
+
+  it("runs node 0 from its keystore: it signs as its registered signer, and only the plain-hex nodes warn", async () => {
+    const status = await rpc<Status & { signer: string }>(urls()[0]!, "seq_status");
+    expect(status.signer).to.equal(net.operators[0]!.signer);
+    const unencrypted = (i: number) => readFile(path.join(net.operators[i]!.dir, "node.log"), "utf8").then((log) => log.includes("is stored unencrypted"));
+    expect(await unencrypted(0)).to.equal(false);
+    expect(await unencrypted(1)).to.equal(true);
+  });
 
   it("gives every transaction sent to any node a commitment that verifies on L1, gap-free, identical on all nodes", async () => {
     const client = createPublicClient({ transport: http(chain.url) });
@@ -203,12 +217,55 @@ describe("sequencer cluster (3 node processes)", function () {
       expect(after[0]!.leader).to.equal(before[0]!.leader);
       // The operator sees the refused connections on /metrics (refreshed every second).
       await until("the refused connections counted on the target's /metrics", async () => {
-        const text = await (await fetch(new URL("/metrics", target.rpcUrl))).text();
-        const value = Number(/^seq_transport_connections_denied_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+        const value = (await metricValue(target.rpcUrl, "seq_transport_connections_denied_total")) ?? 0;
         return value > 0 ? value : undefined;
       });
     } finally {
       await outsider.stop();
     }
+  });
+
+  let prometheus: PrometheusServer | undefined;
+  after(async () => {
+    await prometheus?.stop();
+  });
+
+  it("is scraped by a real Prometheus that finds every metric of ops/ (alert rules, dashboard) and evaluates the rules", async () => {
+    prometheus = await startPrometheus({ job: "sequencer", targets: urls().map((u) => new URL(u).host), ruleFiles: [ALERTS_FILE] });
+    const prom = prometheus;
+    type Target = { health: string; scrapeUrl: string; lastError: string };
+    await until(
+      "Prometheus to scrape all three nodes",
+      async () => {
+        const { activeTargets } = await prom.api<{ activeTargets: Target[] }>("targets");
+        return activeTargets.length === 3 && activeTargets.every((t) => t.health === "up") ? activeTargets : undefined;
+      },
+      60_000,
+    );
+    const wanted = new Set([...alertRules().flatMap((r) => metricNamesOf(r.expr)), ...dashboardExpressions().flatMap((e) => metricNamesOf(e))]);
+    expect(wanted.size).to.be.greaterThan(15);
+    const scraped = new Set(await prom.api<string[]>("label/__name__/values"));
+    expect([...wanted].filter((name) => !scraped.has(name)), "metric names in ops/ that no node exports").to.deep.equal([]);
+
+    // The new gauges carry the nodes' real state.
+    const values = async (query: string) =>
+      (await prom.api<{ result: { metric: { instance: string }; value: [number, string] }[] }>(`query?query=${encodeURIComponent(query)}`)).result.map((r) => Number(r.value[1]));
+    await until("all three nodes to report a leader", async () => ((await values("seq_raft_has_leader")).join() === "1,1,1" ? true : undefined));
+    expect(await values("seq_operator_jailed")).to.deep.equal([0, 0, 0]);
+    for (const free of await values("seq_data_dir_available_bytes / seq_data_dir_size_bytes")) expect(free).to.be.within(0, 1).and.not.equal(0);
+
+    // Prometheus itself loaded the rules and evaluates every one of them on this data without error.
+    type Rule = { name: string; health: string; lastError?: string };
+    const rules = await until(
+      "every alert rule evaluated",
+      async () => {
+        const { groups } = await prom.api<{ groups: { rules: Rule[] }[] }>("rules");
+        const all = groups.flatMap((g) => g.rules);
+        return all.every((r) => r.health !== "unknown") ? all : undefined;
+      },
+      30_000,
+    );
+    expect(rules.map((r) => r.name).sort()).to.deep.equal(alertRules().map((r) => r.alert).sort());
+    for (const r of rules) expect(r.health, `${r.name}: ${r.lastError ?? ""}`).to.equal("ok");
   });
 });

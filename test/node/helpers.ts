@@ -28,6 +28,13 @@ export async function submit<T = unknown>(url: string, raw: Hex, timeoutMs = 30_
   }
 }
 
+/** The value of the first series named `name` on a node's /metrics, undefined when it has none. */
+export async function metricValue(rpcUrl: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(new URL("/metrics", rpcUrl))).text();
+  const line = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
+  return line === null ? undefined : Number(line[1]);
+}
+
 export interface Status {
   role: string;
   term: number;

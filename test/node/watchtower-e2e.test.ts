@@ -16,7 +16,7 @@ import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/g
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import type { NodeStatus } from "../../node/sequencer/status.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { enterNextEpoch, rangeOf, rpc, signedTx, until, submit } from "./helpers.js";
+import { enterNextEpoch, metricValue, rangeOf, rpc, signedTx, until, submit } from "./helpers.js";
 import { makeTempDir, removeTempDir, keepTempDir } from "../../scripts/lib/processes.js";
 
 const FAULTY_LEADER = path.resolve(import.meta.dirname, "../fixtures/faulty-leader.ts");
@@ -142,6 +142,9 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
     const info = await registryRead<{ jailed: boolean; activeStake: bigint }>("operatorInfo", [op(FAULTY).operator]);
     expect(info.jailed).to.equal(true);
     expect(info.activeStake).to.equal(stakeBefore - slashed.args.amount);
+    // The offender's own node says so on /metrics, where the SequencerOperatorSlashed alert reads it.
+    await until("the faulty node's /metrics to show its operator jailed", async () => ((await metricValue(op(FAULTY).rpcUrl, "seq_operator_jailed")) === 1 ? true : undefined), 30_000);
+    for (const i of HONEST) expect(await metricValue(op(i).rpcUrl, "seq_operator_jailed"), `node ${i}`).to.equal(0);
     const current = await registryRead<bigint>("currentEpoch");
     const nextSet = await registryRead<{ operator: Address }[]>("activeSet", [current + 1n]);
     expect(nextSet.map((m) => m.operator.toLowerCase()).sort()).to.deep.equal(HONEST.map(id).sort());

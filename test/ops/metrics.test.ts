@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { register as globalRegistry } from "prom-client";
-import { NodeMetrics } from "../../node/ops/metrics.js";
+import { L1_OPERATIONS, NodeMetrics } from "../../node/ops/metrics.js";
 
 describe("ops metrics", () => {
   it("keeps each node's series in its own registry", async () => {
@@ -33,6 +33,22 @@ describe("ops metrics", () => {
     expect(text).to.contain('seq_batches_posted_total{node="a"} 1');
     expect((await b.exposition()).body).to.contain('seq_proposals_total{node="b"} 1');
     expect(await globalRegistry.metrics()).to.not.contain("seq_proposals_total");
+  });
+
+  it("exports every L1 error series at 0 before the first failure, and the gauges the alerts read", async () => {
+    const m = new NodeMetrics({ processMetrics: false });
+    const fresh = (await m.exposition()).body;
+    for (const operation of L1_OPERATIONS) expect(fresh).to.contain(`seq_l1_errors_total{operation="${operation}"} 0`);
+    for (const gauge of ["seq_raft_has_leader", "seq_posted_position", "seq_unposted_transactions", "seq_operator_jailed", "seq_data_dir_available_bytes", "seq_data_dir_size_bytes"]) {
+      expect(fresh).to.match(new RegExp(`^${gauge} 0$`, "m"));
+    }
+    m.l1Errors.inc({ operation: "follow" });
+    m.operatorJailed.set(1);
+    m.unpostedTransactions.set(42);
+    const after = (await m.exposition()).body;
+    expect(after).to.contain('seq_l1_errors_total{operation="follow"} 1');
+    expect(after).to.match(/^seq_operator_jailed 1$/m);
+    expect(after).to.match(/^seq_unposted_transactions 42$/m);
   });
 
   it("registers the process metrics into the node's registry", async () => {

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Address, type Hex, type PublicClient, createPublicClient, getAddress, http, keccak256, parseEther, toBytes, toHex } from "viem";
@@ -17,7 +17,7 @@ import { deployAndStake, startLocalChain, type LocalChain, type StakedNetwork } 
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { loadDeploymentRecord, type NodeDeployment } from "../../node/l1/deployment.js";
 import { operatorClients } from "../../node/l1/operator.js";
-import { loadSignerKey } from "../../node/sequencer/keys.js";
+import { loadSigner } from "../../node/keys/index.js";
 import { CommitmentService } from "../../node/app/commitments.js";
 import { sequencerMethods } from "../../node/sequencer/api.js";
 import { createRpcServer, type RpcServer } from "../../node/rpc/server.js";
@@ -149,8 +149,9 @@ describe("slashing watchtower", function () {
     deployment = await loadDeploymentRecord(net.deploymentFile);
     publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
     d = domain(deployment.chainId, deployment.sequencerRegistry);
-    signers = await Promise.all(net.operators.map((op) => loadSignerKey(op.config.signerKeyFile)));
-    towerWallet = (await operatorClients(chain.url, deployment, (await readFile(net.operators[2]!.config.signerKeyFile, "utf8")).trim() as Hex)).wallet;
+    // The devnet writes plain-hex keys: their warning is expected here.
+    signers = await Promise.all(net.operators.map((op) => loadSigner(op.config.signerKeyFile, { warn: () => undefined })));
+    towerWallet = (await operatorClients(chain.url, deployment, signers[2]!)).wallet;
     epoch = await mineToNextEpoch(chain.connection, registry());
     expect((await registry().read.activeSigners([epoch])).length).to.equal(3);
     // The honest node is operator 2's, its store where its config says.
