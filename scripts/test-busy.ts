@@ -14,7 +14,8 @@ const hogCount = Math.max(2, cpus().length);
 const hogs = Array.from({ length: hogCount }, () => spawnChild(process.execPath, ["-e", HOG], { stdio: "ignore" }));
 console.log(`test:busy: ${hogCount} CPU-bound processes (pids ${hogs.map((h) => h.pid).join(", ")}) keep every core busy during the suite`);
 
-const suite = spawnChild("npx", ["hardhat", "test", "mocha", ...process.argv.slice(2)], { cwd: REPO_ROOT, stdio: "inherit" });
+// `npm test`, so its pretest (system dependencies) runs too.
+const suite = spawnChild("npm", ["test", "--", ...process.argv.slice(2)], { cwd: REPO_ROOT, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => signalGroup(suite, signal));
 const code = await new Promise<number>((resolve) => suite.once("exit", (c, s) => resolve(c ?? (s ? 128 : 1))));
 for (const hog of hogs) signalGroup(hog, "SIGKILL");
