@@ -16,10 +16,8 @@ import { type Hex, erc20Abi, getAddress, isAddress, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator } from "../node/l1/operator.js";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
+import { UsageError } from "./lib/cli.js";
 
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 const { values } = parseArgs({
   options: {

@@ -11,10 +11,8 @@
  */
 import { parseArgs } from "node:util";
 import { describeFailure, randomRunOptions, runSeed, type RunResult } from "../sim/run.js";
+import { UsageError } from "./lib/cli.js";
 
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 function intArg(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -32,10 +32,7 @@ import { componentLogger, createLogger } from "../ops/logger.js";
 import { Watchtower } from "../watchtower/watchtower.js";
 import { checkOrderCommitment } from "../watchtower/commitment-check.js";
 import { l1ClientsFor, openNodeEvidence } from "./evidence-source.js";
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+import { UsageError } from "./usage.js";
 
 const HELP = `seq: run and inspect a staked sequencer node
 

@@ -1,9 +1,8 @@
 /** Command-line plumbing shared by the scripts: usage errors, number options, --help. */
 
-/** A command-line option is missing or invalid: the script prints it with its usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+import { UsageError } from "../../node/cli/usage.js";
+
+export { UsageError };
 
 /** `value` as a number, undefined when the option is absent. @throws UsageError unless finite and `ok`. */
 export function numberOption(value: string | undefined, flag: string, ok: (n: number) => boolean = () => true): number | undefined {

@@ -35,8 +35,8 @@ export type DeployConfig = {
 };
 
 /** A config file is missing, unreadable or has a bad field. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+export class DeployConfigError extends Error {
+  override readonly name = "DeployConfigError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -57,18 +57,18 @@ export function loadDeployConfig(network: string, dir: string = CONFIG_DIR): { p
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (cause) {
-    throw new ConfigError(`cannot read deployment config ${file}`, { cause });
+    throw new DeployConfigError(`cannot read deployment config ${file}`, { cause });
   }
   try {
     return { path: file, config: parseDeployConfig(raw) };
   } catch (cause) {
-    throw new ConfigError(`invalid deployment config ${file}: ${(cause as Error).message}`, { cause });
+    throw new DeployConfigError(`invalid deployment config ${file}: ${(cause as Error).message}`, { cause });
   }
 }
 
 /** Validates a parsed config object (types and obvious ranges; the contract checks bounds). */
 export function parseDeployConfig(raw: unknown): DeployConfig {
-  if (typeof raw !== "object" || raw === null) throw new ConfigError("config must be a JSON object");
+  if (typeof raw !== "object" || raw === null) throw new DeployConfigError("config must be a JSON object");
   const o = raw as Record<string, unknown>;
   return {
     token: parseToken(o.token),
@@ -86,19 +86,19 @@ export function parseDeployConfig(raw: unknown): DeployConfig {
 }
 
 function parseToken(v: unknown): TokenConfig {
-  if (typeof v !== "object" || v === null) throw new ConfigError("token must be an object");
+  if (typeof v !== "object" || v === null) throw new DeployConfigError("token must be an object");
   const o = v as Record<string, unknown>;
   if (o.address !== undefined) return { address: parseAddress(o.address, "token.address") };
   const t = o.deployTestToken as Record<string, unknown> | undefined;
   if (typeof t !== "object" || t === null || typeof t.name !== "string" || typeof t.symbol !== "string") {
-    throw new ConfigError('token needs either "address" or "deployTestToken": { "name", "symbol" }');
+    throw new DeployConfigError('token needs either "address" or "deployTestToken": { "name", "symbol" }');
   }
   return { deployTestToken: { name: t.name, symbol: t.symbol } };
 }
 
 function parseAddress(v: unknown, field: string): Address {
   if (typeof v !== "string" || !isAddress(v, { strict: false })) {
-    throw new ConfigError(`${field} must be an address, got ${JSON.stringify(v)}`);
+    throw new DeployConfigError(`${field} must be an address, got ${JSON.stringify(v)}`);
   }
   return getAddress(v);
 }
@@ -106,5 +106,5 @@ function parseAddress(v: unknown, field: string): Address {
 function parseUint(v: unknown, field: string): bigint {
   if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   if (typeof v === "string" && /^[0-9]+$/.test(v)) return BigInt(v);
-  throw new ConfigError(`${field} must be a non-negative integer (or a decimal string), got ${JSON.stringify(v)}`);
+  throw new DeployConfigError(`${field} must be a non-negative integer (or a decimal string), got ${JSON.stringify(v)}`);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
 import { getAddress, parseEther } from "viem";
-import { ConfigError, loadDeployConfig, parseDeployConfig } from "../../scripts/lib/config.js";
+import { DeployConfigError, loadDeployConfig, parseDeployConfig } from "../../scripts/lib/config.js";
 import { DeploymentError, deploySystem } from "../../scripts/lib/deploy.js";
 import {
   InvalidPeerIdError,
@@ -31,14 +31,14 @@ describe("deployment scripts' library", () => {
       // The inbox's deploy-time check holds for the default parameters.
       expect(config.unbondingPeriod >= (config.maxBatchEpochLag + 2n) * config.epochLength).to.equal(true);
       const { maxBatchEpochLag: _lag, ...withoutLag } = JSON.parse(readFileSync(file, "utf8"));
-      expect(() => parseDeployConfig(withoutLag)).to.throw(ConfigError, /maxBatchEpochLag/);
+      expect(() => parseDeployConfig(withoutLag)).to.throw(DeployConfigError, /maxBatchEpochLag/);
 
       writeFileSync(path.join(dir, "mynet.json"), JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), epochLength: -1 }));
-      expect(() => loadDeployConfig("mynet", dir)).to.throw(ConfigError, /epochLength/);
+      expect(() => loadDeployConfig("mynet", dir)).to.throw(DeployConfigError, /epochLength/);
       writeFileSync(path.join(dir, "default.json"), "{ not json");
-      expect(() => loadDeployConfig("other", dir)).to.throw(ConfigError, /cannot read/);
-      expect(() => parseDeployConfig({ token: {}, treasury: "0x1" })).to.throw(ConfigError, /token/);
-      expect(() => parseDeployConfig({ token: { address: "0x1234" } })).to.throw(ConfigError, /token.address/);
+      expect(() => loadDeployConfig("other", dir)).to.throw(DeployConfigError, /cannot read/);
+      expect(() => parseDeployConfig({ token: {}, treasury: "0x1" })).to.throw(DeployConfigError, /token/);
+      expect(() => parseDeployConfig({ token: { address: "0x1234" } })).to.throw(DeployConfigError, /token.address/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
