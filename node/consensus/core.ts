@@ -25,14 +25,16 @@ import {
 import { RaftLog } from "./log.js";
 import {
   allVoters,
+  configProblem,
   finalConfig,
   isJoint,
   isVoter,
   jointConfig,
   replicationTargets,
-  sameMembers,
+  sameVoters,
   validateVoters,
   withLearners,
+  type WeightedVoters,
 } from "./membership.js";
 import { Progress } from "./progress.js";
 import { committedIndex, hasQuorum, voteResult } from "./quorum.js";
@@ -52,6 +54,7 @@ import type {
   Role,
   Snapshot,
   Tx,
+  Weight,
 } from "./types.js";
 import { isWellFormedMessage } from "./validate.js";
 
@@ -76,7 +79,7 @@ type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
 
 /** A membership change waiting for its new nodes (learners) to catch up before C(old,new). */
 interface StagedChange {
-  readonly voters: readonly NodeId[];
+  readonly next: WeightedVoters;
   readonly added: readonly NodeId[];
 }
 
@@ -156,6 +159,8 @@ export class RaftCore {
     this.maxEntriesPerMessage = positiveInt("maxEntriesPerMessage", opts.maxEntriesPerMessage, DEFAULT_MAX_ENTRIES_PER_MESSAGE);
     this.lookupCommittedTx = opts.lookupCommittedTx;
     this.acceptConfig = opts.acceptConfig ?? (() => true);
+    const initialProblem = configProblem(opts.initialConfig);
+    if (initialProblem !== undefined) throw new InvalidOptionsError(`initialConfig: ${initialProblem}`);
 
     const p = opts.persisted;
     const snapshot: Snapshot = p?.snapshot ?? {
@@ -294,9 +299,15 @@ export class RaftCore {
     }
   }
 
-  changeMembership(voters: readonly NodeId[]): void {
+  /**
+   * Moves the membership to `voters`, weighted by `weights` (weights[i] is the stake of
+   * voters[i]; without it every voter counts 1). New weights for the same voters are a change
+   * like any other: it goes through C(old,new), since quorums of the old and of the new weights
+   * need not intersect.
+   */
+  changeMembership(voters: readonly NodeId[], weights?: readonly Weight[]): void {
     if (this.role !== "leader") throw new NotLeaderError("changeMembership", this.leader);
-    validateVoters(voters);
+    validateVoters(voters, weights);
     if (this.transferee !== null) {
       throw new LeadershipTransferError(`changeMembership: a leadership transfer to ${this.transferee} is in progress`);
     }
@@ -306,12 +317,13 @@ export class RaftCore {
       );
     }
     const current = this.config();
-    if (sameMembers(current.voters, voters)) return;
+    const next: WeightedVoters = weights === undefined ? { voters: [...voters] } : { voters: [...voters], weights: [...weights] };
+    if (sameVoters(current, next)) return;
     this.flushProposals();
     const added = voters.filter((id) => !current.voters.includes(id));
     const newLearners = added.filter((id) => !current.learners.includes(id));
     if (newLearners.length > 0) this.appendAsLeader({ kind: "config", config: withLearners(current, newLearners) });
-    this.stagedChange = { voters: [...voters], added };
+    this.stagedChange = { next, added };
     this.maybeEnterJoint();
     this.bcastAppend();
   }
@@ -906,7 +918,7 @@ export class RaftCore {
       if (!pr || pr.match < this.log.commit) return;
     }
     this.stagedChange = null;
-    this.appendAsLeader({ kind: "config", config: jointConfig(this.config(), staged.voters) });
+    this.appendAsLeader({ kind: "config", config: jointConfig(this.config(), staged.next) });
   }
 
   /** Appends C(new) once C(old,new) is committed (also finishes a joint change a previous leader began). */
@@ -1015,11 +1027,16 @@ export class RaftCore {
 }
 
 function validatePersisted(snapshot: Snapshot, hard: HardState, entries: readonly Entry[], applied: number): void {
+  const snapshotProblem = configProblem(snapshot.meta.config);
+  if (snapshotProblem !== undefined) throw new InvalidPersistedStateError(`persisted snapshot configuration: ${snapshotProblem}`);
   const first = snapshot.meta.index + 1;
   for (let i = 0; i < entries.length; i++) {
-    if (entries[i]!.index !== first + i) {
-      throw new InvalidPersistedStateError(`persisted entries are not contiguous after the snapshot: expected index ${first + i}, found ${entries[i]!.index}`);
+    const e = entries[i]!;
+    if (e.index !== first + i) {
+      throw new InvalidPersistedStateError(`persisted entries are not contiguous after the snapshot: expected index ${first + i}, found ${e.index}`);
     }
+    const problem = e.kind === "config" ? configProblem(e.config) : undefined;
+    if (problem !== undefined) throw new InvalidPersistedStateError(`persisted configuration entry ${e.index}: ${problem}`);
   }
   const last = snapshot.meta.index + entries.length;
   if (hard.commit > last) throw new InvalidPersistedStateError(`persisted commit ${hard.commit} is beyond the last persisted index ${last}`);
