@@ -12,8 +12,9 @@ import {
   type MembershipConfig,
   type NodeId,
   type RaftCore,
+  type Weight,
 } from "../consensus/index.js";
-import { sameMembers } from "../consensus/membership.js";
+import { sameVoters } from "../consensus/membership.js";
 import type { Logger } from "../ops/logger.js";
 import { encodeAppRecord } from "./records.js";
 
@@ -21,6 +22,8 @@ import { encodeAppRecord } from "./records.js";
 export interface EpochPlan {
   readonly epoch: number;
   readonly voters: readonly NodeId[];
+  /** weights[i] is the stake of voters[i] (token base units): quorums are by stake. */
+  readonly weights?: readonly Weight[];
   /** Schedule order: primary first, then the fallbacks. */
   readonly schedule: readonly NodeId[];
 }
@@ -108,12 +111,15 @@ export class EpochManager {
 
   /**
    * A follower accepts a membership change only toward a set it read on L1 itself: the incoming
-   * voters are one of its known epochs' sets, and every node named is a member of one of them.
+   * voters with their stakes are one of its known epochs' sets (or its current voters, which a
+   * learner stage keeps), and every node named is a member of one of them.
    */
   acceptConfig(config: MembershipConfig): boolean {
     const known = new Set(this.plans.flatMap((p) => p.voters));
     const named = [...config.voters, ...(config.outgoing ?? []), ...config.learners];
-    const ok = named.every((id) => known.has(id)) && this.plans.some((p) => sameMembers(p.voters, config.voters));
+    const ok =
+      named.every((id) => known.has(id)) &&
+      (this.plans.some((p) => sameVoters(p, config)) || sameVoters(this.opts.core.status().config, config));
     if (!ok) {
       this.opts.logger.warn({ config, epochs: this.plans.map((p) => p.epoch) }, "refusing a membership change that does not match this node's reading of L1");
     }
@@ -163,7 +169,7 @@ export class EpochManager {
    */
   private syncMembership(latest: EpochPlan, config: MembershipConfig): boolean {
     if (latest.voters.length === 0) return false; // an empty set cannot run a cluster: keep the last one
-    if (config.outgoing === undefined && config.learners.length === 0 && sameMembers(config.voters, latest.voters)) {
+    if (config.outgoing === undefined && config.learners.length === 0 && sameVoters(config, latest)) {
       this.changeSince = undefined;
       return false;
     }
@@ -174,7 +180,7 @@ export class EpochManager {
     }
     if (config.outgoing === undefined) {
       try {
-        this.opts.core.changeMembership(latest.voters);
+        this.opts.core.changeMembership(latest.voters, latest.weights);
         this.opts.kick();
       } catch (error) {
         if (!(error instanceof MembershipChangeInProgressError || error instanceof LeadershipTransferError)) throw error;

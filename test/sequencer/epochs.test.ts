@@ -117,6 +117,28 @@ describe("EpochManager", () => {
     expect(manager.acceptConfig({ voters: ["a", "b", "c"], learners: ["x"] }), "unknown learner").to.equal(false);
   });
 
+  it("moves the membership to the epoch's stakes when only the stakes changed", () => {
+    const { c, manager, advance } = setup([{ epoch: 3, voters: ["a", "b", "c"], weights: ["5", "1", "1"], schedule: ["a", "b", "c"] }]);
+    for (let i = 0; i < 6; i++) {
+      advance(i === 0 ? 600 : 100);
+      manager.tick();
+      c.stabilize();
+    }
+    expect(c.core("b").status().config).to.deep.equal({ voters: ["a", "b", "c"], weights: ["5", "1", "1"], learners: [] });
+  });
+
+  it("accepts membership only with the stakes of a known epoch, or its current voters' (a learner stage)", () => {
+    const { manager } = setup([
+      { epoch: 4, voters: ["a", "b", "d"], weights: ["7", "1", "3"], schedule: ["a", "b", "d"] },
+      { epoch: 3, voters: ["a", "b", "c"], weights: ["2", "2", "2"], schedule: ["a", "b", "c"] },
+    ]);
+    expect(manager.acceptConfig({ voters: ["d", "a", "b"], weights: ["3", "7", "1"], learners: [] })).to.equal(true);
+    expect(manager.acceptConfig({ voters: ["a", "b", "d"], weights: ["1", "7", "3"], learners: [] }), "stakes swapped").to.equal(false);
+    expect(manager.acceptConfig({ voters: ["a", "b", "d"], learners: [] }), "head count instead of stake").to.equal(false);
+    expect(manager.acceptConfig({ voters: ["a", "b", "c"], learners: ["d"] }), "the current (genesis) voters plus a learner").to.equal(true);
+    expect(manager.acceptConfig({ voters: ["a", "b", "c"], weights: ["1", "1", "9"], learners: ["d"] })).to.equal(false);
+  });
+
   it("ranks elections in schedule order among the nodes other than the leader, so the next one fires first", () => {
     const c = new Cluster(["a", "b", "c"], { electionTicks: 10 });
     c.elect("a");
