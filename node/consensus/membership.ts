@@ -12,7 +12,8 @@ export interface WeightedVoters {
 export const UNIT_WEIGHT: Weight = "1";
 
 /** 78 digits hold any uint256: every stake an L1 contract can record. */
-const WEIGHT_PATTERN = /^[1-9][0-9]{0,77}$/;
+export const MAX_WEIGHT_DIGITS = 78;
+const WEIGHT_PATTERN = new RegExp(`^[1-9][0-9]{0,${MAX_WEIGHT_DIGITS - 1}}$`);
 
 export function isWeight(x: unknown): x is Weight {
   return typeof x === "string" && WEIGHT_PATTERN.test(x);
