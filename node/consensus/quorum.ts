@@ -13,13 +13,15 @@ interface Half {
   readonly ids: readonly NodeId[];
   readonly weights: readonly bigint[];
   readonly total: bigint;
+  /** floor(total / 2): a set of voters is a quorum when its weight exceeds it (2w > total for integers). */
+  readonly threshold: bigint;
 }
 
 function half(ids: readonly NodeId[], weights: readonly Weight[] | undefined): Half {
   const w = ids.map((_, i) => (weights === undefined ? 1n : BigInt(weights[i]!)));
   let total = 0n;
   for (const x of w) total += x;
-  return { ids, weights: w, total };
+  return { ids, weights: w, total, threshold: total / 2n };
 }
 
 /** Configurations are immutable values: their parsed weights are computed once per object. */
@@ -46,13 +48,19 @@ function quorumIndex(h: Half, ackedIndex: (id: NodeId) => number): number {
   if (n === 0) return Number.POSITIVE_INFINITY;
   if (n === 1) return ackedIndex(h.ids[0]!);
   const acked = h.ids.map(ackedIndex);
-  const order = acked.map((_, i) => i).sort((a, b) => acked[b]! - acked[a]!);
+  // Voters by acknowledged index, highest first (insertion sort: n is small, and it allocates nothing more).
+  const order = [0];
+  for (let i = 1; i < n; i++) {
+    let k = i;
+    for (; k > 0 && acked[order[k - 1]!]! < acked[i]!; k--) order[k] = order[k - 1]!;
+    order[k] = i;
+  }
   let held = 0n;
   for (let k = 0; ; k++) {
     const i = order[k]!;
     held += h.weights[i]!;
     // The whole half always holds more than half of its (positive) weight: the walk ends by k = n - 1.
-    if (2n * held > h.total || k === n - 1) return acked[i]!;
+    if (held > h.threshold || k === n - 1) return acked[i]!;
   }
 }
 
@@ -72,9 +80,9 @@ function halfVote(h: Half, votes: ReadonlyMap<NodeId, boolean>): VoteResult {
     if (v === true) granted += h.weights[i]!;
     else if (v === false) rejected += h.weights[i]!;
   }
-  if (2n * granted > h.total) return "won";
+  if (granted > h.threshold) return "won";
   // Even if every voter yet to answer grants, the grants cannot pass half of the weight.
-  if (2n * (h.total - rejected) <= h.total) return "lost";
+  if (h.total - rejected <= h.threshold) return "lost";
   return "pending";
 }
 
