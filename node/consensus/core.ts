@@ -447,8 +447,16 @@ export class RaftCore {
     return this.configs.current();
   }
 
+  /**
+   * May campaign: a voter of the current configuration, or of the last committed one while a
+   * newer one is uncommitted. A node its newest configuration removes may still be needed until
+   * that configuration commits (Raft thesis §4.2.2): e.g. a removed leader that crashed holding
+   * the only copy of C(new), whose stake the old half of C(old,new) cannot do without, and which
+   * refuses its less complete peers. It tallies votes by its newest configuration, which does
+   * not count its own; pre-vote and the lease keep it from disrupting once it is really out.
+   */
   private promotable(): boolean {
-    return isVoter(this.config(), this.id);
+    return isVoter(this.config(), this.id) || (this.configUncommitted() && isVoter(this.configs.at(this.log.commit), this.id));
   }
 
   private resetElectionTimeout(): void {
@@ -761,6 +769,19 @@ export class RaftCore {
     }
   }
 
+  /**
+   * The current configuration just committed: the previous one's extra targets retire, each
+   * told the commit first (a heartbeat at the configuration entry, which a node holding it
+   * accepts), so a node the configuration removes learns that it is out and stops campaigning
+   * (see promotable()).
+   */
+  private retirePreviousTargets(): void {
+    const targets = new Set(replicationTargets(this.config()));
+    const at = this.configs.currentIndex();
+    for (const id of this.progress.keys()) if (!targets.has(id)) this.sendHeartbeat(id, at);
+    this.syncProgress(false);
+  }
+
   private appendAsLeader(body: Pick<Entry, "kind"> & Partial<Pick<Entry, "txs" | "config" | "app">>): void {
     const e: Entry = { index: this.log.lastIndex() + 1, term: this.term, firstPosition: this.log.nextPosition(), ...body };
     this.log.appendOne(e);
@@ -851,7 +872,7 @@ export class RaftCore {
     this.log.commit = idx;
     this.emitCommitted(old, idx);
     const configIndex = this.configs.currentIndex();
-    if (configIndex > old && configIndex <= idx) this.syncProgress(false); // the previous config's extra targets retire
+    if (configIndex > old && configIndex <= idx) this.retirePreviousTargets();
     this.maybeEnterJoint();
     this.maybeLeaveJoint();
     this.maybeStepDownRemoved();
@@ -951,7 +972,7 @@ export class RaftCore {
   private bcastCommit(): void {
     for (const [id, pr] of this.progress) {
       if (this.sendAppend(id, pr)) continue;
-      if (pr.state === "replicate") this.sendHeartbeat(id, pr);
+      if (pr.state === "replicate") this.sendHeartbeat(id, pr.match);
     }
   }
 
@@ -970,14 +991,14 @@ export class RaftCore {
         pr.stalledRounds = 0;
       }
       pr.matchAtLastRound = pr.match;
-      this.sendHeartbeat(id, pr);
+      this.sendHeartbeat(id, pr.match);
     }
   }
 
-  /** An empty append at a point the peer is known to hold: liveness + commit up to its match. */
-  private sendHeartbeat(to: NodeId, pr: Progress): void {
-    const t = this.log.term(pr.match);
-    const prevIndex = t === undefined ? 0 : pr.match;
+  /** An empty append at `at` (normally the peer's match, a point it is known to hold): liveness + commit up to it. */
+  private sendHeartbeat(to: NodeId, at: number): void {
+    const t = this.log.term(at);
+    const prevIndex = t === undefined ? 0 : at;
     this.send({ type: "append", from: this.id, to, term: this.term, prevIndex, prevTerm: t ?? 0, entries: [], commit: this.log.commit });
   }
 

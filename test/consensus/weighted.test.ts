@@ -208,6 +208,35 @@ describe("consensus: stake-weighted quorums, message by message", () => {
       expect(committed(c, "a", hash), "a + d: 11 of 13").to.equal(true);
     });
 
+    it("a removed leader holding the only copy of C(new) still campaigns while the old half needs its stake (Raft thesis 4.2.2)", () => {
+      // a alone is a quorum of the old half (6 of 11) and every other old quorum needs it.
+      const c = new Cluster(["a", "b", "c", "d"], { weights: ["6", "1", "1", "3"] });
+      const a = c.elect("a");
+      a.changeMembership(["b", "c", "d"], ["1", "1", "3"]);
+      c.flush();
+      c.deliverAll(); // C(old,new) reaches everyone
+      c.flush();
+      c.deliverAll((m) => m.to === "a"); // the acks commit it on a, which appends C(new)...
+      c.flush();
+      c.take(); // ...and crashes before anyone else has it
+      const final: MembershipConfig = { voters: ["b", "c", "d"], weights: ["1", "1", "3"], learners: [] };
+      expect(a.status().config).to.deep.equal(final);
+      expect(c.core("d").status().config.outgoing, "the others are still joint").to.deep.equal(["a", "b", "c", "d"]);
+      c.crash("a");
+      c.restart("a");
+      // b, c, d need a's vote for the old half, and a refuses them: its log is longer. Only a can end this.
+      for (let i = 0; i < 100 && c.leader() === undefined; i++) c.tickAll();
+      for (let i = 0; i < 20; i++) c.tickAll();
+      const leader = c.leader();
+      expect(["b", "c", "d"], "a led, committed C(new) and handed over").to.include(leader);
+      for (const id of ["a", "b", "c", "d"]) expect(c.core(id).status().config, id).to.deep.equal(final);
+      const hash = replicateTo(c, leader!, ["b", "c", "d"].filter((id) => id !== leader));
+      expect(committed(c, leader!, hash)).to.equal(true);
+      const sent = c.sent.length;
+      for (let i = 0; i < 50; i++) c.tickAll();
+      expect(c.sent.slice(sent).some((m) => m.from === "a"), "a learned it is out and stopped campaigning").to.equal(false);
+    });
+
     it("the same voters with the same weights (in any order) are no change", () => {
       const c = new Cluster(["a", "b", "c"], { weights: ["4", "3", "2"] });
       const a = c.elect("a");
