@@ -6,7 +6,7 @@
  *   npm run sim -- --nodes 5 --fault-ms 10000   # only 5-node clusters, longer fault phase
  *   npm run sim -- --seed 1234 --nodes 5        # replay one seed and print its trace
  *
- * Prints fault counts, the election-time and recovery-time distributions (ticks), and
+ * Prints fault counts, seeds per stake profile, the election-time and recovery-time distributions (ticks), and
  * ends with `seeds: N` and `violations: V`. Exit code 1 if any seed violated a property.
  */
 import { parseArgs } from "node:util";
@@ -52,7 +52,7 @@ function main(): number {
     const seed = intArg("seed", values.seed, 0);
     const nodes = nodeCounts[0];
     const r = runSeed(randomRunOptions(seed, nodes, { ...overrides, traceCapacity: Math.max(traceLines, 400) }));
-    console.log(`seed ${seed}, ${nodes} nodes: ${r.ok ? "ok" : "VIOLATIONS"}`);
+    console.log(`seed ${seed}, ${nodes} nodes, stakes ${r.stakes}: ${r.ok ? "ok" : "VIOLATIONS"}`);
     console.log(JSON.stringify({ faults: r.faults, cluster: r.cluster, clients: r.clients, electionTicks: r.electionTicks, recoveryTicks: r.recoveryTicks }, null, 1));
     if (!r.ok) console.log(describeFailure(r, traceLines));
     console.log("seeds: 1");
@@ -72,6 +72,7 @@ function main(): number {
   const elections: number[] = [];
   const recovery: number[] = [];
   const perSize = new Map<number, { seeds: number; violations: number }>();
+  const perProfile = new Map<string, { seeds: number; violations: number }>();
   let seeds = 0;
   let violations = 0;
   let committed = 0;
@@ -90,14 +91,18 @@ function main(): number {
     committed += r.committedPositions;
     virtualMs += r.virtualMs;
     const size = perSize.get(nodes) ?? { seeds: 0, violations: 0 };
+    const profile = perProfile.get(r.stakes) ?? { seeds: 0, violations: 0 };
     size.seeds++;
+    profile.seeds++;
     if (!r.ok) {
       violations++;
       size.violations++;
+      profile.violations++;
       if (violations <= 5) console.log(describeFailure(r, traceLines));
       else console.log(`FAIL seed ${r.seed} (${r.nodes} nodes): ${r.violations[0].property}: ${r.violations[0].detail}`);
     }
     perSize.set(nodes, size);
+    perProfile.set(r.stakes, profile);
     if (Date.now() > nextReport) {
       console.log(`... ${seeds} seeds, ${violations} violations, ${((Date.now() - began) / 1000).toFixed(0)}s`);
       nextReport = Date.now() + 30_000;
@@ -108,6 +113,7 @@ function main(): number {
   console.log("");
   console.log(`seeds ${start}..${start + seeds - 1}, wall ${wall.toFixed(1)}s (${((wall * 1000) / Math.max(1, seeds)).toFixed(1)} ms/seed), virtual ${(virtualMs / 1000).toFixed(0)}s`);
   for (const [n, s] of [...perSize].sort((a, b) => a[0] - b[0])) console.log(`  ${n} nodes: ${s.seeds} seeds, ${s.violations} with violations`);
+  for (const [p, s] of perProfile) console.log(`  stakes ${p}: ${s.seeds} seeds, ${s.violations} with violations`);
   console.log(`faults: ${Object.entries(faultTotals).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   console.log(`network/storage: ${Object.entries(netTotals).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   console.log(`committed positions (all runs): ${committed}`);

@@ -27,6 +27,8 @@ export class Checker {
   /** term -> the node that became leader in it (property 3). */
   private readonly leaders = new Map<number, NodeId>();
   private readonly hardStates = new Map<NodeId, HardState>();
+  /** term -> voter -> the candidate its durable hard state voted for in that term. */
+  private readonly durableVotes = new Map<number, Map<NodeId, NodeId>>();
   now = 0;
   /** Called once, at the first violation (the simulator snapshots its trace there). */
   onFirstViolation: (() => void) | null = null;
@@ -147,15 +149,23 @@ export class Checker {
   }
 
   /**
-   * A commitment handed out for an entry committed just now must be durable on a
-   * majority (of both halves if joint) of one of `configs`.
+   * A commitment handed out for an entry committed just now must be durable on a quorum
+   * (voters holding more than half of the stake, of both halves if joint) of one of `configs`.
    */
   onFreshCommitment(node: NodeId, outcome: { txHash: string; index: number; term: number }, configs: readonly MembershipConfig[], holds: (id: NodeId) => boolean): void {
-    const majority = (voters: readonly NodeId[]) => voters.filter(holds).length * 2 > voters.length;
-    if (configs.some((c) => majority(c.voters) && (!c.outgoing || majority(c.outgoing)))) return;
+    if (configs.some((c) => isStakeQuorum(c, holds))) return;
     const c = configs[0];
     const holders = [...new Set([...c.voters, ...(c.outgoing ?? [])])].filter(holds);
-    this.fail(node, "commit-needs-durable-majority", `${short(outcome.txHash)} reported committed in ${outcome.index}@t${outcome.term} while only ${holders.join(",") || "nobody"} of ${JSON.stringify(c)} hold it durably`);
+    this.fail(node, "commit-needs-durable-quorum", `${short(outcome.txHash)} reported committed in ${outcome.index}@t${outcome.term} while only ${holders.join(",") || "nobody"} of ${JSON.stringify(c)} hold it durably`);
+  }
+
+  /** A new leader of `term` holds the durable votes of a quorum (by stake) of one of `configs`. */
+  onElected(node: NodeId, term: number, configs: readonly MembershipConfig[]): void {
+    const votes = this.durableVotes.get(term);
+    const votedForMe = (id: NodeId) => votes?.get(id) === node;
+    if (configs.some((c) => isStakeQuorum(c, votedForMe))) return;
+    const voters = [...(votes ?? [])].filter(([, v]) => v === node).map(([id]) => id);
+    this.fail(node, "election-needs-quorum", `${node} became leader of term ${term} with the durable votes of ${voters.join(",") || "nobody"} in ${JSON.stringify(configs[0])}`);
   }
 
   /** Every durable hard state: term never goes back, one vote per term, commit never goes back. */
@@ -170,7 +180,31 @@ export class Checker {
     }
     if (hs.commit > lastIndex) this.fail(node, "commit-within-log", `durable commit ${hs.commit} beyond durable last index ${lastIndex}`);
     this.hardStates.set(node, hs);
+    if (hs.vote !== null) {
+      let votes = this.durableVotes.get(hs.term);
+      if (votes === undefined) this.durableVotes.set(hs.term, (votes = new Map()));
+      votes.set(node, hs.vote);
+    }
   }
+}
+
+/**
+ * True when the voters satisfying `member` hold more than half of the stake of each half of
+ * `c` (unweighted: one each). Written out here rather than taken from node/consensus/quorum.ts:
+ * an oracle must not share the code it checks.
+ */
+export function isStakeQuorum(c: MembershipConfig, member: (id: NodeId) => boolean): boolean {
+  const half = (ids: readonly NodeId[], weights: readonly string[] | undefined) => {
+    let total = 0n;
+    let held = 0n;
+    ids.forEach((id, i) => {
+      const w = BigInt(weights?.[i] ?? 1);
+      total += w;
+      if (member(id)) held += w;
+    });
+    return ids.length === 0 || 2n * held > total;
+  };
+  return half(c.voters, c.weights) && (c.outgoing === undefined || half(c.outgoing, c.outgoingWeights));
 }
 
 export function short(hash: string): string {

@@ -20,6 +20,7 @@ import type {
   Ready,
   Snapshot,
   Tx,
+  Weight,
 } from "../node/consensus/index.js";
 import { AppState } from "./app.js";
 import { Checker } from "./checker.js";
@@ -40,6 +41,8 @@ export interface NetworkConditions {
 export interface ClusterOptions {
   readonly seed: number;
   readonly nodes: number;
+  /** Stakes of the initial voters (weights[i] for n<i>); default: unweighted, one each. */
+  readonly weights?: readonly Weight[];
   /** Extra node ids (not started) available to membership changes. */
   readonly spareNodes?: number;
   readonly tickMs?: number;
@@ -191,7 +194,7 @@ export class Cluster {
   private readonly queue = new EventQueue<SimEvent>();
   /** blocked[from * n + to] = 1: the directed link drops everything. */
   private readonly blocked: Uint8Array;
-  private readonly opts: Required<Omit<ClusterOptions, "net" | "seed" | "nodes" | "spareNodes">>;
+  private readonly opts: Required<Omit<ClusterOptions, "net" | "seed" | "nodes" | "spareNodes" | "weights">>;
 
   constructor(options: ClusterOptions) {
     this.rng = new Prng(options.seed);
@@ -225,7 +228,7 @@ export class Cluster {
     };
     const total = options.nodes + (options.spareNodes ?? 0);
     this.initialVoters = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
-    const initialConfig: MembershipConfig = { voters: this.initialVoters, learners: [] };
+    const initialConfig: MembershipConfig = { voters: this.initialVoters, ...(options.weights ? { weights: options.weights } : {}), learners: [] };
     const [skewLo, skewHi] = this.opts.skew;
     for (let i = 0; i < total; i++) {
       const id = `n${i}`;
@@ -683,8 +686,7 @@ export class Cluster {
     this.checker.onOutcome(node.id, o, node.app);
     if (o.status === "committed" && fresh && o.index >= fresh[0] && o.index <= fresh[1]) {
       // The configuration may have moved on since the commit decision: either may apply.
-      const configs = [node.config, node.prevConfig];
-      this.checker.onFreshCommitment(node.id, o, configs, (id) => this.byId.get(id)?.durablyHolds(o.index, o.term) ?? false);
+      this.checker.onFreshCommitment(node.id, o, [node.config, node.prevConfig], (id) => this.byId.get(id)?.durablyHolds(o.index, o.term) ?? false);
     }
     for (const l of this.listeners) l.onOutcome?.(node, o);
   }
@@ -695,6 +697,8 @@ export class Cluster {
       const st = node.store;
       const base = st.snapshot?.meta.index ?? 0;
       this.checker.onBecameLeader(node.id, ev.term, { snapshotIndex: base, termAt: (i) => st.entries[i - base - 1]?.term });
+      // The election ran under the configuration before any the new leader appended in the same Ready.
+      this.checker.onElected(node.id, ev.term, [node.config, node.prevConfig]);
     }
     for (const l of this.listeners) l.onEvent?.(node, ev);
   }
@@ -736,7 +740,7 @@ export class Cluster {
 const TICK: Input = { k: "tick" };
 
 function sameConfig(a: MembershipConfig, b: MembershipConfig): boolean {
-  const same = (x: readonly NodeId[] | undefined, y: readonly NodeId[] | undefined) =>
-    (x ?? []).length === (y ?? []).length && (x ?? []).every((id, i) => id === (y ?? [])[i]);
-  return same(a.voters, b.voters) && same(a.outgoing, b.outgoing) && same(a.learners, b.learners) && (a.outgoing === undefined) === (b.outgoing === undefined);
+  const same = (x: readonly string[] | undefined, y: readonly string[] | undefined) =>
+    (x === undefined) === (y === undefined) && (x ?? []).length === (y ?? []).length && (x ?? []).every((id, i) => id === (y ?? [])[i]);
+  return same(a.voters, b.voters) && same(a.weights, b.weights) && same(a.outgoing, b.outgoing) && same(a.outgoingWeights, b.outgoingWeights) && same(a.learners, b.learners);
 }

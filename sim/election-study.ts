@@ -14,8 +14,13 @@
  * lost, timed out); a candidate votes for itself. A candidate is *electable* if some
  * such assignment gives it a majority (3 of 5). Logs do not change while there is no
  * leader, so a state with no electable candidate stays leaderless forever.
+ *
+ * Weighted case: the same model with stakes, where a majority is a quorum by stake (the
+ * voters holding more than half of it, `hasQuorum` of the core's quorum math), for an entry
+ * to be committed as for a candidate to win.
  */
-import { isAtLeastAsComplete, type NodeId, type ProposalOutcome, type Tx } from "../node/consensus/index.js";
+import { isAtLeastAsComplete, type MembershipConfig, type NodeId, type ProposalOutcome, type Tx, type Weight } from "../node/consensus/index.js";
+import { hasQuorum } from "../node/consensus/quorum.js";
 import type { Violation } from "./checker.js";
 import { Cluster } from "./cluster.js";
 import { Prng } from "./prng.js";
@@ -36,7 +41,6 @@ export const RULES: ReadonlyArray<{ readonly name: string; readonly label: strin
 ];
 
 const CLUSTER = 5;
-const MAJORITY = 3;
 const BASE_INDEX = 10;
 const BASE_TERM = 1;
 const LEADER_TERM = 2;
@@ -49,6 +53,38 @@ export interface Scenario {
   readonly held: readonly number[];
   /** Nodes that can take part (the dead leader excluded unless it restarted). */
   readonly live: readonly number[];
+  /** weights[i] = the stake of node i (all 1: the classic head count). */
+  readonly weights: readonly number[];
+}
+
+/** Stakes of n0..n4 (n0 is the leader that dies). */
+export interface StakeCase {
+  readonly name: string;
+  readonly weights: readonly number[];
+}
+
+export const EQUAL_STAKES: StakeCase = { name: "equal", weights: [1, 1, 1, 1, 1] };
+
+export const STAKE_CASES: readonly StakeCase[] = [
+  EQUAL_STAKES,
+  { name: "skewed", weights: [3, 1, 4, 1, 5] },
+  { name: "heavy follower", weights: [1, 6, 1, 1, 1] },
+  // Two large operators and three sybils at the minimum stake: the sybils are 3 of 5 heads, 3 of 203.
+  { name: "sybils", weights: [100, 100, 1, 1, 1] },
+  // The dead leader held more than half: the live nodes are a stake minority and must not elect.
+  { name: "heavy leader", weights: [6, 1, 1, 1, 1] },
+];
+
+/** How a vote or a replica set counts: by stake (the core's rule) or by heads (the control). */
+export type Counting = "stake" | "heads";
+
+function quorumOf(weights: readonly number[], counting: Counting): (members: readonly number[]) => boolean {
+  const config: MembershipConfig = {
+    voters: weights.map((_, i) => `n${i}`),
+    weights: (counting === "stake" ? weights : weights.map(() => 1)).map(String),
+    learners: [],
+  };
+  return (members) => hasQuorum(config, (id) => members.includes(Number(id.slice(1))));
 }
 
 /** A winning election: who campaigned and who voted for the winner. */
@@ -62,12 +98,16 @@ export interface ScenarioResult {
   readonly scenario: Scenario;
   /** Electable candidates with one witness election each. */
   readonly wins: ReadonlyMap<number, Win>;
-  /** Best vote count any candidate can reach (for showing why nobody wins). */
+  /** The heaviest vote any candidate can reach (for showing why nobody wins). */
   readonly bestVotes: ReadonlyMap<number, readonly number[]>;
-  /** New entries (1-based) that reached a majority of the cluster (leader included). */
+  /** New entries (1-based) durable on a quorum by stake (leader included): possibly committed. */
   readonly majorityEntries: readonly number[];
-  /** Electable candidates missing an entry that reached a majority: a safety violation. */
+  /** Electable candidates missing an entry that reached a quorum: a safety violation. */
   readonly unsafeWinners: readonly number[];
+  /** The live nodes hold a quorum by stake: an election is possible at all. */
+  readonly liveQuorum: boolean;
+  /** Candidates electable by voters holding no more than half of the stake (only when counting heads). */
+  readonly minorityWinners: readonly number[];
 }
 
 export function positionOf(held: number): LogPosition {
@@ -76,11 +116,18 @@ export function positionOf(held: number): LogPosition {
     : { lastTerm: BASE_TERM, lastIndex: BASE_INDEX };
 }
 
-/** Explores every set of concurrent candidates and every vote assignment in one term. */
-export function explore(scenario: Scenario, rule: VoteRule): ScenarioResult {
-  const { live, held, m } = scenario;
+/**
+ * Explores every set of concurrent candidates and every vote assignment in one term. A candidate
+ * wins with a quorum counted by `counting`; entries count as committed on a quorum by stake.
+ */
+export function explore(scenario: Scenario, rule: VoteRule, counting: Counting = "stake"): ScenarioResult {
+  const { live, held, m, weights } = scenario;
+  const byStake = quorumOf(weights, "stake");
+  const electing = quorumOf(weights, counting);
+  const stakeOf = (ids: readonly number[]) => ids.reduce((sum, i) => sum + weights[i], 0);
   const pos = held.map(positionOf);
   const wins = new Map<number, Win>();
+  const minorityWinners = new Set<number>();
   const bestVotes = new Map<number, number[]>();
   for (const c of live) bestVotes.set(c, [c]);
 
@@ -93,8 +140,10 @@ export function explore(scenario: Scenario, rule: VoteRule): ScenarioResult {
     for (;;) {
       for (const c of candidates) {
         const voters = [c, ...others.filter((_, k) => choices[k][pick[k]] === c)];
-        if (voters.length > (bestVotes.get(c)?.length ?? 0)) bestVotes.set(c, voters);
-        if (voters.length >= MAJORITY && !wins.has(c)) wins.set(c, { winner: c, candidates, voters });
+        if (stakeOf(voters) > stakeOf(bestVotes.get(c) ?? [])) bestVotes.set(c, voters);
+        if (!electing(voters)) continue;
+        if (!wins.has(c)) wins.set(c, { winner: c, candidates, voters });
+        if (!byStake(voters)) minorityWinners.add(c);
       }
       let k = 0;
       while (k < pick.length && ++pick[k] === choices[k].length) pick[k++] = 0;
@@ -104,14 +153,14 @@ export function explore(scenario: Scenario, rule: VoteRule): ScenarioResult {
 
   const majorityEntries: number[] = [];
   for (let e = 1; e <= m; e++) {
-    if (held.filter((h) => h >= e).length >= MAJORITY) majorityEntries.push(e);
+    if (byStake(held.flatMap((h, i) => (h >= e ? [i] : [])))) majorityEntries.push(e);
   }
   const unsafeWinners = [...wins.keys()].filter((w) => majorityEntries.some((e) => held[w] < e));
-  return { scenario, wins, bestVotes, majorityEntries, unsafeWinners };
+  return { scenario, wins, bestVotes, majorityEntries, unsafeWinners, liveQuorum: byStake(live), minorityWinners: [...minorityWinners] };
 }
 
 /** Every way the dead leader's m entries can be spread over the four followers. */
-export function scenarios(m: number, leaderRestarted = false): Scenario[] {
+export function scenarios(m: number, leaderRestarted = false, stakes: StakeCase = EQUAL_STAKES): Scenario[] {
   const out: Scenario[] = [];
   const followers = CLUSTER - 1;
   const total = (m + 1) ** followers;
@@ -123,7 +172,7 @@ export function scenarios(m: number, leaderRestarted = false): Scenario[] {
       x = Math.floor(x / (m + 1));
     }
     const live = leaderRestarted ? [0, 1, 2, 3, 4] : [1, 2, 3, 4];
-    out.push({ m, held, live });
+    out.push({ m, held, live, weights: stakes.weights });
   }
   return out;
 }
@@ -188,26 +237,103 @@ export function runStudy(ms: readonly number[] = [1, 2], restartVariants: readon
 }
 
 export function describeState(r: ScenarioResult): string {
-  const { held, live, m } = r.scenario;
+  const { held, live, m, weights } = r.scenario;
   const nodes = live.map((n) => {
     const p = positionOf(held[n]);
     const tag = held[n] === m ? "with" : "without";
     return `n${n} ${tag} (lastTerm ${p.lastTerm}, lastIndex ${p.lastIndex})`;
   });
-  const best = live.map((n) => `n${n}: ${r.bestVotes.get(n)!.length} [${r.bestVotes.get(n)!.map((v) => `n${v}`).join(",")}]`);
-  return `live: ${nodes.join("; ")}\n  best vote count per candidate (need ${MAJORITY}): ${best.join("; ")}`;
+  const stakeOf = (ids: readonly number[]) => ids.reduce((sum, i) => sum + weights[i], 0);
+  const best = live.map((n) => `n${n}: ${stakeOf(r.bestVotes.get(n)!)} [${r.bestVotes.get(n)!.map((v) => `n${v}`).join(",")}]`);
+  return `live: ${nodes.join("; ")}\n  best vote per candidate (need more than ${stakeOf(weights.map((_, i) => i)) / 2}): ${best.join("; ")}`;
+}
+
+/** A markdown table: the header's cells, then one row of cells per line. */
+function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }
 
 export function formatStudy(rows: readonly StudyRow[]): string {
-  const lines: string[] = [];
-  lines.push("| rule | entries in flight (m) | old leader | j | states | latest entry on majority | leaderless states | unsafe states | electable candidates per state |");
-  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const r of rows) {
-    lines.push(
-      `| ${r.rule} | ${r.m} | ${r.leaderRestarted ? "restarted" : "dead"} | ${r.j} | ${r.states} | ${r.latestOnMajority} | ${r.leaderless} | ${r.unsafe} | ${r.electableMin === r.electableMax ? r.electableMin : `${r.electableMin}..${r.electableMax}`} |`,
-    );
+  return markdownTable(
+    ["rule", "entries in flight (m)", "old leader", "j", "states", "latest entry on majority", "leaderless states", "unsafe states", "electable candidates per state"],
+    rows.map((r) => [
+      r.rule,
+      r.m,
+      r.leaderRestarted ? "restarted" : "dead",
+      r.j,
+      r.states,
+      r.latestOnMajority,
+      r.leaderless,
+      r.unsafe,
+      r.electableMin === r.electableMax ? r.electableMin : `${r.electableMin}..${r.electableMax}`,
+    ]),
+  );
+}
+
+export interface WeightedStudyRow {
+  readonly stakes: string;
+  readonly counting: Counting;
+  readonly m: number;
+  readonly leaderRestarted: boolean;
+  readonly states: number;
+  /** States whose live nodes hold a quorum by stake. */
+  readonly liveQuorum: number;
+  /** Leaderless states although the live nodes hold a quorum: the rule is not live. */
+  readonly leaderlessWithQuorum: number;
+  /** Leaderless states whose live nodes hold no quorum (as it must be). */
+  readonly leaderlessWithoutQuorum: number;
+  /** States with an electable candidate lacking an entry durable on a quorum by stake. */
+  readonly unsafe: number;
+  /** States with a candidate electable by voters holding no more than half of the stake. */
+  readonly minorityElects: number;
+}
+
+/**
+ * Rule (b) under every stake case, m = 1 and 2, old leader dead or restarted; the sybil case
+ * also with head-count elections (the control: what counting heads would let through).
+ */
+export function runWeightedStudy(): WeightedStudyRow[] {
+  const rows: WeightedStudyRow[] = [];
+  for (const stakes of STAKE_CASES) {
+    for (const counting of stakes.name === "sybils" ? (["stake", "heads"] as const) : (["stake"] as const)) {
+      for (const m of [1, 2]) {
+        for (const leaderRestarted of [false, true]) {
+          const results = scenarios(m, leaderRestarted, stakes).map((sc) => explore(sc, atLeastAsCompleteRule, counting));
+          rows.push({
+            stakes: stakes.name,
+            counting,
+            m,
+            leaderRestarted,
+            states: results.length,
+            liveQuorum: results.filter((r) => r.liveQuorum).length,
+            leaderlessWithQuorum: results.filter((r) => r.liveQuorum && r.wins.size === 0).length,
+            leaderlessWithoutQuorum: results.filter((r) => !r.liveQuorum && r.wins.size === 0).length,
+            unsafe: results.filter((r) => r.unsafeWinners.length > 0).length,
+            minorityElects: results.filter((r) => r.minorityWinners.length > 0).length,
+          });
+        }
+      }
+    }
   }
-  return lines.join("\n");
+  return rows;
+}
+
+export function formatWeightedStudy(rows: readonly WeightedStudyRow[]): string {
+  return markdownTable(
+    ["stakes (n0..n4)", "elections count", "m", "old leader", "states", "live nodes hold a quorum", "leaderless, live quorum", "leaderless, no live quorum", "unsafe states", "a stake minority elects"],
+    rows.map((r) => [
+      `${r.stakes} ${STAKE_CASES.find((c) => c.name === r.stakes)!.weights.join("/")}`,
+      r.counting,
+      r.m,
+      r.leaderRestarted ? "restarted" : "dead",
+      r.states,
+      r.liveQuorum,
+      r.leaderlessWithQuorum,
+      r.leaderlessWithoutQuorum,
+      r.unsafe,
+      r.minorityElects,
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------- the real core, j = 0..4
@@ -218,6 +344,8 @@ export interface CoreScenarioResult {
   readonly oldLeader: NodeId;
   /** Followers durably holding the entry when the leader died. */
   readonly holders: readonly NodeId[];
+  /** The leader and those followers held a quorum by stake: the entry may have been committed. */
+  readonly onQuorum: boolean;
   /** Position the dead leader had assigned to the transaction. */
   readonly assignedPosition: number;
   /** A client was told the transaction is committed before the crash (must never happen). */
@@ -244,11 +372,13 @@ const SCENARIO_NODES = 5;
  * reaches exactly `j` followers durably (appends to the others and every reply to the
  * leader are dropped, so it cannot commit); then the leader crashes and stays down
  * while the other four elect a leader. Afterwards the client resubmits the transaction,
- * the old leader restarts, and all five converge. The checker runs throughout.
+ * the old leader restarts, and all five converge. The checker runs throughout. With
+ * `weights` (n0..n4's stakes) quorums are by stake, so whether the j followers and the
+ * leader held a quorum depends on who they are (`onQuorum`).
  */
-export function runCoreScenario(j: number, seed: number): CoreScenarioResult {
+export function runCoreScenario(j: number, seed: number, weights?: readonly Weight[]): CoreScenarioResult {
   if (!Number.isInteger(j) || j < 0 || j > SCENARIO_NODES - 1) throw new RangeError(`j must be 0..4, got ${j}`);
-  const cluster = new Cluster({ seed, nodes: SCENARIO_NODES, compactEvery: 0, traceCapacity: 400 });
+  const cluster = new Cluster({ seed, nodes: SCENARIO_NODES, ...(weights ? { weights } : {}), compactEvery: 0, traceCapacity: 400 });
   const rng = new Prng(seed ^ 0x7a11);
   const tick = cluster.tickMs;
   const outcomes: ProposalOutcome[] = [];
@@ -365,6 +495,7 @@ export function runCoreScenario(j: number, seed: number): CoreScenarioResult {
     seed,
     oldLeader: leader.id,
     holders,
+    onQuorum: hasQuorum(leader.config, (id) => id === leader.id || holders.includes(id)),
     assignedPosition,
     toldBeforeCrash,
     newLeader,
@@ -390,6 +521,10 @@ function scenarioTx(seed: number, n: number): Tx {
 export interface CoreStudyRow {
   readonly j: number;
   readonly runs: number;
+  /** Runs in which the leader and the j holders held a quorum by stake. */
+  readonly onQuorum: number;
+  /** Of those, runs whose new leader held the entry (must be all). */
+  readonly onQuorumHeld: number;
   readonly elected: number;
   readonly newLeaderHeld: number;
   readonly survivedAtAssigned: number;
@@ -400,13 +535,16 @@ export interface CoreStudyRow {
   readonly electionTicks: readonly number[];
 }
 
-export function runCoreStudy(runsPerJ: number, firstSeed = 1): CoreStudyRow[] {
+/** `weights`: n0..n4's stakes (no voter above half: a lone leader must not commit X). */
+export function runCoreStudy(runsPerJ: number, firstSeed = 1, weights?: readonly Weight[]): CoreStudyRow[] {
   const rows: CoreStudyRow[] = [];
   for (let j = 0; j <= 4; j++) {
-    const results = Array.from({ length: runsPerJ }, (_, k) => runCoreScenario(j, firstSeed + k));
+    const results = Array.from({ length: runsPerJ }, (_, k) => runCoreScenario(j, firstSeed + k, weights));
     rows.push({
       j,
       runs: results.length,
+      onQuorum: results.filter((r) => r.onQuorum).length,
+      onQuorumHeld: results.filter((r) => r.onQuorum && r.newLeaderHeld).length,
       elected: results.filter((r) => r.newLeader !== null).length,
       newLeaderHeld: results.filter((r) => r.newLeaderHeld).length,
       survivedAtAssigned: results.filter((r) => r.survivedAt === r.assignedPosition).length,
@@ -421,15 +559,139 @@ export function runCoreStudy(runsPerJ: number, firstSeed = 1): CoreStudyRow[] {
 }
 
 export function formatCoreStudy(rows: readonly CoreStudyRow[]): string {
-  const lines = [
-    "| j | runs | leader elected | new leader held the entry | survived at its position | absent until resubmitted | client told before crash | resubmission got one position | runs with violations | election ticks p50 / max |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-  ];
-  for (const r of rows) {
-    const t = [...r.electionTicks].sort((a, b) => a - b);
-    const p50 = t.length ? t[Math.floor(t.length / 2)].toFixed(1) : "-";
-    const max = t.length ? t[t.length - 1].toFixed(1) : "-";
-    lines.push(`| ${r.j} | ${r.runs} | ${r.elected} | ${r.newLeaderHeld} | ${r.survivedAtAssigned} | ${r.absentUntilResubmitted} | ${r.toldBeforeCrash} | ${r.resubmitConsistent} | ${r.violations} | ${p50} / ${max} |`);
-  }
-  return lines.join("\n");
+  return markdownTable(
+    ["j", "runs", "entry on a quorum", "leader elected", "new leader held the entry (when on a quorum)", "survived at its position", "absent until resubmitted", "client told before crash", "resubmission got one position", "runs with violations", "election ticks p50 / max"],
+    rows.map((r) => {
+      const t = [...r.electionTicks].sort((a, b) => a - b);
+      const p50 = t.length ? t[Math.floor(t.length / 2)].toFixed(1) : "-";
+      const max = t.length ? t[t.length - 1].toFixed(1) : "-";
+      return [r.j, r.runs, r.onQuorum, r.elected, `${r.newLeaderHeld} (${r.onQuorumHeld} of ${r.onQuorum})`, r.survivedAtAssigned, r.absentUntilResubmitted, r.toldBeforeCrash, r.resubmitConsistent, r.violations, `${p50} / ${max}`];
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- a stake minority of voters
+
+const TOKEN = 10n ** 18n;
+/** The review's case at five seats: two operators of 100k tokens, three sybils at the 100-token minimum. */
+export const SYBIL_STAKES: readonly Weight[] = [100_000n, 100_000n, 100n, 100n, 100n].map((t) => String(t * TOKEN));
+
+export interface SideResult {
+  /** becameLeader events on this side while cut off. */
+  readonly elected: number;
+  /** Transactions proposed to this side while cut off that it reported committed. */
+  readonly committed: number;
+}
+
+export interface StakeMinorityResult {
+  readonly seed: number;
+  readonly weighted: boolean;
+  /** n0, n1: 200k tokens, 2 of 5 heads. */
+  readonly heavy: SideResult;
+  /** n2..n4: 300 tokens, 3 of 5 heads. */
+  readonly light: SideResult;
+  /** Every node applied the same log after the heal. */
+  readonly converged: boolean;
+  readonly violations: readonly Violation[];
+  readonly trace: string | null;
+}
+
+/**
+ * Five voters with SYBIL_STAKES (or, `weighted` false, the control: the same five counting
+ * heads). Once a leader is stable the network is cut between the large operators and the
+ * sybils for 30 election timeouts while a client proposes a transaction to each side every
+ * few ticks; then it heals and all five converge. The checker runs throughout.
+ */
+export function runStakeMinorityScenario(seed: number, weighted: boolean): StakeMinorityResult {
+  const cluster = new Cluster({ seed, nodes: SCENARIO_NODES, ...(weighted ? { weights: SYBIL_STAKES } : {}), compactEvery: 0, traceCapacity: 400 });
+  const tick = cluster.tickMs;
+  const heavy = ["n0", "n1"];
+  const light = ["n2", "n3", "n4"];
+  const settled = () => {
+    const l = cluster.leaders()[0];
+    if (!l || cluster.leaders().length !== 1) return false;
+    const s = l.core!.status();
+    return s.commit === s.lastIndex && cluster.nodes.every((n) => !n.member || n.app.applied === s.commit);
+  };
+  if (!cluster.runFor(300 * tick, settled)) throw new ScenarioError(`stake-minority scenario seed=${seed}: no stable leader\n${cluster.trace.format(60)}`);
+
+  const proposedTo = new Map<string, readonly NodeId[]>();
+  const sides = { heavy: { elected: 0, committed: 0 }, light: { elected: 0, committed: 0 } };
+  const sideOf = (id: NodeId) => (heavy.includes(id) ? sides.heavy : sides.light);
+  let cut = true;
+  cluster.listeners.push({
+    onEvent: (n, ev) => {
+      if (cut && ev.type === "becameLeader") sideOf(n.id).elected++;
+    },
+    onOutcome: (n, o) => {
+      if (cut && o.status === "committed" && proposedTo.get(o.txHash)?.includes(n.id)) sideOf(n.id).committed++;
+    },
+  });
+  cluster.partition([heavy, light]);
+  let counter = 2;
+  const propose = () => {
+    if (!cut) return;
+    for (const side of [heavy, light]) {
+      const target = side.find((id) => cluster.status(id)?.role === "leader") ?? side[counter % side.length]!;
+      const tx = scenarioTx(seed, counter++);
+      proposedTo.set(tx.hash, side);
+      cluster.propose(target, [tx]);
+    }
+    cluster.schedule(3 * tick, propose);
+  };
+  propose();
+  cluster.runFor(30 * cluster.electionTicks * tick);
+  cut = false;
+  cluster.heal();
+  const converged = () => {
+    const l = cluster.leaders()[0];
+    if (!l) return false;
+    const last = l.core!.status().lastIndex;
+    return cluster.nodes.every((n) => !n.member || (n.app.applied === last && n.core!.status().lastIndex === last));
+  };
+  cluster.runFor(500 * tick, converged);
+  return {
+    seed,
+    weighted,
+    heavy: sides.heavy,
+    light: sides.light,
+    converged: converged(),
+    violations: cluster.checker.violations,
+    trace: cluster.checker.ok ? null : (cluster.traceAtFailure ?? cluster.trace.format()),
+  };
+}
+
+export interface StakeMinorityRow {
+  readonly weighted: boolean;
+  readonly runs: number;
+  /** Runs in which the side elected a leader / committed anything while cut off. */
+  readonly heavyElected: number;
+  readonly heavyCommitted: number;
+  readonly lightElected: number;
+  readonly lightCommitted: number;
+  readonly converged: number;
+  readonly violations: number;
+}
+
+export function runStakeMinorityStudy(runs: number, firstSeed = 1): StakeMinorityRow[] {
+  return [true, false].map((weighted) => {
+    const results = Array.from({ length: runs }, (_, k) => runStakeMinorityScenario(firstSeed + k, weighted));
+    return {
+      weighted,
+      runs,
+      heavyElected: results.filter((r) => r.heavy.elected > 0).length,
+      heavyCommitted: results.filter((r) => r.heavy.committed > 0).length,
+      lightElected: results.filter((r) => r.light.elected > 0).length,
+      lightCommitted: results.filter((r) => r.light.committed > 0).length,
+      converged: results.filter((r) => r.converged).length,
+      violations: results.filter((r) => r.violations.length > 0).length,
+    };
+  });
+}
+
+export function formatStakeMinorityStudy(rows: readonly StakeMinorityRow[]): string {
+  return markdownTable(
+    ["quorums count", "runs", "large operators (2 of 5 heads, 99.85 % of stake): elected / committed", "sybils (3 of 5 heads, 0.15 %): elected / committed", "converged after the heal", "runs with violations"],
+    rows.map((r) => [r.weighted ? "stake" : "heads (control)", r.runs, `${r.heavyElected} / ${r.heavyCommitted}`, `${r.lightElected} / ${r.lightCommitted}`, r.converged, r.violations]),
+  );
 }

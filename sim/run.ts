@@ -4,13 +4,58 @@
  * membership changes) with clients proposing throughout, then a heal phase that
  * measures liveness and checks that every node converges.
  */
-import type { MembershipConfig, NodeId } from "../node/consensus/index.js";
+import type { MembershipConfig, NodeId, Weight } from "../node/consensus/index.js";
 import { Clients } from "./clients.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
 import type { Violation } from "./checker.js";
 import { Prng } from "./prng.js";
 
+/**
+ * How the initial voters' stake is spread: unweighted (quorums count heads), equal stakes,
+ * independent random stakes, one voter holding more than half, or the review's sybil case (a
+ * head-count majority at the minimum stake beside a few large operators).
+ */
+export type StakeProfile = "none" | "equal" | "random" | "heavy" | "sybils";
+export const STAKE_PROFILES: readonly StakeProfile[] = ["none", "equal", "random", "heavy", "sybils"];
+
+const TOKEN = 10n ** 18n;
+const MIN_STAKE = 100n * TOKEN;
+
+/** A stake between the minimum and 200k tokens, not a round number of tokens (18 decimals, past 2^53). */
+function randomStake(r: Prng): bigint {
+  return MIN_STAKE + BigInt(r.int(200_000)) * TOKEN + ((BigInt(r.u32()) << 32n) | BigInt(r.u32())) % TOKEN;
+}
+
+/** Weights of `n` voters under `profile`; undefined for unweighted. */
+export function stakesFor(profile: StakeProfile, n: number, r: Prng): Weight[] | undefined {
+  let stakes: bigint[];
+  switch (profile) {
+    case "none":
+      return undefined;
+    case "equal":
+      stakes = new Array<bigint>(n).fill(randomStake(r));
+      break;
+    case "random":
+      stakes = Array.from({ length: n }, () => randomStake(r));
+      break;
+    case "heavy": {
+      stakes = Array.from({ length: n }, () => randomStake(r));
+      const rest = stakes.reduce((a, b) => a + b, 0n);
+      stakes[r.int(n)] = rest + 1n + BigInt(r.int(1000)) * TOKEN; // more than all the others together
+      break;
+    }
+    case "sybils": {
+      const sybils = Math.floor(n / 2) + 1;
+      stakes = r.shuffle(Array.from({ length: n }, (_, i) => (i < sybils ? MIN_STAKE : 100_000n * TOKEN + BigInt(r.int(1000)) * TOKEN)));
+      break;
+    }
+  }
+  return stakes.map(String);
+}
+
 export interface RunOptions extends ClusterOptions {
+  /** The initial stake distribution (ClusterOptions.weights is drawn from it). */
+  readonly stakes: StakeProfile;
   /** Virtual duration of the fault phase (ms). */
   readonly faultMs: number;
   /** Fail if no proposal commits within this many ticks after the heal. */
@@ -37,12 +82,15 @@ export interface FaultCounts {
   heals: number;
   transfers: number;
   membershipChanges: number;
+  /** Membership changes that re-weight the same voters. */
+  stakeChanges: number;
   appRecords: number;
 }
 
 export interface RunResult {
   readonly seed: number;
   readonly nodes: number;
+  readonly stakes: StakeProfile;
   readonly ok: boolean;
   readonly violations: readonly Violation[];
   /** Readable trace of the last events; only for failed runs. */
@@ -101,8 +149,16 @@ export function randomRunOptions(seed: number, nodes: number, overrides: Partial
     batchMax: r.pick([1, 3, 8]),
     resubmitProb: r.pick([0, 0.1, 0.3]),
     traceCapacity: 400,
+    ...stakeOptions(r, nodes),
     ...overrides,
   };
+}
+
+/** Drawn after every other knob, so a seed keeps the rest of its corner with or without stakes. */
+function stakeOptions(r: Prng, nodes: number): Pick<RunOptions, "stakes" | "weights"> {
+  const stakes = r.pick(STAKE_PROFILES);
+  const weights = stakesFor(stakes, nodes, r);
+  return weights === undefined ? { stakes } : { stakes, weights };
 }
 
 export function runSeed(opts: RunOptions): RunResult {
@@ -119,6 +175,7 @@ export function runSeed(opts: RunOptions): RunResult {
     heals: 0,
     transfers: 0,
     membershipChanges: 0,
+    stakeChanges: 0,
     appRecords: 0,
   };
   const electionTicks: number[] = [];
@@ -211,7 +268,9 @@ export function runSeed(opts: RunOptions): RunResult {
         }
       }
     } else if (opts.membership && roll < 0.75) {
-      if (membership.change()) faults.membershipChanges++;
+      const change = membership.change();
+      if (change !== null) faults.membershipChanges++;
+      if (change === "stakes") faults.stakeChanges++;
     } else if (roll < 0.8) {
       const l = leader();
       if (l) {
@@ -266,6 +325,7 @@ export function runSeed(opts: RunOptions): RunResult {
   return {
     seed: opts.seed,
     nodes: opts.nodes,
+    stakes: opts.stakes,
     ok,
     violations: cluster.checker.violations,
     trace: ok ? undefined : (cluster.traceAtFailure ?? cluster.trace.format()),
@@ -363,9 +423,11 @@ function finalChecks(cluster: Cluster, clients: Clients): void {
 }
 
 /**
- * Membership changes through the leader: remove a voter, add a spare, or replace one
- * (the leader included). Nodes outside the committed configuration are shut down, as
- * an operator would once the change is through.
+ * Membership changes through the leader: remove a voter, add a spare (with a stake, if the
+ * configuration is weighted), replace one (the leader included), or re-weight the same voters
+ * with stakes of any profile (an unweighted cluster becomes weighted as a genesis set does at
+ * its first epoch). Nodes outside the committed configuration are shut down, as an operator
+ * would once the change is through.
  */
 class MembershipDriver {
   /** Spares we started, by start time: they get a grace period to enter a configuration. */
@@ -382,36 +444,47 @@ class MembershipDriver {
     });
   }
 
-  change(): boolean {
+  /** Proposes a change; what kind, or null if none was possible. */
+  change(): "members" | "stakes" | null {
     const leader = this.cluster.leaders()[0];
-    if (!leader) return false;
+    if (!leader) return null;
     const st = leader.core!.status();
-    if (st.config.outgoing || st.config.learners.length > 0) return false;
+    if (st.config.outgoing || st.config.learners.length > 0) return null;
     const voters = [...st.config.voters];
+    const stakeOf = new Map(voters.map((id, i) => [id, st.config.weights?.[i]]));
     // Only never-used spares join: a removed node never comes back with its old disk.
     const spares = this.cluster.nodes.filter((n) => !n.member && n.store.hardState === undefined && n.store.entries.length === 0);
     const roll = this.rng.float();
     let next: NodeId[];
-    if (roll < 0.35 && voters.length > 3) {
-      const drop = this.rng.chance(0.3) ? leader.id : this.rng.pick(voters);
-      next = voters.filter((v) => v !== drop);
-    } else if (spares.length > 0 && (roll < 0.7 || voters.length <= 3) && voters.length < 7) {
-      next = [...voters, this.start(this.rng.pick(spares).id)];
-    } else if (spares.length > 0) {
-      const drop = this.rng.chance(0.5) ? leader.id : this.rng.pick(voters);
-      next = [...voters.filter((v) => v !== drop), this.start(this.rng.pick(spares).id)];
-    } else return false;
-    this.cluster.trace.add(this.cluster.now, "RECONFIG", `${voters.join(",")} -> ${next.join(",")}`);
+    let weights: Weight[] | undefined;
+    const restake = roll >= 0.85;
+    if (restake) {
+      next = voters;
+      weights = stakesFor(this.rng.pick(STAKE_PROFILES.filter((p) => p !== "none")), voters.length, this.rng);
+    } else {
+      if (roll < 0.35 && voters.length > 3) {
+        const drop = this.rng.chance(0.3) ? leader.id : this.rng.pick(voters);
+        next = voters.filter((v) => v !== drop);
+      } else if (spares.length > 0 && (roll < 0.7 || voters.length <= 3) && voters.length < 7) {
+        next = [...voters, this.start(this.rng.pick(spares).id)];
+      } else if (spares.length > 0) {
+        const drop = this.rng.chance(0.5) ? leader.id : this.rng.pick(voters);
+        next = [...voters.filter((v) => v !== drop), this.start(this.rng.pick(spares).id)];
+      } else return null;
+      // Those who stay keep their stake; a newcomer brings one of its own.
+      if (st.config.weights) weights = next.map((id) => stakeOf.get(id) ?? String(randomStake(this.rng)));
+    }
+    this.cluster.trace.add(this.cluster.now, "RECONFIG", `${voters.join(",")} -> ${next.join(",")}${weights ? ` stakes ${weights.map(tokens).join(",")}` : ""}`);
     this.cluster.call(leader.id, (core) => {
       if (core.status().role !== "leader") return;
       try {
-        core.changeMembership(next);
+        core.changeMembership(next, weights);
       } catch (err) {
         const name = (err as Error).name;
         if (!["MembershipChangeInProgressError", "LeadershipTransferError", "NotLeaderError"].includes(name)) throw err;
       }
     });
-    return true;
+    return restake ? "stakes" : "members";
   }
 
   private start(id: NodeId): NodeId {
@@ -438,6 +511,11 @@ class MembershipDriver {
   }
 }
 
+/** A stake in whole tokens, for traces. */
+function tokens(weight: Weight): string {
+  return `${BigInt(weight) / TOKEN}`;
+}
+
 function sameMembers(a: MembershipConfig, b: MembershipConfig): boolean {
   const key = (c: MembershipConfig) => `${[...c.voters].sort().join(",")}|${[...c.learners].sort().join(",")}`;
   return key(a) === key(b);
@@ -447,5 +525,5 @@ function sameMembers(a: MembershipConfig, b: MembershipConfig): boolean {
 export function describeFailure(r: RunResult, traceLines: number, maxViolations = 10): string {
   const v = r.violations.slice(0, maxViolations).map((x) => `  [${x.time.toFixed(1)}ms] ${x.property} @${x.node ?? "-"}: ${x.detail}`);
   const trace = (r.trace ?? "").split("\n").slice(-traceLines).join("\n");
-  return `FAIL seed ${r.seed} (${r.nodes} nodes):\n${v.join("\n")}\n  replay: npm run sim -- --seed ${r.seed} --nodes ${r.nodes}\n--- last events ---\n${trace}\n`;
+  return `FAIL seed ${r.seed} (${r.nodes} nodes, stakes ${r.stakes}):\n${v.join("\n")}\n  replay: npm run sim -- --seed ${r.seed} --nodes ${r.nodes}\n--- last events ---\n${trace}\n`;
 }

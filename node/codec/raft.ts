@@ -7,7 +7,8 @@
  * length-prefixed raw bytes. Decoding is strict: unknown tags or flag bits, non-canonical
  * varints, values over the limits below and trailing bytes all throw `CodecError`.
  */
-import type { Entry, EntryKind, HardState, MembershipConfig, Message, MessageType, Snapshot, SnapshotMeta, Tx } from "../consensus/types.js";
+import { MAX_WEIGHT_DIGITS, isWeight } from "../consensus/membership.js";
+import type { Entry, EntryKind, HardState, MembershipConfig, Message, MessageType, Snapshot, SnapshotMeta, Tx, Weight } from "../consensus/types.js";
 import { Reader, Writer, bytesToHex } from "./bytes.js";
 import { CodecError } from "./errors.js";
 
@@ -20,6 +21,8 @@ export const LIMITS = {
   entriesPerMessage: 1_048_576,
   appBytes: 16 * 1_048_576,
   snapshotBytes: 1_024 * 1_048_576,
+  /** Decimal digits of a voter weight. */
+  weightBytes: MAX_WEIGHT_DIGITS,
 } as const;
 
 /** Version byte leading every encoded message; bump on incompatible layout changes. */
@@ -52,6 +55,15 @@ const MIN_NODE_ID_BYTES = 1;
 
 // ---------------------------------------------------------------- membership
 
+/**
+ * Configuration flags. Bit 0 alone is the boolean "outgoing present" of the layout before
+ * weights, so every configuration written then decodes unchanged (and unweighted ones are
+ * still written that way); a decoder that predates weights rejects weighted ones.
+ */
+const CONFIG_OUTGOING = 1;
+const CONFIG_WEIGHTS = 2;
+const CONFIG_OUTGOING_WEIGHTS = 4;
+
 function writeNodeIds(w: Writer, ids: readonly string[], what: string): void {
   if (ids.length > LIMITS.members) throw new CodecError(`${what} has ${ids.length} members, limit ${LIMITS.members}`);
   w.varint(ids.length, `${what} count`);
@@ -65,18 +77,58 @@ function readNodeIds(r: Reader, what: string): string[] {
   return out;
 }
 
+function checkedWeight(weight: unknown, what: string): Weight {
+  if (!isWeight(weight)) throw new CodecError(`${what}: ${JSON.stringify(weight)} is not a positive decimal integer of at most ${LIMITS.weightBytes} digits`);
+  return weight;
+}
+
+/** One weight per id, in order: the count is the ids' count. */
+function writeWeights(w: Writer, weights: readonly Weight[], ids: readonly string[], what: string): void {
+  if (weights.length !== ids.length) throw new CodecError(`${what}: ${weights.length} weights for ${ids.length} voters`);
+  for (const weight of weights) w.string(checkedWeight(weight, what), LIMITS.weightBytes, what);
+}
+
+function readWeights(r: Reader, n: number, what: string): Weight[] {
+  const out = new Array<Weight>(n);
+  for (let i = 0; i < n; i++) out[i] = checkedWeight(r.string(LIMITS.weightBytes, what), what);
+  return out;
+}
+
 export function writeMembershipConfig(w: Writer, c: MembershipConfig): void {
+  if (c.outgoingWeights !== undefined && c.outgoing === undefined) throw new CodecError("outgoing weights without outgoing voters");
   writeNodeIds(w, c.voters, "voters");
-  w.bool(c.outgoing !== undefined);
-  if (c.outgoing !== undefined) writeNodeIds(w, c.outgoing, "outgoing voters");
+  w.u8(
+    (c.outgoing !== undefined ? CONFIG_OUTGOING : 0) |
+      (c.weights !== undefined ? CONFIG_WEIGHTS : 0) |
+      (c.outgoingWeights !== undefined ? CONFIG_OUTGOING_WEIGHTS : 0),
+  );
+  if (c.weights !== undefined) writeWeights(w, c.weights, c.voters, "voter weight");
+  if (c.outgoing !== undefined) {
+    writeNodeIds(w, c.outgoing, "outgoing voters");
+    if (c.outgoingWeights !== undefined) writeWeights(w, c.outgoingWeights, c.outgoing, "outgoing voter weight");
+  }
   writeNodeIds(w, c.learners, "learners");
 }
 
 export function readMembershipConfig(r: Reader): MembershipConfig {
   const voters = readNodeIds(r, "voters");
-  const outgoing = r.bool("outgoing flag") ? readNodeIds(r, "outgoing voters") : undefined;
+  const flags = r.u8("configuration flags");
+  const known = CONFIG_OUTGOING | CONFIG_WEIGHTS | CONFIG_OUTGOING_WEIGHTS;
+  if ((flags & ~known) !== 0 || ((flags & CONFIG_OUTGOING_WEIGHTS) !== 0 && (flags & CONFIG_OUTGOING) === 0)) {
+    throw new CodecError(`unknown configuration flags 0x${flags.toString(16)}`);
+  }
+  const weights = flags & CONFIG_WEIGHTS ? readWeights(r, voters.length, "voter weight") : undefined;
+  const outgoing = flags & CONFIG_OUTGOING ? readNodeIds(r, "outgoing voters") : undefined;
+  const outgoingWeights = outgoing !== undefined && flags & CONFIG_OUTGOING_WEIGHTS ? readWeights(r, outgoing.length, "outgoing voter weight") : undefined;
   const learners = readNodeIds(r, "learners");
-  return outgoing === undefined ? { voters, learners } : { voters, outgoing, learners };
+  // Absent fields stay absent so decode(encode(c)) deep-equals c.
+  return {
+    voters,
+    ...(weights !== undefined ? { weights } : {}),
+    ...(outgoing !== undefined ? { outgoing } : {}),
+    ...(outgoingWeights !== undefined ? { outgoingWeights } : {}),
+    learners,
+  };
 }
 
 // ---------------------------------------------------------------- entries

@@ -25,14 +25,16 @@ import {
 import { RaftLog } from "./log.js";
 import {
   allVoters,
+  configProblem,
   finalConfig,
   isJoint,
   isVoter,
   jointConfig,
   replicationTargets,
-  sameMembers,
+  sameVoters,
   validateVoters,
   withLearners,
+  type WeightedVoters,
 } from "./membership.js";
 import { Progress } from "./progress.js";
 import { committedIndex, hasQuorum, voteResult } from "./quorum.js";
@@ -52,6 +54,7 @@ import type {
   Role,
   Snapshot,
   Tx,
+  Weight,
 } from "./types.js";
 import { isWellFormedMessage } from "./validate.js";
 
@@ -76,7 +79,7 @@ type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
 
 /** A membership change waiting for its new nodes (learners) to catch up before C(old,new). */
 interface StagedChange {
-  readonly voters: readonly NodeId[];
+  readonly next: WeightedVoters;
   readonly added: readonly NodeId[];
 }
 
@@ -103,7 +106,7 @@ export class RaftCore {
   private readonly maxInflight: number;
   private readonly maxEntriesPerMessage: number;
   private readonly lookupCommittedTx: RaftOptions["lookupCommittedTx"];
-  private readonly acceptConfig: (config: MembershipConfig) => boolean;
+  private readonly acceptConfig: (config: MembershipConfig, current: MembershipConfig) => boolean;
 
   private term: number;
   private vote: NodeId | null;
@@ -156,6 +159,8 @@ export class RaftCore {
     this.maxEntriesPerMessage = positiveInt("maxEntriesPerMessage", opts.maxEntriesPerMessage, DEFAULT_MAX_ENTRIES_PER_MESSAGE);
     this.lookupCommittedTx = opts.lookupCommittedTx;
     this.acceptConfig = opts.acceptConfig ?? (() => true);
+    const initialProblem = configProblem(opts.initialConfig);
+    if (initialProblem !== undefined) throw new InvalidOptionsError(`initialConfig: ${initialProblem}`);
 
     const p = opts.persisted;
     const snapshot: Snapshot = p?.snapshot ?? {
@@ -294,9 +299,15 @@ export class RaftCore {
     }
   }
 
-  changeMembership(voters: readonly NodeId[]): void {
+  /**
+   * Moves the membership to `voters`, weighted by `weights` (weights[i] is the stake of
+   * voters[i]; without it every voter counts 1). New weights for the same voters are a change
+   * like any other: it goes through C(old,new), since quorums of the old and of the new weights
+   * need not intersect.
+   */
+  changeMembership(voters: readonly NodeId[], weights?: readonly Weight[]): void {
     if (this.role !== "leader") throw new NotLeaderError("changeMembership", this.leader);
-    validateVoters(voters);
+    validateVoters(voters, weights);
     if (this.transferee !== null) {
       throw new LeadershipTransferError(`changeMembership: a leadership transfer to ${this.transferee} is in progress`);
     }
@@ -306,12 +317,13 @@ export class RaftCore {
       );
     }
     const current = this.config();
-    if (sameMembers(current.voters, voters)) return;
+    const next: WeightedVoters = weights === undefined ? { voters: [...voters] } : { voters: [...voters], weights: [...weights] };
+    if (sameVoters(current, next)) return;
     this.flushProposals();
     const added = voters.filter((id) => !current.voters.includes(id));
     const newLearners = added.filter((id) => !current.learners.includes(id));
     if (newLearners.length > 0) this.appendAsLeader({ kind: "config", config: withLearners(current, newLearners) });
-    this.stagedChange = { voters: [...voters], added };
+    this.stagedChange = { next, added };
     this.maybeEnterJoint();
     this.bcastAppend();
   }
@@ -435,8 +447,16 @@ export class RaftCore {
     return this.configs.current();
   }
 
+  /**
+   * May campaign: a voter of the current configuration, or of the last committed one while a
+   * newer one is uncommitted. A node its newest configuration removes may still be needed until
+   * that configuration commits (Raft thesis §4.2.2): e.g. a removed leader that crashed holding
+   * the only copy of C(new), whose stake the old half of C(old,new) cannot do without, and which
+   * refuses its less complete peers. It tallies votes by its newest configuration, which does
+   * not count its own; pre-vote and the lease keep it from disrupting once it is really out.
+   */
   private promotable(): boolean {
-    return isVoter(this.config(), this.id);
+    return isVoter(this.config(), this.id) || (this.configUncommitted() && isVoter(this.configs.at(this.log.commit), this.id));
   }
 
   private resetElectionTimeout(): void {
@@ -672,7 +692,7 @@ export class RaftCore {
       for (let k = i; k < entries.length; k++) {
         const e = entries[k]!;
         // Only a change still open to a vote can be vetoed: a committed one was accepted by a quorum.
-        if (e.kind === "config" && e.index > m.commit && !this.acceptConfig(e.config!)) return;
+        if (e.kind === "config" && e.index > m.commit && !this.acceptConfig(e.config!, this.config())) return;
       }
       const from = entries[i]!.index;
       if (from <= last) this.truncateFrom(from);
@@ -747,6 +767,19 @@ export class RaftCore {
     for (const id of keep) {
       if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.maxInflight));
     }
+  }
+
+  /**
+   * The current configuration just committed: the previous one's extra targets retire, each
+   * told the commit first (a heartbeat at the configuration entry, which a node holding it
+   * accepts), so a node the configuration removes learns that it is out and stops campaigning
+   * (see promotable()).
+   */
+  private retirePreviousTargets(): void {
+    const targets = new Set(replicationTargets(this.config()));
+    const at = this.configs.currentIndex();
+    for (const id of this.progress.keys()) if (!targets.has(id)) this.sendHeartbeat(id, at);
+    this.syncProgress(false);
   }
 
   private appendAsLeader(body: Pick<Entry, "kind"> & Partial<Pick<Entry, "txs" | "config" | "app">>): void {
@@ -839,7 +872,7 @@ export class RaftCore {
     this.log.commit = idx;
     this.emitCommitted(old, idx);
     const configIndex = this.configs.currentIndex();
-    if (configIndex > old && configIndex <= idx) this.syncProgress(false); // the previous config's extra targets retire
+    if (configIndex > old && configIndex <= idx) this.retirePreviousTargets();
     this.maybeEnterJoint();
     this.maybeLeaveJoint();
     this.maybeStepDownRemoved();
@@ -906,7 +939,7 @@ export class RaftCore {
       if (!pr || pr.match < this.log.commit) return;
     }
     this.stagedChange = null;
-    this.appendAsLeader({ kind: "config", config: jointConfig(this.config(), staged.voters) });
+    this.appendAsLeader({ kind: "config", config: jointConfig(this.config(), staged.next) });
   }
 
   /** Appends C(new) once C(old,new) is committed (also finishes a joint change a previous leader began). */
@@ -939,7 +972,7 @@ export class RaftCore {
   private bcastCommit(): void {
     for (const [id, pr] of this.progress) {
       if (this.sendAppend(id, pr)) continue;
-      if (pr.state === "replicate") this.sendHeartbeat(id, pr);
+      if (pr.state === "replicate") this.sendHeartbeat(id, pr.match);
     }
   }
 
@@ -958,14 +991,14 @@ export class RaftCore {
         pr.stalledRounds = 0;
       }
       pr.matchAtLastRound = pr.match;
-      this.sendHeartbeat(id, pr);
+      this.sendHeartbeat(id, pr.match);
     }
   }
 
-  /** An empty append at a point the peer is known to hold: liveness + commit up to its match. */
-  private sendHeartbeat(to: NodeId, pr: Progress): void {
-    const t = this.log.term(pr.match);
-    const prevIndex = t === undefined ? 0 : pr.match;
+  /** An empty append at `at` (normally the peer's match, a point it is known to hold): liveness + commit up to it. */
+  private sendHeartbeat(to: NodeId, at: number): void {
+    const t = this.log.term(at);
+    const prevIndex = t === undefined ? 0 : at;
     this.send({ type: "append", from: this.id, to, term: this.term, prevIndex, prevTerm: t ?? 0, entries: [], commit: this.log.commit });
   }
 
@@ -1015,11 +1048,16 @@ export class RaftCore {
 }
 
 function validatePersisted(snapshot: Snapshot, hard: HardState, entries: readonly Entry[], applied: number): void {
+  const snapshotProblem = configProblem(snapshot.meta.config);
+  if (snapshotProblem !== undefined) throw new InvalidPersistedStateError(`persisted snapshot configuration: ${snapshotProblem}`);
   const first = snapshot.meta.index + 1;
   for (let i = 0; i < entries.length; i++) {
-    if (entries[i]!.index !== first + i) {
-      throw new InvalidPersistedStateError(`persisted entries are not contiguous after the snapshot: expected index ${first + i}, found ${entries[i]!.index}`);
+    const e = entries[i]!;
+    if (e.index !== first + i) {
+      throw new InvalidPersistedStateError(`persisted entries are not contiguous after the snapshot: expected index ${first + i}, found ${e.index}`);
     }
+    const problem = e.kind === "config" ? configProblem(e.config) : undefined;
+    if (problem !== undefined) throw new InvalidPersistedStateError(`persisted configuration entry ${e.index}: ${problem}`);
   }
   const last = snapshot.meta.index + entries.length;
   if (hard.commit > last) throw new InvalidPersistedStateError(`persisted commit ${hard.commit} is beyond the last persisted index ${last}`);

@@ -16,12 +16,25 @@ export interface Tx {
 }
 
 /**
- * Membership. Joint consensus: while `outgoing` is set, decisions need a majority of
- * `voters` AND a majority of `outgoing`. Learners receive the log but never vote or count.
+ * A voter's weight (its stake): a positive decimal integer without leading zeros, in token base
+ * units (18-decimal amounts exceed 2^53). A string keeps it exact and JSON-safe in logs and
+ * status; the quorum math works on bigint.
+ */
+export type Weight = string;
+
+/**
+ * Membership. A quorum is a set of voters holding more than half of the total weight; joint
+ * consensus: while `outgoing` is set, decisions need a quorum of `voters` (by `weights`) AND a
+ * quorum of `outgoing` (by `outgoingWeights`). Absent weights count every voter as 1 (a
+ * head-count majority). Learners receive the log but never vote, count, or carry a weight.
  */
 export interface MembershipConfig {
   readonly voters: readonly NodeId[];
+  /** weights[i] is the weight of voters[i]. */
+  readonly weights?: readonly Weight[];
   readonly outgoing?: readonly NodeId[];
+  /** outgoingWeights[i] is the weight of outgoing[i] (only with `outgoing`). */
+  readonly outgoingWeights?: readonly Weight[];
   readonly learners: readonly NodeId[];
 }
 
@@ -205,9 +218,10 @@ export interface RaftOptions {
    * A follower's veto over membership it is asked to adopt (config entries in an append that
    * the leader does not report committed): when it returns false the message is dropped
    * unanswered, as if lost, so the change cannot commit without a quorum that accepts it. The
-   * sequencer checks configurations against its own reading of L1. Default: accept.
+   * sequencer checks configurations against its own reading of L1. `current` is the
+   * configuration this node is in. Default: accept.
    */
-  readonly acceptConfig?: (config: MembershipConfig) => boolean;
+  readonly acceptConfig?: (config: MembershipConfig, current: MembershipConfig) => boolean;
 }
 
 export type Role = "follower" | "preCandidate" | "candidate" | "leader";

@@ -19,6 +19,7 @@ import {
   type RaftStatus,
   type Snapshot,
   type Tx,
+  type Weight,
 } from "../consensus/index.js";
 import type { PersistRequest } from "../storage/index.js";
 import type { Logger } from "../ops/logger.js";
@@ -57,7 +58,7 @@ export interface RaftControl {
   basicStatus(): BasicStatus;
   status(): RaftStatus;
   proposeApp(data: Uint8Array): boolean;
-  changeMembership(voters: readonly NodeId[]): void;
+  changeMembership(voters: readonly NodeId[], weights?: readonly Weight[]): void;
   transferLeadership(to: NodeId): void;
   setElectionRank(rank: number): void;
 }
@@ -122,9 +123,9 @@ export class RaftNode implements RaftControl {
     return ok;
   }
 
-  /** Starts moving the voters to `voters` (learners first, then joint, then final); throws as the core does. */
-  changeMembership(voters: readonly NodeId[]): void {
-    this.core.changeMembership(voters);
+  /** Starts moving the voters to `voters` with their stakes (learners first, then joint, then final); throws as the core does. */
+  changeMembership(voters: readonly NodeId[], weights?: readonly Weight[]): void {
+    this.core.changeMembership(voters, weights);
     this.kick();
   }
 

@@ -134,7 +134,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
       // Every node starts from the same index-0 configuration: the first non-empty set on L1.
       // A node outside it (a later joiner) is not a voter until the cluster adds it.
       initialConfig: { voters: genesis, learners: [] },
-      acceptConfig: (c) => plans.accepts(c),
+      acceptConfig: (proposed, current) => plans.accepts(proposed, current),
       ...(fresh ? {} : { persisted }),
       random: osRandom(),
       electionTicks: config.electionTicks,

@@ -11,9 +11,10 @@ import {
   NotLeaderError,
   type MembershipConfig,
   type NodeId,
+  type Weight,
 } from "../consensus/index.js";
 import type { RaftControl } from "../raftnode/index.js";
-import { sameMembers } from "../consensus/membership.js";
+import { sameVoters } from "../consensus/membership.js";
 import type { Logger } from "../ops/logger.js";
 import { encodeAppRecord } from "../domain/records.js";
 
@@ -21,6 +22,8 @@ import { encodeAppRecord } from "../domain/records.js";
 export interface EpochPlan {
   readonly epoch: number;
   readonly voters: readonly NodeId[];
+  /** weights[i] is the stake of voters[i] (token base units): quorums are by stake. */
+  readonly weights?: readonly Weight[];
   /** Schedule order: primary first, then the fallbacks. */
   readonly schedule: readonly NodeId[];
 }
@@ -49,12 +52,13 @@ export class EpochPlans {
 
   /**
    * A follower accepts a membership change only toward a set it read on L1 itself: the incoming
-   * voters are one of its known epochs' sets, and every node named is a member of one of them.
+   * voters with their stakes are one of its known epochs' sets (or its `current` voters, which a
+   * learner stage keeps), and every node named is a member of one of them.
    */
-  accepts(config: MembershipConfig): boolean {
+  accepts(config: MembershipConfig, current: MembershipConfig): boolean {
     const known = new Set(this.list.flatMap((p) => p.voters));
     const named = [...config.voters, ...(config.outgoing ?? []), ...config.learners];
-    const ok = named.every((id) => known.has(id)) && this.list.some((p) => sameMembers(p.voters, config.voters));
+    const ok = named.every((id) => known.has(id)) && (this.list.some((p) => sameVoters(p, config)) || sameVoters(current, config));
     if (!ok) {
       this.logger.warn({ config, epochs: this.list.map((p) => p.epoch) }, "refusing a membership change that does not match this node's reading of L1");
     }
@@ -184,7 +188,7 @@ export class EpochManager {
    */
   private syncMembership(latest: EpochPlan, config: MembershipConfig): boolean {
     if (latest.voters.length === 0) return false; // an empty set cannot run a cluster: keep the last one
-    if (config.outgoing === undefined && config.learners.length === 0 && sameMembers(config.voters, latest.voters)) {
+    if (config.outgoing === undefined && config.learners.length === 0 && sameVoters(config, latest)) {
       this.changeSince = undefined;
       return false;
     }
@@ -195,7 +199,7 @@ export class EpochManager {
     }
     if (config.outgoing === undefined) {
       try {
-        this.opts.raft.changeMembership(latest.voters);
+        this.opts.raft.changeMembership(latest.voters, latest.weights);
       } catch (error) {
         if (!(error instanceof MembershipChangeInProgressError || error instanceof LeadershipTransferError)) throw error;
       }

@@ -41,6 +41,7 @@ export function planOf(view: EpochView): EpochPlan {
   return {
     epoch: Number(view.epoch),
     voters: view.members.map((m) => nodeIdOf(m.operator)),
+    weights: view.members.map((m) => m.stake.toString()),
     schedule: view.schedule.map((op) => nodeIdOf(op)),
   };
 }

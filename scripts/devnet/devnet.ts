@@ -148,7 +148,7 @@ export class Devnet {
       }
       if (this.stopped) return { exitCode: 0, acked: 0, comparisons };
 
-      const stakes = Array.from({ length: o.nodes }, (_, i) => String(1_000 + 500 * (o.nodes - 1 - i)));
+      const stakes = Array.from({ length: o.nodes }, (_, i) => String(1_000 + 100 * (o.nodes - 1 - i)));
       const net = await deployAndStake(chain, dir, stakes, o.nodeSettings ?? {}, { deploy: { epochLength: BigInt(o.epochLength) } });
       const { registry } = net.deployment;
       const first = await mineToNextEpoch(chain.connection, registry);

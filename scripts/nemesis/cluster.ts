@@ -74,7 +74,7 @@ export class NemesisCluster {
     try {
       proxy = await L1Proxy.start(chain.url);
       // Stakes differ so the L1 leader schedule rotates among several primaries.
-      const stakes = Array.from({ length: opts.nodes }, (_, i) => String(1_000 + 250 * (opts.nodes - 1 - i)));
+      const stakes = Array.from({ length: opts.nodes }, (_, i) => String(1_000 + 100 * (opts.nodes - 1 - i)));
       const net = await deployAndStake(chain, opts.dir, stakes, { l1RpcUrl: proxy.url, ...opts.nodeSettings }, { deploy: { epochLength: BigInt(opts.epochLength) } });
       for (const op of net.operators) {
         await writeFile(op.configFile, JSON.stringify({ ...op.config, tickMs: opts.tickMs[op.index] }, null, 2));

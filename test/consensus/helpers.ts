@@ -19,6 +19,7 @@ import {
   type Ready,
   type Snapshot,
   type Tx,
+  type Weight,
 } from "../../node/consensus/index.js";
 
 /** Deterministic PRNG (mulberry32) in [0, 1). */
@@ -87,6 +88,8 @@ export interface ClusterOptions {
   maxInflight?: number;
   maxEntriesPerMessage?: number;
   seed?: number;
+  /** Genesis weights: weights[i] is the stake of voters[i] (default: 1 each). */
+  weights?: readonly Weight[];
   /** Per-node veto over adopted membership (RaftOptions.acceptConfig). */
   acceptConfig?: (id: NodeId, config: MembershipConfig) => boolean;
 }
@@ -112,7 +115,7 @@ export class Cluster {
     readonly opts: ClusterOptions = {},
     disks: Readonly<Record<NodeId, Disk>> = {},
   ) {
-    this.genesis = { voters: [...voters], learners: [] };
+    this.genesis = { voters: [...voters], ...(opts.weights ? { weights: [...opts.weights] } : {}), learners: [] };
     for (const id of voters) this.start(id, disks[id]);
   }
 

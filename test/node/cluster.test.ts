@@ -48,7 +48,7 @@ describe("sequencer cluster (3 node processes)", function () {
   before(async () => {
     dir = makeTempDir("seq-cluster-");
     chain = await startLocalChain();
-    net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
+    net = await deployAndStake(chain, dir, ["2400", "1500", "1000"]);
     // Node 0 starts (and restarts) from an encrypted keystore, the others from plain-hex keys.
     await encryptSignerKey(net, 0, "cluster test passphrase");
     await enterNextEpoch(chain, net.deployment.registry);

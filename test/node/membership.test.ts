@@ -39,7 +39,7 @@ describe("epochs drive membership (node processes)", function () {
   before(async () => {
     dir = makeTempDir("seq-membership-");
     chain = await startLocalChain();
-    net = await deployAndStake(chain, dir, ["2500", "1500", "1000"]);
+    net = await deployAndStake(chain, dir, ["2400", "1500", "1000"]);
     await enterNextEpoch(chain, net.deployment.registry);
     for (const i of [0, 1, 2]) procs.set(i, spawnNode(net.operators[i]!));
     await until("a leader", async () => ((await status(0)).leader !== null ? true : undefined));

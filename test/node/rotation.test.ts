@@ -49,7 +49,7 @@ describe("scheduled leader rotation (node processes)", function () {
   before(async () => {
     dir = makeTempDir("seq-rotation-");
     chain = await startLocalChain();
-    net = await deployAndStake(chain, dir, ["6000", "1000", "1000", "1000"]);
+    net = await deployAndStake(chain, dir, ["2900", "1000", "1000", "1000"]);
     await enterNextEpoch(chain, net.deployment.registry);
     for (const i of [0, 1, 2, 3]) procs.set(i, spawnNode(net.operators[i]!));
     await until("a leader", async () => ((await rpc<RotationStatus>(net.operators[0]!.rpcUrl, "seq_status")).leader !== null ? true : undefined));

@@ -19,7 +19,7 @@ describe("snapshot catch-up (3 node processes, aggressive compaction)", function
   before(async () => {
     dir = makeTempDir("seq-snap-");
     chain = await startLocalChain();
-    net = await deployAndStake(chain, dir, ["2500", "1500", "1000"], { compactEvery: 8 });
+    net = await deployAndStake(chain, dir, ["2400", "1500", "1000"], { compactEvery: 8 });
     await enterNextEpoch(chain, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
   });

@@ -105,16 +105,40 @@ describe("EpochManager", () => {
   });
 
   it("accepts only membership whose voters are a known epoch's set and whose nodes it knows", () => {
-    const { veto } = setup([
+    const { c, veto } = setup([
       { epoch: 4, voters: ["a", "b", "d"], schedule: ["a", "b", "d"] },
       { epoch: 3, voters: ["a", "b", "c"], schedule: ["a", "b", "c"] },
     ]);
-    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["d"] })).to.equal(true);
-    expect(veto.accepts({ voters: ["a", "b", "d"], outgoing: ["a", "b", "c"], learners: [] })).to.equal(true);
-    expect(veto.accepts({ voters: ["a", "b", "d"], learners: [] })).to.equal(true);
-    expect(veto.accepts({ voters: ["a", "b", "e"], learners: [] }), "e is in no set").to.equal(false);
-    expect(veto.accepts({ voters: ["a", "b"], learners: [] }), "no epoch has this set").to.equal(false);
-    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["x"] }), "unknown learner").to.equal(false);
+    const current = c.core("a").status().config;
+    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["d"] }, current)).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "d"], outgoing: ["a", "b", "c"], learners: [] }, current)).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "d"], learners: [] }, current)).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "e"], learners: [] }, current), "e is in no set").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b"], learners: [] }, current), "no epoch has this set").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["x"] }, current), "unknown learner").to.equal(false);
+  });
+
+  it("moves the membership to the epoch's stakes when only the stakes changed", () => {
+    const { c, manager, advance } = setup([{ epoch: 3, voters: ["a", "b", "c"], weights: ["5", "1", "1"], schedule: ["a", "b", "c"] }]);
+    for (let i = 0; i < 6; i++) {
+      advance(i === 0 ? 600 : 100);
+      manager.tick();
+      c.stabilize();
+    }
+    expect(c.core("b").status().config).to.deep.equal({ voters: ["a", "b", "c"], weights: ["5", "1", "1"], learners: [] });
+  });
+
+  it("accepts membership only with the stakes of a known epoch, or its current voters' (a learner stage)", () => {
+    const { c, veto } = setup([
+      { epoch: 4, voters: ["a", "b", "d"], weights: ["7", "1", "3"], schedule: ["a", "b", "d"] },
+      { epoch: 3, voters: ["a", "b", "c"], weights: ["2", "2", "2"], schedule: ["a", "b", "c"] },
+    ]);
+    const current = c.core("a").status().config;
+    expect(veto.accepts({ voters: ["d", "a", "b"], weights: ["3", "7", "1"], learners: [] }, current)).to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "d"], weights: ["1", "7", "3"], learners: [] }, current), "stakes swapped").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b", "d"], learners: [] }, current), "head count instead of stake").to.equal(false);
+    expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["d"] }, current), "the current (genesis) voters plus a learner").to.equal(true);
+    expect(veto.accepts({ voters: ["a", "b", "c"], weights: ["1", "1", "9"], learners: ["d"] }, current)).to.equal(false);
   });
 
   it("ranks elections in schedule order among the nodes other than the leader, so the next one fires first", () => {

@@ -2,17 +2,22 @@
  * Election-rule study (docs/election-rule-study.md): the literal "equal commitment
  * state" vote rule can leave a 5-node cluster without an electable leader, ours
  * (isAtLeastAsComplete) always elects and never loses a majority-replicated entry;
- * and the real core behaves as the model says for j = 0..4.
+ * and the real core behaves as the model says for j = 0..4. The same with stake-weighted
+ * quorums, and a stake minority of voters that can neither elect nor commit.
  */
 import { expect } from "chai";
 import {
+  SYBIL_STAKES,
   atLeastAsCompleteRule,
   explore,
   formatStudy,
+  formatWeightedStudy,
   latestReach,
   literalRule,
   runCoreScenario,
+  runStakeMinorityScenario,
   runStudy,
+  runWeightedStudy,
   scenarios,
   type VoteRule,
 } from "../../sim/election-study.js";
@@ -88,4 +93,69 @@ describe("election-rule study: the real core, leader dies after its entry reache
       }
     });
   }
+});
+
+describe("election-rule study: stake-weighted quorums", function () {
+  const rows = runWeightedStudy();
+
+  it("exhaustively: by stake, rule (b) elects whenever the live nodes hold a quorum, only then, and never loses an entry on a quorum", function () {
+    for (const r of rows.filter((x) => x.counting === "stake")) {
+      const row = formatWeightedStudy([r]);
+      expect(r.leaderlessWithQuorum, row).to.equal(0);
+      expect(r.leaderlessWithoutQuorum, row).to.equal(r.states - r.liveQuorum);
+      expect(r.unsafe, row).to.equal(0);
+      expect(r.minorityElects, row).to.equal(0);
+    }
+    const deadHeavyLeader = rows.filter((r) => r.stakes === "heavy leader" && !r.leaderRestarted);
+    for (const r of deadHeavyLeader) expect(r.liveQuorum, "the survivors hold 4 of 10: nobody may be elected").to.equal(0);
+  });
+
+  it("exhaustively, the control: counting heads, the sybils elect one of their own and lose an entry the large operators hold", function () {
+    const heads = rows.filter((r) => r.counting === "heads");
+    expect(heads).to.have.length(4);
+    for (const r of heads) {
+      expect(r.minorityElects, formatWeightedStudy([r])).to.equal(r.states);
+      expect(r.unsafe, formatWeightedStudy([r])).to.be.greaterThan(0);
+    }
+  });
+
+  const SEEDS = 6;
+  for (const [name, weights] of [["sybils", SYBIL_STAKES], ["skewed", ["3", "1", "4", "1", "5"]]] as const) {
+    it(`the real core, stakes ${name}: a leader is always elected and, when the entry reached a quorum by stake, holds it`, function () {
+      let onQuorum = 0;
+      for (let j = 0; j <= 4; j++) {
+        for (let seed = 1; seed <= SEEDS; seed++) {
+          const r = runCoreScenario(j, seed, weights);
+          const where = `j=${j} seed=${seed}: ${JSON.stringify({ ...r, trace: undefined })}\n${r.trace ?? ""}`;
+          expect(r.violations, where).to.be.empty;
+          expect(r.newLeader, where).to.not.equal(null);
+          expect(r.toldBeforeCrash, where).to.equal(false);
+          expect(r.finalPosition, where).to.equal(r.resubmittedAt);
+          if (r.onQuorum) {
+            onQuorum++;
+            expect(r.newLeaderHeld, where).to.equal(true);
+            expect(r.survivedAt, where).to.equal(r.assignedPosition);
+          }
+        }
+      }
+      expect(onQuorum, "runs whose entry reached a quorum").to.be.within(SEEDS * 2, SEEDS * 5 - 1);
+    });
+  }
+
+  it("the real core: sybils cut off from the stake neither elect nor commit, the large operators do; counting heads it is the reverse (control)", function () {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = runStakeMinorityScenario(seed, true);
+      const where = `seed=${seed}: ${JSON.stringify({ ...r, trace: undefined })}\n${r.trace ?? ""}`;
+      expect(r.violations, where).to.be.empty;
+      expect(r.light, where).to.deep.equal({ elected: 0, committed: 0 });
+      expect(r.heavy.committed, where).to.be.greaterThan(0);
+      expect(r.converged, where).to.equal(true);
+
+      const control = runStakeMinorityScenario(seed, false);
+      const cwhere = `control seed=${seed}: ${JSON.stringify({ ...control, trace: undefined })}\n${control.trace ?? ""}`;
+      expect(control.violations, cwhere).to.be.empty;
+      expect(control.light.committed, cwhere).to.be.greaterThan(0);
+      expect(control.heavy.committed, cwhere).to.equal(0);
+    }
+  });
 });

@@ -2,12 +2,14 @@
  * Deterministic simulation of the Raft core under faults: 2,000 seeds over 3, 5 and 7
  * nodes (crashes that lose unsynced writes, partitions, lossy/duplicating/reordering
  * network, clock skew, compaction and snapshot installs, leadership transfers and
- * membership changes in a fraction of runs). Every run must show zero violations of
+ * membership changes in a fraction of runs), four in five of them with stake-weighted
+ * quorums (equal, random, one voter over half, sybils at the minimum stake; see
+ * `StakeProfile`) and re-weighting changes among the membership changes. Every run must show zero violations of
  * the checker's properties (see checker.ts and run.ts). Replay a failing seed with
  * `npm run sim -- --seed S --nodes N`.
  */
 import { expect } from "chai";
-import { describeFailure, randomRunOptions, runSeed, type RunResult } from "../../sim/run.js";
+import { STAKE_PROFILES, describeFailure, randomRunOptions, runSeed, type RunResult, type StakeProfile } from "../../sim/run.js";
 
 const PLAN: ReadonlyArray<{ nodes: number; seeds: number }> = [
   { nodes: 3, seeds: 700 },
@@ -26,6 +28,7 @@ describe("simulation: randomized fault schedules", function () {
     oneWay: 0,
     transfers: 0,
     membershipChanges: 0,
+    stakeChanges: 0,
     snapshotsInstalled: 0,
     compactions: 0,
     lost: 0,
@@ -35,6 +38,7 @@ describe("simulation: randomized fault schedules", function () {
     elections: 0,
   };
   const recovery: number[] = [];
+  const byProfile = new Map<StakeProfile, number>();
 
   for (const { nodes, seeds } of PLAN) {
     for (let from = 1; from <= seeds; from += CHUNK) {
@@ -51,6 +55,8 @@ describe("simulation: randomized fault schedules", function () {
           totals.oneWay += r.faults.oneWay;
           totals.transfers += r.faults.transfers;
           totals.membershipChanges += r.faults.membershipChanges;
+          totals.stakeChanges += r.faults.stakeChanges;
+          byProfile.set(r.stakes, (byProfile.get(r.stakes) ?? 0) + 1);
           totals.snapshotsInstalled += r.cluster.snapshotsInstalled;
           totals.compactions += r.cluster.compactions;
           totals.lost += r.cluster.messagesLost;
@@ -75,5 +81,6 @@ describe("simulation: randomized fault schedules", function () {
     expect(totals.crashesDuringFsync, "crashes inside an fsync window").to.be.greaterThan(100);
     expect(totals.snapshotsInstalled, "snapshot installs").to.be.greaterThan(100);
     expect(recovery.length, "every run measured its recovery").to.equal(2000);
+    for (const profile of STAKE_PROFILES) expect(byProfile.get(profile) ?? 0, `runs with stakes "${profile}"`).to.be.greaterThan(200);
   });
 });

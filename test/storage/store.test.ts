@@ -116,6 +116,22 @@ describe("NodeStore", function () {
       expect(s.status()).to.include({ firstIndex: 1, lastIndex: 5 });
     });
 
+    it("keeps stake weights of configuration entries and snapshots across a restart", async () => {
+      let s = await openStore();
+      const weighted = { voters: ["a", "b", "d"], weights: ["100000000000000000000000", "1", "7"], learners: [] };
+      const joint = { ...weighted, outgoing: ["a", "b", "c"], outgoingWeights: ["3", "2", "2"] };
+      const snapshot: Snapshot = { meta: { index: 4, term: 1, config: weighted, nextPosition: 8 }, data: Uint8Array.of(1) };
+      const es: Entry[] = [
+        { index: 5, term: 2, kind: "config", firstPosition: 8, config: joint },
+        { index: 6, term: 2, kind: "config", firstPosition: 8, config: weighted },
+      ];
+      await s.persistReady({ snapshot, entries: es, hardState: { term: 2, vote: null, commit: 4 } });
+      s = await reopen(s);
+      const state = await s.loadPersistedState();
+      expect(state.snapshot).to.deep.equal(snapshot);
+      expect(state.entries).to.deep.equal(es);
+    });
+
     it("syncs entries, terms and votes, but writes a commit-only hard state unsynced (MustSync)", async () => {
       const s = await openStore();
       await s.loadPersistedState();

@@ -11,14 +11,23 @@ export const tx: fc.Arbitrary<Tx> = fc.record({
   data: fc.uint8Array({ maxLength: 300 }),
 });
 
-export const membershipConfig: fc.Arbitrary<MembershipConfig> = fc.record(
-  {
-    voters: fc.array(nodeId, { maxLength: 7 }),
-    outgoing: fc.array(nodeId, { maxLength: 7 }),
-    learners: fc.array(nodeId, { maxLength: 3 }),
-  },
-  { requiredKeys: ["voters", "learners"] },
-);
+/** Stakes up to any uint256 (78 digits); fast-check favours the small and the extreme ones. */
+export const weight = fc.bigInt({ min: 1n, max: 2n ** 256n - 1n }).map(String);
+
+/** Voters, and (or not) one weight each. */
+const weightedVoters = fc
+  .array(nodeId, { maxLength: 7 })
+  .chain((ids) => fc.record({ ids: fc.constant(ids), weights: fc.option(fc.array(weight, { minLength: ids.length, maxLength: ids.length }), { nil: undefined }) }));
+
+export const membershipConfig: fc.Arbitrary<MembershipConfig> = fc
+  .record({ voters: weightedVoters, outgoing: fc.option(weightedVoters, { nil: undefined }), learners: fc.array(nodeId, { maxLength: 3 }) })
+  .map(({ voters, outgoing, learners }) => ({
+    voters: voters.ids,
+    ...(voters.weights !== undefined ? { weights: voters.weights } : {}),
+    ...(outgoing !== undefined ? { outgoing: outgoing.ids } : {}),
+    ...(outgoing?.weights !== undefined ? { outgoingWeights: outgoing.weights } : {}),
+    learners,
+  }));
 
 export const entry: fc.Arbitrary<Entry> = fc.record(
   {

@@ -108,6 +108,21 @@ describe("codec", () => {
       );
     });
 
+    it("stake-weighted configurations, joint ones with both halves' weights", () => {
+      const e18 = (tokens: bigint) => (tokens * 10n ** 18n).toString();
+      const config = {
+        voters: ["a", "b", "c"],
+        weights: [e18(100_000n), e18(100n), "1"],
+        outgoing: ["a", "d"],
+        outgoingWeights: [e18(99_000n), (2n ** 256n - 1n).toString()],
+        learners: ["e"],
+      };
+      const e = { index: 3, term: 2, kind: "config" as const, firstPosition: 9, config };
+      expect(decodeEntry(encodeEntry(e))).to.deep.equal(e);
+      const s = { meta: { index: 3, term: 2, nextPosition: 9, config: { voters: config.voters, weights: config.weights, learners: [] } }, data: new Uint8Array([1]) };
+      expect(decodeSnapshot(encodeSnapshot(s))).to.deep.equal(s);
+    });
+
     it("is compact: a 1,024 x 150-byte tx append costs under 2% over the raw tx bytes", () => {
       const bytes = encodeMessage(appendMessage("node-a", "node-b", 7, 1_024, 150));
       const raw = 1_024 * (150 + 32);
@@ -115,7 +130,38 @@ describe("codec", () => {
     });
   });
 
+  describe("configurations written before weights", () => {
+    // Frozen bytes of the layout before weights: ids, a 0/1 "outgoing" byte, outgoing ids, learners.
+    // Entry 7 of term 3, kind config, firstPosition 4, flags FLAG_CONFIG;
+    // config { voters: [a, b], outgoing: [c], learners: [d] }.
+    const OLD_ENTRY = "0703020402" + "0201610162" + "01" + "010163" + "010164";
+    const oldEntry = { index: 7, term: 3, kind: "config", firstPosition: 4, config: { voters: ["a", "b"], outgoing: ["c"], learners: ["d"] } };
+    // Snapshot at 5 of term 2, nextPosition 3, config { voters: [a], learners: [] }, data 0xff.
+    const OLD_SNAPSHOT = "050203" + "010161" + "00" + "00" + "01ff";
+
+    it("decode to the same unweighted configuration (every voter counts 1)", () => {
+      expect(decodeEntry(Buffer.from(OLD_ENTRY, "hex"))).to.deep.equal(oldEntry);
+      expect(decodeSnapshot(Buffer.from(OLD_SNAPSHOT, "hex"))).to.deep.equal({
+        meta: { index: 5, term: 2, nextPosition: 3, config: { voters: ["a"], learners: [] } },
+        data: Uint8Array.of(0xff),
+      });
+    });
+
+    it("unweighted configurations are still written byte for byte as before", () => {
+      expect(hex(encodeEntry(oldEntry as never))).to.equal(OLD_ENTRY);
+    });
+  });
+
   describe("rejects bad values on encode", () => {
+    it("weights that are not positive decimal integers, or do not match the voters", () => {
+      const cfg = (c: object) => ({ index: 1, term: 1, kind: "config" as const, firstPosition: 0, config: { voters: ["a", "b"], learners: [], ...c } });
+      for (const weights of [["1", "0"], ["1", "01"], ["1", "-2"], ["1", "1e3"], ["1", "9".repeat(79)], ["1"]]) {
+        expect(() => encodeEntry(cfg({ weights })), JSON.stringify(weights)).to.throw(CodecError, /voter weight/);
+      }
+      expect(() => encodeEntry(cfg({ outgoingWeights: ["1", "1"] }))).to.throw(CodecError, /outgoing weights without outgoing voters/);
+      expect(() => encodeEntry(cfg({ outgoing: ["a"], outgoingWeights: ["1", "1"] }))).to.throw(CodecError, /outgoing voter weight/);
+    });
+
     it("uppercase, short or unprefixed tx hashes", () => {
       for (const hash of ["0x" + "AB".repeat(32), "0x" + "ab".repeat(31), "ab".repeat(33), "0x" + "zz".repeat(32)]) {
         const e = { index: 1, term: 1, kind: "txs" as const, firstPosition: 0, txs: [{ hash, data: new Uint8Array(1) }] };
@@ -150,6 +196,18 @@ describe("codec", () => {
         /granted/,
       );
         });
+
+    it("unknown configuration flags and malformed weights throw CodecError", () => {
+      // config entry, voters [a], then the flags byte and what follows it
+      const entryWith = (tail: string) => Buffer.from("0101020002" + "010161" + tail, "hex");
+      expect(decodeEntry(entryWith("02" + "0137" + "00")).config, "weight 7").to.deep.equal({ voters: ["a"], weights: ["7"], learners: [] });
+      expect(() => decodeEntry(entryWith("08" + "00")), "unknown bit").to.throw(CodecError, /configuration flags/);
+      expect(() => decodeEntry(entryWith("04" + "00")), "outgoing weights without outgoing").to.throw(CodecError, /configuration flags/);
+      for (const weight of ["0130", "023037", "012d", "0141"]) {
+        expect(() => decodeEntry(entryWith("02" + weight + "00")), weight).to.throw(CodecError, /voter weight/);
+      }
+      expect(() => decodeEntry(entryWith("02" + "4f" + "39".repeat(79) + "00")), "79 digits").to.throw(CodecError, /limit/);
+    });
 
     it("overlong varints and invalid UTF-8 throw CodecError", () => {
       // term = 1 encoded as 0x81 0x00 instead of 0x01
