@@ -7,8 +7,8 @@ import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
 
 /// @title BatchInbox
 /// @notice Accepts the sequencer's batches: hash-chained, gap-free in batch number and in
-/// position, each signed (EIP-712, registry domain) by a strict majority of distinct members
-/// of the active set of the header's epoch. L1 inclusion of a batch is its finality.
+/// position, each signed (EIP-712, registry domain) by distinct members of the active set of
+/// the header's epoch holding more than half of its stake. L1 inclusion of a batch is its finality.
 /// @dev The batch payload is only passed as calldata and never stored: an indexer rebuilds the
 /// ordered stream from the `BatchAccepted` events plus the `data` argument of the transaction
 /// that emitted each one (decode the tx input as `submitBatch(header, data, signatures)`, check
@@ -78,8 +78,8 @@ contract BatchInbox {
     error EpochBeforePreviousBatch(uint64 epoch, uint64 previousEpoch);
     /// @notice The epoch has no active set: nobody can sign for it.
     error EmptyActiveSet(uint64 epoch);
-    /// @notice Fewer distinct member signatures than a strict majority of the active set.
-    error InsufficientSignatures(uint256 signatures, uint256 activeSetSize);
+    /// @notice The valid signatures' signers hold no more than half of the epoch's active stake.
+    error InsufficientStakeSigned(uint256 signedStake, uint256 activeStake);
     /// @notice Signature `index` is not a valid 65-byte low-s signature.
     error MalformedSignature(uint256 index);
     /// @notice Signature `index` recovers to an address outside the epoch's active set.
@@ -102,8 +102,8 @@ contract BatchInbox {
         maxEpochLag = maxEpochLag_;
     }
 
-    /// @notice Posts a batch: `header` signed by a strict majority of the active set of
-    /// `header.epoch`, with its payload `data`.
+    /// @notice Posts a batch: `header` signed by members of `header.epoch`'s active set holding
+    /// more than half of its stake, with its payload `data`.
     /// @dev Idempotent: posting an already accepted header again returns false and emits
     /// `BatchAlreadyAccepted` without checking signatures; a different header for an accepted
     /// number reverts with `ConflictingBatch`. A new batch's epoch must lie in
@@ -190,14 +190,17 @@ contract BatchInbox {
     }
 
     /// @dev Reverts unless `signatures` are signatures of `headerHash` by distinct members of
-    /// `epoch`'s active set forming a strict majority of it. Each signature is recovered once;
-    /// membership is a scan of the in-memory signer list (the set is small), duplicates are
-    /// caught with a bitmap over active-set indices.
+    /// `epoch`'s active set holding more than half of its frozen stake (a quorum by stake, as in
+    /// the nodes' Raft: members at the minimum stake cannot outvote the stake). Each signature is
+    /// recovered once; membership is a scan of the in-memory signer list (the set is small),
+    /// duplicates are caught with a bitmap over active-set indices.
     function _checkQuorum(uint64 epoch, bytes32 headerHash, bytes[] calldata signatures) private view {
-        address[] memory signers = registry.activeSigners(epoch);
+        (address[] memory signers, uint256[] memory stakes) = registry.activeSignerStakes(epoch);
         uint256 n = signers.length;
         if (n == 0) revert EmptyActiveSet(epoch);
-        if (signatures.length * 2 <= n) revert InsufficientSignatures(signatures.length, n);
+        uint256 activeStake;
+        for (uint256 j = 0; j < n; ++j) activeStake += stakes[j];
+        uint256 signedStake;
 
         bytes32 digest = MessageHashUtils.toTypedDataHash(registry.domainSeparator(), headerHash);
         uint256[] memory seen = new uint256[]((n + 255) >> 8);
@@ -210,7 +213,9 @@ contract BatchInbox {
             uint256 bit = 1 << (j & 255);
             if (seen[j >> 8] & bit != 0) revert DuplicateSigner(i, signer);
             seen[j >> 8] |= bit;
+            signedStake += stakes[j];
         }
+        if (signedStake * 2 <= activeStake) revert InsufficientStakeSigned(signedStake, activeStake);
     }
 
     /// @notice Number of accepted batches (= number of the last one; 0 if none).

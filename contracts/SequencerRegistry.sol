@@ -515,6 +515,17 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         for (uint256 i; i < keys.length; ++i) signers[i] = _registrations[TopKRanking.idOf(keys[i])].signer;
     }
 
+    /// @inheritdoc ISequencerRegistry
+    function activeSignerStakes(uint64 epoch) external view returns (address[] memory signers, uint256[] memory stakes) {
+        uint256[] memory keys = _setKeys(epoch);
+        signers = new address[](keys.length);
+        stakes = new uint256[](keys.length);
+        for (uint256 i; i < keys.length; ++i) {
+            signers[i] = _registrations[TopKRanking.idOf(keys[i])].signer;
+            stakes[i] = TopKRanking.stakeOf(keys[i]);
+        }
+    }
+
     /// @notice Operators of `epoch`'s active set with their frozen stakes, in active-set order.
     function activeStakes(uint64 epoch) external view returns (address[] memory operators, uint256[] memory stakes) {
         uint256[] memory keys = _setKeys(epoch);

@@ -39,6 +39,10 @@ interface ISequencerRegistry {
     /// @notice Signing addresses of `epoch`'s active set, in active-set order.
     function activeSigners(uint64 epoch) external view returns (address[] memory);
 
+    /// @notice Signing addresses of `epoch`'s active set with their frozen stakes, in active-set
+    /// order: what a stake-weighted quorum of the set is counted in.
+    function activeSignerStakes(uint64 epoch) external view returns (address[] memory signers, uint256[] memory stakes);
+
     /// @notice Leader schedule of `epoch`: operators of the active set, primary first,
     /// stake-weighted pseudo-random order from the epoch's seed.
     function leaderSchedule(uint64 epoch) external view returns (address[] memory);

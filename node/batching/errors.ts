@@ -11,19 +11,20 @@ export class BatchSigningRefusedError extends Error {
   }
 }
 
-/** Fewer valid signatures than a strict majority of the header's epoch set came back. */
+/** The valid signatures that came back hold no more than half of the header epoch's stake. */
 export class QuorumNotReachedError extends Error {
   override readonly name = "QuorumNotReachedError";
   constructor(
     readonly batchNumber: number,
     readonly epoch: number,
-    readonly got: number,
-    readonly needed: number,
+    /** Stake of the members that signed, and the epoch's whole active stake (token base units). */
+    readonly signedStake: bigint,
+    readonly activeStake: bigint,
     /** Why each missing member did not count, by node id. */
     readonly failures: Readonly<Record<string, string>>,
   ) {
     super(
-      `batch ${batchNumber} (epoch ${epoch}): ${got} of ${needed} signatures needed (${Object.entries(failures)
+      `batch ${batchNumber} (epoch ${epoch}): signers hold ${signedStake} of ${activeStake} stake, more than half is needed (${Object.entries(failures)
         .map(([id, why]) => `${id}: ${why}`)
         .join("; ")})`,
     );

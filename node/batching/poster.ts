@@ -14,15 +14,15 @@ import type { BatchSigner } from "./signer.js";
 import { decodeSignatureResponse, encodeSignatureRequest } from "./wire.js";
 
 export interface BatchPoster {
-  /** Valid signatures of `h` (hash `hash`) from a strict majority of its epoch's set; throws QuorumNotReachedError. */
+  /** Valid signatures of `h` (hash `hash`) from members holding more than half of its epoch's stake; throws QuorumNotReachedError. */
   gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]>;
   /** Posts `h` with its data and signatures and waits for the receipt; throws BatchL1Error (with `revert` on a revert). */
   submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash>;
 }
 
-/** The members of an epoch's active set that may sign its headers. */
+/** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
 export interface BatchEpochView {
-  readonly members: readonly { readonly nodeId: NodeId; readonly signer: Address }[];
+  readonly members: readonly { readonly nodeId: NodeId; readonly signer: Address; readonly stake: bigint }[];
 }
 
 export interface QuorumPosterOptions {
@@ -44,11 +44,13 @@ export class QuorumPoster implements BatchPoster {
 
   async gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]> {
     const view = await this.epochViewOf(h.epoch);
-    const needed = Math.floor(view.members.length / 2) + 1;
+    const activeStake = view.members.reduce((sum, m) => sum + m.stake, 0n);
+    const stakeOf = new Map(view.members.map((m) => [m.signer.toLowerCase(), m.stake]));
     if (this.gathered?.hash !== hash) this.gathered = { hash, bySigner: new Map() };
     const got = this.gathered.bySigner;
     const failures: Record<string, string> = {};
-    const enough = () => got.size >= needed;
+    const signedStake = () => [...got.keys()].reduce((sum, signer) => sum + (stakeOf.get(signer) ?? 0n), 0n);
+    const enough = () => signedStake() * 2n > activeStake;
     const ask = async (member: BatchEpochView["members"][number]): Promise<void> => {
       const signer = member.signer.toLowerCase() as Address;
       if (got.has(signer)) return;
@@ -65,7 +67,7 @@ export class QuorumPoster implements BatchPoster {
       }
     };
     if (!enough()) {
-      // Everyone is asked at once; the answer is taken as soon as a majority has signed.
+      // Everyone is asked at once; the answer is taken as soon as more than half the stake has signed.
       await new Promise<void>((resolve) => {
         let left = view.members.length;
         if (left === 0) resolve();
@@ -77,8 +79,8 @@ export class QuorumPoster implements BatchPoster {
         }
       });
     }
-    if (!enough()) throw new QuorumNotReachedError(h.batchNumber, h.epoch, got.size, needed, failures);
-    return [...got.values()].slice(0, needed);
+    if (!enough()) throw new QuorumNotReachedError(h.batchNumber, h.epoch, signedStake(), activeStake, failures);
+    return [...got.values()];
   }
 
   submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash> {

@@ -220,7 +220,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     selfId: self.nodeId,
     isLeader: acting,
     epoch: () => Number(follower.epoch),
-    epochView: async (epoch) => ({ members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer })) }),
+    epochView: async (epoch) => ({ members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer, stake: m.stake })) }),
     request: (to, payload, timeoutMs) => request(to, "batchSignature", payload, timeoutMs),
     proposeApp: (data) => raft.proposeApp(data),
     pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),

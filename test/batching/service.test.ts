@@ -91,7 +91,7 @@ describe("BatchService (3 members, in-process chain)", function () {
       isLeader: () => members[i]!.leader,
       epoch: () => epoch,
       epochView: async (e) => ({
-        members: (await registry.epochView(BigInt(e))).members.map((m) => ({ nodeId: m.operator.toLowerCase(), signer: m.signer })),
+        members: (await registry.epochView(BigInt(e))).members.map((m) => ({ nodeId: m.operator.toLowerCase(), signer: m.signer, stake: m.stake })),
       }),
       request: async (nodeId, payload) => {
         const peer = members.find((m) => m.id === nodeId);

@@ -2,7 +2,10 @@ import { expect } from "chai";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type BatchHeader, batchHash, signBatchHeader } from "../../node/commitments/typed-data.js";
-import { EPOCH_LENGTH, MAX_EPOCH_LAG, type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
+import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
+
+/** The stake the operators hold together. */
+const stakeOf = (operators: readonly { stake: bigint }[]) => operators.reduce((sum, o) => sum + o.stake, 0n);
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -149,10 +152,11 @@ describe("BatchInbox", () => {
         await expectError(submit(b.header, b.data, [sig!, sig!]), "DuplicateSigner", [1n, f.operators[2]!.signer.address]);
       });
 
-      it("a minority (1 of 3)", async () => {
+      it("a minority (1 of 3, a third of the stake)", async () => {
         const b = next(prev, 3);
-        await expectError(submit(b.header, b.data, await f.signHeader(b.header, [f.operators[0]!])), "InsufficientSignatures", [1n, 3n]);
-        await expectError(submit(b.header, b.data, []), "InsufficientSignatures", [0n, 3n]);
+        const total = stakeOf(f.operators);
+        await expectError(submit(b.header, b.data, await f.signHeader(b.header, [f.operators[0]!])), "InsufficientStakeSigned", [f.operators[0]!.stake, total]);
+        await expectError(submit(b.header, b.data, []), "InsufficientStakeSigned", [0n, total]);
       });
 
       it("an epoch that has not started", async () => {
@@ -211,9 +215,9 @@ describe("BatchInbox", () => {
       f = await deploySequencer(4);
     });
 
-    it("rejects exactly half and accepts three of four", async () => {
+    it("rejects half the members (under half the stake) and accepts three of four", async () => {
       const b = next(undefined, 2);
-      await expectError(submit(b.header, b.data, await f.signHeader(b.header, f.operators.slice(2))), "InsufficientSignatures", [2n, 4n]);
+      await expectError(submit(b.header, b.data, await f.signHeader(b.header, f.operators.slice(2))), "InsufficientStakeSigned", [stakeOf(f.operators.slice(2)), stakeOf(f.operators)]);
       await submit(b.header, b.data, await f.signHeader(b.header, f.operators.slice(1)));
       expect(await f.inbox.read.batchCount()).to.equal(1n);
     });
@@ -242,6 +246,22 @@ describe("BatchInbox", () => {
       const freshSigs = [...(await f.signHeader(fresh.header, f.operators.slice(0, 2))), await signBatchHeader(late, f.domain, fresh.header)];
       await submit(fresh.header, fresh.data, freshSigs);
       expect(await f.inbox.read.batchCount()).to.equal(2n);
+    });
+  });
+
+  describe("a quorum by stake", () => {
+    it("S1: four honest operators holding the stake post a batch that six minimum-stake sybils in the same set cannot", async () => {
+      // A 10-seat set: four operators with 100,000 tokens each and six sybils at the minimum stake.
+      const honestStake = 100_000n * 10n ** 18n;
+      f = await deploySequencer(10, { stakes: [...Array(4).fill(honestStake), ...Array(6).fill(MIN_STAKE)] });
+      const honest = f.operators.slice(0, 4);
+      const sybils = f.operators.slice(4);
+      const b = next(undefined, 2);
+      // Six of ten members, 0.15 % of the stake: not a quorum.
+      await expectError(submit(b.header, b.data, await f.signHeader(b.header, sybils)), "InsufficientStakeSigned", [stakeOf(sybils), stakeOf(f.operators)]);
+      // Four of ten members, 99.85 % of the stake: a quorum (counting heads refused it: 4 of 10).
+      await submit(b.header, b.data, await f.signHeader(b.header, honest));
+      expect(await f.inbox.read.batchCount()).to.equal(1n);
     });
   });
 

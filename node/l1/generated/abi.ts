@@ -1020,6 +1020,30 @@ export const sequencerRegistryAbi = [
         "type": "uint64"
       }
     ],
+    "name": "activeSignerStakes",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "signers",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "stakes",
+        "type": "uint256[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
     "name": "activeSigners",
     "outputs": [
       {
@@ -2006,16 +2030,16 @@ export const batchInboxAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "signatures",
+        "name": "signedStake",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "activeSetSize",
+        "name": "activeStake",
         "type": "uint256"
       }
     ],
-    "name": "InsufficientSignatures",
+    "name": "InsufficientStakeSigned",
     "type": "error"
   },
   {

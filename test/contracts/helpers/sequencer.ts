@@ -37,7 +37,8 @@ export function fakeTxHashes(n: number, salt = "tx"): Hex[] {
   return Array.from({ length: n }, (_, i) => keccak256(toHex(`${salt}-${i}`)));
 }
 
-export async function deploySequencer(operatorCount: number) {
+/** `stakes` (largest first) replaces the default near-equal stakes of the operators. */
+export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[] } = {}) {
   const connection = await network.create();
   const { viem, networkHelpers } = connection;
   const [owner, reporter, outsider] = await viem.getWalletClients();
@@ -82,7 +83,7 @@ export async function deploySequencer(operatorCount: number) {
   const operators: Operator[] = [];
   for (let i = 0; i < operatorCount; i++) {
     // Distinct stakes, largest first, give a deterministic active-set order.
-    operators.push(await registerOperator(i, MIN_STAKE + parseEther(String(operatorCount - i))));
+    operators.push(await registerOperator(i, options.stakes?.[i] ?? MIN_STAKE + parseEther(String(operatorCount - i))));
   }
   await mineToEpochStart(connection, registry);
   const epoch = await registry.read.currentEpoch();
