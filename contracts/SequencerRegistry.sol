@@ -40,6 +40,9 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public constant MAX_EPOCH_LENGTH = 100_000;
     /// @notice Upper bound of `unbondingPeriod`, in blocks (~46 days at 12 s).
     uint256 public constant MAX_UNBONDING_PERIOD = 330_000;
+    /// @notice Lower bound of `minUnbondingEpochs`: an unstaker still signs in the epoch of its
+    /// request, and one more full epoch is left to bring evidence.
+    uint256 public constant MIN_UNBONDING_EPOCHS = 2;
     /// @notice Longest accepted libp2p peer id, in bytes (Ed25519/secp256k1 ids are 37-39).
     uint256 public constant MAX_PEER_ID_LENGTH = 128;
     /// @notice Most dial addresses an operator may publish.
@@ -208,6 +211,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public immutable genesisBlock;
     /// @notice Blocks per epoch.
     uint256 public immutable epochLength;
+    /// @inheritdoc ISequencerRegistry
+    uint256 public immutable minUnbondingEpochs;
 
     /// @notice The slashing contract, the only caller of {slash}.
     address public slasher;
@@ -257,6 +262,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// @param treasury_ Receiver of slashed stake net of reporter rewards.
     /// @param genesisBlock_ First block of epoch 0 (0 = the deployment block); not in the future.
     /// @param epochLength_ Blocks per epoch, in [1, MAX_EPOCH_LENGTH].
+    /// @param minUnbondingEpochs_ Governance floor of `unbondingPeriod`, in epochs: at least
+    /// MIN_UNBONDING_EPOCHS, and what the batch inbox's epoch lag needs (`maxEpochLag + 2`).
     /// @param params Initial governance parameters (checked against their bounds).
     /// @param initialOwner Governance account (two-step ownership transfer).
     constructor(
@@ -264,17 +271,23 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         address treasury_,
         uint256 genesisBlock_,
         uint256 epochLength_,
+        uint256 minUnbondingEpochs_,
         Params memory params,
         address initialOwner
     ) EIP712("StakedSequencer", "1") Ownable(initialOwner) {
         if (address(token) == address(0) || treasury_ == address(0)) revert ZeroAddress();
         if (epochLength_ == 0 || epochLength_ > MAX_EPOCH_LENGTH) revert InvalidEpochLength(epochLength_);
+        uint256 maxUnbondingEpochs = MAX_UNBONDING_PERIOD / epochLength_;
+        if (minUnbondingEpochs_ < MIN_UNBONDING_EPOCHS || minUnbondingEpochs_ > maxUnbondingEpochs) {
+            revert ParameterOutOfBounds("minUnbondingEpochs", minUnbondingEpochs_, MIN_UNBONDING_EPOCHS, maxUnbondingEpochs);
+        }
         uint256 genesis = genesisBlock_ == 0 ? block.number : genesisBlock_;
         if (genesis > block.number) revert GenesisInFuture(genesis, block.number);
         stakeToken = token;
         treasury = treasury_;
         genesisBlock = genesis;
         epochLength = epochLength_;
+        minUnbondingEpochs = minUnbondingEpochs_;
         _setMinStake(params.minStake);
         _setMaxActive(params.maxActive);
         _setUnbondingPeriod(params.unbondingPeriod);
@@ -635,9 +648,9 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _rankingDirty = true;
     }
 
-    /// @notice Sets the unbonding period in blocks, in [2 * epochLength, MAX_UNBONDING_PERIOD]:
-    /// at least one full epoch to report misbehaviour after the last epoch an unstaker can
-    /// still sign in. Applies to new requests only.
+    /// @notice Sets the unbonding period in blocks, in [minUnbondingEpochs * epochLength,
+    /// MAX_UNBONDING_PERIOD]: stake stays slashable as long as signatures of its last signing
+    /// epoch are usable (the inbox's lag) plus one full epoch to report. Applies to new requests only.
     function setUnbondingPeriod(uint256 value) external onlyOwner {
         _checkpoint();
         _setUnbondingPeriod(value);
@@ -806,7 +819,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     }
 
     function _setUnbondingPeriod(uint256 value) private {
-        uint256 floor = 2 * epochLength;
+        uint256 floor = minUnbondingEpochs * epochLength;
         if (value < floor || value > MAX_UNBONDING_PERIOD) {
             revert ParameterOutOfBounds("unbondingPeriod", value, floor, MAX_UNBONDING_PERIOD);
         }

@@ -24,6 +24,10 @@ interface ISequencerRegistry {
     /// @notice Blocks between an unstake request and its withdrawal (stake stays slashable).
     function unbondingPeriod() external view returns (uint256);
 
+    /// @notice Least `unbondingPeriod` governance can set, in epochs (fixed at deployment): the
+    /// registry refuses any unbonding period below `minUnbondingEpochs() * epochLength()`.
+    function minUnbondingEpochs() external view returns (uint256);
+
     /// @notice First L1 block of `epoch`.
     function epochStartBlock(uint64 epoch) external view returns (uint256);
 

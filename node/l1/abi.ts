@@ -24,6 +24,11 @@ export const sequencerRegistryAbi = [
         "type": "uint256"
       },
       {
+        "internalType": "uint256",
+        "name": "minUnbondingEpochs_",
+        "type": "uint256"
+      },
+      {
         "components": [
           {
             "internalType": "uint256",
@@ -961,6 +966,19 @@ export const sequencerRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MIN_UNBONDING_EPOCHS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -1304,6 +1322,19 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [],
     "name": "minStake",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "minUnbondingEpochs",
     "outputs": [
       {
         "internalType": "uint256",
@@ -2092,12 +2123,12 @@ export const batchInboxAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "unbondingPeriod",
+        "name": "minUnbondingEpochs",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "required",
+        "name": "requiredEpochs",
         "type": "uint256"
       }
     ],

@@ -66,13 +66,15 @@ describe("deployment scripts' library", () => {
     // Ownership is offered to the configured owner, who must accept it.
     expect(await d.registry.read.pendingOwner()).to.equal(getAddress(newOwner!.account.address));
     expect(await inbox.read.maxEpochLag()).to.equal(TEST_CONFIG.maxBatchEpochLag);
-    // A lag the unbonding period cannot cover stops the deployment with the inbox's reason.
+    // The registry's unbonding floor is what the inbox's lag needs: a configured unbonding
+    // period that does not cover the lag stops the deployment with the registry's reason.
+    expect(await d.registry.read.minUnbondingEpochs()).to.equal(TEST_CONFIG.maxBatchEpochLag + 2n);
     const tooLong = await deploySystem(connection, { ...TEST_CONFIG, maxBatchEpochLag: 1n }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(tooLong).to.be.instanceOf(DeploymentError);
-    expect((tooLong as Error).message).to.match(/BatchInbox.*UnbondingTooShort/s);
+    expect((tooLong as Error).message).to.match(/SequencerRegistry.*ParameterOutOfBounds/s);
 
     const dir = mkdtempSync(path.join(tmpdir(), "dep-"));
     try {

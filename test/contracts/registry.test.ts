@@ -1,16 +1,21 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Address, getAddress, hashDomain, parseEther, toHex, zeroAddress } from "viem";
+import { type Address, getAddress, hashDomain, parseEther, stringToHex, toHex, zeroAddress } from "viem";
+import { deploySystem } from "../../scripts/lib/deploy.js";
 import {
   EPOCH_LENGTH,
   MIN_STAKE,
+  TEST_CONFIG,
   TEST_TREASURY,
   UNBONDING,
   peerBytes,
   registryFixture,
   signerAddress,
 } from "./registry.fixture.js";
+
+/** The registry fixture's: its inbox has lag 0. */
+const MIN_UNBONDING_EPOCHS = 2n;
 
 const params = {
   minStake: MIN_STAKE,
@@ -38,6 +43,7 @@ describe("SequencerRegistry: staking and registry", () => {
       expect(await registry.read.minStake()).to.equal(MIN_STAKE);
       expect(await registry.read.maxActive()).to.equal(3n);
       expect(await registry.read.unbondingPeriod()).to.equal(UNBONDING);
+      expect(await registry.read.minUnbondingEpochs()).to.equal(MIN_UNBONDING_EPOCHS);
       expect(await registry.read.slashFractionBps()).to.equal(1_000n);
       expect(await registry.read.reporterShareBps()).to.equal(5_000n);
       expect(await registry.read.slasher()).to.equal(getAddress(deployment.contracts.slashing.address));
@@ -69,25 +75,27 @@ describe("SequencerRegistry: staking and registry", () => {
       });
       const deploy = (args: readonly unknown[]) => viem.deployContract("SequencerRegistry", args as never);
       const cases: Array<[readonly unknown[], string]> = [
-        [[zeroAddress, TEST_TREASURY, 0n, 10n, params, owner], "ZeroAddress"],
-        [[token, zeroAddress, 0n, 10n, params, owner], "ZeroAddress"],
-        [[token, TEST_TREASURY, 0n, 0n, params, owner], "InvalidEpochLength"],
-        [[token, TEST_TREASURY, 0n, 100_001n, params, owner], "InvalidEpochLength"],
-        [[token, TEST_TREASURY, 10n ** 9n, 10n, params, owner], "GenesisInFuture"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, minStake: 0n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, maxActive: 0n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, maxActive: 101n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, reporterShareBps: 10_000n }, owner], "ParameterOutOfBounds"],
+        [[zeroAddress, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, params, owner], "ZeroAddress"],
+        [[token, zeroAddress, 0n, 10n, MIN_UNBONDING_EPOCHS, params, owner], "ZeroAddress"],
+        [[token, TEST_TREASURY, 0n, 0n, MIN_UNBONDING_EPOCHS, params, owner], "InvalidEpochLength"],
+        [[token, TEST_TREASURY, 0n, 100_001n, MIN_UNBONDING_EPOCHS, params, owner], "InvalidEpochLength"],
+        [[token, TEST_TREASURY, 10n ** 9n, 10n, MIN_UNBONDING_EPOCHS, params, owner], "GenesisInFuture"],
+        [[token, TEST_TREASURY, 0n, 10n, 1n, params, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, 33_001n, { ...params, unbondingPeriod: 330_000n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, minStake: 0n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, maxActive: 0n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, maxActive: 101n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, reporterShareBps: 10_000n }, owner], "ParameterOutOfBounds"],
       ];
       for (const [args, error] of cases) {
         await viem.assertions.revertWithCustomError(deploy(args), { abi: artifact.default.abi } as never, error as never);
       }
       // A past genesis block is kept as given.
       const past = (await publicClient.getBlockNumber()) - 3n;
-      const r = await viem.deployContract("SequencerRegistry", [token, TEST_TREASURY, past, 10n, params, owner]);
+      const r = await viem.deployContract("SequencerRegistry", [token, TEST_TREASURY, past, 10n, MIN_UNBONDING_EPOCHS, params, owner]);
       expect(await r.read.genesisBlock()).to.equal(past);
     });
   });
@@ -185,7 +193,7 @@ describe("SequencerRegistry: staking and registry", () => {
     it("refuses tokens that deliver less than requested and needs an allowance", async () => {
       const { viem, owner, operators, registry, outsider, token } = await load();
       const fee = await viem.deployContract("FeeOnTransferToken");
-      const r = await viem.deployContract("SequencerRegistry", [fee.address, TEST_TREASURY, 0n, 10n, params, owner]);
+      const r = await viem.deployContract("SequencerRegistry", [fee.address, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, params, owner]);
       await fee.write.mint([operators[0]!, MIN_STAKE]);
       await fee.write.approve([r.address, MIN_STAKE], { account: operators[0]! });
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -483,6 +491,7 @@ describe("SequencerRegistry: staking and registry", () => {
         TEST_TREASURY,
         0n,
         10n,
+        MIN_UNBONDING_EPOCHS,
         params,
         owner,
       ]);
@@ -513,6 +522,26 @@ describe("SequencerRegistry: staking and registry", () => {
       }
     });
 
+    it("S12: governance cannot set an unbonding period below what the inbox's epoch lag needs", async () => {
+      // An inbox taking batches up to 2 epochs old: signatures of epoch e stay usable to the end
+      // of e + 2, so stake must stay slashable (2 + 2) epochs after its last signing epoch began.
+      const lagged = await network.create();
+      const d = await deploySystem(lagged, { ...TEST_CONFIG, maxBatchEpochLag: 2n, unbondingPeriod: 4n * EPOCH_LENGTH });
+      const { viem } = lagged;
+      expect(await d.registry.read.minUnbondingEpochs()).to.equal(4n);
+      await viem.assertions.revertWithCustomErrorWithArgs(d.registry.write.setUnbondingPeriod([4n * EPOCH_LENGTH - 1n]), d.registry, "ParameterOutOfBounds", [
+        stringToHex("unbondingPeriod", { size: 32 }),
+        4n * EPOCH_LENGTH - 1n,
+        4n * EPOCH_LENGTH,
+        330_000n,
+      ]);
+      expect(await d.registry.read.unbondingPeriod()).to.equal(4n * EPOCH_LENGTH);
+      await viem.assertions.emitWithArgs(d.registry.write.setUnbondingPeriod([4n * EPOCH_LENGTH]), d.registry, "UnbondingPeriodSet", [4n * EPOCH_LENGTH]);
+      // An inbox with a longer lag than the registry's floor covers is refused at deployment.
+      const inbox = await viem.getContractAt("BatchInbox", d.contracts.batchInbox.address);
+      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("BatchInbox", [d.registry.address, 3n]), inbox, "UnbondingTooShort", [4n, 5n]);
+    });
+
     it("sets the slasher once, and ownership moves in two steps", async () => {
       const { viem, owner, outsider, registry } = await load();
       const r = await viem.deployContract("SequencerRegistry", [
@@ -520,6 +549,7 @@ describe("SequencerRegistry: staking and registry", () => {
         TEST_TREASURY,
         0n,
         10n,
+        MIN_UNBONDING_EPOCHS,
         params,
         owner,
       ]);
