@@ -19,8 +19,9 @@ import {LeaderSchedule} from "./libraries/LeaderSchedule.sol";
 ///
 /// Epochs and snapshots (see docs/contracts.md): every state-changing function first calls
 /// {checkpoint}, which at the first mutation of an epoch records the active set computed
-/// from live state (still equal to the state at the epoch's start) and the current
-/// `prevrandao`. An epoch without a checkpoint saw no mutation, so its set is the one of the
+/// from live state (still equal to the state at the epoch's start) and the epoch's seed
+/// source: the hash of the block just before the epoch, a block fixed in advance whatever
+/// block the checkpoint lands in. An epoch without a checkpoint saw no mutation, so its set is the one of the
 /// next checkpoint, or the live set if none followed. The live ranking is kept incrementally
 /// in two heaps ({TopKRanking}), so a snapshot costs O(maxActive) and a stake change
 /// O(log n), independent of the number of registered operators.
@@ -51,6 +52,9 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public constant MAX_ADDR_LENGTH = 256;
     /// @notice Pending unbonding entries per operator; further requests merge into the last.
     uint256 public constant MAX_UNBONDING_ENTRIES = 16;
+    /// @notice Blocks for which a block hash stays readable (EVM `BLOCKHASH`): an epoch's seed
+    /// block must be recorded within this many blocks, else the epoch's seed falls back.
+    uint256 public constant SEED_WINDOW = 256;
 
     // ------------------------------------------------------------------ types
 
@@ -134,8 +138,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     );
     /// @notice The operator is jailed for good: out of every active set from `fromEpoch` on.
     event OperatorJailed(address indexed operator, uint64 fromEpoch);
-    /// @notice An epoch's active set and seed entropy were frozen.
-    event Checkpointed(uint64 indexed epoch, uint64 snapshotId, uint256 setSize, bytes32 randao);
+    /// @notice An epoch's active set and seed source were recorded (see {epochSeed}).
+    event Checkpointed(uint64 indexed epoch, uint64 snapshotId, uint256 setSize, bytes32 seedSource);
     /// @notice Governance changed the minimum stake.
     event MinStakeSet(uint256 minStake);
     /// @notice Governance changed the maximum active set size.
@@ -249,7 +253,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// @dev Checkpoints in epoch order, each `epoch << 64 | snapshotId`, so that a binary
     /// search over the raw words finds epochs.
     uint256[] private _checkpoints;
-    mapping(uint64 epoch => bytes32) private _checkpointRandao;
+    /// @dev The seed source recorded by each checkpoint (see {epochSeed}).
+    mapping(uint64 epoch => bytes32) private _seedSource;
     /// @dev `snapshotId << 64 | wordIndex` => two 128-bit active-set keys, largest first (a
     /// mapping rather than an array: no length word to rewrite on every push).
     mapping(uint256 wordKey => uint256) private _snapshotWords;
@@ -293,7 +298,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _setUnbondingPeriod(params.unbondingPeriod);
         _setSlashFraction(params.slashFractionBps);
         _setReporterShare(params.reporterShareBps);
-        // The deployment checkpoint fixes the seed entropy of every epoch up to this one.
+        // The deployment checkpoint fixes the seed source of every epoch up to this one.
         _checkpoint();
     }
 
@@ -551,14 +556,22 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         }
     }
 
-    /// @notice Seed of `epoch`'s leader schedule: keccak256(abi.encode(R, epoch)) where R is
-    /// the prevrandao recorded at the latest checkpoint taken in an epoch before `epoch` (or
-    /// at deployment). Fixed once `epoch` begins; for `currentEpoch() + 1` still tentative.
+    /// @notice Seed of `epoch`'s leader schedule: keccak256(abi.encode(S, epoch)). S is the
+    /// hash of block `epochStartBlock(epoch) - 1`, the last block before the epoch, in which its
+    /// set is frozen too: nobody acting in an earlier block can know it, and when the first
+    /// registry mutation of the epoch lands does not change it. The epoch's first checkpoint
+    /// records it (readable for SEED_WINDOW blocks); if that checkpoint comes later, or never,
+    /// S falls back to the source of the latest checkpoint before the epoch (deterministic).
+    /// Epochs up to the deployment use the deployment's source (the hash of the block before
+    /// it). For `currentEpoch() + 1` the seed block is not mined yet: the fallback, tentative.
     function epochSeed(uint64 epoch) public view returns (bytes32) {
         _requireDetermined(epoch);
         uint256 i = _firstCheckpointFrom(epoch);
-        uint64 source = i == 0 ? uint64(_checkpoints[0] >> 64) : uint64(_checkpoints[i - 1] >> 64);
-        return keccak256(abi.encode(_checkpointRandao[source], epoch));
+        bytes32 source;
+        if (i < _checkpoints.length && uint64(_checkpoints[i] >> 64) == epoch) source = _seedSource[epoch];
+        else if (i == 0) source = _seedSource[uint64(_checkpoints[0] >> 64)];
+        else source = _seedSourceFor(epoch, _seedSource[uint64(_checkpoints[i - 1] >> 64)]);
+        return keccak256(abi.encode(source, epoch));
     }
 
     /// @notice Number of checkpoints taken so far.
@@ -566,12 +579,12 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         return _checkpoints.length;
     }
 
-    /// @notice The `index`-th checkpoint: its epoch, snapshot id and recorded prevrandao.
-    function checkpointAt(uint256 index) external view returns (uint64 epoch, uint64 snapshotId, bytes32 randao) {
+    /// @notice The `index`-th checkpoint: its epoch, snapshot id and recorded seed source.
+    function checkpointAt(uint256 index) external view returns (uint64 epoch, uint64 snapshotId, bytes32 seedSource) {
         uint256 word = _checkpoints[index];
         epoch = uint64(word >> 64);
         snapshotId = uint64(word);
-        randao = _checkpointRandao[epoch];
+        seedSource = _seedSource[epoch];
     }
 
     /// @notice Whether `epoch` has its own checkpoint (was mutated, or is the deployment epoch).
@@ -697,9 +710,21 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
             _snapshotSize[snapshotId] = keys.length;
             _rankingDirty = false;
         }
+        // The deployment's source is the block before it; later ones are fixed by their epoch.
+        bytes32 source = n == 0
+            ? blockhash(block.number - 1)
+            : _seedSourceFor(epoch, _seedSource[uint64(_checkpoints[n - 1] >> 64)]);
         _checkpoints.push((uint256(epoch) << 64) | snapshotId);
-        _checkpointRandao[epoch] = bytes32(block.prevrandao);
-        emit Checkpointed(epoch, snapshotId, _snapshotSize[snapshotId], bytes32(block.prevrandao));
+        _seedSource[epoch] = source;
+        emit Checkpointed(epoch, snapshotId, _snapshotSize[snapshotId], source);
+    }
+
+    /// @dev `epoch`'s seed source as a checkpoint taken now records it: the hash of the block
+    /// before the epoch while it is readable, else `otherwise` (the fallback).
+    function _seedSourceFor(uint64 epoch, bytes32 otherwise) private view returns (bytes32) {
+        uint256 seedBlock = epochStartBlock(epoch) - 1;
+        if (block.number > seedBlock && block.number - seedBlock <= SEED_WINDOW) return blockhash(seedBlock);
+        return otherwise;
     }
 
     /// @dev The active set as live state defines it: the ranked top with stake >= minStake,

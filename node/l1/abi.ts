@@ -481,7 +481,7 @@ export const sequencerRegistryAbi = [
       {
         "indexed": false,
         "internalType": "bytes32",
-        "name": "randao",
+        "name": "seedSource",
         "type": "bytes32"
       }
     ],
@@ -979,6 +979,19 @@ export const sequencerRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "SEED_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -1108,7 +1121,7 @@ export const sequencerRegistryAbi = [
       },
       {
         "internalType": "bytes32",
-        "name": "randao",
+        "name": "seedSource",
         "type": "bytes32"
       }
     ],
