@@ -11,6 +11,7 @@ import {Arrays} from "@openzeppelin/contracts/utils/Arrays.sol";
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {TopKRanking} from "./libraries/TopKRanking.sol";
 import {LeaderSchedule} from "./libraries/LeaderSchedule.sol";
+import {SequencerTypes} from "./libraries/SequencerTypes.sol";
 
 /// @title SequencerRegistry
 /// @notice Staking registry of the sequencer network. Operators stake an ERC-20, bind a
@@ -46,6 +47,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public constant MIN_UNBONDING_EPOCHS = 2;
     /// @notice Longest accepted libp2p peer id, in bytes (Ed25519/secp256k1 ids are 37-39).
     uint256 public constant MAX_PEER_ID_LENGTH = 128;
+    /// @notice Longest accepted peer-id proof, in bytes (an Ed25519 signature is 64).
+    uint256 public constant MAX_PEER_ID_PROOF_LENGTH = 128;
     /// @notice Most dial addresses an operator may publish.
     uint256 public constant MAX_ADDRS = 8;
     /// @notice Longest accepted dial address, in bytes.
@@ -69,6 +72,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         uint256 unbonding;
         uint256 withdrawable;
         bytes peerId;
+        bytes peerIdProof;
         string[] addrs;
     }
 
@@ -95,6 +99,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         uint96 activeStake;
         uint96 unbonding;
         bytes peerId;
+        bytes peerIdProof;
         string[] addrs;
     }
 
@@ -107,13 +112,15 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     // ------------------------------------------------------------------ events
 
-    /// @notice An operator registered (or re-registered after a full exit).
+    /// @notice An operator registered (or re-registered after a full exit). `peerIdProof` is
+    /// the libp2p key's signature of the operator's key binding, which nodes check (see {register}).
     event OperatorRegistered(
         address indexed operator,
         uint32 indexed registrationId,
         address indexed signer,
         uint256 stake,
         bytes peerId,
+        bytes peerIdProof,
         string[] addrs
     );
     /// @notice An operator added stake.
@@ -126,8 +133,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     event ExitRequested(address indexed operator, uint256 amount, uint256 releaseBlock);
     /// @notice A leaving operator withdrew everything and is no longer registered.
     event OperatorDeregistered(address indexed operator);
-    /// @notice The operator's libp2p peer id or dial addresses changed.
-    event PeerUpdated(address indexed operator, bytes peerId, string[] addrs);
+    /// @notice The operator's libp2p peer id, its proof or the dial addresses changed.
+    event PeerUpdated(address indexed operator, bytes peerId, bytes peerIdProof, string[] addrs);
     /// @notice Stake was slashed: `toReporter` went to `reporter`, `toTreasury` to the treasury.
     event Slashed(
         address indexed operator,
@@ -185,10 +192,12 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     error SignerIsOperator();
     /// @notice The signer is (or was) bound to another operator.
     error SignerTaken(address signer, address boundTo);
-    /// @notice The peer id is (or was) bound to another operator.
-    error PeerIdTaken(bytes peerId, address boundTo);
+    /// @notice `signerProof` is not `signer`'s EIP-712 signature of KeyBinding(caller).
+    error InvalidSignerProof(address signer);
     /// @notice The peer id is empty or longer than MAX_PEER_ID_LENGTH.
     error InvalidPeerId(uint256 length);
+    /// @notice The peer-id proof is empty or longer than MAX_PEER_ID_PROOF_LENGTH.
+    error InvalidPeerIdProof(uint256 length);
     /// @notice There are no dial addresses, or more than MAX_ADDRS.
     error InvalidAddrCount(uint256 count);
     /// @notice Dial address `index` is empty or longer than MAX_ADDR_LENGTH.
@@ -244,7 +253,6 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     mapping(address operator => Operator) private _operators;
     mapping(address operator => UnbondingEntry[]) private _unbondingEntries;
     mapping(uint32 registrationId => Registration) private _registrations;
-    mapping(bytes32 peerIdHash => address operator) private _operatorOfPeerId;
 
     TopKRanking.Ranking private _ranking;
     /// @dev The top set or a filtering parameter changed since the latest snapshot.
@@ -315,40 +323,36 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// @notice Registers the caller as an operator and stakes `stake` tokens (pulled with
     /// transferFrom: approve first). The caller joins the active set from the next epoch if
     /// its stake ranks within `maxActive`.
+    /// @dev Both keys prove possession by signing the key binding `KeyBinding(operator)` under
+    /// this registry's EIP-712 domain (chain id and address): a front-runner copying the call
+    /// cannot bind keys it does not hold, and a copied proof names the victim, not the copier.
+    /// The signer proof is checked here and binds the signer for good. The peer-id proof (an
+    /// Ed25519 signature, too costly to verify on chain) is stored and checked by the nodes, which
+    /// trust a peer id only for the member whose proof verifies; the peer id itself is not
+    /// exclusive on chain, so claiming someone else's binds nothing (docs/contracts.md).
     /// @param stake Initial stake, at least `minStake`.
     /// @param signer Signing address for certificates and batches; not the caller, not zero,
     /// and never bound to another operator.
-    /// @param peerId Binary libp2p peer id (1..MAX_PEER_ID_LENGTH bytes), never bound to
-    /// another operator.
+    /// @param signerProof `signer`'s 65-byte EIP-712 signature of KeyBinding(caller).
+    /// @param peerId Binary libp2p peer id (1..MAX_PEER_ID_LENGTH bytes).
+    /// @param peerIdProof The libp2p key's signature of the KeyBinding(caller) digest
+    /// (1..MAX_PEER_ID_PROOF_LENGTH bytes).
     /// @param addrs Dial multiaddrs (1..MAX_ADDRS strings of 1..MAX_ADDR_LENGTH bytes).
     /// @return registrationId The id of this registration (registration order, tie-breaker).
-    function register(uint256 stake, address signer, bytes calldata peerId, string[] calldata addrs)
-        external
-        nonReentrant
-        returns (uint32 registrationId)
-    {
+    function register(
+        uint256 stake,
+        address signer,
+        bytes calldata signerProof,
+        bytes calldata peerId,
+        bytes calldata peerIdProof,
+        string[] calldata addrs
+    ) external nonReentrant returns (uint32 registrationId) {
         _checkpoint();
-        Operator storage op = _operators[msg.sender];
-        if (op.registered) revert AlreadyRegistered(msg.sender);
-        if (op.jailed) revert OperatorIsJailed(msg.sender);
-        if (stake < minStake) revert StakeBelowMinimum(stake, minStake);
-        if (stake > type(uint96).max) revert StakeTooLarge(stake);
-        if (signer == address(0)) revert ZeroAddress();
-        if (signer == msg.sender) revert SignerIsOperator();
-        address signerOwner = operatorOfSigner[signer];
-        if (signerOwner != address(0) && signerOwner != msg.sender) revert SignerTaken(signer, signerOwner);
-        _checkPeer(peerId, addrs);
-
-        registrationId = ++registrationCount;
-        _registrations[registrationId] = Registration({operator: msg.sender, signer: signer});
-        operatorOfSigner[signer] = msg.sender;
-        op.registrationId = registrationId;
-        op.registered = true;
-        op.activeStake = uint96(stake);
-        _storePeer(op, peerId, addrs);
-        totalActiveStake += stake;
-        _markDirty(_ranking.insert(TopKRanking.keyOf(registrationId, stake), maxActive));
-        emit OperatorRegistered(msg.sender, registrationId, signer, stake, peerId, addrs);
+        _checkRegistration(stake, signer, signerProof);
+        _checkPeer(peerId, peerIdProof, addrs);
+        registrationId = _enroll(stake, signer);
+        _storePeer(_operators[msg.sender], peerId, peerIdProof, addrs);
+        emit OperatorRegistered(msg.sender, registrationId, signer, stake, peerId, peerIdProof, addrs);
 
         _pull(stake);
     }
@@ -430,17 +434,17 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         if (amount != 0) stakeToken.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Replaces the caller's libp2p peer id and dial addresses (live contact data:
-    /// readers see the change at once, it is not frozen per epoch). An old peer id stays
-    /// bound to the caller.
-    /// @param peerId New binary peer id, never bound to another operator.
+    /// @notice Replaces the caller's libp2p peer id, its proof and the dial addresses (live
+    /// contact data: readers see the change at once, it is not frozen per epoch).
+    /// @param peerId New binary peer id.
+    /// @param peerIdProof The new libp2p key's signature of the KeyBinding(caller) digest (see {register}).
     /// @param addrs New dial multiaddrs.
-    function updatePeer(bytes calldata peerId, string[] calldata addrs) external {
+    function updatePeer(bytes calldata peerId, bytes calldata peerIdProof, string[] calldata addrs) external {
         _checkpoint();
         Operator storage op = _registeredOperator(msg.sender);
-        _checkPeer(peerId, addrs);
-        _storePeer(op, peerId, addrs);
-        emit PeerUpdated(msg.sender, peerId, addrs);
+        _checkPeer(peerId, peerIdProof, addrs);
+        _storePeer(op, peerId, peerIdProof, addrs);
+        emit PeerUpdated(msg.sender, peerId, peerIdProof, addrs);
     }
 
     // ------------------------------------------------------------------ slashing
@@ -520,6 +524,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
                 operator: reg.operator,
                 signer: reg.signer,
                 peerId: op.peerId,
+                peerIdProof: op.peerIdProof,
                 addrs: op.addrs,
                 stake: TopKRanking.stakeOf(keys[i])
             });
@@ -612,6 +617,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         info.unbonding = op.unbonding;
         info.withdrawable = withdrawable(operator);
         info.peerId = op.peerId;
+        info.peerIdProof = op.peerIdProof;
         info.addrs = op.addrs;
     }
 
@@ -628,9 +634,10 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         }
     }
 
-    /// @notice The operator a libp2p peer id is (or was) bound to; address(0) if none.
-    function operatorOfPeerId(bytes calldata peerId) external view returns (address) {
-        return _operatorOfPeerId[keccak256(peerId)];
+    /// @notice The EIP-712 digest both of an operator's keys sign to prove possession:
+    /// KeyBinding(operator) under this registry's domain (see {register}).
+    function keyBindingDigest(address operator) public view returns (bytes32) {
+        return _hashTypedDataV4(SequencerTypes.hashKeyBinding(operator));
     }
 
     /// @notice Operator and signer of registration `registrationId`.
@@ -798,16 +805,44 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _markDirty(newStake == 0 ? _ranking.remove(id) : _ranking.update(TopKRanking.keyOf(id, newStake)));
     }
 
+    /// @dev The checks of {register} on the caller, its stake and its signer.
+    function _checkRegistration(uint256 stake, address signer, bytes calldata signerProof) private view {
+        Operator storage op = _operators[msg.sender];
+        if (op.registered) revert AlreadyRegistered(msg.sender);
+        if (op.jailed) revert OperatorIsJailed(msg.sender);
+        if (stake < minStake) revert StakeBelowMinimum(stake, minStake);
+        if (stake > type(uint96).max) revert StakeTooLarge(stake);
+        if (signer == address(0)) revert ZeroAddress();
+        if (signer == msg.sender) revert SignerIsOperator();
+        address signerOwner = operatorOfSigner[signer];
+        if (signerOwner != address(0) && signerOwner != msg.sender) revert SignerTaken(signer, signerOwner);
+        if (SequencerTypes.trySigner(keyBindingDigest(msg.sender), signerProof) != signer) revert InvalidSignerProof(signer);
+    }
+
+    /// @dev Records a new registration of the caller with `stake` and binds `signer` to it.
+    function _enroll(uint256 stake, address signer) private returns (uint32 registrationId) {
+        Operator storage op = _operators[msg.sender];
+        registrationId = ++registrationCount;
+        _registrations[registrationId] = Registration({operator: msg.sender, signer: signer});
+        operatorOfSigner[signer] = msg.sender;
+        op.registrationId = registrationId;
+        op.registered = true;
+        op.activeStake = uint96(stake);
+        totalActiveStake += stake;
+        _markDirty(_ranking.insert(TopKRanking.keyOf(registrationId, stake), maxActive));
+    }
+
     function _deregister(address operator, Operator storage op) private {
         op.registered = false;
         op.exiting = false;
         emit OperatorDeregistered(operator);
     }
 
-    function _checkPeer(bytes calldata peerId, string[] calldata addrs) private view {
+    function _checkPeer(bytes calldata peerId, bytes calldata peerIdProof, string[] calldata addrs) private pure {
         if (peerId.length == 0 || peerId.length > MAX_PEER_ID_LENGTH) revert InvalidPeerId(peerId.length);
-        address owner_ = _operatorOfPeerId[keccak256(peerId)];
-        if (owner_ != address(0) && owner_ != msg.sender) revert PeerIdTaken(peerId, owner_);
+        if (peerIdProof.length == 0 || peerIdProof.length > MAX_PEER_ID_PROOF_LENGTH) {
+            revert InvalidPeerIdProof(peerIdProof.length);
+        }
         if (addrs.length == 0 || addrs.length > MAX_ADDRS) revert InvalidAddrCount(addrs.length);
         for (uint256 i; i < addrs.length; ++i) {
             uint256 len = bytes(addrs[i]).length;
@@ -815,9 +850,11 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         }
     }
 
-    function _storePeer(Operator storage op, bytes calldata peerId, string[] calldata addrs) private {
-        _operatorOfPeerId[keccak256(peerId)] = msg.sender;
+    function _storePeer(Operator storage op, bytes calldata peerId, bytes calldata peerIdProof, string[] calldata addrs)
+        private
+    {
         op.peerId = peerId;
+        op.peerIdProof = peerIdProof;
         delete op.addrs;
         for (uint256 i; i < addrs.length; ++i) op.addrs.push(addrs[i]);
     }

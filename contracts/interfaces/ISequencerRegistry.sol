@@ -11,6 +11,9 @@ interface ISequencerRegistry {
         address operator;
         address signer;
         bytes peerId;
+        /// @dev The libp2p key's signature of the operator's key binding: unverified on chain,
+        /// nodes trust `peerId` only if it verifies (docs/contracts.md, "Threat model").
+        bytes peerIdProof;
         string[] addrs;
         uint256 stake;
     }

@@ -20,8 +20,8 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generatePeerKey, loadPeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
 import { testTokenAbi } from "../l1/abi.js";
 import { loadDeploymentRecord } from "../l1/deployment.js";
-import { operatorClients, registerOperator } from "../l1/operator.js";
-import { peerIdToBytes } from "../l1/peer-id.js";
+import { operatorClients, proveOperatorKeys, registerOperator } from "../l1/operator.js";
+import { domain } from "../commitments/typed-data.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
 import { SequencerNode, loadSignerKey } from "../sequencer/node.js";
@@ -41,7 +41,8 @@ Commands:
   register --keys DIR --stake TOKENS --addr MULTIADDR [--addr ...] --l1 URL --deployment FILE
            [--operator-key 0x.. | env OPERATOR_KEY] [--mint]
                                          join the sequencer set: approve the stake and call register()
-                                         with the signer and peer id of the keys in DIR
+                                         with the signer and peer id of the keys in DIR, each key
+                                         signing that it belongs to the operator account
   start   --config FILE                  start a node; SEQ_* environment variables override the file
   status  --rpc URL [--rpc URL ...]      show role, term, leader and positions of each node
   send    --rpc URL [--chain-id N] [--key 0x..] [--l1 URL]
@@ -100,7 +101,8 @@ async function register(args: string[]): Promise<void> {
   }
   const deployment = await loadDeploymentRecord(values.deployment);
   const signer = await loadSignerKey(path.join(values.keys, "signer.key"));
-  const peerId = peerIdOf(await loadPeerKey(path.join(values.keys, "p2p.key")));
+  const peerKey = await loadPeerKey(path.join(values.keys, "p2p.key"));
+  const peerId = peerIdOf(peerKey);
   const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey as Hex);
   const account = wallet.account;
   const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: testTokenAbi, functionName: "decimals" });
@@ -109,8 +111,8 @@ async function register(args: string[]): Promise<void> {
     wallet,
     registry: deployment.sequencerRegistry,
     token: deployment.stakeToken,
-    signer: signer.address,
-    peerIdBytes: peerIdToBytes(peerId),
+    // Both keys sign that they belong to this operator account (proof of possession).
+    ...(await proveOperatorKeys({ signer, peerKey }, domain(deployment.chainId, deployment.sequencerRegistry), account.address)),
     addrs: values.addr,
     stake: parseUnits(values.stake, decimals),
     mint: values.mint === true,

@@ -184,8 +184,30 @@ export const sequencerRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidPeerIdProof",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "InvalidShortString",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidSignerProof",
     "type": "error"
   },
   {
@@ -294,22 +316,6 @@ export const sequencerRegistryAbi = [
       }
     ],
     "name": "ParameterOutOfBounds",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes",
-        "name": "peerId",
-        "type": "bytes"
-      },
-      {
-        "internalType": "address",
-        "name": "boundTo",
-        "type": "address"
-      }
-    ],
-    "name": "PeerIdTaken",
     "type": "error"
   },
   {
@@ -612,6 +618,12 @@ export const sequencerRegistryAbi = [
       },
       {
         "indexed": false,
+        "internalType": "bytes",
+        "name": "peerIdProof",
+        "type": "bytes"
+      },
+      {
+        "indexed": false,
         "internalType": "string[]",
         "name": "addrs",
         "type": "string[]"
@@ -671,6 +683,12 @@ export const sequencerRegistryAbi = [
         "indexed": false,
         "internalType": "bytes",
         "name": "peerId",
+        "type": "bytes"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "peerIdProof",
         "type": "bytes"
       },
       {
@@ -927,6 +945,19 @@ export const sequencerRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_PEER_ID_PROOF_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_SLASH_FRACTION_BPS",
     "outputs": [
       {
@@ -1022,6 +1053,11 @@ export const sequencerRegistryAbi = [
           {
             "internalType": "bytes",
             "name": "peerId",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes",
+            "name": "peerIdProof",
             "type": "bytes"
           },
           {
@@ -1303,6 +1339,25 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "keyBindingDigest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -1416,6 +1471,11 @@ export const sequencerRegistryAbi = [
             "type": "bytes"
           },
           {
+            "internalType": "bytes",
+            "name": "peerIdProof",
+            "type": "bytes"
+          },
+          {
             "internalType": "string[]",
             "name": "addrs",
             "type": "string[]"
@@ -1424,25 +1484,6 @@ export const sequencerRegistryAbi = [
         "internalType": "struct SequencerRegistry.OperatorInfo",
         "name": "info",
         "type": "tuple"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes",
-        "name": "peerId",
-        "type": "bytes"
-      }
-    ],
-    "name": "operatorOfPeerId",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -1520,7 +1561,17 @@ export const sequencerRegistryAbi = [
       },
       {
         "internalType": "bytes",
+        "name": "signerProof",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
         "name": "peerId",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "peerIdProof",
         "type": "bytes"
       },
       {
@@ -1865,6 +1916,11 @@ export const sequencerRegistryAbi = [
       {
         "internalType": "bytes",
         "name": "peerId",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "peerIdProof",
         "type": "bytes"
       },
       {

@@ -17,7 +17,6 @@ import { NodeMetrics } from "../ops/metrics.js";
 import { loadDeploymentRecord, type NodeDeployment } from "../l1/deployment.js";
 import { RegistryReader, type EpochView } from "../l1/registry.js";
 import { L1Follower } from "../l1/follower.js";
-import { peerIdFromBytes } from "../l1/peer-id.js";
 import { RaftDriver } from "./driver.js";
 import { CommitmentService } from "./commitments.js";
 import { BatchService, type BatchStatus } from "../batching/index.js";
@@ -44,7 +43,8 @@ export interface ClusterMember {
   readonly nodeId: NodeId;
   readonly operator: Address;
   readonly signer: Address;
-  readonly peerId: string;
+  /** Null when the member's peer-id proof does not verify: never dialled or trusted (offline). */
+  readonly peerId: string | null;
   readonly addrs: readonly string[];
   readonly stake: bigint;
 }
@@ -117,7 +117,7 @@ export class SequencerNode {
   private removedSince: number | undefined;
   private deployment!: NodeDeployment;
   private signer!: LocalAccount;
-  private self!: ClusterMember;
+  private self!: ClusterMember & { readonly peerId: string };
   private stopping: Promise<void> | undefined;
   /** Where the latest snapshot was taken. */
   private lastCompacted: CompactionPoint = { applied: 0, nextPosition: 0 };
@@ -177,7 +177,7 @@ export class SequencerNode {
     if (l1ChainId !== this.deployment.chainId) {
       throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${this.deployment.chainId}`);
     }
-    const registry = new RegistryReader(client, this.deployment.sequencerRegistry);
+    const registry = new RegistryReader(client, this.deployment.sequencerRegistry, this.deployment.chainId);
     this.follower = new L1Follower({
       client,
       registry,
@@ -190,9 +190,10 @@ export class SequencerNode {
     this.follower.start();
     const self = await this.waitForMembership(log);
     if (self.peerId !== peerId) {
-      throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${self.peerId} for operator ${self.operator}`);
+      const registered = self.peerId ?? "a peer id whose proof does not verify";
+      throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${registered} for operator ${self.operator}`);
     }
-    this.self = self;
+    this.self = { ...self, peerId };
 
     await mkdir(config.dataDir, { recursive: true });
     this.store = await NodeStore.open(path.join(config.dataDir, "db"));
@@ -219,8 +220,8 @@ export class SequencerNode {
     this.transport = await Transport.create({
       privateKey: peerKey,
       listen: config.p2pListen,
-      allowedPeers: [...this.memberById.values()].map((m) => m.peerId),
-      nodeIds: new Map([...this.memberById.values()].map((m) => [m.peerId, m.nodeId])),
+      allowedPeers: reachable([...this.memberById.values()]).map((m) => m.peerId),
+      nodeIds: new Map(reachable([...this.memberById.values()]).map((m) => [m.peerId, m.nodeId])),
       localNodeId: self.nodeId,
       logger: transportLog,
       ...(this.faults === undefined ? {} : { faults: this.faults }),
@@ -319,7 +320,7 @@ export class SequencerNode {
       hooks: {
         send: (msg) => {
           const to = this.memberById.get(msg.to);
-          if (to === undefined) return;
+          if (to === undefined || to.peerId === null) return;
           this.metrics.transportSent.inc({ type: msg.type });
           this.transport.send(to.peerId, msg);
         },
@@ -456,7 +457,7 @@ export class SequencerNode {
     this.rememberMembers();
     const config = this.core.status().config;
     const wanted = new Set([...this.follower.recent().flatMap((v) => membersOf(v).map((m) => m.nodeId)), ...config.voters, ...(config.outgoing ?? []), ...config.learners]);
-    const peers = [...wanted].map((id) => this.memberById.get(id)).filter((m): m is ClusterMember => m !== undefined);
+    const peers = reachable([...wanted].map((id) => this.memberById.get(id)));
     this.transport.setNodeIds(new Map(peers.map((m) => [m.peerId, m.nodeId])));
     this.transport.setAllowedPeers(peers.map((m) => m.peerId));
     for (const m of peers) if (m.nodeId !== this.self.nodeId) await this.transport.setPeerAddresses(m.peerId, m.addrs);
@@ -568,7 +569,7 @@ export class SequencerNode {
 
   private peerIdOfNode(nodeId: NodeId): string {
     const m = this.memberById.get(nodeId);
-    if (m === undefined) throw new Error(`unknown member ${nodeId}`);
+    if (m?.peerId == null) throw new Error(`member ${nodeId} is unknown or has no proven peer id`);
     return m.peerId;
   }
 
@@ -705,7 +706,7 @@ export interface NodeStatus {
   readonly members: readonly {
     nodeId: NodeId;
     operator: Address;
-    peerId: string;
+    peerId: string | null;
     voter: boolean;
     replication?: { match: number; lagEntries: number; active: boolean };
   }[];
@@ -716,10 +717,15 @@ function membersOf(view: EpochView): ClusterMember[] {
     nodeId: nodeIdOf(m.operator),
     operator: m.operator,
     signer: m.signer,
-    peerId: peerIdFromBytes(m.peerIdBytes),
+    peerId: m.peerId,
     addrs: m.addrs,
     stake: m.stake,
   }));
+}
+
+/** The members the transport may talk to: known, with a proven peer id. */
+function reachable(members: readonly (ClusterMember | undefined)[]): (ClusterMember & { peerId: string })[] {
+  return members.filter((m): m is ClusterMember & { peerId: string } => m !== undefined && m.peerId !== null);
 }
 
 function planOf(view: EpochView): EpochPlan {

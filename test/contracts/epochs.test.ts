@@ -168,7 +168,7 @@ describe("SequencerRegistry: epochs, frozen active sets, leader schedule", () =>
     await registry.write.checkpoint();
     expect(await registry.read.checkpointCount()).to.equal(count);
     // A mutation outside the top set (peer data) leaves the next snapshot shared.
-    await registry.write.updatePeer([toHex("moved"), ["/ip4/127.0.0.2/tcp/1"]], { account: f.operators[0]! });
+    await registry.write.updatePeer([toHex("moved"), toHex("moved-proof"), ["/ip4/127.0.0.2/tcp/1"]], { account: f.operators[0]! });
     const e2 = await f.mineToNextEpoch();
     await registry.write.checkpoint();
     const [epochB, snapB] = await registry.read.checkpointAt([count]);

@@ -18,6 +18,7 @@ import {
   signBatchHeader,
   signOrderCommitment,
 } from "../../../node/commitments/typed-data.js";
+import { signSignerBinding } from "../../../node/l1/key-binding.js";
 
 export const EPOCH_LENGTH = 10n;
 export const MIN_STAKE = parseEther("100");
@@ -73,7 +74,9 @@ export async function deploySequencer(operatorCount: number) {
     await networkHelpers.setBalance(address, parseEther("10"));
     await token.write.mint([address, stake]);
     await token.write.approve([registry.address, stake], { account: address });
-    await registry.write.register([stake, signer.address, toHex(`peer-${i}`), [`/ip4/127.0.0.1/tcp/${4000 + i}`]], {
+    // The peer id and its proof are stand-ins: the registry stores them unchecked.
+    const signerProof = await signSignerBinding(signer, domain(chainId, registry.address), address);
+    await registry.write.register([stake, signer.address, signerProof, toHex(`peer-${i}`), toHex(`peer-proof-${i}`), [`/ip4/127.0.0.1/tcp/${4000 + i}`]], {
       account: address,
     });
     return { address, signer, stake };
