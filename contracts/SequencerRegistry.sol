@@ -38,6 +38,9 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public constant BPS = 10_000;
     /// @notice Upper bound of `slashFractionBps` (50%).
     uint256 public constant MAX_SLASH_FRACTION_BPS = 5_000;
+    /// @notice Upper bound of `reporterShareBps` (10%): an offender that reports itself (and,
+    /// committing first, always can) gets back at most a tenth of what it loses.
+    uint256 public constant MAX_REPORTER_SHARE_BPS = 1_000;
     /// @notice Upper bound of `epochLength`, in blocks.
     uint256 public constant MAX_EPOCH_LENGTH = 100_000;
     /// @notice Upper bound of `unbondingPeriod`, in blocks (~46 days at 12 s).
@@ -216,7 +219,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     // ------------------------------------------------------------------ state
 
-    /// @notice The staked ERC-20.
+    /// @inheritdoc ISequencerRegistry
     IERC20 public immutable stakeToken;
     /// @notice Receives the non-reporter part of slashed stake (may be a burn address).
     address public immutable treasury;
@@ -457,7 +460,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         external
         onlySlasher
         nonReentrant
-        returns (uint256 slashed)
+        returns (uint256 slashed, uint256 toReporter)
     {
         uint64 epoch = _checkpoint();
         if (reporter == address(0)) revert ZeroAddress();
@@ -488,7 +491,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
             if (_ranking.contains(op.registrationId)) _markDirty(_ranking.remove(op.registrationId));
             emit OperatorJailed(operator, epoch + 1);
         }
-        uint256 toReporter = (slashed * reporterShareBps) / BPS;
+        toReporter = (slashed * reporterShareBps) / BPS;
         uint256 toTreasury = slashed - toReporter;
         emit Slashed(operator, reporter, slashed, toReporter, toTreasury);
 
@@ -682,8 +685,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _setSlashFraction(value);
     }
 
-    /// @notice Sets the reporter's share of slashed stake, in [0, BPS - 1] basis points: below
-    /// 100% so that an operator reporting its own offence always loses stake.
+    /// @notice Sets the reporter's share of slashed stake, in [0, MAX_REPORTER_SHARE_BPS] basis
+    /// points: an operator reporting its own offence always loses at least 90% of the slash.
     function setReporterShareBps(uint256 value) external onlyOwner {
         _checkpoint();
         _setReporterShare(value);
@@ -896,7 +899,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     }
 
     function _setReporterShare(uint256 value) private {
-        if (value >= BPS) revert ParameterOutOfBounds("reporterShareBps", value, 0, BPS - 1);
+        if (value > MAX_REPORTER_SHARE_BPS) revert ParameterOutOfBounds("reporterShareBps", value, 0, MAX_REPORTER_SHARE_BPS);
         reporterShareBps = value;
         emit ReporterShareSet(value);
     }

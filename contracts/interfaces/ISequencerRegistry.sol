@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title ISequencerRegistry
 /// @notice What the batch inbox, the slashing contract and the nodes need from the
 /// staking registry: the frozen active set and leader schedule of an epoch, the
@@ -17,6 +19,9 @@ interface ISequencerRegistry {
         string[] addrs;
         uint256 stake;
     }
+
+    /// @notice The staked ERC-20 (slashed stake and reporter rewards are paid in it).
+    function stakeToken() external view returns (IERC20);
 
     /// @notice The epoch that contains `block.number`.
     function currentEpoch() external view returns (uint64);
@@ -58,6 +63,7 @@ interface ISequencerRegistry {
 
     /// @notice Slashes `operator` (active and unbonding stake), pays the reporter share
     /// to `reporter`, and jails the operator (out of the active set from the next epoch).
-    /// Only callable by the slashing contract set at deployment. Returns the amount slashed.
-    function slash(address operator, address reporter) external returns (uint256 slashed);
+    /// Only callable by the slashing contract set at deployment. Returns the amount slashed and
+    /// the part of it paid to `reporter`.
+    function slash(address operator, address reporter) external returns (uint256 slashed, uint256 toReporter);
 }

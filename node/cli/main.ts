@@ -10,6 +10,8 @@
  *   seq watch --config FILE                  run the slashing watchtower standalone for a node
  *   seq slash --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
  *                                            check a commitment against its L1 batch; slash if broken
+ *   seq slash --claim --l1-rpc URL --deployment FILE --key FILE
+ *                                            collect the key's reporter rewards whose claim window closed
  */
 import { nodeRpc } from "../rpc/client.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -28,6 +30,7 @@ import { SequencerNode, loadSignerKey } from "../sequencer/node.js";
 import { componentLogger, createLogger } from "../ops/logger.js";
 import { Watchtower } from "../watchtower/watchtower.js";
 import { checkOrderCommitment } from "../watchtower/commitment-check.js";
+import { SlashSubmitter } from "../watchtower/slashing.js";
 import { l1ClientsFor, openNodeEvidence } from "../watchtower/standalone.js";
 
 class UsageError extends Error {
@@ -59,7 +62,11 @@ Commands:
   slash   --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE]
                                          check an order commitment against the L1 batch covering its
                                          position; if the batch broke it, slash the signer (with --key,
-                                         which pays gas and receives the reporter's share)
+                                         which pays gas and earns the reporter's share: the proof is
+                                         committed, then revealed a block later; the share is held for
+                                         the claim window, in which an earlier reporter may take it over)
+  slash   --claim --l1-rpc URL --deployment FILE --key FILE
+                                         pay out the key's reporter rewards whose claim window has closed
 Run 'seq <command> --help' for the options of one command.`;
 
 async function keys(args: string[]): Promise<void> {
@@ -248,9 +255,25 @@ async function watch(args: string[]): Promise<void> {
 async function slash(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { commitment: { type: "string" }, "l1-rpc": { type: "string" }, l1: { type: "string" }, deployment: { type: "string" }, key: { type: "string" } },
+    options: {
+      commitment: { type: "string" },
+      claim: { type: "boolean" },
+      "l1-rpc": { type: "string" },
+      l1: { type: "string" },
+      deployment: { type: "string" },
+      key: { type: "string" },
+    },
   });
   const l1 = values["l1-rpc"] ?? values.l1;
+  if (values.claim === true) {
+    if (!l1 || !values.deployment || !values.key) throw new UsageError("slash --claim: --l1-rpc, --deployment and --key are required");
+    const deployment = await loadDeploymentRecord(values.deployment);
+    const { publicClient, wallet } = await l1ClientsFor(l1, deployment, values.key);
+    const paid = await new SlashSubmitter(publicClient, wallet!, deployment.slashing).claimRewards();
+    for (const p of paid) console.log(`paid: reward ${p.amount} for offence ${p.offenceId} (L1 tx ${p.txHash})`);
+    if (paid.length === 0) console.log("no reporter reward of this key is claimable yet");
+    return;
+  }
   if (!values.commitment || !l1 || !values.deployment) throw new UsageError("slash: --commitment, --l1-rpc and --deployment are required");
   const text = values.commitment === "-" ? await readStdin() : await readFile(values.commitment, "utf8");
   const proof = decodeOrderCommitmentProof(JSON.parse(text));
@@ -279,6 +302,10 @@ async function slash(args: string[]): Promise<void> {
       break;
     case "slashed":
       console.log(`slashed: batch ${result.batchNumber} broke the commitment at ${at}; operator ${result.operator} lost ${result.amount} (L1 tx ${result.txHash})`);
+      console.log(`the reporter reward is claimable from L1 block ${result.rewardClaimableFrom}: seq slash --claim --l1-rpc ${l1} --deployment ${values.deployment} --key ${values.key}`);
+      break;
+    case "reward-taken-over":
+      console.log(`broken, and slashed by a later reporter: our earlier commitment took the reporter reward over (L1 tx ${result.txHash}); claimable from L1 block ${result.rewardClaimableFrom} with seq slash --claim`);
       break;
   }
 }

@@ -26,7 +26,7 @@ export const TEST_CONFIG: DeployConfig = {
   maxActive: 3n,
   unbondingPeriod: UNBONDING,
   slashFractionBps: 1_000n,
-  reporterShareBps: 5_000n,
+  reporterShareBps: 1_000n,
   // Registry tests post no batches; lag 0 keeps the short unbonding period valid.
   maxBatchEpochLag: 0n,
 };

@@ -23,7 +23,7 @@ const params = {
   maxActive: 3n,
   unbondingPeriod: UNBONDING,
   slashFractionBps: 1_000n,
-  reporterShareBps: 5_000n,
+  reporterShareBps: 1_000n,
 };
 
 describe("SequencerRegistry: staking and registry", () => {
@@ -46,7 +46,7 @@ describe("SequencerRegistry: staking and registry", () => {
       expect(await registry.read.unbondingPeriod()).to.equal(UNBONDING);
       expect(await registry.read.minUnbondingEpochs()).to.equal(MIN_UNBONDING_EPOCHS);
       expect(await registry.read.slashFractionBps()).to.equal(1_000n);
-      expect(await registry.read.reporterShareBps()).to.equal(5_000n);
+      expect(await registry.read.reporterShareBps()).to.equal(1_000n);
       expect(await registry.read.slasher()).to.equal(getAddress(deployment.contracts.slashing.address));
       expect(await registry.read.owner()).to.equal(getAddress(f.owner));
       const chainId = await f.publicClient.getChainId();
@@ -89,7 +89,7 @@ describe("SequencerRegistry: staking and registry", () => {
         [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
         [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
         [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, reporterShareBps: 10_000n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, reporterShareBps: 1_001n }, owner], "ParameterOutOfBounds"],
       ];
       for (const [args, error] of cases) {
         await viem.assertions.revertWithCustomError(deploy(args), { abi: artifact.default.abi } as never, error as never);
@@ -453,8 +453,8 @@ describe("SequencerRegistry: staking and registry", () => {
         getAddress(op),
         getAddress(reporter),
         parseEther("100"),
-        parseEther("50"),
-        parseEther("50"),
+        parseEther("10"),
+        parseEther("90"),
       ]);
       await viem.assertions.emitWithArgs(hash, registry, "OperatorJailed", [getAddress(op), epoch + 1n]);
       const info = await registry.read.operatorInfo([op]);
@@ -463,8 +463,8 @@ describe("SequencerRegistry: staking and registry", () => {
         parseEther("270"),
         parseEther("90"),
       ]);
-      expect(await token.read.balanceOf([reporter])).to.equal(rBefore + parseEther("50"));
-      expect(await token.read.balanceOf([TEST_TREASURY])).to.equal(tBefore + parseEther("50"));
+      expect(await token.read.balanceOf([reporter])).to.equal(rBefore + parseEther("10"));
+      expect(await token.read.balanceOf([TEST_TREASURY])).to.equal(tBefore + parseEther("90"));
       expect(await registry.read.rankedCount()).to.equal(0n);
 
       // Slashing again takes another cut but jails only once; jailed operators can still leave.
@@ -476,18 +476,28 @@ describe("SequencerRegistry: staking and registry", () => {
       await registry.write.exit({ account: op });
     });
 
-    it("costs an operator that reports itself stake, even at the highest reporter share", async () => {
-      const { registry, token, operators, register, slashAs } = await load();
+    it("S8: self-reporting costs the offender at least 90% of the slash, even at the highest reporter share", async () => {
+      const { registry, token, operators, register, slashAs, viem } = await load();
       const op = operators[0]!;
-      await registry.write.setReporterShareBps([9_999n]);
+      // An offender can always commit to its own offence first: the share is what it gets back.
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.setReporterShareBps([1_001n]), registry, "ParameterOutOfBounds", [
+        stringToHex("reporterShareBps", { size: 32 }),
+        1_001n,
+        0n,
+        1_000n,
+      ]);
+      await registry.write.setReporterShareBps([await registry.read.MAX_REPORTER_SHARE_BPS()]);
       await register(0, MIN_STAKE + 7n); // an odd stake: rounding must not favour the reporter
       const holdings = async () => {
         const info = await registry.read.operatorInfo([op]);
         return (await token.read.balanceOf([op])) + info.activeStake + info.unbonding;
       };
       const before = await holdings();
+      const staked = (await registry.read.operatorInfo([op])).activeStake;
       await slashAs(op, op);
-      expect((await holdings()) < before).to.equal(true, "self-reporting must cost stake");
+      const slashed = staked - (await registry.read.operatorInfo([op])).activeStake;
+      expect(slashed > 0n).to.equal(true);
+      expect((before - (await holdings())) * 10n >= slashed * 9n).to.equal(true, "self-reporting must cost at least 90% of the slash");
     });
 
     it("keeps a jailed operator from registering again after leaving", async () => {
@@ -534,7 +544,7 @@ describe("SequencerRegistry: staking and registry", () => {
         ["setMaxActive", "MaxActiveSet", 100n, [0n, 101n], "maxActive"],
         ["setUnbondingPeriod", "UnbondingPeriodSet", 2n * EPOCH_LENGTH, [2n * EPOCH_LENGTH - 1n, 330_001n], "unbondingPeriod"],
         ["setSlashFractionBps", "SlashFractionSet", 5_000n, [5_001n], "slashFractionBps"],
-        ["setReporterShareBps", "ReporterShareSet", 9_999n, [10_000n, 10_001n], "reporterShareBps"],
+        ["setReporterShareBps", "ReporterShareSet", 1_000n, [1_001n, 10_000n], "reporterShareBps"],
       ] as const;
       for (const [fn, event, good, bad, getter] of setters) {
         const write = registry.write[fn] as (args: [bigint], o?: { account: Address }) => Promise<`0x${string}`>;
