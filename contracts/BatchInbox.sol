@@ -20,8 +20,9 @@ import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
 /// member of e's set may request to unstake everything at the start of e (its set is frozen and
 /// it still signs for e); its stake must not be withdrawable before its signatures of e stop
 /// being usable plus one full epoch to bring evidence. Hence
-/// `unbondingPeriod >= (maxEpochLag + 2) * epochLength`, checked at construction (governance
-/// must keep it when it changes `unbondingPeriod`; the registry's own floor is the lag-0 case).
+/// `unbondingPeriod >= (maxEpochLag + 2) * epochLength`: the registry's governance floor
+/// `minUnbondingEpochs` (fixed at its deployment, enforced by every unbonding-period change)
+/// must be at least `maxEpochLag + 2`, checked at construction.
 contract BatchInbox {
     /// @notice What is kept of an accepted batch: enough to chain the next one and to let the
     /// slashing contract check a leaf at any covered position.
@@ -71,9 +72,9 @@ contract BatchInbox {
     error EpochInFuture(uint64 epoch, uint64 currentEpoch);
     /// @notice The header's epoch is more than `maxEpochLag` epochs before the current one.
     error EpochTooOld(uint64 epoch, uint64 currentEpoch, uint64 maxEpochLag);
-    /// @notice The registry's unbonding period is shorter than the epoch lag needs: stake could
-    /// leave while signatures of its last epoch are still usable (see the contract notice).
-    error UnbondingTooShort(uint256 unbondingPeriod, uint256 required);
+    /// @notice The registry's unbonding floor (in epochs) is lower than the epoch lag needs:
+    /// governance could let stake leave while signatures of its last epoch are still usable.
+    error UnbondingTooShort(uint256 minUnbondingEpochs, uint256 requiredEpochs);
     /// @notice The header's epoch is older than the previous batch's.
     error EpochBeforePreviousBatch(uint64 epoch, uint64 previousEpoch);
     /// @notice The epoch has no active set: nobody can sign for it.
@@ -93,11 +94,11 @@ contract BatchInbox {
 
     /// @param registry_ The staking registry whose active sets sign batches.
     /// @param maxEpochLag_ How many epochs old a new batch's epoch may be; the registry's
-    /// `unbondingPeriod` must be at least `(maxEpochLag_ + 2) * epochLength`.
+    /// `minUnbondingEpochs` must be at least `maxEpochLag_ + 2`.
     constructor(ISequencerRegistry registry_, uint64 maxEpochLag_) {
-        uint256 required = (uint256(maxEpochLag_) + 2) * registry_.epochLength();
-        uint256 unbonding = registry_.unbondingPeriod();
-        if (unbonding < required) revert UnbondingTooShort(unbonding, required);
+        uint256 required = uint256(maxEpochLag_) + 2;
+        uint256 floor = registry_.minUnbondingEpochs();
+        if (floor < required) revert UnbondingTooShort(floor, required);
         registry = registry_;
         maxEpochLag = maxEpochLag_;
     }

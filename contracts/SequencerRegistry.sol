@@ -11,6 +11,7 @@ import {Arrays} from "@openzeppelin/contracts/utils/Arrays.sol";
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {TopKRanking} from "./libraries/TopKRanking.sol";
 import {LeaderSchedule} from "./libraries/LeaderSchedule.sol";
+import {SequencerTypes} from "./libraries/SequencerTypes.sol";
 
 /// @title SequencerRegistry
 /// @notice Staking registry of the sequencer network. Operators stake an ERC-20, bind a
@@ -19,8 +20,9 @@ import {LeaderSchedule} from "./libraries/LeaderSchedule.sol";
 ///
 /// Epochs and snapshots (see docs/contracts.md): every state-changing function first calls
 /// {checkpoint}, which at the first mutation of an epoch records the active set computed
-/// from live state (still equal to the state at the epoch's start) and the current
-/// `prevrandao`. An epoch without a checkpoint saw no mutation, so its set is the one of the
+/// from live state (still equal to the state at the epoch's start) and the epoch's seed
+/// source: the hash of the block just before the epoch, a block fixed in advance whatever
+/// block the checkpoint lands in. An epoch without a checkpoint saw no mutation, so its set is the one of the
 /// next checkpoint, or the live set if none followed. The live ranking is kept incrementally
 /// in two heaps ({TopKRanking}), so a snapshot costs O(maxActive) and a stake change
 /// O(log n), independent of the number of registered operators.
@@ -36,18 +38,29 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public constant BPS = 10_000;
     /// @notice Upper bound of `slashFractionBps` (50%).
     uint256 public constant MAX_SLASH_FRACTION_BPS = 5_000;
+    /// @notice Upper bound of `reporterShareBps` (10%): an offender that reports itself (and,
+    /// committing first, always can) gets back at most a tenth of what it loses.
+    uint256 public constant MAX_REPORTER_SHARE_BPS = 1_000;
     /// @notice Upper bound of `epochLength`, in blocks.
     uint256 public constant MAX_EPOCH_LENGTH = 100_000;
     /// @notice Upper bound of `unbondingPeriod`, in blocks (~46 days at 12 s).
     uint256 public constant MAX_UNBONDING_PERIOD = 330_000;
+    /// @notice Lower bound of `minUnbondingEpochs`: an unstaker still signs in the epoch of its
+    /// request, and one more full epoch is left to bring evidence.
+    uint256 public constant MIN_UNBONDING_EPOCHS = 2;
     /// @notice Longest accepted libp2p peer id, in bytes (Ed25519/secp256k1 ids are 37-39).
     uint256 public constant MAX_PEER_ID_LENGTH = 128;
+    /// @notice Longest accepted peer-id proof, in bytes (an Ed25519 signature is 64).
+    uint256 public constant MAX_PEER_ID_PROOF_LENGTH = 128;
     /// @notice Most dial addresses an operator may publish.
     uint256 public constant MAX_ADDRS = 8;
     /// @notice Longest accepted dial address, in bytes.
     uint256 public constant MAX_ADDR_LENGTH = 256;
     /// @notice Pending unbonding entries per operator; further requests merge into the last.
     uint256 public constant MAX_UNBONDING_ENTRIES = 16;
+    /// @notice Blocks for which a block hash stays readable (EVM `BLOCKHASH`): an epoch's seed
+    /// block must be recorded within this many blocks, else the epoch's seed falls back.
+    uint256 public constant SEED_WINDOW = 256;
 
     // ------------------------------------------------------------------ types
 
@@ -62,6 +75,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         uint256 unbonding;
         uint256 withdrawable;
         bytes peerId;
+        bytes peerIdProof;
         string[] addrs;
     }
 
@@ -88,6 +102,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         uint96 activeStake;
         uint96 unbonding;
         bytes peerId;
+        bytes peerIdProof;
         string[] addrs;
     }
 
@@ -100,13 +115,15 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     // ------------------------------------------------------------------ events
 
-    /// @notice An operator registered (or re-registered after a full exit).
+    /// @notice An operator registered (or re-registered after a full exit). `peerIdProof` is
+    /// the libp2p key's signature of the operator's key binding, which nodes check (see {register}).
     event OperatorRegistered(
         address indexed operator,
         uint32 indexed registrationId,
         address indexed signer,
         uint256 stake,
         bytes peerId,
+        bytes peerIdProof,
         string[] addrs
     );
     /// @notice An operator added stake.
@@ -119,8 +136,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     event ExitRequested(address indexed operator, uint256 amount, uint256 releaseBlock);
     /// @notice A leaving operator withdrew everything and is no longer registered.
     event OperatorDeregistered(address indexed operator);
-    /// @notice The operator's libp2p peer id or dial addresses changed.
-    event PeerUpdated(address indexed operator, bytes peerId, string[] addrs);
+    /// @notice The operator's libp2p peer id, its proof or the dial addresses changed.
+    event PeerUpdated(address indexed operator, bytes peerId, bytes peerIdProof, string[] addrs);
     /// @notice Stake was slashed: `toReporter` went to `reporter`, `toTreasury` to the treasury.
     event Slashed(
         address indexed operator,
@@ -131,8 +148,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     );
     /// @notice The operator is jailed for good: out of every active set from `fromEpoch` on.
     event OperatorJailed(address indexed operator, uint64 fromEpoch);
-    /// @notice An epoch's active set and seed entropy were frozen.
-    event Checkpointed(uint64 indexed epoch, uint64 snapshotId, uint256 setSize, bytes32 randao);
+    /// @notice An epoch's active set and seed source were recorded (see {epochSeed}).
+    event Checkpointed(uint64 indexed epoch, uint64 snapshotId, uint256 setSize, bytes32 seedSource);
     /// @notice Governance changed the minimum stake.
     event MinStakeSet(uint256 minStake);
     /// @notice Governance changed the maximum active set size.
@@ -178,10 +195,12 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     error SignerIsOperator();
     /// @notice The signer is (or was) bound to another operator.
     error SignerTaken(address signer, address boundTo);
-    /// @notice The peer id is (or was) bound to another operator.
-    error PeerIdTaken(bytes peerId, address boundTo);
+    /// @notice `signerProof` is not `signer`'s EIP-712 signature of KeyBinding(caller).
+    error InvalidSignerProof(address signer);
     /// @notice The peer id is empty or longer than MAX_PEER_ID_LENGTH.
     error InvalidPeerId(uint256 length);
+    /// @notice The peer-id proof is empty or longer than MAX_PEER_ID_PROOF_LENGTH.
+    error InvalidPeerIdProof(uint256 length);
     /// @notice There are no dial addresses, or more than MAX_ADDRS.
     error InvalidAddrCount(uint256 count);
     /// @notice Dial address `index` is empty or longer than MAX_ADDR_LENGTH.
@@ -200,7 +219,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     // ------------------------------------------------------------------ state
 
-    /// @notice The staked ERC-20.
+    /// @inheritdoc ISequencerRegistry
     IERC20 public immutable stakeToken;
     /// @notice Receives the non-reporter part of slashed stake (may be a burn address).
     address public immutable treasury;
@@ -208,6 +227,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     uint256 public immutable genesisBlock;
     /// @notice Blocks per epoch.
     uint256 public immutable epochLength;
+    /// @inheritdoc ISequencerRegistry
+    uint256 public immutable minUnbondingEpochs;
 
     /// @notice The slashing contract, the only caller of {slash}.
     address public slasher;
@@ -235,7 +256,6 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     mapping(address operator => Operator) private _operators;
     mapping(address operator => UnbondingEntry[]) private _unbondingEntries;
     mapping(uint32 registrationId => Registration) private _registrations;
-    mapping(bytes32 peerIdHash => address operator) private _operatorOfPeerId;
 
     TopKRanking.Ranking private _ranking;
     /// @dev The top set or a filtering parameter changed since the latest snapshot.
@@ -244,7 +264,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// @dev Checkpoints in epoch order, each `epoch << 64 | snapshotId`, so that a binary
     /// search over the raw words finds epochs.
     uint256[] private _checkpoints;
-    mapping(uint64 epoch => bytes32) private _checkpointRandao;
+    /// @dev The seed source recorded by each checkpoint (see {epochSeed}).
+    mapping(uint64 epoch => bytes32) private _seedSource;
     /// @dev `snapshotId << 64 | wordIndex` => two 128-bit active-set keys, largest first (a
     /// mapping rather than an array: no length word to rewrite on every push).
     mapping(uint256 wordKey => uint256) private _snapshotWords;
@@ -257,6 +278,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// @param treasury_ Receiver of slashed stake net of reporter rewards.
     /// @param genesisBlock_ First block of epoch 0 (0 = the deployment block); not in the future.
     /// @param epochLength_ Blocks per epoch, in [1, MAX_EPOCH_LENGTH].
+    /// @param minUnbondingEpochs_ Governance floor of `unbondingPeriod`, in epochs: at least
+    /// MIN_UNBONDING_EPOCHS, and what the batch inbox's epoch lag needs (`maxEpochLag + 2`).
     /// @param params Initial governance parameters (checked against their bounds).
     /// @param initialOwner Governance account (two-step ownership transfer).
     constructor(
@@ -264,23 +287,29 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         address treasury_,
         uint256 genesisBlock_,
         uint256 epochLength_,
+        uint256 minUnbondingEpochs_,
         Params memory params,
         address initialOwner
     ) EIP712("StakedSequencer", "1") Ownable(initialOwner) {
         if (address(token) == address(0) || treasury_ == address(0)) revert ZeroAddress();
         if (epochLength_ == 0 || epochLength_ > MAX_EPOCH_LENGTH) revert InvalidEpochLength(epochLength_);
+        uint256 maxUnbondingEpochs = MAX_UNBONDING_PERIOD / epochLength_;
+        if (minUnbondingEpochs_ < MIN_UNBONDING_EPOCHS || minUnbondingEpochs_ > maxUnbondingEpochs) {
+            revert ParameterOutOfBounds("minUnbondingEpochs", minUnbondingEpochs_, MIN_UNBONDING_EPOCHS, maxUnbondingEpochs);
+        }
         uint256 genesis = genesisBlock_ == 0 ? block.number : genesisBlock_;
         if (genesis > block.number) revert GenesisInFuture(genesis, block.number);
         stakeToken = token;
         treasury = treasury_;
         genesisBlock = genesis;
         epochLength = epochLength_;
+        minUnbondingEpochs = minUnbondingEpochs_;
         _setMinStake(params.minStake);
         _setMaxActive(params.maxActive);
         _setUnbondingPeriod(params.unbondingPeriod);
         _setSlashFraction(params.slashFractionBps);
         _setReporterShare(params.reporterShareBps);
-        // The deployment checkpoint fixes the seed entropy of every epoch up to this one.
+        // The deployment checkpoint fixes the seed source of every epoch up to this one.
         _checkpoint();
     }
 
@@ -297,40 +326,36 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     /// @notice Registers the caller as an operator and stakes `stake` tokens (pulled with
     /// transferFrom: approve first). The caller joins the active set from the next epoch if
     /// its stake ranks within `maxActive`.
+    /// @dev Both keys prove possession by signing the key binding `KeyBinding(operator)` under
+    /// this registry's EIP-712 domain (chain id and address): a front-runner copying the call
+    /// cannot bind keys it does not hold, and a copied proof names the victim, not the copier.
+    /// The signer proof is checked here and binds the signer for good. The peer-id proof (an
+    /// Ed25519 signature, too costly to verify on chain) is stored and checked by the nodes, which
+    /// trust a peer id only for the member whose proof verifies; the peer id itself is not
+    /// exclusive on chain, so claiming someone else's binds nothing (docs/contracts.md).
     /// @param stake Initial stake, at least `minStake`.
     /// @param signer Signing address for certificates and batches; not the caller, not zero,
     /// and never bound to another operator.
-    /// @param peerId Binary libp2p peer id (1..MAX_PEER_ID_LENGTH bytes), never bound to
-    /// another operator.
+    /// @param signerProof `signer`'s 65-byte EIP-712 signature of KeyBinding(caller).
+    /// @param peerId Binary libp2p peer id (1..MAX_PEER_ID_LENGTH bytes).
+    /// @param peerIdProof The libp2p key's signature of the KeyBinding(caller) digest
+    /// (1..MAX_PEER_ID_PROOF_LENGTH bytes).
     /// @param addrs Dial multiaddrs (1..MAX_ADDRS strings of 1..MAX_ADDR_LENGTH bytes).
     /// @return registrationId The id of this registration (registration order, tie-breaker).
-    function register(uint256 stake, address signer, bytes calldata peerId, string[] calldata addrs)
-        external
-        nonReentrant
-        returns (uint32 registrationId)
-    {
+    function register(
+        uint256 stake,
+        address signer,
+        bytes calldata signerProof,
+        bytes calldata peerId,
+        bytes calldata peerIdProof,
+        string[] calldata addrs
+    ) external nonReentrant returns (uint32 registrationId) {
         _checkpoint();
-        Operator storage op = _operators[msg.sender];
-        if (op.registered) revert AlreadyRegistered(msg.sender);
-        if (op.jailed) revert OperatorIsJailed(msg.sender);
-        if (stake < minStake) revert StakeBelowMinimum(stake, minStake);
-        if (stake > type(uint96).max) revert StakeTooLarge(stake);
-        if (signer == address(0)) revert ZeroAddress();
-        if (signer == msg.sender) revert SignerIsOperator();
-        address signerOwner = operatorOfSigner[signer];
-        if (signerOwner != address(0) && signerOwner != msg.sender) revert SignerTaken(signer, signerOwner);
-        _checkPeer(peerId, addrs);
-
-        registrationId = ++registrationCount;
-        _registrations[registrationId] = Registration({operator: msg.sender, signer: signer});
-        operatorOfSigner[signer] = msg.sender;
-        op.registrationId = registrationId;
-        op.registered = true;
-        op.activeStake = uint96(stake);
-        _storePeer(op, peerId, addrs);
-        totalActiveStake += stake;
-        _markDirty(_ranking.insert(TopKRanking.keyOf(registrationId, stake), maxActive));
-        emit OperatorRegistered(msg.sender, registrationId, signer, stake, peerId, addrs);
+        _checkRegistration(stake, signer, signerProof);
+        _checkPeer(peerId, peerIdProof, addrs);
+        registrationId = _enroll(stake, signer);
+        _storePeer(_operators[msg.sender], peerId, peerIdProof, addrs);
+        emit OperatorRegistered(msg.sender, registrationId, signer, stake, peerId, peerIdProof, addrs);
 
         _pull(stake);
     }
@@ -412,17 +437,17 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         if (amount != 0) stakeToken.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Replaces the caller's libp2p peer id and dial addresses (live contact data:
-    /// readers see the change at once, it is not frozen per epoch). An old peer id stays
-    /// bound to the caller.
-    /// @param peerId New binary peer id, never bound to another operator.
+    /// @notice Replaces the caller's libp2p peer id, its proof and the dial addresses (live
+    /// contact data: readers see the change at once, it is not frozen per epoch).
+    /// @param peerId New binary peer id.
+    /// @param peerIdProof The new libp2p key's signature of the KeyBinding(caller) digest (see {register}).
     /// @param addrs New dial multiaddrs.
-    function updatePeer(bytes calldata peerId, string[] calldata addrs) external {
+    function updatePeer(bytes calldata peerId, bytes calldata peerIdProof, string[] calldata addrs) external {
         _checkpoint();
         Operator storage op = _registeredOperator(msg.sender);
-        _checkPeer(peerId, addrs);
-        _storePeer(op, peerId, addrs);
-        emit PeerUpdated(msg.sender, peerId, addrs);
+        _checkPeer(peerId, peerIdProof, addrs);
+        _storePeer(op, peerId, peerIdProof, addrs);
+        emit PeerUpdated(msg.sender, peerId, peerIdProof, addrs);
     }
 
     // ------------------------------------------------------------------ slashing
@@ -435,7 +460,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         external
         onlySlasher
         nonReentrant
-        returns (uint256 slashed)
+        returns (uint256 slashed, uint256 toReporter)
     {
         uint64 epoch = _checkpoint();
         if (reporter == address(0)) revert ZeroAddress();
@@ -466,7 +491,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
             if (_ranking.contains(op.registrationId)) _markDirty(_ranking.remove(op.registrationId));
             emit OperatorJailed(operator, epoch + 1);
         }
-        uint256 toReporter = (slashed * reporterShareBps) / BPS;
+        toReporter = (slashed * reporterShareBps) / BPS;
         uint256 toTreasury = slashed - toReporter;
         emit Slashed(operator, reporter, slashed, toReporter, toTreasury);
 
@@ -502,6 +527,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
                 operator: reg.operator,
                 signer: reg.signer,
                 peerId: op.peerId,
+                peerIdProof: op.peerIdProof,
                 addrs: op.addrs,
                 stake: TopKRanking.stakeOf(keys[i])
             });
@@ -549,14 +575,22 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         }
     }
 
-    /// @notice Seed of `epoch`'s leader schedule: keccak256(abi.encode(R, epoch)) where R is
-    /// the prevrandao recorded at the latest checkpoint taken in an epoch before `epoch` (or
-    /// at deployment). Fixed once `epoch` begins; for `currentEpoch() + 1` still tentative.
+    /// @notice Seed of `epoch`'s leader schedule: keccak256(abi.encode(S, epoch)). S is the
+    /// hash of block `epochStartBlock(epoch) - 1`, the last block before the epoch, in which its
+    /// set is frozen too: nobody acting in an earlier block can know it, and when the first
+    /// registry mutation of the epoch lands does not change it. The epoch's first checkpoint
+    /// records it (readable for SEED_WINDOW blocks); if that checkpoint comes later, or never,
+    /// S falls back to the source of the latest checkpoint before the epoch (deterministic).
+    /// Epochs up to the deployment use the deployment's source (the hash of the block before
+    /// it). For `currentEpoch() + 1` the seed block is not mined yet: the fallback, tentative.
     function epochSeed(uint64 epoch) public view returns (bytes32) {
         _requireDetermined(epoch);
         uint256 i = _firstCheckpointFrom(epoch);
-        uint64 source = i == 0 ? uint64(_checkpoints[0] >> 64) : uint64(_checkpoints[i - 1] >> 64);
-        return keccak256(abi.encode(_checkpointRandao[source], epoch));
+        bytes32 source;
+        if (i < _checkpoints.length && uint64(_checkpoints[i] >> 64) == epoch) source = _seedSource[epoch];
+        else if (i == 0) source = _seedSource[uint64(_checkpoints[0] >> 64)];
+        else source = _seedSourceFor(epoch, _seedSource[uint64(_checkpoints[i - 1] >> 64)]);
+        return keccak256(abi.encode(source, epoch));
     }
 
     /// @notice Number of checkpoints taken so far.
@@ -564,12 +598,12 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         return _checkpoints.length;
     }
 
-    /// @notice The `index`-th checkpoint: its epoch, snapshot id and recorded prevrandao.
-    function checkpointAt(uint256 index) external view returns (uint64 epoch, uint64 snapshotId, bytes32 randao) {
+    /// @notice The `index`-th checkpoint: its epoch, snapshot id and recorded seed source.
+    function checkpointAt(uint256 index) external view returns (uint64 epoch, uint64 snapshotId, bytes32 seedSource) {
         uint256 word = _checkpoints[index];
         epoch = uint64(word >> 64);
         snapshotId = uint64(word);
-        randao = _checkpointRandao[epoch];
+        seedSource = _seedSource[epoch];
     }
 
     /// @notice Whether `epoch` has its own checkpoint (was mutated, or is the deployment epoch).
@@ -597,6 +631,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         info.unbonding = op.unbonding;
         info.withdrawable = withdrawable(operator);
         info.peerId = op.peerId;
+        info.peerIdProof = op.peerIdProof;
         info.addrs = op.addrs;
     }
 
@@ -613,9 +648,10 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         }
     }
 
-    /// @notice The operator a libp2p peer id is (or was) bound to; address(0) if none.
-    function operatorOfPeerId(bytes calldata peerId) external view returns (address) {
-        return _operatorOfPeerId[keccak256(peerId)];
+    /// @notice The EIP-712 digest both of an operator's keys sign to prove possession:
+    /// KeyBinding(operator) under this registry's domain (see {register}).
+    function keyBindingDigest(address operator) public view returns (bytes32) {
+        return _hashTypedDataV4(SequencerTypes.hashKeyBinding(operator));
     }
 
     /// @notice Operator and signer of registration `registrationId`.
@@ -646,9 +682,9 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _rankingDirty = true;
     }
 
-    /// @notice Sets the unbonding period in blocks, in [2 * epochLength, MAX_UNBONDING_PERIOD]:
-    /// at least one full epoch to report misbehaviour after the last epoch an unstaker can
-    /// still sign in. Applies to new requests only.
+    /// @notice Sets the unbonding period in blocks, in [minUnbondingEpochs * epochLength,
+    /// MAX_UNBONDING_PERIOD]: stake stays slashable as long as signatures of its last signing
+    /// epoch are usable (the inbox's lag) plus one full epoch to report. Applies to new requests only.
     function setUnbondingPeriod(uint256 value) external onlyOwner {
         _checkpoint();
         _setUnbondingPeriod(value);
@@ -660,8 +696,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _setSlashFraction(value);
     }
 
-    /// @notice Sets the reporter's share of slashed stake, in [0, BPS - 1] basis points: below
-    /// 100% so that an operator reporting its own offence always loses stake.
+    /// @notice Sets the reporter's share of slashed stake, in [0, MAX_REPORTER_SHARE_BPS] basis
+    /// points: an operator reporting its own offence always loses at least 90% of the slash.
     function setReporterShareBps(uint256 value) external onlyOwner {
         _checkpoint();
         _setReporterShare(value);
@@ -695,9 +731,21 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
             _snapshotSize[snapshotId] = keys.length;
             _rankingDirty = false;
         }
+        // The deployment's source is the block before it; later ones are fixed by their epoch.
+        bytes32 source = n == 0
+            ? blockhash(block.number - 1)
+            : _seedSourceFor(epoch, _seedSource[uint64(_checkpoints[n - 1] >> 64)]);
         _checkpoints.push((uint256(epoch) << 64) | snapshotId);
-        _checkpointRandao[epoch] = bytes32(block.prevrandao);
-        emit Checkpointed(epoch, snapshotId, _snapshotSize[snapshotId], bytes32(block.prevrandao));
+        _seedSource[epoch] = source;
+        emit Checkpointed(epoch, snapshotId, _snapshotSize[snapshotId], source);
+    }
+
+    /// @dev `epoch`'s seed source as a checkpoint taken now records it: the hash of the block
+    /// before the epoch while it is readable, else `otherwise` (the fallback).
+    function _seedSourceFor(uint64 epoch, bytes32 otherwise) private view returns (bytes32) {
+        uint256 seedBlock = epochStartBlock(epoch) - 1;
+        if (block.number > seedBlock && block.number - seedBlock <= SEED_WINDOW) return blockhash(seedBlock);
+        return otherwise;
     }
 
     /// @dev The active set as live state defines it: the ranked top with stake >= minStake,
@@ -771,16 +819,44 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _markDirty(newStake == 0 ? _ranking.remove(id) : _ranking.update(TopKRanking.keyOf(id, newStake)));
     }
 
+    /// @dev The checks of {register} on the caller, its stake and its signer.
+    function _checkRegistration(uint256 stake, address signer, bytes calldata signerProof) private view {
+        Operator storage op = _operators[msg.sender];
+        if (op.registered) revert AlreadyRegistered(msg.sender);
+        if (op.jailed) revert OperatorIsJailed(msg.sender);
+        if (stake < minStake) revert StakeBelowMinimum(stake, minStake);
+        if (stake > type(uint96).max) revert StakeTooLarge(stake);
+        if (signer == address(0)) revert ZeroAddress();
+        if (signer == msg.sender) revert SignerIsOperator();
+        address signerOwner = operatorOfSigner[signer];
+        if (signerOwner != address(0) && signerOwner != msg.sender) revert SignerTaken(signer, signerOwner);
+        if (SequencerTypes.trySigner(keyBindingDigest(msg.sender), signerProof) != signer) revert InvalidSignerProof(signer);
+    }
+
+    /// @dev Records a new registration of the caller with `stake` and binds `signer` to it.
+    function _enroll(uint256 stake, address signer) private returns (uint32 registrationId) {
+        Operator storage op = _operators[msg.sender];
+        registrationId = ++registrationCount;
+        _registrations[registrationId] = Registration({operator: msg.sender, signer: signer});
+        operatorOfSigner[signer] = msg.sender;
+        op.registrationId = registrationId;
+        op.registered = true;
+        op.activeStake = uint96(stake);
+        totalActiveStake += stake;
+        _markDirty(_ranking.insert(TopKRanking.keyOf(registrationId, stake), maxActive));
+    }
+
     function _deregister(address operator, Operator storage op) private {
         op.registered = false;
         op.exiting = false;
         emit OperatorDeregistered(operator);
     }
 
-    function _checkPeer(bytes calldata peerId, string[] calldata addrs) private view {
+    function _checkPeer(bytes calldata peerId, bytes calldata peerIdProof, string[] calldata addrs) private pure {
         if (peerId.length == 0 || peerId.length > MAX_PEER_ID_LENGTH) revert InvalidPeerId(peerId.length);
-        address owner_ = _operatorOfPeerId[keccak256(peerId)];
-        if (owner_ != address(0) && owner_ != msg.sender) revert PeerIdTaken(peerId, owner_);
+        if (peerIdProof.length == 0 || peerIdProof.length > MAX_PEER_ID_PROOF_LENGTH) {
+            revert InvalidPeerIdProof(peerIdProof.length);
+        }
         if (addrs.length == 0 || addrs.length > MAX_ADDRS) revert InvalidAddrCount(addrs.length);
         for (uint256 i; i < addrs.length; ++i) {
             uint256 len = bytes(addrs[i]).length;
@@ -788,9 +864,11 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         }
     }
 
-    function _storePeer(Operator storage op, bytes calldata peerId, string[] calldata addrs) private {
-        _operatorOfPeerId[keccak256(peerId)] = msg.sender;
+    function _storePeer(Operator storage op, bytes calldata peerId, bytes calldata peerIdProof, string[] calldata addrs)
+        private
+    {
         op.peerId = peerId;
+        op.peerIdProof = peerIdProof;
         delete op.addrs;
         for (uint256 i; i < addrs.length; ++i) op.addrs.push(addrs[i]);
     }
@@ -817,7 +895,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     }
 
     function _setUnbondingPeriod(uint256 value) private {
-        uint256 floor = 2 * epochLength;
+        uint256 floor = minUnbondingEpochs * epochLength;
         if (value < floor || value > MAX_UNBONDING_PERIOD) {
             revert ParameterOutOfBounds("unbondingPeriod", value, floor, MAX_UNBONDING_PERIOD);
         }
@@ -832,7 +910,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     }
 
     function _setReporterShare(uint256 value) private {
-        if (value >= BPS) revert ParameterOutOfBounds("reporterShareBps", value, 0, BPS - 1);
+        if (value > MAX_REPORTER_SHARE_BPS) revert ParameterOutOfBounds("reporterShareBps", value, 0, MAX_REPORTER_SHARE_BPS);
         reporterShareBps = value;
         emit ReporterShareSet(value);
     }

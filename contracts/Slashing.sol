@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {BatchInbox} from "./BatchInbox.sol";
 import {PositionalMerkle} from "./libraries/PositionalMerkle.sol";
@@ -9,20 +13,33 @@ import {BatchHeader, OrderCommitment, SequencerTypes} from "./libraries/Sequence
 
 /// @title Slashing
 /// @notice Anyone can prove that a sequencer signing key misbehaved; a valid proof slashes the
-/// operator the key is bound to (`registry.operatorOfSigner`) and pays the reporter share to
-/// the caller. Three offences:
+/// operator the key is bound to (`registry.operatorOfSigner`). Three offences:
 /// - batch equivocation: one signer signed two different headers with the same batch number and
 ///   the same epoch;
 /// - certificate equivocation: one signer signed two certificates that put different
 ///   transactions at the same position;
 /// - broken order commitment: a signed certificate puts transaction X at position p, and the
 ///   batch accepted by the inbox has a different transaction at p.
+///
+/// Reporting is commit-reveal, so that a proof copied from the mempool earns the copier nothing:
+/// the reporter first {commit}s `commitmentOf(offenceId, reporter, salt)`, which names neither the
+/// offence nor the evidence, and at least one block later reveals the proof with `reporter` and
+/// `salt`. The first valid reveal slashes at once; the reporter share stays here, held for
+/// CLAIM_WINDOW blocks, during which a reveal backed by an earlier commitment takes the reward
+/// over. The reward goes to the earliest committer that reveals in time: a copier can only
+/// commit after it saw the proof, later than its author. An offender can always commit first
+/// (it knows its offence before anyone): the registry bounds the reporter share so that
+/// self-reporting still costs it most of the slash.
 /// @dev Each offence has an id naming the incident, not the evidence: (signer, batch number, epoch) for
 /// batch equivocation, (signer, the two certificate hashes in canonical order) for certificate
 /// equivocation, (signer, certificate hash) for a broken commitment. An incident is punished once,
 /// however many positions or headers prove it. The registry and inbox are trusted
-/// contracts set at deployment; the id is recorded before `registry.slash` is called (CEI).
-contract Slashing {
+/// contracts set at deployment; the id is recorded before `registry.slash` is called (CEI), and
+/// the reward it returns is recorded after it, under the reentrancy guard.
+contract Slashing is ReentrancyGuard {
+    using SafeERC20 for IERC20;
+    using EnumerableSet for EnumerableSet.Bytes32Set;
+
     /// @notice The offence kinds, as recorded in `Slashed`.
     enum Offence {
         BatchEquivocation,
@@ -42,15 +59,45 @@ contract Slashing {
         bytes32[] proof;
     }
 
+    /// @notice A commitment: its place in commitment order (1 = first ever) and its block.
+    struct Commitment {
+        uint64 index;
+        uint64 blockNumber;
+    }
+
+    /// @notice Who gets an offence's reporter reward: the reporter whose commitment backs the
+    /// earliest reveal so far, the reward, and the block from which it can be paid out.
+    struct Claim {
+        address reporter;
+        uint64 commitmentIndex;
+        uint64 claimableFrom;
+        bool paid;
+        uint96 reward;
+    }
+
+    /// @notice Blocks after the first reveal during which an earlier commitment's reveal takes
+    /// the reward over (about 13 minutes at 12 s blocks: a copier would have to keep the honest
+    /// reveal out of that many blocks).
+    uint256 public constant CLAIM_WINDOW = 64;
+
     /// @notice The staking registry (the only contract this one slashes through).
     ISequencerRegistry public immutable registry;
     /// @notice The batch inbox whose accepted batches certificates are checked against.
     BatchInbox public immutable inbox;
+    /// @notice The registry's stake token, in which reporter rewards are held and paid.
+    IERC20 public immutable stakeToken;
 
     /// @notice Offence ids already punished.
     mapping(bytes32 offenceId => bool) public isSlashed;
+    /// @notice Number of commitments so far.
+    uint64 public commitmentCount;
 
-    /// @notice `operator` was slashed for `offence` proven against `signer`.
+    mapping(bytes32 commitment => Commitment) private _commitments;
+    mapping(bytes32 offenceId => Claim) private _claims;
+    mapping(address reporter => EnumerableSet.Bytes32Set) private _unpaid;
+
+    /// @notice `operator` was slashed for `offence` proven against `signer`; `reporter` holds the
+    /// reward claim for now (see {claimOf}).
     event Slashed(
         bytes32 indexed offenceId,
         Offence indexed offence,
@@ -59,6 +106,12 @@ contract Slashing {
         address reporter,
         uint256 amount
     );
+    /// @notice `commitment` was recorded as number `index` (see {commitmentOf}).
+    event ProofCommitted(bytes32 indexed commitment, uint64 index, address indexed sender);
+    /// @notice A reveal backed by an earlier commitment took `offenceId`'s reward over.
+    event ReporterReplaced(bytes32 indexed offenceId, address indexed previous, address indexed reporter);
+    /// @notice The reward of `offenceId` was paid to `reporter`.
+    event RewardPaid(bytes32 indexed offenceId, address indexed reporter, uint256 amount);
 
     /// @notice Signature `which` (0 = first item, 1 = second) is malformed or recovers no key.
     error BadSignature(uint256 which);
@@ -81,14 +134,80 @@ contract Slashing {
     error LeavesAgree(bytes32 txHash);
     /// @notice No batch accepted by the inbox covers `position` yet.
     error NoBatchCoversPosition(uint64 position);
-    /// @notice This offence has already been punished.
+    /// @notice This offence has already been punished, and this reveal cannot take its reward
+    /// over (its commitment is not earlier, or the claim window has closed).
     error AlreadySlashed(bytes32 offenceId);
+    /// @notice The commitment has already been made.
+    error AlreadyCommitted(bytes32 commitment);
+    /// @notice No commitment `commitmentOf(offenceId, reporter, salt)` was made.
+    error NotCommitted(bytes32 commitment);
+    /// @notice The commitment was made in this block: reveal from the next one on.
+    error RevealTooEarly(bytes32 commitment, uint64 committedAt);
+    /// @notice `reporter` is the zero address.
+    error ZeroReporter();
+    /// @notice The offence has no reward claim (it was never slashed).
+    error NoClaim(bytes32 offenceId);
+    /// @notice The claim window is open until `claimableFrom`: an earlier committer may still reveal.
+    error ClaimWindowOpen(bytes32 offenceId, uint64 claimableFrom);
+    /// @notice The reward has already been paid.
+    error RewardAlreadyPaid(bytes32 offenceId);
 
     /// @param registry_ The staking registry; it must have this contract as its slasher.
     /// @param inbox_ The batch inbox.
     constructor(ISequencerRegistry registry_, BatchInbox inbox_) {
         registry = registry_;
         inbox = inbox_;
+        stakeToken = registry_.stakeToken();
+    }
+
+    /// @notice The commitment a reporter makes before revealing the proof of `offenceId`.
+    /// @param offenceId The offence id the proof will prove (see the contract notes).
+    /// @param reporter Who is to receive the reward.
+    /// @param salt A secret random value, so that the commitment does not reveal the offence.
+    function commitmentOf(bytes32 offenceId, address reporter, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(offenceId, reporter, salt));
+    }
+
+    /// @notice Records `commitment` (from {commitmentOf}); its proof can be revealed from the
+    /// next block on. Anyone may commit on a reporter's behalf: the reporter is inside.
+    /// @param commitment The commitment.
+    function commit(bytes32 commitment) external {
+        if (_commitments[commitment].index != 0) revert AlreadyCommitted(commitment);
+        uint64 index = ++commitmentCount;
+        _commitments[commitment] = Commitment({index: index, blockNumber: uint64(block.number)});
+        emit ProofCommitted(commitment, index, msg.sender);
+    }
+
+    /// @notice The recorded commitment (index 0: none).
+    function commitmentInfo(bytes32 commitment) external view returns (Commitment memory) {
+        return _commitments[commitment];
+    }
+
+    /// @notice The reward claim of `offenceId` (reporter zero: never slashed).
+    function claimOf(bytes32 offenceId) external view returns (Claim memory) {
+        return _claims[offenceId];
+    }
+
+    /// @notice Offence ids whose reward `reporter` holds and has not been paid yet.
+    function unpaidClaims(address reporter) external view returns (bytes32[] memory) {
+        return _unpaid[reporter].values();
+    }
+
+    /// @notice Pays the reward of `offenceId` to the reporter holding its claim, once the claim
+    /// window has closed. Anyone may call it; the reward only ever goes to the claim's reporter.
+    /// @param offenceId The offence whose reward to pay.
+    /// @return amount The reward paid.
+    function claimReward(bytes32 offenceId) external nonReentrant returns (uint256 amount) {
+        Claim storage claim = _claims[offenceId];
+        address reporter = claim.reporter;
+        if (reporter == address(0)) revert NoClaim(offenceId);
+        if (block.number < claim.claimableFrom) revert ClaimWindowOpen(offenceId, claim.claimableFrom);
+        if (claim.paid) revert RewardAlreadyPaid(offenceId);
+        claim.paid = true;
+        _unpaid[reporter].remove(offenceId);
+        amount = claim.reward;
+        emit RewardPaid(offenceId, reporter, amount);
+        if (amount != 0) stakeToken.safeTransfer(reporter, amount);
     }
 
     /// @notice Proves that one signer signed two different batch headers with the same number
@@ -102,27 +221,25 @@ contract Slashing {
     /// @param sigA Signature of `a`.
     /// @param b Second header (same `batchNumber` and `epoch`, different content).
     /// @param sigB Signature of `b`.
-    /// @return amount The stake slashed.
+    /// @param reporter The reporter of the commitment (see {commit}).
+    /// @param salt The commitment's salt.
+    /// @return amount The stake slashed (0 when this reveal took an earlier one's reward over).
     function slashBatchEquivocation(
         BatchHeader calldata a,
         bytes calldata sigA,
         BatchHeader calldata b,
-        bytes calldata sigB
-    ) external returns (uint256 amount) {
+        bytes calldata sigB,
+        address reporter,
+        bytes32 salt
+    ) external nonReentrant returns (uint256 amount) {
         if (a.batchNumber != b.batchNumber) revert BatchNumbersDiffer(a.batchNumber, b.batchNumber);
         if (a.epoch != b.epoch) revert EpochsDiffer(a.epoch, b.epoch);
         bytes32 hashA = SequencerTypes.hash(a);
-        bytes32 hashB = SequencerTypes.hash(b);
-        if (hashA == hashB) revert NotEquivocation();
-
-        bytes32 domainSeparator = registry.domainSeparator();
-        address signer = _sameSigner(
-            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashA), sigA),
-            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashB), sigB)
-        );
+        if (hashA == SequencerTypes.hash(b)) revert NotEquivocation();
+        address signer = _signerOfBoth(hashA, sigA, SequencerTypes.hash(b), sigB);
         // One offence per signer, batch number and epoch, however many different headers it signed.
         bytes32 id = keccak256(abi.encode(Offence.BatchEquivocation, signer, a.batchNumber, a.epoch));
-        return _slash(id, Offence.BatchEquivocation, signer);
+        return _reveal(id, Offence.BatchEquivocation, signer, reporter, salt);
     }
 
     /// @notice Proves that one signer signed two certificates putting different transactions at
@@ -130,26 +247,27 @@ contract Slashing {
     /// @param position The contested position (inside both certificates' ranges).
     /// @param a First certificate, its signature, and its leaf at `position` with proof.
     /// @param b Second certificate, its signature, and a different leaf at `position` with proof.
-    /// @return amount The stake slashed.
-    function slashCertificateEquivocation(uint64 position, CertifiedLeaf calldata a, CertifiedLeaf calldata b)
-        external
-        returns (uint256 amount)
-    {
+    /// @param reporter The reporter of the commitment (see {commit}).
+    /// @param salt The commitment's salt.
+    /// @return amount The stake slashed (0 when this reveal took an earlier one's reward over).
+    function slashCertificateEquivocation(
+        uint64 position,
+        CertifiedLeaf calldata a,
+        CertifiedLeaf calldata b,
+        address reporter,
+        bytes32 salt
+    ) external nonReentrant returns (uint256 amount) {
         if (a.txHash == b.txHash) revert LeavesAgree(a.txHash);
         _checkCertifiedLeaf(0, position, a);
         _checkCertifiedLeaf(1, position, b);
 
         bytes32 hashA = SequencerTypes.hash(a.certificate);
         bytes32 hashB = SequencerTypes.hash(b.certificate);
-        bytes32 domainSeparator = registry.domainSeparator();
-        address signer = _sameSigner(
-            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashA), a.signature),
-            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashB), b.signature)
-        );
+        address signer = _signerOfBoth(hashA, a.signature, hashB, b.signature);
         // One offence per pair of conflicting certificates, however many positions they contradict on.
         (bytes32 lo, bytes32 hi) = _ordered(hashA, hashB);
         bytes32 id = keccak256(abi.encode(Offence.CertificateEquivocation, signer, lo, hi));
-        return _slash(id, Offence.CertificateEquivocation, signer);
+        return _reveal(id, Offence.CertificateEquivocation, signer, reporter, salt);
     }
 
     /// @notice Proves that a signed certificate puts a transaction at `position` that the
@@ -158,13 +276,17 @@ contract Slashing {
     /// @param c The certificate, its signature, and its leaf at `position` with proof.
     /// @param batchTxHash The transaction hash the accepted batch holds at `position`.
     /// @param batchProof Merkle proof of `leaf(position, batchTxHash)` against the batch's root.
-    /// @return amount The stake slashed.
+    /// @param reporter The reporter of the commitment (see {commit}).
+    /// @param salt The commitment's salt.
+    /// @return amount The stake slashed (0 when this reveal took an earlier one's reward over).
     function slashBrokenCommitment(
         uint64 position,
         CertifiedLeaf calldata c,
         bytes32 batchTxHash,
-        bytes32[] calldata batchProof
-    ) external returns (uint256 amount) {
+        bytes32[] calldata batchProof,
+        address reporter,
+        bytes32 salt
+    ) external nonReentrant returns (uint256 amount) {
         if (c.txHash == batchTxHash) revert LeavesAgree(batchTxHash);
         _checkCertifiedLeaf(0, position, c);
 
@@ -189,7 +311,7 @@ contract Slashing {
         if (signer == address(0)) revert BadSignature(0);
         // One offence per broken certificate, however many of its positions the batch contradicts.
         bytes32 id = keccak256(abi.encode(Offence.BrokenOrderCommitment, signer, certHash));
-        return _slash(id, Offence.BrokenOrderCommitment, signer);
+        return _reveal(id, Offence.BrokenOrderCommitment, signer, reporter, salt);
     }
 
     /// @dev Reverts unless `position` is in the certificate's range and its leaf proof verifies.
@@ -208,8 +330,15 @@ contract Slashing {
         if (!ok) revert InvalidProof(which);
     }
 
-    /// @dev The common signer of two recovered addresses (address(0) = bad signature).
-    function _sameSigner(address first, address second) private pure returns (address) {
+    /// @dev The common signer of two signed struct hashes (registry domain).
+    function _signerOfBoth(bytes32 hashA, bytes calldata sigA, bytes32 hashB, bytes calldata sigB)
+        private
+        view
+        returns (address)
+    {
+        bytes32 domainSeparator = registry.domainSeparator();
+        address first = SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashA), sigA);
+        address second = SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(domainSeparator, hashB), sigB);
         if (first == address(0)) revert BadSignature(0);
         if (second == address(0)) revert BadSignature(1);
         if (first != second) revert SignersDiffer(first, second);
@@ -220,13 +349,41 @@ contract Slashing {
         return x < y ? (x, y) : (y, x);
     }
 
-    /// @dev Records the offence, then slashes the signer's operator (checks-effects-interactions).
-    function _slash(bytes32 id, Offence offence, address signer) private returns (uint256 amount) {
-        if (isSlashed[id]) revert AlreadySlashed(id);
+    /// @dev The reveal of a verified proof of offence `id`: checks its commitment, then either
+    /// slashes (the first reveal: the offence is recorded before `registry.slash` is called, the
+    /// reward the registry pays here after it) or moves the reward claim to an earlier committer.
+    function _reveal(bytes32 id, Offence offence, address signer, address reporter, bytes32 salt)
+        private
+        returns (uint256 amount)
+    {
         address operator = registry.operatorOfSigner(signer);
         if (operator == address(0)) revert UnknownSigner(signer);
+        if (reporter == address(0)) revert ZeroReporter();
+        bytes32 commitment = commitmentOf(id, reporter, salt);
+        Commitment memory c = _commitments[commitment];
+        if (c.index == 0) revert NotCommitted(commitment);
+        if (c.blockNumber >= block.number) revert RevealTooEarly(commitment, c.blockNumber);
+
+        Claim storage claim = _claims[id];
+        if (isSlashed[id]) {
+            if (block.number >= claim.claimableFrom || c.index >= claim.commitmentIndex) revert AlreadySlashed(id);
+            address previous = claim.reporter;
+            claim.reporter = reporter;
+            claim.commitmentIndex = c.index;
+            _unpaid[previous].remove(id);
+            _unpaid[reporter].add(id);
+            emit ReporterReplaced(id, previous, reporter);
+            return 0;
+        }
         isSlashed[id] = true;
-        amount = registry.slash(operator, msg.sender);
-        emit Slashed(id, offence, operator, signer, msg.sender, amount);
+        claim.reporter = reporter;
+        claim.commitmentIndex = c.index;
+        claim.claimableFrom = uint64(block.number + CLAIM_WINDOW);
+        _unpaid[reporter].add(id);
+        uint256 reward;
+        (amount, reward) = registry.slash(operator, address(this));
+        // At most the operator's stake, which the registry caps at 2^96 - 1.
+        claim.reward = uint96(reward);
+        emit Slashed(id, offence, operator, signer, reporter, amount);
     }
 }

@@ -1,21 +1,31 @@
 /**
  * Joins the sequencer set: approves the stake and calls SequencerRegistry.register from the
- * operator's account. Plain viem over JSON-RPC, no Hardhat needed:
+ * operator's account, with both keys' proofs that they belong to it (node/l1/key-binding.ts).
+ * Plain viem over JSON-RPC, no Hardhat needed:
  *
- *   npx tsx scripts/register-operator.ts --operator-key 0x... --signer 0x... \
- *     --peer-id 12D3KooW... --addr /ip4/203.0.113.7/tcp/4001 --stake 1000 \
+ *   npx tsx scripts/register-operator.ts --operator-key 0x... --signer-key 0x... \
+ *     --p2p-key 0x08011240... --addr /ip4/203.0.113.7/tcp/4001 --stake 1000 \
  *     [--rpc http://127.0.0.1:8545] [--deployment deployments/localhost.json] [--mint]
  *
- * Every flag has an environment fallback: OPERATOR_KEY, SIGNER_ADDRESS (or SIGNER_KEY),
- * PEER_ID, ADDRS (comma-separated), STAKE (whole tokens; STAKE_WEI for base units),
- * L1_RPC_URL, DEPLOYMENT, MINT=1. Without a signer or peer id, fresh ones are generated and
- * printed (keep them: the node needs both keys).
+ * Each key either is given (`--signer-key`; `--p2p-key`, the libp2p private key protobuf-encoded
+ * as hex) and signs its proof here, or stays elsewhere and only its address / peer id and proof
+ * are given (`--signer 0x.. --signer-proof 0x..`: the key's EIP-712 signature of
+ * KeyBinding(operator); `--peer-id 12D3KooW.. --peer-proof 0x..`: the libp2p key's signature of
+ * that digest, which the registry's `keyBindingDigest(operator)` returns). Every flag has an
+ * environment fallback: OPERATOR_KEY, SIGNER_KEY, SIGNER_ADDRESS, SIGNER_PROOF, P2P_KEY, PEER_ID,
+ * PEER_PROOF, ADDRS (comma-separated), STAKE (whole tokens; STAKE_WEI for base units),
+ * L1_RPC_URL, DEPLOYMENT, MINT=1. With neither form of a key, a fresh one is generated and
+ * printed (keep it: the node needs both keys).
  */
+import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parseArgs } from "node:util";
-import { type Hex, erc20Abi, getAddress, isAddress, parseUnits } from "viem";
+import { type Address, type Hex, erc20Abi, getAddress, hexToBytes, isAddress, isHex, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator } from "../node/l1/operator.js";
+import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator, type ProvenKeys } from "../node/l1/operator.js";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
+import { signPeerIdBinding, signSignerBinding } from "../node/l1/key-binding.js";
+import { domain } from "../node/commitments/typed-data.js";
 import { UsageError } from "./lib/cli.js";
 
 
@@ -24,7 +34,10 @@ const { values } = parseArgs({
     "operator-key": { type: "string" },
     signer: { type: "string" },
     "signer-key": { type: "string" },
+    "signer-proof": { type: "string" },
+    "p2p-key": { type: "string" },
     "peer-id": { type: "string" },
+    "peer-proof": { type: "string" },
     addr: { type: "string", multiple: true },
     stake: { type: "string" },
     "stake-wei": { type: "string" },
@@ -40,6 +53,12 @@ function required(value: string | undefined, what: string): string {
   return value;
 }
 
+function hexOption(value: string | undefined, what: string): Hex | undefined {
+  if (value === undefined) return undefined;
+  if (!isHex(value)) throw new UsageError(`${what} must be 0x-prefixed hex`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const operatorKey = required(values["operator-key"] ?? env.OPERATOR_KEY, "--operator-key / OPERATOR_KEY") as Hex;
   if (!/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) throw new UsageError("the operator key must be 32 bytes of 0x-prefixed hex");
@@ -47,14 +66,33 @@ async function main(): Promise<void> {
   const deploymentPath = values.deployment ?? env.DEPLOYMENT ?? "deployments/localhost.json";
   const deployment = await loadDeploymentRecord(deploymentPath);
   const { publicClient, wallet } = await operatorClients(rpc, deployment, operatorKey);
+  const operator = wallet.account.address;
+  const d = domain(deployment.chainId, deployment.sequencerRegistry);
 
-  const signerKey = (values["signer-key"] ?? env.SIGNER_KEY) as Hex | undefined;
-  const givenSigner = values.signer ?? env.SIGNER_ADDRESS ?? (signerKey && privateKeyToAccount(signerKey).address);
-  const givenPeerId = values["peer-id"] ?? env.PEER_ID;
-  const generated = givenSigner === undefined || givenPeerId === undefined ? await generateOperatorIdentity() : undefined;
-  const signer = givenSigner ?? generated!.signer;
-  const peerId = givenPeerId ?? generated!.peerId;
-  if (!isAddress(signer)) throw new UsageError(`signer is not an address: ${signer}`);
+  const signerKey = hexOption(values["signer-key"] ?? env.SIGNER_KEY, "--signer-key");
+  const signerAddress = values.signer ?? env.SIGNER_ADDRESS;
+  const signerProof = hexOption(values["signer-proof"] ?? env.SIGNER_PROOF, "--signer-proof");
+  const p2pKey = hexOption(values["p2p-key"] ?? env.P2P_KEY, "--p2p-key");
+  const peerId = values["peer-id"] ?? env.PEER_ID;
+  const peerProof = hexOption(values["peer-proof"] ?? env.PEER_PROOF, "--peer-proof");
+  if ((signerAddress === undefined) !== (signerProof === undefined)) throw new UsageError("--signer and --signer-proof go together");
+  if ((peerId === undefined) !== (peerProof === undefined)) throw new UsageError("--peer-id and --peer-proof go together");
+  if (signerKey !== undefined && signerAddress !== undefined) throw new UsageError("give --signer-key or --signer with --signer-proof, not both");
+  if (p2pKey !== undefined && peerId !== undefined) throw new UsageError("give --p2p-key or --peer-id with --peer-proof, not both");
+  if (signerAddress !== undefined && !isAddress(signerAddress)) throw new UsageError(`signer is not an address: ${signerAddress}`);
+
+  const generated = (signerKey ?? signerAddress) === undefined || (p2pKey ?? peerId) === undefined ? await generateOperatorIdentity() : undefined;
+  // Keys held here sign their proofs now; keys kept elsewhere come with theirs.
+  const signerAccount = signerAddress === undefined ? privateKeyToAccount(signerKey ?? generated!.signerKey) : undefined;
+  const peerKey = peerId === undefined ? privateKeyFromProtobuf(hexToBytes(p2pKey ?? generated!.libp2pKey)) : undefined;
+  const keys: ProvenKeys = {
+    ...(signerAccount !== undefined
+      ? { signer: signerAccount.address, signerProof: await signSignerBinding(signerAccount, d, operator) }
+      : { signer: getAddress(signerAddress as Address), signerProof: signerProof! }),
+    ...(peerKey !== undefined
+      ? { peerIdBytes: peerIdToBytes(peerIdFromPrivateKey(peerKey).toString()), peerIdProof: await signPeerIdBinding(peerKey, d, operator) }
+      : { peerIdBytes: peerIdToBytes(peerId!), peerIdProof: peerProof! }),
+  };
   const addrs = values.addr ?? (env.ADDRS ?? "").split(",").filter((a) => a !== "");
   if (addrs.length === 0) throw new UsageError("missing --addr / ADDRS (the node's dial multiaddrs)");
 
@@ -73,16 +111,15 @@ async function main(): Promise<void> {
     wallet,
     registry: deployment.sequencerRegistry,
     token,
-    signer: getAddress(signer),
-    peerIdBytes: peerIdToBytes(peerId),
+    ...keys,
     addrs,
     stake,
     mint: values.mint === true || env.MINT === "1",
   });
-  console.log(`operator ${wallet.account.address} registered (registration ${result.registrationId}, tx ${result.transactionHash})`);
-  console.log(`signer ${signer}, peer id ${peerId}, stake ${stake}, addrs ${addrs.join(" ")}`);
-  if (givenSigner === undefined) console.log(`generated signing key (keep it secret): ${generated!.signerKey}`);
-  if (givenPeerId === undefined) console.log(`generated libp2p key (protobuf, keep it secret): ${generated!.libp2pKey}`);
+  console.log(`operator ${operator} registered (registration ${result.registrationId}, tx ${result.transactionHash})`);
+  console.log(`signer ${keys.signer}, peer id bytes ${keys.peerIdBytes}, stake ${stake}, addrs ${addrs.join(" ")}`);
+  if (generated !== undefined && signerKey === undefined && signerAddress === undefined) console.log(`generated signing key (keep it secret): ${generated.signerKey}`);
+  if (generated !== undefined && p2pKey === undefined && peerId === undefined) console.log(`generated libp2p key (protobuf, keep it secret): ${generated.libp2pKey}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title ISequencerRegistry
 /// @notice What the batch inbox, the slashing contract and the nodes need from the
 /// staking registry: the frozen active set and leader schedule of an epoch, the
@@ -11,9 +13,15 @@ interface ISequencerRegistry {
         address operator;
         address signer;
         bytes peerId;
+        /// @dev The libp2p key's signature of the operator's key binding: unverified on chain,
+        /// nodes trust `peerId` only if it verifies (docs/contracts.md, "Threat model").
+        bytes peerIdProof;
         string[] addrs;
         uint256 stake;
     }
+
+    /// @notice The staked ERC-20 (slashed stake and reporter rewards are paid in it).
+    function stakeToken() external view returns (IERC20);
 
     /// @notice The epoch that contains `block.number`.
     function currentEpoch() external view returns (uint64);
@@ -23,6 +31,10 @@ interface ISequencerRegistry {
 
     /// @notice Blocks between an unstake request and its withdrawal (stake stays slashable).
     function unbondingPeriod() external view returns (uint256);
+
+    /// @notice Least `unbondingPeriod` governance can set, in epochs (fixed at deployment): the
+    /// registry refuses any unbonding period below `minUnbondingEpochs() * epochLength()`.
+    function minUnbondingEpochs() external view returns (uint256);
 
     /// @notice First L1 block of `epoch`.
     function epochStartBlock(uint64 epoch) external view returns (uint256);
@@ -55,6 +67,7 @@ interface ISequencerRegistry {
 
     /// @notice Slashes `operator` (active and unbonding stake), pays the reporter share
     /// to `reporter`, and jails the operator (out of the active set from the next epoch).
-    /// Only callable by the slashing contract set at deployment. Returns the amount slashed.
-    function slash(address operator, address reporter) external returns (uint256 slashed);
+    /// Only callable by the slashing contract set at deployment. Returns the amount slashed and
+    /// the part of it paid to `reporter`.
+    function slash(address operator, address reporter) external returns (uint256 slashed, uint256 toReporter);
 }

@@ -25,8 +25,8 @@ struct BatchHeader {
 }
 
 /// @title SequencerTypes
-/// @notice EIP-712 type hashes and struct hashes of the two signed structs, identical to
-/// `node/commitments/typed-data.ts`. Digests are `toTypedDataHash(registry.domainSeparator(), hash(x))`.
+/// @notice EIP-712 type hashes and struct hashes of the signed structs, identical to
+/// `node/commitments/typed-data.ts` (and `node/l1/key-binding.ts` for the key binding). Digests are `toTypedDataHash(registry.domainSeparator(), hash(x))`.
 library SequencerTypes {
     bytes32 internal constant ORDER_COMMITMENT_TYPEHASH = keccak256(
         "OrderCommitment(uint64 epoch,uint64 term,uint64 firstPosition,uint64 lastPosition,bytes32 merkleRoot)"
@@ -35,6 +35,14 @@ library SequencerTypes {
     bytes32 internal constant BATCH_HEADER_TYPEHASH = keccak256(
         "BatchHeader(uint64 epoch,uint64 batchNumber,bytes32 prevBatchHash,uint64 firstPosition,uint64 lastPosition,bytes32 merkleRoot,bytes32 dataHash)"
     );
+
+    /// @notice What an operator's signing key and libp2p key sign to prove they are its own.
+    bytes32 internal constant KEY_BINDING_TYPEHASH = keccak256("KeyBinding(address operator)");
+
+    /// @notice EIP-712 struct hash of the key binding of `operator`.
+    function hashKeyBinding(address operator) internal pure returns (bytes32) {
+        return keccak256(abi.encode(KEY_BINDING_TYPEHASH, operator));
+    }
 
     /// @notice EIP-712 struct hash of a certificate.
     function hash(OrderCommitment calldata c) internal pure returns (bytes32) {

@@ -12,6 +12,8 @@
  *                                            check a commitment against its L1 batch; slash if broken
  *
  * Every command that reads a key file takes --password-file FILE (or SEQ_KEYSTORE_PASSWORD) for keystores.
+ *   seq slash --claim --l1-rpc URL --deployment FILE --key FILE
+ *                                            collect the key's reporter rewards whose claim window closed
  */
 import { nodeRpc } from "../rpc/client.js";
 import { existsSync } from "node:fs";
@@ -22,8 +24,8 @@ import { createPublicClient, erc20Abi, http, isAddress, parseGwei, parseUnits, t
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generatePeerKey, loadPeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
 import { loadDeploymentRecord } from "../l1/deployment.js";
-import { operatorClients, registerOperator } from "../l1/operator.js";
-import { peerIdToBytes } from "../l1/peer-id.js";
+import { operatorClients, proveOperatorKeys, registerOperator } from "../l1/operator.js";
+import { domain } from "../commitments/typed-data.js";
 import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
 import { SequencerNode } from "../sequencer/node.js";
@@ -33,6 +35,7 @@ import { Watchtower } from "../watchtower/watchtower.js";
 import { checkOrderCommitment } from "../watchtower/commitment-check.js";
 import { l1ClientsFor, openNodeEvidence } from "./evidence-source.js";
 import { UsageError } from "./usage.js";
+import { SlashSubmitter } from "../watchtower/slashing.js";
 
 const HELP = `seq: run and inspect a staked sequencer node
 
@@ -46,7 +49,8 @@ Commands:
   register --keys DIR --stake TOKENS --addr MULTIADDR [--addr ...] --l1 URL --deployment FILE
            [--operator-key 0x.. | env OPERATOR_KEY] [--mint] [--password-file FILE]
                                          join the sequencer set: approve the stake and call register()
-                                         with the signer and peer id of the keys in DIR
+                                         with the signer and peer id of the keys in DIR, each key
+                                         signing that it belongs to the operator account
   start   --config FILE [--password-file FILE]
                                          start a node; SEQ_* environment variables override the file
   status  --rpc URL [--rpc URL ...]      show role, term, leader and positions of each node
@@ -64,7 +68,11 @@ Commands:
   slash   --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE] [--password-file FILE]
                                          check an order commitment against the L1 batch covering its
                                          position; if the batch broke it, slash the signer (with --key,
-                                         which pays gas and receives the reporter's share)
+                                         which pays gas and earns the reporter's share: the proof is
+                                         committed, then revealed a block later; the share is held for
+                                         the claim window, in which an earlier reporter may take it over)
+  slash   --claim --l1-rpc URL --deployment FILE --key FILE
+                                         pay out the key's reporter rewards whose claim window has closed
 Key files (signer, batcher, --key) are keystores, or plain 0x-hex keys (accepted with a warning);
 a keystore's passphrase comes from --password-file FILE, else env SEQ_KEYSTORE_PASSWORD.
 Run 'seq <command> --help' for the options of one command.`;
@@ -120,7 +128,8 @@ async function register(args: string[]): Promise<void> {
   }
   const deployment = await loadDeploymentRecord(values.deployment);
   const signer = await loadSigner(path.join(values.keys, "signer.key"), keyOptions(values["password-file"]));
-  const peerId = peerIdOf(await loadPeerKey(path.join(values.keys, "p2p.key")));
+  const peerKey = await loadPeerKey(path.join(values.keys, "p2p.key"));
+  const peerId = peerIdOf(peerKey);
   const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey as Hex);
   const account = wallet.account;
   const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: erc20Abi, functionName: "decimals" });
@@ -129,8 +138,8 @@ async function register(args: string[]): Promise<void> {
     wallet,
     registry: deployment.sequencerRegistry,
     token: deployment.stakeToken,
-    signer: signer.address,
-    peerIdBytes: peerIdToBytes(peerId),
+    // Both keys sign that they belong to this operator account (proof of possession).
+    ...(await proveOperatorKeys({ signer, peerKey }, domain(deployment.chainId, deployment.sequencerRegistry), account.address)),
     addrs: values.addr,
     stake: parseUnits(values.stake, decimals),
     mint: values.mint === true,
@@ -277,6 +286,7 @@ async function slash(args: string[]): Promise<void> {
     args,
     options: {
       commitment: { type: "string" },
+      claim: { type: "boolean" },
       "l1-rpc": { type: "string" },
       l1: { type: "string" },
       deployment: { type: "string" },
@@ -285,6 +295,15 @@ async function slash(args: string[]): Promise<void> {
     },
   });
   const l1 = values["l1-rpc"] ?? values.l1;
+  if (values.claim === true) {
+    if (!l1 || !values.deployment || !values.key) throw new UsageError("slash --claim: --l1-rpc, --deployment and --key are required");
+    const deployment = await loadDeploymentRecord(values.deployment);
+    const { publicClient, wallet } = await l1ClientsFor(l1, deployment, values.key, keyOptions(values["password-file"]));
+    const paid = await new SlashSubmitter(publicClient, wallet!, deployment.slashing).claimRewards();
+    for (const p of paid) console.log(`paid: reward ${p.amount} for offence ${p.offenceId} (L1 tx ${p.txHash})`);
+    if (paid.length === 0) console.log("no reporter reward of this key is claimable yet");
+    return;
+  }
   if (!values.commitment || !l1 || !values.deployment) throw new UsageError("slash: --commitment, --l1-rpc and --deployment are required");
   const text = values.commitment === "-" ? await readStdin() : await readFile(values.commitment, "utf8");
   const proof = decodeOrderCommitmentProof(JSON.parse(text));
@@ -313,6 +332,10 @@ async function slash(args: string[]): Promise<void> {
       break;
     case "slashed":
       console.log(`slashed: batch ${result.batchNumber} broke the commitment at ${at}; operator ${result.operator} lost ${result.amount} (L1 tx ${result.txHash})`);
+      console.log(`the reporter reward is claimable from L1 block ${result.rewardClaimableFrom}: seq slash --claim --l1-rpc ${l1} --deployment ${values.deployment} --key ${values.key}`);
+      break;
+    case "reward-taken-over":
+      console.log(`broken, and slashed by a later reporter: our earlier commitment took the reporter reward over (L1 tx ${result.txHash}); claimable from L1 block ${result.rewardClaimableFrom} with seq slash --claim`);
       break;
   }
 }

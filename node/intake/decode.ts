@@ -1,6 +1,7 @@
 /**
  * Decoding and validation of raw signed transactions as users submit them
- * (`eth_sendRawTransaction`): envelope type, canonical encoding, chain id, signature ranges,
+ * (`eth_sendRawTransaction`): envelope type, canonical encoding, chain id, the static checks an
+ * execution client applies (field widths, fees, intrinsic gas: `rules.ts`), signature ranges,
  * sender recovery. Everything a sequencer must know before it assigns a position.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -33,6 +34,7 @@ import {
   WrongChainIdError,
 } from "./errors.js";
 import { getDefaultBackend, recoverSignerAddress, type RecoveryBackend } from "./recover.js";
+import { checkExecutable, checkFeeOrder, checkNumericField, type NumericField } from "./rules.js";
 
 export type TransactionType = "legacy" | "eip2930" | "eip1559" | "eip7702";
 
@@ -96,13 +98,9 @@ export function decodeTransaction(input: Hex | Uint8Array, opts: DecodeOptions):
   try {
     parsed = parseTransaction(raw);
   } catch (cause) {
-    // viem cannot even parse a typed chain id of 0 (empty RLP integer): say what it is.
-    if (type !== "legacy" && typedChainIdIsZero(raw)) {
-      throw new WrongChainIdError(0n, expectedChainId, `transaction has chain id 0, this sequencer serves chain ${expectedChainId}`, {
-        cause,
-      });
-    }
-    throw mapParseError(cause, type, expectedChainId);
+    // viem refuses some fields without naming them (a chain id of 0, a nonce beyond 2^53, a fee
+    // beyond 2^256): read the raw fields to say which one is wrong.
+    throw fieldErrorOf(raw, type, expectedChainId, cause) ?? mapParseError(cause, type, expectedChainId);
   }
 
   // EIP-7702: the destination is not optional and the authorization list must not be empty.
@@ -152,6 +150,19 @@ export function decodeTransaction(input: Hex | Uint8Array, opts: DecodeOptions):
       `transaction is signed for chain ${parsed.chainId}, this sequencer serves chain ${expectedChainId}`,
     );
   }
+
+  checkExecutable({
+    to: parsed.to ?? null,
+    data: parsed.data ?? "0x",
+    gas: parsed.gas ?? 0n,
+    value: parsed.value ?? 0n,
+    ...(parsed.type === "legacy" || parsed.type === "eip2930" ? { gasPrice: parsed.gasPrice ?? 0n } : {}),
+    ...(parsed.type === "eip1559" || parsed.type === "eip7702"
+      ? { maxFeePerGas: parsed.maxFeePerGas ?? 0n, maxPriorityFeePerGas: parsed.maxPriorityFeePerGas ?? 0n }
+      : {}),
+    ...(parsed.type !== "legacy" ? { accessList: parsed.accessList ?? [] } : {}),
+    ...(parsed.type === "eip7702" ? { authorizationList: parsed.authorizationList ?? [] } : {}),
+  });
 
   const rValue = hexToBigInt(r);
   const sValue = hexToBigInt(s);
@@ -266,13 +277,55 @@ function mapParseError(cause: unknown, type: TransactionType, expectedChainId: b
   return new MalformedTransactionError(`malformed ${type} transaction: ${describe(cause)}`, { cause });
 }
 
-function typedChainIdIsZero(raw: Hex): boolean {
+/** Where each envelope's RLP list holds its width-bounded integers. */
+const NUMERIC_FIELDS: Record<TransactionType, readonly (readonly [number, NumericField])[]> = {
+  legacy: [[0, "nonce"], [1, "gas price"], [2, "gas"], [4, "value"]],
+  eip2930: [[0, "chain id"], [1, "nonce"], [2, "gas price"], [3, "gas"], [5, "value"]],
+  eip1559: [[0, "chain id"], [1, "nonce"], [2, "max priority fee per gas"], [3, "max fee per gas"], [4, "gas"], [6, "value"]],
+  eip7702: [[0, "chain id"], [1, "nonce"], [2, "max priority fee per gas"], [3, "max fee per gas"], [4, "gas"], [6, "value"]],
+};
+/** EIP-7702: the authorization list's index, and the integers of each [chainId, address, nonce, yParity, r, s]. */
+const AUTHORIZATION_LIST_INDEX = 9;
+const AUTHORIZATION_FIELDS: readonly (readonly [number, NumericField])[] = [[0, "authorization chain id"], [2, "authorization nonce"]];
+
+/**
+ * The error a transaction viem could not parse deserves for one of its integers: a field wider
+ * than an execution client accepts, a tip above the fee cap, a chain id other than ours (0
+ * included). Undefined
+ * when the raw fields show nothing of the kind (the parse error then speaks for itself).
+ */
+function fieldErrorOf(raw: Hex, type: TransactionType, expectedChainId: bigint, cause: unknown): IntakeError | undefined {
+  let fields: unknown;
   try {
-    const fields = fromRlp(`0x${raw.slice(4)}`, "hex");
-    return Array.isArray(fields) && fields[0] === "0x";
+    fields = fromRlp(type === "legacy" ? raw : `0x${raw.slice(4)}`, "hex");
   } catch {
-    return false;
+    return undefined;
   }
+  if (!Array.isArray(fields)) return undefined;
+  const integer = (item: unknown) => (typeof item === "string" ? (item === "0x" ? 0n : hexToBigInt(item as Hex)) : undefined);
+  const check = (list: readonly unknown[], layout: readonly (readonly [number, NumericField])[]) => {
+    for (const [index, field] of layout) {
+      const value = integer(list[index]);
+      if (value !== undefined) checkNumericField(field, value);
+    }
+  };
+  try {
+    check(fields, NUMERIC_FIELDS[type]);
+    if (type === "eip1559" || type === "eip7702") {
+      const [tip, fee] = [integer(fields[2]), integer(fields[3])];
+      if (tip !== undefined && fee !== undefined) checkFeeOrder(tip, fee);
+    }
+    const authorizations = type === "eip7702" ? fields[AUTHORIZATION_LIST_INDEX] : undefined;
+    if (Array.isArray(authorizations)) for (const a of authorizations) if (Array.isArray(a)) check(a, AUTHORIZATION_FIELDS);
+  } catch (error) {
+    if (error instanceof IntakeError) return error;
+    throw error;
+  }
+  const chainId = type === "legacy" ? undefined : integer(fields[0]);
+  if (chainId !== undefined && chainId !== expectedChainId) {
+    return new WrongChainIdError(chainId, expectedChainId, `transaction is signed for chain ${chainId}, this sequencer serves chain ${expectedChainId}`, { cause });
+  }
+  return undefined;
 }
 
 function describe(error: unknown): string {

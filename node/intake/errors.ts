@@ -8,7 +8,8 @@ export type IntakeErrorCode =
   | "UNSUPPORTED_TRANSACTION_TYPE"
   | "WRONG_CHAIN_ID"
   | "TRANSACTION_TOO_LARGE"
-  | "INVALID_SIGNATURE";
+  | "INVALID_SIGNATURE"
+  | "INVALID_TRANSACTION";
 
 export abstract class IntakeError extends Error {
   abstract readonly code: IntakeErrorCode;
@@ -81,13 +82,34 @@ export class InvalidSignatureError extends IntakeError {
   }
 }
 
+export type InvalidTransactionReason =
+  | "field-too-large"
+  | "tip-above-fee-cap"
+  | "initcode-too-large"
+  | "intrinsic-gas-too-low"
+  | "floor-data-gas-too-low";
+
+/** Well-formed and signed, but an execution client would refuse it (node/intake/rules.ts). */
+export class InvalidTransactionError extends IntakeError {
+  override readonly name = "InvalidTransactionError";
+  readonly code = "INVALID_TRANSACTION" as const;
+  constructor(
+    readonly reason: InvalidTransactionReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Structured-clone-safe form of an {@link IntakeError}, for crossing a worker boundary. */
 export type IntakeErrorWire =
   | { code: "MALFORMED_TRANSACTION"; message: string }
   | { code: "UNSUPPORTED_TRANSACTION_TYPE"; message: string; txType: number }
   | { code: "WRONG_CHAIN_ID"; message: string; got: bigint | undefined; expected: bigint }
   | { code: "TRANSACTION_TOO_LARGE"; message: string; size: number; maxBytes: number }
-  | { code: "INVALID_SIGNATURE"; message: string; reason: InvalidSignatureReason };
+  | { code: "INVALID_SIGNATURE"; message: string; reason: InvalidSignatureReason }
+  | { code: "INVALID_TRANSACTION"; message: string; reason: InvalidTransactionReason };
 
 export function intakeErrorToWire(error: IntakeError): IntakeErrorWire {
   if (error instanceof UnsupportedTransactionTypeError) return { code: error.code, message: error.message, txType: error.txType };
@@ -98,6 +120,7 @@ export function intakeErrorToWire(error: IntakeError): IntakeErrorWire {
     return { code: error.code, message: error.message, size: error.size, maxBytes: error.maxBytes };
   }
   if (error instanceof InvalidSignatureError) return { code: error.code, message: error.message, reason: error.reason };
+  if (error instanceof InvalidTransactionError) return { code: error.code, message: error.message, reason: error.reason };
   return { code: "MALFORMED_TRANSACTION", message: error.message };
 }
 
@@ -113,5 +136,7 @@ export function intakeErrorFromWire(wire: IntakeErrorWire): IntakeError {
       return new TransactionTooLargeError(wire.size, wire.maxBytes);
     case "INVALID_SIGNATURE":
       return new InvalidSignatureError(wire.reason, wire.message);
+    case "INVALID_TRANSACTION":
+      return new InvalidTransactionError(wire.reason, wire.message);
   }
 }

@@ -106,6 +106,8 @@ export class L1Follower {
       if (!initial) {
         for (const v of announce) {
           this.opts.logger.info({ epoch: Number(v.epoch), members: v.members.length, primary: v.schedule[0] ?? null }, "new epoch confirmed on L1");
+          const unproven = v.members.filter((m) => m.peerId === null).map((m) => m.operator);
+          if (unproven.length > 0) this.opts.logger.warn({ epoch: Number(v.epoch), operators: unproven }, "members whose peer-id proof does not verify: treated as offline");
           for (const l of this.listeners) l(v);
         }
       }

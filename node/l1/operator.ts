@@ -1,10 +1,11 @@
 /**
  * Joining the sequencer set through contract calls: approve the stake and call
- * `SequencerRegistry.register`. Also generates fresh operator identities (secp256k1 signing
- * key, libp2p Ed25519 peer id). On chain a peer id is its binary multihash
- * (`peerId.toMultihash().bytes`), the form libp2p puts on the wire.
+ * `SequencerRegistry.register` with both keys' proofs of possession (`key-binding.ts`). Also
+ * generates fresh operator identities (secp256k1 signing key, libp2p Ed25519 peer id). On chain
+ * a peer id is its binary multihash (`peerId.toMultihash().bytes`), the form libp2p puts on the wire.
  */
 import { generateKeyPair, privateKeyToProtobuf } from "@libp2p/crypto/keys";
+import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import {
   type Account,
@@ -12,9 +13,12 @@ import {
   type Chain,
   type Hash,
   type Hex,
+  type LocalAccount,
   type PublicClient,
   type Transport,
   type WalletClient,
+  BaseError,
+  ContractFunctionRevertedError,
   bytesToHex,
   createPublicClient,
   createWalletClient,
@@ -23,9 +27,11 @@ import {
   http,
   parseEventLogs,
 } from "viem";
-import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { sequencerRegistryAbi, testTokenAbi } from "./generated/abi.js";
 import type { NodeDeployment } from "./deployment.js";
+import { signPeerIdBinding, signSignerBinding } from "./key-binding.js";
+import type { SequencerDomain } from "../commitments/typed-data.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
@@ -62,14 +68,36 @@ export async function generateOperatorIdentity(): Promise<OperatorIdentity> {
   };
 }
 
-export type RegisterOperatorArgs = {
+/** An operator's keys as `register` takes them: each with its proof of possession. */
+export type ProvenKeys = {
+  readonly signer: Address;
+  /** The signing key's EIP-712 signature of KeyBinding(operator). */
+  readonly signerProof: Hex;
+  readonly peerIdBytes: Hex;
+  /** The libp2p key's signature of the KeyBinding(operator) digest. */
+  readonly peerIdProof: Hex;
+};
+
+/** Both keys' proofs that they belong to `operator`, under the registry's domain `d`. */
+export async function proveOperatorKeys(
+  keys: { readonly signer: LocalAccount; readonly peerKey: PrivateKey },
+  d: SequencerDomain,
+  operator: Address,
+): Promise<ProvenKeys> {
+  return {
+    signer: keys.signer.address,
+    signerProof: await signSignerBinding(keys.signer, d, operator),
+    peerIdBytes: bytesToHex(peerIdFromPrivateKey(keys.peerKey).toMultihash().bytes),
+    peerIdProof: await signPeerIdBinding(keys.peerKey, d, operator),
+  };
+}
+
+export type RegisterOperatorArgs = ProvenKeys & {
   readonly publicClient: PublicClient;
   /** The operator's wallet: its account pays, stakes and becomes the operator. */
   readonly wallet: WalletClient<Transport, Chain | undefined, Account>;
   readonly registry: Address;
   readonly token: Address;
-  readonly signer: Address;
-  readonly peerIdBytes: Hex;
   readonly addrs: readonly string[];
   readonly stake: bigint;
   /** Mint the stake first (TestToken devnets only). */
@@ -89,6 +117,18 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
     if (receipt.status !== "success") throw new RegistrationError(`${what} reverted (tx ${hash})`);
     return receipt;
   };
+  const registerArgs = [args.stake, args.signer, args.signerProof, args.peerIdBytes, args.peerIdProof, [...args.addrs]] as const;
+  // Dry run first: a registry refusal (a bad proof, a taken signer, a low stake) then leaves no
+  // mint or approval behind. Only the stake transfer may fail here, since nothing is approved yet.
+  const refusal = await publicClient
+    .simulateContract({ address: args.registry, abi: sequencerRegistryAbi, functionName: "register", args: registerArgs, account })
+    .then(
+      () => undefined,
+      (error: unknown) => (error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined),
+    );
+  if (refusal instanceof ContractFunctionRevertedError && refusal.data?.errorName !== undefined) {
+    throw new RegistrationError(`the registry refuses to register ${account.address}: ${refusal.data.errorName}(${(refusal.data.args ?? []).join(", ")})`, { cause: refusal });
+  }
   try {
     if (args.mint === true) {
       await confirm(
@@ -122,7 +162,7 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
         address: args.registry,
         abi: sequencerRegistryAbi,
         functionName: "register",
-        args: [args.stake, args.signer, args.peerIdBytes, [...args.addrs]],
+        args: registerArgs,
       }),
     );
     const [event] = parseEventLogs({ abi: sequencerRegistryAbi, logs: receipt.logs, eventName: "OperatorRegistered" });

@@ -1,16 +1,26 @@
 /**
  * Reads the sequencer set from L1: the epoch, the frozen active set and the leader
  * schedule, as every node must see them (identical for every reader of the same block).
+ * Peer ids are trusted only with their proof of possession (`key-binding.ts`): the registry
+ * does not make them exclusive, so a member whose proof does not verify is offline to the node.
  */
 import type { Address, Hex, PublicClient } from "viem";
+import { domain, type SequencerDomain } from "../commitments/typed-data.js";
 import { sequencerRegistryAbi } from "./generated/abi.js";
+import { provenPeerId } from "./key-binding.js";
 
 /** One member of an epoch's active set, as the node uses it. */
 export interface SetMember {
   readonly operator: Address;
   readonly signer: Address;
-  /** On-chain peer id bytes (binary multihash). */
+  /** On-chain peer id bytes (binary multihash), as the operator claims them. */
   readonly peerIdBytes: Hex;
+  /**
+   * The member's libp2p peer id if its key signed the member's key binding and no other member
+   * of the set proved the same id; null otherwise: the node neither dials nor trusts any peer
+   * for it (it counts as offline), though it stays in the set (its stake and signer count on L1).
+   */
+  readonly peerId: string | null;
   readonly addrs: readonly string[];
   readonly stake: bigint;
 }
@@ -31,10 +41,16 @@ export class L1ReadError extends Error {
 }
 
 export class RegistryReader {
+  private readonly domain: SequencerDomain;
+
   constructor(
     private readonly client: PublicClient,
     readonly address: Address,
-  ) {}
+    /** The registry's chain: peer-id proofs are signed under its EIP-712 domain. */
+    chainId: number,
+  ) {
+    this.domain = domain(chainId, address);
+  }
 
   private async read<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -70,9 +86,23 @@ export class RegistryReader {
         this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "activeSet", args: [epoch], blockNumber }),
         this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "leaderSchedule", args: [epoch], blockNumber }),
       ]);
+      const proven = await Promise.all(members.map((m) => provenPeerId(m.peerId, m.peerIdProof, this.domain, m.operator)));
+      // A key that signed for two members (its owner runs both) is nobody's: one peer, one member.
+      const claims = new Map<string, number>();
+      for (const p of proven) if (p !== null) claims.set(p, (claims.get(p) ?? 0) + 1);
       return {
         epoch,
-        members: members.map((m) => ({ operator: m.operator, signer: m.signer, peerIdBytes: m.peerId, addrs: m.addrs, stake: m.stake })),
+        members: members.map((m, i) => {
+          const peerId = proven[i]!;
+          return {
+            operator: m.operator,
+            signer: m.signer,
+            peerIdBytes: m.peerId,
+            peerId: peerId !== null && claims.get(peerId) === 1 ? peerId : null,
+            addrs: m.addrs,
+            stake: m.stake,
+          };
+        }),
         schedule,
       };
     });

@@ -33,7 +33,7 @@ import type { NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
 import { genesisVoters } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
-import { MemberDirectory, nodeIdOf, planOf, type ClusterMember } from "./members.js";
+import { MemberDirectory, nodeIdOf, planOf, reachable, type ClusterMember } from "./members.js";
 import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
 import { nodeStatus, type NodeStatus } from "./status.js";
@@ -58,7 +58,7 @@ export interface NodeParts {
   readonly config: NodeConfig;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
-  readonly self: ClusterMember;
+  readonly self: ClusterMember & { readonly peerId: string };
   readonly follower: L1Follower;
   readonly members: MemberDirectory;
   readonly store: NodeStore;
@@ -105,7 +105,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   if (l1ChainId !== deployment.chainId) {
     throw new NodeStartError(`L1 at ${config.l1RpcUrl} has chain id ${l1ChainId}, the deployment record ${config.deployment} says ${deployment.chainId}`);
   }
-  const registry = new RegistryReader(client, deployment.sequencerRegistry);
+  const registry = new RegistryReader(client, deployment.sequencerRegistry, deployment.chainId);
   const follower = new L1Follower({
     client,
     registry,
@@ -117,10 +117,12 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   await untilL1("reading the sequencer set", () => follower.init());
   follower.start();
   const members = new MemberDirectory(follower);
-  const self = await members.waitFor(signer.address, config.l1PollMs, log);
-  if (self.peerId !== peerId) {
-    throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${self.peerId} for operator ${self.operator}`);
+  const member = await members.waitFor(signer.address, config.l1PollMs, log);
+  if (member.peerId !== peerId) {
+    const registered = member.peerId ?? "a peer id whose proof does not verify";
+    throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${registered} for operator ${member.operator}`);
   }
+  const self = { ...member, peerId };
 
   await mkdir(config.dataDir, { recursive: true });
   const store = await NodeStore.open(path.join(config.dataDir, "db"));
@@ -153,8 +155,8 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const transport = await Transport.create({
     privateKey: peerKey,
     listen: config.p2pListen,
-    allowedPeers: members.all().map((m) => m.peerId),
-    nodeIds: new Map(members.all().map((m) => [m.peerId, m.nodeId])),
+    allowedPeers: reachable(members.all()).map((m) => m.peerId),
+    nodeIds: new Map(reachable(members.all()).map((m) => [m.peerId, m.nodeId])),
     localNodeId: self.nodeId,
     logger: componentLogger(logger, "transport"),
     ...(options.faults === undefined ? {} : { faults: options.faults }),

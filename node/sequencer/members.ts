@@ -5,7 +5,6 @@
 import type { Address } from "viem";
 import type { MembershipConfig, NodeId } from "../consensus/index.js";
 import type { L1Follower } from "../l1/follower.js";
-import { peerIdFromBytes } from "../l1/peer-id.js";
 import type { EpochView } from "../l1/registry.js";
 import type { Logger } from "../ops/logger.js";
 import type { Transport } from "../transport/index.js";
@@ -16,7 +15,8 @@ export interface ClusterMember {
   readonly nodeId: NodeId;
   readonly operator: Address;
   readonly signer: Address;
-  readonly peerId: string;
+  /** Null when the member's peer-id proof does not verify: never dialled or trusted (offline). */
+  readonly peerId: string | null;
   readonly addrs: readonly string[];
   readonly stake: bigint;
 }
@@ -31,10 +31,15 @@ export function membersOf(view: EpochView): ClusterMember[] {
     nodeId: nodeIdOf(m.operator),
     operator: m.operator,
     signer: m.signer,
-    peerId: peerIdFromBytes(m.peerIdBytes),
+    peerId: m.peerId,
     addrs: m.addrs,
     stake: m.stake,
   }));
+}
+
+/** The members the transport may talk to: known, with a proven peer id. */
+export function reachable(members: readonly (ClusterMember | undefined)[]): (ClusterMember & { readonly peerId: string })[] {
+  return members.filter((m): m is ClusterMember & { peerId: string } => m !== undefined && m.peerId !== null);
 }
 
 export function planOf(view: EpochView): EpochPlan {
@@ -67,7 +72,7 @@ export class MemberDirectory {
   /** The libp2p peer id of a member; throws for a node id no known epoch names. */
   peerIdOf(nodeId: NodeId): string {
     const m = this.byId.get(nodeId);
-    if (m === undefined) throw new Error(`unknown member ${nodeId}`);
+    if (m?.peerId == null) throw new Error(`member ${nodeId} is unknown or has no proven peer id`);
     return m.peerId;
   }
 
@@ -101,7 +106,7 @@ export class MemberDirectory {
   async refreshPeers(transport: Transport, config: MembershipConfig, self: NodeId): Promise<void> {
     this.remember();
     const wanted = new Set([...this.follower.recent().flatMap((v) => membersOf(v).map((m) => m.nodeId)), ...config.voters, ...(config.outgoing ?? []), ...config.learners]);
-    const peers = [...wanted].map((id) => this.byId.get(id)).filter((m): m is ClusterMember => m !== undefined);
+    const peers = reachable([...wanted].map((id) => this.byId.get(id)));
     transport.setNodeIds(new Map(peers.map((m) => [m.peerId, m.nodeId])));
     transport.setAllowedPeers(peers.map((m) => m.peerId));
     for (const m of peers) if (m.nodeId !== self) await transport.setPeerAddresses(m.peerId, m.addrs);

@@ -78,7 +78,7 @@ export class SequencerNode {
     raft.start({
       send: (msg) => {
         const to = members.get(msg.to);
-        if (to === undefined) return;
+        if (to === undefined || to.peerId === null) return;
         metrics.transportSent.inc({ type: msg.type });
         transport.send(to.peerId, msg);
       },

@@ -44,14 +44,14 @@ export interface NodeStatus {
   readonly members: readonly {
     nodeId: NodeId;
     operator: Address;
-    peerId: string;
+    peerId: string | null;
     voter: boolean;
     replication?: { match: number; lagEntries: number; active: boolean };
   }[];
 }
 
 export interface StatusSources {
-  readonly self: ClusterMember;
+  readonly self: ClusterMember & { readonly peerId: string };
   readonly raft: RaftNode;
   readonly commitments: CommitmentService;
   readonly batches: BatchService;

@@ -1,8 +1,8 @@
 /**
  * A user's check of an order commitment against L1 (`seq slash`): find the accepted batch
  * covering the commitment's position, compare the transaction it holds there, and, when the
- * batch broke the commitment, submit `Slashing.slashBrokenCommitment` (or only report it when
- * no wallet is given).
+ * batch broke the commitment, prove it to `Slashing` (commit, then reveal
+ * `slashBrokenCommitment`), or only report it when no wallet is given.
  */
 import { type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { batchInboxAbi } from "../l1/generated/abi.js";
@@ -23,7 +23,7 @@ export type CommitmentCheck =
   | { readonly status: "broken"; readonly batchNumber: bigint; readonly batchTxHash: Hex; readonly signer: Address; readonly offenceId: Hex }
   /** Broken, and this offence had already been punished. */
   | { readonly status: "already-slashed"; readonly batchNumber: bigint; readonly batchTxHash: Hex; readonly signer: Address; readonly offenceId: Hex }
-  /** Broken, and our proof slashed the signer's operator. */
+  /** Broken, and our proof slashed the signer's operator; our reward is held until `rewardClaimableFrom`. */
   | {
       readonly status: "slashed";
       readonly batchNumber: bigint;
@@ -33,6 +33,17 @@ export type CommitmentCheck =
       readonly txHash: Hash;
       readonly operator: Address;
       readonly amount: bigint;
+      readonly rewardClaimableFrom: bigint;
+    }
+  /** Broken and slashed by a later reporter, whose reward our earlier commitment took over. */
+  | {
+      readonly status: "reward-taken-over";
+      readonly batchNumber: bigint;
+      readonly batchTxHash: Hex;
+      readonly signer: Address;
+      readonly offenceId: Hex;
+      readonly txHash: Hash;
+      readonly rewardClaimableFrom: bigint;
     };
 
 export type CommitmentCheckOptions = {
@@ -79,7 +90,8 @@ export async function checkOrderCommitment(commitment: OrderCommitmentProof, opt
     args: brokenCommitmentArgs(commitment, leaves),
   });
   if (outcome.status === "already-slashed") return { status: "already-slashed", ...broken };
-  return { status: "slashed", ...broken, txHash: outcome.txHash, operator: outcome.operator, amount: outcome.amount };
+  if (outcome.status === "reward-taken-over") return { status: "reward-taken-over", ...broken, txHash: outcome.txHash, rewardClaimableFrom: outcome.rewardClaimableFrom };
+  return { status: "slashed", ...broken, txHash: outcome.txHash, operator: outcome.operator, amount: outcome.amount, rewardClaimableFrom: outcome.rewardClaimableFrom };
 }
 
 /** The accepted batch `batchNumber` as posted (header, data, signatures), found by its indexed event. */

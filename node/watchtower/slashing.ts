@@ -2,7 +2,11 @@
  * Building and submitting slashing proofs: the leaves of an accepted batch (from its posted
  * data), the offence ids the Slashing contract deduplicates on, and one submitter that skips
  * offences already punished, simulates before it pays, and tells a permanent refusal (the
- * contract rejects the proof) from an L1 failure worth retrying.
+ * contract rejects the proof) from an L1 failure worth retrying. Proofs go in two steps, so that
+ * nobody copying one from the mempool can take the reward: commit to (offence id, reporter,
+ * random salt), then, from the next block on, reveal the proof with the reporter and salt. The
+ * reward is held by the Slashing contract for its claim window (an earlier committer may still
+ * reveal and take it over); `claimRewards` collects the rewards whose window has closed.
  */
 import {
   type Account,
@@ -15,6 +19,7 @@ import {
   type WalletClient,
   BaseError,
   ContractFunctionRevertedError,
+  bytesToHex,
   encodeAbiParameters,
   hexToBytes,
   isAddressEqual,
@@ -42,6 +47,14 @@ export function brokenCommitmentOffenceId(signer: Address, certificate: OrderCom
 export function batchEquivocationOffenceId(signer: Address, batchNumber: bigint, epoch: bigint): Hex {
   return keccak256(
     encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }, { type: "uint64" }], [Offence.BatchEquivocation, signer, batchNumber, epoch]),
+  );
+}
+
+/** Id of a certificate-equivocation offence: (kind, signer, both certificate hashes in order), as Slashing computes it. */
+export function certificateEquivocationOffenceId(signer: Address, a: OrderCommitment, b: OrderCommitment): Hex {
+  const [lo, hi] = [orderCommitmentHash(a), orderCommitmentHash(b)].sort();
+  return keccak256(
+    encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }], [Offence.CertificateEquivocation, signer, lo!, hi!]),
   );
 }
 
@@ -117,15 +130,37 @@ export class SlashRejectedError extends Error {
 }
 
 export type SlashOutcome =
+  /** Punished already, with the reward claimed by an earlier reporter (or its window closed). */
   | { readonly status: "already-slashed"; readonly offenceId: Hex }
-  | { readonly status: "slashed"; readonly offenceId: Hex; readonly txHash: Hash; readonly operator: Address; readonly amount: bigint; readonly gasUsed: bigint };
+  /** Our reveal slashed the operator; our reward is held until `rewardClaimableFrom`. */
+  | {
+      readonly status: "slashed";
+      readonly offenceId: Hex;
+      readonly txHash: Hash;
+      readonly operator: Address;
+      readonly amount: bigint;
+      readonly rewardClaimableFrom: bigint;
+      /** Gas of the commitment and of the reveal together. */
+      readonly gasUsed: bigint;
+    }
+  /** Another reporter's reveal slashed first, but our commitment was earlier: the reward is ours. */
+  | { readonly status: "reward-taken-over"; readonly offenceId: Hex; readonly txHash: Hash; readonly rewardClaimableFrom: bigint; readonly gasUsed: bigint };
 
+/** A reporter reward paid out by `claimRewards`. */
+export type RewardPayment = { readonly offenceId: Hex; readonly amount: bigint; readonly txHash: Hash };
+
+/** A slashing call without its last two arguments (reporter, salt), which the submitter adds. */
 type SlashCall =
   | { readonly functionName: "slashBrokenCommitment"; readonly args: ReturnType<typeof brokenCommitmentArgs> }
   | {
       readonly functionName: "slashBatchEquivocation";
       readonly args: readonly [BatchHeader, Hex, BatchHeader, Hex];
     };
+
+/** The commitment `Slashing.commitmentOf(offenceId, reporter, salt)`. */
+export function proofCommitment(offenceId: Hex, reporter: Address, salt: Hex): Hex {
+  return keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "address" }, { type: "bytes32" }], [offenceId, reporter, salt]));
+}
 
 export type SlashWallet = WalletClient<Transport, Chain | undefined, Account>;
 
@@ -152,48 +187,127 @@ export class SlashSubmitter {
   }
 
   /**
-   * Sends `call` unless `offenceId` is already punished (before sending, or by a reporter that
-   * got in first). L1 failures (RPC down, out of gas money, nonce trouble) are thrown as they
-   * are, for the caller to retry.
+   * Proves offence `offenceId` with `call` unless it is already punished: checks the proof (a
+   * valid one is refused only for want of a commitment), commits, then reveals from the next
+   * block. L1 failures (RPC down, out of gas money, nonce trouble) are thrown as they are, for
+   * the caller to retry.
    * @throws SlashRejectedError when the contract refuses the proof itself
    */
   async submit(offenceId: Hex, call: SlashCall): Promise<SlashOutcome> {
     if (await this.isSlashed(offenceId)) return { status: "already-slashed", offenceId };
-    let request;
+    const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+    const reveal = {
+      address: this.slashing,
+      abi: slashingAbi,
+      functionName: call.functionName,
+      args: [...call.args, this.reporter, salt],
+      account: this.wallet.account,
+    } as unknown as Parameters<PublicClient["simulateContract"]>[0];
+    // Paying for a commitment is only worth it for a proof the contract accepts.
+    const unproven = await this.refusal(reveal);
+    if (unproven === "AlreadySlashed") return { status: "already-slashed", offenceId };
+    if (unproven !== "NotCommitted") throw new SlashRejectedError(offenceId, unproven ?? "the proof was accepted without a commitment");
+
+    const committed = await this.send(offenceId, {
+      address: this.slashing,
+      abi: slashingAbi,
+      functionName: "commit",
+      args: [proofCommitment(offenceId, this.reporter, salt)],
+      account: this.wallet.account,
+    } as Parameters<PublicClient["simulateContract"]>[0]);
+    if (committed === "overtaken") return { status: "already-slashed", offenceId };
+
+    // The commitment's block is sealed: the reveal lands in a later one. Calls at "latest" run
+    // in the commitment's block itself (RevealTooEarly), so the reveal is checked as pending.
+    const revealed = await this.send(offenceId, reveal, "pending");
+    if (revealed === "overtaken") return { status: "already-slashed", offenceId };
+    const gasUsed = committed.gasUsed + revealed.gasUsed;
+    const logs = parseEventLogs({ abi: slashingAbi, logs: revealed.logs }).filter((l) => isAddressEqual(l.address, this.slashing));
+    const claim = await this.publicClient.readContract({ address: this.slashing, abi: slashingAbi, functionName: "claimOf", args: [offenceId] });
+    const slashed = logs.find((l) => l.eventName === "Slashed");
+    if (slashed?.eventName === "Slashed") {
+      return { status: "slashed", offenceId, txHash: revealed.transactionHash, operator: slashed.args.operator, amount: slashed.args.amount, rewardClaimableFrom: claim.claimableFrom, gasUsed };
+    }
+    if (logs.some((l) => l.eventName === "ReporterReplaced")) {
+      return { status: "reward-taken-over", offenceId, txHash: revealed.transactionHash, rewardClaimableFrom: claim.claimableFrom, gasUsed };
+    }
+    throw new SlashRejectedError(offenceId, `the reveal ${revealed.transactionHash} succeeded without a Slashed or ReporterReplaced event`);
+  }
+
+  /**
+   * Pays out every reporter reward this reporter holds whose claim window has closed (the
+   * contract keeps the list, so nothing is lost across restarts). L1 failures are thrown.
+   */
+  async claimRewards(): Promise<RewardPayment[]> {
+    const read = { address: this.slashing, abi: slashingAbi } as const;
+    const unpaid = await this.publicClient.readContract({ ...read, functionName: "unpaidClaims", args: [this.reporter] });
+    if (unpaid.length === 0) return [];
+    const head = await this.publicClient.getBlockNumber({ cacheTime: 0 });
+    const paid: RewardPayment[] = [];
+    for (const offenceId of unpaid) {
+      const claim = await this.publicClient.readContract({ ...read, functionName: "claimOf", args: [offenceId] });
+      if (head < claim.claimableFrom) continue;
+      const receipt = await this.send(offenceId, { ...read, functionName: "claimReward", args: [offenceId], account: this.wallet.account } as Parameters<PublicClient["simulateContract"]>[0]);
+      if (receipt === "overtaken") continue;
+      const [event] = parseEventLogs({ abi: slashingAbi, logs: receipt.logs, eventName: "RewardPaid" }).filter((l) => isAddressEqual(l.address, this.slashing));
+      paid.push({ offenceId, amount: event?.args.amount ?? 0n, txHash: receipt.transactionHash });
+    }
+    return paid;
+  }
+
+  /** The custom error a simulation of `request` reverts with; undefined when it would succeed. */
+  private async refusal(request: Parameters<PublicClient["simulateContract"]>[0]): Promise<string | undefined> {
     try {
-      ({ request } = await this.publicClient.simulateContract({
-        address: this.slashing,
-        abi: slashingAbi,
-        functionName: call.functionName,
-        args: call.args,
-        account: this.wallet.account,
-      } as Parameters<PublicClient["simulateContract"]>[0]));
+      await this.publicClient.simulateContract(request);
+      return undefined;
     } catch (error) {
       const reason = revertReason(error);
       if (reason === undefined) throw error;
-      if (reason === "AlreadySlashed") return { status: "already-slashed", offenceId };
+      return reason;
+    }
+  }
+
+  /**
+   * Simulates and sends one Slashing transaction and waits for its receipt; "overtaken" when
+   * someone else got in first (the offence punished by another reporter's reveal, or the
+   * reward paid or not yet claimable).
+   * @throws SlashRejectedError when the contract refuses it for another reason
+   */
+  private async send(
+    offenceId: Hex,
+    request: Parameters<PublicClient["simulateContract"]>[0],
+    blockTag: "latest" | "pending" = "latest",
+  ): Promise<Awaited<ReturnType<PublicClient["waitForTransactionReceipt"]>> | "overtaken"> {
+    const overtaken = async () => request.functionName !== "claimReward" && (await this.isSlashed(offenceId));
+    let gas: bigint;
+    try {
+      await this.publicClient.simulateContract({ ...request, blockTag } as Parameters<PublicClient["simulateContract"]>[0]);
+      gas = await this.publicClient.estimateContractGas({ ...request, blockTag } as Parameters<PublicClient["estimateContractGas"]>[0]);
+    } catch (error) {
+      const reason = revertReason(error);
+      if (reason === undefined) throw error;
+      if (OVERTAKEN.has(reason)) return "overtaken";
       throw new SlashRejectedError(offenceId, reason, { cause: error });
     }
     let txHash: Hex;
     try {
-      txHash = await this.wallet.writeContract(request as Parameters<SlashWallet["writeContract"]>[0]);
+      txHash = await this.wallet.writeContract({ ...request, gas, chain: this.wallet.chain ?? null } as Parameters<SlashWallet["writeContract"]>[0]);
     } catch (error) {
-      // Another reporter's proof landed between our simulation and our send: the send's gas
-      // estimate reverts with AlreadySlashed, which the request's one-function ABI cannot decode.
-      if (await this.isSlashed(offenceId)) return { status: "already-slashed", offenceId };
+      // Another reporter's proof landed between our simulation and our send.
+      if (await overtaken()) return "overtaken";
       throw error;
     }
     const receipt = await this.publicClient.waitForTransactionReceipt({ hash: txHash });
     if (receipt.status !== "success") {
-      // Another reporter's proof of the same offence landed first.
-      if (await this.isSlashed(offenceId)) return { status: "already-slashed", offenceId };
-      throw new SlashRejectedError(offenceId, `the transaction ${txHash} reverted`);
+      if (await overtaken()) return "overtaken";
+      throw new SlashRejectedError(offenceId, `the transaction ${txHash} (${request.functionName}) reverted`);
     }
-    const [event] = parseEventLogs({ abi: slashingAbi, logs: receipt.logs, eventName: "Slashed" }).filter((l) => isAddressEqual(l.address, this.slashing));
-    if (event === undefined) throw new SlashRejectedError(offenceId, `the transaction ${txHash} succeeded without a Slashed event`);
-    return { status: "slashed", offenceId, txHash, operator: event.args.operator, amount: event.args.amount, gasUsed: receipt.gasUsed };
+    return receipt;
   }
 }
+
+/** Refusals that mean someone else got in first, not that our proof or claim is wrong. */
+const OVERTAKEN = new Set(["AlreadySlashed", "RewardAlreadyPaid", "ClaimWindowOpen"]);
 
 /** The custom error (or revert reason) a contract call reverted with; undefined for other failures. */
 function revertReason(error: unknown): string | undefined {

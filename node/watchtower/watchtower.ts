@@ -168,6 +168,8 @@ export class Watchtower {
   private async run(): Promise<WatchtowerRun> {
     const { publicClient, deployment } = this.opts;
     this.cursor ??= (await loadCursor(this.opts.stateFile, this.scope)) ?? deployment.deploymentBlock - 1n;
+    // Rewards of earlier slashes whose claim window has closed (the contract keeps the list).
+    for (const r of await this.submitter.claimRewards()) this.log.info({ offenceId: r.offenceId, amount: r.amount.toString(), l1TxHash: r.txHash }, "reporter reward paid");
     const fromBlock = this.cursor + 1n;
     // cacheTime 0: viem otherwise serves a block number up to its polling interval old.
     const safe = (await publicClient.getBlockNumber({ cacheTime: 0 })) - BigInt(this.opts.confirmations);
@@ -287,11 +289,12 @@ export class Watchtower {
   private async submit(offenceId: Hex, call: Parameters<SlashSubmitter["submit"]>[1]): Promise<SlashOutcome | undefined> {
     try {
       const outcome = await this.submitter.submit(offenceId, call);
-      if (outcome.status === "slashed") {
+      if (outcome.status === "slashed" || outcome.status === "reward-taken-over") {
         this.counters.slashesSubmitted++;
+        const slashed = outcome.status === "slashed" ? { operator: outcome.operator, amount: outcome.amount.toString() } : {};
         this.log.warn(
-          { offenceId, call: call.functionName, operator: outcome.operator, amount: outcome.amount.toString(), l1TxHash: outcome.txHash, gasUsed: outcome.gasUsed.toString() },
-          "slashed",
+          { offenceId, call: call.functionName, ...slashed, l1TxHash: outcome.txHash, gasUsed: outcome.gasUsed.toString(), rewardClaimableFrom: outcome.rewardClaimableFrom.toString() },
+          outcome.status === "slashed" ? "slashed" : "an earlier commitment of ours took the reporter reward over",
         );
       } else {
         this.log.info({ offenceId, call: call.functionName }, "offence already punished");

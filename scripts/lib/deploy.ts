@@ -87,6 +87,8 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
     config.treasury,
     config.genesisBlock,
     config.epochLength,
+    // The governance floor of the unbonding period: what the inbox's epoch lag needs.
+    config.maxBatchEpochLag + 2n,
     params,
     deployer,
   ]);

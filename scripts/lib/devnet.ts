@@ -12,13 +12,15 @@ import path from "node:path";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { hexToBytes, parseEther, parseUnits, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { savePeerKey } from "../../node/transport/index.js";
 import { LIGHT_SCRYPT, writeKeystoreFile } from "../../node/keys/index.js";
 import { DEFAULTS, type NodeConfig } from "../../node/sequencer/config.js";
 import { loadDeployConfig, type DeployConfig } from "./config.js";
 import { deploySystem, mineToNextEpoch, type Deployment, type Registry } from "./deploy.js";
-import { generateOperatorIdentity, registerOperator } from "../../node/l1/operator.js";
+import { generateOperatorIdentity, proveOperatorKeys, registerOperator } from "../../node/l1/operator.js";
+import { domain } from "../../node/commitments/typed-data.js";
 import { toRecord, writeRecord } from "./record.js";
 import { signalGroup, spawnChild } from "./processes.js";
 
@@ -161,7 +163,8 @@ export async function addOperator(
   const signerKeyFile = path.join(dir, "signer.key");
   const p2pKeyFile = path.join(dir, "p2p.key");
   await writeFile(signerKeyFile, `${identity.signerKey}\n`, { mode: 0o600 });
-  await savePeerKey(p2pKeyFile, privateKeyFromProtobuf(hexToBytes(identity.libp2pKey)));
+  const peerKey = privateKeyFromProtobuf(hexToBytes(identity.libp2pKey));
+  await savePeerKey(p2pKeyFile, peerKey);
   const p2pPort = await freePort();
   const rpcPort = await freePort();
   const p2pAddr = `/ip4/127.0.0.1/tcp/${p2pPort}`;
@@ -170,8 +173,11 @@ export async function addOperator(
     wallet,
     registry: deployment.registry.address,
     token: deployment.token.address,
-    signer: identity.signer,
-    peerIdBytes: identity.peerIdBytes,
+    ...(await proveOperatorKeys(
+      { signer: privateKeyToAccount(identity.signerKey), peerKey },
+      domain(deployment.chainId, deployment.registry.address),
+      wallet.account.address,
+    )),
     addrs: [p2pAddr],
     stake: parseUnits(stake, decimals),
     mint: true,

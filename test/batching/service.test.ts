@@ -73,7 +73,7 @@ describe("BatchService (3 members, in-process chain)", function () {
   async function makeService(i: number, store: NodeStore, metrics: NodeMetrics): Promise<BatchService> {
     const op = f.operators[i]!;
     const { publicClient, wallet } = l1Clients(op.signer);
-    const registry = new RegistryReader(publicClient, f.registry.address);
+    const registry = new RegistryReader(publicClient, f.registry.address, f.chainId);
     const self = op.address.toLowerCase();
     const service = new BatchService({
       store,

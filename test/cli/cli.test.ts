@@ -7,6 +7,10 @@ import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { deployAndStake, startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { domain } from "../../node/commitments/typed-data.js";
+import { signPeerIdBinding, signSignerBinding } from "../../node/l1/key-binding.js";
 import { makeTempDir, removeTempDir, runChild } from "../../scripts/lib/processes.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
@@ -145,6 +149,26 @@ describe("seq CLI", function () {
       expect(ok.stdout).to.contain("generated signing key");
       const epoch = await mineToNextEpoch(chain.connection, net.deployment.registry);
       expect((await net.deployment.registry.read.activeSet([epoch])).map((m) => m.operator)).to.deep.equal([operator]);
+
+      // Keys kept elsewhere: only the signer address, the peer id and their proofs are given.
+      const second = generatePrivateKey();
+      const secondOperator = privateKeyToAccount(second).address;
+      await chain.connection.networkHelpers.setBalance(secondOperator, parseEther("10"));
+      const signer = privateKeyToAccount(generatePrivateKey());
+      const peerKey = await generateKeyPair("Ed25519");
+      const d = domain(net.deployment.chainId, net.deployment.registry.address);
+      const external = async (signerProof: string) =>
+        run(script, ["--addr", "/ip4/127.0.0.1/tcp/4997", "--stake", "1100", "--mint", "--signer", signer.address, "--signer-proof", signerProof, "--peer-id", peerIdFromPrivateKey(peerKey).toString(), "--peer-proof", await signPeerIdBinding(peerKey, d, secondOperator)], {
+          OPERATOR_KEY: second,
+          L1_RPC_URL: chain.url,
+          DEPLOYMENT: net.deploymentFile,
+        });
+      const forged = await external(await signSignerBinding(signer, d, operator));
+      expect(forged.code).to.equal(1);
+      expect(forged.stderr).to.contain("InvalidSignerProof");
+      const proven = await external(await signSignerBinding(signer, d, secondOperator));
+      expect(proven.code, proven.stderr).to.equal(0);
+      expect(await net.deployment.registry.read.operatorOfSigner([signer.address])).to.equal(secondOperator);
 
       const record = JSON.parse(await readFile(net.deploymentFile, "utf8")) as { chainId: number };
       const wrong = path.join(dir, "wrong-chain.json");

@@ -6,6 +6,7 @@
  * alone, and every kind of misbehaviour is slashed with the material users and nodes hold.
  */
 import { expect } from "chai";
+import { batchEquivocationOffenceId, brokenCommitmentOffenceId, certificateEquivocationOffenceId } from "../../node/watchtower/slashing.js";
 import { type Address, type Hex, decodeAbiParameters, decodeFunctionData, encodeAbiParameters, getAddress, keccak256, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildPositionalTree, leafHash, merkleProof, merkleRoot, verifyMerkleProof } from "../../node/commitments/merkle.js";
@@ -168,7 +169,8 @@ describe("end to end: commitments, batches and slashing through node/commitments
 
     it("certificate equivocation: the user of position 3 and the holder of the rogue certificate", async () => {
       const before = await f.registry.read.operatorInfo([leader.address]);
-      await f.slashing.write.slashCertificateEquivocation([3n, honestLeaf(receipts[3]!), rogueLeaf()], { account: f.reporter.account });
+      const id = certificateEquivocationOffenceId(leader.signer.address, receipts[3]!.certificate, rogueCertificate);
+      await f.slashing.write.slashCertificateEquivocation([3n, honestLeaf(receipts[3]!), rogueLeaf(), ...(await f.commitProof(id))], { account: f.reporter.account });
       const after = await f.registry.read.operatorInfo([leader.address]);
       expect(after.jailed).to.equal(true);
       expect(after.activeStake < before.activeStake).to.equal(true);
@@ -177,7 +179,8 @@ describe("end to end: commitments, batches and slashing through node/commitments
     it("broken order commitment: the rogue certificate against the accepted batch", async () => {
       const batchTree = buildPositionalTree(0n, rawTxs.map((raw) => keccak256(raw)));
       const before = (await f.registry.read.operatorInfo([leader.address])).activeStake;
-      await f.slashing.write.slashBrokenCommitment([3n, rogueLeaf(), receipts[3]!.txHash, merkleProof(batchTree, 3)], { account: f.reporter.account });
+      const id = brokenCommitmentOffenceId(leader.signer.address, rogueCertificate);
+      await f.slashing.write.slashBrokenCommitment([3n, rogueLeaf(), receipts[3]!.txHash, merkleProof(batchTree, 3), ...(await f.commitProof(id))], { account: f.reporter.account });
       expect((await f.registry.read.operatorInfo([leader.address])).activeStake < before).to.equal(true);
     });
 
@@ -186,8 +189,9 @@ describe("end to end: commitments, batches and slashing through node/commitments
       const h2 = (root: Hex): BatchHeader => ({ ...header1, batchNumber: 2n, prevBatchHash: batchHash(header1), firstPosition: 12n, lastPosition: 12n, merkleRoot: root });
       const a = h2(keccak256("0x01"));
       const b = h2(keccak256("0x02"));
+      const id = batchEquivocationOffenceId(follower.signer.address, 2n, a.epoch);
       await f.slashing.write.slashBatchEquivocation(
-        [a, await signBatchHeader(follower.signer, f.domain, a), b, await signBatchHeader(follower.signer, f.domain, b)],
+        [a, await signBatchHeader(follower.signer, f.domain, a), b, await signBatchHeader(follower.signer, f.domain, b), ...(await f.commitProof(id))],
         { account: f.reporter.account },
       );
       expect((await f.registry.read.operatorInfo([follower.address])).jailed).to.equal(true);

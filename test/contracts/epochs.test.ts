@@ -2,11 +2,27 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Hex, encodeAbiParameters, getAddress, keccak256, parseEther, toHex } from "viem";
+import { type Hex, encodeAbiParameters, getAddress, keccak256, parseEther, parseEventLogs, toHex } from "viem";
 import { InvalidSeedError, InvalidWeightError, leaderSchedule, weightedOrder } from "../../node/l1/schedule.js";
-import { MIN_STAKE, type RegistryFixture, registryFixture } from "./registry.fixture.js";
+import { EPOCH_LENGTH, MIN_STAKE, TEST_CONFIG, type RegistryFixture, registryFixture } from "./registry.fixture.js";
 
 const E = (n: number) => parseEther(String(n));
+const PARAMS = {
+  minStake: TEST_CONFIG.minStake,
+  maxActive: TEST_CONFIG.maxActive,
+  unbondingPeriod: TEST_CONFIG.unbondingPeriod,
+  slashFractionBps: TEST_CONFIG.slashFractionBps,
+  reporterShareBps: TEST_CONFIG.reporterShareBps,
+};
+const expectedSeed = (source: Hex, epoch: bigint) => keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint64" }], [source, epoch]));
+
+/** Asserts that `write` checkpointed `epoch` with seed source `source`. */
+async function expectCheckpointed(f: RegistryFixture, write: Promise<Hex>, epoch: bigint, source: Hex) {
+  const receipt = await f.publicClient.waitForTransactionReceipt({ hash: await write });
+  const [log] = parseEventLogs({ abi: f.registry.abi, logs: receipt.logs, eventName: "Checkpointed" });
+  expect(log?.args.epoch).to.equal(epoch);
+  expect(log?.args.seedSource).to.equal(source);
+}
 
 /** The leader schedule of `epoch` as a node computes it from registry reads. */
 async function scheduleOffChain(f: RegistryFixture, epoch: bigint) {
@@ -152,7 +168,7 @@ describe("SequencerRegistry: epochs, frozen active sets, leader schedule", () =>
     await registry.write.checkpoint();
     expect(await registry.read.checkpointCount()).to.equal(count);
     // A mutation outside the top set (peer data) leaves the next snapshot shared.
-    await registry.write.updatePeer([toHex("moved"), ["/ip4/127.0.0.2/tcp/1"]], { account: f.operators[0]! });
+    await registry.write.updatePeer([toHex("moved"), toHex("moved-proof"), ["/ip4/127.0.0.2/tcp/1"]], { account: f.operators[0]! });
     const e2 = await f.mineToNextEpoch();
     await registry.write.checkpoint();
     const [epochB, snapB] = await registry.read.checkpointAt([count]);
@@ -165,31 +181,78 @@ describe("SequencerRegistry: epochs, frozen active sets, leader schedule", () =>
     expect([epochC, snapC]).to.deep.equal([e3, snapA + 1n]);
   });
 
-  it("derives each seed from the prevrandao of the latest checkpoint before the epoch", async () => {
+  it("derives each epoch's seed from the block before it, recorded by its first checkpoint, with a deterministic fallback", async () => {
     const f = await load();
-    const { registry } = f;
+    const { registry, publicClient, networkHelpers } = f;
     await f.register(0, E(200));
-    const seedOf = (randao: Hex, epoch: bigint) =>
-      keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint64" }], [randao, epoch]));
+    const hashOf = async (block: bigint) => (await publicClient.getBlock({ blockNumber: block })).hash;
+    const seedBlockHash = async (epoch: bigint) => hashOf((await registry.read.epochStartBlock([epoch])) - 1n);
     const e = await f.mineToNextEpoch();
-    // No checkpoint in e yet: seed(e + 1) is tentative, from the registration's checkpoint.
+    // Before any checkpoint in e, its seed is already the one its checkpoint will record.
+    expect(await registry.read.epochSeed([e])).to.equal(expectedSeed(await seedBlockHash(e), e));
     const n = await registry.read.checkpointCount();
-    const [, , earlierRandao] = await registry.read.checkpointAt([n - 1n]);
-    expect(await registry.read.epochSeed([e + 1n])).to.equal(seedOf(earlierRandao, e + 1n));
-    expect(await registry.read.epochSeed([e])).to.equal(seedOf(earlierRandao, e));
-    await registry.write.checkpoint();
-    const [cpEpoch, , randao] = await registry.read.checkpointAt([n]);
-    expect(cpEpoch).to.equal(e);
-    const next = seedOf(randao, e + 1n);
-    expect(await registry.read.epochSeed([e + 1n])).to.equal(next);
-    // The current epoch's own checkpoint does not change its seed.
-    expect(await registry.read.epochSeed([e])).to.equal(seedOf(earlierRandao, e));
+    const [, , before] = await registry.read.checkpointAt([n - 1n]);
+    // The next epoch's seed block is not mined yet: tentative, the fallback.
+    expect(await registry.read.epochSeed([e + 1n])).to.equal(expectedSeed(before, e + 1n));
+    await expectCheckpointed(f, registry.write.checkpoint(), e, await seedBlockHash(e));
+    expect(await registry.read.epochSeed([e])).to.equal(expectedSeed(await seedBlockHash(e), e));
+    // The next epoch's seed is fixed by its own seed block, whether or not anybody checkpoints.
     await f.mineToNextEpoch();
+    const next = expectedSeed(await seedBlockHash(e + 1n), e + 1n);
+    expect(await registry.read.epochSeed([e + 1n])).to.equal(next);
     await registry.write.checkpoint();
     expect(await registry.read.epochSeed([e + 1n])).to.equal(next);
-    // Epochs up to the deployment use the deployment's prevrandao.
-    const [, , deployRandao] = await registry.read.checkpointAt([0n]);
-    expect(await registry.read.epochSeed([0n])).to.equal(seedOf(deployRandao, 0n));
+    // Nobody touches the registry for over SEED_WINDOW blocks: an epoch in between was never
+    // checkpointed and its seed block is no longer readable, so it falls back to the source of
+    // the latest checkpoint before it (e + 1's), the same for every later reader.
+    await networkHelpers.mine(300n);
+    const [, , source1] = await registry.read.checkpointAt([n + 1n]);
+    const skipped = e + 3n;
+    expect(await registry.read.epochSeed([skipped])).to.equal(expectedSeed(source1, skipped));
+    await registry.write.checkpoint();
+    expect(await registry.read.epochSeed([skipped])).to.equal(expectedSeed(source1, skipped));
+    // Epochs up to the deployment use the deployment's source: the hash of the block before it.
+    const [, , deploySource] = await registry.read.checkpointAt([0n]);
+    expect(deploySource).to.equal(await hashOf(f.deployment.contracts.sequencerRegistry.block - 1n));
+    expect(await registry.read.epochSeed([0n])).to.equal(expectedSeed(deploySource, 0n));
+  });
+
+  it("records the fallback when an epoch's first checkpoint comes more than SEED_WINDOW blocks in", async () => {
+    const f = await load();
+    const long = await f.viem.deployContract("SequencerRegistry", [f.deployment.token.address, f.owner, 0n, 300n, 2n, { ...PARAMS, unbondingPeriod: 600n }, f.owner]);
+    const [, , deploySource] = await long.read.checkpointAt([0n]);
+    const start = await long.read.epochStartBlock([1n]);
+    await f.networkHelpers.mine(start + 260n - (await f.publicClient.getBlockNumber()));
+    await long.write.checkpoint();
+    const [epoch, , source] = await long.read.checkpointAt([1n]);
+    expect(epoch).to.equal(1n);
+    expect(source).to.equal(deploySource);
+    expect(await long.read.epochSeed([1n])).to.equal(expectedSeed(deploySource, 1n));
+  });
+
+  it("S10: the first registry mutation of an epoch cannot choose the next epoch's seed", async () => {
+    // The attack: a member tries every block of epoch e for its first mutation (its own batch,
+    // a top-up) and keeps the one whose resulting next-epoch schedule suits it. The seed of
+    // e + 1 must not be knowable at any of those choices.
+    const f = await load();
+    const { registry, publicClient, networkHelpers } = f;
+    for (let i = 0; i < 4; i++) await f.register(i, E(100 + 100 * i));
+    const e = await f.mineToNextEpoch();
+    const seedBlock = (await registry.read.epochStartBlock([e + 1n])) - 1n;
+    for (let wait = 0n; wait < EPOCH_LENGTH - 1n; wait++) {
+      const snapshot = await networkHelpers.takeSnapshot();
+      await networkHelpers.mine(wait);
+      await registry.write.topUp([1n], { account: f.operators[3]! });
+      expect(await registry.read.currentEpoch()).to.equal(e);
+      const seenWhenActing = await registry.read.epochSeed([e + 1n]);
+      await f.mineToNextEpoch();
+      const final = await registry.read.epochSeed([e + 1n]);
+      // The seed is the hash of the last block of e, mined after every choice made in e...
+      expect(final).to.equal(expectedSeed((await publicClient.getBlock({ blockNumber: seedBlock })).hash, e + 1n));
+      // ...so what the actor could read when it acted is not it.
+      expect(final).to.not.equal(seenWhenActing);
+      await snapshot.restore();
+    }
   });
 
   it("computes the same schedule for every reader, matching node/l1/schedule.ts", async () => {

@@ -12,6 +12,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { DeployConfig } from "../../scripts/lib/config.js";
 import { deploySystem, mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { TEST_CONFIG } from "./registry.fixture.js";
+import { domain } from "../../node/commitments/typed-data.js";
+import { signSignerBinding } from "../../node/l1/key-binding.js";
 
 const EPOCH_LENGTH = 5_000n;
 const CONFIG: DeployConfig = {
@@ -22,6 +24,7 @@ const CONFIG: DeployConfig = {
   maxActive: 100n,
 };
 const BLOCK_GAS_LIMIT = 30_000_000n;
+const PEER_ID_PROOF = toHex(new Uint8Array(64).fill(0xaa));
 
 type Row = Record<string, bigint>;
 
@@ -33,6 +36,7 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
   const slasher = contracts.slashing.address;
   await networkHelpers.impersonateAccount(slasher);
   await networkHelpers.setBalance(slasher, parseEther("1"));
+  const d = domain(await publicClient.getChainId(), registry.address);
   const gasOf = async (hash: Promise<Hash>) => (await publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
 
   const accounts: Address[] = [];
@@ -42,9 +46,13 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
     await networkHelpers.setBalance(account, parseEther("1"));
     await token.write.mint([account, stake + parseEther("100000")]);
     await token.write.approve([registry.address, stake + parseEther("100000")], { account });
-    const signer = privateKeyToAccount(keccak256(toHex(`gas-signer-${n}-${i}`))).address;
+    const signer = privateKeyToAccount(keccak256(toHex(`gas-signer-${n}-${i}`)));
     accounts.push(account);
-    return registry.write.register([stake, signer, toHex(`peer-${n}-${i}`), [`/ip4/127.0.0.1/tcp/${10_000 + i}`]], {
+    // A real signer proof; the peer id and its proof are stand-ins of their real sizes (an
+    // Ed25519 peer id is 38 bytes, its signature 64): the registry stores them unchecked.
+    const signerProof = await signSignerBinding(signer, d, account);
+    const peerId = toHex(new Uint8Array(38).fill(i % 256));
+    return registry.write.register([stake, signer.address, signerProof, peerId, PEER_ID_PROOF, [`/ip4/127.0.0.1/tcp/${10_000 + i}`]], {
       account,
     });
   };
@@ -72,7 +80,7 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
   row.topUpInCheckpointedEpoch = await gasOf(registry.write.topUp([1n], { account: accounts[2]! }));
   // An epoch whose set did not change since the last snapshot shares it.
   await mineToNextEpoch(connection, registry);
-  await registry.write.updatePeer([toHex(`moved-${n}`), ["/ip4/127.0.0.1/tcp/1"]], { account: accounts[3]! });
+  await registry.write.updatePeer([toHex(`moved-${n}`), PEER_ID_PROOF, ["/ip4/127.0.0.1/tcp/1"]], { account: accounts[3]! });
   await mineToNextEpoch(connection, registry);
   row.checkpointUnchangedSet = await gasOf(registry.write.checkpoint());
 

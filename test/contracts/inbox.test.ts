@@ -270,18 +270,20 @@ describe("BatchInbox", () => {
       f = await deploySequencer(3);
     });
 
-    it("reads back its lag and refuses an unbonding period too short to keep old signatures slashable", async () => {
+    it("reads back its lag and refuses a registry whose unbonding floor is too short to keep old signatures slashable", async () => {
       expect(await f.inbox.read.maxEpochLag()).to.equal(MAX_EPOCH_LAG);
-      // The fixture's unbonding period is exactly (lag + 2) epochs: one more epoch of lag needs more.
-      const unbonding = await f.registry.read.unbondingPeriod();
-      expect(unbonding).to.equal((MAX_EPOCH_LAG + 2n) * EPOCH_LENGTH);
+      // The fixture's registry floors the unbonding period at exactly (lag + 2) epochs: one more
+      // epoch of lag needs more.
+      const floor = await f.registry.read.minUnbondingEpochs();
+      expect(floor).to.equal(MAX_EPOCH_LAG + 2n);
+      expect(await f.registry.read.unbondingPeriod()).to.equal(floor * EPOCH_LENGTH);
       const fresh = await f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG]);
       expect(await fresh.read.maxEpochLag()).to.equal(MAX_EPOCH_LAG);
       await f.viem.assertions.revertWithCustomErrorWithArgs(
         f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG + 1n]),
         f.inbox,
         "UnbondingTooShort",
-        [unbonding, (MAX_EPOCH_LAG + 3n) * EPOCH_LENGTH],
+        [floor, MAX_EPOCH_LAG + 3n],
       );
     });
 

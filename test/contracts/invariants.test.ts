@@ -99,7 +99,6 @@ const EXPECTED_REFUSALS = new Set([
   "ZeroAmount",
   "ParameterOutOfBounds",
   "SignerTaken",
-  "PeerIdTaken",
 ]);
 
 type State = { lastLive?: { epoch: bigint; set: string }; frozen: Map<bigint, string> };

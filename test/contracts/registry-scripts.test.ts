@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
-import { getAddress, parseEther } from "viem";
+import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
+import { getAddress, hexToBytes, parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { DeployConfigError, loadDeployConfig, parseDeployConfig } from "../../scripts/lib/config.js";
 import { DeploymentError, deploySystem } from "../../scripts/lib/deploy.js";
 import {
@@ -13,8 +15,11 @@ import {
   generateOperatorIdentity,
   peerIdFromBytes,
   peerIdToBytes,
+  proveOperatorKeys,
   registerOperator,
 } from "../../node/l1/operator.js";
+import { keyBindingDigest, provenPeerId } from "../../node/l1/key-binding.js";
+import { domain } from "../../node/commitments/typed-data.js";
 import { toRecord, writeRecord } from "../../scripts/lib/record.js";
 import { loadDeploymentRecord } from "../../node/l1/deployment.js";
 import { TEST_CONFIG } from "./registry.fixture.js";
@@ -66,13 +71,15 @@ describe("deployment scripts' library", () => {
     // Ownership is offered to the configured owner, who must accept it.
     expect(await d.registry.read.pendingOwner()).to.equal(getAddress(newOwner!.account.address));
     expect(await inbox.read.maxEpochLag()).to.equal(TEST_CONFIG.maxBatchEpochLag);
-    // A lag the unbonding period cannot cover stops the deployment with the inbox's reason.
+    // The registry's unbonding floor is what the inbox's lag needs: a configured unbonding
+    // period that does not cover the lag stops the deployment with the registry's reason.
+    expect(await d.registry.read.minUnbondingEpochs()).to.equal(TEST_CONFIG.maxBatchEpochLag + 2n);
     const tooLong = await deploySystem(connection, { ...TEST_CONFIG, maxBatchEpochLag: 1n }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(tooLong).to.be.instanceOf(DeploymentError);
-    expect((tooLong as Error).message).to.match(/BatchInbox.*UnbondingTooShort/s);
+    expect((tooLong as Error).message).to.match(/SequencerRegistry.*ParameterOutOfBounds/s);
 
     const dir = mkdtempSync(path.join(tmpdir(), "dep-"));
     try {
@@ -97,20 +104,29 @@ describe("deployment scripts' library", () => {
     }
 
     const id = await generateOperatorIdentity();
+    const operator = operatorWallet!.account.address;
+    const sequencerDomain = domain(d.chainId, d.registry.address);
+    const keys = { signer: privateKeyToAccount(id.signerKey), peerKey: privateKeyFromProtobuf(hexToBytes(id.libp2pKey)) };
+    const proven = await proveOperatorKeys(keys, sequencerDomain, operator);
+    expect(proven).to.deep.include({ signer: id.signer, peerIdBytes: id.peerIdBytes });
     const args: RegisterOperatorArgs = {
       publicClient: await viem.getPublicClient(),
       wallet: operatorWallet!,
       registry: d.registry.address,
       token: d.token.address,
-      signer: id.signer,
-      peerIdBytes: id.peerIdBytes,
+      ...proven,
       addrs: ["/ip4/127.0.0.1/tcp/4001"],
       stake: TEST_CONFIG.minStake,
       mint: true,
     };
     const { registrationId } = await registerOperator(args);
     expect(registrationId).to.equal(1);
-    expect(await d.registry.read.operatorOfPeerId([id.peerIdBytes])).to.equal(getAddress(operatorWallet!.account.address));
+    expect(await d.registry.read.operatorOfSigner([id.signer])).to.equal(getAddress(operator));
+    // The peer-id proof the registry stores verifies for this operator, and for nobody else.
+    const info = await d.registry.read.operatorInfo([operator]);
+    expect(await d.registry.read.keyBindingDigest([operator])).to.equal(keyBindingDigest(sequencerDomain, operator));
+    expect(await provenPeerId(info.peerId, info.peerIdProof, sequencerDomain, operator)).to.equal(id.peerId);
+    expect(await provenPeerId(info.peerId, info.peerIdProof, sequencerDomain, newOwner!.account.address)).to.equal(null);
     // A second registration is refused with the registry's reason.
     const error = await registerOperator(args).then(
       () => undefined,

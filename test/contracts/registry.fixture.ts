@@ -8,6 +8,8 @@ import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { DeployConfig } from "../../scripts/lib/config.js";
 import { deploySystem, mineToNextEpoch as mineToEpochStart } from "../../scripts/lib/deploy.js";
+import { domain } from "../../node/commitments/typed-data.js";
+import { signSignerBinding } from "../../node/l1/key-binding.js";
 
 export const EPOCH_LENGTH = 10n;
 export const MIN_STAKE = parseEther("100");
@@ -24,18 +26,28 @@ export const TEST_CONFIG: DeployConfig = {
   maxActive: 3n,
   unbondingPeriod: UNBONDING,
   slashFractionBps: 1_000n,
-  reporterShareBps: 5_000n,
+  reporterShareBps: 1_000n,
   // Registry tests post no batches; lag 0 keeps the short unbonding period valid.
   maxBatchEpochLag: 0n,
 };
 
+/** Deterministic signing key number `i`. */
+export function signerAccount(i: number, tag = "signer") {
+  return privateKeyToAccount(keccak256(toHex(`${tag}-${i}`)));
+}
+
 /** Deterministic signing address number `i`. */
 export function signerAddress(i: number, tag = "signer"): Address {
-  return privateKeyToAccount(keccak256(toHex(`${tag}-${i}`))).address;
+  return signerAccount(i, tag).address;
 }
 
 /** Deterministic fake peer id bytes number `i` (shape checks only happen off-chain). */
 export function peerBytes(i: number, tag = "peer"): Hex {
+  return toHex(`${tag}-${i}`);
+}
+
+/** Stand-in peer-id proof number `i`: the registry stores it unverified (nodes check it, test/l1). */
+export function peerProof(i: number, tag = "peer-proof"): Hex {
   return toHex(`${tag}-${i}`);
 }
 
@@ -57,9 +69,16 @@ export async function registryFixture(connection: NetworkConnection) {
     await token.write.approve([registry.address, parseEther("100000")], { account: op });
   }
 
+  const chainId = await publicClient.getChainId();
+  /** Signing key `i`'s (of `tag`) proof that it belongs to `operator`, for `at` (default: this registry). */
+  function signerProof(i: number, operator: Address, at: Address = registry.address, tag = "signer"): Promise<Hex> {
+    return signSignerBinding(signerAccount(i, tag), domain(chainId, at), operator);
+  }
+
   /** Registers operator number `i` (of `operators`) with signer i and peer i. */
   async function register(i: number, stake: bigint = MIN_STAKE, addrs: string[] = [`/ip4/127.0.0.1/tcp/${9000 + i}`]) {
-    return registry.write.register([stake, signerAddress(i), peerBytes(i), addrs], { account: operators[i]! });
+    const operator = operators[i]!;
+    return registry.write.register([stake, signerAddress(i), await signerProof(i, operator), peerBytes(i), peerProof(i), addrs], { account: operator });
   }
 
   /** Lands on the next epoch's first block: the next transaction then runs in the block after it. */
@@ -83,6 +102,7 @@ export async function registryFixture(connection: NetworkConnection) {
     outsider,
     slasher,
     register,
+    signerProof,
     mineToNextEpoch,
     slashAs,
   };

@@ -1,23 +1,29 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Address, getAddress, hashDomain, parseEther, toHex, zeroAddress } from "viem";
+import { type Address, getAddress, hashDomain, parseEther, stringToHex, toHex, zeroAddress } from "viem";
+import { deploySystem } from "../../scripts/lib/deploy.js";
 import {
   EPOCH_LENGTH,
   MIN_STAKE,
+  TEST_CONFIG,
   TEST_TREASURY,
   UNBONDING,
   peerBytes,
+  peerProof,
   registryFixture,
   signerAddress,
 } from "./registry.fixture.js";
+
+/** The registry fixture's: its inbox has lag 0. */
+const MIN_UNBONDING_EPOCHS = 2n;
 
 const params = {
   minStake: MIN_STAKE,
   maxActive: 3n,
   unbondingPeriod: UNBONDING,
   slashFractionBps: 1_000n,
-  reporterShareBps: 5_000n,
+  reporterShareBps: 1_000n,
 };
 
 describe("SequencerRegistry: staking and registry", () => {
@@ -38,8 +44,9 @@ describe("SequencerRegistry: staking and registry", () => {
       expect(await registry.read.minStake()).to.equal(MIN_STAKE);
       expect(await registry.read.maxActive()).to.equal(3n);
       expect(await registry.read.unbondingPeriod()).to.equal(UNBONDING);
+      expect(await registry.read.minUnbondingEpochs()).to.equal(MIN_UNBONDING_EPOCHS);
       expect(await registry.read.slashFractionBps()).to.equal(1_000n);
-      expect(await registry.read.reporterShareBps()).to.equal(5_000n);
+      expect(await registry.read.reporterShareBps()).to.equal(1_000n);
       expect(await registry.read.slasher()).to.equal(getAddress(deployment.contracts.slashing.address));
       expect(await registry.read.owner()).to.equal(getAddress(f.owner));
       const chainId = await f.publicClient.getChainId();
@@ -69,25 +76,27 @@ describe("SequencerRegistry: staking and registry", () => {
       });
       const deploy = (args: readonly unknown[]) => viem.deployContract("SequencerRegistry", args as never);
       const cases: Array<[readonly unknown[], string]> = [
-        [[zeroAddress, TEST_TREASURY, 0n, 10n, params, owner], "ZeroAddress"],
-        [[token, zeroAddress, 0n, 10n, params, owner], "ZeroAddress"],
-        [[token, TEST_TREASURY, 0n, 0n, params, owner], "InvalidEpochLength"],
-        [[token, TEST_TREASURY, 0n, 100_001n, params, owner], "InvalidEpochLength"],
-        [[token, TEST_TREASURY, 10n ** 9n, 10n, params, owner], "GenesisInFuture"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, minStake: 0n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, maxActive: 0n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, maxActive: 101n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
-        [[token, TEST_TREASURY, 0n, 10n, { ...params, reporterShareBps: 10_000n }, owner], "ParameterOutOfBounds"],
+        [[zeroAddress, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, params, owner], "ZeroAddress"],
+        [[token, zeroAddress, 0n, 10n, MIN_UNBONDING_EPOCHS, params, owner], "ZeroAddress"],
+        [[token, TEST_TREASURY, 0n, 0n, MIN_UNBONDING_EPOCHS, params, owner], "InvalidEpochLength"],
+        [[token, TEST_TREASURY, 0n, 100_001n, MIN_UNBONDING_EPOCHS, params, owner], "InvalidEpochLength"],
+        [[token, TEST_TREASURY, 10n ** 9n, 10n, MIN_UNBONDING_EPOCHS, params, owner], "GenesisInFuture"],
+        [[token, TEST_TREASURY, 0n, 10n, 1n, params, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, 33_001n, { ...params, unbondingPeriod: 330_000n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, minStake: 0n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, maxActive: 0n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, maxActive: 101n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, unbondingPeriod: 19n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, unbondingPeriod: 330_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, slashFractionBps: 5_001n }, owner], "ParameterOutOfBounds"],
+        [[token, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, { ...params, reporterShareBps: 1_001n }, owner], "ParameterOutOfBounds"],
       ];
       for (const [args, error] of cases) {
         await viem.assertions.revertWithCustomError(deploy(args), { abi: artifact.default.abi } as never, error as never);
       }
       // A past genesis block is kept as given.
       const past = (await publicClient.getBlockNumber()) - 3n;
-      const r = await viem.deployContract("SequencerRegistry", [token, TEST_TREASURY, past, 10n, params, owner]);
+      const r = await viem.deployContract("SequencerRegistry", [token, TEST_TREASURY, past, 10n, MIN_UNBONDING_EPOCHS, params, owner]);
       expect(await r.read.genesisBlock()).to.equal(past);
     });
   });
@@ -102,6 +111,7 @@ describe("SequencerRegistry: staking and registry", () => {
         signerAddress(0),
         MIN_STAKE * 2n,
         peerBytes(0),
+        peerProof(0),
         ["/ip4/127.0.0.1/tcp/9000"],
       ]);
       expect(await token.read.balanceOf([registry.address])).to.equal(before + MIN_STAKE * 2n);
@@ -116,10 +126,10 @@ describe("SequencerRegistry: staking and registry", () => {
         unbonding: 0n,
         withdrawable: 0n,
         peerId: peerBytes(0),
+        peerIdProof: peerProof(0),
       });
       expect(info.addrs).to.deep.equal(["/ip4/127.0.0.1/tcp/9000"]);
       expect(await registry.read.operatorOfSigner([signerAddress(0)])).to.equal(getAddress(operators[0]!));
-      expect(await registry.read.operatorOfPeerId([peerBytes(0)])).to.equal(getAddress(operators[0]!));
       expect(await registry.read.registration([1])).to.deep.equal([getAddress(operators[0]!), signerAddress(0)]);
       expect(await registry.read.registrationCount()).to.equal(1);
       expect(await registry.read.totalActiveStake()).to.equal(MIN_STAKE * 2n);
@@ -127,7 +137,7 @@ describe("SequencerRegistry: staking and registry", () => {
     });
 
     it("rejects a second registration, low or oversized stake, and bad signers", async () => {
-      const { registry, operators, viem, register } = await load();
+      const { registry, operators, viem, register, signerProof } = await load();
       await register(0);
       const op1 = operators[1]!;
       await viem.assertions.revertWithCustomErrorWithArgs(register(0), registry, "AlreadyRegistered", [
@@ -138,39 +148,66 @@ describe("SequencerRegistry: staking and registry", () => {
         MIN_STAKE,
       ]);
       await viem.assertions.revertWithCustomErrorWithArgs(register(1, 2n ** 96n), registry, "StakeTooLarge", [2n ** 96n]);
-      await viem.assertions.revertWithCustomError(
-        registry.write.register([MIN_STAKE, zeroAddress, peerBytes(1), ["/a"]], { account: op1 }),
-        registry,
-        "ZeroAddress",
-      );
-      await viem.assertions.revertWithCustomError(
-        registry.write.register([MIN_STAKE, op1, peerBytes(1), ["/a"]], { account: op1 }),
-        registry,
-        "SignerIsOperator",
-      );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        registry.write.register([MIN_STAKE, signerAddress(0), peerBytes(1), ["/a"]], { account: op1 }),
-        registry,
-        "SignerTaken",
-        [signerAddress(0), getAddress(operators[0]!)],
-      );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        registry.write.register([MIN_STAKE, signerAddress(1), peerBytes(0), ["/a"]], { account: op1 }),
-        registry,
-        "PeerIdTaken",
-        [peerBytes(0), getAddress(operators[0]!)],
-      );
+      const reg = (signer: Address, proof: `0x${string}`) => registry.write.register([MIN_STAKE, signer, proof, peerBytes(1), peerProof(1), ["/a"]], { account: op1 });
+      const good = await signerProof(1, op1);
+      await viem.assertions.revertWithCustomError(reg(zeroAddress, good), registry, "ZeroAddress");
+      await viem.assertions.revertWithCustomError(reg(op1, good), registry, "SignerIsOperator");
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(signerAddress(0), await signerProof(0, op1)), registry, "SignerTaken", [
+        signerAddress(0),
+        getAddress(operators[0]!),
+      ]);
+      // The signer must prove it is the caller's: signed by that key, for the caller, for this registry.
+      for (const proof of [
+        await signerProof(2, op1), // another key
+        await signerProof(1, operators[2]!), // for another operator
+        await signerProof(1, op1, operators[3]!), // for another registry
+        `${good.slice(0, -2)}1f` as `0x${string}`, // malformed (v = 31)
+        "0x" as const,
+      ]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(reg(signerAddress(1), proof), registry, "InvalidSignerProof", [signerAddress(1)]);
+      }
+      await reg(signerAddress(1), good);
+      expect((await registry.read.operatorInfo([op1])).signer).to.equal(signerAddress(1));
     });
 
-    it("bounds the peer id and the dial addresses", async () => {
-      const { registry, operators, viem } = await load();
+    it("S7: a front-run register cannot bind the victim's signer, and a squatted peer id binds nothing on chain", async () => {
+      const { registry, operators, viem, signerProof } = await load();
+      const [victim, squatter] = [operators[0]!, operators[1]!];
+      // The victim's register call as it sits in the mempool.
+      const args = [MIN_STAKE, signerAddress(0), await signerProof(0, victim), peerBytes(0), peerProof(0), ["/ip4/127.0.0.1/tcp/9000"]] as const;
+      // Copied verbatim by another account: the signer proof names the victim, not the copier.
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.register(args, { account: squatter }), registry, "InvalidSignerProof", [
+        signerAddress(0),
+      ]);
+      // Nor can the squatter prove the victim's signer with a key it holds.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.register([MIN_STAKE, signerAddress(0), await signerProof(7, squatter), peerBytes(0), peerProof(0), ["/a"]], { account: squatter }),
+        registry,
+        "InvalidSignerProof",
+        [signerAddress(0)],
+      );
+      // Peer ids are not exclusive on chain: claiming the victim's (with its copied proof) is
+      // accepted but binds nothing; nodes trust a peer id only where its proof verifies for the
+      // claimant (test/l1/follower.test.ts, "S7").
+      await registry.write.register([MIN_STAKE, signerAddress(1), await signerProof(1, squatter), peerBytes(0), peerProof(0), ["/a"]], { account: squatter });
+      // The victim's own call still goes through: nothing of its identity was burned.
+      await viem.assertions.emit(registry.write.register(args, { account: victim }), registry, "OperatorRegistered");
+      expect(await registry.read.operatorOfSigner([signerAddress(0)])).to.equal(getAddress(victim));
+      expect((await registry.read.operatorInfo([victim])).peerId).to.equal(peerBytes(0));
+    });
+
+    it("bounds the peer id, its proof and the dial addresses", async () => {
+      const { registry, operators, viem, signerProof } = await load();
       const op = operators[1]!;
-      const reg = (peer: `0x${string}`, addrs: string[]) =>
-        registry.write.register([MIN_STAKE, signerAddress(1), peer, addrs], { account: op });
+      const proof = await signerProof(1, op);
+      const reg = (peer: `0x${string}`, addrs: string[], peerIdProof: `0x${string}` = peerProof(1)) =>
+        registry.write.register([MIN_STAKE, signerAddress(1), proof, peer, peerIdProof, addrs], { account: op });
       await viem.assertions.revertWithCustomErrorWithArgs(reg("0x", ["/a"]), registry, "InvalidPeerId", [0n]);
       await viem.assertions.revertWithCustomErrorWithArgs(reg(toHex(new Uint8Array(129)), ["/a"]), registry, "InvalidPeerId", [
         129n,
       ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), ["/a"], "0x"), registry, "InvalidPeerIdProof", [0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), ["/a"], toHex(new Uint8Array(129))), registry, "InvalidPeerIdProof", [129n]);
       await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), []), registry, "InvalidAddrCount", [0n]);
       await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), Array(9).fill("/a")), registry, "InvalidAddrCount", [
         9n,
@@ -178,25 +215,27 @@ describe("SequencerRegistry: staking and registry", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), ["/a", ""]), registry, "InvalidAddr", [1n]);
       await viem.assertions.revertWithCustomErrorWithArgs(reg(peerBytes(1), ["x".repeat(257)]), registry, "InvalidAddr", [0n]);
       // The limits themselves are accepted.
-      await reg(toHex(new Uint8Array(128).fill(7)), Array(8).fill("x".repeat(256)));
+      await reg(toHex(new Uint8Array(128).fill(7)), Array(8).fill("x".repeat(256)), toHex(new Uint8Array(128).fill(9)));
       expect((await registry.read.operatorInfo([op])).addrs).to.have.length(8);
     });
 
     it("refuses tokens that deliver less than requested and needs an allowance", async () => {
-      const { viem, owner, operators, registry, outsider, token } = await load();
+      const { viem, owner, operators, registry, outsider, token, signerProof } = await load();
       const fee = await viem.deployContract("FeeOnTransferToken");
-      const r = await viem.deployContract("SequencerRegistry", [fee.address, TEST_TREASURY, 0n, 10n, params, owner]);
+      const r = await viem.deployContract("SequencerRegistry", [fee.address, TEST_TREASURY, 0n, 10n, MIN_UNBONDING_EPOCHS, params, owner]);
       await fee.write.mint([operators[0]!, MIN_STAKE]);
       await fee.write.approve([r.address, MIN_STAKE], { account: operators[0]! });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        r.write.register([MIN_STAKE, signerAddress(0), peerBytes(0), ["/a"]], { account: operators[0]! }),
+        r.write.register([MIN_STAKE, signerAddress(0), await signerProof(0, operators[0]!, r.address), peerBytes(0), peerProof(0), ["/a"]], {
+          account: operators[0]!,
+        }),
         r,
         "TransferAmountMismatch",
         [MIN_STAKE, (MIN_STAKE * 99n) / 100n],
       );
       // No allowance: the token's transferFrom reverts and nothing is recorded.
       await viem.assertions.revertWithCustomError(
-        registry.write.register([MIN_STAKE, signerAddress(5), peerBytes(5), ["/a"]], { account: outsider }),
+        registry.write.register([MIN_STAKE, signerAddress(5), await signerProof(5, outsider), peerBytes(5), peerProof(5), ["/a"]], { account: outsider }),
         token,
         "ERC20InsufficientAllowance",
       );
@@ -320,7 +359,7 @@ describe("SequencerRegistry: staking and registry", () => {
     });
 
     it("exits: unbonds everything, then deregisters on the final withdrawal", async () => {
-      const { registry, operators, viem, register, networkHelpers } = await load();
+      const { registry, operators, viem, register, networkHelpers, signerProof } = await load();
       const op = operators[0]!;
       await register(0, MIN_STAKE * 2n);
       await viem.assertions.emit(registry.write.exit({ account: op }), registry, "ExitRequested");
@@ -337,7 +376,9 @@ describe("SequencerRegistry: staking and registry", () => {
       // The identity stays bound to the operator, who may register again with it.
       expect(await registry.read.operatorOfSigner([signerAddress(0)])).to.equal(getAddress(op));
       await viem.assertions.revertWithCustomError(
-        registry.write.register([MIN_STAKE, signerAddress(0), peerBytes(0), ["/a"]], { account: operators[1]! }),
+        registry.write.register([MIN_STAKE, signerAddress(0), await signerProof(0, operators[1]!), peerBytes(0), peerProof(0), ["/a"]], {
+          account: operators[1]!,
+        }),
         registry,
         "SignerTaken",
       );
@@ -347,6 +388,7 @@ describe("SequencerRegistry: staking and registry", () => {
         signerAddress(0),
         MIN_STAKE,
         peerBytes(0),
+        peerProof(0),
         ["/ip4/127.0.0.1/tcp/9000"],
       ]);
     });
@@ -364,42 +406,35 @@ describe("SequencerRegistry: staking and registry", () => {
   });
 
   describe("updatePeer", () => {
-    it("replaces peer id and addresses; old peer ids stay with their operator", async () => {
+    it("replaces peer id, its proof and addresses", async () => {
       const { registry, operators, viem, register } = await load();
       await register(0);
       await register(1);
       const op = operators[0]!;
+      const addrs = ["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"];
       await viem.assertions.emitWithArgs(
-        registry.write.updatePeer([peerBytes(0, "new"), ["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"]], { account: op }),
+        registry.write.updatePeer([peerBytes(0, "new"), peerProof(0, "new"), addrs], { account: op }),
         registry,
         "PeerUpdated",
-        [getAddress(op), peerBytes(0, "new"), ["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"]],
+        [getAddress(op), peerBytes(0, "new"), peerProof(0, "new"), addrs],
       );
       const info = await registry.read.operatorInfo([op]);
-      expect(info.peerId).to.equal(peerBytes(0, "new"));
-      expect(info.addrs).to.deep.equal(["/dns4/a.example/tcp/1", "/ip4/10.0.0.1/tcp/2"]);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        registry.write.updatePeer([peerBytes(0), ["/a"]], { account: operators[1]! }),
-        registry,
-        "PeerIdTaken",
-        [peerBytes(0), getAddress(op)],
-      );
-      await registry.write.updatePeer([peerBytes(0), ["/a"]], { account: op });
+      expect(info).to.deep.include({ peerId: peerBytes(0, "new"), peerIdProof: peerProof(0, "new") });
+      expect(info.addrs).to.deep.equal(addrs);
+      await registry.write.updatePeer([peerBytes(0), peerProof(0), ["/a"]], { account: op });
       expect((await registry.read.operatorInfo([op])).peerId).to.equal(peerBytes(0));
     });
 
     it("rejects unregistered callers and bad peers", async () => {
       const { registry, operators, viem, register } = await load();
       const op = operators[0]!;
-      await viem.assertions.revertWithCustomError(
-        registry.write.updatePeer([peerBytes(0), ["/a"]], { account: op }),
-        registry,
-        "NotRegistered",
-      );
+      const update = (peer: `0x${string}`, proof: `0x${string}`, addrs: string[]) => registry.write.updatePeer([peer, proof, addrs], { account: op });
+      await viem.assertions.revertWithCustomError(update(peerBytes(0), peerProof(0), ["/a"]), registry, "NotRegistered");
       await register(0);
-      await viem.assertions.revertWithCustomError(registry.write.updatePeer(["0x", ["/a"]], { account: op }), registry, "InvalidPeerId");
-      await viem.assertions.revertWithCustomError(registry.write.updatePeer([peerBytes(0), []], { account: op }), registry, "InvalidAddrCount");
-      await viem.assertions.revertWithCustomError(registry.write.updatePeer([peerBytes(0), [""]], { account: op }), registry, "InvalidAddr");
+      await viem.assertions.revertWithCustomError(update("0x", peerProof(0), ["/a"]), registry, "InvalidPeerId");
+      await viem.assertions.revertWithCustomError(update(peerBytes(0), "0x", ["/a"]), registry, "InvalidPeerIdProof");
+      await viem.assertions.revertWithCustomError(update(peerBytes(0), peerProof(0), []), registry, "InvalidAddrCount");
+      await viem.assertions.revertWithCustomError(update(peerBytes(0), peerProof(0), [""]), registry, "InvalidAddr");
     });
   });
 
@@ -418,8 +453,8 @@ describe("SequencerRegistry: staking and registry", () => {
         getAddress(op),
         getAddress(reporter),
         parseEther("100"),
-        parseEther("50"),
-        parseEther("50"),
+        parseEther("10"),
+        parseEther("90"),
       ]);
       await viem.assertions.emitWithArgs(hash, registry, "OperatorJailed", [getAddress(op), epoch + 1n]);
       const info = await registry.read.operatorInfo([op]);
@@ -428,8 +463,8 @@ describe("SequencerRegistry: staking and registry", () => {
         parseEther("270"),
         parseEther("90"),
       ]);
-      expect(await token.read.balanceOf([reporter])).to.equal(rBefore + parseEther("50"));
-      expect(await token.read.balanceOf([TEST_TREASURY])).to.equal(tBefore + parseEther("50"));
+      expect(await token.read.balanceOf([reporter])).to.equal(rBefore + parseEther("10"));
+      expect(await token.read.balanceOf([TEST_TREASURY])).to.equal(tBefore + parseEther("90"));
       expect(await registry.read.rankedCount()).to.equal(0n);
 
       // Slashing again takes another cut but jails only once; jailed operators can still leave.
@@ -441,18 +476,28 @@ describe("SequencerRegistry: staking and registry", () => {
       await registry.write.exit({ account: op });
     });
 
-    it("costs an operator that reports itself stake, even at the highest reporter share", async () => {
-      const { registry, token, operators, register, slashAs } = await load();
+    it("S8: self-reporting costs the offender at least 90% of the slash, even at the highest reporter share", async () => {
+      const { registry, token, operators, register, slashAs, viem } = await load();
       const op = operators[0]!;
-      await registry.write.setReporterShareBps([9_999n]);
+      // An offender can always commit to its own offence first: the share is what it gets back.
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.setReporterShareBps([1_001n]), registry, "ParameterOutOfBounds", [
+        stringToHex("reporterShareBps", { size: 32 }),
+        1_001n,
+        0n,
+        1_000n,
+      ]);
+      await registry.write.setReporterShareBps([await registry.read.MAX_REPORTER_SHARE_BPS()]);
       await register(0, MIN_STAKE + 7n); // an odd stake: rounding must not favour the reporter
       const holdings = async () => {
         const info = await registry.read.operatorInfo([op]);
         return (await token.read.balanceOf([op])) + info.activeStake + info.unbonding;
       };
       const before = await holdings();
+      const staked = (await registry.read.operatorInfo([op])).activeStake;
       await slashAs(op, op);
-      expect((await holdings()) < before).to.equal(true, "self-reporting must cost stake");
+      const slashed = staked - (await registry.read.operatorInfo([op])).activeStake;
+      expect(slashed > 0n).to.equal(true);
+      expect((before - (await holdings())) * 10n >= slashed * 9n).to.equal(true, "self-reporting must cost at least 90% of the slash");
     });
 
     it("keeps a jailed operator from registering again after leaving", async () => {
@@ -483,6 +528,7 @@ describe("SequencerRegistry: staking and registry", () => {
         TEST_TREASURY,
         0n,
         10n,
+        MIN_UNBONDING_EPOCHS,
         params,
         owner,
       ]);
@@ -498,7 +544,7 @@ describe("SequencerRegistry: staking and registry", () => {
         ["setMaxActive", "MaxActiveSet", 100n, [0n, 101n], "maxActive"],
         ["setUnbondingPeriod", "UnbondingPeriodSet", 2n * EPOCH_LENGTH, [2n * EPOCH_LENGTH - 1n, 330_001n], "unbondingPeriod"],
         ["setSlashFractionBps", "SlashFractionSet", 5_000n, [5_001n], "slashFractionBps"],
-        ["setReporterShareBps", "ReporterShareSet", 9_999n, [10_000n, 10_001n], "reporterShareBps"],
+        ["setReporterShareBps", "ReporterShareSet", 1_000n, [1_001n, 10_000n], "reporterShareBps"],
       ] as const;
       for (const [fn, event, good, bad, getter] of setters) {
         const write = registry.write[fn] as (args: [bigint], o?: { account: Address }) => Promise<`0x${string}`>;
@@ -513,6 +559,26 @@ describe("SequencerRegistry: staking and registry", () => {
       }
     });
 
+    it("S12: governance cannot set an unbonding period below what the inbox's epoch lag needs", async () => {
+      // An inbox taking batches up to 2 epochs old: signatures of epoch e stay usable to the end
+      // of e + 2, so stake must stay slashable (2 + 2) epochs after its last signing epoch began.
+      const lagged = await network.create();
+      const d = await deploySystem(lagged, { ...TEST_CONFIG, maxBatchEpochLag: 2n, unbondingPeriod: 4n * EPOCH_LENGTH });
+      const { viem } = lagged;
+      expect(await d.registry.read.minUnbondingEpochs()).to.equal(4n);
+      await viem.assertions.revertWithCustomErrorWithArgs(d.registry.write.setUnbondingPeriod([4n * EPOCH_LENGTH - 1n]), d.registry, "ParameterOutOfBounds", [
+        stringToHex("unbondingPeriod", { size: 32 }),
+        4n * EPOCH_LENGTH - 1n,
+        4n * EPOCH_LENGTH,
+        330_000n,
+      ]);
+      expect(await d.registry.read.unbondingPeriod()).to.equal(4n * EPOCH_LENGTH);
+      await viem.assertions.emitWithArgs(d.registry.write.setUnbondingPeriod([4n * EPOCH_LENGTH]), d.registry, "UnbondingPeriodSet", [4n * EPOCH_LENGTH]);
+      // An inbox with a longer lag than the registry's floor covers is refused at deployment.
+      const inbox = await viem.getContractAt("BatchInbox", d.contracts.batchInbox.address);
+      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("BatchInbox", [d.registry.address, 3n]), inbox, "UnbondingTooShort", [4n, 5n]);
+    });
+
     it("sets the slasher once, and ownership moves in two steps", async () => {
       const { viem, owner, outsider, registry } = await load();
       const r = await viem.deployContract("SequencerRegistry", [
@@ -520,6 +586,7 @@ describe("SequencerRegistry: staking and registry", () => {
         TEST_TREASURY,
         0n,
         10n,
+        MIN_UNBONDING_EPOCHS,
         params,
         owner,
       ]);

@@ -1,11 +1,18 @@
 import { expect } from "chai";
-import { type Hex, decodeEventLog, encodeAbiParameters, getAddress, keccak256, toHex } from "viem";
+import { type Hex, decodeEventLog, encodeAbiParameters, getAddress, keccak256, toHex, zeroAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type MerkleTree, merkleProof } from "../../node/commitments/merkle.js";
 import { type BatchHeader, type OrderCommitment, batchHash, signBatchHeader, signOrderCommitment } from "../../node/commitments/typed-data.js";
 import {
+  batchEquivocationOffenceId,
+  brokenCommitmentOffenceId,
+  certificateEquivocationOffenceId,
+  proofCommitment,
+} from "../../node/watchtower/slashing.js";
+import {
   type Operator,
   type SequencerFixture,
+  MIN_STAKE,
   REPORTER_SHARE_BPS,
   SLASH_FRACTION_BPS,
   deploySequencer,
@@ -21,6 +28,9 @@ describe("Slashing", () => {
   let batch1: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] };
   const gas: [string, bigint][] = [];
   const stranger = privateKeyToAccount(testKey("stranger", 0));
+  /** Reveal arguments with no commitment behind them: a refused proof never gets that far. */
+  const uncommitted = () => [f.reporter.account.address, keccak256(toHex("no commitment"))] as const;
+  let claimWindow: bigint;
 
   before(async () => {
     f = await deploySequencer(3);
@@ -28,6 +38,7 @@ describe("Slashing", () => {
     const b = f.makeBatch({ epoch: f.epoch, batchNumber: 1n, prevBatchHash: f.ZERO_HASH, firstPosition: 0n, txHashes });
     await f.inbox.write.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
     batch1 = { header: b.header, tree: b.tree, txHashes };
+    claimWindow = await f.slashing.read.CLAIM_WINDOW();
   });
 
   after(() => {
@@ -56,13 +67,23 @@ describe("Slashing", () => {
     return [batch1.txHashes[Number(position)]!, merkleProof(batch1.tree, Number(position))];
   }
 
-  /** Sends `write`, checks the Slashed event and the reporter's reward, records gas. */
-  async function expectSlash(label: string, write: Promise<Hex>, offence: number, victim: Operator) {
+  const gasOf = async (hash: Promise<Hex>) => (await f.publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
+
+  /**
+   * Commits to `offenceId`, reveals with `reveal(reporter, salt)`, checks the Slashed event, the
+   * held reward and its payout after the claim window, and records gas.
+   */
+  async function expectSlash(label: string, offenceId: Hex, reveal: (reporter: Hex, salt: Hex) => Promise<Hex>, offence: number, victim: Operator) {
     const before = await f.token.read.balanceOf([f.reporter.account.address]);
     const info = await f.registry.read.operatorInfo([victim.address]);
     const expectedAmount = ((info.activeStake + info.unbonding) * SLASH_FRACTION_BPS) / 10_000n;
-    const receipt = await f.publicClient.waitForTransactionReceipt({ hash: await write });
-    gas.push([label, receipt.gasUsed]);
+    const salt = keccak256(toHex(label));
+    const commitment = proofCommitment(offenceId, f.reporter.account.address, salt);
+    expect(await f.slashing.read.commitmentOf([offenceId, f.reporter.account.address, salt])).to.equal(commitment);
+    gas.push(["commit", await gasOf(f.slashing.write.commit([commitment], asReporter()))]);
+    await f.networkHelpers.mine(1);
+    const receipt = await f.publicClient.waitForTransactionReceipt({ hash: await reveal(f.reporter.account.address, salt) });
+    gas.push([`${label} (reveal)`, receipt.gasUsed]);
     const events = receipt.logs
       .filter((l) => l.address.toLowerCase() === f.slashing.address.toLowerCase())
       .map((l) => decodeEventLog({ abi: f.slashing.abi, data: l.data, topics: l.topics }));
@@ -73,10 +94,21 @@ describe("Slashing", () => {
     expect(args.signer).to.equal(victim.signer.address);
     expect(getAddress(args.reporter)).to.equal(getAddress(f.reporter.account.address));
     expect(args.amount).to.equal(expectedAmount);
+    expect(args.offenceId).to.equal(offenceId);
     expect(await f.slashing.read.isSlashed([args.offenceId])).to.equal(true);
-    const after = await f.token.read.balanceOf([f.reporter.account.address]);
-    expect(after - before).to.equal((expectedAmount * REPORTER_SHARE_BPS) / 10_000n);
     expect((await f.registry.read.operatorInfo([victim.address])).jailed).to.equal(true);
+    // The reward is held for the claim window, then paid to the reporter by anyone's call.
+    const reward = (expectedAmount * REPORTER_SHARE_BPS) / 10_000n;
+    const claim = await f.slashing.read.claimOf([offenceId]);
+    expect(claim).to.deep.include({ reporter: getAddress(f.reporter.account.address), paid: false, reward, claimableFrom: receipt.blockNumber + claimWindow });
+    expect(await f.slashing.read.unpaidClaims([f.reporter.account.address])).to.deep.equal([offenceId]);
+    expect(await f.token.read.balanceOf([f.reporter.account.address])).to.equal(before);
+    await expectError(f.slashing.write.claimReward([offenceId]), "ClaimWindowOpen", [offenceId, claim.claimableFrom]);
+    await f.networkHelpers.mineUpTo(claim.claimableFrom);
+    gas.push(["claimReward", await gasOf(f.slashing.write.claimReward([offenceId], { account: f.outsider.account }))]);
+    expect(await f.token.read.balanceOf([f.reporter.account.address])).to.equal(before + reward);
+    expect(await f.slashing.read.unpaidClaims([f.reporter.account.address])).to.deep.equal([]);
+    await expectError(f.slashing.write.claimReward([offenceId]), "RewardAlreadyPaid", [offenceId]);
     return args.offenceId;
   }
 
@@ -102,20 +134,20 @@ describe("Slashing", () => {
       const op = f.operators[0]!;
       const sigA = await signBatchHeader(op.signer, f.domain, a);
       const sigB = await signBatchHeader(op.signer, f.domain, b);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, { ...b, batchNumber: 3n }, sigB]), "BatchNumbersDiffer", [2n, 3n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, { ...b, batchNumber: 3n }, sigB, ...uncommitted()]), "BatchNumbersDiffer", [2n, 3n]);
       // Re-signing batch 2 under a later epoch is allowed (the inbox takes one header per number).
       const later = { ...b, epoch: a.epoch + 1n };
       const sigLater = await signBatchHeader(op.signer, f.domain, later);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, later, sigLater]), "EpochsDiffer", [a.epoch, a.epoch + 1n]);
-      await expectError(f.slashing.write.slashBatchEquivocation([{ ...a, epoch: a.epoch + 1n }, sigA, later, sigLater]), "SignersDiffer");
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, a, sigA]), "NotEquivocation");
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB.slice(0, 100) as Hex]), "BadSignature", [1n]);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, "0x", b, sigB]), "BadSignature", [0n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, later, sigLater, ...uncommitted()]), "EpochsDiffer", [a.epoch, a.epoch + 1n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([{ ...a, epoch: a.epoch + 1n }, sigA, later, sigLater, ...uncommitted()]), "SignersDiffer");
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, a, sigA, ...uncommitted()]), "NotEquivocation");
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB.slice(0, 100) as Hex, ...uncommitted()]), "BadSignature", [1n]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, "0x", b, sigB, ...uncommitted()]), "BadSignature", [0n]);
       const other = await signBatchHeader(f.operators[1]!.signer, f.domain, b);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, other]), "SignersDiffer", [op.signer.address, f.operators[1]!.signer.address]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, other, ...uncommitted()]), "SignersDiffer", [op.signer.address, f.operators[1]!.signer.address]);
       const strangerA = await signBatchHeader(stranger, f.domain, a);
       const strangerB = await signBatchHeader(stranger, f.domain, b);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, strangerA, b, strangerB]), "UnknownSigner", [stranger.address]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, strangerA, b, strangerB, ...uncommitted()]), "UnknownSigner", [stranger.address]);
       expect((await f.registry.read.operatorInfo([op.address])).jailed).to.equal(false);
     });
 
@@ -123,13 +155,17 @@ describe("Slashing", () => {
       const op = f.operators[0]!;
       const sigA = await signBatchHeader(op.signer, f.domain, a);
       const sigB = await signBatchHeader(op.signer, f.domain, b);
-      const id = await expectSlash("slashBatchEquivocation", f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB], asReporter()), 0, op);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB]), "AlreadySlashed", [id]);
-      await expectError(f.slashing.write.slashBatchEquivocation([b, sigB, a, sigA]), "AlreadySlashed", [id]);
+      const offenceId = batchEquivocationOffenceId(op.signer.address, 2n, a.epoch);
+      // A valid proof without a commitment behind it is refused, and nothing happens.
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB, ...uncommitted()]), "NotCommitted");
+      const id = await expectSlash("slashBatchEquivocation", offenceId, (r, salt) => f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB, r, salt], asReporter()), 0, op);
+      // Another reporter, after the claim window: the offence is punished once.
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, b, sigB, ...(await f.commitProof(id, f.outsider))]), "AlreadySlashed", [id]);
+      await expectError(f.slashing.write.slashBatchEquivocation([b, sigB, a, sigA, ...(await f.commitProof(id, f.outsider, "swapped"))]), "AlreadySlashed", [id]);
       // A third header for the same number is the same incident, not a new offence.
       const c = { ...b, dataHash: keccak256(toHex("third header")) };
       const sigC = await signBatchHeader(op.signer, f.domain, c);
-      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, c, sigC]), "AlreadySlashed", [id]);
+      await expectError(f.slashing.write.slashBatchEquivocation([a, sigA, c, sigC, ...(await f.commitProof(id, f.outsider, "third"))]), "AlreadySlashed", [id]);
       // The offence id is (offence kind, signer, batch number, epoch).
       expect(id).to.equal(
         keccak256(encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }, { type: "uint64" }], [0, op.signer.address, 2n, a.epoch])),
@@ -142,7 +178,8 @@ describe("Slashing", () => {
       const sigA = await signBatchHeader(op.signer, f.domain, a2!);
       const sigB = await signBatchHeader(op.signer, f.domain, b2!);
       const first = keccak256(encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }, { type: "uint64" }], [0, op.signer.address, 2n, a.epoch]));
-      const id = await expectSlash("slashBatchEquivocation (repeat offender)", f.slashing.write.slashBatchEquivocation([a2!, sigA, b2!, sigB], asReporter()), 0, op);
+      const offenceId = batchEquivocationOffenceId(op.signer.address, 2n, a2!.epoch);
+      const id = await expectSlash("slashBatchEquivocation (repeat offender)", offenceId, (r, salt) => f.slashing.write.slashBatchEquivocation([a2!, sigA, b2!, sigB, r, salt], asReporter()), 0, op);
       expect(id).to.not.equal(first);
     });
   });
@@ -161,7 +198,7 @@ describe("Slashing", () => {
     it("rejects agreeing leaves, positions outside a range, bad proofs and signatures", async () => {
       const op = f.operators[1]!;
       const slash = (position: bigint, x: ReturnType<typeof leafOf>, y: ReturnType<typeof leafOf>) =>
-        f.slashing.write.slashCertificateEquivocation([position, x, y]);
+        f.slashing.write.slashCertificateEquivocation([position, x, y, ...uncommitted()]);
       await expectError(slash(14n, leafOf(c1, 14n), leafOf(c2, 14n)), "LeavesAgree", [keccak256(toHex("shared"))]);
       await expectError(slash(11n, leafOf(c1, 11n), { ...leafOf(c2, 12n) }), "PositionOutOfRange", [1n, 11n, 12n, 17n]);
       await expectError(slash(15n, leafOf(c1, 14n), leafOf(c2, 15n)), "PositionOutOfRange", [0n, 15n, 10n, 14n]);
@@ -180,15 +217,17 @@ describe("Slashing", () => {
 
     it("slashes a signer of two certificates with different transactions at one position, once per pair of certificates", async () => {
       const op = f.operators[1]!;
+      const offenceId = certificateEquivocationOffenceId(op.signer.address, c1.certificate, c2.certificate);
       const id = await expectSlash(
         "slashCertificateEquivocation",
-        f.slashing.write.slashCertificateEquivocation([12n, leafOf(c1, 12n), leafOf(c2, 12n)], asReporter()),
+        offenceId,
+        (r, salt) => f.slashing.write.slashCertificateEquivocation([12n, leafOf(c1, 12n), leafOf(c2, 12n), r, salt], asReporter()),
         1,
         op,
       );
-      await expectError(f.slashing.write.slashCertificateEquivocation([12n, leafOf(c2, 12n), leafOf(c1, 12n)]), "AlreadySlashed", [id]);
+      await expectError(f.slashing.write.slashCertificateEquivocation([12n, leafOf(c2, 12n), leafOf(c1, 12n), ...(await f.commitProof(id, f.outsider))]), "AlreadySlashed", [id]);
       // The same two certificates contradicting each other at another position are the same offence.
-      await expectError(f.slashing.write.slashCertificateEquivocation([13n, leafOf(c1, 13n), leafOf(c2, 13n)]), "AlreadySlashed", [id]);
+      await expectError(f.slashing.write.slashCertificateEquivocation([13n, leafOf(c1, 13n), leafOf(c2, 13n), ...(await f.commitProof(id, f.outsider, "13"))]), "AlreadySlashed", [id]);
     });
   });
 
@@ -202,7 +241,7 @@ describe("Slashing", () => {
 
     it("rejects agreement with the batch, uncovered positions, bad proofs and signatures", async () => {
       const slash = (position: bigint, x: ReturnType<typeof leafOf>, batchTx: Hex, proof: Hex[]) =>
-        f.slashing.write.slashBrokenCommitment([position, x, batchTx, proof]);
+        f.slashing.write.slashBrokenCommitment([position, x, batchTx, proof, ...uncommitted()]);
       await expectError(slash(5n, leafOf(c, 5n), ...batchLeaf(5n)), "LeavesAgree", [batch1.txHashes[5]!]);
       await expectError(slash(8n, leafOf(c, 7n), ...batchLeaf(8n)), "PositionOutOfRange", [0n, 8n, 5n, 7n]);
       const late = await certify(f.operators[2]!, 10n, fakeTxHashes(2, "late"));
@@ -219,8 +258,90 @@ describe("Slashing", () => {
     it("slashes the signer of a certificate the accepted batch contradicts, once", async () => {
       const op = f.operators[2]!;
       const [tx6, proof6] = batchLeaf(6n);
-      const id = await expectSlash("slashBrokenCommitment", f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6], asReporter()), 2, op);
-      await expectError(f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6]), "AlreadySlashed", [id]);
+      const offenceId = brokenCommitmentOffenceId(op.signer.address, c.certificate);
+      const id = await expectSlash("slashBrokenCommitment", offenceId, (r, salt) => f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6, r, salt], asReporter()), 2, op);
+      await expectError(f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6, ...(await f.commitProof(id, f.outsider))]), "AlreadySlashed", [id]);
+    });
+  });
+
+  describe("S8: commit-reveal", () => {
+    /** A fresh offender's broken commitment at position 6 of batch 1: a proof nobody has revealed yet. */
+    async function freshOffence(i: number) {
+      const offender = await f.registerOperator(i, MIN_STAKE * 10n);
+      const c = await certify(offender, 5n, [batch1.txHashes[5]!, keccak256(toHex(`promised-${i}`)), batch1.txHashes[7]!]);
+      const [tx6, proof6] = batchLeaf(6n);
+      return { offender, proof: [6n, leafOf(c, 6n), tx6, proof6] as const, offenceId: brokenCommitmentOffenceId(offender.signer.address, c.certificate) };
+    }
+    const balanceOf = (who: { account: { address: Hex } }) => f.token.read.balanceOf([who.account.address]);
+
+    it("S8: a proof copied from the mempool earns the copier nothing: the earliest committer that reveals gets the reward", async () => {
+      const { offender, proof, offenceId } = await freshOffence(20);
+      const [honest, copier] = [f.reporter, f.outsider];
+      const [honestBefore, copierBefore] = [await balanceOf(honest), await balanceOf(copier)];
+      // The honest reporter commits first: the commitment names neither the offence nor the evidence.
+      const honestSalt = keccak256(toHex("honest salt"));
+      await f.slashing.write.commit([proofCommitment(offenceId, honest.account.address, honestSalt)], { account: honest.account });
+      await f.networkHelpers.mine(1);
+      // Its reveal sits in the mempool. Naming itself as the reporter, the copier has no commitment...
+      await expectError(f.slashing.write.slashBrokenCommitment([...proof, copier.account.address, honestSalt], { account: copier.account }), "NotCommitted");
+      // ...so it commits now, and (the honest reveal held back a few blocks) reveals first: the
+      // offender is slashed at once, and the copier holds the claim for now.
+      const copied = await f.commitProof(offenceId, copier, "copier");
+      await f.slashing.write.slashBrokenCommitment([...proof, ...copied], { account: copier.account });
+      expect((await f.registry.read.operatorInfo([offender.address])).jailed).to.equal(true);
+      expect((await f.slashing.read.claimOf([offenceId])).reporter).to.equal(getAddress(copier.account.address));
+      // The honest reveal lands within the claim window (here even replayed verbatim by the
+      // copier's account): its earlier commitment takes the reward over.
+      await f.viem.assertions.emitWithArgs(
+        f.slashing.write.slashBrokenCommitment([...proof, honest.account.address, honestSalt], { account: copier.account }),
+        f.slashing,
+        "ReporterReplaced",
+        [offenceId, getAddress(copier.account.address), getAddress(honest.account.address)],
+      );
+      // A later commitment cannot take it back.
+      await expectError(f.slashing.write.slashBrokenCommitment([...proof, ...(await f.commitProof(offenceId, copier, "again"))], { account: copier.account }), "AlreadySlashed", [offenceId]);
+      expect(await f.slashing.read.unpaidClaims([copier.account.address])).to.deep.equal([]);
+      expect(await f.slashing.read.unpaidClaims([honest.account.address])).to.deep.equal([offenceId]);
+      // After the window the reward goes to the honest reporter, whoever calls for it.
+      const claim = await f.slashing.read.claimOf([offenceId]);
+      await f.networkHelpers.mineUpTo(claim.claimableFrom);
+      await f.slashing.write.claimReward([offenceId], { account: copier.account });
+      expect(await balanceOf(copier)).to.equal(copierBefore);
+      expect((await balanceOf(honest)) - honestBefore).to.equal(claim.reward);
+      expect(claim.reward > 0n).to.equal(true);
+      expect((await f.slashing.read.claimOf([offenceId])).paid).to.equal(true);
+    });
+
+    it("S8: a reveal in its commitment's own block is refused", async () => {
+      const { offender, proof, offenceId } = await freshOffence(21);
+      const salt = keccak256(toHex("same block"));
+      const provider = f.connection.provider;
+      await provider.request({ method: "evm_setAutomine", params: [false] });
+      let revealHash: Hex;
+      try {
+        // Explicit gas: nothing is estimated against the pending block.
+        await f.slashing.write.commit([proofCommitment(offenceId, f.reporter.account.address, salt)], { ...asReporter(), gas: 200_000n });
+        revealHash = await f.slashing.write.slashBrokenCommitment([...proof, f.reporter.account.address, salt], { ...asReporter(), gas: 1_000_000n });
+        await f.networkHelpers.mine(1);
+      } finally {
+        await provider.request({ method: "evm_setAutomine", params: [true] });
+      }
+      expect((await f.publicClient.getTransactionReceipt({ hash: revealHash })).status).to.equal("reverted");
+      await expectError(f.slashing.simulate.slashBrokenCommitment([...proof, f.reporter.account.address, salt], { ...asReporter(), blockTag: "latest" } as never), "RevealTooEarly");
+      expect(await f.slashing.read.isSlashed([offenceId])).to.equal(false);
+      expect((await f.registry.read.operatorInfo([offender.address])).jailed).to.equal(false);
+      // From the next block on it goes through.
+      await f.slashing.write.slashBrokenCommitment([...proof, f.reporter.account.address, salt], asReporter());
+      expect(await f.slashing.read.isSlashed([offenceId])).to.equal(true);
+    });
+
+    it("refuses a second commitment of the same hash and a zero reporter", async () => {
+      const commitment = proofCommitment(keccak256(toHex("some offence")), f.reporter.account.address, keccak256(toHex("salt")));
+      await f.viem.assertions.emit(f.slashing.write.commit([commitment], asReporter()), f.slashing, "ProofCommitted");
+      await expectError(f.slashing.write.commit([commitment], { account: f.outsider.account }), "AlreadyCommitted", [commitment]);
+      const { proof } = await freshOffence(22);
+      await expectError(f.slashing.write.slashBrokenCommitment([...proof, zeroAddress, keccak256(toHex("salt"))]), "ZeroReporter");
+      await expectError(f.slashing.write.claimReward([keccak256(toHex("never slashed"))]), "NoClaim");
     });
   });
 

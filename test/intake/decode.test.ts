@@ -13,10 +13,11 @@ import {
   type Hex,
   type TransactionSerializable,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount, sign } from "viem/accounts";
 
 import {
   InvalidSignatureError,
+  InvalidTransactionError,
   MalformedTransactionError,
   TransactionTooLargeError,
   UnsupportedTransactionTypeError,
@@ -30,13 +31,15 @@ import {
   selectRecoveryBackend,
   type IntakeError,
   type InvalidSignatureReason,
+  type InvalidTransactionReason,
   type RecoveryBackend,
 } from "../../node/intake/index.js";
 
 const CHAIN_ID = 31337;
 const OPTS = { chainId: CHAIN_ID, maxBytes: 128 * 1024 };
 const N = secp256k1.Point.CURVE().n;
-const account = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
+const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const account = privateKeyToAccount(KEY);
 const TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const common = { to: TO, value: 10n ** 18n, gas: 50_000n, nonce: 7, chainId: CHAIN_ID, data: "0xa9059cbb" } as const;
 
@@ -78,6 +81,19 @@ function expectIntakeError<E extends IntakeError>(fn: () => unknown, type: new (
   }
   expect.fail(`expected ${type.name}`);
 }
+function expectTransactionError(raw: Hex, reason: InvalidTransactionReason, message: RegExp) {
+  const error = expectIntakeError(() => decodeTransaction(raw, OPTS), InvalidTransactionError, "INVALID_TRANSACTION");
+  expect(error.reason).to.equal(reason);
+  expect(error.message).to.match(message);
+}
+/** The unsigned fields of a typed envelope (`typeByte`), signed by KEY: any field values, valid or not. */
+async function signFields(typeByte: Hex, fields: unknown[]): Promise<Hex> {
+  const hash = keccak256(concatHex([typeByte, toRlp(fields as Hex[])]));
+  const sig = await sign({ hash, privateKey: KEY });
+  const signature = [sig.yParity === 1 ? "0x01" : "0x", numberToHex(hexToBigInt(sig.r)), numberToHex(hexToBigInt(sig.s))];
+  return concatHex([typeByte, toRlp([...fields, ...signature] as Hex[])]);
+}
+
 function expectSignatureError(raw: Hex, reason: InvalidSignatureReason, backend?: RecoveryBackend) {
   const error = expectIntakeError(() => decodeTransaction(raw, { ...OPTS, backend }), InvalidSignatureError, "INVALID_SIGNATURE");
   expect(error.reason).to.equal(reason);
@@ -303,6 +319,77 @@ describe("intake: decodeTransaction", () => {
       }
       const raw = withSignature(signed[2].raw, (v, _r, s) => [v, numberToHex(x), s]);
       for (const backend of [loadNativeBackend(), nobleBackend]) expectSignatureError(raw, "recovery-failed", backend);
+    });
+  });
+
+  describe("S13: refuses what no execution client runs (geth's static checks, Prague rules)", () => {
+    /** Unsigned EIP-1559 fields [chainId, nonce, tip, fee, gas, to, value, data, accessList] with `edits`. */
+    const eip1559 = (edits: Record<number, unknown>) => {
+      const fields: unknown[] = fieldsOf(signed[2].raw).slice(0, -3);
+      for (const [i, v] of Object.entries(edits)) fields[Number(i)] = v;
+      return signFields("0x02", fields);
+    };
+    const hexOf = (n: bigint) => numberToHex(n);
+
+    it("S13: a 9-byte gas field (>= 2^64) is refused, 2^64-1 is accepted", async () => {
+      expectTransactionError(await eip1559({ 4: hexOf(1n << 64n) }), "field-too-large", /gas 18446744073709551616 exceeds 2\^64-1/);
+      expect(decodeTransaction(await eip1559({ 4: hexOf((1n << 64n) - 1n) }), OPTS).gas).to.equal((1n << 64n) - 1n);
+    });
+
+    it("S13: value and fees beyond 2^256-1 are refused", async () => {
+      expectTransactionError(await eip1559({ 6: hexOf(1n << 256n) }), "field-too-large", /value .* exceeds 2\^256-1/);
+      expect(decodeTransaction(await eip1559({ 6: hexOf((1n << 256n) - 1n) }), OPTS).value).to.equal((1n << 256n) - 1n);
+      expectTransactionError(await eip1559({ 3: hexOf(1n << 256n) }), "field-too-large", /max fee per gas .* exceeds 2\^256-1/);
+      expectTransactionError(await eip1559({ 2: hexOf(1n << 256n), 3: hexOf(1n << 256n) }), "field-too-large", /fee per gas .* exceeds 2\^256-1/);
+      const legacy = fieldsOf(signed[0].raw);
+      legacy[1] = hexOf(1n << 256n);
+      // Refused before the (now wrong) signature is looked at.
+      expectTransactionError(encode(signed[0].raw, legacy), "field-too-large", /gas price .* exceeds 2\^256-1/);
+    });
+
+    it("S13: a nonce beyond 64 bits, or beyond 2^53-1, is refused", async () => {
+      expectTransactionError(await eip1559({ 1: hexOf(1n << 64n) }), "field-too-large", /nonce .* exceeds 2\^64-1/);
+      expectTransactionError(await eip1559({ 1: hexOf(1n << 53n) }), "field-too-large", /nonce 9007199254740992 exceeds 2\^53-1/);
+      expect(decodeTransaction(await eip1559({ 1: hexOf((1n << 53n) - 1n) }), OPTS).nonce).to.equal(Number.MAX_SAFE_INTEGER);
+    });
+
+    it("S13: a priority fee above the fee cap is refused", async () => {
+      expectTransactionError(await eip1559({ 2: hexOf(6n), 3: hexOf(5n) }), "tip-above-fee-cap", /max priority fee per gas 6 is above max fee per gas 5/);
+      expect(decodeTransaction(await eip1559({ 2: hexOf(5n), 3: hexOf(5n) }), OPTS).maxPriorityFeePerGas).to.equal(5n);
+    });
+
+    it("S13: gas below the intrinsic gas is refused: base, calldata, creation, access list, authorizations", async () => {
+      const base = { type: "eip1559", chainId: CHAIN_ID, nonce: 0, maxFeePerGas: 5n, maxPriorityFeePerGas: 1n } as const;
+      /** Refused one below `intrinsic`, accepted at `least` (the EIP-7623 floor when it is higher). */
+      const tooLow = async (tx: Record<string, unknown>, intrinsic: bigint, least = intrinsic) => {
+        expectTransactionError(await account.signTransaction({ ...base, ...tx, gas: intrinsic - 1n } as never), "intrinsic-gas-too-low", new RegExp(`below the transaction's intrinsic gas ${intrinsic}$`));
+        expect(decodeTransaction(await account.signTransaction({ ...base, ...tx, gas: least } as never), OPTS).gas).to.equal(least);
+      };
+      await tooLow({ to: TO }, 21_000n);
+      // 0xa9059cbb: four non-zero bytes (16 each); 0x0000: two zero bytes (4 each). The floor is
+      // higher: 18 tokens x 10.
+      await tooLow({ to: TO, data: "0xa9059cbb0000" }, 21_000n + 4n * 16n + 2n * 4n, 21_000n + 18n * 10n);
+      // Creation: 53,000, calldata, and 2 per 32-byte word of initcode (33 bytes: 2 words).
+      await tooLow({ data: `0x${"60".repeat(33)}` }, 53_000n + 33n * 16n + 2n * 2n);
+      await tooLow({ to: TO, accessList: [{ address: TO, storageKeys: [keccak256("0x01"), keccak256("0x02")] }] }, 21_000n + 2_400n + 2n * 1_900n);
+      const authorization = await account.signAuthorization({ address: TO, chainId: CHAIN_ID, nonce: 1 });
+      await tooLow({ type: "eip7702", to: TO, authorizationList: [authorization] }, 21_000n + 25_000n);
+      // Every envelope type is checked.
+      expectTransactionError(await account.signTransaction({ type: "legacy", chainId: CHAIN_ID, to: TO, nonce: 0, gas: 20_999n, gasPrice: 1n }), "intrinsic-gas-too-low", /intrinsic gas 21000$/);
+      expectTransactionError(await account.signTransaction({ type: "eip2930", chainId: CHAIN_ID, to: TO, nonce: 0, gas: 20_999n, gasPrice: 1n }), "intrinsic-gas-too-low", /intrinsic gas 21000$/);
+    });
+
+    it("S13: gas below the EIP-7623 calldata floor is refused", async () => {
+      // 1,000 non-zero bytes: intrinsic 37,000, floor 21,000 + 4,000 tokens x 10 = 61,000.
+      const tx = { type: "eip1559", chainId: CHAIN_ID, nonce: 0, to: TO, data: `0x${"ff".repeat(1_000)}`, maxFeePerGas: 5n, maxPriorityFeePerGas: 1n } as const;
+      expectTransactionError(await account.signTransaction({ ...tx, gas: 60_999n }), "floor-data-gas-too-low", /below the EIP-7623 calldata floor 61000$/);
+      expect(decodeTransaction(await account.signTransaction({ ...tx, gas: 61_000n }), OPTS).gas).to.equal(61_000n);
+    });
+
+    it("S13: initcode over 49,152 bytes is refused (EIP-3860)", async () => {
+      const tx = { type: "eip1559", chainId: CHAIN_ID, nonce: 0, maxFeePerGas: 5n, maxPriorityFeePerGas: 1n, gas: 10_000_000n } as const;
+      expectTransactionError(await account.signTransaction({ ...tx, data: `0x${"60".repeat(49_153)}` }), "initcode-too-large", /49153 bytes of initcode, the limit is 49152/);
+      expect(decodeTransaction(await account.signTransaction({ ...tx, data: `0x${"60".repeat(49_152)}` }), OPTS).to).to.equal(null);
     });
   });
 

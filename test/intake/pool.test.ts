@@ -9,6 +9,7 @@ import {
   DecodeWorkerError,
   IntakeError,
   InvalidSignatureError,
+  InvalidTransactionError,
   WrongChainIdError,
   decodeTransactions,
   recoverSenders,
@@ -69,6 +70,9 @@ describe("intake: DecodePool and recoverSenders", function () {
     expect((error as WrongChainIdError).got).to.equal(1n);
     const [unsigned] = await pool.decode([serializeTransaction({ chainId: CHAIN_ID, maxFeePerGas: 1n, gas: 21_000n })]);
     expect(!unsigned.ok && unsigned.error).to.be.instanceOf(InvalidSignatureError);
+    const [underpriced] = await pool.decode([await accounts[0].signTransaction({ chainId: CHAIN_ID, to: accounts[0].address, nonce: 0, maxFeePerGas: 1n, gas: 20_999n })]);
+    expect(!underpriced.ok && underpriced.error).to.be.instanceOf(InvalidTransactionError);
+    expect(!underpriced.ok && (underpriced.error as InvalidTransactionError).reason).to.equal("intrinsic-gas-too-low");
   });
 
   it("serves concurrent callers", async () => {

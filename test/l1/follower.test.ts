@@ -8,7 +8,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, custom, http, type PublicClient } from "viem";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { domain } from "../../node/commitments/typed-data.js";
 import { L1Follower } from "../../node/l1/follower.js";
+import { provenPeerId, signPeerIdBinding, signSignerBinding } from "../../node/l1/key-binding.js";
+import { peerIdToBytes, registerOperator, type ProvenKeys } from "../../node/l1/operator.js";
 import { RegistryReader, type EpochView } from "../../node/l1/registry.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { deployAndStake, freePort, startLocalChain, type LocalChain, type StakedNetwork } from "../../scripts/lib/devnet.js";
@@ -55,7 +61,7 @@ describe("L1Follower", function () {
   const follower = (url = chain.url, onError?: (e: Error) => void) =>
     new L1Follower({
       client: url === chain.url ? client : (createPublicClient({ transport: http(url, { retryCount: 0 }) }) as PublicClient),
-      registry: new RegistryReader(client, net.deployment.registry.address),
+      registry: new RegistryReader(client, net.deployment.registry.address, net.deployment.chainId),
       confirmations: 2,
       pollMs: 50,
       logger,
@@ -105,7 +111,7 @@ describe("L1Follower", function () {
       }, { retryCount: 0 }),
     }) as PublicClient;
     const errors: Error[] = [];
-    const f = new L1Follower({ client: flaky, registry: new RegistryReader(flaky, net.deployment.registry.address), confirmations: 2, pollMs: 50, logger, onError: (e) => errors.push(e) });
+    const f = new L1Follower({ client: flaky, registry: new RegistryReader(flaky, net.deployment.registry.address, net.deployment.chainId), confirmations: 2, pollMs: 50, logger, onError: (e) => errors.push(e) });
     await f.init();
     const before = f.epoch;
     f.start();
@@ -125,5 +131,55 @@ describe("L1Follower", function () {
     } finally {
       f.stop();
     }
+  });
+
+  it("S7: a member whose peer-id proof does not verify is not trusted: its peer id reads as null (offline)", async () => {
+    // A deployment of its own: one honest operator, then claims on its libp2p identity.
+    const own = await deployAndStake(chain, path.join(dir, "s7"), ["3000"]);
+    const registry = own.deployment.registry;
+    const d = domain(own.deployment.chainId, registry.address);
+    const wallets = await chain.connection.viem.getWalletClients();
+    const honest = await registry.read.operatorInfo([own.operators[0]!.operator]);
+    const join = async (wallet: (typeof wallets)[number], keys: Pick<ProvenKeys, "peerIdBytes" | "peerIdProof">) => {
+      const signer = privateKeyToAccount(generatePrivateKey());
+      await registerOperator({
+        publicClient: client,
+        wallet,
+        registry: registry.address,
+        token: own.deployment.token.address,
+        signer: signer.address,
+        signerProof: await signSignerBinding(signer, d, wallet.account.address),
+        ...keys,
+        addrs: ["/ip4/127.0.0.1/tcp/1"],
+        stake: 2_000n * 10n ** 18n,
+        mint: true,
+      });
+      return wallet.account.address;
+    };
+    // A squatter copies the honest operator's peer id and proof: the proof names the honest operator.
+    const squatter = await join(wallets[2]!, { peerIdBytes: honest.peerId, peerIdProof: honest.peerIdProof });
+    // An operator whose proof is garbage.
+    const garbled = await join(wallets[3]!, { peerIdBytes: honest.peerId, peerIdProof: `0x${"11".repeat(64)}` });
+    // One key that signed for two operators (its owner runs both): trusted for neither.
+    const shared = await generateKeyPair("Ed25519");
+    const twinBytes = peerIdToBytes(peerIdFromPrivateKey(shared).toString());
+    const twins = [
+      await join(wallets[4]!, { peerIdBytes: twinBytes, peerIdProof: await signPeerIdBinding(shared, d, wallets[4]!.account.address) }),
+      await join(wallets[5]!, { peerIdBytes: twinBytes, peerIdProof: await signPeerIdBinding(shared, d, wallets[5]!.account.address) }),
+    ];
+    const epoch = await mineEachToNextEpoch(chain, own);
+    const head = await client.getBlockNumber({ cacheTime: 0 });
+    const view = await new RegistryReader(client, registry.address, own.deployment.chainId).epochView(epoch, head);
+    const peerOf = (operator: string) => view.members.find((m) => m.operator.toLowerCase() === operator.toLowerCase())!;
+    expect(view.members).to.have.length(5);
+    expect(peerOf(own.operators[0]!.operator).peerId).to.equal(own.operators[0]!.peerId);
+    for (const operator of [squatter, garbled, ...twins]) {
+      expect(peerOf(operator).peerId, operator).to.equal(null);
+      // Still members: their stake and signer count on L1, they are only unreachable.
+      expect(peerOf(operator).peerIdBytes).to.not.equal("0x");
+    }
+    // Proven under another registry's domain, the honest proof proves nothing either.
+    const elsewhere = domain(own.deployment.chainId, net.deployment.registry.address);
+    expect(await provenPeerId(honest.peerId, honest.peerIdProof, elsewhere, own.operators[0]!.operator)).to.equal(null);
   });
 });

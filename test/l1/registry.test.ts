@@ -12,7 +12,7 @@ describe("RegistryReader.operatorJailed", function () {
     const connection = await network.create();
     try {
       const { publicClient, registry, operators, outsider, register, slashAs } = await registryFixture(connection);
-      const reader = new RegistryReader(publicClient as unknown as PublicClient, registry.address);
+      const reader = new RegistryReader(publicClient as unknown as PublicClient, registry.address, await publicClient.getChainId());
       await register(0);
       await register(1);
       expect(await reader.operatorJailed(operators[0]!)).to.equal(false);

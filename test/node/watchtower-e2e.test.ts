@@ -3,7 +3,8 @@
  * started only by this test) hands out order commitments, then posts to L1 a batch that puts
  * another transaction at one of the committed positions, signed by itself and a colluding
  * operator's key. The honest nodes' watchtowers prove the broken commitment with the replicated
- * certificate and their own log: the offender is slashed and jailed, the reporter is paid, the
+ * certificate and their own log (commit, then reveal): the offender is slashed and jailed, the
+ * reporter is paid after the claim window, the
  * offender leaves at the next epoch and the remaining nodes keep sequencing.
  * Real chain over HTTP, real libp2p, real level, real node processes.
  */
@@ -114,15 +115,14 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
     const broken = differing[0]!;
     expect(commitments.find((c) => Number(c.position) === broken.position)?.txHash, "a commitment we hold for the swapped position").to.equal(broken.txHash);
 
-    // Slashed for the broken commitment, by an honest watchtower's wallet.
+    // Slashed for the broken commitment, on an honest watchtower's reveal.
     expect(Number(slashed.args.offence)).to.equal(BROKEN_ORDER_COMMITMENT);
     expect(slashed.args.operator.toLowerCase()).to.equal(id(FAULTY));
     expect(slashed.args.signer.toLowerCase()).to.equal(op(FAULTY).signer.toLowerCase());
-    const reporterIndex = reporters.findIndex((r) => r.toLowerCase() === slashed.args.reporter.toLowerCase());
-    expect(reporterIndex, `reporter ${slashed.args.reporter} is an honest node's wallet`).to.be.greaterThan(-1);
 
     // Both honest watchtowers checked the batch; the offence was punished once, and the one that
-    // lost the race found it already punished instead of failing.
+    // lost the race found it already punished (or, committed earlier, took the reward over)
+    // instead of failing.
     for (const i of HONEST) {
       const tower = await until(`node ${i}'s watchtower to check the batch`, async () => {
         const w = (await status(i)).watchtower!;
@@ -131,14 +131,26 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
       expect(tower.lastError, `node ${i}'s watchtower`).to.equal(null);
     }
     expect(await slashedEvents()).to.have.length(1);
+    const claim = (await client.readContract({ address: net.deployment.contracts.slashing.address, abi: slashingAbi, functionName: "claimOf", args: [slashed.args.offenceId] })) as {
+      reporter: Address;
+      claimableFrom: bigint;
+    };
+    const reporterIndex = reporters.findIndex((r) => r.toLowerCase() === claim.reporter.toLowerCase());
+    expect(reporterIndex, `reporter ${claim.reporter} is an honest node's wallet`).to.be.greaterThan(-1);
     const reporterStatus = await status(HONEST[reporterIndex]!);
     expect(reporterStatus.watchtower!.slashesSubmitted).to.equal(1);
 
-    // The reporter is paid its share of the slashed stake; the offender lost it and is jailed.
+    // The reporter is paid its share of the slashed stake once the claim window has closed (its
+    // watchtower claims it); the offender lost it and is jailed.
     const share = await registryRead<bigint>("reporterShareBps");
     const fraction = await registryRead<bigint>("slashFractionBps");
     expect(slashed.args.amount).to.equal((stakeBefore * fraction) / 10_000n);
-    expect((await tokenBalance(reporters[reporterIndex]!)) - balancesBefore[reporterIndex]!).to.equal((slashed.args.amount * share) / 10_000n);
+    const reward = (slashed.args.amount * share) / 10_000n;
+    await chain.connection.networkHelpers.mineUpTo(claim.claimableFrom);
+    await until("the reporter's watchtower to collect its reward", async () => {
+      const gained = (await tokenBalance(reporters[reporterIndex]!)) - balancesBefore[reporterIndex]!;
+      return gained === reward ? gained : undefined;
+    }, 30_000);
     const info = await registryRead<{ jailed: boolean; activeStake: bigint }>("operatorInfo", [op(FAULTY).operator]);
     expect(info.jailed).to.equal(true);
     expect(info.activeStake).to.equal(stakeBefore - slashed.args.amount);

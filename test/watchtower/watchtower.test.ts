@@ -38,7 +38,7 @@ import { openNodeEvidence } from "../../node/cli/evidence-source.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(REPO_ROOT, "node/cli/main.ts");
-const REPORTER_SHARE_BPS = 5_000n; // config/default.json
+const REPORTER_SHARE_BPS = 1_000n; // config/default.json
 
 /** Runs `seq <args>` with this process's Node (and tsx); resolves with its exit code and output. */
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -204,12 +204,20 @@ describe("slashing watchtower", function () {
     expect(report).to.deep.include({ offence: "broken-commitment", batchNumber: 2n, position: 4n, signer: signers[0]!.address });
     expect(report!.outcome.status).to.equal("slashed");
     if (report!.outcome.status !== "slashed") return;
-    console.log(`      slashBrokenCommitment via the watchtower: ${report!.outcome.gasUsed} gas`);
+    console.log(`      slashBrokenCommitment via the watchtower (commit + reveal): ${report!.outcome.gasUsed} gas`);
     const amount = report!.outcome.amount;
     expect(amount).to.equal(((stakeBefore.activeStake + stakeBefore.unbonding) * 1_000n) / 10_000n);
-    expect((await reporterBalance()) - before).to.equal((amount * REPORTER_SHARE_BPS) / 10_000n);
     expect((await registry().read.operatorInfo([op0])).jailed).to.equal(true);
     expect(t.stats()).to.deep.include({ batchesChecked: 1, mismatches: 1, slashesSubmitted: 1, waitingForPosition: null });
+    // The proof went in two steps: a commitment, then the reveal in a later block.
+    const commits = await (await slashingContract()).getEvents.ProofCommitted({}, { fromBlock: deployment.deploymentBlock });
+    expect(commits).to.have.length(1);
+    expect(commits[0]!.blockNumber < (await publicClient.getTransactionReceipt({ hash: report!.outcome.txHash })).blockNumber).to.equal(true);
+    // The reward is held for the claim window; the first run after it pays the watchtower's wallet.
+    expect(await reporterBalance()).to.equal(before);
+    await chain.connection.networkHelpers.mineUpTo(report!.outcome.rewardClaimableFrom);
+    await t.runOnce();
+    expect((await reporterBalance()) - before).to.equal((amount * REPORTER_SHARE_BPS) / 10_000n);
 
     // A second run has nothing new; a watchtower rescanning from the start does not slash again.
     expect((await t.runOnce()).slashes).to.deep.equal([]);
@@ -313,6 +321,7 @@ describe("slashing watchtower", function () {
     /** Commitment for `position` as the node serves it. */
     const served = async (position: bigint) => (await storeEvidence(store, d).certifiedLeaf(position))!;
     let forged: OrderCommitmentProof;
+    let userReward: { offenceId: Hex; amount: bigint; claimableFrom: bigint; before: bigint } | undefined;
 
     before(async () => {
       const key = generatePrivateKey();
@@ -351,7 +360,10 @@ describe("slashing watchtower", function () {
       const slashed = await checkOrderCommitment(forged, { publicClient, deployment, wallet: user });
       expect(slashed).to.deep.include({ status: "slashed", offenceId, operator: getAddress(net.operators[1]!.operator) });
       if (slashed.status !== "slashed") return;
-      expect((await token().read.balanceOf([user.account.address])) - before).to.equal((slashed.amount * REPORTER_SHARE_BPS) / 10_000n);
+      userReward = { offenceId, amount: (slashed.amount * REPORTER_SHARE_BPS) / 10_000n, claimableFrom: slashed.rewardClaimableFrom, before };
+      // Held for the claim window (seq slash --claim pays it, below).
+      expect(await token().read.balanceOf([user.account.address])).to.equal(before);
+      expect((await (await slashingContract()).read.claimOf([offenceId])).reporter).to.equal(getAddress(user.account.address));
       expect(await checkOrderCommitment(forged, { publicClient, deployment, wallet: user })).to.deep.include({ status: "already-slashed", offenceId });
     });
 
@@ -365,6 +377,16 @@ describe("slashing watchtower", function () {
       const slashed = await runCli(["slash", "--commitment", file, "--l1-rpc", chain.url, "--deployment", net.deploymentFile, "--key", userKeyFile]);
       expect(slashed.code, slashed.stderr).to.equal(0);
       expect(slashed.stdout).to.match(/broken, and already slashed: batch 3/);
+      // The user's reward, once its claim window has closed.
+      const claim = ["slash", "--claim", "--l1-rpc", chain.url, "--deployment", net.deploymentFile, "--key", userKeyFile];
+      const early = await runCli(claim);
+      expect(early.code, early.stderr).to.equal(0);
+      expect(early.stdout).to.contain("no reporter reward of this key is claimable yet");
+      await chain.connection.networkHelpers.mineUpTo(userReward!.claimableFrom);
+      const paid = await runCli(claim);
+      expect(paid.code, paid.stderr).to.equal(0);
+      expect(paid.stdout).to.contain(`paid: reward ${userReward!.amount} for offence ${userReward!.offenceId}`);
+      expect((await token().read.balanceOf([user.account.address])) - userReward!.before).to.equal(userReward!.amount);
     });
   });
 

@@ -24,6 +24,11 @@ export const sequencerRegistryAbi = [
         "type": "uint256"
       },
       {
+        "internalType": "uint256",
+        "name": "minUnbondingEpochs_",
+        "type": "uint256"
+      },
+      {
         "components": [
           {
             "internalType": "uint256",
@@ -179,8 +184,30 @@ export const sequencerRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidPeerIdProof",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "InvalidShortString",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidSignerProof",
     "type": "error"
   },
   {
@@ -289,22 +316,6 @@ export const sequencerRegistryAbi = [
       }
     ],
     "name": "ParameterOutOfBounds",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes",
-        "name": "peerId",
-        "type": "bytes"
-      },
-      {
-        "internalType": "address",
-        "name": "boundTo",
-        "type": "address"
-      }
-    ],
-    "name": "PeerIdTaken",
     "type": "error"
   },
   {
@@ -476,7 +487,7 @@ export const sequencerRegistryAbi = [
       {
         "indexed": false,
         "internalType": "bytes32",
-        "name": "randao",
+        "name": "seedSource",
         "type": "bytes32"
       }
     ],
@@ -607,6 +618,12 @@ export const sequencerRegistryAbi = [
       },
       {
         "indexed": false,
+        "internalType": "bytes",
+        "name": "peerIdProof",
+        "type": "bytes"
+      },
+      {
+        "indexed": false,
         "internalType": "string[]",
         "name": "addrs",
         "type": "string[]"
@@ -666,6 +683,12 @@ export const sequencerRegistryAbi = [
         "indexed": false,
         "internalType": "bytes",
         "name": "peerId",
+        "type": "bytes"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "peerIdProof",
         "type": "bytes"
       },
       {
@@ -922,6 +945,32 @@ export const sequencerRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_PEER_ID_PROOF_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_REPORTER_SHARE_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_SLASH_FRACTION_BPS",
     "outputs": [
       {
@@ -949,6 +998,32 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [],
     "name": "MAX_UNBONDING_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_UNBONDING_EPOCHS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "SEED_WINDOW",
     "outputs": [
       {
         "internalType": "uint256",
@@ -991,6 +1066,11 @@ export const sequencerRegistryAbi = [
           {
             "internalType": "bytes",
             "name": "peerId",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes",
+            "name": "peerIdProof",
             "type": "bytes"
           },
           {
@@ -1114,7 +1194,7 @@ export const sequencerRegistryAbi = [
       },
       {
         "internalType": "bytes32",
-        "name": "randao",
+        "name": "seedSource",
         "type": "bytes32"
       }
     ],
@@ -1296,6 +1376,25 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "keyBindingDigest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -1328,6 +1427,19 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [],
     "name": "minStake",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "minUnbondingEpochs",
     "outputs": [
       {
         "internalType": "uint256",
@@ -1396,6 +1508,11 @@ export const sequencerRegistryAbi = [
             "type": "bytes"
           },
           {
+            "internalType": "bytes",
+            "name": "peerIdProof",
+            "type": "bytes"
+          },
+          {
             "internalType": "string[]",
             "name": "addrs",
             "type": "string[]"
@@ -1404,25 +1521,6 @@ export const sequencerRegistryAbi = [
         "internalType": "struct SequencerRegistry.OperatorInfo",
         "name": "info",
         "type": "tuple"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes",
-        "name": "peerId",
-        "type": "bytes"
-      }
-    ],
-    "name": "operatorOfPeerId",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -1500,7 +1598,17 @@ export const sequencerRegistryAbi = [
       },
       {
         "internalType": "bytes",
+        "name": "signerProof",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
         "name": "peerId",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "peerIdProof",
         "type": "bytes"
       },
       {
@@ -1687,6 +1795,11 @@ export const sequencerRegistryAbi = [
         "internalType": "uint256",
         "name": "slashed",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "toReporter",
+        "type": "uint256"
       }
     ],
     "stateMutability": "nonpayable",
@@ -1845,6 +1958,11 @@ export const sequencerRegistryAbi = [
       {
         "internalType": "bytes",
         "name": "peerId",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "peerIdProof",
         "type": "bytes"
       },
       {
@@ -2116,12 +2234,12 @@ export const batchInboxAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "unbondingPeriod",
+        "name": "minUnbondingEpochs",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "required",
+        "name": "requiredEpochs",
         "type": "uint256"
       }
     ],
@@ -2515,6 +2633,17 @@ export const slashingAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "AlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
         "name": "offenceId",
         "type": "bytes32"
       }
@@ -2547,6 +2676,22 @@ export const slashingAbi = [
       }
     ],
     "name": "BatchNumbersDiffer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "claimableFrom",
+        "type": "uint64"
+      }
+    ],
+    "name": "ClaimWindowOpen",
     "type": "error"
   },
   {
@@ -2599,6 +2744,28 @@ export const slashingAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NotCommitted",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "NotEquivocation",
     "type": "error"
@@ -2630,6 +2797,49 @@ export const slashingAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "ReentrancyGuardReentrantCall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "committedAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "RevealTooEarly",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RewardAlreadyPaid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -2655,6 +2865,86 @@ export const slashingAbi = [
     ],
     "name": "UnknownSigner",
     "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroReporter",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      }
+    ],
+    "name": "ProofCommitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "previous",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      }
+    ],
+    "name": "ReporterReplaced",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardPaid",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -2698,6 +2988,170 @@ export const slashingAbi = [
     ],
     "name": "Slashed",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "CLAIM_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "claimOf",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "reporter",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "commitmentIndex",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "claimableFrom",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bool",
+            "name": "paid",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint96",
+            "name": "reward",
+            "type": "uint96"
+          }
+        ],
+        "internalType": "struct Slashing.Claim",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "claimReward",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "commitmentCount",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitmentInfo",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "index",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "blockNumber",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct Slashing.Commitment",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "offenceId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitmentOf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -2839,6 +3293,16 @@ export const slashingAbi = [
         "internalType": "bytes",
         "name": "sigB",
         "type": "bytes"
+      },
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
       }
     ],
     "name": "slashBatchEquivocation",
@@ -2922,6 +3386,16 @@ export const slashingAbi = [
         "internalType": "bytes32[]",
         "name": "batchProof",
         "type": "bytes32[]"
+      },
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
       }
     ],
     "name": "slashBrokenCommitment",
@@ -3049,6 +3523,16 @@ export const slashingAbi = [
         "internalType": "struct Slashing.CertifiedLeaf",
         "name": "b",
         "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
       }
     ],
     "name": "slashCertificateEquivocation",
@@ -3060,6 +3544,38 @@ export const slashingAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "stakeToken",
+    "outputs": [
+      {
+        "internalType": "contract IERC20",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      }
+    ],
+    "name": "unpaidClaims",
+    "outputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "",
+        "type": "bytes32[]"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   }
 ] as const;

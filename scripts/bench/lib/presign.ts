@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, hexToBytes, keccak256, toRlp, type Hex, type TransactionSerializableEIP1559 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { minimumGas } from "../../../node/intake/rules.js";
 
 interface NativeSigner {
   ecdsaSign(msg32: Uint8Array, seckey: Uint8Array): { signature: Uint8Array; recid: number };
@@ -66,6 +67,7 @@ export class LoadSigner {
   private readonly keyBytes: Uint8Array[];
   private readonly nonces: number[];
   private data: Hex;
+  private gas = 60_000n;
   private cursor = 0;
 
   constructor(private readonly opts: LoadSignerOptions) {
@@ -79,6 +81,10 @@ export class LoadSigner {
     const probe = this.signed(this.unsigned(0, 0, "0x"), 0);
     const base = (probe.length - 2) / 2;
     this.data = `0x${"ab".repeat(Math.max(0, opts.txBytes - base - 2))}`;
+    // Intake refuses gas below the EIP-7623 calldata floor, which large payloads lift above 60,000
+    // (still a 3-byte field up to the largest transaction, so the size calibration holds).
+    const least = minimumGas({ to: this.unsigned(0, 0, this.data).to!, data: this.data });
+    if (least > this.gas) this.gas = least;
   }
 
   private unsigned(sender: number, nonce: number, data: Hex): TransactionSerializableEIP1559 {
@@ -89,7 +95,7 @@ export class LoadSigner {
       // Send to the next account: a plain value transfer with calldata, like a typical rollup tx.
       to: `0x${(sender + 1).toString(16).padStart(40, "0")}`,
       value: 1n,
-      gas: 60_000n,
+      gas: this.gas,
       maxFeePerGas: 2_000_000_000n,
       maxPriorityFeePerGas: 1_000_000_000n,
       data,

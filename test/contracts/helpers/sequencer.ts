@@ -18,11 +18,13 @@ import {
   signBatchHeader,
   signOrderCommitment,
 } from "../../../node/commitments/typed-data.js";
+import { signSignerBinding } from "../../../node/l1/key-binding.js";
+import { proofCommitment } from "../../../node/watchtower/slashing.js";
 
 export const EPOCH_LENGTH = 10n;
 export const MIN_STAKE = parseEther("100");
 export const SLASH_FRACTION_BPS = 1_000n;
-export const REPORTER_SHARE_BPS = 5_000n;
+export const REPORTER_SHARE_BPS = 1_000n;
 export const MAX_EPOCH_LAG = 2n;
 
 export type Operator = { address: Address; signer: PrivateKeyAccount; stake: bigint };
@@ -41,7 +43,7 @@ export function fakeTxHashes(n: number, salt = "tx"): Hex[] {
 export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[] } = {}) {
   const connection = await network.create();
   const { viem, networkHelpers } = connection;
-  const [owner, reporter, outsider] = await viem.getWalletClients();
+  const [owner, reporterWallet, outsider] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
   const chainId = await publicClient.getChainId();
 
@@ -74,7 +76,9 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     await networkHelpers.setBalance(address, parseEther("10"));
     await token.write.mint([address, stake]);
     await token.write.approve([registry.address, stake], { account: address });
-    await registry.write.register([stake, signer.address, toHex(`peer-${i}`), [`/ip4/127.0.0.1/tcp/${4000 + i}`]], {
+    // The peer id and its proof are stand-ins: the registry stores them unchecked.
+    const signerProof = await signSignerBinding(signer, domain(chainId, registry.address), address);
+    await registry.write.register([stake, signer.address, signerProof, toHex(`peer-${i}`), toHex(`peer-proof-${i}`), [`/ip4/127.0.0.1/tcp/${4000 + i}`]], {
       account: address,
     });
     return { address, signer, stake };
@@ -125,6 +129,17 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     return operators.slice(0, Math.floor(operators.length / 2) + 1);
   }
 
+  /**
+   * Commits `reporter` to proving `offenceId` (Slashing's commit-reveal) and mines a block, so
+   * that the reveal may follow; returns the reveal's last two arguments (reporter, salt).
+   */
+  async function commitProof(offenceId: Hex, reporter = reporterWallet!, label = "salt"): Promise<readonly [Address, Hex]> {
+    const salt = keccak256(toHex(`${label}-${offenceId}`));
+    await slashing.write.commit([proofCommitment(offenceId, reporter.account.address, salt)], { account: reporter.account });
+    await networkHelpers.mine(1);
+    return [reporter.account.address, salt] as const;
+  }
+
   /** A certificate over `txHashes` from `firstPosition`, signed by `by`. */
   async function certify(by: Operator, firstPosition: bigint, txHashes: Hex[], term = 1n) {
     const tree = buildPositionalTree(firstPosition, txHashes);
@@ -144,7 +159,7 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     networkHelpers,
     publicClient,
     owner: owner!,
-    reporter: reporter!,
+    reporter: reporterWallet!,
     outsider: outsider!,
     chainId,
     token,
@@ -161,6 +176,7 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     signHeader,
     quorum,
     certify,
+    commitProof,
     batchHash,
     ZERO_HASH,
   };
