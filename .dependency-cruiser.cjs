@@ -4,7 +4,8 @@
  * before it, never one listed after it, so no two folders can import each other either.
  */
 const NODE_LAYERS = [
-  "consensus", // the pure Raft core: imports nothing of the node
+  "errors", // the one error base: imports nothing
+  "consensus", // the pure Raft core: imports only the error base
   "codec",
   "ops",
   "keys",

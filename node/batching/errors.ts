@@ -1,5 +1,12 @@
+import { BaseError } from "../errors/index.js";
+
+/** Batching failed: a cut, signature, quorum or batch format problem. */
+export class BatchError extends BaseError {
+  override readonly name: string = "BatchError";
+}
+
 /** A member refuses to sign a batch header; `reason` says why (never signing is the safe default). */
-export class BatchSigningRefusedError extends Error {
+export class BatchSigningRefusedError extends BatchError {
   override readonly name = "BatchSigningRefusedError";
   constructor(
     readonly batchNumber: number,
@@ -12,7 +19,7 @@ export class BatchSigningRefusedError extends Error {
 }
 
 /** The valid signatures that came back hold no more than half of the header epoch's stake. */
-export class QuorumNotReachedError extends Error {
+export class QuorumNotReachedError extends BatchError {
   override readonly name = "QuorumNotReachedError";
   constructor(
     readonly batchNumber: number,
@@ -32,7 +39,7 @@ export class QuorumNotReachedError extends Error {
 }
 
 /** L1 holds a batch this node's replicated log contradicts: posting cannot continue on its own. */
-export class BatchChainConflictError extends Error {
+export class BatchChainConflictError extends BatchError {
   override readonly name = "BatchChainConflictError";
   constructor(message: string) {
     super(message);

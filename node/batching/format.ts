@@ -12,11 +12,12 @@
  */
 import { keccak256, type Hex } from "viem";
 import { CodecError, Reader, Writer } from "../codec/index.js";
+import { BatchError } from "./errors.js";
 
 export const BATCH_FORMAT_VERSION = 1;
 
 /** Batch data that is not a well-formed v1 payload (or not the expected number of transactions). */
-export class BatchFormatError extends Error {
+export class BatchFormatError extends BatchError {
   override readonly name = "BatchFormatError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

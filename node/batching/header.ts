@@ -9,6 +9,7 @@ import { ZERO_HASH, batchHash, type BatchHeader } from "../commitments/typed-dat
 import type { NodeStore } from "../storage/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
 import { encodeBatchData } from "./format.js";
+import { BatchError } from "./errors.js";
 
 /** A header's place in the chain; the rest follows from the transactions it covers. */
 export interface BatchSlot {
@@ -24,7 +25,7 @@ export interface BatchTx {
 }
 
 /** This node does not hold every transaction of a range (e.g. still backfilling after a snapshot). */
-export class BatchHistoryMissingError extends Error {
+export class BatchHistoryMissingError extends BatchError {
   override readonly name = "BatchHistoryMissingError";
   constructor(
     readonly firstPosition: number,

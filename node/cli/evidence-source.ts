@@ -13,9 +13,10 @@ import type { NodeDeployment } from "../l1/deployment.js";
 import { operatorClients } from "../l1/operator.js";
 import { domain } from "../commitments/typed-data.js";
 import { rpcEvidence, storeEvidence, type SlashWallet, type WatchtowerEvidence } from "../watchtower/index.js";
+import { CliError } from "./usage.js";
 
 /** The node's evidence could not be opened. */
-export class EvidenceSourceError extends Error {
+export class EvidenceSourceError extends CliError {
   override readonly name = "EvidenceSourceError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -22,6 +22,7 @@ import {
   type SequencerDomain,
   type TypedDataSigner,
 } from "./typed-data.js";
+import { CommitmentError } from "./errors.js";
 
 /** A group the log has committed (durable on a majority): positions firstPosition.. in order. */
 export type CommittedGroup = {
@@ -68,7 +69,7 @@ export type OrderCommitmentProofJson = {
 export type CertificateDomain = { readonly chainId: number | bigint; readonly registry: Address };
 
 /** The input is not a well-formed order commitment (JSON shape, field encoding, range). */
-export class InvalidOrderCommitmentError extends Error {
+export class InvalidOrderCommitmentError extends CommitmentError {
   override readonly name = "InvalidOrderCommitmentError";
   constructor(
     readonly field: string,
@@ -80,7 +81,7 @@ export class InvalidOrderCommitmentError extends Error {
 }
 
 /** A position outside the certificate's range was asked for. */
-export class PositionNotCertifiedError extends Error {
+export class PositionNotCertifiedError extends CommitmentError {
   override readonly name = "PositionNotCertifiedError";
   constructor(
     readonly position: bigint,

@@ -13,6 +13,7 @@
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { CommitmentError } from "./errors.js";
 
 export type Hex = `0x${string}`;
 /** A 32-byte hash, as raw bytes or as 0x-prefixed hex. */
@@ -22,7 +23,7 @@ const MAX_UINT64 = (1n << 64n) - 1n;
 const HASH_BYTES = 32;
 
 /** Base class of every error this module throws: all are caused by bad input. */
-export class MerkleError extends Error {
+export class MerkleError extends CommitmentError {
   override name = "MerkleError";
 }
 

@@ -16,6 +16,7 @@ import {
   isAddress,
   recoverTypedDataAddress,
 } from "viem";
+import { CommitmentError } from "./errors.js";
 
 export const DOMAIN_NAME = "StakedSequencer";
 export const DOMAIN_VERSION = "1";
@@ -79,7 +80,7 @@ export const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
 export type TypedDataSigner = Pick<LocalAccount, "signTypedData">;
 
 /** A struct field or the domain is not what the protocol allows. */
-export class InvalidTypedDataError extends Error {
+export class InvalidTypedDataError extends CommitmentError {
   override name = "InvalidTypedDataError";
   constructor(
     readonly field: string,
@@ -91,7 +92,7 @@ export class InvalidTypedDataError extends Error {
 }
 
 /** A signature is not 65-byte r ‖ s ‖ v with v ∈ {27, 28} and low s (L1 would reject it). */
-export class MalformedSignatureError extends Error {
+export class MalformedSignatureError extends CommitmentError {
   override name = "MalformedSignatureError";
   constructor(
     readonly signature: unknown,

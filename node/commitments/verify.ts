@@ -18,6 +18,7 @@ import {
 } from "./certificate.js";
 import { leafHash, verifyMerkleProof } from "./merkle.js";
 import { MalformedSignatureError, domain, recoverOrderCommitmentSigner } from "./typed-data.js";
+import { CommitmentError } from "./errors.js";
 
 export type VerificationFailureCode =
   /** The commitment is bound to another L1 chain than the one expected. */
@@ -64,7 +65,7 @@ export type VerifyOptions = {
 };
 
 /** A registry read failed for another reason than the data (no contract there, RPC down). */
-export class RegistryReadError extends Error {
+export class RegistryReadError extends CommitmentError {
   override readonly name = "RegistryReadError";
   constructor(
     readonly registry: Address,

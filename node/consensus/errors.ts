@@ -4,8 +4,9 @@
  * never throw: malformed ones are dropped.
  */
 import type { NodeId } from "./types.js";
+import { BaseError } from "../errors/index.js";
 
-export class RaftError extends Error {
+export class RaftError extends BaseError {
   override readonly name: string = "RaftError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -2,6 +2,7 @@
  * Typed intake errors. Each class carries a stable `code` that the JSON-RPC layer maps to a
  * JSON-RPC error; messages are meant to be shown to the submitter as they are.
  */
+import { BaseError } from "../errors/index.js";
 
 export type IntakeErrorCode =
   | "MALFORMED_TRANSACTION"
@@ -11,7 +12,7 @@ export type IntakeErrorCode =
   | "INVALID_SIGNATURE"
   | "INVALID_TRANSACTION";
 
-export abstract class IntakeError extends Error {
+export abstract class IntakeError extends BaseError {
   abstract readonly code: IntakeErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -13,6 +13,7 @@ import type { Hex } from "viem";
 
 import { decodeTransactions, type DecodeOptions, type DecodeResult, type DecodedTransaction } from "./decode.js";
 import { intakeErrorFromWire, type IntakeErrorWire } from "./errors.js";
+import { BaseError } from "../errors/index.js";
 
 export type WorkerSettings = { chainId: bigint | number; maxBytes: number };
 export type WorkerRequest = { id: number; raws: readonly (Hex | Uint8Array)[] };
@@ -28,7 +29,7 @@ export type DecodePoolOptions = WorkerSettings & {
   chunkSize?: number;
 };
 
-export class DecodePoolClosedError extends Error {
+export class DecodePoolClosedError extends BaseError {
   override readonly name = "DecodePoolClosedError";
   constructor() {
     super("the decode pool is closed");
@@ -36,7 +37,7 @@ export class DecodePoolClosedError extends Error {
 }
 
 /** A worker died or threw while decoding: a bug, never a property of the submitted input. */
-export class DecodeWorkerError extends Error {
+export class DecodeWorkerError extends BaseError {
   override readonly name = "DecodeWorkerError";
 }
 

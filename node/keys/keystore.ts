@@ -6,6 +6,7 @@
 import { privFromLegacyKeystore, privToLegacyKeystore } from "micro-eth-signer/keystore.js";
 import { bytesToHex, type Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
+import { KeyError } from "./errors.js";
 
 export type Keystore = Awaited<ReturnType<typeof privToLegacyKeystore>>;
 
@@ -22,7 +23,7 @@ export const STANDARD_SCRYPT: ScryptParams = { n: 262_144, r: 8, p: 1 };
 export const LIGHT_SCRYPT: ScryptParams = { n: 4_096, r: 8, p: 6 };
 
 /** The passphrase does not open the keystore (its MAC does not match). */
-export class WrongPassphraseError extends Error {
+export class WrongPassphraseError extends KeyError {
   override readonly name = "WrongPassphraseError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -30,7 +31,7 @@ export class WrongPassphraseError extends Error {
 }
 
 /** The keystore JSON is not a v3 keystore this node can read. */
-export class InvalidKeystoreError extends Error {
+export class InvalidKeystoreError extends KeyError {
   override readonly name = "InvalidKeystoreError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -14,6 +14,7 @@ import path from "node:path";
 import { isHex, type Hex } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { decryptKeystore, encryptKeystore, looksLikeKeystore, STANDARD_SCRYPT, type ScryptParams } from "./keystore.js";
+import { KeyError } from "./errors.js";
 
 /** What the node signs with (see the module comment). */
 export type Signer = LocalAccount;
@@ -33,7 +34,7 @@ export interface LoadSignerOptions extends PassphraseSource {
 }
 
 /** A key file cannot be read, or holds neither a keystore nor a 0x-hex key. */
-export class KeyFileError extends Error {
+export class KeyFileError extends KeyError {
   override readonly name = "KeyFileError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -41,7 +42,7 @@ export class KeyFileError extends Error {
 }
 
 /** A keystore needs a passphrase and none was given (or the password file is empty or unreadable). */
-export class MissingPassphraseError extends Error {
+export class MissingPassphraseError extends KeyError {
   override readonly name = "MissingPassphraseError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { isAddress, type Address } from "viem";
+import { L1Error } from "./errors.js";
 
 export interface NodeDeployment {
   readonly network: string;
@@ -18,7 +19,7 @@ export interface NodeDeployment {
 }
 
 /** The record is missing, unreadable or not a deployment record. */
-export class DeploymentRecordError extends Error {
+export class DeploymentRecordError extends L1Error {
   override readonly name = "DeploymentRecordError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

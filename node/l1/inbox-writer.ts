@@ -18,9 +18,10 @@ import {
 } from "viem";
 import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi } from "./generated/abi.js";
+import { L1Error } from "./errors.js";
 
 /** An L1 call of the batcher failed (RPC down, reverted, nonce or fee trouble); retried with back-off. */
-export class BatchL1Error extends Error {
+export class BatchL1Error extends L1Error {
   override readonly name = "BatchL1Error";
   /** The inbox's custom error when the call reverted. */
   readonly revert: string | undefined;

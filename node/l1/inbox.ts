@@ -15,6 +15,7 @@ import {
 } from "viem";
 import { batchInboxAbi } from "./generated/abi.js";
 import { type BatchHeader, batchHash } from "../commitments/typed-data.js";
+import { L1Error } from "./errors.js";
 
 /** One accepted batch as posted: the header, its payload and the quorum's signatures. */
 export type AcceptedBatch = {
@@ -35,7 +36,7 @@ export type ReadAcceptedBatchesOptions = {
 };
 
 /** Reading accepted batches failed: the L1 RPC refused or failed a call. */
-export class InboxReadError extends Error {
+export class InboxReadError extends L1Error {
   override readonly name: string = "InboxReadError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

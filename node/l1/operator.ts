@@ -32,6 +32,7 @@ import { sequencerRegistryAbi, testTokenAbi } from "./generated/abi.js";
 import type { NodeDeployment } from "./deployment.js";
 import { signPeerIdBinding, signSignerBinding } from "./key-binding.js";
 import type { SequencerDomain } from "../commitments/typed-data.js";
+import { L1Error } from "./errors.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
@@ -47,7 +48,7 @@ export type OperatorIdentity = {
 };
 
 /** Registration was refused or its transaction failed. */
-export class RegistrationError extends Error {
+export class RegistrationError extends L1Error {
   override readonly name = "RegistrationError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

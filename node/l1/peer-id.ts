@@ -4,9 +4,10 @@
  */
 import { peerIdFromMultihash, peerIdFromString } from "@libp2p/peer-id";
 import { bytesToHex, hexToBytes, type Hex } from "viem";
+import { L1Error } from "./errors.js";
 
 /** Bytes that are not a libp2p peer id (or a string that is not one). */
-export class InvalidPeerIdError extends Error {
+export class InvalidPeerIdError extends L1Error {
   override readonly name = "InvalidPeerIdError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

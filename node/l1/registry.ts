@@ -8,6 +8,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { domain, type SequencerDomain } from "../commitments/typed-data.js";
 import { sequencerRegistryAbi } from "./generated/abi.js";
 import { provenPeerId } from "./key-binding.js";
+import { L1Error } from "./errors.js";
 
 /** One member of an epoch's active set, as the node uses it. */
 export interface SetMember {
@@ -33,7 +34,7 @@ export interface EpochView {
 }
 
 /** An L1 read failed (RPC down, wrong address, reverted view). */
-export class L1ReadError extends Error {
+export class L1ReadError extends L1Error {
   override readonly name = "L1ReadError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

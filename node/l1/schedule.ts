@@ -7,9 +7,10 @@
  * remaining weights exceeds r. The first pick is the epoch's primary, the rest its fallbacks.
  */
 import { type Hex, encodeAbiParameters, hexToBigInt, keccak256 } from "viem";
+import { L1Error } from "./errors.js";
 
 /** A weight is zero or negative: such a member could never be drawn. */
-export class InvalidWeightError extends Error {
+export class InvalidWeightError extends L1Error {
   override readonly name = "InvalidWeightError";
   constructor(
     readonly index: number,
@@ -20,7 +21,7 @@ export class InvalidWeightError extends Error {
 }
 
 /** The seed does not look like a 32-byte hex string. */
-export class InvalidSeedError extends Error {
+export class InvalidSeedError extends L1Error {
   override readonly name = "InvalidSeedError";
   constructor(readonly seed: string) {
     super(`schedule seed must be 32 bytes of hex, got ${seed}`);

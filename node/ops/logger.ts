@@ -6,6 +6,7 @@
  * Fields that may hold key material are censored before anything is written.
  */
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { BaseError } from "../errors/index.js";
 
 export type { Logger } from "pino";
 
@@ -20,7 +21,7 @@ export const REDACTED_PATHS: readonly string[] = ["privateKey", "secret", "mnemo
   (field) => [field, `*.${field}`, `*.*.${field}`],
 );
 
-export class InvalidLogLevelError extends Error {
+export class InvalidLogLevelError extends BaseError {
   override readonly name = "InvalidLogLevelError";
   constructor(readonly level: string, readonly source: string) {
     super(`invalid log level ${JSON.stringify(level)} from ${source}: expected one of ${LOG_LEVELS.join(", ")}`);

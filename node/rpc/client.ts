@@ -2,9 +2,10 @@
  * A minimal JSON-RPC client for a sequencer node (CLI, watchtower, scripts, tests): one call per request, a
  * timeout, and errors that keep the node's code and data (e.g. `data.retryable`).
  */
+import { RpcLayerError } from "./errors.js";
 
 /** A JSON-RPC call failed: the node answered with an error, or could not be reached. */
-export class NodeRpcError extends Error {
+export class NodeRpcError extends RpcLayerError {
   override readonly name = "NodeRpcError";
   constructor(
     readonly url: string,

@@ -7,6 +7,13 @@
  * `data.retryable`: clients retry (ideally with backoff, or against another node) only
  * when it is true.
  */
+import { BaseError } from "../errors/index.js";
+
+/** The JSON-RPC layer failed: an error answer, a client call, or the server itself. */
+export class RpcLayerError extends BaseError {
+  override readonly name: string = "RpcLayerError";
+}
+
 
 /** Malformed JSON: the body or WebSocket message could not be parsed. */
 export const PARSE_ERROR = -32700;
@@ -72,7 +79,7 @@ export interface RpcErrorObject {
  * For application codes `data` always carries `retryable` (from the code unless the
  * thrower sets it), merged into the given data object; non-object data goes under `detail`.
  */
-export class RpcError extends Error {
+export class RpcError extends RpcLayerError {
   override readonly name: string = "RpcError";
   readonly code: number;
   readonly data: unknown;

@@ -27,6 +27,7 @@ import {
 } from "./errors.js";
 import type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } from "./methods.js";
 import { errorResponse, notification, parseMessage, successResponse, toJson, type JsonRpcRequest, type RequestItem } from "./protocol.js";
+import { RpcLayerError } from "./errors.js";
 
 export interface RpcLimits {
   /** Largest HTTP body accepted; larger bodies get 413 as soon as the count passes it. */
@@ -130,7 +131,7 @@ export interface RpcServer {
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-export class RpcServerListenError extends Error {
+export class RpcServerListenError extends RpcLayerError {
   override readonly name = "RpcServerListenError";
   constructor(host: string, port: number, cause: unknown) {
     super(`RPC server could not listen on ${host}:${port}: ${(cause as Error)?.message ?? String(cause)}`, { cause });

@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PASSPHRASE_ENV } from "../keys/index.js";
+import { SequencerError } from "./errors.js";
 
 export interface NodeConfig {
   /** Directory for the level database. */
@@ -93,7 +94,7 @@ export const DEFAULTS = {
 } as const;
 
 /** A setting is missing or invalid. */
-export class ConfigError extends Error {
+export class ConfigError extends SequencerError {
   override readonly name = "ConfigError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

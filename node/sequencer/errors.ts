@@ -1,7 +1,13 @@
 import type { SubmitFailure } from "../codec/index.js";
+import { BaseError } from "../errors/index.js";
+
+/** The node itself failed: start-up, configuration or a submission. */
+export class SequencerError extends BaseError {
+  override readonly name: string = "SequencerError";
+}
 
 /** The node cannot start (not a member, unreadable key, corrupt store...). */
-export class NodeStartError extends Error {
+export class NodeStartError extends SequencerError {
   override readonly name = "NodeStartError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -13,7 +19,7 @@ export class NodeStartError extends Error {
  * JSON-RPC API maps it to its error code (`api.ts`). Only "rejected" is final; every other
  * failure may be retried with the same bytes, which never take a second position.
  */
-export class SubmissionError extends Error {
+export class SubmissionError extends SequencerError {
   override readonly name = "SubmissionError";
   constructor(
     readonly failure: SubmitFailure,

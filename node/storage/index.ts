@@ -1,2 +1,2 @@
 export { NodeStore, type PersistRequest, type StoreStatus } from "./store.js";
-export { ConflictingBatchHeaderError, StorageClosedError, StorageCorruptionError, StorageInvariantError } from "./errors.js";
+export { ConflictingBatchHeaderError, StorageClosedError, StorageCorruptionError, StorageError, StorageInvariantError } from "./errors.js";

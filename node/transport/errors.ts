@@ -1,7 +1,13 @@
 import type { RpcErrorCode } from "../codec/index.js";
+import { BaseError } from "../errors/index.js";
+
+/** The libp2p transport could not deliver, reach or trust a peer. */
+export class TransportError extends BaseError {
+  override readonly name: string = "TransportError";
+}
 
 /** The peer is not in the allowed set: nothing is sent to or accepted from it. */
-export class PeerNotAllowedError extends Error {
+export class PeerNotAllowedError extends TransportError {
   override readonly name = "PeerNotAllowedError";
   constructor(readonly peerId: string) {
     super(`peer ${peerId} is not in the allowed set`);
@@ -9,7 +15,7 @@ export class PeerNotAllowedError extends Error {
 }
 
 /** A request got no response within its deadline (dial, send and response included). */
-export class RpcTimeoutError extends Error {
+export class RpcTimeoutError extends TransportError {
   override readonly name = "RpcTimeoutError";
   constructor(
     readonly peerId: string,
@@ -21,7 +27,7 @@ export class RpcTimeoutError extends Error {
 }
 
 /** The request could not be carried out: dial failure, stream reset, malformed response. */
-export class RpcFailedError extends Error {
+export class RpcFailedError extends TransportError {
   override readonly name = "RpcFailedError";
   constructor(
     readonly peerId: string,
@@ -33,7 +39,7 @@ export class RpcFailedError extends Error {
 }
 
 /** The remote answered with an error envelope (busy, unsupported, malformed, handler-failed). */
-export class RpcRemoteError extends Error {
+export class RpcRemoteError extends TransportError {
   override readonly name = "RpcRemoteError";
   constructor(
     readonly peerId: string,
@@ -44,7 +50,7 @@ export class RpcRemoteError extends Error {
   }
 }
 
-export class TransportStoppedError extends Error {
+export class TransportStoppedError extends TransportError {
   override readonly name = "TransportStoppedError";
   constructor() {
     super("the transport is stopped");
@@ -52,7 +58,7 @@ export class TransportStoppedError extends Error {
 }
 
 /** A peer key file that is missing, unreadable, of the wrong type or readable by others. */
-export class PeerKeyFileError extends Error {
+export class PeerKeyFileError extends TransportError {
   override readonly name = "PeerKeyFileError";
   constructor(
     readonly path: string,

@@ -32,6 +32,7 @@ import { decodeBatchData, batchTxHashes } from "../batching/format.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot, type MerkleTree } from "../commitments/merkle.js";
 import { type BatchHeader, type OrderCommitment, orderCommitmentHash } from "../commitments/typed-data.js";
+import { WatchtowerError } from "./errors.js";
 
 /** Offence kinds, numbered as `Slashing.Offence`. */
 export const Offence = { BatchEquivocation: 0, CertificateEquivocation: 1, BrokenOrderCommitment: 2 } as const;
@@ -59,7 +60,7 @@ export function certificateEquivocationOffenceId(signer: Address, a: OrderCommit
 }
 
 /** An accepted batch whose data does not decode, or whose leaves are not the header's root. */
-export class BatchDataError extends Error {
+export class BatchDataError extends WatchtowerError {
   override readonly name = "BatchDataError";
   constructor(
     readonly batchNumber: bigint,
@@ -117,7 +118,7 @@ export function brokenCommitmentArgs(leaf: OrderCommitmentProof, batch: BatchLea
 }
 
 /** The Slashing contract refused a proof (a permanent answer: resending the same proof cannot help). */
-export class SlashRejectedError extends Error {
+export class SlashRejectedError extends WatchtowerError {
   override readonly name = "SlashRejectedError";
   constructor(
     readonly offenceId: Hex,

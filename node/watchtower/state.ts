@@ -5,11 +5,12 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { type Address, getAddress, isAddress, isAddressEqual } from "viem";
+import { WatchtowerError } from "./errors.js";
 
 const VERSION = 1;
 
 /** The state file is unreadable, malformed, or belongs to another deployment. */
-export class WatchtowerStateError extends Error {
+export class WatchtowerStateError extends WatchtowerError {
   override readonly name = "WatchtowerStateError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
