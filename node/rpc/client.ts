@@ -2,6 +2,7 @@
  * A minimal JSON-RPC client for a sequencer node (CLI, watchtower, scripts, tests): one call per request, a
  * timeout, and errors that keep the node's code and data (e.g. `data.retryable`).
  */
+import { MAX_RANGE } from "../domain/api.js";
 import { RpcLayerError } from "./errors.js";
 
 /** A JSON-RPC call failed: the node answered with an error, or could not be reached. */
@@ -44,4 +45,20 @@ export async function nodeRpc<T>(url: string, method: string, params: unknown[] 
   }
   if (body.error) throw new NodeRpcError(url, method, body.error.message, body.error.code, body.error.data);
   return body.result as T;
+}
+
+/**
+ * The node's committed transactions at positions [from, from + count) through `seq_getRange`, a
+ * page at a time. A page may come back short (large transactions fill the node's response
+ * budget), so the next one starts after the last position received; an empty page is the end of
+ * the node's log.
+ */
+export async function fetchRange<T extends { readonly position: number }>(url: string, from: number, count: number, options: NodeRpcOptions = {}): Promise<T[]> {
+  const out: T[] = [];
+  while (out.length < count) {
+    const page = await nodeRpc<T[]>(url, "seq_getRange", [from + out.length, Math.min(MAX_RANGE, count - out.length)], options);
+    if (page.length === 0) break;
+    out.push(...page);
+  }
+  return out;
 }

@@ -59,6 +59,9 @@ export const SHUTTING_DOWN = -32011;
 const RETRYABLE: ReadonlySet<number> = new Set([NO_LEADER, TIMEOUT, OVERLOADED, SHUTTING_DOWN]);
 const APPLICATION: ReadonlySet<number> = new Set([NO_LEADER, TX_REJECTED, TIMEOUT, NOT_FOUND, OVERLOADED, SHUTTING_DOWN]);
 
+/** Every code this server answers with (its error counter starts each at 0, so rates see the first one). */
+export const ERROR_CODES: readonly number[] = [PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR, ...APPLICATION];
+
 /** Whether clients should retry a call that failed with `code`. */
 export function isRetryable(code: number): boolean {
   return RETRYABLE.has(code);

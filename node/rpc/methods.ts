@@ -26,6 +26,12 @@ export interface RpcContext {
   readonly signal: AbortSignal;
   readonly remoteAddress: string | undefined;
   /**
+   * The response bytes this call may still produce (its message's budget, `budget.ts`): a
+   * handler that builds a large result reserves as it goes and stops, or returns less, once
+   * `reserve` says no. What the result holds beyond its reservations is drawn by the server.
+   */
+  readonly budget: { reserve(bytes: number): boolean };
+  /**
    * Subscribes this WebSocket connection to `topic` and returns the subscription id.
    * Events published on the topic are pushed as notifications once the response to
    * this call has been sent (never before the client knows the id). Throws

@@ -23,11 +23,13 @@ import {
   RpcError,
   SHUTTING_DOWN,
   TIMEOUT,
+  ERROR_CODES,
   type RpcErrorObject,
 } from "./errors.js";
 import type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } from "./methods.js";
 import { errorResponse, notification, parseMessage, successResponse, toJson, type JsonRpcRequest, type RequestItem } from "./protocol.js";
 import { RpcLayerError } from "./errors.js";
+import { ResponseBudget } from "./budget.js";
 
 export interface RpcLimits {
   /** Largest HTTP body accepted; larger bodies get 413 as soon as the count passes it. */
@@ -52,6 +54,10 @@ export interface RpcLimits {
   readonly wsMaxBufferedBytes: number;
   /** WebSocket ping period; a connection that missed the previous pong is terminated. */
   readonly wsPingIntervalMs: number;
+  /** Result bytes one message (a batch included) may produce; beyond it, calls answer OVERLOADED. */
+  readonly maxResponseBytes: number;
+  /** Result bytes all messages in flight may hold together: the node's bound on response memory. */
+  readonly maxResponseBytesInFlight: number;
 }
 
 export const DEFAULT_LIMITS: RpcLimits = {
@@ -67,6 +73,8 @@ export const DEFAULT_LIMITS: RpcLimits = {
   wsSubscriberBufferBytes: 4 * 1024 * 1024,
   wsMaxBufferedBytes: 16 * 1024 * 1024,
   wsPingIntervalMs: 30_000,
+  maxResponseBytes: 16 * 1024 * 1024,
+  maxResponseBytesInFlight: 64 * 1024 * 1024,
 };
 
 /** Cross-origin access for browsers. Off unless configured; also governs WebSocket `Origin` checks. */
@@ -172,6 +180,8 @@ const CLOSE_GRACE_MS = 1_000;
 
 class JsonRpcServer implements RpcServer {
   readonly limits: RpcLimits;
+  /** Result bytes held for every message in flight (`budget.ts`). */
+  private readonly responses: ResponseBudget;
   private readonly methods: ReadonlyMap<string, RpcMethod<unknown, unknown>>;
   private readonly log: Logger;
   private readonly metrics: NodeMetrics | undefined;
@@ -198,12 +208,14 @@ class JsonRpcServer implements RpcServer {
 
   constructor(options: RpcServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.responses = new ResponseBudget(this.limits.maxResponseBytesInFlight);
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`RPC limit ${name} must be a positive number, got ${value}`);
     }
     this.methods = new Map(Object.entries(options.methods));
     this.log = options.logger ?? createLogger({ level: "silent" });
     this.metrics = options.metrics;
+    for (const code of ERROR_CODES) this.metrics?.rpcErrors.inc({ code: String(code) }, 0);
     this.routes = options.extraRoutes ?? {};
     this.cors = options.cors;
 
@@ -404,10 +416,15 @@ class JsonRpcServer implements RpcServer {
       if (body === "too large") return this.rejectOversized(res);
       if (body === "aborted") return;
 
-      const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress);
-      if (this.closing) res.setHeader("connection", "close");
-      if (reply.body === undefined) res.writeHead(204).end();
-      else sendJson(res, 200, reply.body);
+      const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
+      try {
+        const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress, budget);
+        if (this.closing) res.setHeader("connection", "close");
+        if (reply.body === undefined) res.writeHead(204).end();
+        else sendJson(res, 200, reply.body);
+      } finally {
+        budget.release();
+      }
     } catch (error) {
       this.log.error({ err: error }, "unexpected failure handling an HTTP request");
       if (!res.headersSent) sendJson(res, 500, this.rejection(INTERNAL_ERROR, "internal error"));
@@ -514,8 +531,14 @@ class JsonRpcServer implements RpcServer {
     this.activeMessages++;
     try {
       const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8");
-      const reply = await this.handleMessage(text, "ws", connection, connection.remoteAddress);
-      if (reply.body !== undefined) this.sendWs(connection, reply.body);
+      const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
+      let reply;
+      try {
+        reply = await this.handleMessage(text, "ws", connection, connection.remoteAddress, budget);
+        if (reply.body !== undefined) this.sendWs(connection, reply.body);
+      } finally {
+        budget.release();
+      }
       // Only now does the client know the subscription ids: start pushing.
       for (const subscription of reply.subscriptions) this.activate(subscription);
     } catch (error) {
@@ -603,6 +626,7 @@ class JsonRpcServer implements RpcServer {
     transport: Transport,
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
+    budget: ResponseBudget,
   ): Promise<{ body: string | undefined; subscriptions: Subscription[] }> {
     const parsed = parseMessage(text, this.limits.maxBatchLength);
     const subscriptions: Subscription[] = [];
@@ -613,7 +637,7 @@ class JsonRpcServer implements RpcServer {
         return errorResponse(item.id, item.error);
       }
       const created: Subscription[] = [];
-      const outcome = await this.execute(item.request, transport, connection, remoteAddress, created);
+      const outcome = await this.execute(item.request, transport, connection, remoteAddress, created, budget);
       // A failed call leaves no subscription behind; a successful one starts after its response is out.
       if (outcome.ok) subscriptions.push(...created);
       else for (const subscription of created) this.removeSubscription(subscription);
@@ -632,6 +656,7 @@ class JsonRpcServer implements RpcServer {
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
     created: Subscription[],
+    budget: ResponseBudget,
   ): Promise<Outcome> {
     const known = this.methods.has(request.method);
     const label = known ? request.method : "unknown";
@@ -639,7 +664,7 @@ class JsonRpcServer implements RpcServer {
     const started = performance.now();
     let outcome: Outcome;
     try {
-      outcome = { ok: true, resultJson: await this.invoke(request, transport, connection, remoteAddress, created) };
+      outcome = { ok: true, resultJson: await this.invoke(request, transport, connection, remoteAddress, created, budget) };
     } catch (error) {
       outcome = { ok: false, error: this.toErrorObject(error, request.method) };
       this.metrics?.rpcErrors.inc({ code: String(outcome.error.code) });
@@ -654,6 +679,7 @@ class JsonRpcServer implements RpcServer {
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
     created: Subscription[],
+    budget: ResponseBudget,
   ): Promise<string> {
     if (this.closing) throw new RpcError(SHUTTING_DOWN, "server is shutting down");
     const method = this.methods.get(request.method);
@@ -667,11 +693,19 @@ class JsonRpcServer implements RpcServer {
     const signals = [timeout.signal, this.shutdown.signal];
     if (connection) signals.push(connection.closed.signal);
     let answered = false;
+    let reserved = 0;
     const ctx: RpcContext = {
       transport,
       method: request.method,
       signal: AbortSignal.any(signals),
       remoteAddress,
+      budget: {
+        reserve: (bytes) => {
+          if (!budget.reserve(bytes)) return false;
+          reserved += bytes;
+          return true;
+        },
+      },
       subscribe: (topic, options) => {
         if (connection === undefined) throw new RpcError(METHOD_NOT_FOUND, "subscriptions are only available over WebSocket");
         if (answered) throw new RpcError(INVALID_REQUEST, "cannot subscribe after the call has been answered");
@@ -708,7 +742,13 @@ class JsonRpcServer implements RpcServer {
       }, this.limits.requestTimeoutMs);
     });
     try {
-      return toJson(await Promise.race([running, timedOut]));
+      const json = toJson(await Promise.race([running, timedOut]));
+      if (json.length > reserved && !budget.reserve(json.length - reserved)) {
+        throw new RpcError(OVERLOADED, `the response would exceed the node's response budget (${this.limits.maxResponseBytes} bytes per message): ask for less per call or per batch`, {
+          limit: this.limits.maxResponseBytes,
+        });
+      }
+      return json;
     } finally {
       answered = true;
       clearTimeout(timer);

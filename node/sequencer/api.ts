@@ -48,6 +48,11 @@ function quantity(value: unknown, what: string): number {
   throw new InvalidParamsError(`invalid params: ${what} must be a non-negative integer or hex quantity`);
 }
 
+/** Transactions read from the store at a time while a range is answered. */
+const RANGE_READ_CHUNK = 64;
+/** JSON of one range entry beside its raw hex (position, hash, log index, term, keys). */
+const TX_VIEW_OVERHEAD_BYTES = 200;
+
 /** The JSON-RPC code of each way a submission can fail (codes and their retry rules: rpc/errors.ts). */
 const SUBMISSION_CODES: Readonly<Record<SubmitFailure, number>> = {
   rejected: TX_REJECTED,
@@ -120,7 +125,24 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
         if (n === 0 || n > MAX_RANGE) throw new InvalidParamsError(`invalid params: count must be 1..${MAX_RANGE}`);
         return { from: quantity(from, "from"), count: n };
       },
-      handler: async ({ from, count }) => (await store.getTxRange(from, count)).map(txView),
+      // Read in small chunks against the message's response budget: a full range of large
+      // transactions (or many ranges in one batch) is answered short, never held whole.
+      handler: async ({ from, count }, ctx) => {
+        const out: ReturnType<typeof txView>[] = [];
+        while (out.length < count) {
+          const want = Math.min(RANGE_READ_CHUNK, count - out.length);
+          const chunk = await store.getTxRange(from + out.length, want);
+          for (const tx of chunk) {
+            if (!ctx.budget.reserve(2 * tx.data.length + TX_VIEW_OVERHEAD_BYTES)) {
+              if (out.length === 0) throw new RpcError(OVERLOADED, "no transaction of this range fits the response budget: ask again with fewer calls in the batch");
+              return out;
+            }
+            out.push(txView(tx));
+          }
+          if (chunk.length < want) break; // the log ends here
+        }
+        return out;
+      },
     }),
 
     /** A batch as the replicated log cut it (latest cut of that number) and, once accepted on L1, where. */

@@ -9,8 +9,7 @@ import { decodeOrderCommitmentProof, signedCertificateFromStore, type OrderCommi
 import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
 import { toBatchHeader } from "../batching/header.js";
-import { MAX_RANGE } from "../domain/index.js";
-import { NodeRpcError, nodeRpc } from "../rpc/client.js";
+import { NodeRpcError, fetchRange, nodeRpc } from "../rpc/client.js";
 
 /** A batch header with the signatures the node holds for it (its own, or ones it collected). */
 export type HeldBatchHeader = { readonly header: BatchHeader; readonly signatures: readonly Hex[] };
@@ -68,14 +67,8 @@ export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): 
   const call = <T>(method: string, params: unknown[]) => nodeRpc<T>(url, method, params, options);
   return {
     async committedTxHashes(from, count) {
-      const out: Hex[] = [];
-      while (out.length < count) {
-        const want = Math.min(MAX_RANGE, count - out.length);
-        const txs = await call<TxView[]>("seq_getRange", [`0x${(from + BigInt(out.length)).toString(16)}`, `0x${want.toString(16)}`]);
-        out.push(...txs.map((t) => t.txHash.toLowerCase() as Hex));
-        if (txs.length < want) break;
-      }
-      return out;
+      const txs = await fetchRange<TxView>(url, Number(from), count, options);
+      return txs.map((t) => t.txHash.toLowerCase() as Hex);
     },
 
     async certifiedLeaf(position) {

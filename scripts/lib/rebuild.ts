@@ -9,7 +9,7 @@ import { type AcceptedBatch, readAcceptedBatches } from "../../node/l1/inbox.js"
 import { ZERO_HASH, batchHash } from "../../node/commitments/typed-data.js";
 import { buildPositionalTree, merkleRoot } from "../../node/commitments/merkle.js";
 import { batchTxHashes, decodeBatchData } from "../../node/batching/format.js";
-import { nodeRpc } from "../../node/rpc/client.js";
+import { fetchRange } from "../../node/rpc/client.js";
 
 /** One transaction of the ordered stream. */
 export type StreamTx = { readonly position: bigint; readonly txHash: Hex; readonly raw: Hex };
@@ -114,7 +114,7 @@ export type NodeComparison = {
 
 type RangeEntry = { position: number; txHash: Hex; raw: Hex };
 
-/** `seq_getRange`'s most transactions per call (MAX_RANGE in node/domain/api.ts). */
+/** Transactions compared per step (`fetchRange` pages within it). */
 const RANGE_CHUNK = 1000;
 
 /**
@@ -124,7 +124,7 @@ const RANGE_CHUNK = 1000;
 export async function compareWithNode(url: string, txs: readonly StreamTx[]): Promise<NodeComparison> {
   for (let i = 0; i < txs.length; i += RANGE_CHUNK) {
     const chunk = txs.slice(i, i + RANGE_CHUNK);
-    const got = await nodeRpc<RangeEntry[]>(url, "seq_getRange", [Number(chunk[0]!.position), chunk.length]);
+    const got = await fetchRange<RangeEntry>(url, Number(chunk[0]!.position), chunk.length);
     for (let k = 0; k < chunk.length; k++) {
       const want = chunk[k]!;
       const have = got[k];

@@ -10,7 +10,7 @@ import type { Address } from "viem";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { registryVerificationAbi } from "../../node/commitments/index.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/generated/abi.js";
-import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
+import { NodeRpcError, fetchRange, nodeRpc } from "../../node/rpc/client.js";
 import { NOT_FOUND } from "../../node/rpc/errors.js";
 import { Prng } from "../../sim/prng.js";
 import { rebuildFromL1 } from "../lib/rebuild.js";
@@ -205,13 +205,8 @@ async function waitForL1(cluster: NemesisCluster, positions: number, timeoutMs: 
 }
 
 async function logOf(url: string, positions: number): Promise<LogTx[]> {
-  const out: LogTx[] = [];
-  for (let p = 0; p < positions; p += 1000) {
-    const chunk = await nodeRpc<{ position: number; txHash: string }[]>(url, "seq_getRange", [p, Math.min(1000, positions - p)], { timeoutMs: 10_000 });
-    out.push(...chunk.map((t) => ({ position: t.position, txHash: t.txHash })));
-    if (chunk.length < Math.min(1000, positions - p)) break;
-  }
-  return out;
+  const txs = await fetchRange<LogTx>(url, 0, positions, { timeoutMs: 10_000 });
+  return txs.map((t) => ({ position: t.position, txHash: t.txHash }));
 }
 
 /** seq_getOrderCommitment for each transaction (a pending certificate is asked again for a while). */

@@ -2,7 +2,7 @@
 import { parseGwei, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 export { enterNextEpoch } from "../../scripts/lib/devnet.js";
-import { NodeRpcError, nodeRpc } from "../../node/rpc/client.js";
+import { NodeRpcError, fetchRange, nodeRpc } from "../../node/rpc/client.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
@@ -77,12 +77,8 @@ export async function signedTx(): Promise<Hex> {
 
 
 export async function rangeOf(url: string, from: number, count: number): Promise<{ position: number; txHash: string }[]> {
-  const out: { position: number; txHash: string }[] = [];
-  for (let p = from; p < from + count; p += 1000) {
-    const chunk = await rpc<{ position: number; txHash: string }[]>(url, "seq_getRange", [p, Math.min(1000, from + count - p)]);
-    out.push(...chunk.map((t) => ({ position: t.position, txHash: t.txHash })));
-  }
-  return out;
+  const txs = await fetchRange<{ position: number; txHash: string }>(url, from, count, { timeoutMs: 60_000 });
+  return txs.map((t) => ({ position: t.position, txHash: t.txHash }));
 }
 
 export async function converged(targets: string[]): Promise<number> {
