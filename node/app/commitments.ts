@@ -49,8 +49,14 @@ export type CommitmentLookup =
 export class CommitmentService {
   private readonly store: NodeStore;
   private readonly opts: CommitmentServiceOptions;
-  /** Next position without a known certificate. */
+  /** Next position without a certificate applied from the log. */
   private certifiedNext = 0;
+  /**
+   * How far this node signed as leader in `term`. Its own certificates count only once their
+   * records apply: one signed just before a crash or a lost term may never commit, and the next
+   * leader (this node again, after a restart, included) must certify those positions anew.
+   */
+  private signed: { readonly term: number; readonly next: number } | undefined;
   /** Recently signed certificates in ascending position order. */
   private readonly recent: SignedCertificate[] = [];
 
@@ -59,14 +65,19 @@ export class CommitmentService {
     this.store = opts.store;
   }
 
-  /** Restores `certifiedNext` from the store after a restart. */
+  /** Restores `certifiedNext` from the store after a restart (it holds applied certificates only). */
   async recover(): Promise<void> {
-    const last = await this.store.getCertificateForPosition(Number.MAX_SAFE_INTEGER);
+    const last = await this.store.lastCertificate();
     this.certifiedNext = last === undefined ? 0 : last.lastPosition + 1;
   }
 
   get nextUncertified(): number {
     return this.certifiedNext;
+  }
+
+  /** Where this leader signs next in `term`: after its own signing in that term, else after what the log certified. */
+  private signingFrom(term: number): number {
+    return this.signed?.term === term ? Math.max(this.signed.next, this.certifiedNext) : this.certifiedNext;
   }
 
   /**
@@ -81,7 +92,8 @@ export class CommitmentService {
       this.certifiedNext = Math.max(this.certifiedNext, record.certificate.lastPosition + 1);
     }
     const own = await this.certifyAsLeader(entries);
-    await this.store.applyCommitted(entries, { certificates: [...certificates, ...own] });
+    // Own certificates answer users from `recent` until their records apply and store them.
+    await this.store.applyCommitted(entries, { certificates });
     for (const certificate of own) {
       if (!this.opts.proposeApp(encodeAppRecord({ kind: "certificate", certificate }))) {
         this.opts.logger.info({ firstPosition: certificate.firstPosition }, "lost leadership before replicating a certificate; the next leader re-certifies");
@@ -90,28 +102,38 @@ export class CommitmentService {
     }
   }
 
-  /** After a snapshot install the positions it covers were certified by whoever committed them. */
-  async installSnapshot(snapshot: Snapshot): Promise<void> {
-    this.certifiedNext = Math.max(this.certifiedNext, snapshot.meta.nextPosition);
+  /**
+   * After a snapshot install: `certifiedNext` is where the snapshot's log had certified to (an
+   * app snapshot carries it). A snapshot without it (format 1) is taken as certified throughout.
+   */
+  async installSnapshot(snapshot: Snapshot, certifiedNext = snapshot.meta.nextPosition): Promise<void> {
+    this.certifiedNext = Math.max(this.certifiedNext, certifiedNext);
     await this.store.markSnapshotApplied(snapshot.meta);
   }
 
   private async certifyAsLeader(entries: readonly Entry[]): Promise<StoredCertificate[]> {
     const term = this.opts.leaderTerm();
     if (term === null) return [];
-    let end = this.certifiedNext;
+    let next = this.signingFrom(term);
+    let end = next;
     for (const e of entries) end = Math.max(end, e.firstPosition + (e.txs?.length ?? 0));
     const out: StoredCertificate[] = [];
-    while (this.certifiedNext < end) {
-      const first = this.certifiedNext;
+    while (next < end) {
+      const first = next;
       const count = Math.min(end - first, MAX_CERTIFIED_GROUP);
       const hashes = await this.hashesOf(first, count, entries);
+      if (hashes === undefined) {
+        // History below a snapshot still backfilling: such a leader hands over; whoever leads with it certifies.
+        this.opts.logger.info({ firstPosition: first }, "cannot certify yet: transactions of committed positions are not stored here");
+        break;
+      }
       const signed = await certifyGroup(
         { epoch: BigInt(this.opts.epoch()), term: BigInt(term), firstPosition: BigInt(first), txHashes: hashes },
         { chainId: this.opts.chainId, registry: this.opts.registry, signer: this.opts.signer },
       );
       this.remember(signed);
-      this.certifiedNext = first + count;
+      next = first + count;
+      this.signed = { term, next };
       const c = signed.certificate;
       out.push({
         epoch: Number(c.epoch),
@@ -125,8 +147,8 @@ export class CommitmentService {
     return out;
   }
 
-  /** Tx hashes of positions [first, first+count): from the entries being applied, else the store. */
-  private async hashesOf(first: number, count: number, entries: readonly Entry[]): Promise<Hex[]> {
+  /** Tx hashes of positions [first, first+count), or undefined when one of them is not stored here yet. */
+  private async hashesOf(first: number, count: number, entries: readonly Entry[]): Promise<Hex[] | undefined> {
     const out: Hex[] = new Array(count);
     let filled = 0;
     for (const e of entries) {
@@ -145,9 +167,7 @@ export class CommitmentService {
       const stored = await this.store.getTxRange(first, count);
       for (const tx of stored) out[tx.position - first] ??= tx.hash;
     }
-    for (let i = 0; i < count; i++) {
-      if (out[i] === undefined) throw new Error(`position ${first + i} is committed but its transaction is not stored`);
-    }
+    for (let i = 0; i < count; i++) if (out[i] === undefined) return undefined;
     return out;
   }
 

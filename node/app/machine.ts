@@ -32,7 +32,9 @@ export interface BatchStatePart {
 /** What the machine needs of the certificates and indexes (`CommitmentService`). */
 export interface CertificatePart {
   apply(entries: readonly Entry[], records: readonly AppliedRecord[]): Promise<void>;
-  installSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Next position without a certificate applied from the log: what a snapshot must carry. */
+  readonly nextUncertified: number;
+  installSnapshot(snapshot: Snapshot, certifiedNext?: number): Promise<void>;
 }
 
 export interface AppStateMachineOptions {
@@ -74,6 +76,9 @@ export class AppStateMachine {
       w.varint(epoch, "epoch");
       w.string(leader, 64, "leader");
     }
+    // Positions a leader died before certifying stay uncertified in the snapshot: whoever installs
+    // it and leads must still certify them.
+    w.varint(this.opts.commitments.nextUncertified, "certified next");
     return w.finish();
   }
 
@@ -82,6 +87,7 @@ export class AppStateMachine {
     const { data } = snapshot;
     if (data.length === 0 || data[0] === LEGACY_BATCH_SNAPSHOT) {
       await this.opts.batches.installSnapshot(snapshot);
+      await this.opts.commitments.installSnapshot(snapshot);
     } else {
       const r = new Reader(data, "app snapshot");
       const version = r.u8("version");
@@ -90,11 +96,12 @@ export class AppStateMachine {
       const n = r.count(EPOCH_LEADERS_KEPT, 2, "epoch leader");
       const settled: [number, NodeId][] = [];
       for (let i = 0; i < n; i++) settled.push([r.varint("epoch"), r.string(64, "leader")]);
+      const certifiedNext = r.varint("certified next");
       r.end();
       await this.opts.batches.installSnapshot({ meta: snapshot.meta, data: batches });
       for (const [epoch, leader] of settled) this.settle(epoch, leader);
+      await this.opts.commitments.installSnapshot(snapshot, certifiedNext);
     }
-    await this.opts.commitments.installSnapshot(snapshot);
   }
 
   private settle(epoch: number, leader: NodeId): void {

@@ -593,6 +593,14 @@ export class NodeStore {
   }
 
   /** The certificate covering `position`, if this node has one. */
+  /** The certificate that starts last (the end of the certified positions), if any. */
+  async lastCertificate(): Promise<StoredCertificate | undefined> {
+    this.assertUsable();
+    const iterator = this.db.iterator({ gte: Uint8Array.of(PREFIX.certificate), lt: prefixEnd(PREFIX.certificate), reverse: true, limit: 1 });
+    for await (const [key, value] of iterator) return this.decode(key, value, (p) => this.readStrict(p, "certificate", readCertificate));
+    return undefined;
+  }
+
   async getCertificateForPosition(position: number): Promise<StoredCertificate | undefined> {
     this.assertUsable();
     // Certificates do not overlap in practice; walk back a little in case an older one spans further.

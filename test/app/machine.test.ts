@@ -9,7 +9,7 @@ const META: Snapshot["meta"] = { index: 9, term: 2, nextPosition: 5, config: { v
 
 function parts() {
   const calls: string[] = [];
-  const seen: { batches?: readonly AppliedRecord[]; certificates?: readonly AppliedRecord[]; installed?: Uint8Array } = {};
+  const seen: { batches?: readonly AppliedRecord[]; certificates?: readonly AppliedRecord[]; installed?: Uint8Array; certifiedNext?: number } = {};
   const batches: BatchStatePart = {
     apply: async (_entries, records) => {
       calls.push("batches.apply");
@@ -26,8 +26,10 @@ function parts() {
       calls.push("commitments.apply");
       seen.certificates = records;
     },
-    installSnapshot: async () => {
+    nextUncertified: 3,
+    installSnapshot: async (_snapshot, certifiedNext) => {
       calls.push("commitments.install");
+      seen.certifiedNext = certifiedNext;
     },
   };
   return { calls, seen, machine: new AppStateMachine({ batches, commitments }) };
@@ -56,7 +58,7 @@ describe("application state machine", () => {
     expect(machine.epochLeader(3)).to.equal("0xabc");
   });
 
-  it("snapshots the batch state and the epoch-leader settlements, and restores both", async () => {
+  it("snapshots the batch state, the epoch-leader settlements and where certification stood, and restores them", async () => {
     const source = parts();
     await source.machine.apply([app(1, encodeAppRecord({ kind: "epochLeader", epoch: 4, leader: "0xdef" }))]);
     const data = source.machine.snapshot();
@@ -69,12 +71,14 @@ describe("application state machine", () => {
     expect([...target.seen.installed!]).to.deep.equal([1, 7, 7]);
     expect(settled).to.deep.equal([[4, "0xdef"]]);
     expect(target.machine.epochLeader(4)).to.equal("0xdef");
+    expect(target.seen.certifiedNext, "where certification stood, not the snapshot's end (3 < nextPosition 5)").to.equal(3);
   });
 
   it("keeps reading a snapshot that holds the batch state alone (format 1), and refuses an unknown format", async () => {
     const legacy = parts();
     await legacy.machine.restore({ meta: META, data: Uint8Array.of(1, 0) });
     expect([...legacy.seen.installed!]).to.deep.equal([1, 0]);
+    expect(legacy.calls).to.deep.equal(["batches.install", "commitments.install"]);
     const bad = parts();
     let error: unknown;
     await bad.machine.restore({ meta: META, data: Uint8Array.of(9, 0, 0) }).catch((e: unknown) => (error = e));

@@ -1,0 +1,77 @@
+/** The certificate part of the state machine: a leader's own certificate counts only once its record applies. */
+import { expect } from "chai";
+import path from "node:path";
+import { keccak256 } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { Entry } from "../../node/consensus/index.js";
+import { CommitmentService } from "../../node/app/commitments.js";
+import { appRecordsOf, decodeAppRecord, type StoredCertificate } from "../../node/domain/index.js";
+import { createLogger } from "../../node/ops/logger.js";
+import { NodeStore } from "../../node/storage/index.js";
+import { makeTempDir, removeTempDir } from "../../scripts/lib/processes.js";
+
+describe("order-commitment certificates", function () {
+  this.timeout(30_000);
+  let dir: string;
+
+  before(() => {
+    dir = makeTempDir("seq-certificates-");
+  });
+  after(async () => {
+    await removeTempDir(dir);
+  });
+
+  it("re-certifies positions whose certificate never committed: after the signing leader restarts, and after a snapshot install", async () => {
+    const store = await NodeStore.open(path.join(dir, "db"));
+    const signer = privateKeyToAccount(generatePrivateKey());
+    const service = (term: number, proposed: StoredCertificate[]) =>
+      new CommitmentService({
+        store,
+        signer,
+        chainId: 1,
+        registry: `0x${"11".repeat(20)}`,
+        logger: createLogger({ level: "silent" }),
+        epoch: () => 0,
+        leaderTerm: () => term,
+        proposeApp: (data) => {
+          const record = decodeAppRecord(data);
+          if (record.kind === "certificate") proposed.push(record.certificate);
+          return true;
+        },
+      });
+    const apply = async (s: CommitmentService, entries: Entry[]) => {
+      await store.persistReady({ entries, hardState: { term: entries.at(-1)!.term, vote: null, commit: entries.at(-1)!.index } });
+      await s.apply(entries, appRecordsOf(entries));
+    };
+    try {
+      // Term 2: the leader commits three transactions and signs their certificate, then crashes
+      // before that certificate's record commits.
+      const first: StoredCertificate[] = [];
+      const leader = service(2, first);
+      const txs = [1, 2, 3].map((i) => ({ hash: keccak256(Uint8Array.of(i)), data: Uint8Array.of(i) }));
+      await apply(leader, [{ index: 1, term: 2, kind: "txs", firstPosition: 0, txs }]);
+      expect(first.map((c) => [c.firstPosition, c.lastPosition])).to.deep.equal([[0, 2]]);
+      expect((await leader.commitmentAt(1)).status, "the user is answered from the signed certificate").to.equal("certified");
+
+      // Restarted, it leads again in term 3: its noop must bring a certificate for positions 0..2.
+      const second: StoredCertificate[] = [];
+      const restarted = service(3, second);
+      await restarted.recover();
+      expect(restarted.nextUncertified).to.equal(0);
+      await apply(restarted, [{ index: 2, term: 3, kind: "noop", firstPosition: 3 }]);
+      expect(second.map((c) => [c.firstPosition, c.lastPosition, c.term])).to.deep.equal([[0, 2, 3]]);
+
+      // A node that installs a snapshot taken where certification stood at 0 (the old leader's
+      // certificate never committed) and leads in term 4 certifies positions 0..2 too: the
+      // snapshot's end is not proof that its positions were certified (nemesis seed 62024).
+      const third: StoredCertificate[] = [];
+      const installer = service(4, third);
+      await installer.installSnapshot({ meta: { index: 2, term: 3, nextPosition: 3, config: { voters: ["a"], learners: [] } }, data: new Uint8Array() }, 0);
+      expect(installer.nextUncertified).to.equal(0);
+      await apply(installer, [{ index: 3, term: 4, kind: "noop", firstPosition: 3 }]);
+      expect(third.map((c) => [c.firstPosition, c.lastPosition, c.term])).to.deep.equal([[0, 2, 4]]);
+    } finally {
+      await store.close();
+    }
+  });
+});
