@@ -186,6 +186,12 @@ export class BatchLeader {
       throw error;
     }
     if (!this.opts.isLeader()) return;
+    const cut = this.state.lastCut;
+    if (cut !== undefined && cut.signatures === undefined && sameBatchHeader(cut.header, h)) {
+      // Every member then serves the quorum-signed header as the accountable commitment of its
+      // positions (seq_getBatchCommitment) before L1 has it. Posting does not wait for it.
+      this.opts.proposeApp(encodeAppRecord({ kind: "batchSigned", batchNumber: h.batchNumber, batchHash: hash, signatures }));
+    }
     const { data } = await deriveBatch(this.opts.store, h);
     let txHash;
     try {

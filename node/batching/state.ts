@@ -15,7 +15,8 @@ import type { Logger } from "../ops/logger.js";
 import { encodedTxSize } from "./format.js";
 import { BatchHistoryMissingError, deriveBatch, nextPrevHash, storedBatchHash, type BatchTx } from "./header.js";
 
-const SNAPSHOT_VERSION = 1;
+/** Version 2 added the quorum's signatures of each batch; version 1 is still read. */
+const SNAPSHOT_VERSION = 2;
 
 export interface BatchStateOptions {
   readonly store: NodeStore;
@@ -106,6 +107,9 @@ export class BatchState {
       } else if (record?.kind === "batchPosted") {
         const posted = this.applyPosted(record.posted);
         if (posted !== undefined) updates.set(posted.header.batchNumber, posted);
+      } else if (record?.kind === "batchSigned") {
+        const signed = this.applySigned(record.batchNumber, record.batchHash, record.signatures);
+        if (signed !== undefined) updates.set(signed.header.batchNumber, signed);
       }
     }
     if (updates.size > 0) await this.store.putBatches([...updates.values()]);
@@ -156,11 +160,27 @@ export class BatchState {
       return undefined;
     }
     if (last.posted !== undefined) return undefined; // a duplicate proposal
-    const posted: StoredBatch = { header: last.header, posted: { batchHash: p.batchHash, l1Block: p.l1Block, l1TxHash: p.l1TxHash } };
+    const posted: StoredBatch = { ...last, posted: { batchHash: p.batchHash, l1Block: p.l1Block, l1TxHash: p.l1TxHash } };
     this.cut = posted;
     this.posted = posted;
     this.opts.onPosted?.();
     return posted;
+  }
+
+  /**
+   * Records the quorum's signatures of the last cut. Nothing checks them here (which stake
+   * signed depends on each node's view of L1): whoever relies on them verifies them
+   * (node/commitments/batch-commitment.ts). A record for another header changes nothing.
+   */
+  private applySigned(batchNumber: number, batchHash: Hex, signatures: readonly Hex[]): StoredBatch | undefined {
+    const last = this.cut;
+    if (last === undefined || last.header.batchNumber !== batchNumber || storedBatchHash(last.header) !== batchHash) {
+      this.logger.info({ batchNumber, batchHash }, "ignoring batch signatures for a header that is not the last cut");
+      return undefined;
+    }
+    this.cut = { ...last, signatures };
+    if (this.posted === last) this.posted = this.cut;
+    return this.cut;
   }
 
   /** A local check (never part of the replicated state): does this node's log give the same header? */
@@ -192,10 +212,10 @@ export class BatchState {
     if (data.length === 0) return;
     const r = new Reader(data, "batch snapshot state");
     const version = r.u8("version");
-    if (version !== SNAPSHOT_VERSION) throw new Error(`batch snapshot state version ${version} is not supported`);
+    if (version !== SNAPSHOT_VERSION && version !== 1) throw new Error(`batch snapshot state version ${version} is not supported`);
     const n = r.count(2, 10, "batch");
     const batches: StoredBatch[] = [];
-    for (let i = 0; i < n; i++) batches.push(readStoredBatch(r));
+    for (let i = 0; i < n; i++) batches.push(readStoredBatch(r, version === 1));
     r.end();
     await this.store.putBatches(batches, { sync: true });
     const last = batches.at(-1);

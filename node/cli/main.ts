@@ -323,6 +323,12 @@ async function slash(args: string[]): Promise<void> {
     case "kept":
       console.log(`verified: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) holds ${proof.txHash} at ${at}`);
       break;
+    case "broken-unprovable":
+      console.log(
+        `BROKEN: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at}, the commitment promised ${proof.txHash}; the certificate's signer ${result.signer} did not sign that batch (its signers: ${result.batchSigners.join(", ")}), so nobody signed both and nobody can be slashed with this commitment alone`,
+      );
+      process.exitCode = 1;
+      break;
     case "broken":
       console.log(`BROKEN: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at}, the commitment promised ${proof.txHash}; pass --key FILE to slash ${result.signer}`);
       process.exitCode = 1;

@@ -145,7 +145,10 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       },
     }),
 
-    /** A batch as the replicated log cut it (latest cut of that number) and, once accepted on L1, where. */
+    /**
+     * A batch as the replicated log cut it (latest cut of that number), the quorum's signatures
+     * once the leader gathered them, and, once accepted on L1, where.
+     */
     seq_getBatch: defineMethod({
       params: (raw) => {
         const n = quantity(positionalParams(raw, 1)[0], "batch number");
@@ -155,7 +158,7 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       handler: async (batchNumber) => {
         const b = await store.getBatch(batchNumber);
         if (b === undefined) return null;
-        return { ...b.header, batchHash: storedBatchHash(b.header), posted: b.posted ?? null };
+        return { ...b.header, batchHash: storedBatchHash(b.header), posted: b.posted ?? null, signatures: b.signatures ?? [] };
       },
     }),
 

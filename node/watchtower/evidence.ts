@@ -8,6 +8,7 @@ import type { Hex } from "viem";
 import { decodeOrderCommitmentProof, signedCertificateFromStore, type OrderCommitmentProof } from "../commitments/certificate.js";
 import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
+import type { StoredBatchHeader } from "../domain/index.js";
 import { toBatchHeader } from "../batching/header.js";
 import { NodeRpcError, fetchRange, nodeRpc } from "../rpc/client.js";
 
@@ -26,12 +27,15 @@ export interface WatchtowerEvidence {
    * range. Undefined when no certificate covers it or the node lacks part of that range.
    */
   certifiedLeaf(position: bigint): Promise<OrderCommitmentProof | undefined>;
-  /** Headers the node signed or collected for batch `batchNumber` of epoch `epoch`. */
+  /**
+   * Headers the node holds for batch `batchNumber`: the one it signed for epoch `epoch`, and the
+   * replicated cut of that number with the quorum's signatures the leader gathered (any epoch).
+   */
   heldBatchHeaders(batchNumber: bigint, epoch: bigint): Promise<readonly HeldBatchHeader[]>;
 }
 
 /** The parts of NodeStore the watchtower reads. */
-export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getSignedBatchHeader">;
+export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getSignedBatchHeader" | "getBatch">;
 
 /** Evidence from a node store; `domain` is the registry's (the certificates are signed under it). */
 export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): WatchtowerEvidence {
@@ -50,8 +54,11 @@ export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): Wa
     },
 
     async heldBatchHeaders(batchNumber, epoch) {
-      const h = await store.getSignedBatchHeader(Number(batchNumber), Number(epoch));
-      return h === undefined ? [] : [{ header: toBatchHeader(h), signatures: [h.signature] }];
+      const [own, cut] = await Promise.all([store.getSignedBatchHeader(Number(batchNumber), Number(epoch)), store.getBatch(Number(batchNumber))]);
+      const held: HeldBatchHeader[] = [];
+      if (own !== undefined) held.push({ header: toBatchHeader(own), signatures: [own.signature] });
+      if (cut?.signatures !== undefined) held.push({ header: toBatchHeader(cut.header), signatures: cut.signatures });
+      return held;
     },
   };
 }
@@ -60,8 +67,9 @@ type TxView = { readonly position: number; readonly txHash: Hex };
 
 /**
  * Evidence from a running node's JSON-RPC at `url`: `seq_getRange` for its log and
- * `seq_getOrderCommitment` for the commitment of the transaction it holds at a position. The
- * RPC does not serve signed batch headers, so this source cannot show batch equivocation.
+ * `seq_getOrderCommitment` for the commitment of the transaction it holds at a position, and
+ * `seq_getBatch` for the replicated cut with the quorum's signatures. The RPC does not serve
+ * the headers the node signed itself.
  */
 export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): WatchtowerEvidence {
   const call = <T>(method: string, params: unknown[]) => nodeRpc<T>(url, method, params, options);
@@ -88,8 +96,10 @@ export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): 
       return proof.position === position ? proof : undefined;
     },
 
-    async heldBatchHeaders() {
-      return [];
+    async heldBatchHeaders(batchNumber) {
+      const cut = await call<(StoredBatchHeader & { signatures: Hex[] }) | null>("seq_getBatch", [`0x${batchNumber.toString(16)}`]);
+      if (cut === null || cut.signatures.length === 0) return [];
+      return [{ header: toBatchHeader(cut), signatures: cut.signatures }];
     },
   };
 }

@@ -2,10 +2,14 @@
  * The slashing watchtower: follows the batches the BatchInbox accepts (a confirmation depth
  * behind the L1 head, by polling), checks each against the node's own log and the order
  * commitments it holds, and submits the slashing proof when
- * - a certificate the node holds puts transaction X at position p and the accepted batch has
- *   another transaction there (broken order commitment: the certificate's signer is slashed);
- * - a header the node holds for the same (batchNumber, epoch) differs from the accepted one and
- *   a signer signed both (batch equivocation).
+ * - a certificate the node holds puts transaction X at position p, the accepted batch has
+ *   another transaction there, and the certificate's signer is among the batch's signers
+ *   (broken order commitment). A batch signed only by others proves nothing against the
+ *   certificate's signer (a colluding majority could frame an honest leader); it is reported;
+ * - a header the node holds for the batch number (its own signature, or the quorum's that the
+ *   leader gathered) differs from the accepted one and a signer signed both: batch
+ *   equivocation for the same epoch, conflicting batches when they put different transactions
+ *   at a position.
  * The node runs it in-process (`watchtower: true`); `seq watch` runs it standalone.
  *
  * Checking is idempotent: offences already punished are skipped (the contract's `isSlashed`),
@@ -13,11 +17,12 @@
  * checked. A batch whose positions the node's log does not hold yet is waited for: the cursor
  * stops before it and the next poll tries again. L1 failures are retried with back-off.
  */
-import { type Address, type Hex, type PublicClient } from "viem";
+import { type Address, type Hex, type PublicClient, getAddress } from "viem";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { readAcceptedBatches, type AcceptedBatch } from "../l1/inbox.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
-import { type SequencerDomain, batchHash, domain, orderCommitmentHash, recoverBatchHeaderSigner } from "../commitments/typed-data.js";
+import { buildPositionalTree, merkleProof, merkleRoot } from "../commitments/merkle.js";
+import { type BatchHeader, type SequencerDomain, batchHash, domain, orderCommitmentHash } from "../commitments/typed-data.js";
 import { verifyOrderCommitment } from "../commitments/verify.js";
 import type { Logger } from "../ops/logger.js";
 import type { WatchtowerEvidence } from "./evidence.js";
@@ -29,6 +34,10 @@ import {
   batchEquivocationOffenceId,
   brokenCommitmentArgs,
   brokenCommitmentOffenceId,
+  conflictingBatchesArgs,
+  conflictingBatchesOffenceId,
+  signedBatchLeaf,
+  signersOf,
   type SlashOutcome,
   type SlashWallet,
 } from "./slashing.js";
@@ -69,10 +78,10 @@ export interface WatchtowerStats {
 }
 
 export type SlashReport = {
-  readonly offence: "broken-commitment" | "batch-equivocation";
+  readonly offence: "broken-commitment" | "batch-equivocation" | "conflicting-batches";
   readonly batchNumber: bigint;
   readonly signer: Address;
-  /** The contradicted position (broken commitment only). */
+  /** The contradicted position (not for batch equivocation). */
   readonly position?: bigint;
   readonly outcome: SlashOutcome;
 };
@@ -216,16 +225,19 @@ export class Watchtower {
       this.recordError(error);
       this.log.error({ batchNumber: String(h.batchNumber), l1TxHash: batch.l1TxHash, err: error.message }, "accepted batch is unreadable");
     }
-    if (leaves !== undefined) await this.checkLeaves(batch, leaves, mine, slashes);
-    await this.checkEquivocation(batch, slashes);
+    // The inbox checked these signatures: every one recovers to a member of the epoch's set.
+    const acceptedBy = await signersOf(this.domain, h, batch.signatures);
+    if (leaves !== undefined) await this.checkLeaves(batch, leaves, acceptedBy, mine, slashes);
+    await this.checkHeldHeaders(batch, leaves, acceptedBy, slashes);
     this.counters.batchesChecked++;
     return true;
   }
 
-  private async checkLeaves(batch: AcceptedBatch, leaves: BatchLeaves, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
+  private async checkLeaves(batch: AcceptedBatch, leaves: BatchLeaves, acceptedBy: ReadonlyMap<string, Hex>, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
     const first = batch.header.firstPosition;
-    // One proof per contradicted certificate: the contract punishes a certificate once.
+    // One proof per contradicted certificate, and per signer: the contract punishes a signer once per batch.
     const proven: OrderCommitmentProof[] = [];
+    const punished = new Set<string>();
     for (let i = 0; i < mine.length; i++) {
       if (mine[i]!.toLowerCase() === leaves.txHashes[i]!.toLowerCase()) continue;
       const position = first + BigInt(i);
@@ -244,45 +256,77 @@ export class Watchtower {
         this.log.error({ ...context, reasons: verified.reasons }, "accepted batch contradicts our log, but our certificate for it does not verify");
         continue;
       }
-      this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer: verified.signer }, "accepted batch breaks an order commitment");
-      const outcome = await this.submit(brokenCommitmentOffenceId(verified.signer, leaf.certificate), {
+      const signer = verified.signer.toLowerCase();
+      const signature = acceptedBy.get(signer);
+      if (signature === undefined) {
+        this.log.error(
+          { ...context, certificate: orderCommitmentHash(leaf.certificate), certificateSigner: verified.signer, batchSigners: [...acceptedBy.keys()] },
+          "ACCEPTED BATCH BREAKS AN ORDER COMMITMENT its signer did not sign: the certificate's signer is not at fault; the batch's signers are slashable only through a header they signed for these positions",
+        );
+        continue;
+      }
+      if (punished.has(signer)) continue;
+      punished.add(signer);
+      this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer: verified.signer }, "accepted batch breaks an order commitment its signer also signed");
+      const outcome = await this.submit(brokenCommitmentOffenceId(verified.signer, batch.header.batchNumber), {
         functionName: "slashBrokenCommitment",
-        args: brokenCommitmentArgs(leaf, leaves),
+        args: brokenCommitmentArgs(leaf, signedBatchLeaf(leaves, position, signature)),
       });
       if (outcome) slashes.push({ offence: "broken-commitment", batchNumber: batch.batchNumber, signer: verified.signer, position, outcome });
     }
   }
 
-  private async checkEquivocation(batch: AcceptedBatch, slashes: SlashReport[]): Promise<void> {
+  /**
+   * Compares the accepted header with the ones this node holds for its batch number: a common
+   * signer of two headers of one epoch equivocated; of two headers that put different
+   * transactions at a position, signed conflicting batches. A re-cut (same content, later epoch)
+   * is no offence.
+   */
+  private async checkHeldHeaders(batch: AcceptedBatch, leaves: BatchLeaves | undefined, acceptedBy: ReadonlyMap<string, Hex>, slashes: SlashReport[]): Promise<void> {
     const h = batch.header;
-    const held = (await this.opts.evidence.heldBatchHeaders(h.batchNumber, h.epoch)).filter(
-      (x) => x.header.batchNumber === h.batchNumber && x.header.epoch === h.epoch,
-    );
     const accepted = batchHash(h);
-    const others = held.filter((x) => batchHash(x.header) !== accepted);
-    if (others.length === 0) return;
-    // The inbox checked these signatures: every one recovers to a member of the epoch's set.
-    const acceptedBy = new Map<string, Hex>();
-    for (const sig of batch.signatures) acceptedBy.set((await recoverBatchHeaderSigner(this.domain, h, sig)).toLowerCase(), sig);
-    for (const other of others) {
-      for (const sig of other.signatures) {
-        let signer: Address;
-        try {
-          signer = await recoverBatchHeaderSigner(this.domain, other.header, sig);
-        } catch (error) {
-          this.log.warn({ batchNumber: String(h.batchNumber), err: (error as Error).message }, "skipping an unreadable signature of a held batch header");
+    const held = (await this.opts.evidence.heldBatchHeaders(h.batchNumber, h.epoch)).filter((x) => x.header.batchNumber === h.batchNumber && batchHash(x.header) !== accepted);
+    for (const other of held) {
+      const sameEpoch = other.header.epoch === h.epoch;
+      const conflict = sameEpoch ? undefined : leaves === undefined ? undefined : await this.firstConflict(leaves, other.header);
+      if (!sameEpoch && conflict === undefined) continue;
+      for (const [signer, sig] of await signersOf(this.domain, other.header, other.signatures)) {
+        const acceptedSig = acceptedBy.get(signer);
+        if (acceptedSig === undefined) continue;
+        const who = getAddress(signer);
+        if (conflict === undefined) {
+          this.log.warn({ batchNumber: String(h.batchNumber), epoch: String(h.epoch), signer: who, accepted, other: batchHash(other.header) }, "batch equivocation: a signer signed two headers for one batch and epoch");
+          const outcome = await this.submit(batchEquivocationOffenceId(who, h.batchNumber, h.epoch), {
+            functionName: "slashBatchEquivocation",
+            args: [h, acceptedSig, other.header, sig],
+          });
+          if (outcome) slashes.push({ offence: "batch-equivocation", batchNumber: h.batchNumber, signer: who, outcome });
           continue;
         }
-        const acceptedSig = acceptedBy.get(signer.toLowerCase());
-        if (acceptedSig === undefined) continue;
-        this.log.warn({ batchNumber: String(h.batchNumber), epoch: String(h.epoch), signer, accepted, other: batchHash(other.header) }, "batch equivocation: a signer signed two headers for one batch and epoch");
-        const outcome = await this.submit(batchEquivocationOffenceId(signer, h.batchNumber, h.epoch), {
-          functionName: "slashBatchEquivocation",
-          args: [h, acceptedSig, other.header, sig],
+        this.log.warn({ batchNumber: String(h.batchNumber), position: String(conflict.position), signer: who, accepted, other: batchHash(other.header) }, "conflicting batches: a signer signed two headers that disagree at a position");
+        const outcome = await this.submit(conflictingBatchesOffenceId(who, h, other.header), {
+          functionName: "slashConflictingBatches",
+          args: conflictingBatchesArgs(conflict.position, signedBatchLeaf(leaves!, conflict.position, acceptedSig), { header: other.header, signature: sig, ...conflict.leaf }),
         });
-        if (outcome) slashes.push({ offence: "batch-equivocation", batchNumber: h.batchNumber, signer, outcome });
+        if (outcome) slashes.push({ offence: "conflicting-batches", batchNumber: h.batchNumber, signer: who, position: conflict.position, outcome });
       }
     }
+  }
+
+  /** The first position where `other` (a header over this node's log) disagrees with the accepted leaves, with `other`'s leaf there. */
+  private async firstConflict(leaves: BatchLeaves, other: BatchHeader): Promise<{ position: bigint; leaf: { txHash: Hex; proof: Hex[] } } | undefined> {
+    const count = Number(other.lastPosition - other.firstPosition + 1n);
+    const ours = await this.opts.evidence.committedTxHashes(other.firstPosition, count);
+    if (ours.length < count) return undefined;
+    const tree = buildPositionalTree(other.firstPosition, ours);
+    if (merkleRoot(tree) !== other.merkleRoot.toLowerCase()) return undefined; // not a header over our log: nothing we can prove with
+    const from = maxBig(leaves.header.firstPosition, other.firstPosition);
+    const to = minBig(leaves.header.lastPosition, other.lastPosition);
+    for (let p = from; p <= to; p++) {
+      const i = Number(p - other.firstPosition);
+      if (ours[i]!.toLowerCase() !== leaves.at(p).txHash.toLowerCase()) return { position: p, leaf: { txHash: ours[i]!, proof: merkleProof(tree, i) } };
+    }
+    return undefined;
   }
 
   /** Submits one proof; a refused proof is logged and skipped (resending cannot help), L1 failures propagate. */
@@ -315,4 +359,8 @@ export class Watchtower {
 
 function minBig(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

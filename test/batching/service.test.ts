@@ -200,6 +200,9 @@ describe("BatchService (3 members, in-process chain)", function () {
     const fromL1 = decodeBatchData(Buffer.from(accepted!.data.slice(2), "hex"), 5).map((t) => keccak256(t));
     expect(fromL1).to.deep.equal(log[0]!.txs!.map((t) => t.hash));
     expect(accepted!.l1TxHash).to.equal(cut.posted!.l1TxHash);
+    // The quorum's signatures reached every member through the log, as L1 got them: what
+    // seq_getBatchCommitment serves before L1 has the batch.
+    for (const m of members) expect((await m.store.getBatch(1))!.signatures).to.deep.equal(accepted!.signatures);
     // Every member that signed recorded the header durably first.
     const signed = await Promise.all(members.map((m) => m.store.getSignedBatchHeader(1, epoch)));
     expect(signed.filter((s) => s !== undefined).length).to.be.at.least(2);

@@ -270,6 +270,29 @@ describe("slashing watchtower", function () {
     expect(t.stats().lastError).to.equal(null);
   });
 
+  it("S2: slashes a signer of the quorum-signed header the node holds that also signed the conflicting accepted batch, and not the honest signers", async () => {
+    // Batch 2 as accepted (operators 0 and 1) put x at 4; the node's log holds e there, and the
+    // node holds a header over its log for batch 2 under another epoch, signed by operators 1
+    // and 2: operator 1 signed both. Operator 2 signed only the header its log reproduces.
+    const faulty = accepted[1]!;
+    const ours = [tx("d"), tx("e"), tx("f")].map((r) => keccak256(r));
+    const honest: BatchHeader = { ...faulty, epoch: faulty.epoch - 1n, merkleRoot: merkleRoot(buildPositionalTree(faulty.firstPosition, ours)) };
+    const quorum = await Promise.all([signers[1]!, signers[2]!].map((s) => signBatchHeader(s, d, honest)));
+    const base = storeEvidence(store, d);
+    const evidence: WatchtowerEvidence = { ...base, heldBatchHeaders: async (n) => (n === honest.batchNumber ? [{ header: honest, signatures: quorum }] : base.heldBatchHeaders(n, 0n)) };
+    const op2Before = await registry().read.operatorInfo([net.operators[2]!.operator]);
+    const t = tower({ evidence, stateFile: path.join(dir, "conflicts.json") });
+    const run = await t.runOnce();
+    const conflicts = run.slashes.filter((x) => x.offence === "conflicting-batches");
+    expect(conflicts).to.have.length(1);
+    expect(conflicts[0]).to.deep.include({ batchNumber: 2n, position: 4n, signer: signers[1]!.address });
+    expect(conflicts[0]!.outcome.status).to.equal("slashed");
+    // Operator 0's broken commitment was punished before: only "already-slashed" is left of it.
+    expect(run.slashes.filter((x) => x.offence === "broken-commitment").map((x) => x.outcome.status)).to.deep.equal(["already-slashed"]);
+    expect(await registry().read.operatorInfo([net.operators[2]!.operator])).to.deep.equal(op2Before);
+    expect((await t.runOnce()).slashes).to.deep.equal([]);
+  });
+
   it("reads the headers a node signed from its store, for the asked epoch only", async () => {
     const h = nextBatch([tx("held")]).header;
     const signature = await signBatchHeader(signers[2]!, d, h);
@@ -286,6 +309,12 @@ describe("slashing watchtower", function () {
     const evidence = storeEvidence(store, d);
     expect(await evidence.heldBatchHeaders(h.batchNumber, h.epoch)).to.deep.equal([{ header: h, signatures: [signature] }]);
     expect(await evidence.heldBatchHeaders(h.batchNumber, h.epoch + 1n)).to.deep.equal([]);
+    // And the replicated cut of a batch number with the quorum's signatures, whatever its epoch.
+    const cut = { ...h, batchNumber: 99n };
+    const quorum = await Promise.all([signers[1]!, signers[2]!].map((x) => signBatchHeader(x, d, cut)));
+    const stored = { epoch: Number(cut.epoch), batchNumber: 99, prevBatchHash: cut.prevBatchHash, firstPosition: Number(cut.firstPosition), lastPosition: Number(cut.lastPosition), merkleRoot: cut.merkleRoot, dataHash: cut.dataHash };
+    await store.putBatches([{ header: stored, signatures: quorum }]);
+    expect(await evidence.heldBatchHeaders(99n, h.epoch + 5n)).to.deep.equal([{ header: cut, signatures: quorum }]);
   });
 
   it("serves the same evidence over a running node's RPC", async () => {
@@ -353,7 +382,7 @@ describe("slashing watchtower", function () {
     });
 
     it("reports a broken commitment without a key, slashes with one, and only once", async () => {
-      const offenceId = brokenCommitmentOffenceId(signers[1]!.address, forged.certificate);
+      const offenceId = brokenCommitmentOffenceId(signers[1]!.address, 3n);
       const dry = await checkOrderCommitment(forged, { publicClient, deployment });
       expect(dry).to.deep.include({ status: "broken", batchNumber: 3n, batchTxHash: keccak256(log[7]!), signer: signers[1]!.address, offenceId });
       const before = await token().read.balanceOf([user.account.address]);
@@ -365,6 +394,19 @@ describe("slashing watchtower", function () {
       expect(await token().read.balanceOf([user.account.address])).to.equal(before);
       expect((await (await slashingContract()).read.claimOf([offenceId])).reporter).to.equal(getAddress(user.account.address));
       expect(await checkOrderCommitment(forged, { publicClient, deployment, wallet: user })).to.deep.include({ status: "already-slashed", offenceId });
+    });
+
+    it("S2: a commitment broken by a batch its signer did not sign is reported as unprovable, and slashes nobody", async () => {
+      // Operator 0 promised position 7 to another transaction; batch 3 was signed by operators 1 and 2 only.
+      const signed = await certifyGroup(
+        { epoch, term: 3n, firstPosition: 7n, txHashes: [keccak256(tx("promised by 0"))] },
+        { chainId: deployment.chainId, registry: deployment.sequencerRegistry, signer: signers[0]! },
+      );
+      const before = await registry().read.operatorInfo([net.operators[0]!.operator]);
+      const result = await checkOrderCommitment(signed.proofFor(7n), { publicClient, deployment, wallet: user });
+      expect(result).to.deep.include({ status: "broken-unprovable", batchNumber: 3n, signer: signers[0]!.address });
+      if (result.status === "broken-unprovable") expect([...result.batchSigners].sort()).to.deep.equal([signers[1]!.address, signers[2]!.address].sort());
+      expect(await registry().read.operatorInfo([net.operators[0]!.operator])).to.deep.equal(before);
     });
 
     it("runs from the command line", async () => {
