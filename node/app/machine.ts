@@ -5,8 +5,8 @@
  *
  * | record | owner |
  * | --- | --- |
- * | `txs` entries, `certificate` | certificates and the tx/position indexes (`CommitmentService`) |
- * | `batchCut`, `batchPosted` | the batch state (`BatchService`) |
+ * | `txs` entries, `certificate`, `quorumCertificate` | certificates and the tx/position indexes (`CommitmentService`, with `QuorumCertificates`) |
+ * | `batchCut`, `batchPosted`, `batchSigned` | the batch state (`BatchService`) |
  * | `epochLeader` | the epoch-leader settlement kept here |
  *
  * The order inside one apply is part of crash safety: batch records reach the store before the

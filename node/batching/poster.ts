@@ -8,6 +8,7 @@ import type { Address, Hash, Hex } from "viem";
 import type { NodeId } from "../consensus/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
 import type { InboxWriter } from "../l1/inbox-writer.js";
+import { gatherStakeMajority, type StakedSigner } from "../commitments/quorum.js";
 import { QuorumNotReachedError } from "./errors.js";
 import { toBatchHeader } from "./header.js";
 import type { BatchSigner } from "./signer.js";
@@ -22,7 +23,7 @@ export interface BatchPoster {
 
 /** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
 export interface BatchEpochView {
-  readonly members: readonly { readonly nodeId: NodeId; readonly signer: Address; readonly stake: bigint }[];
+  readonly members: readonly StakedSigner<NodeId>[];
 }
 
 export interface QuorumPosterOptions {
@@ -44,42 +45,18 @@ export class QuorumPoster implements BatchPoster {
 
   async gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]> {
     const view = await this.epochViewOf(h.epoch);
-    const activeStake = view.members.reduce((sum, m) => sum + m.stake, 0n);
-    const stakeOf = new Map(view.members.map((m) => [m.signer.toLowerCase(), m.stake]));
     if (this.gathered?.hash !== hash) this.gathered = { hash, bySigner: new Map() };
     const got = this.gathered.bySigner;
-    const failures: Record<string, string> = {};
-    const signedStake = () => [...got.keys()].reduce((sum, signer) => sum + (stakeOf.get(signer) ?? 0n), 0n);
-    const enough = () => signedStake() * 2n > activeStake;
-    const ask = async (member: BatchEpochView["members"][number]): Promise<void> => {
-      const signer = member.signer.toLowerCase() as Address;
-      if (got.has(signer)) return;
-      try {
-        const signature =
-          member.nodeId === this.opts.selfId
-            ? await this.opts.signer.sign(h)
-            : decodeSignatureResponse(await this.opts.request(member.nodeId, encodeSignatureRequest(h), this.opts.signatureTimeoutMs ?? 5_000));
-        const recovered = await this.opts.signer.recover(h, signature);
-        if (recovered !== signer) throw new Error(`signature recovers to ${recovered}, the set has ${signer} for this member`);
-        got.set(signer, signature);
-      } catch (error) {
-        failures[member.nodeId] = (error as Error).message;
-      }
-    };
-    if (!enough()) {
-      // Everyone is asked at once; the answer is taken as soon as more than half the stake has signed.
-      await new Promise<void>((resolve) => {
-        let left = view.members.length;
-        if (left === 0) resolve();
-        for (const m of view.members) {
-          void ask(m).finally(() => {
-            left--;
-            if (enough() || left === 0) resolve();
-          });
-        }
-      });
-    }
-    if (!enough()) throw new QuorumNotReachedError(h.batchNumber, h.epoch, signedStake(), activeStake, failures);
+    const result = await gatherStakeMajority(
+      view.members,
+      got,
+      async (member) =>
+        member.nodeId === this.opts.selfId
+          ? this.opts.signer.sign(h)
+          : decodeSignatureResponse(await this.opts.request(member.nodeId, encodeSignatureRequest(h), this.opts.signatureTimeoutMs ?? 5_000)),
+      (signature) => this.opts.signer.recover(h, signature),
+    );
+    if (!result.reached) throw new QuorumNotReachedError(h.batchNumber, h.epoch, result.signedStake, result.activeStake, Object.fromEntries(result.failures));
     return [...got.values()];
   }
 

@@ -85,23 +85,56 @@ export function readCommittedTx(r: Reader, position: number): CommittedTx {
   return { position, index, term, hash, data };
 }
 
-export function writeCertificate(w: Writer, c: StoredCertificate): void {
+type CertificateFields = Omit<StoredCertificate, "signature">;
+
+/** The OrderCommitment fields, shared by leader and quorum certificates. */
+function writeCertificateFields(w: Writer, c: CertificateFields): void {
   w.varint(c.epoch, "epoch");
   w.varint(c.term, "term");
   w.varint(c.firstPosition, "firstPosition");
   w.varint(c.lastPosition, "lastPosition");
   w.hex(c.merkleRoot, 32, "merkleRoot");
-  w.hex(c.signature, 65, "signature");
 }
 
-export function readCertificate(r: Reader): StoredCertificate {
+function readCertificateFields(r: Reader): CertificateFields {
   const epoch = r.varint("epoch");
   const term = r.varint("term");
   const firstPosition = r.varint("firstPosition");
   const lastPosition = r.varint("lastPosition");
-  const merkleRoot = bytesToHex(r.raw(32, "merkleRoot"));
-  const signature = bytesToHex(r.raw(65, "signature"));
-  return { epoch, term, firstPosition, lastPosition, merkleRoot, signature };
+  return { epoch, term, firstPosition, lastPosition, merkleRoot: bytesToHex(r.raw(32, "merkleRoot")) };
+}
+
+export function writeCertificate(w: Writer, c: StoredCertificate): void {
+  writeCertificateFields(w, c);
+  w.hex(c.signature, 65, "signature");
+}
+
+export function readCertificate(r: Reader): StoredCertificate {
+  const fields = readCertificateFields(r);
+  return { ...fields, signature: bytesToHex(r.raw(65, "signature")) };
+}
+
+/**
+ * An order-commitment certificate signed by members holding more than half of its epoch's
+ * stake, each over its own committed log: the accountable form of a leader's certificate.
+ */
+export interface StoredQuorumCertificate {
+  readonly epoch: number;
+  readonly term: number;
+  readonly firstPosition: number;
+  readonly lastPosition: number;
+  readonly merkleRoot: Hex;
+  readonly signatures: readonly Hex[];
+}
+
+export function writeQuorumCertificate(w: Writer, c: StoredQuorumCertificate): void {
+  writeCertificateFields(w, c);
+  writeSignatures(w, c.signatures);
+}
+
+export function readQuorumCertificate(r: Reader): StoredQuorumCertificate {
+  const fields = readCertificateFields(r);
+  return { ...fields, signatures: readSignatures(r) };
 }
 
 /** The header fields (no signature): shared by signed headers, stored batches and app records. */

@@ -63,6 +63,19 @@ const SUBMISSION_CODES: Readonly<Record<SubmitFailure, number>> = {
 };
 
 export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
+
+  /** A lookup of a committed transaction's commitment by hash: null if unknown, a retryable error while pending. */
+  const commitmentMethod = <T>(lookup: (position: number) => Promise<{ status: "certified"; commitment: T } | { status: string }>, pending: string, status: string) =>
+    defineMethod({
+      params: txHashParam,
+      handler: async (hash: Hex): Promise<T | null> => {
+        const location = await store.getTxLocation(hash);
+        if (location === undefined) return null;
+        const found = await lookup(location.position);
+        if (found.status === "certified") return (found as { commitment: T }).commitment;
+        throw new RpcError(NOT_FOUND, `${hash} is committed at position ${location.position}; ${pending}, retry shortly`, { position: location.position, status, retryable: true });
+      },
+    });
   const { submissions, commitments, store } = deps;
   const submit = async (raw: Hex): Promise<OrderCommitmentProofJson> => {
     try {
@@ -95,20 +108,13 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       handler: (raw): Promise<OrderCommitmentProofJson> => submit(raw),
     }),
 
-    seq_getOrderCommitment: defineMethod({
-      params: txHashParam,
-      handler: async (hash) => {
-        const location = await store.getTxLocation(hash);
-        if (location === undefined) return null;
-        const found = await commitments.commitmentAt(location.position);
-        if (found.status === "certified") return found.commitment;
-        throw new RpcError(NOT_FOUND, `${hash} is committed at position ${location.position}; its certificate is not signed yet, retry shortly`, {
-          position: location.position,
-          status: "pending-certificate",
-          retryable: true,
-        });
-      },
-    }),
+    seq_getOrderCommitment: commitmentMethod((position) => commitments.commitmentAt(position), "its certificate is not signed yet", "pending-certificate"),
+
+    /**
+     * The transaction's quorum commitment: a certificate co-signed by members holding more than
+     * half of its epoch's stake, accountable against any majority (node/app/quorum-certificates.ts).
+     */
+    seq_getQuorumCommitment: commitmentMethod((position) => commitments.quorumCommitmentAt(position), "no quorum certificate covers it yet", "pending-quorum-certificate"),
 
     seq_getTransactionByPosition: defineMethod({
       params: (raw) => quantity(positionalParams(raw, 1)[0], "position"),

@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from "viem";
 import type { NodeId } from "../consensus/index.js";
+import type { RpcKind } from "../codec/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
 import { NodeStore } from "../storage/index.js";
 import { DecodePool } from "../intake/index.js";
@@ -19,6 +20,7 @@ import { loadDeploymentRecord } from "../l1/deployment.js";
 import { RegistryReader } from "../l1/registry.js";
 import { L1Follower } from "../l1/follower.js";
 import { CommitmentService } from "../app/commitments.js";
+import { QuorumCertificates } from "../app/quorum-certificates.js";
 import { AppStateMachine } from "../app/machine.js";
 import { BatchService, type BatchPoster } from "../batching/index.js";
 import { Watchtower } from "../watchtower/watchtower.js";
@@ -65,6 +67,7 @@ export interface NodeParts {
   readonly raft: RaftNode;
   readonly transport: Transport;
   readonly commitments: CommitmentService;
+  readonly quorum: QuorumCertificates;
   readonly batches: BatchService;
   readonly machine: AppStateMachine;
   readonly watchtower: Watchtower | undefined;
@@ -162,9 +165,34 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   await members.refreshPeers(transport, raft.status().config, self.nodeId);
-  const request = (to: NodeId, protocol: "submit" | "batchSignature" | "history", payload: Uint8Array, timeoutMs: number, signal?: AbortSignal) =>
+  const request = (to: NodeId, protocol: RpcKind, payload: Uint8Array, timeoutMs: number, signal?: AbortSignal) =>
     transport.request(members.peerIdOf(to), protocol, payload, { timeoutMs, ...(signal ? { signal } : {}) });
 
+  const sequencerDomain = domain(deployment.chainId, deployment.sequencerRegistry);
+  const epochView = async (epoch: number) => ({
+    members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer, stake: m.stake })),
+  });
+  const leaderTerm = () => {
+    const s = raft.basicStatus();
+    return s.role === "leader" ? s.term : null;
+  };
+  // Filled in once the batch state exists: positions on L1 need no quorum certificate.
+  let postedNext = () => 0;
+  const quorum = new QuorumCertificates({
+    store,
+    signer,
+    domain: sequencerDomain,
+    selfId: self.nodeId,
+    logger: componentLogger(logger, "quorum"),
+    epochView,
+    request: (to, payload, timeoutMs) => request(to, "certificateSignature", payload, timeoutMs),
+    proposeApp: (data) => raft.proposeApp(data),
+    // Only while acting as leader (defined below: history complete, not retired).
+    leaderTerm: () => (acting() ? raft.basicStatus().term : null),
+    epoch: () => Number(follower.epoch),
+    postedNext: () => postedNext(),
+  });
+  await quorum.recover();
   const commitments = new CommitmentService({
     store,
     signer,
@@ -172,11 +200,9 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     registry: deployment.sequencerRegistry,
     logger: componentLogger(logger, "commitments"),
     epoch: () => Number(follower.epoch),
-    leaderTerm: () => {
-      const s = raft.basicStatus();
-      return s.role === "leader" ? s.term : null;
-    },
+    leaderTerm,
     proposeApp: (data) => raft.proposeApp(data),
+    quorum,
   });
   await commitments.recover();
 
@@ -222,13 +248,17 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     selfId: self.nodeId,
     isLeader: acting,
     epoch: () => Number(follower.epoch),
-    epochView: async (epoch) => ({ members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer, stake: m.stake })) }),
+    epochView,
     request: (to, payload, timeoutMs) => request(to, "batchSignature", payload, timeoutMs),
     proposeApp: (data) => raft.proposeApp(data),
     pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
     ...(options.wrapBatchPoster ? { wrapPoster: options.wrapBatchPoster } : {}),
   });
   await batches.recover();
+  postedNext = () => {
+    const p = batches.status().lastPosted;
+    return p === null ? 0 : p.lastPosition + 1;
+  };
   const machine = new AppStateMachine({ batches, commitments });
 
   const watchtower = config.watchtower
@@ -299,7 +329,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, rpc, status },
     lastHeard,
     genesis,
     recovered: !fresh,

@@ -54,6 +54,8 @@ export interface NodeConfig {
   readonly batchIntervalMs: number;
   /** A leader whose oldest unposted batch is older than this hands leadership on. */
   readonly batchDeadlineMs: number;
+  /** How often the leader has the newly applied positions co-signed by a stake majority (quorum certificates). */
+  readonly quorumCertificateIntervalMs: number;
   /** Committed but unposted transactions beyond which new submissions are refused (L1 down for long). */
   readonly maxUnpostedTxs: number;
   /** File with the key that pays for L1 batch transactions; the signer key when empty. */
@@ -86,6 +88,7 @@ export const DEFAULTS = {
   batchMaxTxs: 1_000,
   batchMaxBytes: 120_000,
   batchIntervalMs: 2_000,
+  quorumCertificateIntervalMs: 250,
   batchDeadlineMs: 60_000,
   maxUnpostedTxs: 1_000_000,
   batcherKeyFile: "",
@@ -128,6 +131,7 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   batchMaxTxs: "SEQ_BATCH_MAX_TXS",
   batchMaxBytes: "SEQ_BATCH_MAX_BYTES",
   batchIntervalMs: "SEQ_BATCH_INTERVAL_MS",
+  quorumCertificateIntervalMs: "SEQ_QUORUM_CERTIFICATE_INTERVAL_MS",
   batchDeadlineMs: "SEQ_BATCH_DEADLINE_MS",
   maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
   batcherKeyFile: "SEQ_BATCHER_KEY_FILE",
@@ -155,6 +159,7 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "batchMaxBytes",
   "batchIntervalMs",
   "batchDeadlineMs",
+  "quorumCertificateIntervalMs",
   "maxUnpostedTxs",
 ]);
 const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile", "keystorePasswordFile"]);
@@ -207,7 +212,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {

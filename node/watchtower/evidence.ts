@@ -6,6 +6,7 @@
  */
 import type { Hex } from "viem";
 import { decodeOrderCommitmentProof, signedCertificateFromStore, type OrderCommitmentProof } from "../commitments/certificate.js";
+import { decodeQuorumCommitment, quorumCommitmentFromStore, type QuorumCommitment } from "../commitments/quorum-commitment.js";
 import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
@@ -27,6 +28,8 @@ export interface WatchtowerEvidence {
    * range. Undefined when no certificate covers it or the node lacks part of that range.
    */
   certifiedLeaf(position: bigint): Promise<OrderCommitmentProof | undefined>;
+  /** The quorum commitment the node holds for `position` (a certificate a stake majority co-signed), if any. */
+  quorumLeaf(position: bigint): Promise<QuorumCommitment | undefined>;
   /**
    * Headers the node holds for batch `batchNumber`: the one it signed for epoch `epoch`, and the
    * replicated cut of that number with the quorum's signatures the leader gathered (any epoch).
@@ -35,7 +38,7 @@ export interface WatchtowerEvidence {
 }
 
 /** The parts of NodeStore the watchtower reads. */
-export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getSignedBatchHeader" | "getBatch">;
+export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getQuorumCertificateForPosition" | "getSignedBatchHeader" | "getBatch">;
 
 /** Evidence from a node store; `domain` is the registry's (the certificates are signed under it). */
 export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): WatchtowerEvidence {
@@ -51,6 +54,14 @@ export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): Wa
       const hashes = (await store.getTxRange(cert.firstPosition, size)).map((tx) => tx.hash);
       if (hashes.length !== size) return undefined;
       return signedCertificateFromStore(cert, hashes, domain).proofFor(position);
+    },
+
+    async quorumLeaf(position) {
+      const q = await store.getQuorumCertificateForPosition(Number(position));
+      if (q === undefined) return undefined;
+      const size = q.lastPosition - q.firstPosition + 1;
+      const hashes = (await store.getTxRange(q.firstPosition, size)).map((tx) => tx.hash);
+      return hashes.length === size ? quorumCommitmentFromStore(q, hashes, Number(position), domain) : undefined;
     },
 
     async heldBatchHeaders(batchNumber, epoch) {
@@ -94,6 +105,21 @@ export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): 
       const proof = decodeOrderCommitmentProof(json);
       // The same transaction committed twice resolves to its first position: not this one.
       return proof.position === position ? proof : undefined;
+    },
+
+    async quorumLeaf(position) {
+      const tx = await call<TxView | null>("seq_getTransactionByPosition", [`0x${position.toString(16)}`]);
+      if (tx === null) return undefined;
+      let json: unknown;
+      try {
+        json = await call<unknown>("seq_getQuorumCommitment", [tx.txHash]);
+      } catch (error) {
+        if (error instanceof NodeRpcError && error.retryable && error.code !== undefined) return undefined;
+        throw error;
+      }
+      if (json === null) return undefined;
+      const q = decodeQuorumCommitment(json);
+      return q.position === position ? q : undefined;
     },
 
     async heldBatchHeaders(batchNumber) {

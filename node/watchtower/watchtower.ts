@@ -24,6 +24,7 @@ import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot } from "../commitments/merkle.js";
 import { type BatchHeader, type SequencerDomain, batchHash, domain, orderCommitmentHash } from "../commitments/typed-data.js";
 import { verifyOrderCommitment } from "../commitments/verify.js";
+import { commitmentOfSignature } from "../commitments/quorum-commitment.js";
 import type { Logger } from "../ops/logger.js";
 import type { WatchtowerEvidence } from "./evidence.js";
 import {
@@ -235,45 +236,66 @@ export class Watchtower {
 
   private async checkLeaves(batch: AcceptedBatch, leaves: BatchLeaves, acceptedBy: ReadonlyMap<string, Hex>, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
     const first = batch.header.firstPosition;
-    // One proof per contradicted certificate, and per signer: the contract punishes a signer once per batch.
-    const proven: OrderCommitmentProof[] = [];
+    // Certificates already examined (their other positions prove nothing new), and the signers
+    // already proven: the contract punishes a signer once per batch.
+    const examined: { first: bigint; last: bigint }[] = [];
+    const covered = (p: bigint) => examined.some((r) => p >= r.first && p <= r.last);
     const punished = new Set<string>();
     for (let i = 0; i < mine.length; i++) {
       if (mine[i]!.toLowerCase() === leaves.txHashes[i]!.toLowerCase()) continue;
       const position = first + BigInt(i);
       this.counters.mismatches++;
-      if (proven.some((p) => position >= p.certificate.firstPosition && position <= p.certificate.lastPosition)) continue;
-      const leaf = await this.opts.evidence.certifiedLeaf(position);
+      if (covered(position)) continue;
       const context = { batchNumber: String(batch.batchNumber), position: String(position), ours: mine[i], batch: leaves.txHashes[i] };
-      if (leaf === undefined || leaf.txHash.toLowerCase() !== mine[i]!.toLowerCase()) {
+      const candidates = await this.commitmentsAt(position, mine[i]!, context);
+      if (candidates.length === 0) {
         this.log.warn(context, "accepted batch differs from this node's log at a position no certificate of ours covers");
         continue;
       }
-      proven.push(leaf);
-      const verified = await verifyOrderCommitment(leaf, { chainId: this.domain.chainId, registry: this.domain.verifyingContract });
-      if (!verified.valid || verified.signer === null) {
-        this.recordError(new Error(`the certificate covering position ${position} does not verify: ${verified.reasons.map((r) => r.message).join("; ")}`));
-        this.log.error({ ...context, reasons: verified.reasons }, "accepted batch contradicts our log, but our certificate for it does not verify");
-        continue;
-      }
-      const signer = verified.signer.toLowerCase();
-      const signature = acceptedBy.get(signer);
-      if (signature === undefined) {
+      for (const c of candidates) examined.push({ first: c.leaf.certificate.firstPosition, last: c.leaf.certificate.lastPosition });
+      const provable = candidates.filter((c) => acceptedBy.has(c.signer.toLowerCase()));
+      if (provable.length === 0) {
         this.log.error(
-          { ...context, certificate: orderCommitmentHash(leaf.certificate), certificateSigner: verified.signer, batchSigners: [...acceptedBy.keys()] },
-          "ACCEPTED BATCH BREAKS AN ORDER COMMITMENT its signer did not sign: the certificate's signer is not at fault; the batch's signers are slashable only through a header they signed for these positions",
+          { ...context, certificateSigners: candidates.map((c) => c.signer), batchSigners: [...acceptedBy.keys()] },
+          "ACCEPTED BATCH BREAKS AN ORDER COMMITMENT none of whose signers signed the batch: nobody signed both, nobody is slashable with it",
         );
         continue;
       }
-      if (punished.has(signer)) continue;
-      punished.add(signer);
-      this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer: verified.signer }, "accepted batch breaks an order commitment its signer also signed");
-      const outcome = await this.submit(brokenCommitmentOffenceId(verified.signer, batch.header.batchNumber), {
-        functionName: "slashBrokenCommitment",
-        args: brokenCommitmentArgs(leaf, signedBatchLeaf(leaves, position, signature)),
-      });
-      if (outcome) slashes.push({ offence: "broken-commitment", batchNumber: batch.batchNumber, signer: verified.signer, position, outcome });
+      for (const { leaf, signer } of provable) {
+        const key = signer.toLowerCase();
+        if (punished.has(key)) continue;
+        punished.add(key);
+        this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer }, "accepted batch breaks an order commitment its signer also signed");
+        const outcome = await this.submit(brokenCommitmentOffenceId(signer, batch.header.batchNumber), {
+          functionName: "slashBrokenCommitment",
+          args: brokenCommitmentArgs(leaf, signedBatchLeaf(leaves, position, acceptedBy.get(key)!)),
+        });
+        if (outcome) slashes.push({ offence: "broken-commitment", batchNumber: batch.batchNumber, signer, position, outcome });
+      }
     }
+  }
+
+  /**
+   * Every signed statement this node holds that puts `ours` at `position`: the leader's
+   * certificate and each signature of the quorum certificate, one signer each, verified offline.
+   */
+  private async commitmentsAt(position: bigint, ours: Hex, context: Record<string, unknown>): Promise<{ leaf: OrderCommitmentProof; signer: Address }[]> {
+    const leaves: OrderCommitmentProof[] = [];
+    const leader = await this.opts.evidence.certifiedLeaf(position);
+    if (leader !== undefined && leader.txHash.toLowerCase() === ours.toLowerCase()) leaves.push(leader);
+    const quorum = await this.opts.evidence.quorumLeaf(position);
+    if (quorum !== undefined && quorum.txHash.toLowerCase() === ours.toLowerCase()) leaves.push(...quorum.signatures.map((sig) => commitmentOfSignature(quorum, sig)));
+    const out: { leaf: OrderCommitmentProof; signer: Address }[] = [];
+    for (const leaf of leaves) {
+      const verified = await verifyOrderCommitment(leaf, { chainId: this.domain.chainId, registry: this.domain.verifyingContract });
+      if (verified.valid && verified.signer !== null) {
+        if (!out.some((o) => o.signer === verified.signer)) out.push({ leaf, signer: verified.signer });
+        continue;
+      }
+      this.recordError(new Error(`a certificate covering position ${position} does not verify: ${verified.reasons.map((r) => r.message).join("; ")}`));
+      this.log.error({ ...context, reasons: verified.reasons }, "accepted batch contradicts our log, but a certificate we hold for it does not verify");
+    }
+    return out;
   }
 
   /**

@@ -7,7 +7,14 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
 import { converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
-import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
+import {
+  decodeOrderCommitmentProof,
+  decodeQuorumCommitment,
+  verifyOrderCommitmentOnL1,
+  verifyQuorumCommitmentOnL1,
+  type OrderCommitmentProofJson,
+  type QuorumCommitmentJson,
+} from "../../node/commitments/index.js";
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
   deployAndStake,
@@ -101,6 +108,22 @@ describe("sequencer cluster (3 node processes)", function () {
     const logs = await Promise.all(urls().map((u) => rangeOf(u, 0, next)));
     expect(logs[1]).to.deep.equal(logs[0]);
     expect(logs[2]).to.deep.equal(logs[0]);
+  });
+
+  it("S2: gives every acknowledged transaction a quorum commitment, co-signed by more than half the stake, that verifies on L1 from any node", async () => {
+    const client = createPublicClient({ transport: http(chain.url) });
+    const registry = net.deployment.registry.address;
+    let i = 0;
+    for (const [hash, ack] of acknowledged) {
+      // Pending until the leader's next quorum round: the node says so with a retryable error.
+      const json = await submit<QuorumCommitmentJson>(urls()[i++ % 3]!, hash as Hex, 60_000, "seq_getQuorumCommitment");
+      const q = decodeQuorumCommitment(json);
+      expect(q.position).to.equal(BigInt(ack.position));
+      expect(q.txHash).to.equal(hash);
+      const result = await verifyQuorumCommitmentOnL1(q, { client, registry });
+      expect(result.valid, JSON.stringify(result.reasons)).to.equal(true);
+      expect(result.signedStake * 2n > result.activeStake).to.equal(true);
+    }
   });
 
   it("lets an operator send a test transaction and verify its commitment on L1 from the CLI", async () => {

@@ -34,6 +34,7 @@ import { rpcEvidence, storeEvidence, type WatchtowerEvidence } from "../../node/
 import { WatchtowerStateError, loadCursor, saveCursor } from "../../node/watchtower/state.js";
 import { checkOrderCommitment } from "../../node/watchtower/commitment-check.js";
 import { brokenCommitmentOffenceId } from "../../node/watchtower/slashing.js";
+import { quorumCommitmentFromStore, signOrderCommitment } from "../../node/commitments/index.js";
 import { openNodeEvidence } from "../../node/cli/evidence-source.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
@@ -291,6 +292,26 @@ describe("slashing watchtower", function () {
     expect(run.slashes.filter((x) => x.offence === "broken-commitment").map((x) => x.outcome.status)).to.deep.equal(["already-slashed"]);
     expect(await registry().read.operatorInfo([net.operators[2]!.operator])).to.deep.equal(op2Before);
     expect((await t.runOnce()).slashes).to.deep.equal([]);
+  });
+
+  it("S2: slashes a co-signer of the node's quorum certificate that also signed the contradicting batch, not the co-signer that did not", async () => {
+    // Operators 1 and 2 co-signed a certificate over the node's log at 3..5 (e at 4); batch 2 as
+    // accepted (operators 0 and 1) put x at 4. Operator 1 signed both; operator 2 only the truth.
+    const hashes = [tx("d"), tx("e"), tx("f")].map((r) => keccak256(r));
+    const certificate = { epoch, term: 1n, firstPosition: 3n, lastPosition: 5n, merkleRoot: merkleRoot(buildPositionalTree(3n, hashes)) };
+    const stored = { epoch: Number(epoch), term: 1, firstPosition: 3, lastPosition: 5, merkleRoot: certificate.merkleRoot, signatures: await Promise.all([signers[1]!, signers[2]!].map((s) => signOrderCommitment(s, d, certificate))) };
+    const base = storeEvidence(store, d);
+    const evidence: WatchtowerEvidence = { ...base, quorumLeaf: async (p) => (p >= 3n && p <= 5n ? quorumCommitmentFromStore(stored, hashes, Number(p), d) : undefined) };
+    const op2Before = await registry().read.operatorInfo([net.operators[2]!.operator]);
+    const t = tower({ evidence, stateFile: path.join(dir, "quorum.json") });
+    const run = await t.runOnce();
+    const broken = run.slashes.filter((x) => x.offence === "broken-commitment");
+    expect(broken.map((x) => [x.signer, x.outcome.status])).to.deep.equal([
+      [signers[0]!.address, "already-slashed"],
+      [signers[1]!.address, "slashed"],
+    ]);
+    expect(broken[1]).to.deep.include({ batchNumber: 2n, position: 4n });
+    expect(await registry().read.operatorInfo([net.operators[2]!.operator])).to.deep.equal(op2Before);
   });
 
   it("reads the headers a node signed from its store, for the asked epoch only", async () => {
