@@ -33,6 +33,7 @@ import type { NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
 import { genesisVoters } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
+import { ActivityLog } from "./activity.js";
 import { MemberDirectory, nodeIdOf, planOf, reachable, type ClusterMember } from "./members.js";
 import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
@@ -75,6 +76,7 @@ export interface NodeParts {
   readonly retirement: Retirement;
   readonly compactor: Compactor;
   readonly gauges: GaugeExporter;
+  readonly activity: ActivityLog;
   readonly rpc: RpcServer;
   readonly status: () => NodeStatus;
 }
@@ -281,13 +283,14 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 },
   );
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
+  const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
   const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
   const rpc = await createRpcServer({
     host: config.rpcHost,
     port: config.rpcPort,
     logger: componentLogger(logger, "rpc"),
     metrics,
-    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status }),
+    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status, activity: (since) => activity.since(since) }),
     extraRoutes: {
       status,
       health: () => {
@@ -299,7 +302,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
     genesis,
     recovered: !fresh,
