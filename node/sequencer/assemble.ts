@@ -38,6 +38,7 @@ import { MemberDirectory, nodeIdOf, planOf, reachable, type ClusterMember } from
 import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
 import { nodeStatus, type NodeStatus } from "./status.js";
+import { loadStatusPage } from "./page.js";
 
 export type SequencerNodeStartOptions = {
   readonly logger?: Logger;
@@ -94,6 +95,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = new NodeMetrics();
   const log = componentLogger(logger, "node");
+  const statusPage = await loadStatusPage();
   const loadKey = (file: string) => loadConfigKey(config, file, log);
   const signer = await loadKey(config.signerKeyFile);
   const peerKey = await loadPeerKey(config.p2pKeyFile);
@@ -297,6 +299,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
         const s = raft.basicStatus();
         return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
       },
+      files: statusPage,
     },
   });
 
