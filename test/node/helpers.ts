@@ -94,7 +94,7 @@ export async function agreedLeader(urls: readonly string[], operators: readonly 
     if (settled && !statuses.every((s) => s.rotation.settledEpoch === s.epoch && s.rotation.settledLeader === leader)) return undefined;
     const i = operators.findIndex((o) => o.operator.toLowerCase() === leader);
     return i >= 0 && i !== not ? i : undefined;
-  });
+  }, settled ? 60_000 : 30_000);
 }
 
 export async function converged(targets: string[]): Promise<number> {
