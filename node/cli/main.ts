@@ -38,7 +38,7 @@ import { loadNodeConfig } from "../sequencer/config.js";
 import { SequencerNode } from "../sequencer/node.js";
 import { LIGHT_SCRYPT, PASSPHRASE_ENV, STANDARD_SCRYPT, loadSigner, readPassphrase, writeKeystoreFile, type LoadSignerOptions } from "../keys/index.js";
 import { componentLogger, createLogger } from "../ops/logger.js";
-import { Watchtower } from "../watchtower/watchtower.js";
+import { Watchtower, slashReportView } from "../watchtower/watchtower.js";
 import { checkOrderCommitment, type CommitmentCheck } from "../watchtower/commitment-check.js";
 import { l1ClientsFor, openNodeEvidence } from "./evidence-source.js";
 import { UsageError } from "./usage.js";
@@ -264,7 +264,7 @@ async function watch(args: string[]): Promise<void> {
   });
   const report = () => {
     const s = tower.stats();
-    console.log(JSON.stringify({ evidence: source.description, ...s, lastCheckedBlock: s.lastCheckedBlock?.toString() ?? null, waitingForPosition: s.waitingForPosition?.toString() ?? null }));
+    console.log(JSON.stringify({ evidence: source.description, ...s, lastCheckedBlock: s.lastCheckedBlock?.toString() ?? null, waitingForPosition: s.waitingForPosition?.toString() ?? null, recentSlashes: s.recentSlashes.map(slashReportView) }));
   };
   if (values.once) {
     try {

@@ -178,3 +178,36 @@ export class NodeMetrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }
+
+/** One cumulative bucket of a histogram: how many observations were at most `le` (the last is +Infinity). */
+export interface CumulativeBucket {
+  readonly le: number;
+  readonly count: number;
+}
+
+/** A histogram's cumulative buckets, upper bounds ascending, +Infinity last. */
+export async function cumulativeBuckets(histogram: Histogram<string>): Promise<CumulativeBucket[]> {
+  const { values } = await histogram.get();
+  return values
+    .filter((v) => v.metricName?.endsWith("_bucket") === true)
+    .map((v) => ({ le: v.labels.le === "+Inf" ? Infinity : Number(v.labels.le), count: v.value }))
+    .sort((a, b) => a.le - b.le);
+}
+
+/**
+ * The `q`-quantile (0..1) of the observations counted in cumulative buckets, interpolated
+ * linearly inside its bucket as Prometheus's `histogram_quantile` does (a quantile in the +Inf
+ * bucket is the highest finite bound); null without observations.
+ */
+export function bucketQuantile(q: number, buckets: readonly CumulativeBucket[]): number | null {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  const i = buckets.findIndex((b) => b.count >= rank);
+  const bucket = buckets[i]!;
+  const lower = i === 0 ? 0 : buckets[i - 1]!.le;
+  if (bucket.le === Infinity) return lower;
+  const below = i === 0 ? 0 : buckets[i - 1]!.count;
+  const inside = bucket.count - below;
+  return inside === 0 ? bucket.le : lower + ((bucket.le - lower) * (rank - below)) / inside;
+}

@@ -1,6 +1,7 @@
 /**
  * JSON-RPC 2.0 server over HTTP POST `/` and WebSocket (upgrade on `/`), plus the
- * operational GET routes `/metrics`, `/status` and `/health`. Plain node:http + ws.
+ * operational GET routes `/metrics`, `/status`, `/health` and a fixed set of static files
+ * (a status page). Plain node:http + ws.
  *
  * Every resource a client can make the node hold is bounded: body bytes (counted while
  * streaming), batch length, calls in flight (excess answered OVERLOADED at once, never
@@ -89,11 +90,23 @@ export interface HealthReport {
   readonly [detail: string]: unknown;
 }
 
+/** A file held in memory and served as it is. */
+export interface StaticFile {
+  /** The Content-Type header, e.g. `text/html; charset=utf-8`. */
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
 export interface ExtraRoutes {
   /** GET /status: the returned value as JSON. */
   readonly status?: () => unknown;
   /** GET /health: 200 when `healthy`, else 503; the report is the body. Without it: 200 while serving. */
   readonly health?: () => HealthReport | Promise<HealthReport>;
+  /**
+   * GET (and HEAD) of exactly these paths, the query string cut off. Looked up, never resolved
+   * against a directory: no other path reaches a file, whatever dots or escapes it holds.
+   */
+  readonly files?: ReadonlyMap<string, StaticFile>;
 }
 
 export interface RpcServerOptions {
@@ -392,6 +405,8 @@ class JsonRpcServer implements RpcServer {
       if (path === "/metrics" && this.metrics) return void this.serveMetrics(res, this.metrics);
       if (path === "/status" && this.routes.status) return void this.serveStatus(res, this.routes.status);
       if (path === "/health") return void this.serveHealth(res);
+      const file = this.routes.files?.get(path);
+      if (file !== undefined) return serveFile(res, file);
     }
     if (path === "/") {
       res.setHeader("allow", "POST");
@@ -775,6 +790,22 @@ class JsonRpcServer implements RpcServer {
 
 function sendJson(res: http.ServerResponse, status: number, body: string): void {
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+}
+
+/**
+ * What a served file may do in a browser: load scripts, styles and images from this origin only,
+ * call this origin only (its JSON-RPC and GET routes), never be framed or post a form elsewhere.
+ */
+const FILE_SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
+
+function serveFile(res: http.ServerResponse, file: StaticFile): void {
+  res.writeHead(200, { "content-type": file.contentType, "content-length": file.body.length, ...FILE_SECURITY_HEADERS }).end(file.body);
 }
 
 /** Reads a body, counting bytes as they stream in; stops reading at `limit` instead of buffering on. */

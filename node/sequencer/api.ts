@@ -14,6 +14,7 @@ import { SubmissionError } from "./errors.js";
 import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "../rpc/methods.js";
 import type { CommitmentService } from "../app/commitments.js";
 import type { SubmissionService } from "./submissions.js";
+import type { ActivitySample } from "./activity.js";
 
 /** WebSocket topic: every applied group of committed transactions. */
 export const COMMITMENTS_TOPIC = "commitments";
@@ -24,6 +25,8 @@ export interface SequencerApiDeps {
   readonly commitments: CommitmentService;
   readonly store: NodeStore;
   readonly status: () => unknown;
+  /** The recent activity samples taken after `sinceMs` (all kept ones when undefined). */
+  readonly activity: (sinceMs: number | undefined) => readonly ActivitySample[];
 }
 
 function rawTxParam(raw: unknown): Hex {
@@ -169,6 +172,19 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
     }),
 
     seq_status: defineMethod({ params: noParams, handler: () => deps.status() }),
+
+    /** The last ten minutes' samples (`activity.ts`), or those taken after `[sinceMs]` (ms since the Unix epoch). */
+    seq_activity: defineMethod({
+      params: (raw) => {
+        const [since] = positionalParams(raw, 0, 1);
+        if (since === undefined) return undefined;
+        if (typeof since !== "number" || !Number.isFinite(since) || since < 0) {
+          throw new InvalidParamsError("invalid params: sinceMs must be a non-negative number of ms since the Unix epoch");
+        }
+        return since;
+      },
+      handler: (since) => deps.activity(since),
+    }),
 
     ...subscriptionMethods([COMMITMENTS_TOPIC]),
   };

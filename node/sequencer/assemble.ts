@@ -35,10 +35,12 @@ import type { NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
 import { genesisVoters } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
+import { ActivityLog } from "./activity.js";
 import { MemberDirectory, nodeIdOf, planOf, reachable, type ClusterMember } from "./members.js";
 import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
 import { nodeStatus, type NodeStatus } from "./status.js";
+import { loadStatusPage } from "./page.js";
 
 export type SequencerNodeStartOptions = {
   readonly logger?: Logger;
@@ -78,6 +80,7 @@ export interface NodeParts {
   readonly retirement: Retirement;
   readonly compactor: Compactor;
   readonly gauges: GaugeExporter;
+  readonly activity: ActivityLog;
   readonly rpc: RpcServer;
   readonly status: () => NodeStatus;
 }
@@ -95,6 +98,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = new NodeMetrics();
   const log = componentLogger(logger, "node");
+  const statusPage = await loadStatusPage();
   const loadKey = (file: string) => loadConfigKey(config, file, log);
   const signer = await loadKey(config.signerKeyFile);
   const peerKey = await loadPeerKey(config.p2pKeyFile);
@@ -311,25 +315,27 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 },
   );
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
+  const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
   const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
   const rpc = await createRpcServer({
     host: config.rpcHost,
     port: config.rpcPort,
     logger: componentLogger(logger, "rpc"),
     metrics,
-    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status }),
+    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status, activity: (since) => activity.since(since) }),
     extraRoutes: {
       status,
       health: () => {
         const s = raft.basicStatus();
         return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
       },
+      files: statusPage,
     },
   });
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
     genesis,
     recovered: !fresh,

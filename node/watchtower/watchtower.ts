@@ -76,6 +76,8 @@ export interface WatchtowerStats {
   readonly lastError: { readonly message: string; readonly at: string } | null;
   /** First position of the accepted batch waiting for this node's log to reach it. */
   readonly waitingForPosition: bigint | null;
+  /** The offences this process found, newest last (at most {@link KEPT_SLASH_REPORTS}), with when. */
+  readonly recentSlashes: readonly (SlashReport & { readonly at: string })[];
 }
 
 export type SlashReport = {
@@ -87,6 +89,22 @@ export type SlashReport = {
   readonly outcome: SlashOutcome;
 };
 
+/** A slash report as JSON has it: numbers for batch and position, the amount in decimal. */
+export function slashReportView(r: SlashReport & { readonly at: string }) {
+  return {
+    offence: r.offence,
+    batchNumber: Number(r.batchNumber),
+    signer: r.signer,
+    position: r.position === undefined ? null : Number(r.position),
+    outcome: r.outcome.status,
+    offenceId: r.outcome.offenceId,
+    l1TxHash: r.outcome.status === "already-slashed" ? null : r.outcome.txHash,
+    slashedOperator: r.outcome.status === "slashed" ? r.outcome.operator : null,
+    amount: r.outcome.status === "slashed" ? r.outcome.amount.toString() : null,
+    at: r.at,
+  };
+}
+
 /** What one run did. */
 export type WatchtowerRun = {
   readonly fromBlock: bigint;
@@ -97,6 +115,8 @@ export type WatchtowerRun = {
   readonly caughtUp: boolean;
 };
 
+/** Slash reports kept for the node's status. */
+export const KEPT_SLASH_REPORTS = 20;
 const DEFAULT_MAX_BACKOFF_MS = 60_000;
 const DEFAULT_BLOCKS_PER_RUN = 5_000n;
 
@@ -112,6 +132,7 @@ export class Watchtower {
   private counters = { batchesChecked: 0, mismatches: 0, slashesSubmitted: 0 };
   private lastError: WatchtowerStats["lastError"] = null;
   private waitingFor: bigint | null = null;
+  private recentSlashes: (SlashReport & { readonly at: string })[] = [];
   private running = false;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -127,7 +148,7 @@ export class Watchtower {
   }
 
   stats(): WatchtowerStats {
-    return { ...this.counters, lastCheckedBlock: this.cursor ?? null, lastError: this.lastError, waitingForPosition: this.waitingFor };
+    return { ...this.counters, lastCheckedBlock: this.cursor ?? null, lastError: this.lastError, waitingForPosition: this.waitingFor, recentSlashes: [...this.recentSlashes] };
   }
 
   /** Starts polling (first run at once). */
@@ -202,6 +223,8 @@ export class Watchtower {
       this.checkedBatch = batch.batchNumber;
       checked++;
     }
+    const at = new Date().toISOString();
+    this.recentSlashes = [...this.recentSlashes, ...slashes.map((r) => ({ ...r, at }))].slice(-KEPT_SLASH_REPORTS);
     if (checkedTo > this.cursor) {
       await saveCursor(this.opts.stateFile, this.scope, checkedTo);
       this.cursor = checkedTo;

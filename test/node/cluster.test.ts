@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
-import { converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
+import { agreedLeader, converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
 import {
   decodeOrderCommitmentProof,
   decodeQuorumCommitment,
@@ -42,15 +42,7 @@ describe("sequencer cluster (3 node processes)", function () {
   const urls = () => net.operators.map((o) => o.rpcUrl);
   const liveUrls = () => net.operators.filter((_, i) => procs[i] !== undefined).map((o) => o.rpcUrl);
 
-  async function leaderIndex(candidates = liveUrls(), not = -1): Promise<number> {
-    return until("a leader all live nodes agree on", async () => {
-      const statuses = await Promise.all(candidates.map((u) => rpc<Status>(u, "seq_status")));
-      const leader = statuses[0]!.leader;
-      if (leader === null || !statuses.every((s) => s.leader === leader)) return undefined;
-      const i = net.operators.findIndex((o) => o.operator.toLowerCase() === leader);
-      return i >= 0 && i !== not ? i : undefined;
-    });
-  }
+  const leaderIndex = (candidates = liveUrls(), not = -1) => agreedLeader(candidates, net.operators, not);
 
   before(async () => {
     dir = makeTempDir("seq-cluster-");

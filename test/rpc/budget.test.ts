@@ -58,7 +58,7 @@ describe("response budget", function () {
         proposeApp: () => false,
       });
       rpc = await createRpcServer({
-        methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}) }),
+        methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}), activity: () => [] }),
         limits: { maxResponseBytes: BUDGET, maxResponseBytesInFlight: 4 * BUDGET },
       });
     });

@@ -210,6 +210,9 @@ describe("slashing watchtower", function () {
     expect(amount).to.equal(((stakeBefore.activeStake + stakeBefore.unbonding) * 1_000n) / 10_000n);
     expect((await registry().read.operatorInfo([op0])).jailed).to.equal(true);
     expect(t.stats()).to.deep.include({ batchesChecked: 1, mismatches: 1, slashesSubmitted: 1, waitingForPosition: null });
+    // The node's status lists the offence it found (the status page shows it).
+    expect(t.stats().recentSlashes).to.have.length(1);
+    expect(t.stats().recentSlashes[0]).to.deep.include({ ...report, at: t.stats().recentSlashes[0]!.at });
     // The proof went in two steps: a commitment, then the reveal in a later block.
     const commits = await (await slashingContract()).getEvents.ProofCommitted({}, { fromBlock: deployment.deploymentBlock });
     expect(commits).to.have.length(1);
@@ -227,6 +230,8 @@ describe("slashing watchtower", function () {
     expect(again.batchesChecked).to.equal(2);
     expect(again.slashes.map((s) => s.outcome.status)).to.deep.equal(["already-slashed"]);
     expect(rescan.stats().slashesSubmitted).to.equal(0);
+    expect(rescan.stats().recentSlashes.map((r) => r.outcome.status)).to.deep.equal(["already-slashed"]);
+    expect(t.stats().recentSlashes, "a run that finds nothing adds nothing").to.have.length(1);
     expect(await reporterBalance()).to.equal(before + (amount * REPORTER_SHARE_BPS) / 10_000n);
     const events = await (await slashingContract()).getEvents.Slashed({}, { fromBlock: deployment.deploymentBlock });
     expect(events).to.have.length(1);
@@ -349,7 +354,7 @@ describe("slashing watchtower", function () {
       leaderTerm: () => null,
       proposeApp: () => false,
     });
-    rpc = await createRpcServer({ methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}) }) });
+    rpc = await createRpcServer({ methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}), activity: () => [] }) });
     const viaRpc = rpcEvidence(rpc.url);
     const viaStore = storeEvidence(store, d);
     expect(await viaRpc.committedTxHashes(0n, 100)).to.deep.equal(await viaStore.committedTxHashes(0n, 100));
