@@ -58,6 +58,13 @@ export class AppStateMachine {
     return this.epochLeaders.get(epoch);
   }
 
+  /** The latest settled epoch and its leader, if any (what the epoch manager rotates against). */
+  latestSettlement(): { readonly epoch: number; readonly leader: NodeId } | undefined {
+    if (this.epochLeaders.size === 0) return undefined;
+    const epoch = Math.max(...this.epochLeaders.keys());
+    return { epoch, leader: this.epochLeaders.get(epoch)! };
+  }
+
   async apply(entries: readonly Entry[]): Promise<void> {
     const records = appRecordsOf(entries);
     await this.opts.batches.apply(entries, records);

@@ -19,9 +19,6 @@ export const BATCH_FORMAT_VERSION = 1;
 /** Batch data that is not a well-formed v1 payload (or not the expected number of transactions). */
 export class BatchFormatError extends BatchError {
   override readonly name = "BatchFormatError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 function varintLength(n: number): number {

@@ -5,7 +5,6 @@
  */
 import {
   BaseError,
-  ContractFunctionRevertedError,
   bytesToHex,
   type Account,
   type Address,
@@ -19,6 +18,7 @@ import {
 import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
+import { contractRevertOf } from "./revert.js";
 
 /** An L1 call of the batcher failed (RPC down, reverted, nonce or fee trouble); retried with back-off. */
 export class BatchL1Error extends L1Error {
@@ -93,7 +93,7 @@ export class InboxWriter {
     try {
       ({ request } = await publicClient.simulateContract({ address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, chain: wallet.chain }));
     } catch (error) {
-      const revert = revertName(error);
+      const revert = contractRevertOf(error)?.data?.errorName;
       throw new BatchL1Error("post_batch", revert !== undefined ? `submitBatch would revert with ${revert}` : shortMessage(error), { cause: error, ...(revert ? { revert } : {}) });
     }
     const txHash = await l1("post_batch", () => wallet.writeContract(request));
@@ -115,9 +115,3 @@ function shortMessage(error: unknown): string {
   return error instanceof BaseError ? error.shortMessage : (error as Error).message;
 }
 
-/** The custom error name of a contract revert, if that is what `error` is. */
-function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  return revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
-}

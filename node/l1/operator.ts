@@ -17,8 +17,6 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
-  BaseError,
-  ContractFunctionRevertedError,
   bytesToHex,
   createPublicClient,
   createWalletClient,
@@ -33,6 +31,7 @@ import type { NodeDeployment } from "./deployment.js";
 import { signPeerIdBinding, signSignerBinding } from "./key-binding.js";
 import type { SequencerDomain } from "../commitments/typed-data.js";
 import { L1Error } from "./errors.js";
+import { contractRevertOf } from "./revert.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
@@ -50,9 +49,6 @@ export type OperatorIdentity = {
 /** Registration was refused or its transaction failed. */
 export class RegistrationError extends L1Error {
   override readonly name = "RegistrationError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A fresh signing key and Ed25519 libp2p identity. */
@@ -125,9 +121,9 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
     .simulateContract({ address: args.registry, abi: sequencerRegistryAbi, functionName: "register", args: registerArgs, account })
     .then(
       () => undefined,
-      (error: unknown) => (error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined),
+      (error: unknown) => contractRevertOf(error),
     );
-  if (refusal instanceof ContractFunctionRevertedError && refusal.data?.errorName !== undefined) {
+  if (refusal?.data?.errorName !== undefined) {
     throw new RegistrationError(`the registry refuses to register ${account.address}: ${refusal.data.errorName}(${(refusal.data.args ?? []).join(", ")})`, { cause: refusal });
   }
   try {

@@ -305,10 +305,12 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     takeoverMs: config.leaderTakeoverMs,
     settleMs: config.electionTicks * config.tickMs,
     missedDeadline: () => batches.missedDeadline(),
+    settled: () => machine.latestSettlement(),
     logger: componentLogger(logger, "epochs"),
   });
   epochs.setPlans(follower.recent().map(planOf));
-  machine.onEpochLeader((epoch, leader) => epochs.onEpochLeader(epoch, leader));
+  const epochLog = componentLogger(logger, "epochs");
+  machine.onEpochLeader((epoch, leader) => epochLog.info({ epoch, leader }, "epoch leader settled"));
 
   const compactor = new Compactor(
     { store, raft, machine, policy: config },

@@ -99,9 +99,6 @@ export const DEFAULTS = {
 /** A setting is missing or invalid. */
 export class ConfigError extends SequencerError {
   override readonly name = "ConfigError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 const ENV: Readonly<Record<keyof NodeConfig, string>> = {

@@ -9,9 +9,6 @@ export class SequencerError extends BaseError {
 /** The node cannot start (not a member, unreadable key, corrupt store...). */
 export class NodeStartError extends SequencerError {
   override readonly name = "NodeStartError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /**

@@ -17,8 +17,6 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
-  BaseError,
-  ContractFunctionRevertedError,
   bytesToHex,
   encodeAbiParameters,
   hexToBytes,
@@ -27,6 +25,7 @@ import {
   parseEventLogs,
 } from "viem";
 import { slashingAbi } from "../l1/generated/abi.js";
+import { contractRevertOf } from "../l1/revert.js";
 import type { AcceptedBatch } from "../l1/inbox.js";
 import { decodeBatchData, batchTxHashes } from "../batching/format.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
@@ -354,8 +353,6 @@ const OVERTAKEN = new Set(["AlreadySlashed", "RewardAlreadyPaid", "ClaimWindowOp
 
 /** The custom error (or revert reason) a contract call reverted with; undefined for other failures. */
 function revertReason(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(revert instanceof ContractFunctionRevertedError)) return undefined;
-  return revert.data?.errorName ?? revert.reason ?? revert.shortMessage;
+  const revert = contractRevertOf(error);
+  return revert === undefined ? undefined : (revert.data?.errorName ?? revert.reason ?? revert.shortMessage);
 }
