@@ -26,6 +26,7 @@ import { appRecordsOf, type StoredBatchHeader } from "../../node/domain/index.js
 import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits } from "../../node/batching/index.js";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
+import { GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
 import { freePort } from "../../scripts/lib/devnet.js";
@@ -56,7 +57,17 @@ describe("BatchService (3 members, in-process chain)", function () {
   let nextPosition = 0;
   let txCounter = 0;
 
-  const limits: BatchLimits = { maxTxs: 50, maxBytes: 100_000, intervalMs: 0, deadlineMs: 60_000, maxUnpostedTxs: 8, l1Confirmations: 2 };
+  const limits: BatchLimits = {
+    maxTxs: 50,
+    maxBytes: 100_000,
+    maxL1TxBytes: GETH_MAX_TX_BYTES,
+    intervalMs: 0,
+    deadlineMs: 60_000,
+    maxInFlight: 4,
+    maxUnpostedTxs: 8,
+    maxUnpostedBytes: 1 << 20,
+    l1Confirmations: 2,
+  };
 
   /** The L1 client every member uses: the chain, or a closed port while `l1Down`. */
   function l1Clients(account: SequencerFixture["operators"][number]["signer"]) {
@@ -301,31 +312,33 @@ describe("BatchService (3 members, in-process chain)", function () {
     expect(status.unpostedTxs).to.equal(10);
     expect(status.overloaded).to.equal(true); // 10 > maxUnpostedTxs 8
     expect((await leader().metrics.l1Errors.get()).values.find((v) => v.labels.operation === "read")!.value).to.be.at.least(3);
-    await appendTxs(1); // the log keeps growing meanwhile
+    await appendTxs(1); // the log keeps growing meanwhile, and is cut behind batch 3
+    await runUntil("batch 4 cut while L1 is down", () => leader().service.status().lastCut?.batchNumber === 4);
+    expect(leader().service.status()).to.deep.include({ inFlight: 2, submitted: 0 });
     l1Down = false;
-    await runUntil("batch 3 on L1", async () => (await l1Count()) === 3);
+    await runUntil("batches 3 and 4 on L1", async () => (await l1Count()) === 4);
     await f.networkHelpers.mine(1);
-    await runUntil("batch 3 posted", () => posted(3));
-    expect(leader().service.status()).to.deep.include({ consecutiveFailures: 0, overloaded: false });
+    await runUntil("batches 3 and 4 posted", () => posted(4));
+    expect(leader().service.status()).to.deep.include({ consecutiveFailures: 0, overloaded: false, inFlight: 0 });
   });
 
   it("re-cuts an unposted batch at the current epoch when its epoch is too old for the inbox", async () => {
-    await appendTxs(2); // positions 11.. plus the one appended while L1 was down: cut as batch 4
-    await runUntil("batch 4 cut", () => leader().service.status().lastCut?.batchNumber === 4);
+    await appendTxs(2);
+    await runUntil("batch 5 cut", () => leader().service.status().lastCut?.batchNumber === 5);
     const oldEpoch = leader().service.status().lastCut!.epoch;
     l1Down = true; // hold the posting while three epochs pass
     await runUntil("a failure", () => leader().service.status().consecutiveFailures >= 1);
     for (let i = 0; i < 3; i++) await f.mineToNextEpoch();
     epoch = Number(await f.registry.read.currentEpoch());
     l1Down = false;
-    await runUntil("batch 4 on L1", async () => (await l1Count()) === 4);
+    await runUntil("batch 5 on L1", async () => (await l1Count()) === 5);
     await f.networkHelpers.mine(1);
-    await runUntil("batch 4 posted", () => posted(4));
-    const onL1 = await f.inbox.read.batch([4n]);
+    await runUntil("batch 5 posted", () => posted(5));
+    const onL1 = await f.inbox.read.batch([5n]);
     expect(Number(onL1.epoch)).to.equal(epoch);
     expect(epoch).to.be.greaterThan(oldEpoch + 2);
-    // Members signed batch 4 under the new epoch; the old epoch's signatures stay on record.
-    expect(await members[1]!.store.getSignedBatchHeader(4, epoch)).to.not.equal(undefined);
+    // Members signed batch 5 under the new epoch; the old epoch's signatures stay on record.
+    expect(await members[1]!.store.getSignedBatchHeader(5, epoch)).to.not.equal(undefined);
   });
 });
 
