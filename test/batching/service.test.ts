@@ -236,6 +236,27 @@ describe("BatchService (3 members, in-process chain)", function () {
     }
   });
 
+  /** A snapshot of `m`'s batch state installed elsewhere, and `m`'s own store read after a restart, give the same unposted cuts. */
+  async function expectSnapshotAndRestartKeep(m: Member): Promise<void> {
+    const index = members.indexOf(m);
+    const store = await NodeStore.open(path.join(root, `snap-${log.length}`));
+    try {
+      const installed = await makeService(index, store, new NodeMetrics({ processMetrics: false }));
+      const meta = { index: log.length, term: 1, nextPosition, config: { voters: [], learners: [] } };
+      await installed.installSnapshot({ meta, data: m.service.snapshotData() } as never);
+      const restarted = await makeService(index, m.store, new NodeMetrics({ processMetrics: false }));
+      for (const other of [installed, restarted]) {
+        expect(other.state.unpostedCuts).to.deep.equal(m.service.state.unpostedCuts);
+        expect(other.state.lastPosted).to.deep.equal(m.service.state.lastPosted);
+        await other.stop();
+      }
+      expect(restarted.state.unpostedBytes()).to.equal(m.service.state.unpostedBytes());
+      for (const cut of m.service.state.unpostedCuts) expect(await store.getBatch(cut.header.batchNumber)).to.deep.equal(cut);
+    } finally {
+      await store.close();
+    }
+  }
+
   it("refuses to sign a header that differs from the applied cut or from its own log, and never two headers for one (number, epoch), even after a restart", async () => {
     await appendTxs(4);
     // Cut batch 2 without posting it: the leader loop stops once the cut is applied.
@@ -322,23 +343,73 @@ describe("BatchService (3 members, in-process chain)", function () {
     expect(leader().service.status()).to.deep.include({ consecutiveFailures: 0, overloaded: false, inFlight: 0 });
   });
 
-  it("re-cuts an unposted batch at the current epoch when its epoch is too old for the inbox", async () => {
+  it("re-cuts every unposted cut in order at the current epoch when the oldest's epoch is too old for the inbox", async () => {
     await appendTxs(2);
     await runUntil("batch 5 cut", () => leader().service.status().lastCut?.batchNumber === 5);
     const oldEpoch = leader().service.status().lastCut!.epoch;
     l1Down = true; // hold the posting while three epochs pass
-    await runUntil("a failure", () => leader().service.status().consecutiveFailures >= 1);
+    await appendTxs(3);
+    await runUntil("batch 6 cut behind it while L1 is down", () => leader().service.status().lastCut?.batchNumber === 6);
+    const stale = (await members[2]!.store.getBatch(6))!.header;
     for (let i = 0; i < 3; i++) await f.mineToNextEpoch();
     epoch = Number(await f.registry.read.currentEpoch());
     l1Down = false;
-    await runUntil("batch 5 on L1", async () => (await l1Count()) === 5);
+    await runUntil("batches 5 and 6 on L1", async () => (await l1Count()) === 6);
     await f.networkHelpers.mine(1);
-    await runUntil("batch 5 posted", () => posted(5));
-    const onL1 = await f.inbox.read.batch([5n]);
-    expect(Number(onL1.epoch)).to.equal(epoch);
+    await runUntil("batches 5 and 6 posted", () => posted(6));
+    // Batch 5 was re-cut (too old), batch 6 too (chained to the old batch 5): same contents.
+    for (const n of [5n, 6n]) expect(Number((await f.inbox.read.batch([n])).epoch)).to.equal(epoch);
     expect(epoch).to.be.greaterThan(oldEpoch + 2);
-    // Members signed batch 5 under the new epoch; the old epoch's signatures stay on record.
-    expect(await members[1]!.store.getSignedBatchHeader(5, epoch)).to.not.equal(undefined);
+    const six = (await members[2]!.store.getBatch(6))!.header;
+    expect(six).to.deep.equal({ ...stale, epoch, prevBatchHash: storedBatchHash((await members[2]!.store.getBatch(5))!.header) });
+    // Members signed both under the new epoch.
+    for (const n of [5, 6]) expect(await members[1]!.store.getSignedBatchHeader(n, epoch)).to.not.equal(undefined);
+  });
+
+  it("pipelines cuts: sends each while the ones before wait in the mempool, and a new leader taking over mid-way loses none and doubles none", async () => {
+    const request = (method: string, params: unknown[] = []) => f.connection.provider.request({ method, params });
+    const mempool = async (address: Hex) =>
+      (await f.publicClient.getTransactionCount({ address, blockTag: "pending" })) - (await f.publicClient.getTransactionCount({ address }));
+    const [oldLeader, newLeader] = [leader(), members.find((m) => !m.leader && m !== members[0])!];
+    const oldBatcher = f.operators[members.indexOf(oldLeader)]!.signer.address;
+    const newBatcher = f.operators[members.indexOf(newLeader)]!.signer.address;
+    const fromBlock = await f.publicClient.getBlockNumber();
+    await request("evm_setAutomine", [false]);
+    try {
+      await appendTxs(4 * limits.maxTxs); // four full batches: 7..10
+      // The old leader sends batches 7 and 8 without any block being mined: both wait in the mempool.
+      await runUntil("batches 7 and 8 sent", () => oldLeader.service.status().submitted === 2);
+      expect(await mempool(oldBatcher)).to.equal(2);
+      expect(await l1Count()).to.equal(6);
+      expect(oldLeader.service.status().inFlight).to.be.within(3, limits.maxInFlight);
+
+      oldLeader.leader = false;
+      newLeader.leader = true;
+      // The new leader finds 7 and 8 pending in the mempool (sends neither again), cuts the rest
+      // and sends 9 and 10 behind them.
+      await runUntil("batches 9 and 10 sent by the new leader", () => newLeader.service.status().submitted === 4);
+      expect(await mempool(newBatcher)).to.equal(2);
+      expect(await mempool(oldBatcher)).to.equal(2);
+      expect(newLeader.service.status().inFlight).to.equal(4);
+      await expectSnapshotAndRestartKeep(newLeader);
+      await runUntil("batches 7..10 posted", async () => {
+        await f.networkHelpers.mine(1);
+        return posted(10);
+      });
+    } finally {
+      await request("evm_setAutomine", [true]);
+    }
+    // Each batch was accepted exactly once, with the header every member's log holds.
+    for (let n = 7; n <= 10; n++) {
+      const accepted = await f.inbox.getEvents.BatchAccepted({ batchNumber: BigInt(n) }, { fromBlock });
+      expect(accepted, `batch ${n}`).to.have.length(1);
+      for (const m of members) expect(storedBatchHash((await m.store.getBatch(n))!.header)).to.equal(accepted[0]!.args.batchHash);
+    }
+    // The ordered list rebuilt from L1 alone is the log's, position by position.
+    const batches = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
+    const fromL1 = batches.flatMap((b) => decodeBatchData(Buffer.from(b.data.slice(2), "hex")).map((t) => keccak256(t)));
+    expect(fromL1).to.deep.equal(log.flatMap((e) => (e.txs ?? []).map((t) => t.hash)));
+    expect(newLeader.service.status()).to.deep.include({ inFlight: 0, submitted: 0, unpostedTxs: 0, unpostedBytes: 0 });
   });
 });
 
