@@ -15,6 +15,7 @@ import {
   http,
   keccak256,
   parseEther,
+  serializeTransaction,
   toHex,
   type EIP1193RequestFn,
   type Hex,
@@ -81,7 +82,7 @@ describe("BatchService (3 members, in-process chain)", function () {
     return { publicClient, wallet };
   }
 
-  async function makeService(i: number, store: NodeStore, metrics: NodeMetrics): Promise<BatchService> {
+  async function makeService(i: number, store: NodeStore, metrics: NodeMetrics, overrides: Partial<BatchLimits> = {}): Promise<BatchService> {
     const op = f.operators[i]!;
     const { publicClient, wallet } = l1Clients(op.signer);
     const registry = new RegistryReader(publicClient, f.registry.address, f.chainId);
@@ -95,7 +96,7 @@ describe("BatchService (3 members, in-process chain)", function () {
       inboxFromBlock: 0n,
       publicClient,
       wallet,
-      limits,
+      limits: { ...limits, ...overrides },
       logger,
       metrics,
       selfId: self,
@@ -135,9 +136,11 @@ describe("BatchService (3 members, in-process chain)", function () {
     }
   }
 
-  async function appendTxs(n: number): Promise<void> {
+  /** Appends `n` distinct stand-in transactions of `size` bytes (at least 6). */
+  async function appendTxs(n: number, size = 6): Promise<void> {
     const txs = Array.from({ length: n }, () => {
-      const data = Uint8Array.of(2, ...toHexBytes(txCounter++), 0xc0);
+      const data = new Uint8Array(size).fill(0xc0);
+      data.set([2, ...toHexBytes(txCounter++)]);
       return { hash: keccak256(data), data };
     });
     await append([{ kind: "txs", firstPosition: nextPosition, txs }]);
@@ -410,6 +413,45 @@ describe("BatchService (3 members, in-process chain)", function () {
     const fromL1 = batches.flatMap((b) => decodeBatchData(Buffer.from(b.data.slice(2), "hex")).map((t) => keccak256(t)));
     expect(fromL1).to.deep.equal(log.flatMap((e) => (e.txs ?? []).map((t) => t.hash)));
     expect(newLeader.service.status()).to.deep.include({ inFlight: 0, submitted: 0, unpostedTxs: 0, unpostedBytes: 0 });
+  });
+
+  // Last: it leaves a transaction in the log that no batch can carry.
+  it("S4: no cut makes an L1 transaction over maxL1TxBytes, a transaction no L1 transaction can carry is reported and never cut, and the unposted bytes are bounded", async () => {
+    // The registry has 100 seats: a cut leaves room for 100 signatures (16,032 bytes of calldata).
+    const small = { maxL1TxBytes: 24_000, maxUnpostedBytes: 5_000 };
+    for (const m of members) {
+      await m.service.stop();
+      m.service = await makeService(members.indexOf(m), m.store, m.metrics, small);
+    }
+    const fromBlock = (await f.publicClient.getBlockNumber()) + 1n;
+    const first = nextPosition;
+    await appendTxs(20, 1_000); // 20 kB: more than one 24,000-byte L1 transaction can carry with room for 100 signatures
+    await runUntil("the 20 transactions posted", async () => {
+      await f.networkHelpers.mine(1);
+      return members.every((m) => m.service.status().lastPosted?.lastPosition === first + 19);
+    });
+    const accepted = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, fromBlock, await f.publicClient.getBlockNumber());
+    expect(accepted.length).to.be.at.least(3);
+    for (const b of accepted) {
+      const tx = await f.publicClient.getTransaction({ hash: b.l1TxHash });
+      const raw = serializeTransaction(
+        { type: "eip1559", chainId: f.chainId, nonce: tx.nonce, gas: tx.gas, maxFeePerGas: tx.maxFeePerGas!, maxPriorityFeePerGas: tx.maxPriorityFeePerGas!, to: tx.to!, value: tx.value, data: tx.input },
+        { r: tx.r, s: tx.s, yParity: tx.yParity! },
+      );
+      expect(raw, `batch ${b.batchNumber}`).to.have.length.below(2 + 2 * small.maxL1TxBytes);
+      expect(keccak256(raw)).to.equal(b.l1TxHash);
+    }
+    expect(leader().service.status()).to.deep.include({ overloaded: false, unpostedBytes: 0 });
+
+    // One unposted transaction of 9 kB (admitted under an older, larger maxTxBytes) is over the
+    // byte bound on its own, and no batch carrying it fits: the leader says so and cuts nothing.
+    const cutBefore = leader().service.status().lastCut!.batchNumber;
+    await appendTxs(1, 9_000);
+    const status = leader().service.status();
+    expect(status).to.deep.include({ unpostedTxs: 1, overloaded: true });
+    expect(status.unpostedBytes).to.equal(9_002);
+    await runUntil("the leader reporting it", () => /position \d+ \(9000 bytes\) .* can never be posted/.test(leader().service.status().lastError ?? ""));
+    expect(leader().service.status().lastCut!.batchNumber).to.equal(cutBefore);
   });
 });
 
