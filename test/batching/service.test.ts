@@ -1,7 +1,8 @@
 /**
  * BatchService on a real chain and real stores: three members share one replicated log (driven
  * by the test, entry by entry, as the Raft driver would apply it), sign each other's requests
- * in-process, and the leader posts to the BatchInbox deployed by scripts/lib/deploy.ts.
+ * in-process, and the leader posts to the BatchInbox deployed by scripts/lib/deploy.ts, on an
+ * in-process Hardhat chain and on an Anvil.
  */
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -30,7 +31,8 @@ import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import { GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
-import { freePort } from "../../scripts/lib/devnet.js";
+import { freePort, type LocalChain } from "../../scripts/lib/devnet.js";
+import { startAnvil } from "../fixtures/anvil.js";
 import { deploySequencer, type SequencerFixture } from "../contracts/helpers/sequencer.js";
 
 const logger = createLogger({ level: "silent" });
@@ -46,9 +48,11 @@ interface Member {
   readonly proposed: Uint8Array[];
 }
 
-describe("BatchService (3 members, in-process chain)", function () {
+// The same run on both L1s: Hardhat's in-process chain, and an Anvil process.
+for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 members, ${l1 === "hardhat" ? "in-process Hardhat chain" : "Anvil"})`, function () {
   this.timeout(120_000);
   let f: SequencerFixture;
+  let anvil: LocalChain | undefined;
   let root: string;
   let epoch: number;
   let l1Down = false;
@@ -166,7 +170,8 @@ describe("BatchService (3 members, in-process chain)", function () {
   }
 
   before(async () => {
-    f = await deploySequencer(3);
+    anvil = l1 === "anvil" ? await startAnvil() : undefined;
+    f = await deploySequencer(3, anvil ? { connection: anvil.connection } : {});
     epoch = Number(f.epoch);
     closedPortUrl = `http://127.0.0.1:${await freePort()}`;
     root = await mkdtemp(path.join(tmpdir(), "seq-batcher-"));
@@ -185,7 +190,8 @@ describe("BatchService (3 members, in-process chain)", function () {
       await m.service.stop();
       await m.store.close();
     }
-    await f?.connection.close();
+    if (anvil !== undefined) await anvil.close();
+    else await f?.connection.close();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
