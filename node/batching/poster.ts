@@ -1,5 +1,5 @@
 /**
- * The leader's way to L1 for one cut: a quorum of its epoch's set signs the header, then the
+ * The leader's way to L1 for each cut: a quorum of its epoch's set signs the header, then the
  * header, its data and the signatures go to the inbox. `BatchPoster` is the seam: production
  * runs `QuorumPoster`; a fault fixture may wrap it (through `SequencerNode.start`'s programmatic
  * options only, never configuration).
@@ -17,8 +17,13 @@ import { decodeSignatureResponse, encodeSignatureRequest } from "./wire.js";
 export interface BatchPoster {
   /** Valid signatures of `h` (hash `hash`) from members holding more than half of its epoch's stake; throws QuorumNotReachedError. */
   gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]>;
-  /** Posts `h` with its data and signatures and waits for the receipt; throws BatchL1Error (with `revert` on a revert). */
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash>;
+  /**
+   * Sends `h` with its data and signatures to the inbox, without waiting for it to be mined
+   * (batch n+1 may follow while batch n is in the mempool); the transaction hash, or null when
+   * the L1 node's pending state already holds this batch (nothing sent). Throws BatchL1Error
+   * (with `revert` when a simulation reverts).
+   */
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash | null>;
 }
 
 /** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
@@ -36,17 +41,23 @@ export interface QuorumPosterOptions {
   readonly signatureTimeoutMs?: number;
 }
 
+/** Headers whose gathered signatures are kept: a window of cuts in flight, and their re-cuts. */
+const GATHERED_KEPT = 16;
+
 export class QuorumPoster implements BatchPoster {
   private readonly views = new Map<number, Promise<BatchEpochView>>();
-  /** Valid signatures gathered for one header (by batch hash), kept across retries. */
-  private gathered: { readonly hash: Hex; readonly bySigner: Map<Address, Hex> } | undefined;
+  /** Valid signatures gathered for the latest headers (by batch hash), kept across retries. */
+  private readonly gathered = new Map<Hex, Map<Address, Hex>>();
 
   constructor(private readonly opts: QuorumPosterOptions) {}
 
   async gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]> {
     const view = await this.epochViewOf(h.epoch);
-    if (this.gathered?.hash !== hash) this.gathered = { hash, bySigner: new Map() };
-    const got = this.gathered.bySigner;
+    const got = this.gathered.get(hash) ?? new Map<Address, Hex>();
+    if (!this.gathered.has(hash)) {
+      this.gathered.set(hash, got);
+      if (this.gathered.size > GATHERED_KEPT) this.gathered.delete(this.gathered.keys().next().value!);
+    }
     const result = await gatherStakeMajority(
       view.members,
       got,
@@ -60,8 +71,8 @@ export class QuorumPoster implements BatchPoster {
     return [...got.values()];
   }
 
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash> {
-    return this.opts.inbox.submitBatch(toBatchHeader(h), data, signatures);
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash | null> {
+    return this.opts.inbox.sendBatch(toBatchHeader(h), data, signatures);
   }
 
   private epochViewOf(epoch: number): Promise<BatchEpochView> {

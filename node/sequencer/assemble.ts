@@ -242,9 +242,12 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     limits: {
       maxTxs: config.batchMaxTxs,
       maxBytes: config.batchMaxBytes,
+      maxL1TxBytes: config.batchMaxL1TxBytes,
       intervalMs: config.batchIntervalMs,
       deadlineMs: config.batchDeadlineMs,
+      maxInFlight: config.batchMaxInFlight,
       maxUnpostedTxs: config.maxUnpostedTxs,
+      maxUnpostedBytes: config.maxUnpostedBytes,
       l1Confirmations: config.l1Confirmations,
     },
     logger: componentLogger(logger, "batches"),

@@ -4,7 +4,9 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { encodedBatchSize, encodedTxLength } from "../batching/index.js";
 import { PASSPHRASE_ENV } from "../keys/index.js";
+import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../l1/inbox-writer.js";
 import { SequencerError } from "./errors.js";
 
 export interface NodeConfig {
@@ -24,6 +26,7 @@ export interface NodeConfig {
   readonly deployment: string;
   /** The rollup's chain id: submitted transactions must carry it. */
   readonly rollupChainId: number;
+  /** Largest transaction intake accepts, in bytes: a batch of it alone must fit batchMaxBytes and batchMaxL1TxBytes. */
   readonly maxTxBytes: number;
   /** Worker threads that decode submissions and recover senders (0: on the event loop). */
   readonly intakeWorkers: number;
@@ -50,6 +53,10 @@ export interface NodeConfig {
   readonly batchMaxTxs: number;
   /** ...or this many payload bytes... */
   readonly batchMaxBytes: number;
+  /** Most bytes of one L1 batch transaction, header, data and signatures included (geth's txpool takes at most 128 KiB). */
+  readonly batchMaxL1TxBytes: number;
+  /** Most cuts on their way to L1 at once (sent while the ones before wait in the mempool). */
+  readonly batchMaxInFlight: number;
   /** ...or when its oldest transaction has waited this long. */
   readonly batchIntervalMs: number;
   /** A leader whose oldest unposted batch is older than this hands leadership on. */
@@ -58,6 +65,8 @@ export interface NodeConfig {
   readonly quorumCertificateIntervalMs: number;
   /** Committed but unposted transactions beyond which new submissions are refused (L1 down for long). */
   readonly maxUnpostedTxs: number;
+  /** ...or encoded bytes of them. */
+  readonly maxUnpostedBytes: number;
   /** File with the key that pays for L1 batch transactions; the signer key when empty. */
   readonly batcherKeyFile: string;
   /** File whose first line is the passphrase of the keystores above; "" reads SEQ_KEYSTORE_PASSWORD instead. */
@@ -71,7 +80,8 @@ export const DEFAULTS = {
   rpcHost: "127.0.0.1",
   rpcPort: 8645,
   rollupChainId: 901,
-  maxTxBytes: 128 * 1024,
+  // Far below a batch (and room for EIP-3860's largest initcode, 48 KiB, in a contract creation).
+  maxTxBytes: 64 * 1024,
   intakeWorkers: 1,
   submitTimeoutMs: 10_000,
   tickMs: 50,
@@ -87,10 +97,13 @@ export const DEFAULTS = {
   leaderTakeoverMs: 3_000,
   batchMaxTxs: 1_000,
   batchMaxBytes: 120_000,
+  batchMaxL1TxBytes: GETH_MAX_TX_BYTES,
+  batchMaxInFlight: 4,
   batchIntervalMs: 2_000,
   quorumCertificateIntervalMs: 250,
   batchDeadlineMs: 60_000,
   maxUnpostedTxs: 1_000_000,
+  maxUnpostedBytes: 64 * 1024 * 1024,
   batcherKeyFile: "",
   keystorePasswordFile: "",
   watchtower: true,
@@ -127,10 +140,13 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   leaderTakeoverMs: "SEQ_LEADER_TAKEOVER_MS",
   batchMaxTxs: "SEQ_BATCH_MAX_TXS",
   batchMaxBytes: "SEQ_BATCH_MAX_BYTES",
+  batchMaxL1TxBytes: "SEQ_BATCH_MAX_L1_TX_BYTES",
+  batchMaxInFlight: "SEQ_BATCH_MAX_IN_FLIGHT",
   batchIntervalMs: "SEQ_BATCH_INTERVAL_MS",
   quorumCertificateIntervalMs: "SEQ_QUORUM_CERTIFICATE_INTERVAL_MS",
   batchDeadlineMs: "SEQ_BATCH_DEADLINE_MS",
   maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
+  maxUnpostedBytes: "SEQ_MAX_UNPOSTED_BYTES",
   batcherKeyFile: "SEQ_BATCHER_KEY_FILE",
   keystorePasswordFile: "SEQ_KEYSTORE_PASSWORD_FILE",
   watchtower: "SEQ_WATCHTOWER",
@@ -154,10 +170,13 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "leaderTakeoverMs",
   "batchMaxTxs",
   "batchMaxBytes",
+  "batchMaxL1TxBytes",
+  "batchMaxInFlight",
   "batchIntervalMs",
   "batchDeadlineMs",
   "quorumCertificateIntervalMs",
   "maxUnpostedTxs",
+  "maxUnpostedBytes",
 ]);
 const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile", "keystorePasswordFile"]);
 const BOOLEANS = new Set<keyof NodeConfig>(["watchtower"]);
@@ -195,6 +214,23 @@ export async function loadNodeConfig(file: string | undefined, env: NodeJS.Proce
   return validate(raw);
 }
 
+/** Most cuts in flight a node may be configured with (a snapshot carries them all). */
+const MAX_IN_FLIGHT = 64;
+
+/**
+ * S4: every transaction intake admits must fit a batch of its own, and that batch's L1
+ * transaction with a signature from every seat a set can have must fit batchMaxL1TxBytes (an L1
+ * transaction over the L1's limit is never mined, and posting would stall behind it forever).
+ */
+function checkTxFitsBatch(maxTxBytes: number, batchMaxBytes: number, batchMaxL1TxBytes: number): void {
+  const data = encodedBatchSize(1, encodedTxLength(maxTxBytes));
+  if (data > batchMaxBytes) throw new ConfigError(`setting "maxTxBytes" (${maxTxBytes}) must leave a transaction room in a batch of batchMaxBytes (${batchMaxBytes}): its batch takes ${data} bytes`);
+  const l1 = submitBatchTxBytes(data, MAX_ACTIVE_CAP);
+  if (l1 > batchMaxL1TxBytes) {
+    throw new ConfigError(`setting "maxTxBytes" (${maxTxBytes}) is too large for batchMaxL1TxBytes (${batchMaxL1TxBytes}): a batch of it alone, signed by ${MAX_ACTIVE_CAP} members, makes an L1 transaction of up to ${l1} bytes`);
+  }
+}
+
 function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of ["dataDir", "signerKeyFile", "p2pKeyFile", "l1RpcUrl", "deployment", "rpcHost", "logLevel"] as const) {
     if (typeof raw[key] !== "string" || raw[key] === "") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) is required and must be a string`);
@@ -209,9 +245,11 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
+  if ((raw.batchMaxInFlight as number) > MAX_IN_FLIGHT) throw new ConfigError(`setting "batchMaxInFlight" must be at most ${MAX_IN_FLIGHT}, got ${raw.batchMaxInFlight}`);
+  checkTxFitsBatch(raw.maxTxBytes as number, raw.batchMaxBytes as number, raw.batchMaxL1TxBytes as number);
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {
     throw new ConfigError(`heartbeatTicks (${raw.heartbeatTicks}) must be below electionTicks (${raw.electionTicks})`);
   }

@@ -26,7 +26,7 @@ export interface SubmissionOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
-  /** Too many committed transactions wait for L1 (the batcher's backlog bound): refuse new ones. */
+  /** Too many committed transactions or bytes wait for L1 (the batcher's backlog bounds): refuse new ones. */
   readonly overloaded?: () => boolean;
   readonly isLeader: () => boolean;
   readonly leader: () => NodeId | null;
@@ -58,7 +58,7 @@ export class SubmissionService {
     const inFlight = this.waiters.get(hash);
     if (inFlight !== undefined) return inFlight.promise;
     if (this.opts.overloaded?.() === true) {
-      throw new SubmissionError("overloaded", "too many committed transactions are waiting to be posted to L1; retry later");
+      throw new SubmissionError("overloaded", "too many committed transactions (or bytes of them) are waiting to be posted to L1; retry later");
     }
     const bytes = typeof raw === "string" ? hexToBytes(decoded.raw) : raw;
     // On the leader the core's idempotency index answers a known transaction with its

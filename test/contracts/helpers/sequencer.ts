@@ -4,6 +4,7 @@
  * where they form the active set. Signing goes through node/commitments exactly as a node does.
  */
 import { network } from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
 import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { deploySystem, mineToNextEpoch as mineToEpochStart } from "../../../scripts/lib/deploy.js";
@@ -39,9 +40,13 @@ export function fakeTxHashes(n: number, salt = "tx"): Hex[] {
   return Array.from({ length: n }, (_, i) => keccak256(toHex(`${salt}-${i}`)));
 }
 
-/** `stakes` (largest first) replaces the default near-equal stakes of the operators. */
-export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[] } = {}) {
-  const connection = await network.create();
+/**
+ * `stakes` (largest first) replaces the default near-equal stakes of the operators; `connection`
+ * deploys on a chain served elsewhere (an Anvil, through scripts/lib/devnet.ts connectToChain)
+ * instead of a fresh in-process Hardhat chain.
+ */
+export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[]; readonly connection?: NetworkConnection } = {}) {
+  const connection = options.connection ?? (await network.create());
   const { viem, networkHelpers } = connection;
   const [owner, reporterWallet, outsider] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
