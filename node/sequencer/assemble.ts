@@ -33,7 +33,7 @@ import { EpochManager, EpochPlans } from "./epochs.js";
 import { sequencerMethods } from "./api.js";
 import type { NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
-import { genesisVoters } from "./genesis.js";
+import { genesisConfig } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
 import { ActivityLog } from "./activity.js";
 import { MemberDirectory, nodeIdOf, planOf, reachable, type ClusterMember } from "./members.js";
@@ -135,14 +135,14 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const store = await NodeStore.open(path.join(config.dataDir, "db"));
   const persisted = await store.loadPersistedState();
   const fresh = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === undefined;
-  const genesis = await genesisVoters(config.dataDir, follower, registry);
+  const genesis = await genesisConfig(config.dataDir, follower, registry);
   const plans = new EpochPlans(componentLogger(logger, "epochs"));
   const raft = new RaftNode({
     raft: {
       id: self.nodeId,
-      // Every node starts from the same index-0 configuration: the first non-empty set on L1.
-      // A node outside it (a later joiner) is not a voter until the cluster adds it.
-      initialConfig: { voters: genesis, learners: [] },
+      // Every node starts from the same index-0 configuration: the first non-empty set on L1,
+      // weighted by stake. A node outside it (a later joiner) is not a voter until the cluster adds it.
+      initialConfig: genesis,
       acceptConfig: (proposed, current) => plans.accepts(proposed, current),
       ...(fresh ? {} : { persisted }),
       random: osRandom(),
@@ -342,7 +342,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   return {
     parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
-    genesis,
+    genesis: genesis.voters,
     recovered: !fresh,
   };
 }

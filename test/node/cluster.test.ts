@@ -71,6 +71,12 @@ describe("sequencer cluster (3 node processes)", function () {
     expect(await unencrypted(1)).to.equal(true);
   });
 
+  it("starts from a genesis configuration weighted by stake: quorums are by stake from the first entry on", async () => {
+    const genesis = JSON.parse(await readFile(path.join(net.operators[0]!.config.dataDir, "genesis.json"), "utf8")) as { voters: string[]; weights: string[] };
+    expect(genesis.weights).to.deep.equal(["2400", "1500", "1000"].map((t) => (BigInt(t) * 10n ** 18n).toString()));
+    expect(genesis.voters).to.have.length(3);
+  });
+
   it("gives every transaction sent to any node a commitment that verifies on L1, gap-free, identical on all nodes", async () => {
     const client = createPublicClient({ transport: http(chain.url) });
     const sends: Promise<OrderCommitmentProofJson>[] = [];
