@@ -4,8 +4,9 @@
  *
  * Every resource a client can make the node hold is bounded: body bytes (counted while
  * streaming), batch length, calls in flight (excess answered OVERLOADED at once, never
- * queued), TCP connections, WebSocket connections, subscriptions per connection, call
- * time, WebSocket message size and the bytes queued for a WebSocket that does not read.
+ * queued), TCP connections in all and per client (remote address, `clients.ts`), the time a
+ * connection may sit idle, WebSocket connections, subscriptions per connection, call time,
+ * WebSocket message size and the bytes queued for a WebSocket that does not read.
  */
 import http from "node:http";
 import { randomBytes } from "node:crypto";
@@ -30,6 +31,7 @@ import type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } f
 import { errorResponse, notification, parseMessage, successResponse, toJson, type JsonRpcRequest, type RequestItem } from "./protocol.js";
 import { RpcLayerError } from "./errors.js";
 import { ResponseBudget } from "./budget.js";
+import { clientKeyOf } from "./clients.js";
 
 export interface RpcLimits {
   /** Largest HTTP body accepted; larger bodies get 413 as soon as the count passes it. */
@@ -39,6 +41,17 @@ export interface RpcLimits {
   readonly maxInFlight: number;
   /** Open TCP connections (HTTP keep-alive and WebSocket); beyond it new connections are closed on accept. */
   readonly maxConnections: number;
+  /**
+   * Open TCP connections from one client (`clientKeyOf`: an IPv4 address, an IPv6 /64); beyond it
+   * that client's new connections are closed on accept, so one client cannot fill `maxConnections`.
+   */
+  readonly maxConnectionsPerClient: number;
+  /**
+   * Time a connection may hold a slot without a request in progress: before its first byte, and
+   * between keep-alive requests (Node's `keepAliveTimeout`). A request started is bounded by
+   * `receiveTimeoutMs` instead.
+   */
+  readonly idleTimeoutMs: number;
   /** Open WebSocket connections; beyond it upgrades are answered 503. */
   readonly maxWsConnections: number;
   readonly maxSubscriptionsPerConnection: number;
@@ -64,7 +77,9 @@ export const DEFAULT_LIMITS: RpcLimits = {
   maxBodyBytes: 5 * 1024 * 1024,
   maxBatchLength: 100,
   maxInFlight: 256,
-  maxConnections: 1024,
+  maxConnections: 2048,
+  maxConnectionsPerClient: 512,
+  idleTimeoutMs: 5_000,
   maxWsConnections: 512,
   maxSubscriptionsPerConnection: 64,
   requestTimeoutMs: 30_000,
@@ -190,8 +205,8 @@ class JsonRpcServer implements RpcServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
-  /** Sockets that have sent at least one request or upgrade. */
-  private readonly spoken = new WeakSet<object>();
+  /** Open connections per client key (`clientKeyOf`). */
+  private readonly clientConnections = new Map<string, number>();
   private readonly wsConnections = new Set<WsConnection>();
   private readonly topics = new Map<string, Set<Subscription>>();
   /** Aborted on forced shutdown: reaches every handler's `ctx.signal`. */
@@ -226,6 +241,7 @@ class JsonRpcServer implements RpcServer {
         // must also outlast a handler that takes the full request timeout.
         requestTimeout: this.limits.receiveTimeoutMs + this.limits.requestTimeoutMs,
         headersTimeout: this.limits.receiveTimeoutMs,
+        keepAliveTimeout: this.limits.idleTimeoutMs,
         connectionsCheckingInterval: checkInterval,
       },
       (req, res) => this.onRequest(req, res),
@@ -233,22 +249,7 @@ class JsonRpcServer implements RpcServer {
     // Refused at accept, before any parser or buffer is allocated for the connection.
     this.http.maxConnections = this.limits.maxConnections;
     this.http.on("drop", () => this.metrics?.rpcRejectedConnections.inc({ reason: "connections" }));
-    this.http.on("connection", (socket: Socket) => {
-      this.sockets.add(socket);
-      this.updateConnectionGauges();
-      // Node's header timeout starts at a request's first byte: a connection that never sends
-      // one would hold a connection slot forever. Fires after Node's own check, which answers
-      // a client that did start a request with 408.
-      const silent = setTimeout(() => {
-        if (!this.spoken.has(socket)) socket.destroy();
-      }, this.limits.receiveTimeoutMs + 2 * checkInterval).unref();
-      socket.once("close", () => {
-        clearTimeout(silent);
-        this.sockets.delete(socket);
-        this.updateConnectionGauges();
-        this.notifyWaiters();
-      });
-    });
+    this.http.on("connection", (socket: Socket) => this.onConnection(socket));
     this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       this.log.debug({ err: error }, "HTTP client error");
@@ -366,8 +367,40 @@ class JsonRpcServer implements RpcServer {
 
   // ---- HTTP ------------------------------------------------------------------------------
 
+  private onConnection(socket: Socket): void {
+    const client = clientKeyOf(socket.remoteAddress);
+    const held = this.clientConnections.get(client) ?? 0;
+    if (held >= this.limits.maxConnectionsPerClient) {
+      // Closed before a byte is read, like a connection over `maxConnections`: the client sees
+      // the connection reset, which clients treat as retryable (another node, or later).
+      this.metrics?.rpcRejectedConnections.inc({ reason: "client_connections" });
+      this.log.debug({ client, limit: this.limits.maxConnectionsPerClient }, "refused a connection over the per-client limit");
+      socket.destroy();
+      return;
+    }
+    this.clientConnections.set(client, held + 1);
+    this.sockets.add(socket);
+    this.updateConnectionGauges();
+    // Node's header timeout starts at a request's first byte: a connection that never sends one
+    // would hold its slot forever. Checked after one more poll phase, so bytes that arrived
+    // while the event loop was busy are counted before the connection is judged silent.
+    const silent = setTimeout(() => {
+      setImmediate(() => {
+        if (socket.bytesRead === 0) socket.destroy();
+      });
+    }, this.limits.idleTimeoutMs).unref();
+    socket.once("close", () => {
+      clearTimeout(silent);
+      const left = (this.clientConnections.get(client) ?? 1) - 1;
+      if (left === 0) this.clientConnections.delete(client);
+      else this.clientConnections.set(client, left);
+      this.sockets.delete(socket);
+      this.updateConnectionGauges();
+      this.notifyWaiters();
+    });
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.spoken.add(req.socket);
     const path = (req.url ?? "/").split("?", 1)[0];
     const allowedOrigin = this.allowedOrigin(req);
     if (allowedOrigin !== undefined) {
@@ -488,7 +521,6 @@ class JsonRpcServer implements RpcServer {
   // ---- WebSocket -------------------------------------------------------------------------
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.spoken.add(socket);
     socket.on("error", (error) => this.log.debug({ err: error }, "socket error during WebSocket upgrade"));
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path !== "/") return abortHandshake(socket, 404, `no WebSocket endpoint at ${path}`);

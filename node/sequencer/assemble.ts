@@ -285,6 +285,11 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const rpc = await createRpcServer({
     host: config.rpcHost,
     port: config.rpcPort,
+    limits: {
+      maxConnections: config.rpcMaxConnections,
+      maxConnectionsPerClient: config.rpcMaxConnectionsPerClient,
+      idleTimeoutMs: config.rpcIdleTimeoutMs,
+    },
     logger: componentLogger(logger, "rpc"),
     metrics,
     methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status }),

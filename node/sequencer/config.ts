@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PASSPHRASE_ENV } from "../keys/index.js";
+import { DEFAULT_LIMITS } from "../rpc/index.js";
 import { SequencerError } from "./errors.js";
 
 export interface NodeConfig {
@@ -18,6 +19,12 @@ export interface NodeConfig {
   readonly p2pListen: readonly string[];
   readonly rpcHost: string;
   readonly rpcPort: number;
+  /** Open RPC connections in all (HTTP and WebSocket)... */
+  readonly rpcMaxConnections: number;
+  /** ...and from one client (an IPv4 address, an IPv6 /64): a client cannot take them all. */
+  readonly rpcMaxConnectionsPerClient: number;
+  /** An RPC connection without a request in progress is closed after this long. */
+  readonly rpcIdleTimeoutMs: number;
   /** L1 JSON-RPC endpoint. */
   readonly l1RpcUrl: string;
   /** Path of the deployment record (`deployments/<network>.json`). */
@@ -68,6 +75,9 @@ export const DEFAULTS = {
   p2pListen: ["/ip4/127.0.0.1/tcp/0"],
   rpcHost: "127.0.0.1",
   rpcPort: 8645,
+  rpcMaxConnections: DEFAULT_LIMITS.maxConnections,
+  rpcMaxConnectionsPerClient: DEFAULT_LIMITS.maxConnectionsPerClient,
+  rpcIdleTimeoutMs: DEFAULT_LIMITS.idleTimeoutMs,
   rollupChainId: 901,
   maxTxBytes: 128 * 1024,
   intakeWorkers: 1,
@@ -108,6 +118,9 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   p2pListen: "SEQ_P2P_LISTEN",
   rpcHost: "SEQ_RPC_HOST",
   rpcPort: "SEQ_RPC_PORT",
+  rpcMaxConnections: "SEQ_RPC_MAX_CONNECTIONS",
+  rpcMaxConnectionsPerClient: "SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT",
+  rpcIdleTimeoutMs: "SEQ_RPC_IDLE_TIMEOUT_MS",
   l1RpcUrl: "SEQ_L1_RPC_URL",
   deployment: "SEQ_DEPLOYMENT",
   rollupChainId: "SEQ_ROLLUP_CHAIN_ID",
@@ -137,6 +150,9 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
 
 const NUMERIC = new Set<keyof NodeConfig>([
   "rpcPort",
+  "rpcMaxConnections",
+  "rpcMaxConnectionsPerClient",
+  "rpcIdleTimeoutMs",
   "rollupChainId",
   "maxTxBytes",
   "intakeWorkers",
@@ -207,7 +223,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {

@@ -5,7 +5,7 @@ import { NodeMetrics } from "../../node/ops/metrics.js";
 import { OVERLOADED, SHUTTING_DOWN, TIMEOUT } from "../../node/rpc/errors.js";
 import { defineMethod, noParams, type RpcMethods } from "../../node/rpc/methods.js";
 import { createRpcServer, type RpcLimits, type RpcServer } from "../../node/rpc/server.js";
-import { deferred, post, rpc, TestWsClient } from "./helpers.js";
+import { deferred, post, postFrom, rpc, TestWsClient } from "./helpers.js";
 
 /** Methods whose handlers a test holds open: `test_slow` waits for `gate`, `test_fast` answers at once. */
 function gatedMethods() {
@@ -182,8 +182,62 @@ describe("rpc server limits", () => {
     expect((await post(server.url, rpc("test_fast"))).json.result).to.equal("fast");
   });
 
+  it("S11: one client holding idle sockets cannot lock the others out: its connections past maxConnectionsPerClient are refused, another client is served", async () => {
+    const metrics = new NodeMetrics({ processMetrics: false });
+    server = await start(gatedMethods().methods, { maxConnections: 64, maxConnectionsPerClient: 16 }, metrics);
+    const { port } = server;
+    // More idle sockets than the whole server allows, all from 127.0.0.1, none sending a byte.
+    const attempts = 100;
+    let refused = 0;
+    const hostile = Array.from({ length: attempts }, () => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.on("error", () => {}); // ECONNRESET is one way of being refused
+      socket.once("close", () => refused++);
+      return socket;
+    });
+    // Every attempt is settled: refused, or held by the server.
+    await waitFor(() => refused + server!.stats().connections === attempts);
+    expect(server.stats().connections).to.equal(16);
+    expect(refused).to.equal(attempts - 16);
+
+    // Another client (127.0.0.2 is loopback too) is served while the hostile one holds its share.
+    const reply = await postFrom("127.0.0.2", server.url, rpc("test_fast"));
+    expect(reply.status).to.equal(200);
+    expect(reply.json.result).to.equal("fast");
+    expect(await metrics.registry.getSingleMetricAsString("seq_rpc_rejected_connections_total")).to.contain(
+      `seq_rpc_rejected_connections_total{reason="client_connections"} ${attempts - 16}`,
+    );
+    for (const socket of hostile) socket.destroy();
+    await waitFor(() => server!.stats().connections === 0);
+  });
+
+  it("S11: a connection without a request in progress is closed after idleTimeoutMs, silent or kept alive, one with a call in flight is not", async () => {
+    const { methods, gate, entered } = gatedMethods();
+    // Requests themselves may take ten minutes: only the idle timeout can close these in time.
+    server = await start(methods, { idleTimeoutMs: 300, receiveTimeoutMs: 600_000 });
+    const closed = (socket: net.Socket) => new Promise<void>((resolve) => socket.resume().on("error", () => {}).once("close", () => resolve()));
+    const silent = net.connect(server.port, "127.0.0.1");
+    const silentClosed = closed(silent);
+    const kept = net.connect(server.port, "127.0.0.1");
+    const keptClosed = closed(kept);
+    let keptReply = "";
+    kept.on("data", (data: Buffer) => (keptReply += data.toString()));
+    const body = JSON.stringify(rpc("test_fast"));
+    kept.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    // Settled either way, so a failed assertion below does not leave it rejecting unhandled.
+    const busy = post(server.url, rpc("test_slow")).then((reply) => reply.json, (error: Error) => error);
+    await entered(1);
+
+    await Promise.all([silentClosed, keptClosed]);
+    expect(keptReply).to.match(/^HTTP\/1.1 200 OK/);
+    expect(keptReply).to.contain('"result":"fast"');
+    await waitFor(() => server!.stats().connections === 1);
+    gate.resolve();
+    expect(await busy, "the connection with a call in flight stayed open").to.deep.include({ result: "done" });
+  });
+
   it("frees the slots of connections that send nothing or trickle their headers", async () => {
-    server = await start(gatedMethods().methods, { maxConnections: 2, receiveTimeoutMs: 200 });
+    server = await start(gatedMethods().methods, { maxConnections: 2, receiveTimeoutMs: 200, idleTimeoutMs: 200 });
     const silent = net.connect(server.port, "127.0.0.1");
     const trickling = net.connect(server.port, "127.0.0.1", () => trickling.write("POST / HTTP/1.1\r\nHost: x\r\n"));
     let tricklingReply = "";

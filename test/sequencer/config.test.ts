@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ConfigError, DEFAULTS, loadNodeConfig } from "../../node/sequencer/config.js";
+import { DEFAULT_LIMITS } from "../../node/rpc/index.js";
 import { DeploymentRecordError, loadDeploymentRecord, parseDeploymentRecord } from "../../node/l1/deployment.js";
 
 describe("node configuration", () => {
@@ -33,6 +34,14 @@ describe("node configuration", () => {
     expect(config.electionTicks).to.equal(DEFAULTS.electionTicks);
   });
 
+  it("reads the RPC connection limits, defaulting to the RPC server's own", async () => {
+    const f = await file("rpc.json", { ...required, rpcMaxConnections: 4096 });
+    const config = await loadNodeConfig(f, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "64" });
+    expect(config.rpcMaxConnections).to.equal(4096);
+    expect(config.rpcMaxConnectionsPerClient).to.equal(64);
+    expect(config.rpcIdleTimeoutMs).to.equal(DEFAULT_LIMITS.idleTimeoutMs);
+  });
+
   const bad: [string, unknown, Record<string, string>, RegExp][] = [
     ["an unknown setting", { ...required, rpcPrt: 1 }, {}, /unknown setting "rpcPrt"/],
     ["a missing required setting", { ...required, l1RpcUrl: undefined }, {}, /"l1RpcUrl" \(env SEQ_L1_RPC_URL\) is required/],
@@ -40,6 +49,7 @@ describe("node configuration", () => {
     ["a port out of range", { ...required, rpcPort: 70000 }, {}, /must be a TCP port/],
     ["heartbeats not below the election timeout", { ...required, heartbeatTicks: 10, electionTicks: 10 }, {}, /heartbeatTicks \(10\) must be below electionTicks/],
     ["a zero tick", { ...required, tickMs: 0 }, {}, /"tickMs" must be positive/],
+    ["a zero per-client connection limit from the environment", required, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "0" }, /"rpcMaxConnectionsPerClient" must be positive/],
     ["listen addresses that are not multiaddrs", { ...required, p2pListen: ["127.0.0.1:9000"] }, {}, /"p2pListen" must be a non-empty list of multiaddrs/],
     ["a file that is not an object", [1, 2], {}, /must hold a JSON object/],
   ];
