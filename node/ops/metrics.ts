@@ -65,7 +65,7 @@ export class NodeMetrics {
   readonly rpcInFlight: Gauge;
   /** Open RPC connections by kind (`http` keep-alive sockets, `ws`). */
   readonly rpcConnections: Gauge<"kind">;
-  /** Connections refused at a limit (label `reason`: `connections`, `ws_connections`, `origin`). */
+  /** Connections refused at a limit (label `reason`: `connections`, `client_connections`, `ws_connections`, `origin`). */
   readonly rpcRejectedConnections: Counter<"reason">;
 
   /** Consensus/transport messages by message type. */
