@@ -59,6 +59,12 @@ export interface RpcLimits {
   readonly requestTimeoutMs: number;
   /** Time a client has to send a whole HTTP request (headers and body): slow-loris guard. */
   readonly receiveTimeoutMs: number;
+  /**
+   * After an HTTP request is refused before its body was read (413), request bytes the server
+   * still reads and discards so that the client receives the answer, and for how long at most.
+   */
+  readonly drainBytes: number;
+  readonly drainTimeoutMs: number;
   /** Largest WebSocket message accepted; larger ones close the connection (1009). */
   readonly wsMaxPayloadBytes: number;
   /** Bytes queued for a WebSocket beyond which its subscriptions are dropped instead of pushed to. */
@@ -84,6 +90,8 @@ export const DEFAULT_LIMITS: RpcLimits = {
   maxSubscriptionsPerConnection: 64,
   requestTimeoutMs: 30_000,
   receiveTimeoutMs: 30_000,
+  drainBytes: 8 * 1024 * 1024,
+  drainTimeoutMs: 5_000,
   wsMaxPayloadBytes: 5 * 1024 * 1024,
   wsSubscriberBufferBytes: 4 * 1024 * 1024,
   wsMaxBufferedBytes: 16 * 1024 * 1024,
@@ -444,9 +452,9 @@ class JsonRpcServer implements RpcServer {
         return sendJson(res, 415, this.rejection(INVALID_REQUEST, `invalid request: content-type must be application/json, got ${JSON.stringify(contentType)}`));
       }
       const declared = Number(req.headers["content-length"] ?? 0);
-      if (declared > this.limits.maxBodyBytes) return this.rejectOversized(res);
+      if (declared > this.limits.maxBodyBytes) return this.rejectOversized(req, res);
       const body = await readBody(req, this.limits.maxBodyBytes);
-      if (body === "too large") return this.rejectOversized(res);
+      if (body === "too large") return this.rejectOversized(req, res);
       if (body === "aborted") return;
 
       const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
@@ -468,10 +476,33 @@ class JsonRpcServer implements RpcServer {
     }
   }
 
-  private rejectOversized(res: http.ServerResponse): void {
-    // The rest of the body is never read into memory: node discards it, then closes the socket.
-    res.setHeader("connection", "close");
+  private rejectOversized(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.closeAfterDraining(req, res);
     sendJson(res, 413, this.rejection(INVALID_REQUEST, `invalid request: body exceeds ${this.limits.maxBodyBytes} bytes`));
+  }
+
+  /**
+   * Answers with `Connection: close` and then closes the way nginx's lingering close does.
+   * Node destroys such a socket as soon as the response is written, and closing a socket with
+   * request bytes still unread sends a reset, which can reach the client before it has read the
+   * answer (a `fetch` still uploading fails with EPIPE instead of seeing the 413). So the socket
+   * is only half-closed, and what the client still sends is read and discarded, never kept, up
+   * to `drainBytes` or `drainTimeoutMs`, whichever comes first, then it is dropped: a client
+   * cannot make the node read without end.
+   */
+  private closeAfterDraining(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    res.setHeader("connection", "close");
+    // Node's http server ends a `Connection: close` response with socket.destroySoon().
+    socket.destroySoon = () => socket.end();
+    const drop = () => socket.destroy();
+    const timer = setTimeout(drop, this.limits.drainTimeoutMs).unref();
+    socket.once("close", () => clearTimeout(timer));
+    let drained = 0;
+    req.on("data", (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > this.limits.drainBytes) drop();
+    });
   }
 
   /** A whole-message error response (id null), counted in the error metrics. */
