@@ -762,6 +762,7 @@ class JsonRpcServer implements RpcServer {
       method: request.method,
       signal: AbortSignal.any(signals),
       remoteAddress,
+      client: clientKeyOf(remoteAddress),
       budget: {
         reserve: (bytes) => {
           if (!budget.reserve(bytes)) return false;

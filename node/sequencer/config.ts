@@ -32,6 +32,19 @@ export interface NodeConfig {
   /** The rollup's chain id: submitted transactions must carry it. */
   readonly rollupChainId: number;
   readonly maxTxBytes: number;
+  /**
+   * Admission budgets (node/intake/admission.ts), each a rate and a burst; a rate of 0 turns that
+   * budget off. Per sender (recovered address), charged by the leader before it proposes...
+   */
+  readonly senderTxsPerSecond: number;
+  readonly senderTxBurst: number;
+  readonly senderBytesPerSecond: number;
+  readonly senderByteBurst: number;
+  /** ...and per client (an IPv4 address, an IPv6 /64), charged by the node the client submits to. */
+  readonly clientTxsPerSecond: number;
+  readonly clientTxBurst: number;
+  readonly clientBytesPerSecond: number;
+  readonly clientByteBurst: number;
   /** Worker threads that decode submissions and recover senders (0: on the event loop). */
   readonly intakeWorkers: number;
   readonly submitTimeoutMs: number;
@@ -80,6 +93,18 @@ export const DEFAULTS = {
   rpcIdleTimeoutMs: DEFAULT_LIMITS.idleTimeoutMs,
   rollupChainId: 901,
   maxTxBytes: 128 * 1024,
+  // The benchmark spreads thousands of tx/s over 1,000 senders (~2-10 tx/s and a few kB/s each):
+  // a sender gets 50 tx/s and 32 KiB/s, a 1 MiB burst taking eight of the largest transactions.
+  senderTxsPerSecond: 50,
+  senderTxBurst: 100,
+  senderBytesPerSecond: 32 * 1024,
+  senderByteBurst: 1024 * 1024,
+  // One benchmark process is one client at up to ~2,300 tx/s (~450 kB/s) on 2 cores: a client
+  // gets several times that before it is refused.
+  clientTxsPerSecond: 10_000,
+  clientTxBurst: 20_000,
+  clientBytesPerSecond: 4 * 1024 * 1024,
+  clientByteBurst: 16 * 1024 * 1024,
   intakeWorkers: 1,
   submitTimeoutMs: 10_000,
   tickMs: 50,
@@ -125,6 +150,14 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   deployment: "SEQ_DEPLOYMENT",
   rollupChainId: "SEQ_ROLLUP_CHAIN_ID",
   maxTxBytes: "SEQ_MAX_TX_BYTES",
+  senderTxsPerSecond: "SEQ_SENDER_TXS_PER_SECOND",
+  senderTxBurst: "SEQ_SENDER_TX_BURST",
+  senderBytesPerSecond: "SEQ_SENDER_BYTES_PER_SECOND",
+  senderByteBurst: "SEQ_SENDER_BYTE_BURST",
+  clientTxsPerSecond: "SEQ_CLIENT_TXS_PER_SECOND",
+  clientTxBurst: "SEQ_CLIENT_TX_BURST",
+  clientBytesPerSecond: "SEQ_CLIENT_BYTES_PER_SECOND",
+  clientByteBurst: "SEQ_CLIENT_BYTE_BURST",
   intakeWorkers: "SEQ_INTAKE_WORKERS",
   submitTimeoutMs: "SEQ_SUBMIT_TIMEOUT_MS",
   tickMs: "SEQ_TICK_MS",
@@ -155,6 +188,14 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "rpcIdleTimeoutMs",
   "rollupChainId",
   "maxTxBytes",
+  "senderTxsPerSecond",
+  "senderTxBurst",
+  "senderBytesPerSecond",
+  "senderByteBurst",
+  "clientTxsPerSecond",
+  "clientTxBurst",
+  "clientBytesPerSecond",
+  "clientByteBurst",
   "intakeWorkers",
   "submitTimeoutMs",
   "tickMs",
@@ -225,6 +266,9 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   }
   for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
+  }
+  for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {
+    if ((raw[rate] as number) > 0 && (raw[burst] as number) === 0) throw new ConfigError(`setting "${burst}" must be positive while "${rate}" is (0 turns the budget off)`);
   }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {
     throw new ConfigError(`heartbeatTicks (${raw.heartbeatTicks}) must be below electionTicks (${raw.electionTicks})`);

@@ -49,6 +49,7 @@ describe("node configuration", () => {
     ["a port out of range", { ...required, rpcPort: 70000 }, {}, /must be a TCP port/],
     ["heartbeats not below the election timeout", { ...required, heartbeatTicks: 10, electionTicks: 10 }, {}, /heartbeatTicks \(10\) must be below electionTicks/],
     ["a zero tick", { ...required, tickMs: 0 }, {}, /"tickMs" must be positive/],
+    ["an admission budget with a rate and no burst", { ...required, senderByteBurst: 0 }, {}, /"senderByteBurst" must be positive while "senderBytesPerSecond" is/],
     ["a zero per-client connection limit from the environment", required, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "0" }, /"rpcMaxConnectionsPerClient" must be positive/],
     ["listen addresses that are not multiaddrs", { ...required, p2pListen: ["127.0.0.1:9000"] }, {}, /"p2pListen" must be a non-empty list of multiaddrs/],
     ["a file that is not an object", [1, 2], {}, /must hold a JSON object/],
