@@ -30,12 +30,17 @@ import {
 import type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } from "./methods.js";
 import { errorResponse, notification, parseMessage, successResponse, toJson, type JsonRpcRequest, type RequestItem } from "./protocol.js";
 import { RpcLayerError } from "./errors.js";
-import { ResponseBudget } from "./budget.js";
+import { ByteBudget } from "./budget.js";
 import { clientKeyOf } from "./clients.js";
 
 export interface RpcLimits {
   /** Largest HTTP body accepted; larger bodies get 413 as soon as the count passes it. */
   readonly maxBodyBytes: number;
+  /**
+   * Request bytes all messages in flight may hold together (HTTP bodies as they stream in,
+   * WebSocket messages while handled); beyond it a body is answered 503 and a message OVERLOADED.
+   */
+  readonly maxBodyBytesInFlight: number;
   readonly maxBatchLength: number;
   /** Calls being handled at once, across all connections; beyond it calls fail fast with OVERLOADED. */
   readonly maxInFlight: number;
@@ -75,12 +80,17 @@ export interface RpcLimits {
   readonly wsPingIntervalMs: number;
   /** Result bytes one message (a batch included) may produce; beyond it, calls answer OVERLOADED. */
   readonly maxResponseBytes: number;
-  /** Result bytes all messages in flight may hold together: the node's bound on response memory. */
+  /** Result bytes the messages of one client (`clientKeyOf`) may hold together, until sent. */
+  readonly maxResponseBytesPerClient: number;
+  /** Result bytes all messages may hold together, until sent: the node's bound on response memory. */
   readonly maxResponseBytesInFlight: number;
+  /** An HTTP response that makes no progress for this long (the client does not read) is dropped with its connection. */
+  readonly sendTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: RpcLimits = {
   maxBodyBytes: 5 * 1024 * 1024,
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
   maxBatchLength: 100,
   maxInFlight: 256,
   maxConnections: 2048,
@@ -97,7 +107,9 @@ export const DEFAULT_LIMITS: RpcLimits = {
   wsMaxBufferedBytes: 16 * 1024 * 1024,
   wsPingIntervalMs: 30_000,
   maxResponseBytes: 16 * 1024 * 1024,
+  maxResponseBytesPerClient: 16 * 1024 * 1024,
   maxResponseBytesInFlight: 64 * 1024 * 1024,
+  sendTimeoutMs: 30_000,
 };
 
 /** Cross-origin access for browsers. Off unless configured; also governs WebSocket `Origin` checks. */
@@ -139,6 +151,10 @@ export interface RpcServerStats {
   readonly wsConnections: number;
   readonly inFlight: number;
   readonly subscriptions: number;
+  /** Request bytes held by messages in flight (`maxBodyBytesInFlight`). */
+  readonly requestBytes: number;
+  /** Result bytes held by answers not yet sent (`maxResponseBytesInFlight`). */
+  readonly responseBytes: number;
 }
 
 export interface RpcServer {
@@ -203,8 +219,12 @@ const CLOSE_GRACE_MS = 1_000;
 
 class JsonRpcServer implements RpcServer {
   readonly limits: RpcLimits;
-  /** Result bytes held for every message in flight (`budget.ts`). */
-  private readonly responses: ResponseBudget;
+  /** Result bytes held for every message until its response is sent (`budget.ts`)... */
+  private readonly responses: ByteBudget;
+  /** ...within each client's share, kept while one of its messages holds some. */
+  private readonly clientResponses = new Map<string, { readonly budget: ByteBudget; messages: number }>();
+  /** Request bytes held for every message in flight. */
+  private readonly requests: ByteBudget;
   private readonly methods: ReadonlyMap<string, RpcMethod<unknown, unknown>>;
   private readonly log: Logger;
   private readonly metrics: NodeMetrics | undefined;
@@ -213,6 +233,8 @@ class JsonRpcServer implements RpcServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
+  /** Per connection, the releases of answers not yet sent (`whenSent`). */
+  private readonly unsent = new WeakMap<Socket, Set<() => void>>();
   /** Open connections per client key (`clientKeyOf`). */
   private readonly clientConnections = new Map<string, number>();
   private readonly wsConnections = new Set<WsConnection>();
@@ -231,7 +253,8 @@ class JsonRpcServer implements RpcServer {
 
   constructor(options: RpcServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.responses = new ResponseBudget(this.limits.maxResponseBytesInFlight);
+    this.responses = new ByteBudget(this.limits.maxResponseBytesInFlight);
+    this.requests = new ByteBudget(this.limits.maxBodyBytesInFlight);
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`RPC limit ${name} must be a positive number, got ${value}`);
     }
@@ -299,7 +322,14 @@ class JsonRpcServer implements RpcServer {
   stats(): RpcServerStats {
     let subscriptions = 0;
     for (const connection of this.wsConnections) subscriptions += connection.subscriptions.size;
-    return { connections: this.sockets.size, wsConnections: this.wsConnections.size, inFlight: this.inFlight, subscriptions };
+    return {
+      connections: this.sockets.size,
+      wsConnections: this.wsConnections.size,
+      inFlight: this.inFlight,
+      subscriptions,
+      requestBytes: this.requests.held,
+      responseBytes: this.responses.held,
+    };
   }
 
   publish(topic: string, payload: unknown): number {
@@ -453,18 +483,28 @@ class JsonRpcServer implements RpcServer {
       }
       const declared = Number(req.headers["content-length"] ?? 0);
       if (declared > this.limits.maxBodyBytes) return this.rejectOversized(req, res);
-      const body = await readBody(req, this.limits.maxBodyBytes);
-      if (body === "too large") return this.rejectOversized(req, res);
-      if (body === "aborted") return;
-
-      const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
+      const request = new ByteBudget(this.limits.maxBodyBytes, this.requests);
       try {
-        const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress, budget);
-        if (this.closing) res.setHeader("connection", "close");
-        if (reply.body === undefined) res.writeHead(204).end();
-        else sendJson(res, 200, reply.body);
+        const body = await readBody(req, request);
+        if (body === "too large") return this.rejectOversized(req, res);
+        if (body === "over budget") return this.rejectBusy(req, res);
+        if (body === "aborted") return;
+
+        const response = this.responseBudget(req.socket.remoteAddress);
+        try {
+          const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress, response.budget);
+          if (this.closing) res.setHeader("connection", "close");
+          if (reply.body === undefined) res.writeHead(204).end();
+          else sendJson(res, 200, reply.body);
+          // Without a callback: the connection of an answer that makes no progress is destroyed.
+          res.setTimeout(this.limits.sendTimeoutMs);
+        } finally {
+          // Held until the answer has left the process: an unread one still counts.
+          if (req.socket.destroyed) response.release();
+          else this.whenSent(res, response.release);
+        }
       } finally {
-        budget.release();
+        request.release();
       }
     } catch (error) {
       this.log.error({ err: error }, "unexpected failure handling an HTTP request");
@@ -479,6 +519,33 @@ class JsonRpcServer implements RpcServer {
   private rejectOversized(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.closeAfterDraining(req, res);
     sendJson(res, 413, this.rejection(INVALID_REQUEST, `invalid request: body exceeds ${this.limits.maxBodyBytes} bytes`));
+  }
+
+  /** The bodies in flight already hold `maxBodyBytesInFlight`: this one stops here, to be sent again. */
+  private rejectBusy(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.closeAfterDraining(req, res);
+    const message = `server overloaded: request bodies in flight hold the node's ${this.limits.maxBodyBytesInFlight} bytes for them; retry`;
+    sendJson(res, 503, this.rejection(OVERLOADED, message, { limit: this.limits.maxBodyBytesInFlight }));
+  }
+
+  /**
+   * A message's response budget, within its client's share of the server's; `release` (at most
+   * once, whenever the answer is out) gives it back and forgets a client that holds nothing.
+   */
+  private responseBudget(remoteAddress: string | undefined): { readonly budget: ByteBudget; readonly release: () => void } {
+    const client = clientKeyOf(remoteAddress);
+    let share = this.clientResponses.get(client);
+    if (share === undefined) this.clientResponses.set(client, (share = { budget: new ByteBudget(this.limits.maxResponseBytesPerClient, this.responses), messages: 0 }));
+    share.messages++;
+    const budget = new ByteBudget(this.limits.maxResponseBytes, share.budget);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      budget.release();
+      if (--share.messages === 0) this.clientResponses.delete(client);
+    };
+    return { budget, release };
   }
 
   /**
@@ -505,10 +572,32 @@ class JsonRpcServer implements RpcServer {
     });
   }
 
-  /** A whole-message error response (id null), counted in the error metrics. */
-  private rejection(code: number, message: string): string {
+  /**
+   * Runs `sent` once the response has been written out, or its connection has closed: answers
+   * pipelined behind an unread one wait in a queue and emit nothing when the connection goes.
+   */
+  private whenSent(res: http.ServerResponse, sent: () => void): void {
+    const socket = res.req.socket;
+    let pending = this.unsent.get(socket);
+    if (pending === undefined) {
+      const waiting = new Set<() => void>();
+      this.unsent.set(socket, (pending = waiting));
+      socket.once("close", () => {
+        for (const release of waiting) release();
+        waiting.clear();
+      });
+    }
+    pending.add(sent);
+    res.once("close", () => {
+      pending.delete(sent);
+      sent();
+    });
+  }
+
+  /** A whole-message error response (id null; an application code carries `data.retryable`), counted in the error metrics. */
+  private rejection(code: number, message: string, data?: unknown): string {
     this.metrics?.rpcErrors.inc({ code: String(code) });
-    return errorResponse(null, { code, message });
+    return errorResponse(null, new RpcError(code, message, data).toJSON());
   }
 
   private async serveMetrics(res: http.ServerResponse, metrics: NodeMetrics): Promise<void> {
@@ -593,15 +682,25 @@ class JsonRpcServer implements RpcServer {
   private async onWsMessage(connection: WsConnection, data: RawData): Promise<void> {
     this.activeMessages++;
     try {
-      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8");
-      const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      const request = new ByteBudget(this.limits.maxBodyBytesInFlight, this.requests);
+      if (!request.reserve(bytes.length)) {
+        const message = `server overloaded: messages in flight hold the node's ${this.limits.maxBodyBytesInFlight} bytes for them; retry`;
+        this.sendWs(connection, this.rejection(OVERLOADED, message, { limit: this.limits.maxBodyBytesInFlight }));
+        return;
+      }
+      const response = this.responseBudget(connection.remoteAddress);
       let reply;
       try {
-        reply = await this.handleMessage(text, "ws", connection, connection.remoteAddress, budget);
-        if (reply.body !== undefined) this.sendWs(connection, reply.body);
+        reply = await this.handleMessage(bytes.toString("utf8"), "ws", connection, connection.remoteAddress, response.budget);
+      } catch (error) {
+        response.release();
+        throw error;
       } finally {
-        budget.release();
+        request.release();
       }
+      // Held until the answer has been written out: an unread one still counts.
+      if (reply.body === undefined || !this.sendWs(connection, reply.body, response.release)) response.release();
       // Only now does the client know the subscription ids: start pushing.
       for (const subscription of reply.subscriptions) this.activate(subscription);
     } catch (error) {
@@ -612,8 +711,11 @@ class JsonRpcServer implements RpcServer {
     }
   }
 
-  /** Sends unless the client has stopped reading, in which case the connection is cut. */
-  private sendWs(connection: WsConnection, text: string): boolean {
+  /**
+   * Sends unless the client has stopped reading, in which case the connection is cut. When it
+   * sends, `written` runs once the message has been written out, or failed to be.
+   */
+  private sendWs(connection: WsConnection, text: string, written?: () => void): boolean {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return false;
     if (socket.bufferedAmount > this.limits.wsMaxBufferedBytes) {
@@ -621,7 +723,7 @@ class JsonRpcServer implements RpcServer {
       socket.terminate();
       return false;
     }
-    socket.send(text);
+    socket.send(text, written);
     return true;
   }
 
@@ -689,7 +791,7 @@ class JsonRpcServer implements RpcServer {
     transport: Transport,
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
-    budget: ResponseBudget,
+    budget: ByteBudget,
   ): Promise<{ body: string | undefined; subscriptions: Subscription[] }> {
     const parsed = parseMessage(text, this.limits.maxBatchLength);
     const subscriptions: Subscription[] = [];
@@ -719,7 +821,7 @@ class JsonRpcServer implements RpcServer {
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
     created: Subscription[],
-    budget: ResponseBudget,
+    budget: ByteBudget,
   ): Promise<Outcome> {
     const known = this.methods.has(request.method);
     const label = known ? request.method : "unknown";
@@ -742,7 +844,7 @@ class JsonRpcServer implements RpcServer {
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
     created: Subscription[],
-    budget: ResponseBudget,
+    budget: ByteBudget,
   ): Promise<string> {
     if (this.closing) throw new RpcError(SHUTTING_DOWN, "server is shutting down");
     const method = this.methods.get(request.method);
@@ -841,21 +943,25 @@ function sendJson(res: http.ServerResponse, status: number, body: string): void 
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
 }
 
-/** Reads a body, counting bytes as they stream in; stops reading at `limit` instead of buffering on. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "too large" | "aborted"> {
+/**
+ * Reads a body, drawing its bytes from `budget` as they stream in; stops reading when the body
+ * outgrows the budget's own limit ("too large") or the budget's parents are spent ("over budget").
+ */
+function readBody(req: http.IncomingMessage, budget: ByteBudget): Promise<Buffer | "too large" | "over budget" | "aborted"> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = (result: Buffer | "too large" | "aborted") => {
+    const finish = (result: Buffer | "too large" | "over budget" | "aborted") => {
       req.off("data", onData).off("end", onEnd).off("error", onAbort).off("close", onAbort);
       resolve(result);
     };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (!budget.reserve(chunk.length)) {
         chunks.length = 0;
-        finish("too large");
-      } else chunks.push(chunk);
+        return finish(chunk.length > budget.remaining ? "too large" : "over budget");
+      }
+      size += chunk.length;
+      chunks.push(chunk);
     };
     const onEnd = () => finish(Buffer.concat(chunks, size));
     const onAbort = () => finish("aborted");

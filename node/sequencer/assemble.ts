@@ -293,6 +293,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
       maxConnections: config.rpcMaxConnections,
       maxConnectionsPerClient: config.rpcMaxConnectionsPerClient,
       idleTimeoutMs: config.rpcIdleTimeoutMs,
+      maxWsConnections: config.rpcMaxWsConnections,
     },
     logger: componentLogger(logger, "rpc"),
     metrics,

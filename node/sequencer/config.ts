@@ -25,6 +25,8 @@ export interface NodeConfig {
   readonly rpcMaxConnectionsPerClient: number;
   /** An RPC connection without a request in progress is closed after this long. */
   readonly rpcIdleTimeoutMs: number;
+  /** Open WebSocket connections: what WebSocket clients can make the node buffer grows with it (README, Memory). */
+  readonly rpcMaxWsConnections: number;
   /** L1 JSON-RPC endpoint. */
   readonly l1RpcUrl: string;
   /** Path of the deployment record (`deployments/<network>.json`). */
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   rpcMaxConnections: DEFAULT_LIMITS.maxConnections,
   rpcMaxConnectionsPerClient: DEFAULT_LIMITS.maxConnectionsPerClient,
   rpcIdleTimeoutMs: DEFAULT_LIMITS.idleTimeoutMs,
+  rpcMaxWsConnections: DEFAULT_LIMITS.maxWsConnections,
   rollupChainId: 901,
   maxTxBytes: 128 * 1024,
   // The benchmark spreads thousands of tx/s over 1,000 senders (~2-10 tx/s and a few kB/s each):
@@ -146,6 +149,7 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   rpcMaxConnections: "SEQ_RPC_MAX_CONNECTIONS",
   rpcMaxConnectionsPerClient: "SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT",
   rpcIdleTimeoutMs: "SEQ_RPC_IDLE_TIMEOUT_MS",
+  rpcMaxWsConnections: "SEQ_RPC_MAX_WS_CONNECTIONS",
   l1RpcUrl: "SEQ_L1_RPC_URL",
   deployment: "SEQ_DEPLOYMENT",
   rollupChainId: "SEQ_ROLLUP_CHAIN_ID",
@@ -186,6 +190,7 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "rpcMaxConnections",
   "rpcMaxConnectionsPerClient",
   "rpcIdleTimeoutMs",
+  "rpcMaxWsConnections",
   "rollupChainId",
   "maxTxBytes",
   "senderTxsPerSecond",
@@ -264,7 +269,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {

@@ -400,7 +400,7 @@ describe("rpc server graceful close", () => {
     expect((await wsCall).result).to.equal("done");
     expect((await client.closed).code).to.equal(1001);
     await closing;
-    expect(server.stats()).to.deep.equal({ connections: 0, wsConnections: 0, inFlight: 0, subscriptions: 0 });
+    expect(server.stats()).to.deep.equal({ connections: 0, wsConnections: 0, inFlight: 0, subscriptions: 0, requestBytes: 0, responseBytes: 0 });
   });
 
   it("gives up on calls that outlive the shutdown timeout, aborting their signal", async () => {
