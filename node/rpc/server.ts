@@ -3,10 +3,13 @@
  * operational GET routes `/metrics`, `/status` and `/health`. Plain node:http + ws.
  *
  * Every resource a client can make the node hold is bounded: body bytes (counted while
- * streaming), batch length, calls in flight (excess answered OVERLOADED at once, never
- * queued), TCP connections in all and per client (remote address, `clients.ts`), the time a
- * connection may sit idle, WebSocket connections, subscriptions per connection, call time,
- * WebSocket message size and the bytes queued for a WebSocket that does not read.
+ * streaming, per body and in all), batch length, calls in flight (excess answered OVERLOADED
+ * at once, never queued), result bytes until sent (per message, per client and in all,
+ * `budget.ts`), TCP connections in all and per client (remote address, `clients.ts`), the time
+ * a connection may sit idle or an answer make no progress, what a refused upload may still
+ * send, WebSocket connections, subscriptions per connection, call time, WebSocket message size
+ * and the bytes queued for a WebSocket that does not read. README "Memory a hostile client can
+ * make the node hold" adds them up.
  */
 import http from "node:http";
 import { randomBytes } from "node:crypto";
