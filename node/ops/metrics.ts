@@ -49,6 +49,8 @@ export class NodeMetrics {
   readonly proposals: Counter;
   /** Transactions that received an order commitment from this node while leader. */
   readonly commitments: Counter;
+  /** Submissions refused at an admission budget (label `budget`: `sender-txs`, `sender-bytes`, `client-txs`, `client-bytes`). */
+  readonly admissionRefusals: Counter<"budget">;
   /** 1 while this node knows a current leader, 0 during elections or when cut off. */
   readonly hasLeader: Gauge;
   /** Leader's view: log entries a peer is behind the leader's last index (label `peer`). */
@@ -65,7 +67,7 @@ export class NodeMetrics {
   readonly rpcInFlight: Gauge;
   /** Open RPC connections by kind (`http` keep-alive sockets, `ws`). */
   readonly rpcConnections: Gauge<"kind">;
-  /** Connections refused at a limit (label `reason`: `connections`, `ws_connections`, `origin`). */
+  /** Connections refused at a limit (label `reason`: `connections`, `client_connections`, `ws_connections`, `origin`). */
   readonly rpcRejectedConnections: Counter<"reason">;
 
   /** Consensus/transport messages by message type. */
@@ -105,6 +107,7 @@ export class NodeMetrics {
     this.appliedPosition = new Gauge({ name: "seq_applied_position", help: "Next position after the last applied transaction", registers });
     this.proposals = new Counter({ name: "seq_proposals_total", help: "Transactions proposed while leader", registers });
     this.commitments = new Counter({ name: "seq_commitments_total", help: "Order commitments issued while leader", registers });
+    this.admissionRefusals = new Counter({ name: "seq_admission_refusals_total", help: "Submissions refused at an admission budget", labelNames: ["budget"], registers });
     this.replicationLag = new Gauge({
       name: "seq_replication_lag_entries",
       help: "Log entries a peer is behind the leader",

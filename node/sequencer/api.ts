@@ -80,9 +80,9 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       },
     });
   const { submissions, commitments, store } = deps;
-  const submit = async (raw: Hex): Promise<OrderCommitmentProofJson> => {
+  const submit = async (raw: Hex, client: string): Promise<OrderCommitmentProofJson> => {
     try {
-      return await submissions.submit(raw);
+      return await submissions.submit(raw, client);
     } catch (error) {
       if (!(error instanceof SubmissionError)) throw error;
       throw new RpcError(SUBMISSION_CODES[error.failure], error.message, error.reason === undefined ? undefined : { reason: error.reason }, { cause: error });
@@ -103,12 +103,12 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
     /** Answers the hash once the transaction is durable on a majority (as an acknowledgement must). */
     eth_sendRawTransaction: defineMethod({
       params: rawTxParam,
-      handler: async (raw) => (await submit(raw)).txHash,
+      handler: async (raw, ctx) => (await submit(raw, ctx.client)).txHash,
     }),
 
     seq_sendRawTransaction: defineMethod({
       params: rawTxParam,
-      handler: (raw): Promise<OrderCommitmentProofJson> => submit(raw),
+      handler: (raw, ctx): Promise<OrderCommitmentProofJson> => submit(raw, ctx.client),
     }),
 
     seq_getOrderCommitment: commitmentMethod((position) => commitments.commitmentAt(position), "its certificate is not signed yet", "pending-certificate"),

@@ -10,7 +10,7 @@ import type { NodeId } from "../consensus/index.js";
 import type { RpcKind } from "../codec/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
 import { NodeStore } from "../storage/index.js";
-import { DecodePool } from "../intake/index.js";
+import { Admission, DecodePool, type RateBudget } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
@@ -292,6 +292,10 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     logger: componentLogger(logger, "submissions"),
     metrics,
     overloaded: () => batches.overloaded(),
+    admission: {
+      sender: new Admission("sender", { txs: rateBudget(config.senderTxsPerSecond, config.senderTxBurst), bytes: rateBudget(config.senderBytesPerSecond, config.senderByteBurst) }),
+      client: new Admission("client", { txs: rateBudget(config.clientTxsPerSecond, config.clientTxBurst), bytes: rateBudget(config.clientBytesPerSecond, config.clientByteBurst) }),
+    },
     isLeader: acting,
     leader: () => (retirement.retired ? null : raft.basicStatus().leader),
     propose: (tx) => raft.propose([tx]),
@@ -325,6 +329,12 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const rpc = await createRpcServer({
     host: config.rpcHost,
     port: config.rpcPort,
+    limits: {
+      maxConnections: config.rpcMaxConnections,
+      maxConnectionsPerClient: config.rpcMaxConnectionsPerClient,
+      idleTimeoutMs: config.rpcIdleTimeoutMs,
+      maxWsConnections: config.rpcMaxWsConnections,
+    },
     logger: componentLogger(logger, "rpc"),
     metrics,
     methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status, activity: (since) => activity.since(since) }),
@@ -345,6 +355,11 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     genesis: genesis.voters,
     recovered: !fresh,
   };
+}
+
+/** An admission budget from a rate and a burst of the config; none at a rate of 0. */
+function rateBudget(perSecond: number, burst: number): RateBudget | undefined {
+  return perSecond > 0 ? { perSecond, burst } : undefined;
 }
 
 /** A key file of the config (keystore or plain hex); any failure stops the start with the file named. */

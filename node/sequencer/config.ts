@@ -7,6 +7,7 @@ import path from "node:path";
 import { encodedBatchSize, encodedTxLength } from "../batching/index.js";
 import { PASSPHRASE_ENV } from "../keys/index.js";
 import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../l1/inbox-writer.js";
+import { DEFAULT_LIMITS } from "../rpc/index.js";
 import { SequencerError } from "./errors.js";
 
 export interface NodeConfig {
@@ -20,6 +21,14 @@ export interface NodeConfig {
   readonly p2pListen: readonly string[];
   readonly rpcHost: string;
   readonly rpcPort: number;
+  /** Open RPC connections in all (HTTP and WebSocket)... */
+  readonly rpcMaxConnections: number;
+  /** ...and from one client (an IPv4 address, an IPv6 /64): a client cannot take them all. */
+  readonly rpcMaxConnectionsPerClient: number;
+  /** An RPC connection without a request in progress is closed after this long. */
+  readonly rpcIdleTimeoutMs: number;
+  /** Open WebSocket connections: what WebSocket clients can make the node buffer grows with it (README, Memory). */
+  readonly rpcMaxWsConnections: number;
   /** L1 JSON-RPC endpoint. */
   readonly l1RpcUrl: string;
   /** Path of the deployment record (`deployments/<network>.json`). */
@@ -28,6 +37,19 @@ export interface NodeConfig {
   readonly rollupChainId: number;
   /** Largest transaction intake accepts, in bytes: a batch of it alone must fit batchMaxBytes and batchMaxL1TxBytes. */
   readonly maxTxBytes: number;
+  /**
+   * Admission budgets (node/intake/admission.ts), each a rate and a burst; a rate of 0 turns that
+   * budget off. Per sender (recovered address), charged by the leader before it proposes...
+   */
+  readonly senderTxsPerSecond: number;
+  readonly senderTxBurst: number;
+  readonly senderBytesPerSecond: number;
+  readonly senderByteBurst: number;
+  /** ...and per client (an IPv4 address, an IPv6 /64), charged by the node the client submits to. */
+  readonly clientTxsPerSecond: number;
+  readonly clientTxBurst: number;
+  readonly clientBytesPerSecond: number;
+  readonly clientByteBurst: number;
   /** Worker threads that decode submissions and recover senders (0: on the event loop). */
   readonly intakeWorkers: number;
   readonly submitTimeoutMs: number;
@@ -79,9 +101,25 @@ export const DEFAULTS = {
   p2pListen: ["/ip4/127.0.0.1/tcp/0"],
   rpcHost: "127.0.0.1",
   rpcPort: 8645,
+  rpcMaxConnections: DEFAULT_LIMITS.maxConnections,
+  rpcMaxConnectionsPerClient: DEFAULT_LIMITS.maxConnectionsPerClient,
+  rpcIdleTimeoutMs: DEFAULT_LIMITS.idleTimeoutMs,
+  rpcMaxWsConnections: DEFAULT_LIMITS.maxWsConnections,
   rollupChainId: 901,
   // Far below a batch (and room for EIP-3860's largest initcode, 48 KiB, in a contract creation).
   maxTxBytes: 64 * 1024,
+  // The benchmark spreads thousands of tx/s over 1,000 senders (~2-10 tx/s and a few kB/s each):
+  // a sender gets 50 tx/s and 32 KiB/s, a 1 MiB burst taking sixteen of the largest transactions.
+  senderTxsPerSecond: 50,
+  senderTxBurst: 100,
+  senderBytesPerSecond: 32 * 1024,
+  senderByteBurst: 1024 * 1024,
+  // One benchmark process is one client at up to ~2,300 tx/s (~450 kB/s) on 2 cores: a client
+  // gets several times that before it is refused.
+  clientTxsPerSecond: 10_000,
+  clientTxBurst: 20_000,
+  clientBytesPerSecond: 4 * 1024 * 1024,
+  clientByteBurst: 16 * 1024 * 1024,
   intakeWorkers: 1,
   submitTimeoutMs: 10_000,
   tickMs: 50,
@@ -121,10 +159,22 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   p2pListen: "SEQ_P2P_LISTEN",
   rpcHost: "SEQ_RPC_HOST",
   rpcPort: "SEQ_RPC_PORT",
+  rpcMaxConnections: "SEQ_RPC_MAX_CONNECTIONS",
+  rpcMaxConnectionsPerClient: "SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT",
+  rpcIdleTimeoutMs: "SEQ_RPC_IDLE_TIMEOUT_MS",
+  rpcMaxWsConnections: "SEQ_RPC_MAX_WS_CONNECTIONS",
   l1RpcUrl: "SEQ_L1_RPC_URL",
   deployment: "SEQ_DEPLOYMENT",
   rollupChainId: "SEQ_ROLLUP_CHAIN_ID",
   maxTxBytes: "SEQ_MAX_TX_BYTES",
+  senderTxsPerSecond: "SEQ_SENDER_TXS_PER_SECOND",
+  senderTxBurst: "SEQ_SENDER_TX_BURST",
+  senderBytesPerSecond: "SEQ_SENDER_BYTES_PER_SECOND",
+  senderByteBurst: "SEQ_SENDER_BYTE_BURST",
+  clientTxsPerSecond: "SEQ_CLIENT_TXS_PER_SECOND",
+  clientTxBurst: "SEQ_CLIENT_TX_BURST",
+  clientBytesPerSecond: "SEQ_CLIENT_BYTES_PER_SECOND",
+  clientByteBurst: "SEQ_CLIENT_BYTE_BURST",
   intakeWorkers: "SEQ_INTAKE_WORKERS",
   submitTimeoutMs: "SEQ_SUBMIT_TIMEOUT_MS",
   tickMs: "SEQ_TICK_MS",
@@ -154,8 +204,20 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
 
 const NUMERIC = new Set<keyof NodeConfig>([
   "rpcPort",
+  "rpcMaxConnections",
+  "rpcMaxConnectionsPerClient",
+  "rpcIdleTimeoutMs",
+  "rpcMaxWsConnections",
   "rollupChainId",
   "maxTxBytes",
+  "senderTxsPerSecond",
+  "senderTxBurst",
+  "senderBytesPerSecond",
+  "senderByteBurst",
+  "clientTxsPerSecond",
+  "clientTxBurst",
+  "clientBytesPerSecond",
+  "clientByteBurst",
   "intakeWorkers",
   "submitTimeoutMs",
   "tickMs",
@@ -245,8 +307,11 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
+  }
+  for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {
+    if ((raw[rate] as number) > 0 && (raw[burst] as number) === 0) throw new ConfigError(`setting "${burst}" must be positive while "${rate}" is (0 turns the budget off)`);
   }
   if ((raw.batchMaxInFlight as number) > MAX_IN_FLIGHT) throw new ConfigError(`setting "batchMaxInFlight" must be at most ${MAX_IN_FLIGHT}, got ${raw.batchMaxInFlight}`);
   checkTxFitsBatch(raw.maxTxBytes as number, raw.batchMaxBytes as number, raw.batchMaxL1TxBytes as number);

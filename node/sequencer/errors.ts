@@ -21,7 +21,7 @@ export class SubmissionError extends SequencerError {
   constructor(
     readonly failure: SubmitFailure,
     message: string,
-    /** For "rejected": the intake's reason code (e.g. `wrong_chain_id`). */
+    /** For "rejected": the intake's reason code (e.g. `wrong_chain_id`); for "overloaded" at a budget: which (e.g. `sender-bytes`). */
     readonly reason?: string,
   ) {
     super(message);

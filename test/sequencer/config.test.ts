@@ -8,6 +8,7 @@ import { ConfigError, DEFAULTS, loadNodeConfig } from "../../node/sequencer/conf
 import { encodedBatchSize, encodedTxLength } from "../../node/batching/index.js";
 import { TransactionTooLargeError, decodeTransaction } from "../../node/intake/index.js";
 import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../../node/l1/inbox-writer.js";
+import { DEFAULT_LIMITS } from "../../node/rpc/index.js";
 import { DeploymentRecordError, loadDeploymentRecord, parseDeploymentRecord } from "../../node/l1/deployment.js";
 
 describe("node configuration", () => {
@@ -37,6 +38,14 @@ describe("node configuration", () => {
     expect(config.electionTicks).to.equal(DEFAULTS.electionTicks);
   });
 
+  it("reads the RPC connection limits, defaulting to the RPC server's own", async () => {
+    const f = await file("rpc.json", { ...required, rpcMaxConnections: 4096 });
+    const config = await loadNodeConfig(f, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "64" });
+    expect(config.rpcMaxConnections).to.equal(4096);
+    expect(config.rpcMaxConnectionsPerClient).to.equal(64);
+    expect(config.rpcIdleTimeoutMs).to.equal(DEFAULT_LIMITS.idleTimeoutMs);
+  });
+
   const bad: [string, unknown, Record<string, string>, RegExp][] = [
     ["an unknown setting", { ...required, rpcPrt: 1 }, {}, /unknown setting "rpcPrt"/],
     ["a missing required setting", { ...required, l1RpcUrl: undefined }, {}, /"l1RpcUrl" \(env SEQ_L1_RPC_URL\) is required/],
@@ -44,6 +53,8 @@ describe("node configuration", () => {
     ["a port out of range", { ...required, rpcPort: 70000 }, {}, /must be a TCP port/],
     ["heartbeats not below the election timeout", { ...required, heartbeatTicks: 10, electionTicks: 10 }, {}, /heartbeatTicks \(10\) must be below electionTicks/],
     ["a zero tick", { ...required, tickMs: 0 }, {}, /"tickMs" must be positive/],
+    ["an admission budget with a rate and no burst", { ...required, senderByteBurst: 0 }, {}, /"senderByteBurst" must be positive while "senderBytesPerSecond" is/],
+    ["a zero per-client connection limit from the environment", required, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "0" }, /"rpcMaxConnectionsPerClient" must be positive/],
     ["listen addresses that are not multiaddrs", { ...required, p2pListen: ["127.0.0.1:9000"] }, {}, /"p2pListen" must be a non-empty list of multiaddrs/],
     ["a file that is not an object", [1, 2], {}, /must hold a JSON object/],
   ];
