@@ -1,3 +1,4 @@
 export * from "./errors.js";
 export * from "./curve.js";
 export * from "./ibe.js";
+export * from "./units.js";
