@@ -39,9 +39,19 @@ export const IDENTITY_DST = "STAKED-SEQUENCER-TIBE-V01-CS01-with-BLS12381G2_XMD:
 /** Source of randomness: `length` uniformly random bytes. The pure layer never draws its own. */
 export type RandomBytes = (length: number) => Uint8Array;
 
+/** The last few identities hashed: a slot's identity is hashed by every release, check and combine of that slot. */
+const identityCache = new Map<string, G2Point>();
+const IDENTITY_CACHE_SIZE = 16;
+
 /** H1: an identity onto G2 by RFC 9380 hash_to_curve (random-oracle variant). */
 export function hashIdentity(identity: Uint8Array, dst: string = IDENTITY_DST): G2Point {
-  return bls12_381.G2.hashToCurve(identity, { DST: dst });
+  const key = `${dst}\u0000${Buffer.from(identity.buffer, identity.byteOffset, identity.length).toString("hex")}`;
+  const cached = identityCache.get(key);
+  if (cached !== undefined) return cached;
+  const point = bls12_381.G2.hashToCurve(identity, { DST: dst });
+  if (identityCache.size >= IDENTITY_CACHE_SIZE) identityCache.delete(identityCache.keys().next().value!);
+  identityCache.set(key, point);
+  return point;
 }
 
 export function g1ToBytes(point: G1Point): Uint8Array {

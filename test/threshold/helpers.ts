@@ -1,14 +1,7 @@
-/** Shared by the threshold tests: a seeded randomness source and an in-process DKG network. */
+/** Shared by the threshold tests: a seeded randomness source, the in-process DKG network seeded, subsets. */
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  type DkgMessage,
-  DkgMember,
-  type DkgResult,
-  type RandomBytes,
-  type SharesMessage,
-  type StakeUnitPlan,
-  dkgSession,
-} from "../../node/threshold/index.js";
+import type { RandomBytes, StakeUnitPlan } from "../../node/threshold/index.js";
+import { type DkgRun, runDkg as runDkgNetwork } from "../../scripts/lib/dkg-network.js";
 
 /** Deterministic bytes from a seed (SHA-256 in counter mode): reproducible tests, never for keys. */
 export function seededRandom(seed: string): RandomBytes {
@@ -25,59 +18,9 @@ export function seededRandom(seed: string): RandomBytes {
   };
 }
 
-export type DkgRun = {
-  readonly members: DkgMember[];
-  readonly results: (DkgResult | Error)[];
-};
-
-/**
- * Drives one DKG among all members of `plan`, message by message, the way the log would: public
- * messages reach every member (the author too), private shares only their recipient. `tamperShares` may
- * rewrite a private message (a cheating dealer), `silent` members never deal, `mute` dealers
- * never justify, `falseComplaints` lists [complainer, dealer] complaints to add.
- */
-export function runDkg(
-  plan: StakeUnitPlan,
-  seed: string,
-  options: {
-    tamperShares?: (message: SharesMessage) => SharesMessage;
-    silent?: readonly number[];
-    mute?: readonly number[];
-    falseComplaints?: readonly (readonly [number, number])[];
-  } = {},
-): DkgRun {
-  const session = dkgSession(new TextEncoder().encode(`test ${seed}`), plan);
-  const members = plan.units.map((_, i) => new DkgMember(session, plan, i));
-  const broadcast = (message: DkgMessage, from: number): void => {
-    for (const m of members) m.step(message, from);
-  };
-  for (const dealer of members) {
-    if (options.silent?.includes(dealer.self)) continue;
-    const { deal, shares } = dealer.deal(seededRandom(`${seed}/${dealer.self}`));
-    broadcast(deal, dealer.self);
-    for (const message of shares) {
-      const sent = options.tamperShares ? options.tamperShares(message) : message;
-      members[sent.recipient]!.step(sent, dealer.self);
-    }
-  }
-  const complaints = members.map((m) => m.endDealing());
-  complaints.forEach((list, from) => list.forEach((c) => broadcast(c, from)));
-  for (const [complainer, dealer] of options.falseComplaints ?? []) {
-    const complaint = { kind: "complaint", session, complainer, dealer } as const;
-    for (const m of members) m.step(complaint, complainer);
-  }
-  const justifications = members.map((m) => m.endComplaints());
-  justifications.forEach((list, from) => {
-    if (!options.mute?.includes(from)) list.forEach((j) => broadcast(j, from));
-  });
-  const results = members.map((m) => {
-    try {
-      return m.finish();
-    } catch (error) {
-      return error as Error;
-    }
-  });
-  return { members, results };
+/** The DKG network (scripts/lib/dkg-network.ts) with every member's randomness seeded from `seed`. */
+export function runDkg(plan: StakeUnitPlan, seed: string, options: Parameters<typeof runDkgNetwork>[3] = {}): DkgRun {
+  return runDkgNetwork(plan, `test ${seed}`, (member) => seededRandom(`${seed}/${member}`), options);
 }
 
 /** All subsets of {0..n-1} as bit masks. */
