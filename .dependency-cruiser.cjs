@@ -9,6 +9,7 @@ const NODE_LAYERS = [
   "codec",
   "ops",
   "keys",
+  "threshold", // pure threshold cryptography: imports only errors and codec
   "domain",
   "commitments",
   "intake",
