@@ -1,25 +1,19 @@
 import { expect } from "chai";
-import { type Hex, concatHex, keccak256 } from "viem";
+import { type Hex } from "viem";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
-import { deploySequencer } from "./helpers/sequencer.js";
+import { deploySequencer, fakeTxs } from "./helpers/sequencer.js";
 
-/** `n` fake 110-byte transactions (pseudo-random bytes, like real signed txs: few zeros). */
-function fakeTxs(n: number, salt: number): Hex[] {
-  const out: Hex[] = [];
-  for (let i = 0; i < n; i++) {
-    let seed = keccak256(`0x${(salt * 1_000_003 + i).toString(16).padStart(16, "0")}`);
-    let tx: Hex = "0x";
-    while ((tx.length - 2) / 2 < 110) {
-      tx = concatHex([tx, seed]);
-      seed = keccak256(seed);
-    }
-    out.push(tx.slice(0, 2 + 220) as Hex);
-  }
-  return out;
+const TX_BYTES = 150;
+
+/** EIP-7623's calldata floor of a transaction with input `input` (what a data-heavy call pays at least). */
+function calldataFloor(input: Hex): bigint {
+  let tokens = 0n;
+  for (let i = 2; i < input.length; i += 2) tokens += input.slice(i, i + 2) === "00" ? 1n : 4n;
+  return 21_000n + 10n * tokens;
 }
 
 describe("BatchInbox gas (figures printed)", () => {
-  it("submitBatch for 1, 100, 1000 txs with 3, 7 and 21 signers, and the re-post no-op", async function () {
+  it("submitBatch of 1, 100 and 1000 txs of 150 bytes with 3, 7 and 21 members, and the re-post no-op", async function () {
     this.timeout(600_000);
     const sizes = [1, 100, 1000];
     const rows: string[] = [];
@@ -33,32 +27,32 @@ describe("BatchInbox gas (figures printed)", () => {
           batchNumber: prev ? prev.batchNumber + 1n : 1n,
           prevBatchHash: prev ? batchHash(prev) : f.ZERO_HASH,
           firstPosition: prev ? prev.lastPosition + 1n : 0n,
-          txHashes: txs.map((tx) => keccak256(tx)),
-          data: concatHex(txs),
+          txs,
         });
         const sigs = await f.signHeader(b.header, quorum);
-        const receipt = await f.publicClient.waitForTransactionReceipt({
-          hash: await f.inbox.write.submitBatch([b.header, b.data, sigs]),
-        });
+        const hash = await f.submitBatch([b.header, b.data, sigs]);
+        const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
         expect(receipt.status).to.equal("success");
+        const { input } = await f.publicClient.getTransaction({ hash });
         prev = b.header;
-        return { receipt, b, sigs };
+        return { receipt, floor: calldataFloor(input), b, sigs };
       };
+      const row = (what: string, gasUsed: bigint, floor: bigint) =>
+        rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | ${what.padEnd(32)} | ${String(gasUsed).padStart(9)} | ${String(floor).padStart(9)}`);
       // The first batch of an epoch also pays the registry's checkpoint and the inbox's first
       // storage writes; measure it separately, then the steady state.
-      const first = await post(fakeTxs(1, operatorCount * 10));
-      rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | first batch of the epoch (1 tx) | ${first.receipt.gasUsed}`);
+      const first = await post(fakeTxs(1, `first-${operatorCount}`, TX_BYTES));
+      row("first batch of the epoch (1 tx)", first.receipt.gasUsed, first.floor);
       for (const size of sizes) {
-        const { receipt } = await post(fakeTxs(size, operatorCount * 10 + size));
-        rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | ${String(size).padStart(5)} txs (${size * 110} B) | ${receipt.gasUsed}`);
+        const { receipt, floor } = await post(fakeTxs(size, `batch-${operatorCount}-${size}`, TX_BYTES));
+        row(`${size} txs (${size * TX_BYTES} B)`, receipt.gasUsed, floor);
       }
-      const again = await f.publicClient.waitForTransactionReceipt({
-        hash: await f.inbox.write.submitBatch([first.b.header, first.b.data, first.sigs]),
-      });
-      rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | re-post of batch 1 (no-op)  | ${again.gasUsed}`);
+      const hash = await f.submitBatch([first.b.header, first.b.data, first.sigs]);
+      const again = await f.publicClient.waitForTransactionReceipt({ hash });
+      row("re-post of batch 1 (no-op)", again.gasUsed, calldataFloor((await f.publicClient.getTransaction({ hash })).input));
       expect(await f.inbox.read.batchCount()).to.equal(BigInt(sizes.length + 1));
     }
-    console.log("      submitBatch gas: set size | sigs | batch | gasUsed");
+    console.log("      submitBatch gas: set size | sigs | batch | gasUsed | EIP-7623 calldata floor");
     for (const r of rows) console.log(`      ${r}`);
   });
 });

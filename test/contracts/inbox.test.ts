@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type BatchHeader, batchHash, signBatchHeader } from "../../node/commitments/typed-data.js";
-import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
+import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, deploySequencer, fakeTxs, testKey } from "./helpers/sequencer.js";
 
 /** The stake the operators hold together. */
 const stakeOf = (operators: readonly { stake: bigint }[]) => operators.reduce((sum, o) => sum + o.stake, 0n);
@@ -20,13 +20,13 @@ describe("BatchInbox", () => {
       batchNumber: prev ? prev.batchNumber + 1n : 1n,
       prevBatchHash: prev ? batchHash(prev) : f.ZERO_HASH,
       firstPosition,
-      txHashes: fakeTxHashes(size, `${salt}-${firstPosition}`),
+      txs: fakeTxs(size, `${salt}-${firstPosition}`),
     });
     return { ...b, header: { ...b.header, ...overrides } };
   }
 
   async function submit(header: BatchHeader, data: Hex, signatures?: Hex[]) {
-    return f.inbox.write.submitBatch([header, data, signatures ?? (await f.signHeader(header))]);
+    return f.submitBatch([header, data, signatures ?? (await f.signHeader(header))]);
   }
 
   async function expectError(promise: Promise<unknown>, name: string, args?: unknown[]) {
@@ -188,7 +188,7 @@ describe("BatchInbox", () => {
         const overlap = next(prev, 3, { firstPosition: prev.lastPosition });
         await expectError(submit(overlap.header, overlap.data), "UnexpectedFirstPosition", [16n, 15n]);
         const inverted = next(prev, 3, { lastPosition: prev.lastPosition });
-        await expectError(f.inbox.write.submitBatch([inverted.header, inverted.data, []]), "InvalidPositionRange", [16n, 15n]);
+        await expectError(f.submitBatch([inverted.header, inverted.data, []]), "InvalidPositionRange", [16n, 15n]);
       });
 
       it("data that does not hash to dataHash", async () => {

@@ -17,6 +17,7 @@ import {
   SLASH_FRACTION_BPS,
   deploySequencer,
   fakeTxHashes,
+  fakeTxs,
   testKey,
 } from "./helpers/sequencer.js";
 
@@ -34,10 +35,9 @@ describe("Slashing", () => {
 
   before(async () => {
     f = await deploySequencer(3);
-    const txHashes = fakeTxHashes(10, "batch1");
-    const b = f.makeBatch({ epoch: f.epoch, batchNumber: 1n, prevBatchHash: f.ZERO_HASH, firstPosition: 0n, txHashes });
-    await f.inbox.write.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
-    batch1 = { header: b.header, tree: b.tree, txHashes };
+    const b = f.makeBatch({ epoch: f.epoch, batchNumber: 1n, prevBatchHash: f.ZERO_HASH, firstPosition: 0n, txs: fakeTxs(10, "batch1") });
+    await f.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
+    batch1 = { header: b.header, tree: b.tree, txHashes: b.txHashes };
     claimWindow = await f.slashing.read.CLAIM_WINDOW();
   });
 
@@ -126,7 +126,7 @@ describe("Slashing", () => {
     let a: BatchHeader;
     let b: BatchHeader;
     before(() => {
-      a = f.makeBatch({ epoch: f.epoch, batchNumber: 2n, prevBatchHash: batchHash(batch1.header), firstPosition: 10n, txHashes: fakeTxHashes(3, "a") }).header;
+      a = f.makeBatch({ epoch: f.epoch, batchNumber: 2n, prevBatchHash: batchHash(batch1.header), firstPosition: 10n, txs: fakeTxs(3, "a") }).header;
       b = { ...a, lastPosition: 11n, merkleRoot: keccak256(toHex("b")) };
     });
 

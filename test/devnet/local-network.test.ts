@@ -99,7 +99,8 @@ describe("devnet building blocks and the rebuild script", function () {
       };
       // The batch is signed by 3 of the 4 members, as the inbox requires a strict majority.
       const signatures = await Promise.all(signers.slice(0, 3).map((s) => signBatchHeader(s, d, header)));
-      const hash = await inbox.write.submitBatch([header, bytesToHex(data), signatures]);
+      // Posted by operator 0's signer, its default batcher.
+      const hash = await inbox.write.submitBatch([header, bytesToHex(data), signatures], { account: signers[0]! });
       expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
       raws.forEach((raw, i) => log.push({ position: Number(firstPosition) + i, txHash: keccak256(raw), raw: bytesToHex(raw) }));
       prev = header;

@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { type Hex, type PublicClient, bytesToHex, hexToBytes, keccak256 } from "viem";
-import { batchTxHashes, encodeBatchData } from "../../node/batching/format.js";
+import { type Hex, type PublicClient, keccak256 } from "viem";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
 import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { RebuildError, compareWithNode, describeDifference, rebuildFromL1, streamOfBatches, type StreamTx } from "../../scripts/lib/rebuild.js";
@@ -16,20 +15,19 @@ async function chainWithBatches(sizes: number[], tamper?: (batchIndex: number, h
   const expected: StreamTx[] = [];
   let prev: BatchHeader | undefined;
   for (const [i, size] of sizes.entries()) {
-    const raws = txSigner.sign(size).map((h) => hexToBytes(h));
+    const raws = txSigner.sign(size);
     const firstPosition = prev === undefined ? 0n : prev.lastPosition + 1n;
     const built = f.makeBatch({
       epoch: f.epoch,
       batchNumber: BigInt(i + 1),
       prevBatchHash: prev === undefined ? f.ZERO_HASH : batchHash(prev),
       firstPosition,
-      txHashes: batchTxHashes(raws),
-      data: bytesToHex(encodeBatchData(raws)),
+      txs: raws,
     });
     const header = tamper ? tamper(i, built.header) : built.header;
-    const hash = await f.inbox.write.submitBatch([header, built.data, await f.signHeader(header)]);
+    const hash = await f.submitBatch([header, built.data, await f.signHeader(header)]);
     expect((await f.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
-    raws.forEach((raw, k) => expected.push({ position: firstPosition + BigInt(k), txHash: keccak256(raw), raw: bytesToHex(raw) }));
+    raws.forEach((raw, k) => expected.push({ position: firstPosition + BigInt(k), txHash: keccak256(raw), raw }));
     prev = header;
   }
   return { f, client, expected };

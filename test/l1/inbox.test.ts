@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { type Hex, type PublicClient, type Transaction, bytesToHex, encodeFunctionData, hexToBytes, keccak256, toHex } from "viem";
-import { batchTxHashes, encodeBatchData } from "../../node/batching/format.js";
+import { type Hex, type PublicClient, type Transaction, encodeFunctionData, keccak256, toHex } from "viem";
 import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { batchInboxAbi } from "../../node/l1/generated/abi.js";
 import { type AcceptedBatch, InboxReadError, UnreadableBatchError, readAcceptedBatches } from "../../node/l1/inbox.js";
@@ -22,17 +21,15 @@ describe("node/l1/inbox readAcceptedBatches", function () {
   /** Posts the next batch: `txCount` signed rollup transactions as v1 batch data. */
   async function post(txCount: number): Promise<AcceptedBatch> {
     const prev = posted.at(-1);
-    const raws = txSigner.sign(txCount).map((h) => hexToBytes(h));
     const { header, data } = f.makeBatch({
       epoch: await f.registry.read.currentEpoch(),
       batchNumber: BigInt(posted.length + 1),
       prevBatchHash: prev === undefined ? f.ZERO_HASH : batchHash(prev.header),
       firstPosition: prev === undefined ? 0n : prev.header.lastPosition + 1n,
-      txHashes: batchTxHashes(raws),
-      data: bytesToHex(encodeBatchData(raws)),
+      txs: txSigner.sign(txCount),
     });
     const signatures = await f.signHeader(header); // 2 of the 3 signers
-    const hash = await f.inbox.write.submitBatch([header, data, signatures]);
+    const hash = await f.submitBatch([header, data, signatures]);
     const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status).to.equal("success");
     const batch = { batchNumber: header.batchNumber, header, data, signatures, l1BlockNumber: receipt.blockNumber, l1TxHash: hash };
@@ -49,7 +46,7 @@ describe("node/l1/inbox readAcceptedBatches", function () {
     await post(1);
     // Posting the accepted batch again is the inbox's no-op path: no second BatchAccepted.
     const again = posted[1]!;
-    await f.inbox.write.submitBatch([again.header, again.data, again.signatures]);
+    await f.submitBatch([again.header, again.data, again.signatures]);
     await f.networkHelpers.mine(3);
     await post(5);
     lastBlock = await client.getBlockNumber();

@@ -117,7 +117,8 @@ describe("slashing watchtower", function () {
   /** Posts `batch` signed by `by` (a quorum), then mines one block so it has a confirmation. */
   async function post(batch: { header: BatchHeader; data: Hex }, by: LocalAccount[]): Promise<Hex[]> {
     const sigs = await Promise.all(by.map((s) => signBatchHeader(s, d, batch.header)));
-    const hash = await (await inbox()).write.submitBatch([batch.header, batch.data, sigs]);
+    // The first signer's key is its operator's batcher (the default): it pays for the post.
+    const hash = await (await inbox()).write.submitBatch([batch.header, batch.data, sigs], { account: by[0]! });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status).to.equal("success");
     accepted.push(batch.header);
