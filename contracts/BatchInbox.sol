@@ -4,16 +4,24 @@ pragma solidity ^0.8.28;
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
+import {BatchData} from "./libraries/BatchData.sol";
 
 /// @title BatchInbox
 /// @notice Accepts the sequencer's batches: hash-chained, gap-free in batch number and in
 /// position, each signed (EIP-712, registry domain) by distinct members of the active set of
-/// the header's epoch holding more than half of its stake. L1 inclusion of a batch is its finality.
+/// the header's epoch holding more than half of its stake, with data (format v1) whose
+/// transactions are the header's Merkle root. L1 inclusion of a batch is its finality.
 /// @dev The batch payload is only passed as calldata and never stored: an indexer rebuilds the
 /// ordered stream from the `BatchAccepted` events plus the `data` argument of the transaction
 /// that emitted each one (decode the tx input as `submitBatch(header, data, signatures)`, check
 /// `keccak256(data) == dataHash`). Re-posting an accepted batch is a cheap no-op so that a
 /// leader taking over mid-posting can always post "the same batch" again.
+///
+/// Data and root (S6): the inbox decodes `data` and recomputes the positional Merkle root of its
+/// transactions, so a quorum cannot post data that contradicts its own `merkleRoot`: what the
+/// slashing contract proves against and what derivation reads are the same transactions. A
+/// later data mode whose payload the contract cannot see (compressed, or EIP-4844 blobs) will
+/// need a fraud proof of this binding or a stated trust assumption (docs/contracts.md).
 ///
 /// Epoch lag and slashability: a new batch must be signed for an epoch at most `maxEpochLag`
 /// epochs old, so signatures of epoch e can be used until the end of epoch e + maxEpochLag. A
@@ -68,6 +76,8 @@ contract BatchInbox {
     error InvalidPositionRange(uint64 firstPosition, uint64 lastPosition);
     /// @notice `keccak256(data)` differs from `header.dataHash`.
     error DataHashMismatch(bytes32 headerDataHash, bytes32 actualDataHash);
+    /// @notice The positional Merkle root of the transactions in `data` differs from `header.merkleRoot`.
+    error MerkleRootMismatch(bytes32 headerRoot, bytes32 dataRoot);
     /// @notice The header's epoch has not started yet.
     error EpochInFuture(uint64 epoch, uint64 currentEpoch);
     /// @notice The header's epoch is more than `maxEpochLag` epochs before the current one.
@@ -112,7 +122,8 @@ contract BatchInbox {
     /// re-post path is not age-checked (it accepts nothing new). The registry is trusted (set at
     /// deployment), so calling its `checkpoint()` before the effects is safe.
     /// @param header The batch header.
-    /// @param data The batch payload; must hash to `header.dataHash`.
+    /// @param data The batch payload, format v1: must hash to `header.dataHash` and hold exactly
+    /// the header's positions, whose positional Merkle root must be `header.merkleRoot`.
     /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
     /// @return accepted True if the batch was newly accepted, false if it already was.
     function submitBatch(BatchHeader calldata header, bytes calldata data, bytes[] calldata signatures)
@@ -132,8 +143,7 @@ contract BatchInbox {
         if (number != count + 1) revert UnexpectedBatchNumber(uint64(count + 1), number);
 
         uint64 previousEpoch = _checkContinuation(header, count);
-        bytes32 actualDataHash = keccak256(data);
-        if (actualDataHash != header.dataHash) revert DataHashMismatch(header.dataHash, actualDataHash);
+        _checkData(header, data);
 
         uint64 current = registry.checkpoint();
         if (header.epoch > current) revert EpochInFuture(header.epoch, current);
@@ -188,6 +198,18 @@ contract BatchInbox {
         if (header.lastPosition < header.firstPosition) {
             revert InvalidPositionRange(header.firstPosition, header.lastPosition);
         }
+    }
+
+    /// @dev Reverts unless `data` hashes to `header.dataHash` and is well-formed v1 data holding
+    /// the header's positions with `header.merkleRoot` as their positional root. One memory copy
+    /// serves both: the hash of the whole, then each transaction hashed in place (BatchData).
+    function _checkData(BatchHeader calldata header, bytes calldata data) private pure {
+        bytes memory copy = data;
+        bytes32 actualDataHash = keccak256(copy);
+        if (actualDataHash != header.dataHash) revert DataHashMismatch(header.dataHash, actualDataHash);
+        uint256 positions = uint256(header.lastPosition) - header.firstPosition + 1;
+        bytes32 root = BatchData.positionalRoot(copy, header.firstPosition, positions);
+        if (root != header.merkleRoot) revert MerkleRootMismatch(header.merkleRoot, root);
     }
 
     /// @dev Reverts unless `signatures` are signatures of `headerHash` by distinct members of

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { type Hex, keccak256, toHex } from "viem";
+import { type Hex, concatHex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type BatchHeader, batchHash, signBatchHeader } from "../../node/commitments/typed-data.js";
-import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, deploySequencer, fakeTxs, testKey } from "./helpers/sequencer.js";
+import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, batchDataOf, deploySequencer, fakeTxs, testKey } from "./helpers/sequencer.js";
 
 /** The stake the operators hold together. */
 const stakeOf = (operators: readonly { stake: bigint }[]) => operators.reduce((sum, o) => sum + o.stake, 0n);
@@ -261,6 +261,34 @@ describe("BatchInbox", () => {
       await expectError(submit(b.header, b.data, await f.signHeader(b.header, sybils)), "InsufficientStakeSigned", [stakeOf(sybils), stakeOf(f.operators)]);
       // Four of ten members, 99.85 % of the stake: a quorum (counting heads refused it: 4 of 10).
       await submit(b.header, b.data, await f.signHeader(b.header, honest));
+      expect(await f.inbox.read.batchCount()).to.equal(1n);
+    });
+  });
+
+  describe("data bound to the header's Merkle root", () => {
+    before(async () => {
+      f = await deploySequencer(3);
+    });
+
+    it("S6: a quorum cannot post data that contradicts its own merkleRoot, nor data of another length or format", async () => {
+      const b = next(undefined, 3);
+      // A majority signs a header whose root commits to transactions other than the data it posts
+      // (the data hash matches the data): before S6 (da717cf) the inbox accepted it, and every reader
+      // then either refused the batch or could prove nothing against it.
+      const otherTxs = fakeTxs(3, "other");
+      const other = f.makeBatch({ ...b.header, txs: otherTxs });
+      const contradicting = { ...b.header, dataHash: other.header.dataHash };
+      await expectError(submit(contradicting, other.data), "MerkleRootMismatch", [b.header.merkleRoot, other.header.merkleRoot]);
+      const two = batchDataOf(fakeTxs(2, "two"));
+      await expectError(submit({ ...b.header, dataHash: keccak256(two) }, two), "TransactionCountMismatch", [2n, 3n]);
+      // What these tests used to post: the transaction hashes back to back, not format v1.
+      const hashes = concatHex(b.txHashes);
+      await expectError(submit({ ...b.header, dataHash: keccak256(hashes) }, hashes), "UnsupportedBatchDataVersion", [Number.parseInt(hashes.slice(2, 4), 16)]);
+      const trailing = concatHex([b.data, "0x00"]);
+      await expectError(submit({ ...b.header, dataHash: keccak256(trailing) }, trailing), "TrailingBatchData", [BigInt((b.data.length - 2) / 2)]);
+      expect(await f.inbox.read.batchCount()).to.equal(0n);
+      // The header with its own data goes through.
+      await submit(b.header, b.data);
       expect(await f.inbox.read.batchCount()).to.equal(1n);
     });
   });

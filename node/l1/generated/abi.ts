@@ -2092,6 +2092,22 @@ export const batchInboxAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "EmptyBatchData",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "EmptyTransaction",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -2190,12 +2206,44 @@ export const batchInboxAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "headerRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dataRoot",
+        "type": "bytes32"
+      }
+    ],
+    "name": "MerkleRootMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "position",
         "type": "uint64"
       }
     ],
     "name": "NoBatchCoversPosition",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NoTransactions",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "OverlongVarint",
     "type": "error"
   },
   {
@@ -2228,6 +2276,60 @@ export const batchInboxAbi = [
       }
     ],
     "name": "SignerNotInActiveSet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "TrailingBatchData",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "positions",
+        "type": "uint256"
+      }
+    ],
+    "name": "TransactionCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "remaining",
+        "type": "uint256"
+      }
+    ],
+    "name": "TransactionCountTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "TruncatedBatchData",
     "type": "error"
   },
   {
@@ -2287,6 +2389,28 @@ export const batchInboxAbi = [
       }
     ],
     "name": "UnknownBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "version",
+        "type": "uint8"
+      }
+    ],
+    "name": "UnsupportedBatchDataVersion",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "VarintTooLarge",
     "type": "error"
   },
   {

@@ -61,9 +61,12 @@ export function batchDataOf(txs: readonly Hex[]): Hex {
   return bytesToHex(encodeBatchData(txs.map((tx) => hexToBytes(tx))));
 }
 
-/** `stakes` (largest first) replaces the default near-equal stakes of the operators. */
-export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[] } = {}) {
-  const connection = await network.create();
+/**
+ * `stakes` (largest first) replaces the default near-equal stakes of the operators; `hardfork`
+ * the chain's rules (default: Hardhat's latest).
+ */
+export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[]; readonly hardfork?: string } = {}) {
+  const connection = await network.create(options.hardfork === undefined ? undefined : { override: { hardfork: options.hardfork } });
   const { viem, networkHelpers } = connection;
   const [owner, reporterWallet, outsider] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
