@@ -323,6 +323,10 @@ async function slash(args: string[]): Promise<void> {
     case "kept":
       console.log(`verified: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) holds ${proof.txHash} at ${at}`);
       break;
+    case "unreadable":
+      console.log(`cannot check: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) covers ${at} but cannot be read from L1 (${result.reason}); nothing can be proven against it`);
+      process.exitCode = 1;
+      break;
     case "broken":
       console.log(`BROKEN: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at}, the commitment promised ${proof.txHash}; pass --key FILE to slash ${result.signer}`);
       process.exitCode = 1;

@@ -241,6 +241,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
         logger: componentLogger(logger, "watchtower"),
         confirmations: config.l1Confirmations,
         pollMs: config.l1PollMs,
+        metrics,
       })
     : undefined;
 

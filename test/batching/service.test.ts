@@ -197,6 +197,7 @@ describe("BatchService (3 members, in-process chain)", function () {
     expect(cut.posted!.batchHash).to.equal(onL1.batchHash);
     // The ordered list rebuilt from L1 alone is the log's.
     const [accepted] = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
+    if (!accepted?.readable) throw new Error("batch 1 is not readable from L1");
     const fromL1 = decodeBatchData(Buffer.from(accepted!.data.slice(2), "hex"), 5).map((t) => keccak256(t));
     expect(fromL1).to.deep.equal(log[0]!.txs!.map((t) => t.hash));
     expect(accepted!.l1TxHash).to.equal(cut.posted!.l1TxHash);
