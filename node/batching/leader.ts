@@ -187,17 +187,25 @@ export class BatchLeader {
     }
     if (!this.opts.isLeader()) return;
     const { data } = await deriveBatch(this.opts.store, h);
-    let txHash;
+    let outcome;
     try {
-      txHash = await this.opts.poster.submit(h, data, signatures);
+      outcome = await this.opts.poster.submit(h, data, signatures);
     } catch (error) {
-      if (error instanceof BatchL1Error && error.revert === "EpochTooOld" && this.opts.epoch() > h.epoch) {
-        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "inbox says the epoch is too old: re-cutting at the current epoch");
+      // Too old for the inbox, or this leader's batcher is no batcher of the cut's epoch (it
+      // joined the set later): the current epoch's set signs it again.
+      const recut = error instanceof BatchL1Error && (error.revert === "EpochTooOld" || error.revert === "NotBatcher") && this.opts.epoch() > h.epoch;
+      if (recut) {
+        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, revert: error.revert }, "the inbox refuses the cut's epoch: re-cutting at the current epoch");
         return this.proposeCut(term, { ...h, epoch: this.opts.epoch() });
       }
       throw error;
     }
-    this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash, signatures: signatures.length }, "batch submitted to L1");
+    if (outcome.status === "already-accepted") {
+      // Posted by another batcher (a previous leader, any member): record it, never post it twice.
+      this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash: outcome.txHash }, "L1 already holds this batch: recording it once confirmed");
+      return this.markAccepted(term, h, hash);
+    }
+    this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash: outcome.txHash, signatures: signatures.length }, "batch submitted to L1");
     // Confirmations and the batchPosted record follow on the next steps, through markAccepted.
   }
 

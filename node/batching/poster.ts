@@ -4,10 +4,10 @@
  * runs `QuorumPoster`; a fault fixture may wrap it (through `SequencerNode.start`'s programmatic
  * options only, never configuration).
  */
-import type { Address, Hash, Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { NodeId } from "../consensus/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
-import type { InboxWriter } from "../l1/inbox-writer.js";
+import type { InboxWriter, SubmitOutcome } from "../l1/inbox-writer.js";
 import { QuorumNotReachedError } from "./errors.js";
 import { toBatchHeader } from "./header.js";
 import type { BatchSigner } from "./signer.js";
@@ -16,8 +16,11 @@ import { decodeSignatureResponse, encodeSignatureRequest } from "./wire.js";
 export interface BatchPoster {
   /** Valid signatures of `h` (hash `hash`) from members holding more than half of its epoch's stake; throws QuorumNotReachedError. */
   gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]>;
-  /** Posts `h` with its data and signatures and waits for the receipt; throws BatchL1Error (with `revert` on a revert). */
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash>;
+  /**
+   * Posts `h` with its data and signatures and waits for the receipt, or sends nothing when L1
+   * already holds `h`; throws BatchL1Error (with `revert` on a revert).
+   */
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SubmitOutcome>;
 }
 
 /** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
@@ -83,7 +86,7 @@ export class QuorumPoster implements BatchPoster {
     return [...got.values()];
   }
 
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash> {
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SubmitOutcome> {
     return this.opts.inbox.submitBatch(toBatchHeader(h), data, signatures);
   }
 

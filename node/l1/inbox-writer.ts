@@ -15,6 +15,7 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
+  parseEventLogs,
 } from "viem";
 import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi } from "./generated/abi.js";
@@ -35,6 +36,22 @@ export class BatchL1Error extends L1Error {
     this.revert = options?.revert;
   }
 }
+
+/** What `submitBatch` did. */
+export type SubmitOutcome =
+  /** Our transaction made the inbox accept the batch. */
+  | { readonly status: "accepted"; readonly txHash: Hash }
+  /**
+   * L1 already held this very header, posted by another batcher: nothing was sent (`txHash`
+   * null), or our transaction lost the race and found it accepted (the inbox's no-op path).
+   */
+  | { readonly status: "already-accepted"; readonly txHash: Hash | null };
+
+/** What to tell the operator when the inbox refuses the batcher account itself. */
+const BATCHER_REFUSALS: Readonly<Record<string, string>> = {
+  NotBatcher: "is not the batcher of a member of the header's epoch (the registry's batcherOf names another account, or this operator is not in that epoch's set): set it with `seq set-batcher --config <node config>`, or point batcherKeyFile at the registered one",
+  NotDirectCall: "has code (an EIP-7702 delegation?): the inbox takes batches only from accounts without code, so that their data stays in the transaction's input",
+};
 
 export interface InboxWriterOptions {
   readonly publicClient: PublicClient;
@@ -83,23 +100,33 @@ export class InboxWriter {
   }
 
   /**
-   * Simulates, then sends `submitBatch` and waits for its receipt. A simulated revert throws a
-   * BatchL1Error with `revert` set (nothing was sent); a mined revert throws too.
+   * Simulates, then sends `submitBatch` and waits for its receipt. When the simulation finds the
+   * header already accepted (posted by another batcher), nothing is sent. A simulated revert
+   * throws a BatchL1Error with `revert` set (nothing was sent); a mined revert throws too.
    */
-  async submitBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash> {
+  async submitBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SubmitOutcome> {
     const { publicClient, wallet, inbox } = this.opts;
     const args = [header, bytesToHex(data), [...signatures]] as const;
-    let request;
+    let simulated;
     try {
-      ({ request } = await publicClient.simulateContract({ address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, chain: wallet.chain }));
+      simulated = await publicClient.simulateContract({ address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, chain: wallet.chain });
     } catch (error) {
       const revert = revertName(error);
-      throw new BatchL1Error("post_batch", revert !== undefined ? `submitBatch would revert with ${revert}` : shortMessage(error), { cause: error, ...(revert ? { revert } : {}) });
+      const refusal = revert === undefined ? undefined : BATCHER_REFUSALS[revert];
+      const message =
+        refusal !== undefined
+          ? `submitBatch would revert with ${revert}: the batcher account ${wallet.account.address} ${refusal}`
+          : revert !== undefined
+            ? `submitBatch would revert with ${revert}`
+            : shortMessage(error);
+      throw new BatchL1Error("post_batch", message, { cause: error, ...(revert ? { revert } : {}) });
     }
-    const txHash = await l1("post_batch", () => wallet.writeContract(request));
+    if (!simulated.result) return { status: "already-accepted", txHash: null };
+    const txHash = await l1("post_batch", () => wallet.writeContract(simulated.request));
     const receipt = await l1("post_batch", () => publicClient.waitForTransactionReceipt({ hash: txHash, timeout: 60_000 }));
     if (receipt.status !== "success") throw new BatchL1Error("post_batch", `submitBatch transaction ${txHash} reverted`);
-    return txHash;
+    const accepted = parseEventLogs({ abi: batchInboxAbi, logs: receipt.logs, eventName: "BatchAccepted" }).length > 0;
+    return { status: accepted ? "accepted" : "already-accepted", txHash };
   }
 }
 

@@ -23,7 +23,11 @@ import {
 import type { Entry } from "../../node/consensus/index.js";
 import { NodeStore } from "../../node/storage/index.js";
 import { appRecordsOf, type StoredBatchHeader } from "../../node/domain/index.js";
-import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits } from "../../node/batching/index.js";
+import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits, type BatchPoster } from "../../node/batching/index.js";
+import { toBatchHeader } from "../../node/batching/header.js";
+import { BatchL1Error } from "../../node/l1/inbox-writer.js";
+import { signBatcherBinding } from "../../node/l1/key-binding.js";
+import { privateKeyToAccount } from "viem/accounts";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import { createLogger } from "../../node/ops/logger.js";
@@ -70,7 +74,7 @@ describe("BatchService (3 members, in-process chain)", function () {
     return { publicClient, wallet };
   }
 
-  async function makeService(i: number, store: NodeStore, metrics: NodeMetrics): Promise<BatchService> {
+  async function makeService(i: number, store: NodeStore, metrics: NodeMetrics, wrapPoster?: (honest: BatchPoster) => BatchPoster): Promise<BatchService> {
     const op = f.operators[i]!;
     const { publicClient, wallet } = l1Clients(op.signer);
     const registry = new RegistryReader(publicClient, f.registry.address, f.chainId);
@@ -105,6 +109,7 @@ describe("BatchService (3 members, in-process chain)", function () {
       },
       cutWaitMs: 200,
       backoff: { baseMs: 20, maxMs: 100 },
+      ...(wrapPoster ? { wrapPoster } : {}),
     });
     await service.recover();
     return service;
@@ -324,6 +329,76 @@ describe("BatchService (3 members, in-process chain)", function () {
     expect(epoch).to.be.greaterThan(oldEpoch + 2);
     // Members signed batch 4 under the new epoch; the old epoch's signatures stay on record.
     expect(await members[1]!.store.getSignedBatchHeader(4, epoch)).to.not.equal(undefined);
+  });
+
+  it("S3: a leader whose batch another member's batcher posts first (between its inbox read and its submit) records that post and sends nothing", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    const other = f.operators[(i + 1) % 3]!.signer;
+    let raced: Hex | undefined;
+    // Another member's batcher lands the same header, data and quorum just before this leader submits.
+    const racing = (honest: BatchPoster): BatchPoster => ({
+      gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
+      submit: async (h, data, signatures) => {
+        raced ??= await f.submitBatch([toBatchHeader(h), toHex(data), signatures], other);
+        return honest.submit(h, data, signatures);
+      },
+    });
+    await m.service.stop();
+    m.service = await makeService(i, m.store, m.metrics, racing);
+    const nonceBefore = await f.publicClient.getTransactionCount({ address: f.operators[i]!.signer.address });
+    await appendTxs(3);
+    await runUntil("batch 5 on L1", async () => (await l1Count()) === 5);
+    await f.networkHelpers.mine(1);
+    await runUntil("batch 5 recorded as posted", () => posted(5));
+    expect(raced).to.not.equal(undefined);
+    expect(m.service.status().lastPosted).to.deep.include({ batchNumber: 5, l1TxHash: raced });
+    expect(m.service.status().consecutiveFailures).to.equal(0);
+    // The leader found it accepted in its simulation and sent no transaction at all.
+    expect(await f.publicClient.getTransactionCount({ address: f.operators[i]!.signer.address })).to.equal(nonceBefore);
+    expect(await f.inbox.getEvents.BatchAlreadyAccepted({ batchNumber: 5n }, { fromBlock: 0n })).to.deep.equal([]);
+  });
+
+  it("a leader whose batcher the registry does not name says so (account and fix), and posts once it is the batcher again", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    const op = f.operators[i]!;
+    // The operator moved its batcher to another account; this node still pays from its signer.
+    const elsewhere = privateKeyToAccount(keccak256(toHex("elsewhere")));
+    await f.registry.write.setBatcher([elsewhere.address, await signBatcherBinding(elsewhere, f.domain, op.address)], { account: op.address });
+    await appendTxs(2);
+    await runUntil("a NotBatcher failure", () => (m.service.status().lastError ?? "").includes("NotBatcher"));
+    expect(m.service.status().lastError).to.contain(`the batcher account ${op.signer.address}`).and.contain("seq set-batcher");
+    expect(m.service.status().lastCut).to.deep.include({ batchNumber: 6, epoch, posted: false });
+    expect(await l1Count()).to.equal(5);
+    // Back to the default (its signer): the same cut goes through.
+    await f.registry.write.setBatcher([op.signer.address, "0x"], { account: op.address });
+    await runUntil("batch 6 on L1", async () => (await l1Count()) === 6);
+  });
+
+  it("re-cuts at the current epoch when the inbox refuses its batcher for the cut's epoch (a leader that joined the set later)", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    await f.networkHelpers.mine(1);
+    await runUntil("batch 6 recorded as posted", () => posted(6));
+    // This leader stands for one that was no member of the cut's epoch: the inbox's answer to it.
+    const refusing = (honest: BatchPoster): BatchPoster => ({
+      gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
+      submit: async (h, data, signatures) => {
+        if (h.epoch < epoch) throw new BatchL1Error("post_batch", "submitBatch would revert with NotBatcher", { revert: "NotBatcher" });
+        return honest.submit(h, data, signatures);
+      },
+    });
+    await m.service.stop();
+    m.service = await makeService(i, m.store, m.metrics, refusing);
+    await appendTxs(2);
+    await runUntil("batch 7 cut", () => m.service.status().lastCut?.batchNumber === 7);
+    const cutEpoch = m.service.status().lastCut!.epoch;
+    await f.mineToNextEpoch();
+    epoch = Number(await f.registry.read.currentEpoch());
+    expect(epoch).to.be.greaterThan(cutEpoch);
+    await runUntil("batch 7 on L1", async () => (await l1Count()) === 7);
+    expect(Number((await f.inbox.read.batch([7n])).epoch)).to.equal(epoch);
   });
 });
 
