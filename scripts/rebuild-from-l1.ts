@@ -15,7 +15,7 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
-import { compareWithNode, describeDifference, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
+import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
 
 const USAGE = "usage: npm run rebuild -- --l1-rpc <url> --deployment <record.json> [--from-block N] [--to-block N] [--compare <node rpc url> ...] [--out file]";
 
@@ -62,12 +62,7 @@ async function main(): Promise<number> {
           `${stream.txs.length} transactions at positions ${stream.firstPosition}..${lastPosition}; chain, positions, data hashes and Merkle roots check out` +
           (stream.gaps.length === 0 ? "" : ` except for ${stream.gaps.length} unreadable batch(es)`),
   );
-  for (const g of stream.gaps) {
-    console.log(
-      `UNREADABLE: batch ${g.batchNumber} (L1 tx ${g.l1TxHash}, block ${g.l1BlockNumber}): positions ${g.firstPosition}..${g.lastPosition} missing from the stream ` +
-        `(data hash ${g.dataHash}, Merkle root ${g.merkleRoot}): ${g.reason}`,
-    );
-  }
+  for (const g of stream.gaps) console.log(describeGap(g));
   if (values.out !== undefined) {
     const lines = stream.txs.map((t) => JSON.stringify({ position: Number(t.position), txHash: t.txHash, raw: t.raw }));
     await writeFile(values.out, lines.length === 0 ? "" : `${lines.join("\n")}\n`);

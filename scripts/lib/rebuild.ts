@@ -190,6 +190,14 @@ export async function compareWithNode(url: string, txs: readonly StreamTx[]): Pr
   return { url, matched: txs.length, difference: null };
 }
 
+/** One line naming a gap of the stream: an unreadable batch (for scripts' output). */
+export function describeGap(g: StreamGap): string {
+  return (
+    `UNREADABLE: batch ${g.batchNumber} (L1 tx ${g.l1TxHash}, block ${g.l1BlockNumber}): positions ${g.firstPosition}..${g.lastPosition} missing from the stream ` +
+    `(data hash ${g.dataHash}, Merkle root ${g.merkleRoot}): ${g.reason}`
+  );
+}
+
 /** One line naming a difference (for scripts' output). */
 export function describeDifference(c: NodeComparison): string {
   const d = c.difference;
