@@ -7,19 +7,28 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
-import {BatchInbox} from "./BatchInbox.sol";
 import {PositionalMerkle} from "./libraries/PositionalMerkle.sol";
 import {BatchHeader, OrderCommitment, SequencerTypes} from "./libraries/SequencerTypes.sol";
 
 /// @title Slashing
-/// @notice Anyone can prove that a sequencer signing key misbehaved; a valid proof slashes the
-/// operator the key is bound to (`registry.operatorOfSigner`). Three offences:
+/// @notice Anyone can prove that a sequencer signing key signed two statements that cannot both
+/// be true; a valid proof slashes the operator the key is bound to (`registry.operatorOfSigner`).
+/// Every statement a key signs is about committed positions of the replicated log, which never
+/// change, so an honest operator never signs two conflicting ones, whatever the others do. Four
+/// offences:
 /// - batch equivocation: one signer signed two different headers with the same batch number and
 ///   the same epoch;
 /// - certificate equivocation: one signer signed two certificates that put different
 ///   transactions at the same position;
-/// - broken order commitment: a signed certificate puts transaction X at position p, and the
-///   batch accepted by the inbox has a different transaction at p.
+/// - broken order commitment: one signer signed a certificate putting transaction X at position
+///   p and a batch header putting another transaction at p;
+/// - conflicting batches: one signer signed two batch headers putting different transactions at
+///   the same position.
+/// A certificate contradicted by a batch its signer did not sign proves nothing against that
+/// signer: a colluding stake majority can sign any batch, so punishing the certificate's signer
+/// would let it slash an honest leader. What makes a commitment accountable against a majority
+/// is a quorum-signed batch header covering it (docs/contracts.md, threat model): any other
+/// quorum's batch shares a signer with it, and that signer is slashable here.
 ///
 /// Reporting is commit-reveal, so that a proof copied from the mempool earns the copier nothing:
 /// the reporter first {commit}s `commitmentOf(offenceId, reporter, salt)`, which names neither the
@@ -30,12 +39,14 @@ import {BatchHeader, OrderCommitment, SequencerTypes} from "./libraries/Sequence
 /// commit after it saw the proof, later than its author. An offender can always commit first
 /// (it knows its offence before anyone): the registry bounds the reporter share so that
 /// self-reporting still costs it most of the slash.
-/// @dev Each offence has an id naming the incident, not the evidence: (signer, batch number, epoch) for
-/// batch equivocation, (signer, the two certificate hashes in canonical order) for certificate
-/// equivocation, (signer, certificate hash) for a broken commitment. An incident is punished once,
-/// however many positions or headers prove it. The registry and inbox are trusted
-/// contracts set at deployment; the id is recorded before `registry.slash` is called (CEI), and
-/// the reward it returns is recorded after it, under the reentrancy guard.
+/// @dev Each offence has an id naming the incident, not the evidence, so an incident is punished
+/// once however many positions, certificates or headers prove it: (signer, batch number, epoch)
+/// for batch equivocation, (signer, the two certificate hashes in canonical order) for
+/// certificate equivocation, (signer, the contradicting header's batch number) for a broken
+/// commitment, (signer, both batch numbers in order) for conflicting batches (same number and
+/// epoch: the batch-equivocation id, one incident). The registry is a trusted contract set at
+/// deployment; the id is recorded before `registry.slash` is called (CEI), and the reward it
+/// returns is recorded after it, under the reentrancy guard.
 contract Slashing is ReentrancyGuard {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.Bytes32Set;
@@ -44,7 +55,8 @@ contract Slashing is ReentrancyGuard {
     enum Offence {
         BatchEquivocation,
         CertificateEquivocation,
-        BrokenOrderCommitment
+        BrokenOrderCommitment,
+        ConflictingBatches
     }
 
     /// @notice A signed certificate plus the Merkle proof of one of its leaves.
@@ -54,6 +66,18 @@ contract Slashing is ReentrancyGuard {
     /// @param proof Merkle proof of `leaf(position, txHash)` at index `position - firstPosition`.
     struct CertifiedLeaf {
         OrderCommitment certificate;
+        bytes signature;
+        bytes32 txHash;
+        bytes32[] proof;
+    }
+
+    /// @notice A signed batch header plus the Merkle proof of one of its leaves.
+    /// @param header The batch header (accepted by the inbox or not: signing it is the statement).
+    /// @param signature 65-byte EIP-712 signature of `header` (registry domain).
+    /// @param txHash The transaction hash the header puts at the position in question.
+    /// @param proof Merkle proof of `leaf(position, txHash)` at index `position - firstPosition`.
+    struct SignedBatchLeaf {
+        BatchHeader header;
         bytes signature;
         bytes32 txHash;
         bytes32[] proof;
@@ -82,8 +106,6 @@ contract Slashing is ReentrancyGuard {
 
     /// @notice The staking registry (the only contract this one slashes through).
     ISequencerRegistry public immutable registry;
-    /// @notice The batch inbox whose accepted batches certificates are checked against.
-    BatchInbox public immutable inbox;
     /// @notice The registry's stake token, in which reporter rewards are held and paid.
     IERC20 public immutable stakeToken;
 
@@ -126,14 +148,12 @@ contract Slashing is ReentrancyGuard {
     error EpochsDiffer(uint64 first, uint64 second);
     /// @notice The two items are the same header: signing one header twice is no offence.
     error NotEquivocation();
-    /// @notice `position` lies outside the range of certificate `which`.
+    /// @notice `position` lies outside the range of item `which` (a certificate or a header).
     error PositionOutOfRange(uint256 which, uint64 position, uint64 firstPosition, uint64 lastPosition);
-    /// @notice Merkle proof `which` (0 = first/certificate, 1 = second/batch) does not verify.
+    /// @notice Merkle proof `which` (0 = first item, 1 = second) does not verify.
     error InvalidProof(uint256 which);
     /// @notice The two items put the same transaction at the position: nothing to punish.
     error LeavesAgree(bytes32 txHash);
-    /// @notice No batch accepted by the inbox covers `position` yet.
-    error NoBatchCoversPosition(uint64 position);
     /// @notice This offence has already been punished, and this reveal cannot take its reward
     /// over (its commitment is not earlier, or the claim window has closed).
     error AlreadySlashed(bytes32 offenceId);
@@ -153,10 +173,8 @@ contract Slashing is ReentrancyGuard {
     error RewardAlreadyPaid(bytes32 offenceId);
 
     /// @param registry_ The staking registry; it must have this contract as its slasher.
-    /// @param inbox_ The batch inbox.
-    constructor(ISequencerRegistry registry_, BatchInbox inbox_) {
+    constructor(ISequencerRegistry registry_) {
         registry = registry_;
-        inbox = inbox_;
         stakeToken = registry_.stakeToken();
     }
 
@@ -270,62 +288,95 @@ contract Slashing is ReentrancyGuard {
         return _reveal(id, Offence.CertificateEquivocation, signer, reporter, salt);
     }
 
-    /// @notice Proves that a signed certificate puts a transaction at `position` that the
-    /// accepted batch covering `position` does not hold there.
+    /// @notice Proves that one signer signed a certificate putting a transaction at `position`
+    /// and a batch header putting another one there.
+    /// @dev The header need not be accepted by the inbox: signing it is the offence. A certificate
+    /// contradicted only by a batch other members signed is no proof against its signer (see the
+    /// contract notes); a reporter holding such a pair should look for the batch's signers among
+    /// the signers of a header covering the position ({slashConflictingBatches}).
     /// @param position The contested position.
     /// @param c The certificate, its signature, and its leaf at `position` with proof.
-    /// @param batchTxHash The transaction hash the accepted batch holds at `position`.
-    /// @param batchProof Merkle proof of `leaf(position, batchTxHash)` against the batch's root.
+    /// @param b The header, the same signer's signature of it, and its leaf at `position` with proof.
     /// @param reporter The reporter of the commitment (see {commit}).
     /// @param salt The commitment's salt.
     /// @return amount The stake slashed (0 when this reveal took an earlier one's reward over).
     function slashBrokenCommitment(
         uint64 position,
         CertifiedLeaf calldata c,
-        bytes32 batchTxHash,
-        bytes32[] calldata batchProof,
+        SignedBatchLeaf calldata b,
         address reporter,
         bytes32 salt
     ) external nonReentrant returns (uint256 amount) {
-        if (c.txHash == batchTxHash) revert LeavesAgree(batchTxHash);
+        if (c.txHash == b.txHash) revert LeavesAgree(b.txHash);
         _checkCertifiedLeaf(0, position, c);
-
-        BatchInbox.Batch memory b;
-        try inbox.batchCoveringPosition(position) returns (uint64, BatchInbox.Batch memory found) {
-            b = found;
-        } catch {
-            revert NoBatchCoversPosition(position);
-        }
-        bool inBatch = PositionalMerkle.verify(
-            PositionalMerkle.leaf(position, batchTxHash),
-            position - b.firstPosition,
-            uint256(b.lastPosition - b.firstPosition) + 1,
-            batchProof,
-            b.merkleRoot
-        );
-        if (!inBatch) revert InvalidProof(1);
-
-        bytes32 certHash = SequencerTypes.hash(c.certificate);
+        _checkBatchLeaf(1, position, b);
         address signer =
-            SequencerTypes.trySigner(MessageHashUtils.toTypedDataHash(registry.domainSeparator(), certHash), c.signature);
-        if (signer == address(0)) revert BadSignature(0);
-        // One offence per broken certificate, however many of its positions the batch contradicts.
-        bytes32 id = keccak256(abi.encode(Offence.BrokenOrderCommitment, signer, certHash));
+            _signerOfBoth(SequencerTypes.hash(c.certificate), c.signature, SequencerTypes.hash(b.header), b.signature);
+        // One offence per signer and contradicting batch, however many certificates it breaks.
+        bytes32 id = keccak256(abi.encode(Offence.BrokenOrderCommitment, signer, b.header.batchNumber));
         return _reveal(id, Offence.BrokenOrderCommitment, signer, reporter, salt);
+    }
+
+    /// @notice Proves that one signer signed two batch headers putting different transactions at
+    /// `position`.
+    /// @dev Honest members sign a header only if their own committed log reproduces it, and a
+    /// re-cut under a later epoch keeps the content, so two such headers prove a lie. Neither
+    /// needs to be accepted by the inbox. Two headers of the same number and epoch are a batch
+    /// equivocation and punished under that offence's id (one incident).
+    /// @param position The contested position (inside both headers' ranges).
+    /// @param a First header, its signature, and its leaf at `position` with proof.
+    /// @param b Second header, the same signer's signature, and a different leaf at `position`.
+    /// @param reporter The reporter of the commitment (see {commit}).
+    /// @param salt The commitment's salt.
+    /// @return amount The stake slashed (0 when this reveal took an earlier one's reward over).
+    function slashConflictingBatches(
+        uint64 position,
+        SignedBatchLeaf calldata a,
+        SignedBatchLeaf calldata b,
+        address reporter,
+        bytes32 salt
+    ) external nonReentrant returns (uint256 amount) {
+        if (a.txHash == b.txHash) revert LeavesAgree(a.txHash);
+        _checkBatchLeaf(0, position, a);
+        _checkBatchLeaf(1, position, b);
+        address signer = _signerOfBoth(SequencerTypes.hash(a.header), a.signature, SequencerTypes.hash(b.header), b.signature);
+        uint64 na = a.header.batchNumber;
+        uint64 nb = b.header.batchNumber;
+        if (na == nb && a.header.epoch == b.header.epoch) {
+            bytes32 equivocation = keccak256(abi.encode(Offence.BatchEquivocation, signer, na, a.header.epoch));
+            return _reveal(equivocation, Offence.BatchEquivocation, signer, reporter, salt);
+        }
+        (uint64 lo, uint64 hi) = na < nb ? (na, nb) : (nb, na);
+        bytes32 id = keccak256(abi.encode(Offence.ConflictingBatches, signer, lo, hi));
+        return _reveal(id, Offence.ConflictingBatches, signer, reporter, salt);
     }
 
     /// @dev Reverts unless `position` is in the certificate's range and its leaf proof verifies.
     function _checkCertifiedLeaf(uint256 which, uint64 position, CertifiedLeaf calldata item) private pure {
         OrderCommitment calldata cert = item.certificate;
-        if (position < cert.firstPosition || position > cert.lastPosition) {
-            revert PositionOutOfRange(which, position, cert.firstPosition, cert.lastPosition);
-        }
+        _checkLeaf(which, position, cert.firstPosition, cert.lastPosition, cert.merkleRoot, item.txHash, item.proof);
+    }
+
+    /// @dev Reverts unless `position` is in the header's range and its leaf proof verifies.
+    function _checkBatchLeaf(uint256 which, uint64 position, SignedBatchLeaf calldata item) private pure {
+        BatchHeader calldata h = item.header;
+        _checkLeaf(which, position, h.firstPosition, h.lastPosition, h.merkleRoot, item.txHash, item.proof);
+    }
+
+    /// @dev Reverts unless `position` is in [first, last] and `leaf(position, txHash)` is at
+    /// index `position - first` under `root`.
+    function _checkLeaf(
+        uint256 which,
+        uint64 position,
+        uint64 first,
+        uint64 last,
+        bytes32 root,
+        bytes32 txHash,
+        bytes32[] calldata proof
+    ) private pure {
+        if (position < first || position > last) revert PositionOutOfRange(which, position, first, last);
         bool ok = PositionalMerkle.verify(
-            PositionalMerkle.leaf(position, item.txHash),
-            position - cert.firstPosition,
-            uint256(cert.lastPosition - cert.firstPosition) + 1,
-            item.proof,
-            cert.merkleRoot
+            PositionalMerkle.leaf(position, txHash), position - first, uint256(last - first) + 1, proof, root
         );
         if (!ok) revert InvalidProof(which);
     }

@@ -9,6 +9,7 @@ set -eu
 DEPS="
 promtool:prometheus
 prometheus:prometheus
+chromium:chromium
 "
 
 missing_packages=""

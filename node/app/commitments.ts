@@ -14,10 +14,13 @@ import {
   certifyGroup,
   domain,
   encodeOrderCommitmentProof,
+  encodeQuorumCommitment,
+  quorumCommitmentFromStore,
   type OrderCommitmentProofJson,
+  type QuorumCommitmentJson,
 } from "../commitments/index.js";
 import type { NodeStore } from "../storage/index.js";
-import type { StoredCertificate } from "../domain/index.js";
+import type { StoredCertificate, StoredQuorumCertificate } from "../domain/index.js";
 import type { Logger } from "../ops/logger.js";
 import { encodeAppRecord, type AppliedRecord } from "../domain/records.js";
 
@@ -38,7 +41,14 @@ export interface CommitmentServiceOptions {
   readonly leaderTerm: () => number | null;
   /** Replicates an app record (false when this node is no longer the leader). */
   readonly proposeApp: (data: Uint8Array) => boolean;
+  /** Takes the quorum certificates among applied records (they are stored with the same entries). */
+  readonly quorum?: { certificatesIn(records: readonly AppliedRecord[]): StoredQuorumCertificate[] };
 }
+
+/** A committed transaction's quorum commitment, or the fact that no quorum certificate covers it yet. */
+export type QuorumCommitmentLookup =
+  | { readonly status: "certified"; readonly commitment: QuorumCommitmentJson }
+  | { readonly status: "pending" };
 
 /** A committed transaction's commitment, or the fact that its certificate is still pending. */
 export type CommitmentLookup =
@@ -92,8 +102,9 @@ export class CommitmentService {
       this.certifiedNext = Math.max(this.certifiedNext, record.certificate.lastPosition + 1);
     }
     const own = await this.certifyAsLeader(entries);
+    const quorumCertificates = this.opts.quorum?.certificatesIn(records) ?? [];
     // Own certificates answer users from `recent` until their records apply and store them.
-    await this.store.applyCommitted(entries, { certificates });
+    await this.store.applyCommitted(entries, { certificates, quorumCertificates });
     for (const certificate of own) {
       if (!this.opts.proposeApp(encodeAppRecord({ kind: "certificate", certificate }))) {
         this.opts.logger.info({ firstPosition: certificate.firstPosition }, "lost leadership before replicating a certificate; the next leader re-certifies");
@@ -188,6 +199,17 @@ export class CommitmentService {
       else return this.recent[mid];
     }
     return undefined;
+  }
+
+  /** The quorum commitment of the committed transaction at `position` (see quorum-certificates.ts). */
+  async quorumCommitmentAt(position: number): Promise<QuorumCommitmentLookup> {
+    const q = await this.store.getQuorumCertificateForPosition(position);
+    if (q === undefined) return { status: "pending" };
+    const count = q.lastPosition - q.firstPosition + 1;
+    const txs = await this.store.getTxRange(q.firstPosition, count);
+    if (txs.length !== count) return { status: "pending" }; // history still backfilling here
+    const commitment = quorumCommitmentFromStore(q, txs.map((t) => t.hash), position, domain(this.opts.chainId, this.opts.registry));
+    return { status: "certified", commitment: encodeQuorumCommitment(commitment) };
   }
 
   /** The order commitment of the committed transaction at `position`. */

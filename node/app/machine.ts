@@ -5,8 +5,8 @@
  *
  * | record | owner |
  * | --- | --- |
- * | `txs` entries, `certificate` | certificates and the tx/position indexes (`CommitmentService`) |
- * | `batchCut`, `batchPosted` | the batch state (`BatchService`) |
+ * | `txs` entries, `certificate`, `quorumCertificate` | certificates and the tx/position indexes (`CommitmentService`, with `QuorumCertificates`) |
+ * | `batchCut`, `batchPosted`, `batchSigned` | the batch state (`BatchService`) |
  * | `epochLeader` | the epoch-leader settlement kept here |
  *
  * The order inside one apply is part of crash safety: batch records reach the store before the
@@ -56,6 +56,13 @@ export class AppStateMachine {
   /** The leader settled for `epoch`, if one was recorded. */
   epochLeader(epoch: number): NodeId | undefined {
     return this.epochLeaders.get(epoch);
+  }
+
+  /** The latest settled epoch and its leader, if any (what the epoch manager rotates against). */
+  latestSettlement(): { readonly epoch: number; readonly leader: NodeId } | undefined {
+    if (this.epochLeaders.size === 0) return undefined;
+    const epoch = Math.max(...this.epochLeaders.keys());
+    return { epoch, leader: this.epochLeaders.get(epoch)! };
   }
 
   async apply(entries: readonly Entry[]): Promise<void> {

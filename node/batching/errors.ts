@@ -45,3 +45,19 @@ export class BatchChainConflictError extends BatchError {
     super(message);
   }
 }
+
+/** A committed transaction is too large for any batch the L1 accepts (admitted under an older, larger maxTxBytes). */
+export class TransactionTooLargeForL1Error extends BatchError {
+  override readonly name = "TransactionTooLargeForL1Error";
+  constructor(
+    readonly position: number,
+    readonly size: number,
+    /** The encoded size of the one-transaction batch's L1 transaction, and the limit it exceeds. */
+    readonly l1TxBytes: number,
+    readonly maxL1TxBytes: number,
+  ) {
+    super(
+      `the transaction at position ${position} (${size} bytes) alone makes an L1 transaction of up to ${l1TxBytes} bytes, over the limit of ${maxL1TxBytes}: it can never be posted (lower maxTxBytes so intake refuses such transactions)`,
+    );
+  }
+}

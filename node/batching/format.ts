@@ -19,9 +19,6 @@ export const BATCH_FORMAT_VERSION = 1;
 /** Batch data that is not a well-formed v1 payload (or not the expected number of transactions). */
 export class BatchFormatError extends BatchError {
   override readonly name = "BatchFormatError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 function varintLength(n: number): number {
@@ -35,7 +32,12 @@ function varintLength(n: number): number {
 
 /** Encoded size of one transaction inside a batch (length prefix + bytes). */
 export function encodedTxSize(tx: Uint8Array): number {
-  return varintLength(tx.length) + tx.length;
+  return encodedTxLength(tx.length);
+}
+
+/** Encoded size inside a batch of a transaction of `byteLength` bytes. */
+export function encodedTxLength(byteLength: number): number {
+  return varintLength(byteLength) + byteLength;
 }
 
 /** Encoded size of a batch of `count` transactions whose `encodedTxSize`s sum to `txBytes`. */

@@ -1,17 +1,21 @@
 /**
- * The leader's batching loop: cuts committed positions into batches (size, bytes or age), moves
- * the unposted cut through signing and posting (`BatchPoster`), waits for confirmations and
- * records `batchPosted`. One batch is in flight at a time, so the backlog is simply the committed
- * positions after the last cut, and a new leader only ever has to finish that one cut: it reads
- * the inbox first, so a batch L1 already accepted is marked, never posted twice.
+ * The leader's batching loop: cuts committed positions into batches (size, bytes or age), up to
+ * `maxInFlight` unposted cuts at once, each chaining to the one before; moves every unposted cut
+ * through signing and posting (`BatchPoster`) in batch-number order, sending batch n+1 while
+ * batch n still waits in the mempool; waits for confirmations and records `batchPosted` in order.
+ *
+ * Every step starts from what L1 holds (the inbox's count and its BatchAccepted events), never
+ * from what this leader remembers sending, so a new leader reconciles every in-flight cut the
+ * same way: a batch L1 accepted is marked (never sent again), one L1 accepted under another
+ * epoch is adopted by a re-cut, and the others are sent in order from the first L1 lacks.
  */
-import type { Hex } from "viem";
+import type { Hash, Hex } from "viem";
 import type { NodeStore } from "../storage/index.js";
 import { encodeAppRecord, sameBatchHeader, type BatchPostedRecord, type StoredBatchHeader } from "../domain/index.js";
-import { BatchL1Error, type InboxWriter } from "../l1/inbox-writer.js";
+import { BatchL1Error, MAX_ACTIVE_CAP, submitBatchTxBytes, type InboxWriter } from "../l1/inbox-writer.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
-import { BatchChainConflictError, QuorumNotReachedError } from "./errors.js";
+import { BatchChainConflictError, QuorumNotReachedError, TransactionTooLargeForL1Error } from "./errors.js";
 import { encodedBatchSize, encodedTxSize } from "./format.js";
 import { BatchHistoryMissingError, buildBatch, deriveBatch, nextPrevHash, storedBatchHash } from "./header.js";
 import type { BatchPoster } from "./poster.js";
@@ -20,9 +24,14 @@ import type { BatchState } from "./state.js";
 export interface BatchLimits {
   readonly maxTxs: number;
   readonly maxBytes: number;
+  /** Most bytes of one L1 transaction carrying a batch (header, data and signatures included). */
+  readonly maxL1TxBytes: number;
   readonly intervalMs: number;
   readonly deadlineMs: number;
+  /** Most unposted cuts at once. */
+  readonly maxInFlight: number;
   readonly maxUnpostedTxs: number;
+  readonly maxUnpostedBytes: number;
   readonly l1Confirmations: number;
 }
 
@@ -44,7 +53,17 @@ export interface BatchLeaderOptions {
   readonly proposeApp: (data: Uint8Array) => boolean;
   /** Back-off after a failure: base doubling up to the cap (defaults 500 ms, 30 s). */
   readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** How long a sent batch transaction the L1 node no longer knows (or one pending elsewhere) is waited for before sending again (default 60 s). */
+  readonly resendAfterMs?: number;
   readonly now?: () => number;
+}
+
+/** A batch this term sent (or found pending in the mempool, `txHash` null) and L1 has not accepted yet. */
+interface Submission {
+  readonly batchHash: Hex;
+  readonly txHash: Hash | null;
+  readonly sentAt: number;
+  checkedAt: number;
 }
 
 interface LeaderTerm {
@@ -52,7 +71,15 @@ interface LeaderTerm {
   /** A record proposed and not applied yet: wait for it (or for the deadline) before acting again. */
   awaiting?: { readonly what: string; readonly done: () => boolean; readonly until: number };
   maxEpochLag?: number | null;
+  /** By batch number. */
+  readonly sent: Map<number, Submission>;
 }
+
+/** How often the first batch on its way is checked with the L1 node (receipt, pool). */
+const FATE_CHECK_MS = 1_000;
+
+/** Reverts of a pipelined submission that only say its predecessor is not in the node's pending state yet. */
+const PREDECESSOR_MISSING = new Set(["UnexpectedBatchNumber", "PrevBatchHashMismatch", "UnexpectedFirstPosition", "EpochBeforePreviousBatch"]);
 
 export class BatchLeader {
   private readonly opts: BatchLeaderOptions;
@@ -63,6 +90,8 @@ export class BatchLeader {
   retries = 0;
   lastError: string | null = null;
   private nextAttemptAt = 0;
+  /** The most signatures a batch may carry, as read in `epoch` (the room a cut leaves for them). */
+  private signerRoom: { readonly epoch: number; readonly value: number } | undefined;
 
   constructor(opts: BatchLeaderOptions) {
     this.opts = opts;
@@ -75,12 +104,15 @@ export class BatchLeader {
     return this.term !== undefined;
   }
 
+  /** Batches this leader has on their way to L1 (sent, not yet accepted). */
+  get submitted(): number {
+    return this.term?.sent.size ?? 0;
+  }
+
   /** This leader's oldest unposted work is older than batchDeadlineMs: leadership should move on. */
   missedDeadline(): boolean {
     if (this.term === undefined || !this.opts.isLeader()) return false;
-    const cut = this.state.lastCut;
-    const pending = cut !== undefined && cut.posted === undefined;
-    const oldest = pending ? this.state.cutAppliedAt : this.state.uncutSince;
+    const oldest = this.state.oldestCutAppliedAt ?? this.state.uncutSince;
     if (oldest === undefined) return false;
     return this.now() - Math.max(oldest, this.term.since) > this.opts.limits.deadlineMs;
   }
@@ -91,7 +123,11 @@ export class BatchLeader {
       this.term = undefined;
       return;
     }
-    const term = (this.term ??= { since: this.now() });
+    if (this.term === undefined) {
+      this.term = { since: this.now(), sent: new Map() };
+      this.opts.inbox.resetNonce(); // another leader may have used this batcher account meanwhile
+    }
+    const term = this.term;
     const now = this.now();
     if (term.awaiting !== undefined) {
       if (!term.awaiting.done() && now < term.awaiting.until) return;
@@ -100,9 +136,7 @@ export class BatchLeader {
     }
     if (now < this.nextAttemptAt) return;
     try {
-      const cut = this.state.lastCut;
-      if (cut !== undefined && cut.posted === undefined) await this.advance(term, cut.header);
-      else await this.maybeCut(term);
+      await this.advance(term);
       this.consecutiveFailures = 0;
     } catch (error) {
       this.fail(error as Error);
@@ -127,27 +161,231 @@ export class BatchLeader {
 
   private proposeCut(term: LeaderTerm, header: StoredBatchHeader): void {
     this.propose(term, `batch ${header.batchNumber} cut`, encodeAppRecord({ kind: "batchCut", header }), () => {
-      const cut = this.state.lastCut;
-      return cut !== undefined && sameBatchHeader(cut.header, header);
+      const held = this.state.held(header.batchNumber);
+      return held !== undefined && sameBatchHeader(held.header, header);
     });
   }
 
-  /** Cuts the committed backlog when it is big enough or old enough. */
+  /**
+   * Reconciles with L1 and moves every unposted cut a step, then cuts more while the window
+   * allows: cutting (and so signing) goes on while L1 is unreachable.
+   */
+  private async advance(term: LeaderTerm): Promise<void> {
+    let failure: unknown;
+    try {
+      if (await this.reconcile(term)) return;
+    } catch (error) {
+      failure = error;
+    }
+    if (this.state.unpostedCuts.length < this.opts.limits.maxInFlight) await this.maybeCut(term);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** What L1 holds decides every step: records, adopts and sends. True when it proposed a re-cut. */
+  private async reconcile(term: LeaderTerm): Promise<boolean> {
+    const count = await this.opts.inbox.batchCount();
+    const postedNumber = this.state.lastPosted?.header.batchNumber ?? 0;
+    if (count < postedNumber) {
+      throw new BatchChainConflictError(`the inbox holds ${count} batches but this log's batch ${postedNumber} is marked posted (an L1 reorg deeper than the confirmation depth?)`);
+    }
+    if (await this.recordAccepted(term, count)) return true;
+    const lastNumber = this.state.lastCut?.header.batchNumber ?? 0;
+    if (count > lastNumber) {
+      throw new BatchChainConflictError(`the inbox holds ${count} batches, this node has applied cuts up to batch ${lastNumber} (its log is behind, or L1 holds batches this log never cut)`);
+    }
+    return this.sendInOrder(term, count);
+  }
+
+  /**
+   * The unposted cuts L1 already accepted (numbers up to `count`): each one buried
+   * `l1Confirmations` deep is recorded `batchPosted`, in order; one L1 holds under another epoch
+   * (an earlier submission raced a re-cut) is adopted by a re-cut. True when it proposed a re-cut.
+   */
+  private async recordAccepted(term: LeaderTerm, count: number): Promise<boolean> {
+    const onL1 = this.state.unpostedCuts.filter((c) => c.header.batchNumber <= count);
+    if (onL1.length === 0) return false;
+    const lastPosted = this.state.lastPosted;
+    const fromBlock = lastPosted?.posted !== undefined ? BigInt(lastPosted.posted.l1Block) : this.opts.inboxFromBlock;
+    const events = await this.opts.inbox.acceptedEvents(
+      onL1.map((c) => c.header.batchNumber),
+      fromBlock,
+    );
+    const head = await this.opts.inbox.headBlock();
+    const records: BatchPostedRecord[] = [];
+    for (const { header: h } of onL1) {
+      const n = h.batchNumber;
+      const hash = storedBatchHash(h);
+      const event = events.get(n);
+      if (event === undefined) throw new BatchL1Error("read", `batch ${n} is accepted but its BatchAccepted event was not found from block ${fromBlock}`);
+      if (event.batchHash !== hash) {
+        if (records.length > 0) break; // record the batches before it first
+        // Another submission of this cut won under its earlier epoch: adopt what L1 holds.
+        const asOnL1: StoredBatchHeader = { ...h, epoch: event.epoch, prevBatchHash: nextPrevHash(this.state.held(n - 1)?.header) };
+        if (storedBatchHash(asOnL1) !== event.batchHash) {
+          throw new BatchChainConflictError(`L1 batch ${n} has hash ${event.batchHash}, this log's cut ${hash}: the inbox holds a batch this log does not`);
+        }
+        this.opts.logger.info({ batchNumber: n, epoch: event.epoch, cutEpoch: h.epoch }, "L1 accepted this batch under another epoch: adopting it");
+        this.proposeCut(term, asOnL1);
+        return true;
+      }
+      const depth = Number(head - event.blockNumber) + 1;
+      if (depth < this.opts.limits.l1Confirmations) break; // not buried deep enough yet (nor is any later one)
+      records.push({ batchNumber: n, batchHash: hash, l1Block: Number(event.blockNumber), l1TxHash: event.transactionHash });
+    }
+    for (const posted of records) {
+      this.opts.logger.info({ ...posted, confirmations: Number(head) - posted.l1Block + 1 }, "batch accepted on L1; recording it");
+      term.sent.delete(posted.batchNumber);
+      this.propose(term, `batch ${posted.batchNumber} posted`, encodeAppRecord({ kind: "batchPosted", posted }), () => (this.state.lastPosted?.header.batchNumber ?? 0) >= posted.batchNumber);
+    }
+    return false; // sending the later cuts need not wait for these records
+  }
+
+  /**
+   * Sends the unposted cuts L1 lacks, in batch-number order: the first once its predecessor is on
+   * L1, each next one once its predecessor is on its way. A cut whose chain link went stale (its
+   * predecessor was re-cut) or whose epoch is too old is re-cut first. True when it proposed one.
+   */
+  private async sendInOrder(term: LeaderTerm, count: number): Promise<boolean> {
+    for (const cut of this.state.unpostedCuts) {
+      const h = cut.header;
+      const n = h.batchNumber;
+      if (n <= count) continue;
+      const hash = storedBatchHash(h);
+      const sub = term.sent.get(n);
+      if (sub !== undefined) {
+        // Only the first one L1 lacks is looked after: every later one waits behind it.
+        if (sub.batchHash === hash && (n > count + 1 || (await this.onItsWay(sub, n)))) continue;
+        for (const k of [...term.sent.keys()]) if (k >= n) term.sent.delete(k);
+        this.opts.inbox.resetNonce();
+      }
+      if (n > count + 1 && !term.sent.has(n - 1)) return false; // its predecessor is neither on L1 nor on its way
+      const recut = await this.recutOf(term, h);
+      if (recut !== undefined) {
+        this.proposeCut(term, recut);
+        return true;
+      }
+      const sent = await this.send(term, h, hash, n > count + 1);
+      if (sent === "recut") return true;
+      if (sent === "wait") return false;
+    }
+    return false;
+  }
+
+  /** Whether the first batch L1 lacks is still on its way (checked with the L1 node at most every FATE_CHECK_MS). */
+  private async onItsWay(sub: Submission, n: number): Promise<boolean> {
+    const now = this.now();
+    if (now - sub.checkedAt < FATE_CHECK_MS) return true;
+    sub.checkedAt = now;
+    const resendAfter = this.opts.resendAfterMs ?? 60_000;
+    const fate = sub.txHash === null ? "unknown" : await this.opts.inbox.transactionFate(sub.txHash);
+    // Included: the inbox count catches up on the next step.
+    if (fate === "included" || fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter)) return true;
+    this.opts.logger.warn({ batchNumber: n, txHash: sub.txHash, fate }, "batch transaction did not make it: sending it and every later one again");
+    return false;
+  }
+
+  /** The re-cut `h` needs before it is sent: chained to its re-cut predecessor, or out of its too-old epoch. */
+  private async recutOf(term: LeaderTerm, h: StoredBatchHeader): Promise<StoredBatchHeader | undefined> {
+    const current = this.opts.epoch();
+    const prev = this.state.held(h.batchNumber - 1)?.header;
+    const link = nextPrevHash(prev);
+    if (h.prevBatchHash !== link || (prev !== undefined && h.epoch < prev.epoch)) {
+      // Members may have signed the stale header under its epoch: the new one goes under the current one.
+      this.opts.logger.info({ batchNumber: h.batchNumber, epoch: current }, "batch chained to a re-cut predecessor: re-cutting it");
+      return { ...h, prevBatchHash: link, epoch: current };
+    }
+    if (h.epoch < current) {
+      term.maxEpochLag ??= await this.opts.inbox.maxEpochLag();
+      if (term.maxEpochLag !== null && h.epoch + term.maxEpochLag < current) {
+        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, current }, "batch epoch too old for the inbox: re-cutting at the current epoch");
+        return { ...h, epoch: current };
+      }
+    }
+    return undefined;
+  }
+
+  /** Signs and sends one cut; "recut" when it proposed a re-cut instead, "wait" when its predecessor must reach L1 first. */
+  private async send(term: LeaderTerm, h: StoredBatchHeader, hash: Hex, pipelined: boolean): Promise<"sent" | "recut" | "wait"> {
+    const current = this.opts.epoch();
+    let signatures: Hex[];
+    try {
+      signatures = await this.opts.poster.gatherSignatures(h, hash);
+    } catch (error) {
+      if (error instanceof QuorumNotReachedError && h.epoch < current) {
+        this.opts.logger.warn({ batchNumber: h.batchNumber, err: error.message }, "the cut's epoch set gives no quorum: re-cutting at the current epoch");
+        this.proposeCut(term, { ...h, epoch: current });
+        return "recut";
+      }
+      throw error;
+    }
+    if (!this.opts.isLeader()) return "wait";
+    if (this.state.held(h.batchNumber)?.signatures === undefined) {
+      // Every member then serves the quorum-signed header as the accountable commitment of its
+      // positions (seq_getBatchCommitment) before L1 has it. Posting does not wait for it.
+      this.opts.proposeApp(encodeAppRecord({ kind: "batchSigned", batchNumber: h.batchNumber, batchHash: hash, signatures }));
+    }
+    const { data } = await deriveBatch(this.opts.store, h);
+    let txHash: Hash | null;
+    try {
+      txHash = await this.opts.poster.submit(h, data, signatures);
+    } catch (error) {
+      // Too old for the inbox, or this leader's batcher is no batcher of the cut's epoch (it
+      // joined the set later): the current epoch's set signs it again.
+      if (error instanceof BatchL1Error && (error.revert === "EpochTooOld" || error.revert === "NotBatcher") && this.opts.epoch() > h.epoch) {
+        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, revert: error.revert }, "the inbox refuses the cut's epoch: re-cutting at the current epoch");
+        this.proposeCut(term, { ...h, epoch: this.opts.epoch() });
+        return "recut";
+      }
+      // The L1 node's pending state does not show the predecessor (yet): send once it is included.
+      if (pipelined && error instanceof BatchL1Error && error.revert !== undefined && PREDECESSOR_MISSING.has(error.revert)) return "wait";
+      throw error;
+    }
+    const now = this.now();
+    term.sent.set(h.batchNumber, { batchHash: hash, txHash, sentAt: now, checkedAt: now });
+    if (txHash === null) this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "batch already on its way to L1 in another transaction; waiting for it");
+    else this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash, signatures: signatures.length, pipelined }, "batch submitted to L1");
+    return "sent";
+  }
+
+  /** The most signatures a cut must leave room for: re-read each epoch; while L1 is unreachable the last known, else the registry's cap. */
+  private async maxSigners(): Promise<number> {
+    const epoch = this.opts.epoch();
+    if (this.signerRoom?.epoch === epoch) return this.signerRoom.value;
+    try {
+      this.signerRoom = { epoch, value: await this.opts.inbox.maxSigners() };
+      return this.signerRoom.value;
+    } catch (error) {
+      if (!(error instanceof BatchL1Error)) throw error;
+      return this.signerRoom?.value ?? MAX_ACTIVE_CAP;
+    }
+  }
+
+  /**
+   * Cuts the committed positions after the last cut when they are many, big or old enough: as
+   * many as fit `maxTxs`, `maxBytes` of data and, with a signature from every seat, `maxL1TxBytes`.
+   */
   private async maybeCut(term: LeaderTerm): Promise<void> {
     const backlog = this.state.backlog();
     if (backlog === 0) return;
-    const { maxTxs, maxBytes, intervalMs } = this.opts.limits;
+    const { maxTxs, maxBytes, maxL1TxBytes, intervalMs } = this.opts.limits;
     const due = backlog >= maxTxs || this.state.uncutBytes >= maxBytes || this.now() - (this.state.uncutSince ?? this.now()) >= intervalMs;
     if (!due) return;
     const last = this.state.lastCut;
     const first = last === undefined ? 0 : last.header.lastPosition + 1;
     const txs = await this.opts.store.getTxRange(first, Math.min(backlog, maxTxs));
     if (txs.length === 0) throw new BatchHistoryMissingError(first, first + backlog - 1, first);
+    const signers = await this.maxSigners();
     let count = 0;
     let bytes = 0;
     for (const tx of txs) {
       const size = encodedTxSize(tx.data);
-      if (count > 0 && encodedBatchSize(count + 1, bytes + size) > maxBytes) break;
+      const dataBytes = encodedBatchSize(count + 1, bytes + size);
+      const l1Bytes = submitBatchTxBytes(dataBytes, signers);
+      if (l1Bytes > maxL1TxBytes) {
+        if (count === 0) throw new TransactionTooLargeForL1Error(tx.position, tx.data.length, l1Bytes, maxL1TxBytes);
+        break;
+      }
+      if (count > 0 && dataBytes > maxBytes) break;
       bytes += size;
       count++;
     }
@@ -155,80 +393,7 @@ export class BatchLeader {
       { epoch: this.opts.epoch(), batchNumber: (last?.header.batchNumber ?? 0) + 1, prevBatchHash: nextPrevHash(last?.header), firstPosition: first },
       txs.slice(0, count),
     );
-    this.opts.logger.info({ batchNumber: header.batchNumber, epoch: header.epoch, firstPosition: first, lastPosition: header.lastPosition }, "cutting a batch");
+    this.opts.logger.info({ batchNumber: header.batchNumber, epoch: header.epoch, firstPosition: first, lastPosition: header.lastPosition, inFlight: this.state.unpostedCuts.length + 1 }, "cutting a batch");
     this.proposeCut(term, header);
-  }
-
-  /** Moves the unposted cut one step: mark it if L1 has it, else re-cut, sign or submit. */
-  private async advance(term: LeaderTerm, h: StoredBatchHeader): Promise<void> {
-    const hash = storedBatchHash(h);
-    const count = await this.opts.inbox.batchCount();
-    if (count >= h.batchNumber) return this.markAccepted(term, h, hash);
-    if (count < h.batchNumber - 1) {
-      throw new BatchChainConflictError(`the inbox holds ${count} batches but this log's batch ${h.batchNumber - 1} is marked posted (an L1 reorg deeper than the confirmation depth?)`);
-    }
-    const current = this.opts.epoch();
-    if (h.epoch < current) {
-      term.maxEpochLag ??= await this.opts.inbox.maxEpochLag();
-      if (term.maxEpochLag !== null && h.epoch + term.maxEpochLag < current) {
-        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, current }, "batch epoch too old for the inbox: re-cutting at the current epoch");
-        return this.proposeCut(term, { ...h, epoch: current });
-      }
-    }
-    let signatures: Hex[];
-    try {
-      signatures = await this.opts.poster.gatherSignatures(h, hash);
-    } catch (error) {
-      if (error instanceof QuorumNotReachedError && h.epoch < current) {
-        this.opts.logger.warn({ batchNumber: h.batchNumber, err: error.message }, "the cut's epoch set gives no quorum: re-cutting at the current epoch");
-        return this.proposeCut(term, { ...h, epoch: current });
-      }
-      throw error;
-    }
-    if (!this.opts.isLeader()) return;
-    const { data } = await deriveBatch(this.opts.store, h);
-    let outcome;
-    try {
-      outcome = await this.opts.poster.submit(h, data, signatures);
-    } catch (error) {
-      // Too old for the inbox, or this leader's batcher is no batcher of the cut's epoch (it
-      // joined the set later): the current epoch's set signs it again.
-      const recut = error instanceof BatchL1Error && (error.revert === "EpochTooOld" || error.revert === "NotBatcher") && this.opts.epoch() > h.epoch;
-      if (recut) {
-        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, revert: error.revert }, "the inbox refuses the cut's epoch: re-cutting at the current epoch");
-        return this.proposeCut(term, { ...h, epoch: this.opts.epoch() });
-      }
-      throw error;
-    }
-    if (outcome.status === "already-accepted") {
-      // Posted by another batcher (a previous leader, any member): record it, never post it twice.
-      this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash: outcome.txHash }, "L1 already holds this batch: recording it once confirmed");
-      return this.markAccepted(term, h, hash);
-    }
-    this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash: outcome.txHash, signatures: signatures.length }, "batch submitted to L1");
-    // Confirmations and the batchPosted record follow on the next steps, through markAccepted.
-  }
-
-  /** L1 holds batch h.batchNumber: once it is the same header and buried deep enough, record it. */
-  private async markAccepted(term: LeaderTerm, h: StoredBatchHeader, hash: Hex): Promise<void> {
-    const onL1 = await this.opts.inbox.batchAt(h.batchNumber);
-    if (onL1.batchHash !== hash) {
-      const asOnL1: StoredBatchHeader = { ...h, epoch: onL1.epoch };
-      if (storedBatchHash(asOnL1) === onL1.batchHash) {
-        // Another leader posted this same cut under its earlier epoch: adopt L1's epoch.
-        return this.proposeCut(term, asOnL1);
-      }
-      throw new BatchChainConflictError(`L1 batch ${h.batchNumber} has hash ${onL1.batchHash}, this log's cut ${hash}: the inbox holds a batch this log does not`);
-    }
-    const lastPosted = this.state.lastPosted;
-    const fromBlock = lastPosted?.posted !== undefined ? BigInt(lastPosted.posted.l1Block) : this.opts.inboxFromBlock;
-    const event = await this.opts.inbox.acceptedEvent(h.batchNumber, fromBlock);
-    if (event === undefined) throw new BatchL1Error("read", `batch ${h.batchNumber} is accepted but its BatchAccepted event was not found from block ${fromBlock}`);
-    const head = await this.opts.inbox.headBlock();
-    const depth = Number(head - event.blockNumber) + 1;
-    if (depth < this.opts.limits.l1Confirmations) return; // not buried deep enough yet: check again next step
-    const posted: BatchPostedRecord = { batchNumber: h.batchNumber, batchHash: hash, l1Block: Number(event.blockNumber), l1TxHash: event.transactionHash };
-    this.opts.logger.info({ ...posted, confirmations: depth }, "batch accepted on L1; recording it");
-    this.propose(term, `batch ${h.batchNumber} posted`, encodeAppRecord({ kind: "batchPosted", posted }), () => this.state.lastPosted?.header.batchNumber === h.batchNumber);
   }
 }

@@ -58,8 +58,12 @@ export interface BatchServiceOptions {
 export interface BatchStatus {
   readonly lastCut: { batchNumber: number; epoch: number; firstPosition: number; lastPosition: number; posted: boolean } | null;
   readonly lastPosted: { batchNumber: number; lastPosition: number; l1Block: number; l1TxHash: Hex } | null;
-  /** Committed positions not yet in a batch accepted on L1. */
+  /** Cuts L1 has not accepted yet, and how many of them this leader has sent. */
+  readonly inFlight: number;
+  readonly submitted: number;
+  /** Committed positions not yet in a batch accepted on L1, and their encoded bytes. */
   readonly unpostedTxs: number;
+  readonly unpostedBytes: number;
   readonly overloaded: boolean;
   readonly missedDeadline: boolean;
   /** Failures since the leader's last progress, and in total. */
@@ -149,9 +153,10 @@ export class BatchService {
     return this.signer.sign(h);
   }
 
-  /** Too many committed transactions wait for L1: new submissions should be refused. */
+  /** Too many committed transactions, or bytes of them, wait for L1: new submissions should be refused. */
   overloaded(): boolean {
-    return this.state.unposted() > this.opts.limits.maxUnpostedTxs;
+    const { maxUnpostedTxs, maxUnpostedBytes } = this.opts.limits;
+    return this.state.unposted() > maxUnpostedTxs || this.state.unpostedBytes() > maxUnpostedBytes;
   }
 
   missedDeadline(): boolean {
@@ -166,7 +171,10 @@ export class BatchService {
         ? { batchNumber: c.header.batchNumber, epoch: c.header.epoch, firstPosition: c.header.firstPosition, lastPosition: c.header.lastPosition, posted: c.posted !== undefined }
         : null,
       lastPosted: p?.posted ? { batchNumber: p.header.batchNumber, lastPosition: p.header.lastPosition, l1Block: p.posted.l1Block, l1TxHash: p.posted.l1TxHash } : null,
+      inFlight: this.state.unpostedCuts.length,
+      submitted: this.leader.submitted,
       unpostedTxs: this.state.unposted(),
+      unpostedBytes: this.state.unpostedBytes(),
       overloaded: this.overloaded(),
       missedDeadline: this.missedDeadline(),
       consecutiveFailures: this.leader.consecutiveFailures,

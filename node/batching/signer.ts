@@ -3,7 +3,7 @@
  * replicated log that its own log reproduces, and records the signed header durably before the
  * signature leaves (one header per batch number and epoch, never two).
  */
-import type { Hex, LocalAccount } from "viem";
+import type { Address, Hex, LocalAccount } from "viem";
 import { recoverBatchHeaderSigner, signBatchHeader, type SequencerDomain } from "../commitments/typed-data.js";
 import { ConflictingBatchHeaderError, type NodeStore } from "../storage/index.js";
 import { sameBatchHeader, type StoredBatchHeader } from "../domain/index.js";
@@ -59,8 +59,8 @@ export class BatchSigner {
     }
   }
 
-  /** The signer address a signature over `h` recovers to (lower-case). */
-  async recover(h: StoredBatchHeader, signature: Hex): Promise<string> {
-    return (await recoverBatchHeaderSigner(this.opts.domain, toBatchHeader(h), signature)).toLowerCase();
+  /** The signer address a signature over `h` recovers to. */
+  recover(h: StoredBatchHeader, signature: Hex): Promise<Address> {
+    return recoverBatchHeaderSigner(this.opts.domain, toBatchHeader(h), signature);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Payloads of the `batchSignature` request (node/codec/rpc.ts RpcKind): the leader sends the
- * header it wants signed, the member answers its 65-byte EIP-712 signature.
+ * header it wants signed, the member answers its 65-byte EIP-712 signature (the answer of the
+ * `certificateSignature` request too).
  */
 import type { Hex } from "viem";
 import { Reader, Writer, bytesToHex } from "../codec/index.js";
@@ -29,7 +30,7 @@ export function encodeSignatureResponse(signature: Hex): Uint8Array {
 
 /** @throws CodecError for a payload that is not exactly 65 bytes */
 export function decodeSignatureResponse(payload: Uint8Array): Hex {
-  const r = new Reader(payload, "batch signature response");
+  const r = new Reader(payload, "signature response");
   const signature = bytesToHex(r.raw(65, "signature"));
   r.end();
   return signature;

@@ -18,9 +18,6 @@ import { CliError } from "./usage.js";
 /** The node's evidence could not be opened. */
 export class EvidenceSourceError extends CliError {
   override readonly name = "EvidenceSourceError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 export type EvidenceSource = {

@@ -29,13 +29,20 @@ import { loadDeploymentRecord } from "../l1/deployment.js";
 import { operatorClients, proveOperatorKeys, registerOperator, setOperatorBatcher } from "../l1/operator.js";
 import { sequencerRegistryAbi } from "../l1/generated/abi.js";
 import { domain } from "../commitments/typed-data.js";
-import { decodeOrderCommitmentProof, verifyOrderCommitment, verifyOrderCommitmentOnL1 } from "../commitments/index.js";
+import {
+  commitmentOfSignature,
+  decodeOrderCommitmentProof,
+  decodeQuorumCommitment,
+  verifyOrderCommitment,
+  verifyOrderCommitmentOnL1,
+  type OrderCommitmentProof,
+} from "../commitments/index.js";
 import { loadNodeConfig } from "../sequencer/config.js";
 import { SequencerNode } from "../sequencer/node.js";
 import { LIGHT_SCRYPT, PASSPHRASE_ENV, STANDARD_SCRYPT, loadSigner, readPassphrase, writeKeystoreFile, type LoadSignerOptions } from "../keys/index.js";
 import { componentLogger, createLogger } from "../ops/logger.js";
-import { Watchtower } from "../watchtower/watchtower.js";
-import { checkOrderCommitment } from "../watchtower/commitment-check.js";
+import { Watchtower, slashReportView } from "../watchtower/watchtower.js";
+import { checkOrderCommitment, type CommitmentCheck } from "../watchtower/commitment-check.js";
 import { l1ClientsFor, openNodeEvidence } from "./evidence-source.js";
 import { UsageError } from "./usage.js";
 import { SlashSubmitter } from "../watchtower/slashing.js";
@@ -78,8 +85,9 @@ Commands:
                                          pays gas with --key (default: the batcher, else the signer key);
                                          cursor in --state (default DATA_DIR/watchtower-standalone.json)
   slash   --commitment FILE|- --l1-rpc URL --deployment FILE [--key FILE] [--password-file FILE]
-                                         check an order commitment against the L1 batch covering its
-                                         position; if the batch broke it, slash the signer (with --key,
+                                         check an order or quorum commitment against the L1 batch
+                                         covering its position; if the batch broke it, slash each of its
+                                         signers that also signed the batch (with --key,
                                          which pays gas and earns the reporter's share: the proof is
                                          committed, then revealed a block later; the share is held for
                                          the claim window, in which an earlier reporter may take it over)
@@ -314,7 +322,7 @@ async function watch(args: string[]): Promise<void> {
   });
   const report = () => {
     const s = tower.stats();
-    console.log(JSON.stringify({ evidence: source.description, ...s, lastCheckedBlock: s.lastCheckedBlock?.toString() ?? null, waitingForPosition: s.waitingForPosition?.toString() ?? null }));
+    console.log(JSON.stringify({ evidence: source.description, ...s, lastCheckedBlock: s.lastCheckedBlock?.toString() ?? null, waitingForPosition: s.waitingForPosition?.toString() ?? null, recentSlashes: s.recentSlashes.map(slashReportView) }));
   };
   if (values.once) {
     try {
@@ -364,11 +372,26 @@ async function slash(args: string[]): Promise<void> {
   }
   if (!values.commitment || !l1 || !values.deployment) throw new UsageError("slash: --commitment, --l1-rpc and --deployment are required");
   const text = values.commitment === "-" ? await readStdin() : await readFile(values.commitment, "utf8");
-  const proof = decodeOrderCommitmentProof(JSON.parse(text));
+  const json = JSON.parse(text) as unknown;
+  // A quorum commitment (seq_getQuorumCommitment) is checked signer by signer: each signature is
+  // one statement, and whoever of its signers also signed the contradicting batch is slashable.
+  const proofs =
+    typeof json === "object" && json !== null && "signatures" in json
+      ? ((q) => q.signatures.map((signature) => commitmentOfSignature(q, signature)))(decodeQuorumCommitment(json))
+      : [decodeOrderCommitmentProof(json)];
   const deployment = await loadDeploymentRecord(values.deployment);
   const { publicClient, wallet } = await l1ClientsFor(l1, deployment, values.key, keyOptions(values["password-file"]));
-  const result = await checkOrderCommitment(proof, { publicClient, deployment, ...(wallet ? { wallet } : {}) });
-  console.log(JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2));
+  for (const proof of proofs) {
+    const result = await checkOrderCommitment(proof, { publicClient, deployment, ...(wallet ? { wallet } : {}) });
+    console.log(JSON.stringify(result, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2));
+    reportCheck(result, proof, { l1, deployment: values.deployment, key: values.key });
+    if (result.status === "kept" || result.status === "not-batched") break; // the same for every signer
+  }
+}
+
+/** One sentence per outcome of `seq slash`; a broken or invalid commitment sets a failing exit code. */
+function reportCheck(result: CommitmentCheck, proof: OrderCommitmentProof, values: { l1: string; deployment: string; key: string | undefined }): void {
+  const l1 = values.l1;
   const at = `position ${proof.position}`;
   switch (result.status) {
     case "invalid":
@@ -383,6 +406,12 @@ async function slash(args: string[]): Promise<void> {
       break;
     case "unreadable":
       console.log(`cannot check: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) covers ${at} but cannot be read from L1 (${result.reason}); nothing can be proven against it`);
+      process.exitCode = 1;
+      break;
+    case "broken-unprovable":
+      console.log(
+        `BROKEN: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at}, the commitment promised ${proof.txHash}; the certificate's signer ${result.signer} did not sign that batch (its signers: ${result.batchSigners.join(", ")}), so this signature proves nothing against anyone (a quorum commitment from seq_getQuorumCommitment would)`,
+      );
       process.exitCode = 1;
       break;
     case "broken":

@@ -181,6 +181,15 @@ export async function certifyGroup(
 }
 
 export function encodeOrderCommitmentProof(p: OrderCommitmentProof): OrderCommitmentProofJson {
+  const { signature, ...rest } = p;
+  return { ...encodeCommitmentBody(rest), signature };
+}
+
+/** A commitment without its signature(s): what a leader's and a quorum's commitment share. */
+export type CommitmentBody = Omit<OrderCommitmentProof, "signature">;
+export type CommitmentBodyJson = Omit<OrderCommitmentProofJson, "signature">;
+
+export function encodeCommitmentBody(p: CommitmentBody): CommitmentBodyJson {
   const c = p.certificate;
   return {
     certificate: {
@@ -190,7 +199,6 @@ export function encodeOrderCommitmentProof(p: OrderCommitmentProof): OrderCommit
       lastPosition: quantity(c.lastPosition),
       merkleRoot: c.merkleRoot,
     },
-    signature: p.signature,
     position: quantity(p.position),
     txHash: p.txHash,
     proof: [...p.proof],
@@ -210,6 +218,21 @@ const BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
  * @throws InvalidOrderCommitmentError naming the offending field
  */
 export function decodeOrderCommitmentProof(json: unknown): OrderCommitmentProof {
+  const body = decodeCommitmentBody(json);
+  return { ...body, signature: signatureField((json as Record<string, unknown>).signature, "signature") };
+}
+
+/** A 0x-prefixed hex signature field (its length and validity are the verifier's to judge). */
+export function signatureField(value: unknown, field: string): Hex {
+  if (typeof value !== "string" || !BYTES.test(value)) throw new InvalidOrderCommitmentError(field, "must be 0x-prefixed hex bytes");
+  return value.toLowerCase() as Hex;
+}
+
+/**
+ * Parses everything of a commitment's JSON form but its signature(s).
+ * @throws InvalidOrderCommitmentError naming the offending field
+ */
+export function decodeCommitmentBody(json: unknown): CommitmentBody {
   const o = object(json, "commitment");
   const c = object(o.certificate, "certificate");
   const proof = o.proof;
@@ -221,9 +244,6 @@ export function decodeOrderCommitmentProof(json: unknown): OrderCommitmentProof 
   if (typeof o.registry !== "string" || !isAddress(o.registry, { strict: false })) {
     throw new InvalidOrderCommitmentError("registry", "must be a 20-byte address");
   }
-  if (typeof o.signature !== "string" || !BYTES.test(o.signature)) {
-    throw new InvalidOrderCommitmentError("signature", "must be 0x-prefixed hex bytes");
-  }
   return {
     certificate: {
       epoch: uint(c.epoch, "certificate.epoch"),
@@ -232,7 +252,6 @@ export function decodeOrderCommitmentProof(json: unknown): OrderCommitmentProof 
       lastPosition: uint(c.lastPosition, "certificate.lastPosition"),
       merkleRoot: bytes32(c.merkleRoot, "certificate.merkleRoot"),
     },
-    signature: o.signature.toLowerCase() as Hex,
     position: uint(o.position, "position"),
     txHash: bytes32(o.txHash, "txHash"),
     proof: proof.map((h, i) => bytes32(h, `proof[${i}]`)),

@@ -2,3 +2,5 @@ export * from "./merkle.js";
 export * from "./typed-data.js";
 export * from "./certificate.js";
 export * from "./verify.js";
+export * from "./quorum.js";
+export * from "./quorum-commitment.js";

@@ -38,7 +38,11 @@ export type VerificationFailureCode =
   /** The signer is not in the active set the registry froze for the certificate's epoch. */
   | "signer-not-active"
   /** The certificate names an epoch L1 has not reached: its active set is not frozen yet. */
-  | "epoch-not-started";
+  | "epoch-not-started"
+  /** Two signatures of a quorum commitment come from one signer. */
+  | "duplicate-signer"
+  /** A quorum commitment's signers hold no more than half of its epoch's active stake. */
+  | "insufficient-stake";
 
 export type VerificationFailure = { readonly code: VerificationFailureCode; readonly message: string };
 

@@ -8,9 +8,6 @@ import { BaseError } from "../errors/index.js";
 
 export class RaftError extends BaseError {
   override readonly name: string = "RaftError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** Options passed to the constructor are unusable. */

@@ -5,16 +5,18 @@
  * record settles an epoch's scheduled rotation: once it is applied no later leader of
  * that epoch moves leadership again (no ping-pong when a primary comes back). Batch cuts
  * and "batch posted" marks (node/batching) tell every member which header it may sign and a
- * new leader where posting stands.
+ * new leader where posting stands; a "batch signed" record gives every member the quorum's
+ * signatures of the cut; a "quorum certificate" record gives every member a certificate that
+ * members holding more than half the stake co-signed, a user's accountable commitment.
  */
 import type { Entry } from "../consensus/index.js";
 import { CodecError, Reader, Writer, bytesToHex } from "../codec/index.js";
-import type { StoredBatchHeader, StoredCertificate } from "./types.js";
-import { readHeaderFields, writeHeaderFields } from "./types.js";
+import type { StoredBatchHeader, StoredCertificate, StoredQuorumCertificate } from "./types.js";
+import { readHeaderFields, readQuorumCertificate, readSignatures, writeHeaderFields, writeQuorumCertificate, writeSignatures } from "./types.js";
 
 const RECORD_VERSION = 1;
 
-const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4 } as const;
+const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6 } as const;
 
 /** L1 accepted batch `batchNumber` (header hash `batchHash`) in `l1TxHash`, block `l1Block`. */
 export interface BatchPostedRecord {
@@ -28,7 +30,9 @@ export type AppRecord =
   | { readonly kind: "certificate"; readonly certificate: StoredCertificate }
   | { readonly kind: "epochLeader"; readonly epoch: number; readonly leader: string }
   | { readonly kind: "batchCut"; readonly header: StoredBatchHeader }
-  | { readonly kind: "batchPosted"; readonly posted: BatchPostedRecord };
+  | { readonly kind: "batchPosted"; readonly posted: BatchPostedRecord }
+  | { readonly kind: "batchSigned"; readonly batchNumber: number; readonly batchHash: `0x${string}`; readonly signatures: readonly `0x${string}`[] }
+  | { readonly kind: "quorumCertificate"; readonly certificate: StoredQuorumCertificate };
 
 export function encodeAppRecord(record: AppRecord): Uint8Array {
   const w = new Writer(160);
@@ -51,6 +55,18 @@ export function encodeAppRecord(record: AppRecord): Uint8Array {
     w.hex(p.batchHash, 32, "batchHash");
     w.varint(p.l1Block, "l1Block");
     w.hex(p.l1TxHash, 32, "l1TxHash");
+    return w.finish();
+  }
+  if (record.kind === "quorumCertificate") {
+    w.varint(RecordKind.quorumCertificate);
+    writeQuorumCertificate(w, record.certificate);
+    return w.finish();
+  }
+  if (record.kind === "batchSigned") {
+    w.varint(RecordKind.batchSigned);
+    w.varint(record.batchNumber, "batchNumber");
+    w.hex(record.batchHash, 32, "batchHash");
+    writeSignatures(w, record.signatures);
     return w.finish();
   }
   const c = record.certificate;
@@ -88,6 +104,18 @@ export function decodeAppRecord(bytes: Uint8Array): AppRecord {
     const l1TxHash = bytesToHex(r.raw(32, "l1TxHash"));
     r.end();
     return { kind: "batchPosted", posted: { batchNumber, batchHash, l1Block, l1TxHash } };
+  }
+  if (kind === RecordKind.quorumCertificate) {
+    const certificate = readQuorumCertificate(r);
+    r.end();
+    return { kind: "quorumCertificate", certificate };
+  }
+  if (kind === RecordKind.batchSigned) {
+    const batchNumber = r.varint("batchNumber");
+    const batchHash = bytesToHex(r.raw(32, "batchHash"));
+    const signatures = readSignatures(r);
+    r.end();
+    return { kind: "batchSigned", batchNumber, batchHash, signatures };
   }
   if (kind !== RecordKind.certificate) throw new CodecError(`unknown app record kind ${kind}`);
   const epoch = r.varint("epoch");

@@ -54,6 +54,8 @@ export interface BatchPostedMark {
 export interface StoredBatch {
   readonly header: StoredBatchHeader;
   readonly posted?: BatchPostedMark;
+  /** Signatures of `header` by members holding more than half of its epoch's stake, once the leader gathered them. */
+  readonly signatures?: readonly Hex[];
 }
 
 export interface AppliedState {
@@ -83,23 +85,56 @@ export function readCommittedTx(r: Reader, position: number): CommittedTx {
   return { position, index, term, hash, data };
 }
 
-export function writeCertificate(w: Writer, c: StoredCertificate): void {
+type CertificateFields = Omit<StoredCertificate, "signature">;
+
+/** The OrderCommitment fields, shared by leader and quorum certificates. */
+function writeCertificateFields(w: Writer, c: CertificateFields): void {
   w.varint(c.epoch, "epoch");
   w.varint(c.term, "term");
   w.varint(c.firstPosition, "firstPosition");
   w.varint(c.lastPosition, "lastPosition");
   w.hex(c.merkleRoot, 32, "merkleRoot");
-  w.hex(c.signature, 65, "signature");
 }
 
-export function readCertificate(r: Reader): StoredCertificate {
+function readCertificateFields(r: Reader): CertificateFields {
   const epoch = r.varint("epoch");
   const term = r.varint("term");
   const firstPosition = r.varint("firstPosition");
   const lastPosition = r.varint("lastPosition");
-  const merkleRoot = bytesToHex(r.raw(32, "merkleRoot"));
-  const signature = bytesToHex(r.raw(65, "signature"));
-  return { epoch, term, firstPosition, lastPosition, merkleRoot, signature };
+  return { epoch, term, firstPosition, lastPosition, merkleRoot: bytesToHex(r.raw(32, "merkleRoot")) };
+}
+
+export function writeCertificate(w: Writer, c: StoredCertificate): void {
+  writeCertificateFields(w, c);
+  w.hex(c.signature, 65, "signature");
+}
+
+export function readCertificate(r: Reader): StoredCertificate {
+  const fields = readCertificateFields(r);
+  return { ...fields, signature: bytesToHex(r.raw(65, "signature")) };
+}
+
+/**
+ * An order-commitment certificate signed by members holding more than half of its epoch's
+ * stake, each over its own committed log: the accountable form of a leader's certificate.
+ */
+export interface StoredQuorumCertificate {
+  readonly epoch: number;
+  readonly term: number;
+  readonly firstPosition: number;
+  readonly lastPosition: number;
+  readonly merkleRoot: Hex;
+  readonly signatures: readonly Hex[];
+}
+
+export function writeQuorumCertificate(w: Writer, c: StoredQuorumCertificate): void {
+  writeCertificateFields(w, c);
+  writeSignatures(w, c.signatures);
+}
+
+export function readQuorumCertificate(r: Reader): StoredQuorumCertificate {
+  const fields = readCertificateFields(r);
+  return { ...fields, signatures: readSignatures(r) };
 }
 
 /** The header fields (no signature): shared by signed headers, stored batches and app records. */
@@ -146,15 +181,40 @@ export function readPostedMark(r: Reader): BatchPostedMark {
   return { batchHash, l1Block, l1TxHash: bytesToHex(r.raw(32, "l1TxHash")) };
 }
 
+/** Most signatures one list holds (one per member of a set: far above any set size). */
+export const MAX_BATCH_SIGNATURES = 1_024;
+
+/** A list of 65-byte signatures (at most MAX_BATCH_SIGNATURES). */
+export function writeSignatures(w: Writer, signatures: readonly Hex[]): void {
+  if (signatures.length > MAX_BATCH_SIGNATURES) throw new RangeError(`${signatures.length} signatures exceed the limit of ${MAX_BATCH_SIGNATURES}`);
+  w.varint(signatures.length, "signature count");
+  for (const s of signatures) w.hex(s, 65, "signature");
+}
+
+export function readSignatures(r: Reader): Hex[] {
+  const n = r.count(MAX_BATCH_SIGNATURES, 65, "signature");
+  const out: Hex[] = [];
+  for (let i = 0; i < n; i++) out.push(bytesToHex(r.raw(65, "signature")));
+  return out;
+}
+
 export function writeStoredBatch(w: Writer, b: StoredBatch): void {
   writeHeaderFields(w, b.header);
   w.bool(b.posted !== undefined);
   if (b.posted !== undefined) writePostedMark(w, b.posted);
+  writeSignatures(w, b.signatures ?? []);
 }
 
-export function readStoredBatch(r: Reader): StoredBatch {
+/**
+ * Reads a stored batch. The quorum's signatures (none: an empty list) came last; `legacy` input
+ * (batch snapshot state version 1) never has them, a batch stored before them ends without.
+ */
+export function readStoredBatch(r: Reader, legacy = false): StoredBatch {
   const header = readHeaderFields(r);
-  return r.bool("posted flag") ? { header, posted: readPostedMark(r) } : { header };
+  const posted = r.bool("posted flag") ? readPostedMark(r) : undefined;
+  const read = !legacy && r.remaining > 0 ? readSignatures(r) : [];
+  const signatures = read.length > 0 ? read : undefined;
+  return { header, ...(posted !== undefined ? { posted } : {}), ...(signatures !== undefined ? { signatures } : {}) };
 }
 
 /** Same batch content (number, chain link, range, root, data) whatever the epoch: a re-cut. */

@@ -14,9 +14,6 @@ export type IntakeErrorCode =
 
 export abstract class IntakeError extends BaseError {
   abstract readonly code: IntakeErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** The bytes are not a well-formed, canonically encoded EIP-2718 / legacy transaction. */

@@ -1,4 +1,5 @@
 export * from "./errors.js";
+export { ADMISSION_BUDGETS, Admission, type AdmissionBudgets, type AdmissionKind, type AdmissionRefusal, type RateBudget } from "./admission.js";
 export {
   decodeTransaction,
   decodeTransactions,

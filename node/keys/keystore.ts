@@ -25,17 +25,11 @@ export const LIGHT_SCRYPT: ScryptParams = { n: 4_096, r: 8, p: 6 };
 /** The passphrase does not open the keystore (its MAC does not match). */
 export class WrongPassphraseError extends KeyError {
   override readonly name = "WrongPassphraseError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** The keystore JSON is not a v3 keystore this node can read. */
 export class InvalidKeystoreError extends KeyError {
   override readonly name = "InvalidKeystoreError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** Whether parsed JSON claims to be a v3 keystore (the decryption then checks the rest). */

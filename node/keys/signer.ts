@@ -36,17 +36,11 @@ export interface LoadSignerOptions extends PassphraseSource {
 /** A key file cannot be read, or holds neither a keystore nor a 0x-hex key. */
 export class KeyFileError extends KeyError {
   override readonly name = "KeyFileError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A keystore needs a passphrase and none was given (or the password file is empty or unreadable). */
 export class MissingPassphraseError extends KeyError {
   override readonly name = "MissingPassphraseError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 const warnedPlain = new Set<string>();

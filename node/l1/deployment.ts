@@ -21,9 +21,6 @@ export interface NodeDeployment {
 /** The record is missing, unreadable or not a deployment record. */
 export class DeploymentRecordError extends L1Error {
   override readonly name = "DeploymentRecordError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 function field(obj: unknown, path: string): unknown {

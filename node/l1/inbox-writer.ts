@@ -2,10 +2,13 @@
  * The batcher's calls to the BatchInbox: reads of what L1 holds, and `submitBatch`. Every
  * failure becomes a `BatchL1Error` that names the operation (the `operation` label of
  * `seq_l1_errors_total`), a revert carries its custom error name.
+ *
+ * Submissions are pipelined: `sendBatch` simulates and estimates against the L1 node's pending
+ * state (so batch n+1 can be sent while batch n waits in the mempool) and numbers the batcher's
+ * transactions itself, one nonce after the other, instead of asking the node for each.
  */
 import {
   BaseError,
-  ContractFunctionRevertedError,
   bytesToHex,
   type Account,
   type Address,
@@ -15,11 +18,11 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
-  parseEventLogs,
 } from "viem";
 import type { BatchHeader } from "../commitments/typed-data.js";
-import { batchInboxAbi } from "./generated/abi.js";
+import { batchInboxAbi, sequencerRegistryAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
+import { contractRevertOf } from "./revert.js";
 
 /** An L1 call of the batcher failed (RPC down, reverted, nonce or fee trouble); retried with back-off. */
 export class BatchL1Error extends L1Error {
@@ -37,17 +40,41 @@ export class BatchL1Error extends L1Error {
   }
 }
 
-/** What `submitBatch` did. */
-export type SubmitOutcome =
-  /** Our transaction made the inbox accept the batch. */
-  | { readonly status: "accepted"; readonly txHash: Hash }
-  /**
-   * L1 already held this very header, posted by another batcher: nothing was sent (`txHash`
-   * null), or our transaction lost the race and found it accepted (the inbox's no-op path).
-   */
-  | { readonly status: "already-accepted"; readonly txHash: Hash | null };
+/** geth's txpool limit on one transaction's encoded size (txMaxSize: 4 slots of 32 KiB). */
+export const GETH_MAX_TX_BYTES = 128 * 1024;
+/** SequencerRegistry.MAX_ACTIVE_CAP: no epoch's set, so no batch's signature list, is larger. */
+export const MAX_ACTIVE_CAP = 100;
 
-/** What to tell the operator when the inbox refuses the batcher account itself. */
+/**
+ * Most bytes of a signed EIP-1559 transaction around its calldata: type byte, list and calldata
+ * length prefixes (4 bytes each from 64 KiB on), chain id, nonce and gas (9 each), both fee caps
+ * (33 each), `to` (21), value, empty access list, y-parity (1 each), r and s (33 each).
+ */
+const TX_ENVELOPE_BYTES = 1 + 4 + 9 + 9 + 33 + 33 + 9 + 21 + 1 + 4 + 1 + 1 + 33 + 33;
+
+/**
+ * Upper bound of the encoded size of the signed transaction `submitBatch(header, data, signatures)`
+ * with `dataBytes` of batch data and `signatures` 65-byte signatures: the selector, the header's 7
+ * words and the 2 offsets, the data padded to words after its length, the signature list's length,
+ * and per signature an offset, a length and 96 padded bytes, in the envelope above.
+ */
+export function submitBatchTxBytes(dataBytes: number, signatures: number): number {
+  const calldata = 4 + 9 * 32 + 32 + Math.ceil(dataBytes / 32) * 32 + 32 + signatures * (32 + 32 + 96);
+  return TX_ENVELOPE_BYTES + calldata;
+}
+
+/** What became of a batch transaction this writer sent. */
+export type BatchTxFate = "included" | "reverted" | "pending" | "unknown";
+
+/** BatchAccepted of one batch: what L1 accepted for that number, and where. */
+export interface AcceptedEvent {
+  readonly batchHash: Hex;
+  readonly epoch: number;
+  readonly blockNumber: bigint;
+  readonly transactionHash: Hash;
+}
+
+/** What to tell the operator when the inbox refuses the batcher account itself (S3). */
 const BATCHER_REFUSALS: Readonly<Record<string, string>> = {
   NotBatcher: "is not the batcher of a member of the header's epoch (the registry's batcherOf names another account, or this operator is not in that epoch's set): set it with `seq set-batcher --config <node config>`, or point batcherKeyFile at the registered one",
   NotDirectCall: "has code (an EIP-7702 delegation?): the inbox takes batches only from accounts without code, so that their data stays in the transaction's input",
@@ -61,6 +88,9 @@ export interface InboxWriterOptions {
 }
 
 export class InboxWriter {
+  /** The nonce of the batcher's next transaction; read from the L1 node's pending count when unknown. */
+  private nonce: number | undefined;
+
   constructor(private readonly opts: InboxWriterOptions) {}
 
   /** How many batches the inbox has accepted. */
@@ -69,20 +99,26 @@ export class InboxWriter {
     return Number(await l1("read", () => publicClient.readContract({ address: inbox, abi: batchInboxAbi, functionName: "batchCount" })));
   }
 
-  /** The accepted batch `n`'s hash and epoch. */
-  async batchAt(n: number): Promise<{ batchHash: Hex; epoch: number }> {
+  /** The BatchAccepted events of `numbers` from `fromBlock` on, by batch number (one call). */
+  async acceptedEvents(numbers: readonly number[], fromBlock: bigint): Promise<Map<number, AcceptedEvent>> {
     const { publicClient, inbox } = this.opts;
-    const b = await l1("read", () => publicClient.readContract({ address: inbox, abi: batchInboxAbi, functionName: "batch", args: [BigInt(n)] }));
-    return { batchHash: b.batchHash, epoch: Number(b.epoch) };
-  }
-
-  /** Where batch `n`'s BatchAccepted event is, searching from `fromBlock`; undefined when not found. */
-  async acceptedEvent(n: number, fromBlock: bigint): Promise<{ blockNumber: bigint; transactionHash: Hash } | undefined> {
-    const { publicClient, inbox } = this.opts;
-    const [event] = await l1("read", () =>
-      publicClient.getContractEvents({ address: inbox, abi: batchInboxAbi, eventName: "BatchAccepted", args: { batchNumber: BigInt(n) }, fromBlock, toBlock: "latest" }),
+    const out = new Map<number, AcceptedEvent>();
+    if (numbers.length === 0) return out;
+    const events = await l1("read", () =>
+      publicClient.getContractEvents({
+        address: inbox,
+        abi: batchInboxAbi,
+        eventName: "BatchAccepted",
+        args: { batchNumber: numbers.map(BigInt) },
+        fromBlock,
+        toBlock: "latest",
+        strict: true,
+      }),
     );
-    return event === undefined ? undefined : { blockNumber: event.blockNumber, transactionHash: event.transactionHash };
+    for (const e of events) {
+      out.set(Number(e.args.batchNumber), { batchHash: e.args.batchHash, epoch: Number(e.args.epoch), blockNumber: e.blockNumber, transactionHash: e.transactionHash });
+    }
+    return out;
   }
 
   async headBlock(): Promise<bigint> {
@@ -99,19 +135,30 @@ export class InboxWriter {
     }
   }
 
+  /** The most signatures a batch can carry now: the registry's maxActive (the largest set an epoch can have). */
+  async maxSigners(): Promise<number> {
+    const { publicClient, inbox } = this.opts;
+    return l1("read", async () => {
+      const registry = await publicClient.readContract({ address: inbox, abi: batchInboxAbi, functionName: "registry" });
+      return Number(await publicClient.readContract({ address: registry, abi: sequencerRegistryAbi, functionName: "maxActive" }));
+    });
+  }
+
   /**
-   * Simulates, then sends `submitBatch` and waits for its receipt. When the simulation finds the
-   * header already accepted (posted by another batcher), nothing is sent. A simulated revert
-   * throws a BatchL1Error with `revert` set (nothing was sent); a mined revert throws too.
+   * Sends `submitBatch` once a simulation against the pending state accepts it, with the next
+   * nonce of the batcher and the pending state's gas estimate (plus a quarter: an epoch
+   * checkpoint may fall to it). Returns the transaction hash, or null when the pending state
+   * already holds this very batch (someone's transaction for it waits in the mempool: nothing
+   * sent). A simulated revert throws a BatchL1Error with `revert` set (nothing was sent).
    */
-  async submitBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SubmitOutcome> {
+  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash | null> {
     const { publicClient, wallet, inbox } = this.opts;
-    const args = [header, bytesToHex(data), [...signatures]] as const;
+    const call = { address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args: [header, bytesToHex(data), [...signatures]], account: wallet.account, blockTag: "pending" } as const;
     let simulated;
     try {
-      simulated = await publicClient.simulateContract({ address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, chain: wallet.chain });
+      simulated = await publicClient.simulateContract({ ...call, chain: wallet.chain });
     } catch (error) {
-      const revert = revertName(error);
+      const revert = contractRevertOf(error)?.data?.errorName;
       const refusal = revert === undefined ? undefined : BATCHER_REFUSALS[revert];
       const message =
         refusal !== undefined
@@ -121,13 +168,42 @@ export class InboxWriter {
             : shortMessage(error);
       throw new BatchL1Error("post_batch", message, { cause: error, ...(revert ? { revert } : {}) });
     }
-    if (!simulated.result) return { status: "already-accepted", txHash: null };
-    const txHash = await l1("post_batch", () => wallet.writeContract(simulated.request));
-    const receipt = await l1("post_batch", () => publicClient.waitForTransactionReceipt({ hash: txHash, timeout: 60_000 }));
-    if (receipt.status !== "success") throw new BatchL1Error("post_batch", `submitBatch transaction ${txHash} reverted`);
-    const accepted = parseEventLogs({ abi: batchInboxAbi, logs: receipt.logs, eventName: "BatchAccepted" }).length > 0;
-    return { status: accepted ? "accepted" : "already-accepted", txHash };
+    if (!simulated.result) return null;
+    const gas = await l1("post_batch", () => publicClient.estimateContractGas(call));
+    const nonce = this.nonce ?? (await l1("read", () => publicClient.getTransactionCount({ address: wallet.account.address, blockTag: "pending" })));
+    let txHash: Hash;
+    try {
+      txHash = await l1("post_batch", () => wallet.writeContract({ ...simulated.request, gas: gas + gas / 4n, nonce }));
+    } catch (error) {
+      this.nonce = undefined; // maybe taken by another sender of this account, maybe never used: ask the node again
+      throw error;
+    }
+    this.nonce = nonce + 1;
+    return txHash;
   }
+
+  /** Forget the next nonce (a transaction of the sequence was dropped or failed): the next send asks the L1 node. */
+  resetNonce(): void {
+    this.nonce = undefined;
+  }
+
+  /** Whether a sent batch transaction was mined (and how), still waits in the node's pool, or is unknown to it. */
+  async transactionFate(txHash: Hash): Promise<BatchTxFate> {
+    const { publicClient } = this.opts;
+    const receipt = await l1("read", () => publicClient.getTransactionReceipt({ hash: txHash }).catch(notFoundAs(undefined)));
+    if (receipt !== undefined) return receipt.status === "success" ? "included" : "reverted";
+    const tx = await l1("read", () => publicClient.getTransaction({ hash: txHash }).catch(notFoundAs(undefined)));
+    return tx === undefined ? "unknown" : "pending";
+  }
+}
+
+/** viem throws for a missing transaction or receipt; that answer is `value` here. */
+function notFoundAs<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    const name = (error as Error).name;
+    if (name === "TransactionNotFoundError" || name === "TransactionReceiptNotFoundError") return value;
+    throw error;
+  };
 }
 
 async function l1<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -142,9 +218,3 @@ function shortMessage(error: unknown): string {
   return error instanceof BaseError ? error.shortMessage : (error as Error).message;
 }
 
-/** The custom error name of a contract revert, if that is what `error` is. */
-function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  return revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
-}

@@ -65,9 +65,6 @@ export type ReadAcceptedBatchesOptions = {
 /** Reading accepted batches failed: the L1 RPC refused or failed a call. */
 export class InboxReadError extends L1Error {
   override readonly name: string = "InboxReadError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /**

@@ -18,8 +18,6 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
-  BaseError,
-  ContractFunctionRevertedError,
   bytesToHex,
   createPublicClient,
   createWalletClient,
@@ -34,6 +32,7 @@ import type { NodeDeployment } from "./deployment.js";
 import { signBatcherBinding, signPeerIdBinding, signSignerBinding } from "./key-binding.js";
 import { type SequencerDomain, domain } from "../commitments/typed-data.js";
 import { L1Error } from "./errors.js";
+import { contractRevertOf } from "./revert.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
@@ -51,9 +50,6 @@ export type OperatorIdentity = {
 /** Registration was refused or its transaction failed. */
 export class RegistrationError extends L1Error {
   override readonly name = "RegistrationError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A fresh signing key and Ed25519 libp2p identity. */
@@ -117,9 +113,9 @@ async function confirmed(publicClient: PublicClient, what: string, hash: Hash) {
 async function refuseIfReverts(simulation: Promise<unknown>, refusing: string): Promise<void> {
   const refusal = await simulation.then(
     () => undefined,
-    (error: unknown) => (error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined),
+    (error: unknown) => contractRevertOf(error),
   );
-  if (refusal instanceof ContractFunctionRevertedError && refusal.data?.errorName !== undefined) {
+  if (refusal?.data?.errorName !== undefined) {
     throw new RegistrationError(`the registry refuses to ${refusing}: ${refusal.data.errorName}(${(refusal.data.args ?? []).join(", ")})`, { cause: refusal });
   }
 }

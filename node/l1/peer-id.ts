@@ -9,9 +9,6 @@ import { L1Error } from "./errors.js";
 /** Bytes that are not a libp2p peer id (or a string that is not one). */
 export class InvalidPeerIdError extends L1Error {
   override readonly name = "InvalidPeerIdError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** The on-chain bytes of a peer id given as a string (`12D3KooW...`). */

@@ -36,9 +36,6 @@ export interface EpochView {
 /** An L1 read failed (RPC down, wrong address, reverted view). */
 export class L1ReadError extends L1Error {
   override readonly name = "L1ReadError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 export class RegistryReader {

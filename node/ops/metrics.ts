@@ -49,6 +49,8 @@ export class NodeMetrics {
   readonly proposals: Counter;
   /** Transactions that received an order commitment from this node while leader. */
   readonly commitments: Counter;
+  /** Submissions refused at an admission budget (label `budget`: `sender-txs`, `sender-bytes`, `client-txs`, `client-bytes`). */
+  readonly admissionRefusals: Counter<"budget">;
   /** 1 while this node knows a current leader, 0 during elections or when cut off. */
   readonly hasLeader: Gauge;
   /** Leader's view: log entries a peer is behind the leader's last index (label `peer`). */
@@ -65,7 +67,7 @@ export class NodeMetrics {
   readonly rpcInFlight: Gauge;
   /** Open RPC connections by kind (`http` keep-alive sockets, `ws`). */
   readonly rpcConnections: Gauge<"kind">;
-  /** Connections refused at a limit (label `reason`: `connections`, `ws_connections`, `origin`). */
+  /** Connections refused at a limit (label `reason`: `connections`, `client_connections`, `ws_connections`, `origin`). */
   readonly rpcRejectedConnections: Counter<"reason">;
 
   /** Consensus/transport messages by message type. */
@@ -107,6 +109,7 @@ export class NodeMetrics {
     this.appliedPosition = new Gauge({ name: "seq_applied_position", help: "Next position after the last applied transaction", registers });
     this.proposals = new Counter({ name: "seq_proposals_total", help: "Transactions proposed while leader", registers });
     this.commitments = new Counter({ name: "seq_commitments_total", help: "Order commitments issued while leader", registers });
+    this.admissionRefusals = new Counter({ name: "seq_admission_refusals_total", help: "Submissions refused at an admission budget", labelNames: ["budget"], registers });
     this.replicationLag = new Gauge({
       name: "seq_replication_lag_entries",
       help: "Log entries a peer is behind the leader",
@@ -184,4 +187,37 @@ export class NodeMetrics {
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** One cumulative bucket of a histogram: how many observations were at most `le` (the last is +Infinity). */
+export interface CumulativeBucket {
+  readonly le: number;
+  readonly count: number;
+}
+
+/** A histogram's cumulative buckets, upper bounds ascending, +Infinity last. */
+export async function cumulativeBuckets(histogram: Histogram<string>): Promise<CumulativeBucket[]> {
+  const { values } = await histogram.get();
+  return values
+    .filter((v) => v.metricName?.endsWith("_bucket") === true)
+    .map((v) => ({ le: v.labels.le === "+Inf" ? Infinity : Number(v.labels.le), count: v.value }))
+    .sort((a, b) => a.le - b.le);
+}
+
+/**
+ * The `q`-quantile (0..1) of the observations counted in cumulative buckets, interpolated
+ * linearly inside its bucket as Prometheus's `histogram_quantile` does (a quantile in the +Inf
+ * bucket is the highest finite bound); null without observations.
+ */
+export function bucketQuantile(q: number, buckets: readonly CumulativeBucket[]): number | null {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  const i = buckets.findIndex((b) => b.count >= rank);
+  const bucket = buckets[i]!;
+  const lower = i === 0 ? 0 : buckets[i - 1]!.le;
+  if (bucket.le === Infinity) return lower;
+  const below = i === 0 ? 0 : buckets[i - 1]!.count;
+  const inside = bucket.count - below;
+  return inside === 0 ? bucket.le : lower + ((bucket.le - lower) * (rank - below)) / inside;
 }

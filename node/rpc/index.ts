@@ -4,4 +4,4 @@ export { defineMethod, noParams, positionalParams, subscriptionMethods } from ".
 export type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } from "./methods.js";
 export { toJson } from "./protocol.js";
 export { createRpcServer, DEFAULT_LIMITS, RpcServerListenError } from "./server.js";
-export type { CorsOptions, ExtraRoutes, HealthReport, RpcLimits, RpcServer, RpcServerOptions, RpcServerStats } from "./server.js";
+export type { CorsOptions, ExtraRoutes, HealthReport, RpcLimits, RpcServer, RpcServerOptions, RpcServerStats, StaticFile } from "./server.js";

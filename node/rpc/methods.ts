@@ -25,6 +25,8 @@ export interface RpcContext {
    */
   readonly signal: AbortSignal;
   readonly remoteAddress: string | undefined;
+  /** Who the caller is for per-client limits: `clientKeyOf(remoteAddress)` (an IPv4 address, an IPv6 /64). */
+  readonly client: string;
   /**
    * The response bytes this call may still produce (its message's budget, `budget.ts`): a
    * handler that builds a large result reserves as it goes and stops, or returns less, once

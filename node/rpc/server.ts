@@ -1,11 +1,16 @@
 /**
  * JSON-RPC 2.0 server over HTTP POST `/` and WebSocket (upgrade on `/`), plus the
- * operational GET routes `/metrics`, `/status` and `/health`. Plain node:http + ws.
+ * operational GET routes `/metrics`, `/status`, `/health` and a fixed set of static files
+ * (a status page). Plain node:http + ws.
  *
  * Every resource a client can make the node hold is bounded: body bytes (counted while
- * streaming), batch length, calls in flight (excess answered OVERLOADED at once, never
- * queued), TCP connections, WebSocket connections, subscriptions per connection, call
- * time, WebSocket message size and the bytes queued for a WebSocket that does not read.
+ * streaming, per body and in all), batch length, calls in flight (excess answered OVERLOADED
+ * at once, never queued), result bytes until sent (per message, per client and in all,
+ * `budget.ts`), TCP connections in all and per client (remote address, `clients.ts`), the time
+ * a connection may sit idle or an answer make no progress, what a refused upload may still
+ * send, WebSocket connections, subscriptions per connection, call time, WebSocket message size
+ * and the bytes queued for a WebSocket that does not read. README "Memory a hostile client can
+ * make the node hold" adds them up.
  */
 import http from "node:http";
 import { randomBytes } from "node:crypto";
@@ -29,16 +34,33 @@ import {
 import type { RpcContext, RpcMethod, RpcMethods, SubscribeOptions, Transport } from "./methods.js";
 import { errorResponse, notification, parseMessage, successResponse, toJson, type JsonRpcRequest, type RequestItem } from "./protocol.js";
 import { RpcLayerError } from "./errors.js";
-import { ResponseBudget } from "./budget.js";
+import { ByteBudget } from "./budget.js";
+import { clientKeyOf } from "./clients.js";
 
 export interface RpcLimits {
   /** Largest HTTP body accepted; larger bodies get 413 as soon as the count passes it. */
   readonly maxBodyBytes: number;
+  /**
+   * Request bytes all messages in flight may hold together (HTTP bodies as they stream in,
+   * WebSocket messages while handled); beyond it a body is answered 503 and a message OVERLOADED.
+   */
+  readonly maxBodyBytesInFlight: number;
   readonly maxBatchLength: number;
   /** Calls being handled at once, across all connections; beyond it calls fail fast with OVERLOADED. */
   readonly maxInFlight: number;
   /** Open TCP connections (HTTP keep-alive and WebSocket); beyond it new connections are closed on accept. */
   readonly maxConnections: number;
+  /**
+   * Open TCP connections from one client (`clientKeyOf`: an IPv4 address, an IPv6 /64); beyond it
+   * that client's new connections are closed on accept, so one client cannot fill `maxConnections`.
+   */
+  readonly maxConnectionsPerClient: number;
+  /**
+   * Time a connection may hold a slot without a request in progress: before its first byte, and
+   * between keep-alive requests (Node's `keepAliveTimeout`). A request started is bounded by
+   * `receiveTimeoutMs` instead.
+   */
+  readonly idleTimeoutMs: number;
   /** Open WebSocket connections; beyond it upgrades are answered 503. */
   readonly maxWsConnections: number;
   readonly maxSubscriptionsPerConnection: number;
@@ -46,6 +68,12 @@ export interface RpcLimits {
   readonly requestTimeoutMs: number;
   /** Time a client has to send a whole HTTP request (headers and body): slow-loris guard. */
   readonly receiveTimeoutMs: number;
+  /**
+   * After an HTTP request is refused before its body was read (413), request bytes the server
+   * still reads and discards so that the client receives the answer, and for how long at most.
+   */
+  readonly drainBytes: number;
+  readonly drainTimeoutMs: number;
   /** Largest WebSocket message accepted; larger ones close the connection (1009). */
   readonly wsMaxPayloadBytes: number;
   /** Bytes queued for a WebSocket beyond which its subscriptions are dropped instead of pushed to. */
@@ -56,25 +84,36 @@ export interface RpcLimits {
   readonly wsPingIntervalMs: number;
   /** Result bytes one message (a batch included) may produce; beyond it, calls answer OVERLOADED. */
   readonly maxResponseBytes: number;
-  /** Result bytes all messages in flight may hold together: the node's bound on response memory. */
+  /** Result bytes the messages of one client (`clientKeyOf`) may hold together, until sent. */
+  readonly maxResponseBytesPerClient: number;
+  /** Result bytes all messages may hold together, until sent: the node's bound on response memory. */
   readonly maxResponseBytesInFlight: number;
+  /** An HTTP response that makes no progress for this long (the client does not read) is dropped with its connection. */
+  readonly sendTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: RpcLimits = {
   maxBodyBytes: 5 * 1024 * 1024,
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
   maxBatchLength: 100,
   maxInFlight: 256,
-  maxConnections: 1024,
+  maxConnections: 2048,
+  maxConnectionsPerClient: 512,
+  idleTimeoutMs: 5_000,
   maxWsConnections: 512,
   maxSubscriptionsPerConnection: 64,
   requestTimeoutMs: 30_000,
   receiveTimeoutMs: 30_000,
+  drainBytes: 8 * 1024 * 1024,
+  drainTimeoutMs: 5_000,
   wsMaxPayloadBytes: 5 * 1024 * 1024,
   wsSubscriberBufferBytes: 4 * 1024 * 1024,
   wsMaxBufferedBytes: 16 * 1024 * 1024,
   wsPingIntervalMs: 30_000,
   maxResponseBytes: 16 * 1024 * 1024,
+  maxResponseBytesPerClient: 16 * 1024 * 1024,
   maxResponseBytesInFlight: 64 * 1024 * 1024,
+  sendTimeoutMs: 30_000,
 };
 
 /** Cross-origin access for browsers. Off unless configured; also governs WebSocket `Origin` checks. */
@@ -89,11 +128,23 @@ export interface HealthReport {
   readonly [detail: string]: unknown;
 }
 
+/** A file held in memory and served as it is. */
+export interface StaticFile {
+  /** The Content-Type header, e.g. `text/html; charset=utf-8`. */
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
 export interface ExtraRoutes {
   /** GET /status: the returned value as JSON. */
   readonly status?: () => unknown;
   /** GET /health: 200 when `healthy`, else 503; the report is the body. Without it: 200 while serving. */
   readonly health?: () => HealthReport | Promise<HealthReport>;
+  /**
+   * GET (and HEAD) of exactly these paths, the query string cut off. Looked up, never resolved
+   * against a directory: no other path reaches a file, whatever dots or escapes it holds.
+   */
+  readonly files?: ReadonlyMap<string, StaticFile>;
 }
 
 export interface RpcServerOptions {
@@ -116,6 +167,10 @@ export interface RpcServerStats {
   readonly wsConnections: number;
   readonly inFlight: number;
   readonly subscriptions: number;
+  /** Request bytes held by messages in flight (`maxBodyBytesInFlight`). */
+  readonly requestBytes: number;
+  /** Result bytes held by answers not yet sent (`maxResponseBytesInFlight`). */
+  readonly responseBytes: number;
 }
 
 export interface RpcServer {
@@ -180,8 +235,12 @@ const CLOSE_GRACE_MS = 1_000;
 
 class JsonRpcServer implements RpcServer {
   readonly limits: RpcLimits;
-  /** Result bytes held for every message in flight (`budget.ts`). */
-  private readonly responses: ResponseBudget;
+  /** Result bytes held for every message until its response is sent (`budget.ts`)... */
+  private readonly responses: ByteBudget;
+  /** ...within each client's share, kept while one of its messages holds some. */
+  private readonly clientResponses = new Map<string, { readonly budget: ByteBudget; messages: number }>();
+  /** Request bytes held for every message in flight. */
+  private readonly requests: ByteBudget;
   private readonly methods: ReadonlyMap<string, RpcMethod<unknown, unknown>>;
   private readonly log: Logger;
   private readonly metrics: NodeMetrics | undefined;
@@ -190,8 +249,10 @@ class JsonRpcServer implements RpcServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<Socket>();
-  /** Sockets that have sent at least one request or upgrade. */
-  private readonly spoken = new WeakSet<object>();
+  /** Per connection, the releases of answers not yet sent (`whenSent`). */
+  private readonly unsent = new WeakMap<Socket, Set<() => void>>();
+  /** Open connections per client key (`clientKeyOf`). */
+  private readonly clientConnections = new Map<string, number>();
   private readonly wsConnections = new Set<WsConnection>();
   private readonly topics = new Map<string, Set<Subscription>>();
   /** Aborted on forced shutdown: reaches every handler's `ctx.signal`. */
@@ -208,7 +269,8 @@ class JsonRpcServer implements RpcServer {
 
   constructor(options: RpcServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.responses = new ResponseBudget(this.limits.maxResponseBytesInFlight);
+    this.responses = new ByteBudget(this.limits.maxResponseBytesInFlight);
+    this.requests = new ByteBudget(this.limits.maxBodyBytesInFlight);
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`RPC limit ${name} must be a positive number, got ${value}`);
     }
@@ -226,6 +288,7 @@ class JsonRpcServer implements RpcServer {
         // must also outlast a handler that takes the full request timeout.
         requestTimeout: this.limits.receiveTimeoutMs + this.limits.requestTimeoutMs,
         headersTimeout: this.limits.receiveTimeoutMs,
+        keepAliveTimeout: this.limits.idleTimeoutMs,
         connectionsCheckingInterval: checkInterval,
       },
       (req, res) => this.onRequest(req, res),
@@ -233,22 +296,7 @@ class JsonRpcServer implements RpcServer {
     // Refused at accept, before any parser or buffer is allocated for the connection.
     this.http.maxConnections = this.limits.maxConnections;
     this.http.on("drop", () => this.metrics?.rpcRejectedConnections.inc({ reason: "connections" }));
-    this.http.on("connection", (socket: Socket) => {
-      this.sockets.add(socket);
-      this.updateConnectionGauges();
-      // Node's header timeout starts at a request's first byte: a connection that never sends
-      // one would hold a connection slot forever. Fires after Node's own check, which answers
-      // a client that did start a request with 408.
-      const silent = setTimeout(() => {
-        if (!this.spoken.has(socket)) socket.destroy();
-      }, this.limits.receiveTimeoutMs + 2 * checkInterval).unref();
-      socket.once("close", () => {
-        clearTimeout(silent);
-        this.sockets.delete(socket);
-        this.updateConnectionGauges();
-        this.notifyWaiters();
-      });
-    });
+    this.http.on("connection", (socket: Socket) => this.onConnection(socket));
     this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       this.log.debug({ err: error }, "HTTP client error");
@@ -290,7 +338,14 @@ class JsonRpcServer implements RpcServer {
   stats(): RpcServerStats {
     let subscriptions = 0;
     for (const connection of this.wsConnections) subscriptions += connection.subscriptions.size;
-    return { connections: this.sockets.size, wsConnections: this.wsConnections.size, inFlight: this.inFlight, subscriptions };
+    return {
+      connections: this.sockets.size,
+      wsConnections: this.wsConnections.size,
+      inFlight: this.inFlight,
+      subscriptions,
+      requestBytes: this.requests.held,
+      responseBytes: this.responses.held,
+    };
   }
 
   publish(topic: string, payload: unknown): number {
@@ -366,8 +421,40 @@ class JsonRpcServer implements RpcServer {
 
   // ---- HTTP ------------------------------------------------------------------------------
 
+  private onConnection(socket: Socket): void {
+    const client = clientKeyOf(socket.remoteAddress);
+    const held = this.clientConnections.get(client) ?? 0;
+    if (held >= this.limits.maxConnectionsPerClient) {
+      // Closed before a byte is read, like a connection over `maxConnections`: the client sees
+      // the connection reset, which clients treat as retryable (another node, or later).
+      this.metrics?.rpcRejectedConnections.inc({ reason: "client_connections" });
+      this.log.debug({ client, limit: this.limits.maxConnectionsPerClient }, "refused a connection over the per-client limit");
+      socket.destroy();
+      return;
+    }
+    this.clientConnections.set(client, held + 1);
+    this.sockets.add(socket);
+    this.updateConnectionGauges();
+    // Node's header timeout starts at a request's first byte: a connection that never sends one
+    // would hold its slot forever. Checked after one more poll phase, so bytes that arrived
+    // while the event loop was busy are counted before the connection is judged silent.
+    const silent = setTimeout(() => {
+      setImmediate(() => {
+        if (socket.bytesRead === 0) socket.destroy();
+      });
+    }, this.limits.idleTimeoutMs).unref();
+    socket.once("close", () => {
+      clearTimeout(silent);
+      const left = (this.clientConnections.get(client) ?? 1) - 1;
+      if (left === 0) this.clientConnections.delete(client);
+      else this.clientConnections.set(client, left);
+      this.sockets.delete(socket);
+      this.updateConnectionGauges();
+      this.notifyWaiters();
+    });
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.spoken.add(req.socket);
     const path = (req.url ?? "/").split("?", 1)[0];
     const allowedOrigin = this.allowedOrigin(req);
     if (allowedOrigin !== undefined) {
@@ -392,6 +479,8 @@ class JsonRpcServer implements RpcServer {
       if (path === "/metrics" && this.metrics) return void this.serveMetrics(res, this.metrics);
       if (path === "/status" && this.routes.status) return void this.serveStatus(res, this.routes.status);
       if (path === "/health") return void this.serveHealth(res);
+      const file = this.routes.files?.get(path);
+      if (file !== undefined) return serveFile(res, file);
     }
     if (path === "/") {
       res.setHeader("allow", "POST");
@@ -411,19 +500,29 @@ class JsonRpcServer implements RpcServer {
         return sendJson(res, 415, this.rejection(INVALID_REQUEST, `invalid request: content-type must be application/json, got ${JSON.stringify(contentType)}`));
       }
       const declared = Number(req.headers["content-length"] ?? 0);
-      if (declared > this.limits.maxBodyBytes) return this.rejectOversized(res);
-      const body = await readBody(req, this.limits.maxBodyBytes);
-      if (body === "too large") return this.rejectOversized(res);
-      if (body === "aborted") return;
-
-      const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
+      if (declared > this.limits.maxBodyBytes) return this.rejectOversized(req, res);
+      const request = new ByteBudget(this.limits.maxBodyBytes, this.requests);
       try {
-        const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress, budget);
-        if (this.closing) res.setHeader("connection", "close");
-        if (reply.body === undefined) res.writeHead(204).end();
-        else sendJson(res, 200, reply.body);
+        const body = await readBody(req, request);
+        if (body === "too large") return this.rejectOversized(req, res);
+        if (body === "over budget") return this.rejectBusy(req, res);
+        if (body === "aborted") return;
+
+        const response = this.responseBudget(req.socket.remoteAddress);
+        try {
+          const reply = await this.handleMessage(body.toString("utf8"), "http", undefined, req.socket.remoteAddress, response.budget);
+          if (this.closing) res.setHeader("connection", "close");
+          if (reply.body === undefined) res.writeHead(204).end();
+          else sendJson(res, 200, reply.body);
+          // Without a callback: the connection of an answer that makes no progress is destroyed.
+          res.setTimeout(this.limits.sendTimeoutMs);
+        } finally {
+          // Held until the answer has left the process: an unread one still counts.
+          if (req.socket.destroyed) response.release();
+          else this.whenSent(res, response.release);
+        }
       } finally {
-        budget.release();
+        request.release();
       }
     } catch (error) {
       this.log.error({ err: error }, "unexpected failure handling an HTTP request");
@@ -435,16 +534,88 @@ class JsonRpcServer implements RpcServer {
     }
   }
 
-  private rejectOversized(res: http.ServerResponse): void {
-    // The rest of the body is never read into memory: node discards it, then closes the socket.
-    res.setHeader("connection", "close");
+  private rejectOversized(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.closeAfterDraining(req, res);
     sendJson(res, 413, this.rejection(INVALID_REQUEST, `invalid request: body exceeds ${this.limits.maxBodyBytes} bytes`));
   }
 
-  /** A whole-message error response (id null), counted in the error metrics. */
-  private rejection(code: number, message: string): string {
+  /** The bodies in flight already hold `maxBodyBytesInFlight`: this one stops here, to be sent again. */
+  private rejectBusy(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.closeAfterDraining(req, res);
+    const message = `server overloaded: request bodies in flight hold the node's ${this.limits.maxBodyBytesInFlight} bytes for them; retry`;
+    sendJson(res, 503, this.rejection(OVERLOADED, message, { limit: this.limits.maxBodyBytesInFlight }));
+  }
+
+  /**
+   * A message's response budget, within its client's share of the server's; `release` (at most
+   * once, whenever the answer is out) gives it back and forgets a client that holds nothing.
+   */
+  private responseBudget(remoteAddress: string | undefined): { readonly budget: ByteBudget; readonly release: () => void } {
+    const client = clientKeyOf(remoteAddress);
+    let share = this.clientResponses.get(client);
+    if (share === undefined) this.clientResponses.set(client, (share = { budget: new ByteBudget(this.limits.maxResponseBytesPerClient, this.responses), messages: 0 }));
+    share.messages++;
+    const budget = new ByteBudget(this.limits.maxResponseBytes, share.budget);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      budget.release();
+      if (--share.messages === 0) this.clientResponses.delete(client);
+    };
+    return { budget, release };
+  }
+
+  /**
+   * Answers with `Connection: close` and then closes the way nginx's lingering close does.
+   * Node destroys such a socket as soon as the response is written, and closing a socket with
+   * request bytes still unread sends a reset, which can reach the client before it has read the
+   * answer (a `fetch` still uploading fails with EPIPE instead of seeing the 413). So the socket
+   * is only half-closed, and what the client still sends is read and discarded, never kept, up
+   * to `drainBytes` or `drainTimeoutMs`, whichever comes first, then it is dropped: a client
+   * cannot make the node read without end.
+   */
+  private closeAfterDraining(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    res.setHeader("connection", "close");
+    // Node's http server ends a `Connection: close` response with socket.destroySoon().
+    socket.destroySoon = () => socket.end();
+    const drop = () => socket.destroy();
+    const timer = setTimeout(drop, this.limits.drainTimeoutMs).unref();
+    socket.once("close", () => clearTimeout(timer));
+    let drained = 0;
+    req.on("data", (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > this.limits.drainBytes) drop();
+    });
+  }
+
+  /**
+   * Runs `sent` once the response has been written out, or its connection has closed: answers
+   * pipelined behind an unread one wait in a queue and emit nothing when the connection goes.
+   */
+  private whenSent(res: http.ServerResponse, sent: () => void): void {
+    const socket = res.req.socket;
+    let pending = this.unsent.get(socket);
+    if (pending === undefined) {
+      const waiting = new Set<() => void>();
+      this.unsent.set(socket, (pending = waiting));
+      socket.once("close", () => {
+        for (const release of waiting) release();
+        waiting.clear();
+      });
+    }
+    pending.add(sent);
+    res.once("close", () => {
+      pending.delete(sent);
+      sent();
+    });
+  }
+
+  /** A whole-message error response (id null; an application code carries `data.retryable`), counted in the error metrics. */
+  private rejection(code: number, message: string, data?: unknown): string {
     this.metrics?.rpcErrors.inc({ code: String(code) });
-    return errorResponse(null, { code, message });
+    return errorResponse(null, new RpcError(code, message, data).toJSON());
   }
 
   private async serveMetrics(res: http.ServerResponse, metrics: NodeMetrics): Promise<void> {
@@ -488,7 +659,6 @@ class JsonRpcServer implements RpcServer {
   // ---- WebSocket -------------------------------------------------------------------------
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.spoken.add(socket);
     socket.on("error", (error) => this.log.debug({ err: error }, "socket error during WebSocket upgrade"));
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path !== "/") return abortHandshake(socket, 404, `no WebSocket endpoint at ${path}`);
@@ -530,15 +700,25 @@ class JsonRpcServer implements RpcServer {
   private async onWsMessage(connection: WsConnection, data: RawData): Promise<void> {
     this.activeMessages++;
     try {
-      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8");
-      const budget = new ResponseBudget(this.limits.maxResponseBytes, this.responses);
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      const request = new ByteBudget(this.limits.maxBodyBytesInFlight, this.requests);
+      if (!request.reserve(bytes.length)) {
+        const message = `server overloaded: messages in flight hold the node's ${this.limits.maxBodyBytesInFlight} bytes for them; retry`;
+        this.sendWs(connection, this.rejection(OVERLOADED, message, { limit: this.limits.maxBodyBytesInFlight }));
+        return;
+      }
+      const response = this.responseBudget(connection.remoteAddress);
       let reply;
       try {
-        reply = await this.handleMessage(text, "ws", connection, connection.remoteAddress, budget);
-        if (reply.body !== undefined) this.sendWs(connection, reply.body);
+        reply = await this.handleMessage(bytes.toString("utf8"), "ws", connection, connection.remoteAddress, response.budget);
+      } catch (error) {
+        response.release();
+        throw error;
       } finally {
-        budget.release();
+        request.release();
       }
+      // Held until the answer has been written out: an unread one still counts.
+      if (reply.body === undefined || !this.sendWs(connection, reply.body, response.release)) response.release();
       // Only now does the client know the subscription ids: start pushing.
       for (const subscription of reply.subscriptions) this.activate(subscription);
     } catch (error) {
@@ -549,8 +729,11 @@ class JsonRpcServer implements RpcServer {
     }
   }
 
-  /** Sends unless the client has stopped reading, in which case the connection is cut. */
-  private sendWs(connection: WsConnection, text: string): boolean {
+  /**
+   * Sends unless the client has stopped reading, in which case the connection is cut. When it
+   * sends, `written` runs once the message has been written out, or failed to be.
+   */
+  private sendWs(connection: WsConnection, text: string, written?: () => void): boolean {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return false;
     if (socket.bufferedAmount > this.limits.wsMaxBufferedBytes) {
@@ -558,7 +741,7 @@ class JsonRpcServer implements RpcServer {
       socket.terminate();
       return false;
     }
-    socket.send(text);
+    socket.send(text, written);
     return true;
   }
 
@@ -626,7 +809,7 @@ class JsonRpcServer implements RpcServer {
     transport: Transport,
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
-    budget: ResponseBudget,
+    budget: ByteBudget,
   ): Promise<{ body: string | undefined; subscriptions: Subscription[] }> {
     const parsed = parseMessage(text, this.limits.maxBatchLength);
     const subscriptions: Subscription[] = [];
@@ -656,7 +839,7 @@ class JsonRpcServer implements RpcServer {
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
     created: Subscription[],
-    budget: ResponseBudget,
+    budget: ByteBudget,
   ): Promise<Outcome> {
     const known = this.methods.has(request.method);
     const label = known ? request.method : "unknown";
@@ -679,7 +862,7 @@ class JsonRpcServer implements RpcServer {
     connection: WsConnection | undefined,
     remoteAddress: string | undefined,
     created: Subscription[],
-    budget: ResponseBudget,
+    budget: ByteBudget,
   ): Promise<string> {
     if (this.closing) throw new RpcError(SHUTTING_DOWN, "server is shutting down");
     const method = this.methods.get(request.method);
@@ -699,6 +882,7 @@ class JsonRpcServer implements RpcServer {
       method: request.method,
       signal: AbortSignal.any(signals),
       remoteAddress,
+      client: clientKeyOf(remoteAddress),
       budget: {
         reserve: (bytes) => {
           if (!budget.reserve(bytes)) return false;
@@ -777,21 +961,41 @@ function sendJson(res: http.ServerResponse, status: number, body: string): void 
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
 }
 
-/** Reads a body, counting bytes as they stream in; stops reading at `limit` instead of buffering on. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "too large" | "aborted"> {
+/**
+ * What a served file may do in a browser: load scripts, styles and images from this origin only,
+ * call this origin only (its JSON-RPC and GET routes), never be framed or post a form elsewhere.
+ */
+const FILE_SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
+
+function serveFile(res: http.ServerResponse, file: StaticFile): void {
+  res.writeHead(200, { "content-type": file.contentType, "content-length": file.body.length, ...FILE_SECURITY_HEADERS }).end(file.body);
+}
+
+/**
+ * Reads a body, drawing its bytes from `budget` as they stream in; stops reading when the body
+ * outgrows the budget's own limit ("too large") or the budget's parents are spent ("over budget").
+ */
+function readBody(req: http.IncomingMessage, budget: ByteBudget): Promise<Buffer | "too large" | "over budget" | "aborted"> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = (result: Buffer | "too large" | "aborted") => {
+    const finish = (result: Buffer | "too large" | "over budget" | "aborted") => {
       req.off("data", onData).off("end", onEnd).off("error", onAbort).off("close", onAbort);
       resolve(result);
     };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (!budget.reserve(chunk.length)) {
         chunks.length = 0;
-        finish("too large");
-      } else chunks.push(chunk);
+        return finish(chunk.length > budget.remaining ? "too large" : "over budget");
+      }
+      size += chunk.length;
+      chunks.push(chunk);
     };
     const onEnd = () => finish(Buffer.concat(chunks, size));
     const onAbort = () => finish("aborted");

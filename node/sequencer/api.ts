@@ -14,6 +14,7 @@ import { SubmissionError } from "./errors.js";
 import { defineMethod, noParams, positionalParams, subscriptionMethods, type RpcMethods } from "../rpc/methods.js";
 import type { CommitmentService } from "../app/commitments.js";
 import type { SubmissionService } from "./submissions.js";
+import type { ActivitySample } from "./activity.js";
 
 /** WebSocket topic: every applied group of committed transactions. */
 export const COMMITMENTS_TOPIC = "commitments";
@@ -24,6 +25,8 @@ export interface SequencerApiDeps {
   readonly commitments: CommitmentService;
   readonly store: NodeStore;
   readonly status: () => unknown;
+  /** The recent activity samples taken after `sinceMs` (all kept ones when undefined). */
+  readonly activity: (sinceMs: number | undefined) => readonly ActivitySample[];
 }
 
 function rawTxParam(raw: unknown): Hex {
@@ -63,10 +66,23 @@ const SUBMISSION_CODES: Readonly<Record<SubmitFailure, number>> = {
 };
 
 export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
+
+  /** A lookup of a committed transaction's commitment by hash: null if unknown, a retryable error while pending. */
+  const commitmentMethod = <T>(lookup: (position: number) => Promise<{ status: "certified"; commitment: T } | { status: string }>, pending: string, status: string) =>
+    defineMethod({
+      params: txHashParam,
+      handler: async (hash: Hex): Promise<T | null> => {
+        const location = await store.getTxLocation(hash);
+        if (location === undefined) return null;
+        const found = await lookup(location.position);
+        if (found.status === "certified") return (found as { commitment: T }).commitment;
+        throw new RpcError(NOT_FOUND, `${hash} is committed at position ${location.position}; ${pending}, retry shortly`, { position: location.position, status, retryable: true });
+      },
+    });
   const { submissions, commitments, store } = deps;
-  const submit = async (raw: Hex): Promise<OrderCommitmentProofJson> => {
+  const submit = async (raw: Hex, client: string): Promise<OrderCommitmentProofJson> => {
     try {
-      return await submissions.submit(raw);
+      return await submissions.submit(raw, client);
     } catch (error) {
       if (!(error instanceof SubmissionError)) throw error;
       throw new RpcError(SUBMISSION_CODES[error.failure], error.message, error.reason === undefined ? undefined : { reason: error.reason }, { cause: error });
@@ -87,28 +103,21 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
     /** Answers the hash once the transaction is durable on a majority (as an acknowledgement must). */
     eth_sendRawTransaction: defineMethod({
       params: rawTxParam,
-      handler: async (raw) => (await submit(raw)).txHash,
+      handler: async (raw, ctx) => (await submit(raw, ctx.client)).txHash,
     }),
 
     seq_sendRawTransaction: defineMethod({
       params: rawTxParam,
-      handler: (raw): Promise<OrderCommitmentProofJson> => submit(raw),
+      handler: (raw, ctx): Promise<OrderCommitmentProofJson> => submit(raw, ctx.client),
     }),
 
-    seq_getOrderCommitment: defineMethod({
-      params: txHashParam,
-      handler: async (hash) => {
-        const location = await store.getTxLocation(hash);
-        if (location === undefined) return null;
-        const found = await commitments.commitmentAt(location.position);
-        if (found.status === "certified") return found.commitment;
-        throw new RpcError(NOT_FOUND, `${hash} is committed at position ${location.position}; its certificate is not signed yet, retry shortly`, {
-          position: location.position,
-          status: "pending-certificate",
-          retryable: true,
-        });
-      },
-    }),
+    seq_getOrderCommitment: commitmentMethod((position) => commitments.commitmentAt(position), "its certificate is not signed yet", "pending-certificate"),
+
+    /**
+     * The transaction's quorum commitment: a certificate co-signed by members holding more than
+     * half of its epoch's stake, accountable against any majority (node/app/quorum-certificates.ts).
+     */
+    seq_getQuorumCommitment: commitmentMethod((position) => commitments.quorumCommitmentAt(position), "no quorum certificate covers it yet", "pending-quorum-certificate"),
 
     seq_getTransactionByPosition: defineMethod({
       params: (raw) => quantity(positionalParams(raw, 1)[0], "position"),
@@ -145,7 +154,10 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       },
     }),
 
-    /** A batch as the replicated log cut it (latest cut of that number) and, once accepted on L1, where. */
+    /**
+     * A batch as the replicated log cut it (latest cut of that number), the quorum's signatures
+     * once the leader gathered them, and, once accepted on L1, where.
+     */
     seq_getBatch: defineMethod({
       params: (raw) => {
         const n = quantity(positionalParams(raw, 1)[0], "batch number");
@@ -155,11 +167,24 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       handler: async (batchNumber) => {
         const b = await store.getBatch(batchNumber);
         if (b === undefined) return null;
-        return { ...b.header, batchHash: storedBatchHash(b.header), posted: b.posted ?? null };
+        return { ...b.header, batchHash: storedBatchHash(b.header), posted: b.posted ?? null, signatures: b.signatures ?? [] };
       },
     }),
 
     seq_status: defineMethod({ params: noParams, handler: () => deps.status() }),
+
+    /** The last ten minutes' samples (`activity.ts`), or those taken after `[sinceMs]` (ms since the Unix epoch). */
+    seq_activity: defineMethod({
+      params: (raw) => {
+        const [since] = positionalParams(raw, 0, 1);
+        if (since === undefined) return undefined;
+        if (typeof since !== "number" || !Number.isFinite(since) || since < 0) {
+          throw new InvalidParamsError("invalid params: sinceMs must be a non-negative number of ms since the Unix epoch");
+        }
+        return since;
+      },
+      handler: (since) => deps.activity(since),
+    }),
 
     ...subscriptionMethods([COMMITMENTS_TOPIC]),
   };

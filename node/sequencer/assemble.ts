@@ -7,9 +7,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, createWalletClient, defineChain, http, isAddressEqual, type PublicClient } from "viem";
 import type { NodeId } from "../consensus/index.js";
+import type { RpcKind } from "../codec/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
 import { NodeStore } from "../storage/index.js";
-import { DecodePool } from "../intake/index.js";
+import { Admission, DecodePool, type RateBudget } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
@@ -19,6 +20,7 @@ import { loadDeploymentRecord } from "../l1/deployment.js";
 import { RegistryReader } from "../l1/registry.js";
 import { L1Follower } from "../l1/follower.js";
 import { CommitmentService } from "../app/commitments.js";
+import { QuorumCertificates } from "../app/quorum-certificates.js";
 import { AppStateMachine } from "../app/machine.js";
 import { BatchService, type BatchPoster } from "../batching/index.js";
 import { Watchtower } from "../watchtower/watchtower.js";
@@ -31,12 +33,14 @@ import { EpochManager, EpochPlans } from "./epochs.js";
 import { sequencerMethods } from "./api.js";
 import type { NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
-import { genesisVoters } from "./genesis.js";
+import { genesisConfig } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
+import { ActivityLog } from "./activity.js";
 import { MemberDirectory, nodeIdOf, planOf, reachable, type ClusterMember } from "./members.js";
 import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
 import { nodeStatus, type NodeStatus } from "./status.js";
+import { loadStatusPage } from "./page.js";
 
 export type SequencerNodeStartOptions = {
   readonly logger?: Logger;
@@ -65,6 +69,7 @@ export interface NodeParts {
   readonly raft: RaftNode;
   readonly transport: Transport;
   readonly commitments: CommitmentService;
+  readonly quorum: QuorumCertificates;
   readonly batches: BatchService;
   readonly machine: AppStateMachine;
   readonly watchtower: Watchtower | undefined;
@@ -75,6 +80,7 @@ export interface NodeParts {
   readonly retirement: Retirement;
   readonly compactor: Compactor;
   readonly gauges: GaugeExporter;
+  readonly activity: ActivityLog;
   readonly rpc: RpcServer;
   readonly status: () => NodeStatus;
 }
@@ -92,6 +98,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = new NodeMetrics();
   const log = componentLogger(logger, "node");
+  const statusPage = await loadStatusPage();
   const loadKey = (file: string) => loadConfigKey(config, file, log);
   const signer = await loadKey(config.signerKeyFile);
   const peerKey = await loadPeerKey(config.p2pKeyFile);
@@ -128,14 +135,14 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const store = await NodeStore.open(path.join(config.dataDir, "db"));
   const persisted = await store.loadPersistedState();
   const fresh = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === undefined;
-  const genesis = await genesisVoters(config.dataDir, follower, registry);
+  const genesis = await genesisConfig(config.dataDir, follower, registry);
   const plans = new EpochPlans(componentLogger(logger, "epochs"));
   const raft = new RaftNode({
     raft: {
       id: self.nodeId,
-      // Every node starts from the same index-0 configuration: the first non-empty set on L1.
-      // A node outside it (a later joiner) is not a voter until the cluster adds it.
-      initialConfig: { voters: genesis, learners: [] },
+      // Every node starts from the same index-0 configuration: the first non-empty set on L1,
+      // weighted by stake. A node outside it (a later joiner) is not a voter until the cluster adds it.
+      initialConfig: genesis,
       acceptConfig: (proposed, current) => plans.accepts(proposed, current),
       ...(fresh ? {} : { persisted }),
       random: osRandom(),
@@ -162,9 +169,34 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   await members.refreshPeers(transport, raft.status().config, self.nodeId);
-  const request = (to: NodeId, protocol: "submit" | "batchSignature" | "history", payload: Uint8Array, timeoutMs: number, signal?: AbortSignal) =>
+  const request = (to: NodeId, protocol: RpcKind, payload: Uint8Array, timeoutMs: number, signal?: AbortSignal) =>
     transport.request(members.peerIdOf(to), protocol, payload, { timeoutMs, ...(signal ? { signal } : {}) });
 
+  const sequencerDomain = domain(deployment.chainId, deployment.sequencerRegistry);
+  const epochView = async (epoch: number) => ({
+    members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer, stake: m.stake })),
+  });
+  const leaderTerm = () => {
+    const s = raft.basicStatus();
+    return s.role === "leader" ? s.term : null;
+  };
+  // Filled in once the batch state exists: positions on L1 need no quorum certificate.
+  let postedNext = () => 0;
+  const quorum = new QuorumCertificates({
+    store,
+    signer,
+    domain: sequencerDomain,
+    selfId: self.nodeId,
+    logger: componentLogger(logger, "quorum"),
+    epochView,
+    request: (to, payload, timeoutMs) => request(to, "certificateSignature", payload, timeoutMs),
+    proposeApp: (data) => raft.proposeApp(data),
+    // Only while acting as leader (defined below: history complete, not retired).
+    leaderTerm: () => (acting() ? raft.basicStatus().term : null),
+    epoch: () => Number(follower.epoch),
+    postedNext: () => postedNext(),
+  });
+  await quorum.recover();
   const commitments = new CommitmentService({
     store,
     signer,
@@ -172,11 +204,9 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     registry: deployment.sequencerRegistry,
     logger: componentLogger(logger, "commitments"),
     epoch: () => Number(follower.epoch),
-    leaderTerm: () => {
-      const s = raft.basicStatus();
-      return s.role === "leader" ? s.term : null;
-    },
+    leaderTerm,
     proposeApp: (data) => raft.proposeApp(data),
+    quorum,
   });
   await commitments.recover();
 
@@ -220,9 +250,12 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     limits: {
       maxTxs: config.batchMaxTxs,
       maxBytes: config.batchMaxBytes,
+      maxL1TxBytes: config.batchMaxL1TxBytes,
       intervalMs: config.batchIntervalMs,
       deadlineMs: config.batchDeadlineMs,
+      maxInFlight: config.batchMaxInFlight,
       maxUnpostedTxs: config.maxUnpostedTxs,
+      maxUnpostedBytes: config.maxUnpostedBytes,
       l1Confirmations: config.l1Confirmations,
     },
     logger: componentLogger(logger, "batches"),
@@ -230,13 +263,17 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     selfId: self.nodeId,
     isLeader: acting,
     epoch: () => Number(follower.epoch),
-    epochView: async (epoch) => ({ members: (await follower.view(BigInt(epoch))).members.map((m) => ({ nodeId: nodeIdOf(m.operator), signer: m.signer, stake: m.stake })) }),
+    epochView,
     request: (to, payload, timeoutMs) => request(to, "batchSignature", payload, timeoutMs),
     proposeApp: (data) => raft.proposeApp(data),
     pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
     ...(options.wrapBatchPoster ? { wrapPoster: options.wrapBatchPoster } : {}),
   });
   await batches.recover();
+  postedNext = () => {
+    const p = batches.status().lastPosted;
+    return p === null ? 0 : p.lastPosition + 1;
+  };
   const machine = new AppStateMachine({ batches, commitments });
 
   const watchtower = config.watchtower
@@ -264,6 +301,10 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     logger: componentLogger(logger, "submissions"),
     metrics,
     overloaded: () => batches.overloaded(),
+    admission: {
+      sender: new Admission("sender", { txs: rateBudget(config.senderTxsPerSecond, config.senderTxBurst), bytes: rateBudget(config.senderBytesPerSecond, config.senderByteBurst) }),
+      client: new Admission("client", { txs: rateBudget(config.clientTxsPerSecond, config.clientTxBurst), bytes: rateBudget(config.clientBytesPerSecond, config.clientByteBurst) }),
+    },
     isLeader: acting,
     leader: () => (retirement.retired ? null : raft.basicStatus().leader),
     propose: (tx) => raft.propose([tx]),
@@ -280,39 +321,54 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
     takeoverMs: config.leaderTakeoverMs,
     settleMs: config.electionTicks * config.tickMs,
     missedDeadline: () => batches.missedDeadline(),
+    settled: () => machine.latestSettlement(),
     logger: componentLogger(logger, "epochs"),
   });
   epochs.setPlans(follower.recent().map(planOf));
-  machine.onEpochLeader((epoch, leader) => epochs.onEpochLeader(epoch, leader));
+  const epochLog = componentLogger(logger, "epochs");
+  machine.onEpochLeader((epoch, leader) => epochLog.info({ epoch, leader }, "epoch leader settled"));
 
   const compactor = new Compactor(
     { store, raft, machine, policy: config },
     { applied: persisted.snapshot?.meta.index ?? 0, nextPosition: persisted.snapshot?.meta.nextPosition ?? 0 },
   );
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
+  const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
   const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
   const rpc = await createRpcServer({
     host: config.rpcHost,
     port: config.rpcPort,
+    limits: {
+      maxConnections: config.rpcMaxConnections,
+      maxConnectionsPerClient: config.rpcMaxConnectionsPerClient,
+      idleTimeoutMs: config.rpcIdleTimeoutMs,
+      maxWsConnections: config.rpcMaxWsConnections,
+    },
     logger: componentLogger(logger, "rpc"),
     metrics,
-    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status }),
+    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status, activity: (since) => activity.since(since) }),
     extraRoutes: {
       status,
       health: () => {
         const s = raft.basicStatus();
         return { healthy: s.leader !== null, role: s.role, leader: s.leader, term: s.term };
       },
+      files: statusPage,
     },
   });
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
-    genesis,
+    genesis: genesis.voters,
     recovered: !fresh,
   };
+}
+
+/** An admission budget from a rate and a burst of the config; none at a rate of 0. */
+function rateBudget(perSecond: number, burst: number): RateBudget | undefined {
+  return perSecond > 0 ? { perSecond, burst } : undefined;
 }
 
 /** A key file of the config (keystore or plain hex); any failure stops the start with the file named. */

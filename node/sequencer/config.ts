@@ -4,7 +4,10 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { encodedBatchSize, encodedTxLength } from "../batching/index.js";
 import { PASSPHRASE_ENV } from "../keys/index.js";
+import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../l1/inbox-writer.js";
+import { DEFAULT_LIMITS } from "../rpc/index.js";
 import { SequencerError } from "./errors.js";
 
 export interface NodeConfig {
@@ -18,13 +21,35 @@ export interface NodeConfig {
   readonly p2pListen: readonly string[];
   readonly rpcHost: string;
   readonly rpcPort: number;
+  /** Open RPC connections in all (HTTP and WebSocket)... */
+  readonly rpcMaxConnections: number;
+  /** ...and from one client (an IPv4 address, an IPv6 /64): a client cannot take them all. */
+  readonly rpcMaxConnectionsPerClient: number;
+  /** An RPC connection without a request in progress is closed after this long. */
+  readonly rpcIdleTimeoutMs: number;
+  /** Open WebSocket connections: what WebSocket clients can make the node buffer grows with it (README, Memory). */
+  readonly rpcMaxWsConnections: number;
   /** L1 JSON-RPC endpoint. */
   readonly l1RpcUrl: string;
   /** Path of the deployment record (`deployments/<network>.json`). */
   readonly deployment: string;
   /** The rollup's chain id: submitted transactions must carry it. */
   readonly rollupChainId: number;
+  /** Largest transaction intake accepts, in bytes: a batch of it alone must fit batchMaxBytes and batchMaxL1TxBytes. */
   readonly maxTxBytes: number;
+  /**
+   * Admission budgets (node/intake/admission.ts), each a rate and a burst; a rate of 0 turns that
+   * budget off. Per sender (recovered address), charged by the leader before it proposes...
+   */
+  readonly senderTxsPerSecond: number;
+  readonly senderTxBurst: number;
+  readonly senderBytesPerSecond: number;
+  readonly senderByteBurst: number;
+  /** ...and per client (an IPv4 address, an IPv6 /64), charged by the node the client submits to. */
+  readonly clientTxsPerSecond: number;
+  readonly clientTxBurst: number;
+  readonly clientBytesPerSecond: number;
+  readonly clientByteBurst: number;
   /** Worker threads that decode submissions and recover senders (0: on the event loop). */
   readonly intakeWorkers: number;
   readonly submitTimeoutMs: number;
@@ -50,12 +75,20 @@ export interface NodeConfig {
   readonly batchMaxTxs: number;
   /** ...or this many payload bytes... */
   readonly batchMaxBytes: number;
+  /** Most bytes of one L1 batch transaction, header, data and signatures included (geth's txpool takes at most 128 KiB). */
+  readonly batchMaxL1TxBytes: number;
+  /** Most cuts on their way to L1 at once (sent while the ones before wait in the mempool). */
+  readonly batchMaxInFlight: number;
   /** ...or when its oldest transaction has waited this long. */
   readonly batchIntervalMs: number;
   /** A leader whose oldest unposted batch is older than this hands leadership on. */
   readonly batchDeadlineMs: number;
+  /** How often the leader has the newly applied positions co-signed by a stake majority (quorum certificates). */
+  readonly quorumCertificateIntervalMs: number;
   /** Committed but unposted transactions beyond which new submissions are refused (L1 down for long). */
   readonly maxUnpostedTxs: number;
+  /** ...or encoded bytes of them. */
+  readonly maxUnpostedBytes: number;
   /** File with the key that pays for L1 batch transactions; the signer key when empty. */
   readonly batcherKeyFile: string;
   /** File whose first line is the passphrase of the keystores above; "" reads SEQ_KEYSTORE_PASSWORD instead. */
@@ -68,8 +101,25 @@ export const DEFAULTS = {
   p2pListen: ["/ip4/127.0.0.1/tcp/0"],
   rpcHost: "127.0.0.1",
   rpcPort: 8645,
+  rpcMaxConnections: DEFAULT_LIMITS.maxConnections,
+  rpcMaxConnectionsPerClient: DEFAULT_LIMITS.maxConnectionsPerClient,
+  rpcIdleTimeoutMs: DEFAULT_LIMITS.idleTimeoutMs,
+  rpcMaxWsConnections: DEFAULT_LIMITS.maxWsConnections,
   rollupChainId: 901,
-  maxTxBytes: 128 * 1024,
+  // Far below a batch (and room for EIP-3860's largest initcode, 48 KiB, in a contract creation).
+  maxTxBytes: 64 * 1024,
+  // The benchmark spreads thousands of tx/s over 1,000 senders (~2-10 tx/s and a few kB/s each):
+  // a sender gets 50 tx/s and 32 KiB/s, a 1 MiB burst taking sixteen of the largest transactions.
+  senderTxsPerSecond: 50,
+  senderTxBurst: 100,
+  senderBytesPerSecond: 32 * 1024,
+  senderByteBurst: 1024 * 1024,
+  // One benchmark process is one client at up to ~2,300 tx/s (~450 kB/s) on 2 cores: a client
+  // gets several times that before it is refused.
+  clientTxsPerSecond: 10_000,
+  clientTxBurst: 20_000,
+  clientBytesPerSecond: 4 * 1024 * 1024,
+  clientByteBurst: 16 * 1024 * 1024,
   intakeWorkers: 1,
   submitTimeoutMs: 10_000,
   tickMs: 50,
@@ -85,9 +135,13 @@ export const DEFAULTS = {
   leaderTakeoverMs: 3_000,
   batchMaxTxs: 1_000,
   batchMaxBytes: 120_000,
+  batchMaxL1TxBytes: GETH_MAX_TX_BYTES,
+  batchMaxInFlight: 4,
   batchIntervalMs: 2_000,
+  quorumCertificateIntervalMs: 250,
   batchDeadlineMs: 60_000,
   maxUnpostedTxs: 1_000_000,
+  maxUnpostedBytes: 64 * 1024 * 1024,
   batcherKeyFile: "",
   keystorePasswordFile: "",
   watchtower: true,
@@ -96,9 +150,6 @@ export const DEFAULTS = {
 /** A setting is missing or invalid. */
 export class ConfigError extends SequencerError {
   override readonly name = "ConfigError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 const ENV: Readonly<Record<keyof NodeConfig, string>> = {
@@ -108,10 +159,22 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   p2pListen: "SEQ_P2P_LISTEN",
   rpcHost: "SEQ_RPC_HOST",
   rpcPort: "SEQ_RPC_PORT",
+  rpcMaxConnections: "SEQ_RPC_MAX_CONNECTIONS",
+  rpcMaxConnectionsPerClient: "SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT",
+  rpcIdleTimeoutMs: "SEQ_RPC_IDLE_TIMEOUT_MS",
+  rpcMaxWsConnections: "SEQ_RPC_MAX_WS_CONNECTIONS",
   l1RpcUrl: "SEQ_L1_RPC_URL",
   deployment: "SEQ_DEPLOYMENT",
   rollupChainId: "SEQ_ROLLUP_CHAIN_ID",
   maxTxBytes: "SEQ_MAX_TX_BYTES",
+  senderTxsPerSecond: "SEQ_SENDER_TXS_PER_SECOND",
+  senderTxBurst: "SEQ_SENDER_TX_BURST",
+  senderBytesPerSecond: "SEQ_SENDER_BYTES_PER_SECOND",
+  senderByteBurst: "SEQ_SENDER_BYTE_BURST",
+  clientTxsPerSecond: "SEQ_CLIENT_TXS_PER_SECOND",
+  clientTxBurst: "SEQ_CLIENT_TX_BURST",
+  clientBytesPerSecond: "SEQ_CLIENT_BYTES_PER_SECOND",
+  clientByteBurst: "SEQ_CLIENT_BYTE_BURST",
   intakeWorkers: "SEQ_INTAKE_WORKERS",
   submitTimeoutMs: "SEQ_SUBMIT_TIMEOUT_MS",
   tickMs: "SEQ_TICK_MS",
@@ -127,9 +190,13 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   leaderTakeoverMs: "SEQ_LEADER_TAKEOVER_MS",
   batchMaxTxs: "SEQ_BATCH_MAX_TXS",
   batchMaxBytes: "SEQ_BATCH_MAX_BYTES",
+  batchMaxL1TxBytes: "SEQ_BATCH_MAX_L1_TX_BYTES",
+  batchMaxInFlight: "SEQ_BATCH_MAX_IN_FLIGHT",
   batchIntervalMs: "SEQ_BATCH_INTERVAL_MS",
+  quorumCertificateIntervalMs: "SEQ_QUORUM_CERTIFICATE_INTERVAL_MS",
   batchDeadlineMs: "SEQ_BATCH_DEADLINE_MS",
   maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
+  maxUnpostedBytes: "SEQ_MAX_UNPOSTED_BYTES",
   batcherKeyFile: "SEQ_BATCHER_KEY_FILE",
   keystorePasswordFile: "SEQ_KEYSTORE_PASSWORD_FILE",
   watchtower: "SEQ_WATCHTOWER",
@@ -137,8 +204,20 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
 
 const NUMERIC = new Set<keyof NodeConfig>([
   "rpcPort",
+  "rpcMaxConnections",
+  "rpcMaxConnectionsPerClient",
+  "rpcIdleTimeoutMs",
+  "rpcMaxWsConnections",
   "rollupChainId",
   "maxTxBytes",
+  "senderTxsPerSecond",
+  "senderTxBurst",
+  "senderBytesPerSecond",
+  "senderByteBurst",
+  "clientTxsPerSecond",
+  "clientTxBurst",
+  "clientBytesPerSecond",
+  "clientByteBurst",
   "intakeWorkers",
   "submitTimeoutMs",
   "tickMs",
@@ -153,9 +232,13 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "leaderTakeoverMs",
   "batchMaxTxs",
   "batchMaxBytes",
+  "batchMaxL1TxBytes",
+  "batchMaxInFlight",
   "batchIntervalMs",
   "batchDeadlineMs",
+  "quorumCertificateIntervalMs",
   "maxUnpostedTxs",
+  "maxUnpostedBytes",
 ]);
 const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile", "keystorePasswordFile"]);
 const BOOLEANS = new Set<keyof NodeConfig>(["watchtower"]);
@@ -193,6 +276,23 @@ export async function loadNodeConfig(file: string | undefined, env: NodeJS.Proce
   return validate(raw);
 }
 
+/** Most cuts in flight a node may be configured with (a snapshot carries them all). */
+const MAX_IN_FLIGHT = 64;
+
+/**
+ * S4: every transaction intake admits must fit a batch of its own, and that batch's L1
+ * transaction with a signature from every seat a set can have must fit batchMaxL1TxBytes (an L1
+ * transaction over the L1's limit is never mined, and posting would stall behind it forever).
+ */
+function checkTxFitsBatch(maxTxBytes: number, batchMaxBytes: number, batchMaxL1TxBytes: number): void {
+  const data = encodedBatchSize(1, encodedTxLength(maxTxBytes));
+  if (data > batchMaxBytes) throw new ConfigError(`setting "maxTxBytes" (${maxTxBytes}) must leave a transaction room in a batch of batchMaxBytes (${batchMaxBytes}): its batch takes ${data} bytes`);
+  const l1 = submitBatchTxBytes(data, MAX_ACTIVE_CAP);
+  if (l1 > batchMaxL1TxBytes) {
+    throw new ConfigError(`setting "maxTxBytes" (${maxTxBytes}) is too large for batchMaxL1TxBytes (${batchMaxL1TxBytes}): a batch of it alone, signed by ${MAX_ACTIVE_CAP} members, makes an L1 transaction of up to ${l1} bytes`);
+  }
+}
+
 function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of ["dataDir", "signerKeyFile", "p2pKeyFile", "l1RpcUrl", "deployment", "rpcHost", "logLevel"] as const) {
     if (typeof raw[key] !== "string" || raw[key] === "") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) is required and must be a string`);
@@ -207,9 +307,14 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchIntervalMs", "batchDeadlineMs", "maxUnpostedTxs"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
+  for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {
+    if ((raw[rate] as number) > 0 && (raw[burst] as number) === 0) throw new ConfigError(`setting "${burst}" must be positive while "${rate}" is (0 turns the budget off)`);
+  }
+  if ((raw.batchMaxInFlight as number) > MAX_IN_FLIGHT) throw new ConfigError(`setting "batchMaxInFlight" must be at most ${MAX_IN_FLIGHT}, got ${raw.batchMaxInFlight}`);
+  checkTxFitsBatch(raw.maxTxBytes as number, raw.batchMaxBytes as number, raw.batchMaxL1TxBytes as number);
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {
     throw new ConfigError(`heartbeatTicks (${raw.heartbeatTicks}) must be below electionTicks (${raw.electionTicks})`);
   }

@@ -82,6 +82,8 @@ export interface EpochManagerOptions {
   readonly settleMs: number;
   /** The leader is not producing (its oldest unposted batch is overdue). */
   readonly missedDeadline: () => boolean;
+  /** The latest epoch whose rotation the replicated log settled (`epochLeader` records), and its leader. */
+  readonly settled: () => { readonly epoch: number; readonly leader: NodeId } | undefined;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -94,8 +96,6 @@ interface Rotation {
 }
 
 export class EpochManager {
-  private settledEpoch = -1;
-  private settledLeader: NodeId | null = null;
   private rotation: Rotation | undefined;
   private leaderSince: number | undefined;
   private lastHandOff = 0;
@@ -145,14 +145,6 @@ export class EpochManager {
     this.opts.raft.setElectionRank(rank);
   }
 
-  /** An applied `epochLeader` record: the epoch's rotation is over. */
-  onEpochLeader(epoch: number, leader: NodeId): void {
-    if (epoch < this.settledEpoch) return;
-    this.settledEpoch = epoch;
-    this.settledLeader = leader;
-    this.opts.logger.info({ epoch, leader }, "epoch leader settled");
-  }
-
   onLeadership(isLeader: boolean): void {
     this.leaderSince = isLeader ? this.now() : undefined;
     this.changeSince = undefined;
@@ -160,7 +152,8 @@ export class EpochManager {
 
   status(): { epoch: number | null; primary: NodeId | null; settledEpoch: number; settledLeader: NodeId | null } {
     const latest = this.opts.plans.latest;
-    return { epoch: latest?.epoch ?? null, primary: latest?.schedule[0] ?? null, settledEpoch: this.settledEpoch, settledLeader: this.settledLeader };
+    const settled = this.opts.settled();
+    return { epoch: latest?.epoch ?? null, primary: latest?.schedule[0] ?? null, settledEpoch: settled?.epoch ?? -1, settledLeader: settled?.leader ?? null };
   }
 
   /** Called periodically; does nothing unless this node leads. */
@@ -172,7 +165,7 @@ export class EpochManager {
     const config = core.status().config;
     try {
       if (this.syncMembership(latest, config)) return;
-      if (this.settledEpoch < latest.epoch) this.rotate(latest, config.voters);
+      if ((this.opts.settled()?.epoch ?? -1) < latest.epoch) this.rotate(latest, config.voters);
       else this.handOffIfNotProducing(latest, config.voters);
     } catch (error) {
       // The core refused (a change or transfer already under way, lost leadership meanwhile): retry next tick.

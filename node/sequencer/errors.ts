@@ -9,9 +9,6 @@ export class SequencerError extends BaseError {
 /** The node cannot start (not a member, unreadable key, corrupt store...). */
 export class NodeStartError extends SequencerError {
   override readonly name = "NodeStartError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /**
@@ -24,7 +21,7 @@ export class SubmissionError extends SequencerError {
   constructor(
     readonly failure: SubmitFailure,
     message: string,
-    /** For "rejected": the intake's reason code (e.g. `wrong_chain_id`). */
+    /** For "rejected": the intake's reason code (e.g. `wrong_chain_id`); for "overloaded" at a budget: which (e.g. `sender-bytes`). */
     readonly reason?: string,
   ) {
     super(message);

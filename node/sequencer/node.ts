@@ -64,7 +64,7 @@ export class SequencerNode {
 
   /** Connects the parts' events and starts every loop. */
   private run(lastHeard: Map<NodeId, number>): void {
-    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, batches, watchtower, gauges } = this.parts;
+    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, batches, quorum, watchtower, gauges, activity } = this.parts;
     follower.onEpoch(() => void this.onNewEpoch());
     transport.onMessage((msg) => {
       lastHeard.set(msg.from, Date.now());
@@ -73,6 +73,7 @@ export class SequencerNode {
     });
     transport.onRequest("submit", (payload) => submissions.handleForwarded(payload));
     transport.onRequest("batchSignature", (payload) => batches.handleSignatureRequest(payload));
+    transport.onRequest("certificateSignature", (payload) => quorum.handleSignatureRequest(payload));
     transport.onRequest("history", (payload) => history.serve(payload));
     history.kick();
     raft.start({
@@ -97,7 +98,13 @@ export class SequencerNode {
     });
     batches.start();
     watchtower?.start();
-    this.every(1_000, () => gauges.update());
+    this.every(1_000, () => {
+      gauges.update();
+      activity.sample().catch((error: Error) => this.logger.warn({ err: error.message }, "could not sample the node's activity"));
+    });
+    this.every(config.quorumCertificateIntervalMs, () => {
+      if (!this.stopping) quorum.step().catch((error: Error) => this.logger.warn({ err: error.message }, "quorum certificate step failed"));
+    });
     this.every(Math.max(50, Math.min(250, config.tickMs * 2)), () => this.epochTick());
   }
 

@@ -6,7 +6,7 @@ import type { BatchService, BatchStatus } from "../batching/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import type { L1Follower } from "../l1/follower.js";
 import type { RaftNode } from "../raftnode/index.js";
-import type { Watchtower, WatchtowerStats } from "../watchtower/watchtower.js";
+import { slashReportView, type Watchtower, type WatchtowerStats } from "../watchtower/watchtower.js";
 import type { EpochManager } from "./epochs.js";
 import type { ClusterMember, MemberDirectory } from "./members.js";
 import type { Retirement } from "./retirement.js";
@@ -31,6 +31,9 @@ export interface NodeStatus {
   readonly l1ConfirmedBlock: number;
   /** The last L1 poll's error, null when it succeeded. */
   readonly l1Error: string | null;
+  /** L1 blocks per epoch, and the block at which the epoch after `epoch` starts. */
+  readonly epochLength: number;
+  readonly nextEpochStartBlock: number;
   /** The epoch's leader schedule (node ids): primary first. */
   readonly schedule: readonly NodeId[];
   readonly rotation: ReturnType<EpochManager["status"]>;
@@ -45,6 +48,8 @@ export interface NodeStatus {
     nodeId: NodeId;
     operator: Address;
     peerId: string | null;
+    /** The member's stake in the epoch, in the stake token's base units (a decimal string). */
+    stake: string;
     voter: boolean;
     replication?: { match: number; lagEntries: number; active: boolean };
   }[];
@@ -86,6 +91,8 @@ export function nodeStatus(p: StatusSources): NodeStatus {
     epoch: Number(p.follower.epoch),
     l1ConfirmedBlock: Number(p.follower.confirmedBlock),
     l1Error: p.follower.lastError,
+    epochLength: Number(p.deployment.epochLength),
+    nextEpochStartBlock: Number(p.deployment.genesisBlock + (p.follower.epoch + 1n) * p.deployment.epochLength),
     schedule: p.epochs.latest?.schedule ?? [],
     rotation: p.epochs.status(),
     retiredAtEpoch: p.retirement.retiredAt,
@@ -95,7 +102,7 @@ export function nodeStatus(p: StatusSources): NodeStatus {
     members: (p.epochs.latest?.voters ?? []).flatMap((id) => {
       const m = p.members.get(id);
       if (m === undefined) return [];
-      return [{ nodeId: id, operator: m.operator, peerId: m.peerId, voter: s.config.voters.includes(id), ...(health?.[id] ? { replication: health[id] } : {}) }];
+      return [{ nodeId: id, operator: m.operator, peerId: m.peerId, stake: m.stake.toString(), voter: s.config.voters.includes(id), ...(health?.[id] ? { replication: health[id] } : {}) }];
     }),
   };
 }
@@ -109,5 +116,6 @@ function watchtowerStatus(s: WatchtowerStats) {
     lastCheckedBlock: s.lastCheckedBlock === null ? null : Number(s.lastCheckedBlock),
     waitingForPosition: s.waitingForPosition === null ? null : Number(s.waitingForPosition),
     lastError: s.lastError,
+    recentSlashes: s.recentSlashes.map(slashReportView),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { hexToBytes, type Hex } from "viem";
 import type { NodeId, ProposalOutcome } from "../consensus/index.js";
-import { decodeTransactions, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
+import { ADMISSION_BUDGETS, decodeTransactions, type Admission, type AdmissionRefusal, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
 import { decodeSubmitRequest, decodeSubmitResponse, encodeSubmitRequest, encodeSubmitResponse } from "../codec/index.js";
 import type { NodeStore } from "../storage/index.js";
@@ -26,8 +26,13 @@ export interface SubmissionOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
-  /** Too many committed transactions wait for L1 (the batcher's backlog bound): refuse new ones. */
+  /** Too many committed transactions or bytes wait for L1 (the batcher's backlog bounds): refuse new ones. */
   readonly overloaded?: () => boolean;
+  /**
+   * Budgets per client, charged where a submission arrives (before it is decoded), and per
+   * sender, charged by the leader before it proposes (forwarded submissions included).
+   */
+  readonly admission?: { readonly client?: Admission; readonly sender?: Admission };
   readonly isLeader: () => boolean;
   readonly leader: () => NodeId | null;
   readonly propose: (tx: { hash: string; data: Uint8Array }) => void;
@@ -48,24 +53,41 @@ export class SubmissionService {
   private readonly forwards = new Set<AbortController>();
   private closed = false;
 
-  constructor(private readonly opts: SubmissionOptions) {}
+  constructor(private readonly opts: SubmissionOptions) {
+    for (const budget of ADMISSION_BUDGETS) opts.metrics?.admissionRefusals.inc({ budget }, 0);
+  }
 
-  /** Submits a raw transaction; resolves with its order commitment. */
-  async submit(raw: Hex | Uint8Array): Promise<OrderCommitmentProofJson> {
+  /** Submits a raw transaction, from `client` (its per-client key) if it came from one; resolves with its order commitment. */
+  async submit(raw: Hex | Uint8Array, client?: string): Promise<OrderCommitmentProofJson> {
     if (this.closed) throw new SubmissionError("shutting-down", "the node is shutting down; retry on another node");
+    const clients = this.opts.admission?.client;
+    if (client !== undefined && clients !== undefined) {
+      this.admitted(clients.admit(client, typeof raw === "string" ? (raw.length - 2) / 2 : raw.length));
+    }
     const decoded = await this.decode(raw);
     const hash = decoded.hash.toLowerCase();
     const inFlight = this.waiters.get(hash);
     if (inFlight !== undefined) return inFlight.promise;
     if (this.opts.overloaded?.() === true) {
-      throw new SubmissionError("overloaded", "too many committed transactions are waiting to be posted to L1; retry later");
+      throw new SubmissionError("overloaded", "too many committed transactions (or bytes of them) are waiting to be posted to L1; retry later");
     }
     const bytes = typeof raw === "string" ? hexToBytes(decoded.raw) : raw;
     // On the leader the core's idempotency index answers a known transaction with its
     // existing position; a follower answers from its own store rather than forward it.
-    if (this.opts.isLeader()) return this.proposeAndWait(hash, bytes);
+    if (this.opts.isLeader()) {
+      const senders = this.opts.admission?.sender;
+      if (senders !== undefined) this.admitted(senders.admit(decoded.from.toLowerCase(), bytes.length));
+      return this.proposeAndWait(hash, bytes);
+    }
     const known = await this.existing(hash);
     return known ?? this.forwardToLeader(bytes);
+  }
+
+  /** Throws the retryable refusal when a budget ran out; its reason names the budget. */
+  private admitted(refusal: AdmissionRefusal | undefined): void {
+    if (refusal === undefined) return;
+    this.opts.metrics?.admissionRefusals.inc({ budget: refusal.budget });
+    throw new SubmissionError("overloaded", refusal.message, refusal.budget);
   }
 
   /** Decodes and recovers the sender on the pool's workers if there is one, else inline. */

@@ -25,9 +25,6 @@ export class StorageCorruptionError extends StorageError {
 /** A write that would break the log's invariants (gap, overwrite of compacted entries...): nothing was written. */
 export class StorageInvariantError extends StorageError {
   override readonly name = "StorageInvariantError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** The store was closed (or never opened) when an operation was attempted. */

@@ -23,7 +23,7 @@ import { StorageCorruptionError } from "./errors.js";
 
 export const FORMAT = "seq-node-store/1";
 
-export const PREFIX = { meta: 0x00, log: 0x01, txHash: 0x02, position: 0x03, certificate: 0x04, batchHeader: 0x05, batch: 0x06 } as const;
+export const PREFIX = { meta: 0x00, log: 0x01, txHash: 0x02, position: 0x03, certificate: 0x04, batchHeader: 0x05, batch: 0x06, quorumCertificate: 0x07 } as const;
 
 export const KEY_FORMAT = Uint8Array.of(PREFIX.meta, 0x46);
 export const KEY_HARD_STATE = Uint8Array.of(PREFIX.meta, 0x48);
@@ -64,7 +64,7 @@ export function prefixEnd(prefix: number): Uint8Array {
   return Uint8Array.of(prefix + 1);
 }
 
-const PREFIX_NAMES: Record<number, string> = { 0: "meta", 1: "log", 2: "txHash", 3: "position", 4: "certificate", 5: "batchHeader", 6: "batch" };
+const PREFIX_NAMES: Record<number, string> = { 0: "meta", 1: "log", 2: "txHash", 3: "position", 4: "certificate", 5: "batchHeader", 6: "batch", 7: "quorumCertificate" };
 
 /** Human-readable key for error messages: `log/42 (0x01000…)`. */
 export function describeKey(key: Uint8Array): string {

@@ -13,8 +13,9 @@
  *   and a later synced write flushes all earlier ones. Recovery re-applies committed entries
  *   after the durable applied index, which are still in the log because `compact` only drops
  *   entries at or below the applied index and is itself synced.
- * - certificates ride with `applyCommitted` (unsynced): one lost in a crash is re-signed by the
- *   next leader over the same transactions, which contradicts no certificate a user holds.
+ * - certificates and quorum certificates ride with `applyCommitted` (unsynced): one lost in a
+ *   crash is re-signed by the next leader over the same transactions, which contradicts no
+ *   certificate a user holds.
  * - batch cuts and posted marks (`putBatches`) are unsynced and written just before the
  *   `applyCommitted` of their entries, so they are lost only together with it and re-applied.
  * - signed batch headers, local snapshots and compaction are synced: forgetting a signed batch
@@ -49,11 +50,13 @@ import {
   readBatchHeader,
   readCertificate,
   readCommittedTx,
+  readQuorumCertificate,
   readStoredBatch,
   readTxLocation,
   sameBatchHeader,
   writeBatchHeader,
   writeCertificate,
+  writeQuorumCertificate,
   writeStoredBatch,
   writeTxLocation,
   type AppliedState,
@@ -61,6 +64,7 @@ import {
   type SignedBatchHeader,
   type StoredBatch,
   type StoredCertificate,
+  type StoredQuorumCertificate,
   type TxLocation,
 } from "../domain/types.js";
 
@@ -432,7 +436,7 @@ export class NodeStore {
    */
   applyCommitted(
     entries: readonly Entry[],
-    options: { readonly certificates?: readonly StoredCertificate[]; readonly sync?: boolean } = {},
+    options: { readonly certificates?: readonly StoredCertificate[]; readonly quorumCertificates?: readonly StoredQuorumCertificate[]; readonly sync?: boolean } = {},
   ): Promise<void> {
     return this.exclusive(async () => {
       let { applied, nextPosition } = this.appliedState;
@@ -459,6 +463,12 @@ export class NodeStore {
       }
       ops.push(...(await this.hashIndexOps(hashes, locations)));
       for (const c of options.certificates ?? []) ops.push(this.certificateOp(c));
+      for (const c of options.quorumCertificates ?? []) {
+        const key = u64Key(PREFIX.quorumCertificate, c.firstPosition);
+        const w = new Writer(100 + 66 * c.signatures.length);
+        writeQuorumCertificate(w, c);
+        ops.push(put(key, seal(key, w)));
+      }
       if (fresh.length > 0) ops.push(put(KEY_APPLIED, appliedRecord({ applied, nextPosition })));
       if (ops.length === 0) return;
       await this.db.batch(ops, { sync: options.sync ?? false });
@@ -610,6 +620,26 @@ export class NodeStore {
       if (c.firstPosition !== u64FromKey(key)) throw this.corrupt(key, `holds a certificate starting at ${c.firstPosition}`);
       if (c.lastPosition >= position) return c;
     }
+    return undefined;
+  }
+
+  /** The quorum certificate covering `position` with the highest first position (they may overlap). */
+  async getQuorumCertificateForPosition(position: number): Promise<StoredQuorumCertificate | undefined> {
+    this.assertUsable();
+    const iterator = this.db.iterator({ gte: Uint8Array.of(PREFIX.quorumCertificate), lte: u64Key(PREFIX.quorumCertificate, position), reverse: true, limit: 16 });
+    for await (const [key, value] of iterator) {
+      const c = this.decode(key, value, (p) => this.readStrict(p, "quorum certificate", readQuorumCertificate));
+      if (c.firstPosition !== u64FromKey(key)) throw this.corrupt(key, `holds a quorum certificate starting at ${c.firstPosition}`);
+      if (c.lastPosition >= position) return c;
+    }
+    return undefined;
+  }
+
+  /** The quorum certificate with the highest first position. */
+  async lastQuorumCertificate(): Promise<StoredQuorumCertificate | undefined> {
+    this.assertUsable();
+    const iterator = this.db.iterator({ gte: Uint8Array.of(PREFIX.quorumCertificate), lt: prefixEnd(PREFIX.quorumCertificate), reverse: true, limit: 1 });
+    for await (const [key, value] of iterator) return this.decode(key, value, (p) => this.readStrict(p, "quorum certificate", readQuorumCertificate));
     return undefined;
   }
 

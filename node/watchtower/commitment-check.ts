@@ -1,17 +1,19 @@
 /**
  * A user's check of an order commitment against L1 (`seq slash`): find the accepted batch
  * covering the commitment's position, compare the transaction it holds there, and, when the
- * batch broke the commitment, prove it to `Slashing` (commit, then reveal
- * `slashBrokenCommitment`), or only report it when no wallet is given. A covering batch that
- * cannot be read from L1 is reported as such (`unreadable`), not thrown.
+ * batch broke the commitment and the certificate's signer is among the batch's signers, prove
+ * it to `Slashing` (commit, then reveal `slashBrokenCommitment`), or only report it when no
+ * wallet is given. A batch the certificate's signer did not sign proves nothing against it. A
+ * covering batch that cannot be read from L1 is reported as such (`unreadable`), not thrown.
  */
-import { type Address, type Hash, type Hex, type PublicClient } from "viem";
+import { type Address, type Hash, type Hex, type PublicClient, getAddress } from "viem";
 import { batchInboxAbi } from "../l1/generated/abi.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { InboxReadError, readAcceptedBatches, type InboxBatch } from "../l1/inbox.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { verifyOrderCommitment, type VerificationFailure } from "../commitments/verify.js";
-import { BatchDataError, BatchLeaves, SlashSubmitter, brokenCommitmentArgs, brokenCommitmentOffenceId, isOffenceSlashed, type SlashWallet } from "./slashing.js";
+import { domain } from "../commitments/typed-data.js";
+import { BatchDataError, BatchLeaves, SlashSubmitter, brokenCommitmentArgs, brokenCommitmentOffenceId, isOffenceSlashed, signedBatchLeaf, signersOf, type SlashWallet } from "./slashing.js";
 
 export type CommitmentCheck =
   /** The commitment itself does not verify (signature, proof, chain or registry): nothing to prove. */
@@ -25,6 +27,11 @@ export type CommitmentCheck =
   | { readonly status: "unreadable"; readonly batchNumber: bigint; readonly l1TxHash: Hash; readonly reason: string }
   /** The batch holds the committed transaction at the position: the commitment was kept. */
   | { readonly status: "kept"; readonly batchNumber: bigint; readonly l1TxHash: Hash }
+  /**
+   * The batch holds another transaction, but the certificate's signer did not sign the batch:
+   * nobody signed both statements, so nobody can be slashed with this commitment.
+   */
+  | { readonly status: "broken-unprovable"; readonly batchNumber: bigint; readonly batchTxHash: Hex; readonly signer: Address; readonly batchSigners: readonly Address[] }
   /** The batch holds another transaction; no wallet was given, so nothing was submitted. */
   | { readonly status: "broken"; readonly batchNumber: bigint; readonly batchTxHash: Hex; readonly signer: Address; readonly offenceId: Hex }
   /** Broken, and this offence had already been punished. */
@@ -93,14 +100,17 @@ export async function checkOrderCommitment(commitment: OrderCommitmentProof, opt
   const batchTxHash = leaves.at(position).txHash;
   if (batchTxHash.toLowerCase() === commitment.txHash.toLowerCase()) return { status: "kept", batchNumber, l1TxHash: batch.l1TxHash };
 
-  const offenceId = brokenCommitmentOffenceId(signer, commitment.certificate);
+  const batchSigners = await signersOf(domain(deployment.chainId, deployment.sequencerRegistry), batch.header, batch.signatures);
+  const signature = batchSigners.get(signer.toLowerCase());
+  if (signature === undefined) return { status: "broken-unprovable", batchNumber, batchTxHash, signer, batchSigners: [...batchSigners.keys()].map((a) => getAddress(a)) };
+  const offenceId = brokenCommitmentOffenceId(signer, batchNumber);
   const broken = { batchNumber, batchTxHash, signer, offenceId };
   if (options.wallet === undefined) {
     return { status: (await isOffenceSlashed(publicClient, deployment.slashing, offenceId)) ? "already-slashed" : "broken", ...broken };
   }
   const outcome = await new SlashSubmitter(publicClient, options.wallet, deployment.slashing).submit(offenceId, {
     functionName: "slashBrokenCommitment",
-    args: brokenCommitmentArgs(commitment, leaves),
+    args: brokenCommitmentArgs(commitment, signedBatchLeaf(leaves, position, signature)),
   });
   if (outcome.status === "already-slashed") return { status: "already-slashed", ...broken };
   if (outcome.status === "reward-taken-over") return { status: "reward-taken-over", ...broken, txHash: outcome.txHash, rewardClaimableFrom: outcome.rewardClaimableFrom };

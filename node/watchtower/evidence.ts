@@ -6,8 +6,10 @@
  */
 import type { Hex } from "viem";
 import { decodeOrderCommitmentProof, signedCertificateFromStore, type OrderCommitmentProof } from "../commitments/certificate.js";
+import { decodeQuorumCommitment, quorumCommitmentFromStore, type QuorumCommitment } from "../commitments/quorum-commitment.js";
 import type { BatchHeader, SequencerDomain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
+import type { StoredBatchHeader } from "../domain/index.js";
 import { toBatchHeader } from "../batching/header.js";
 import { NodeRpcError, fetchRange, nodeRpc } from "../rpc/client.js";
 
@@ -26,12 +28,17 @@ export interface WatchtowerEvidence {
    * range. Undefined when no certificate covers it or the node lacks part of that range.
    */
   certifiedLeaf(position: bigint): Promise<OrderCommitmentProof | undefined>;
-  /** Headers the node signed or collected for batch `batchNumber` of epoch `epoch`. */
+  /** The quorum commitment the node holds for `position` (a certificate a stake majority co-signed), if any. */
+  quorumLeaf(position: bigint): Promise<QuorumCommitment | undefined>;
+  /**
+   * Headers the node holds for batch `batchNumber`: the one it signed for epoch `epoch`, and the
+   * replicated cut of that number with the quorum's signatures the leader gathered (any epoch).
+   */
   heldBatchHeaders(batchNumber: bigint, epoch: bigint): Promise<readonly HeldBatchHeader[]>;
 }
 
 /** The parts of NodeStore the watchtower reads. */
-export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getSignedBatchHeader">;
+export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getQuorumCertificateForPosition" | "getSignedBatchHeader" | "getBatch">;
 
 /** Evidence from a node store; `domain` is the registry's (the certificates are signed under it). */
 export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): WatchtowerEvidence {
@@ -49,9 +56,20 @@ export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): Wa
       return signedCertificateFromStore(cert, hashes, domain).proofFor(position);
     },
 
+    async quorumLeaf(position) {
+      const q = await store.getQuorumCertificateForPosition(Number(position));
+      if (q === undefined) return undefined;
+      const size = q.lastPosition - q.firstPosition + 1;
+      const hashes = (await store.getTxRange(q.firstPosition, size)).map((tx) => tx.hash);
+      return hashes.length === size ? quorumCommitmentFromStore(q, hashes, Number(position), domain) : undefined;
+    },
+
     async heldBatchHeaders(batchNumber, epoch) {
-      const h = await store.getSignedBatchHeader(Number(batchNumber), Number(epoch));
-      return h === undefined ? [] : [{ header: toBatchHeader(h), signatures: [h.signature] }];
+      const [own, cut] = await Promise.all([store.getSignedBatchHeader(Number(batchNumber), Number(epoch)), store.getBatch(Number(batchNumber))]);
+      const held: HeldBatchHeader[] = [];
+      if (own !== undefined) held.push({ header: toBatchHeader(own), signatures: [own.signature] });
+      if (cut?.signatures !== undefined) held.push({ header: toBatchHeader(cut.header), signatures: cut.signatures });
+      return held;
     },
   };
 }
@@ -60,8 +78,9 @@ type TxView = { readonly position: number; readonly txHash: Hex };
 
 /**
  * Evidence from a running node's JSON-RPC at `url`: `seq_getRange` for its log and
- * `seq_getOrderCommitment` for the commitment of the transaction it holds at a position. The
- * RPC does not serve signed batch headers, so this source cannot show batch equivocation.
+ * `seq_getOrderCommitment` for the commitment of the transaction it holds at a position, and
+ * `seq_getBatch` for the replicated cut with the quorum's signatures. The RPC does not serve
+ * the headers the node signed itself.
  */
 export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): WatchtowerEvidence {
   const call = <T>(method: string, params: unknown[]) => nodeRpc<T>(url, method, params, options);
@@ -88,8 +107,25 @@ export function rpcEvidence(url: string, options: { timeoutMs?: number } = {}): 
       return proof.position === position ? proof : undefined;
     },
 
-    async heldBatchHeaders() {
-      return [];
+    async quorumLeaf(position) {
+      const tx = await call<TxView | null>("seq_getTransactionByPosition", [`0x${position.toString(16)}`]);
+      if (tx === null) return undefined;
+      let json: unknown;
+      try {
+        json = await call<unknown>("seq_getQuorumCommitment", [tx.txHash]);
+      } catch (error) {
+        if (error instanceof NodeRpcError && error.retryable && error.code !== undefined) return undefined;
+        throw error;
+      }
+      if (json === null) return undefined;
+      const q = decodeQuorumCommitment(json);
+      return q.position === position ? q : undefined;
+    },
+
+    async heldBatchHeaders(batchNumber) {
+      const cut = await call<(StoredBatchHeader & { signatures: Hex[] }) | null>("seq_getBatch", [`0x${batchNumber.toString(16)}`]);
+      if (cut === null || cut.signatures.length === 0) return [];
+      return [{ header: toBatchHeader(cut), signatures: cut.signatures }];
     },
   };
 }

@@ -17,8 +17,6 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
-  BaseError,
-  ContractFunctionRevertedError,
   bytesToHex,
   encodeAbiParameters,
   hexToBytes,
@@ -27,20 +25,36 @@ import {
   parseEventLogs,
 } from "viem";
 import { slashingAbi } from "../l1/generated/abi.js";
+import { contractRevertOf } from "../l1/revert.js";
 import type { AcceptedBatch } from "../l1/inbox.js";
 import { decodeBatchData, batchTxHashes } from "../batching/format.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot, type MerkleTree } from "../commitments/merkle.js";
-import { type BatchHeader, type OrderCommitment, orderCommitmentHash } from "../commitments/typed-data.js";
+import { type BatchHeader, type OrderCommitment, type SequencerDomain, orderCommitmentHash, recoverBatchHeaderSigner } from "../commitments/typed-data.js";
 import { WatchtowerError } from "./errors.js";
 
 /** Offence kinds, numbered as `Slashing.Offence`. */
-export const Offence = { BatchEquivocation: 0, CertificateEquivocation: 1, BrokenOrderCommitment: 2 } as const;
+export const Offence = { BatchEquivocation: 0, CertificateEquivocation: 1, BrokenOrderCommitment: 2, ConflictingBatches: 3 } as const;
 
-/** Id of a broken-commitment offence: (kind, signer, certificate hash), as Slashing computes it. */
-export function brokenCommitmentOffenceId(signer: Address, certificate: OrderCommitment): Hex {
+/**
+ * Id of a broken-commitment offence: (kind, signer, the contradicting header's batch number), as
+ * Slashing computes it: one incident per signer and batch, however many certificates it breaks.
+ */
+export function brokenCommitmentOffenceId(signer: Address, batchNumber: bigint): Hex {
   return keccak256(
-    encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "bytes32" }], [Offence.BrokenOrderCommitment, signer, orderCommitmentHash(certificate)]),
+    encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }], [Offence.BrokenOrderCommitment, signer, batchNumber]),
+  );
+}
+
+/**
+ * Id of a conflicting-batches offence, as Slashing computes it: (kind, signer, both batch numbers
+ * in order), or the batch-equivocation id when the headers share number and epoch.
+ */
+export function conflictingBatchesOffenceId(signer: Address, a: BatchHeader, b: BatchHeader): Hex {
+  if (a.batchNumber === b.batchNumber && a.epoch === b.epoch) return batchEquivocationOffenceId(signer, a.batchNumber, a.epoch);
+  const [lo, hi] = a.batchNumber < b.batchNumber ? [a.batchNumber, b.batchNumber] : [b.batchNumber, a.batchNumber];
+  return keccak256(
+    encodeAbiParameters([{ type: "uint8" }, { type: "address" }, { type: "uint64" }, { type: "uint64" }], [Offence.ConflictingBatches, signer, lo, hi]),
   );
 }
 
@@ -106,15 +120,41 @@ export class BatchLeaves {
   }
 }
 
-/** `Slashing.slashBrokenCommitment` arguments proving that `leaf` is contradicted by `batch` at its position. */
-export function brokenCommitmentArgs(leaf: OrderCommitmentProof, batch: BatchLeaves) {
-  const { txHash, proof } = batch.at(leaf.position);
+/** A signed batch header with one of its leaves: `Slashing.SignedBatchLeaf`. */
+export type SignedBatchLeaf = { readonly header: BatchHeader; readonly signature: Hex; readonly txHash: Hex; readonly proof: readonly Hex[] };
+
+/** `batch`'s leaf at `position` under one signer's `signature` of its header. */
+export function signedBatchLeaf(batch: BatchLeaves, position: bigint, signature: Hex): SignedBatchLeaf {
+  return { header: batch.header, signature, ...batch.at(position) };
+}
+
+/** Each signer (lower-case address) of `header` among `signatures`, with its signature; unreadable signatures are left out. */
+export async function signersOf(domain: SequencerDomain, header: BatchHeader, signatures: readonly Hex[]): Promise<Map<string, Hex>> {
+  const out = new Map<string, Hex>();
+  for (const signature of signatures) {
+    try {
+      out.set((await recoverBatchHeaderSigner(domain, header, signature)).toLowerCase(), signature);
+    } catch {
+      // A malformed signature proves nothing against anyone.
+    }
+  }
+  return out;
+}
+
+const toSignedLeaf = (l: SignedBatchLeaf) => ({ header: l.header, signature: l.signature, txHash: l.txHash, proof: [...l.proof] });
+
+/** `Slashing.slashBrokenCommitment` arguments: the certificate's signer also signed `batch`, which contradicts `leaf`. */
+export function brokenCommitmentArgs(leaf: OrderCommitmentProof, batch: SignedBatchLeaf) {
   return [
     leaf.position,
     { certificate: leaf.certificate, signature: leaf.signature, txHash: leaf.txHash, proof: [...leaf.proof] },
-    txHash,
-    proof,
+    toSignedLeaf(batch),
   ] as const;
+}
+
+/** `Slashing.slashConflictingBatches` arguments: one signer's two headers disagree at `position`. */
+export function conflictingBatchesArgs(position: bigint, a: SignedBatchLeaf, b: SignedBatchLeaf) {
+  return [position, toSignedLeaf(a), toSignedLeaf(b)] as const;
 }
 
 /** The Slashing contract refused a proof (a permanent answer: resending the same proof cannot help). */
@@ -153,6 +193,7 @@ export type RewardPayment = { readonly offenceId: Hex; readonly amount: bigint; 
 /** A slashing call without its last two arguments (reporter, salt), which the submitter adds. */
 type SlashCall =
   | { readonly functionName: "slashBrokenCommitment"; readonly args: ReturnType<typeof brokenCommitmentArgs> }
+  | { readonly functionName: "slashConflictingBatches"; readonly args: ReturnType<typeof conflictingBatchesArgs> }
   | {
       readonly functionName: "slashBatchEquivocation";
       readonly args: readonly [BatchHeader, Hex, BatchHeader, Hex];
@@ -312,8 +353,6 @@ const OVERTAKEN = new Set(["AlreadySlashed", "RewardAlreadyPaid", "ClaimWindowOp
 
 /** The custom error (or revert reason) a contract call reverted with; undefined for other failures. */
 function revertReason(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(revert instanceof ContractFunctionRevertedError)) return undefined;
-  return revert.data?.errorName ?? revert.reason ?? revert.shortMessage;
+  const revert = contractRevertOf(error);
+  return revert === undefined ? undefined : (revert.data?.errorName ?? revert.reason ?? revert.shortMessage);
 }

@@ -12,9 +12,6 @@ const VERSION = 1;
 /** The state file is unreadable, malformed, or belongs to another deployment. */
 export class WatchtowerStateError extends WatchtowerError {
   override readonly name = "WatchtowerStateError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** Which inbox the cursor is about: a cursor is meaningless for another chain or deployment. */

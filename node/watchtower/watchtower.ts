@@ -2,10 +2,14 @@
  * The slashing watchtower: follows the batches the BatchInbox accepts (a confirmation depth
  * behind the L1 head, by polling), checks each against the node's own log and the order
  * commitments it holds, and submits the slashing proof when
- * - a certificate the node holds puts transaction X at position p and the accepted batch has
- *   another transaction there (broken order commitment: the certificate's signer is slashed);
- * - a header the node holds for the same (batchNumber, epoch) differs from the accepted one and
- *   a signer signed both (batch equivocation).
+ * - a certificate the node holds puts transaction X at position p, the accepted batch has
+ *   another transaction there, and the certificate's signer is among the batch's signers
+ *   (broken order commitment). A batch signed only by others proves nothing against the
+ *   certificate's signer (a colluding majority could frame an honest leader); it is reported;
+ * - a header the node holds for the batch number (its own signature, or the quorum's that the
+ *   leader gathered) differs from the accepted one and a signer signed both: batch
+ *   equivocation for the same epoch, conflicting batches when they put different transactions
+ *   at a position.
  * The node runs it in-process (`watchtower: true`); `seq watch` runs it standalone.
  *
  * Checking is idempotent: offences already punished are skipped (the contract's `isSlashed`),
@@ -18,14 +22,15 @@
  * `unreadableBatches` and `seq_watchtower_unreadable_batches_total`, logged with whether its
  * root is the one this node's log gives for the range, and the batches after it are checked.
  */
-import { type Address, type Hex, type PublicClient } from "viem";
+import { type Address, type Hex, type PublicClient, getAddress } from "viem";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { readAcceptedBatches, type AcceptedBatch, type UnreadableBatch } from "../l1/inbox.js";
-import { buildPositionalTree, merkleRoot } from "../commitments/merkle.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
-import { type SequencerDomain, batchHash, domain, orderCommitmentHash, recoverBatchHeaderSigner } from "../commitments/typed-data.js";
+import { buildPositionalTree, merkleProof, merkleRoot } from "../commitments/merkle.js";
+import { type BatchHeader, type SequencerDomain, batchHash, domain, orderCommitmentHash } from "../commitments/typed-data.js";
 import { verifyOrderCommitment } from "../commitments/verify.js";
+import { commitmentOfSignature } from "../commitments/quorum-commitment.js";
 import type { Logger } from "../ops/logger.js";
 import type { WatchtowerEvidence } from "./evidence.js";
 import {
@@ -36,6 +41,10 @@ import {
   batchEquivocationOffenceId,
   brokenCommitmentArgs,
   brokenCommitmentOffenceId,
+  conflictingBatchesArgs,
+  conflictingBatchesOffenceId,
+  signedBatchLeaf,
+  signersOf,
   type SlashOutcome,
   type SlashWallet,
 } from "./slashing.js";
@@ -77,13 +86,15 @@ export interface WatchtowerStats {
   readonly lastError: { readonly message: string; readonly at: string } | null;
   /** First position of the accepted batch waiting for this node's log to reach it. */
   readonly waitingForPosition: bigint | null;
+  /** The offences this process found, newest last (at most {@link KEPT_SLASH_REPORTS}), with when. */
+  readonly recentSlashes: readonly (SlashReport & { readonly at: string })[];
 }
 
 export type SlashReport = {
-  readonly offence: "broken-commitment" | "batch-equivocation";
+  readonly offence: "broken-commitment" | "batch-equivocation" | "conflicting-batches";
   readonly batchNumber: bigint;
   readonly signer: Address;
-  /** The contradicted position (broken commitment only). */
+  /** The contradicted position (not for batch equivocation). */
   readonly position?: bigint;
   readonly outcome: SlashOutcome;
 };
@@ -96,6 +107,21 @@ export type UnreadableReport = {
   /** Whether the header's root is the root of this node's log over the range; null when the log does not hold it yet. */
   readonly matchesOurLog: boolean | null;
 };
+/** A slash report as JSON has it: numbers for batch and position, the amount in decimal. */
+export function slashReportView(r: SlashReport & { readonly at: string }) {
+  return {
+    offence: r.offence,
+    batchNumber: Number(r.batchNumber),
+    signer: r.signer,
+    position: r.position === undefined ? null : Number(r.position),
+    outcome: r.outcome.status,
+    offenceId: r.outcome.offenceId,
+    l1TxHash: r.outcome.status === "already-slashed" ? null : r.outcome.txHash,
+    slashedOperator: r.outcome.status === "slashed" ? r.outcome.operator : null,
+    amount: r.outcome.status === "slashed" ? r.outcome.amount.toString() : null,
+    at: r.at,
+  };
+}
 
 /** What one run did. */
 export type WatchtowerRun = {
@@ -109,6 +135,8 @@ export type WatchtowerRun = {
   readonly caughtUp: boolean;
 };
 
+/** Slash reports kept for the node's status. */
+export const KEPT_SLASH_REPORTS = 20;
 const DEFAULT_MAX_BACKOFF_MS = 60_000;
 const DEFAULT_BLOCKS_PER_RUN = 5_000n;
 
@@ -124,6 +152,7 @@ export class Watchtower {
   private counters = { batchesChecked: 0, mismatches: 0, slashesSubmitted: 0, unreadableBatches: 0 };
   private lastError: WatchtowerStats["lastError"] = null;
   private waitingFor: bigint | null = null;
+  private recentSlashes: (SlashReport & { readonly at: string })[] = [];
   private running = false;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -139,7 +168,7 @@ export class Watchtower {
   }
 
   stats(): WatchtowerStats {
-    return { ...this.counters, lastCheckedBlock: this.cursor ?? null, lastError: this.lastError, waitingForPosition: this.waitingFor };
+    return { ...this.counters, lastCheckedBlock: this.cursor ?? null, lastError: this.lastError, waitingForPosition: this.waitingFor, recentSlashes: [...this.recentSlashes] };
   }
 
   /** Starts polling (first run at once). */
@@ -220,6 +249,8 @@ export class Watchtower {
       this.checkedBatch = batch.batchNumber;
       checked++;
     }
+    const at = new Date().toISOString();
+    this.recentSlashes = [...this.recentSlashes, ...slashes.map((r) => ({ ...r, at }))].slice(-KEPT_SLASH_REPORTS);
     if (checkedTo > this.cursor) {
       await saveCursor(this.opts.stateFile, this.scope, checkedTo);
       this.cursor = checkedTo;
@@ -262,73 +293,129 @@ export class Watchtower {
       // A quorum signed a header its data does not match (an inbox before S6 accepted that).
       unreadable.push(await this.flagUnreadable({ ...h, batchHash: batchHash(h) }, batch.l1TxHash, error));
     }
-    if (leaves !== undefined) await this.checkLeaves(batch, leaves, mine, slashes);
-    await this.checkEquivocation(batch, slashes);
+    // The inbox checked these signatures: every one recovers to a member of the epoch's set.
+    const acceptedBy = await signersOf(this.domain, h, batch.signatures);
+    if (leaves !== undefined) await this.checkLeaves(batch, leaves, acceptedBy, mine, slashes);
+    await this.checkHeldHeaders(batch, leaves, acceptedBy, slashes);
     this.counters.batchesChecked++;
     return true;
   }
 
-  private async checkLeaves(batch: AcceptedBatch, leaves: BatchLeaves, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
+  private async checkLeaves(batch: AcceptedBatch, leaves: BatchLeaves, acceptedBy: ReadonlyMap<string, Hex>, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
     const first = batch.header.firstPosition;
-    // One proof per contradicted certificate: the contract punishes a certificate once.
-    const proven: OrderCommitmentProof[] = [];
+    // Certificates already examined (their other positions prove nothing new), and the signers
+    // already proven: the contract punishes a signer once per batch.
+    const examined: { first: bigint; last: bigint }[] = [];
+    const covered = (p: bigint) => examined.some((r) => p >= r.first && p <= r.last);
+    const punished = new Set<string>();
     for (let i = 0; i < mine.length; i++) {
       if (mine[i]!.toLowerCase() === leaves.txHashes[i]!.toLowerCase()) continue;
       const position = first + BigInt(i);
       this.counters.mismatches++;
-      if (proven.some((p) => position >= p.certificate.firstPosition && position <= p.certificate.lastPosition)) continue;
-      const leaf = await this.opts.evidence.certifiedLeaf(position);
+      if (covered(position)) continue;
       const context = { batchNumber: String(batch.batchNumber), position: String(position), ours: mine[i], batch: leaves.txHashes[i] };
-      if (leaf === undefined || leaf.txHash.toLowerCase() !== mine[i]!.toLowerCase()) {
+      const candidates = await this.commitmentsAt(position, mine[i]!, context);
+      if (candidates.length === 0) {
         this.log.warn(context, "accepted batch differs from this node's log at a position no certificate of ours covers");
         continue;
       }
-      proven.push(leaf);
-      const verified = await verifyOrderCommitment(leaf, { chainId: this.domain.chainId, registry: this.domain.verifyingContract });
-      if (!verified.valid || verified.signer === null) {
-        this.recordError(new Error(`the certificate covering position ${position} does not verify: ${verified.reasons.map((r) => r.message).join("; ")}`));
-        this.log.error({ ...context, reasons: verified.reasons }, "accepted batch contradicts our log, but our certificate for it does not verify");
+      for (const c of candidates) examined.push({ first: c.leaf.certificate.firstPosition, last: c.leaf.certificate.lastPosition });
+      const provable = candidates.filter((c) => acceptedBy.has(c.signer.toLowerCase()));
+      if (provable.length === 0) {
+        this.log.error(
+          { ...context, certificateSigners: candidates.map((c) => c.signer), batchSigners: [...acceptedBy.keys()] },
+          "ACCEPTED BATCH BREAKS AN ORDER COMMITMENT none of whose signers signed the batch: nobody signed both, nobody is slashable with it",
+        );
         continue;
       }
-      this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer: verified.signer }, "accepted batch breaks an order commitment");
-      const outcome = await this.submit(brokenCommitmentOffenceId(verified.signer, leaf.certificate), {
-        functionName: "slashBrokenCommitment",
-        args: brokenCommitmentArgs(leaf, leaves),
-      });
-      if (outcome) slashes.push({ offence: "broken-commitment", batchNumber: batch.batchNumber, signer: verified.signer, position, outcome });
+      for (const { leaf, signer } of provable) {
+        const key = signer.toLowerCase();
+        if (punished.has(key)) continue;
+        punished.add(key);
+        this.log.warn({ ...context, certificate: orderCommitmentHash(leaf.certificate), signer }, "accepted batch breaks an order commitment its signer also signed");
+        const outcome = await this.submit(brokenCommitmentOffenceId(signer, batch.header.batchNumber), {
+          functionName: "slashBrokenCommitment",
+          args: brokenCommitmentArgs(leaf, signedBatchLeaf(leaves, position, acceptedBy.get(key)!)),
+        });
+        if (outcome) slashes.push({ offence: "broken-commitment", batchNumber: batch.batchNumber, signer, position, outcome });
+      }
     }
   }
 
-  private async checkEquivocation(batch: AcceptedBatch, slashes: SlashReport[]): Promise<void> {
+  /**
+   * Every signed statement this node holds that puts `ours` at `position`: the leader's
+   * certificate and each signature of the quorum certificate, one signer each, verified offline.
+   */
+  private async commitmentsAt(position: bigint, ours: Hex, context: Record<string, unknown>): Promise<{ leaf: OrderCommitmentProof; signer: Address }[]> {
+    const leaves: OrderCommitmentProof[] = [];
+    const leader = await this.opts.evidence.certifiedLeaf(position);
+    if (leader !== undefined && leader.txHash.toLowerCase() === ours.toLowerCase()) leaves.push(leader);
+    const quorum = await this.opts.evidence.quorumLeaf(position);
+    if (quorum !== undefined && quorum.txHash.toLowerCase() === ours.toLowerCase()) leaves.push(...quorum.signatures.map((sig) => commitmentOfSignature(quorum, sig)));
+    const out: { leaf: OrderCommitmentProof; signer: Address }[] = [];
+    for (const leaf of leaves) {
+      const verified = await verifyOrderCommitment(leaf, { chainId: this.domain.chainId, registry: this.domain.verifyingContract });
+      if (verified.valid && verified.signer !== null) {
+        if (!out.some((o) => o.signer === verified.signer)) out.push({ leaf, signer: verified.signer });
+        continue;
+      }
+      this.recordError(new Error(`a certificate covering position ${position} does not verify: ${verified.reasons.map((r) => r.message).join("; ")}`));
+      this.log.error({ ...context, reasons: verified.reasons }, "accepted batch contradicts our log, but a certificate we hold for it does not verify");
+    }
+    return out;
+  }
+
+  /**
+   * Compares the accepted header with the ones this node holds for its batch number: a common
+   * signer of two headers of one epoch equivocated; of two headers that put different
+   * transactions at a position, signed conflicting batches. A re-cut (same content, later epoch)
+   * is no offence.
+   */
+  private async checkHeldHeaders(batch: AcceptedBatch, leaves: BatchLeaves | undefined, acceptedBy: ReadonlyMap<string, Hex>, slashes: SlashReport[]): Promise<void> {
     const h = batch.header;
-    const held = (await this.opts.evidence.heldBatchHeaders(h.batchNumber, h.epoch)).filter(
-      (x) => x.header.batchNumber === h.batchNumber && x.header.epoch === h.epoch,
-    );
     const accepted = batchHash(h);
-    const others = held.filter((x) => batchHash(x.header) !== accepted);
-    if (others.length === 0) return;
-    // The inbox checked these signatures: every one recovers to a member of the epoch's set.
-    const acceptedBy = new Map<string, Hex>();
-    for (const sig of batch.signatures) acceptedBy.set((await recoverBatchHeaderSigner(this.domain, h, sig)).toLowerCase(), sig);
-    for (const other of others) {
-      for (const sig of other.signatures) {
-        let signer: Address;
-        try {
-          signer = await recoverBatchHeaderSigner(this.domain, other.header, sig);
-        } catch (error) {
-          this.log.warn({ batchNumber: String(h.batchNumber), err: (error as Error).message }, "skipping an unreadable signature of a held batch header");
+    const held = (await this.opts.evidence.heldBatchHeaders(h.batchNumber, h.epoch)).filter((x) => x.header.batchNumber === h.batchNumber && batchHash(x.header) !== accepted);
+    for (const other of held) {
+      const sameEpoch = other.header.epoch === h.epoch;
+      const conflict = sameEpoch ? undefined : leaves === undefined ? undefined : await this.firstConflict(leaves, other.header);
+      if (!sameEpoch && conflict === undefined) continue;
+      for (const [signer, sig] of await signersOf(this.domain, other.header, other.signatures)) {
+        const acceptedSig = acceptedBy.get(signer);
+        if (acceptedSig === undefined) continue;
+        const who = getAddress(signer);
+        if (conflict === undefined) {
+          this.log.warn({ batchNumber: String(h.batchNumber), epoch: String(h.epoch), signer: who, accepted, other: batchHash(other.header) }, "batch equivocation: a signer signed two headers for one batch and epoch");
+          const outcome = await this.submit(batchEquivocationOffenceId(who, h.batchNumber, h.epoch), {
+            functionName: "slashBatchEquivocation",
+            args: [h, acceptedSig, other.header, sig],
+          });
+          if (outcome) slashes.push({ offence: "batch-equivocation", batchNumber: h.batchNumber, signer: who, outcome });
           continue;
         }
-        const acceptedSig = acceptedBy.get(signer.toLowerCase());
-        if (acceptedSig === undefined) continue;
-        this.log.warn({ batchNumber: String(h.batchNumber), epoch: String(h.epoch), signer, accepted, other: batchHash(other.header) }, "batch equivocation: a signer signed two headers for one batch and epoch");
-        const outcome = await this.submit(batchEquivocationOffenceId(signer, h.batchNumber, h.epoch), {
-          functionName: "slashBatchEquivocation",
-          args: [h, acceptedSig, other.header, sig],
+        this.log.warn({ batchNumber: String(h.batchNumber), position: String(conflict.position), signer: who, accepted, other: batchHash(other.header) }, "conflicting batches: a signer signed two headers that disagree at a position");
+        const outcome = await this.submit(conflictingBatchesOffenceId(who, h, other.header), {
+          functionName: "slashConflictingBatches",
+          args: conflictingBatchesArgs(conflict.position, signedBatchLeaf(leaves!, conflict.position, acceptedSig), { header: other.header, signature: sig, ...conflict.leaf }),
         });
-        if (outcome) slashes.push({ offence: "batch-equivocation", batchNumber: h.batchNumber, signer, outcome });
+        if (outcome) slashes.push({ offence: "conflicting-batches", batchNumber: h.batchNumber, signer: who, position: conflict.position, outcome });
       }
     }
+  }
+
+  /** The first position where `other` (a header over this node's log) disagrees with the accepted leaves, with `other`'s leaf there. */
+  private async firstConflict(leaves: BatchLeaves, other: BatchHeader): Promise<{ position: bigint; leaf: { txHash: Hex; proof: Hex[] } } | undefined> {
+    const count = Number(other.lastPosition - other.firstPosition + 1n);
+    const ours = await this.opts.evidence.committedTxHashes(other.firstPosition, count);
+    if (ours.length < count) return undefined;
+    const tree = buildPositionalTree(other.firstPosition, ours);
+    if (merkleRoot(tree) !== other.merkleRoot.toLowerCase()) return undefined; // not a header over our log: nothing we can prove with
+    const from = maxBig(leaves.header.firstPosition, other.firstPosition);
+    const to = minBig(leaves.header.lastPosition, other.lastPosition);
+    for (let p = from; p <= to; p++) {
+      const i = Number(p - other.firstPosition);
+      if (ours[i]!.toLowerCase() !== leaves.at(p).txHash.toLowerCase()) return { position: p, leaf: { txHash: ours[i]!, proof: merkleProof(tree, i) } };
+    }
+    return undefined;
   }
 
   /** Submits one proof; a refused proof is logged and skipped (resending cannot help), L1 failures propagate. */
@@ -361,4 +448,8 @@ export class Watchtower {
 
 function minBig(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

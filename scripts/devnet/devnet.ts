@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 import type { NodeConfig } from "../../node/sequencer/config.js";
+import { STATUS_PAGE_PATH } from "../../node/sequencer/page.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/generated/abi.js";
 import { mineToNextEpoch } from "../lib/deploy.js";
 import {
@@ -174,6 +175,7 @@ export class Devnet {
 
       await this.waitForLeader(urls);
       if (this.stopped) return { exitCode: failed ? 1 : 0, acked: 0, comparisons };
+      this.out.line(`status page: ${new URL(STATUS_PAGE_PATH, urls[0]).href} (every node serves its own at ${STATUS_PAGE_PATH} on its rpc port)`);
 
       traffic = new TrafficSender({ urls, tps: o.tps, chainId: net.operators[0]!.config.rollupChainId });
       traffic.start();

@@ -103,7 +103,7 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
   if (maxEpochLag !== config.maxBatchEpochLag) {
     throw new DeploymentError(`BatchInbox reads back maxEpochLag ${maxEpochLag}, configured ${config.maxBatchEpochLag}`);
   }
-  const { contract: _s, ...slashing } = await deploy("Slashing", [registry.address, batchInbox.address]);
+  const { contract: _s, ...slashing } = await deploy("Slashing", [registry.address]);
 
   // setSlasher is owner-only: the deployer owns the registry until it is handed over below.
   await send(publicClient, "setSlasher", () => registry.write.setSlasher([slashing.address]));

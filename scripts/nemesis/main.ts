@@ -18,7 +18,7 @@ const USAGE = `usage: npm run nemesis -- [--minutes N] [--seed S] [--nodes N] [-
   --tps N       client submissions per second (open loop) (default ${NEMESIS_DEFAULTS.tps})
   --senders N   sender accounts the clients sign with (default ${NEMESIS_DEFAULTS.senders})
   --skew F      spread of the nodes' timer periods around 50 ms, 0..0.5 (default ${NEMESIS_DEFAULTS.clockSkew})
-  --dir PATH    working directory (default a temp dir, kept only when the run fails)
+  --dir PATH    working directory (default a temp dir, kept only when the run fails; a killed run removes it)
   --keep        keep the working directory (node logs, history.jsonl) even when the run passes`;
 
 function parse(): NemesisOptions | undefined {

@@ -3,8 +3,6 @@
  * then stop the clients, heal everything, wait for the logs to converge and the batches to reach
  * L1, collect the final state and hand it with the history to the checker.
  */
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Address } from "viem";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
@@ -13,6 +11,7 @@ import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/generated/abi
 import { NodeRpcError, fetchRange, nodeRpc } from "../../node/rpc/client.js";
 import { NOT_FOUND } from "../../node/rpc/errors.js";
 import { Prng } from "../../sim/prng.js";
+import { makeTempDir } from "../lib/processes.js";
 import { describeGap, rebuildFromL1 } from "../lib/rebuild.js";
 import { checkHistory, type CheckReport, type LogTx, type Violation } from "./checker.js";
 import { Clients } from "./clients.js";
@@ -32,7 +31,7 @@ export type NemesisOptions = {
   /** Spread of the nodes' timer periods around 50 ms (0.2: 40..60 ms): clock-rate skew. */
   readonly clockSkew: number;
   readonly timing: NemesisTiming;
-  /** Working directory; default a fresh temp dir. */
+  /** Working directory; default a fresh temp dir, removed if the run is killed. */
   readonly dir?: string;
   /** Keep the directory (node logs, history.jsonl): always, or only when the run fails. */
   readonly keep: "always" | "on-failure" | "never";
@@ -72,7 +71,9 @@ const MAX_IN_FLIGHT = 256;
 
 export async function runNemesis(o: NemesisOptions, out: Output): Promise<NemesisResult> {
   const t0 = performance.now();
-  const dir = o.dir ?? (await mkdtemp(path.join(tmpdir(), "nemesis-")));
+  // A temp dir of ours goes with this process however it ends (a kill mid-run included) unless the
+  // run decides to keep it (cluster.close); a --dir of the user's is never the reaper's.
+  const dir = o.dir ?? makeTempDir("nemesis-");
   const history = new History(path.join(dir, "history.jsonl"));
   // Node logs carry wall-clock times; this ties the history's relative times to them.
   history.add({ kind: "info", text: `history time 0 is ${new Date(Date.now() - history.now()).toISOString()} (seed ${o.seed})` });

@@ -1,7 +1,8 @@
 /**
  * BatchService on a real chain and real stores: three members share one replicated log (driven
  * by the test, entry by entry, as the Raft driver would apply it), sign each other's requests
- * in-process, and the leader posts to the BatchInbox deployed by scripts/lib/deploy.ts.
+ * in-process, and the leader posts to the BatchInbox deployed by scripts/lib/deploy.ts, on an
+ * in-process Hardhat chain and on an Anvil.
  */
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,6 +16,7 @@ import {
   http,
   keccak256,
   parseEther,
+  serializeTransaction,
   toHex,
   type EIP1193RequestFn,
   type Hex,
@@ -25,14 +27,15 @@ import { NodeStore } from "../../node/storage/index.js";
 import { appRecordsOf, type StoredBatchHeader } from "../../node/domain/index.js";
 import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits, type BatchPoster } from "../../node/batching/index.js";
 import { toBatchHeader } from "../../node/batching/header.js";
-import { BatchL1Error } from "../../node/l1/inbox-writer.js";
 import { signBatcherBinding } from "../../node/l1/key-binding.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
+import { BatchL1Error, GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
-import { freePort } from "../../scripts/lib/devnet.js";
+import { freePort, type LocalChain } from "../../scripts/lib/devnet.js";
+import { startAnvil } from "../fixtures/anvil.js";
 import { deploySequencer, type SequencerFixture } from "../contracts/helpers/sequencer.js";
 
 const logger = createLogger({ level: "silent" });
@@ -48,9 +51,11 @@ interface Member {
   readonly proposed: Uint8Array[];
 }
 
-describe("BatchService (3 members, in-process chain)", function () {
+// The same run on both L1s: Hardhat's in-process chain, and an Anvil process.
+for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 members, ${l1 === "hardhat" ? "in-process Hardhat chain" : "Anvil"})`, function () {
   this.timeout(120_000);
   let f: SequencerFixture;
+  let anvil: LocalChain | undefined;
   let root: string;
   let epoch: number;
   let l1Down = false;
@@ -60,7 +65,17 @@ describe("BatchService (3 members, in-process chain)", function () {
   let nextPosition = 0;
   let txCounter = 0;
 
-  const limits: BatchLimits = { maxTxs: 50, maxBytes: 100_000, intervalMs: 0, deadlineMs: 60_000, maxUnpostedTxs: 8, l1Confirmations: 2 };
+  const limits: BatchLimits = {
+    maxTxs: 50,
+    maxBytes: 100_000,
+    maxL1TxBytes: GETH_MAX_TX_BYTES,
+    intervalMs: 0,
+    deadlineMs: 60_000,
+    maxInFlight: 4,
+    maxUnpostedTxs: 8,
+    maxUnpostedBytes: 1 << 20,
+    l1Confirmations: 2,
+  };
 
   /** The L1 client every member uses: the chain, or a closed port while `l1Down`. */
   function l1Clients(account: SequencerFixture["operators"][number]["signer"]) {
@@ -74,7 +89,13 @@ describe("BatchService (3 members, in-process chain)", function () {
     return { publicClient, wallet };
   }
 
-  async function makeService(i: number, store: NodeStore, metrics: NodeMetrics, wrapPoster?: (honest: BatchPoster) => BatchPoster): Promise<BatchService> {
+  async function makeService(
+    i: number,
+    store: NodeStore,
+    metrics: NodeMetrics,
+    overrides: Partial<BatchLimits> = {},
+    wrapPoster?: (honest: BatchPoster) => BatchPoster,
+  ): Promise<BatchService> {
     const op = f.operators[i]!;
     const { publicClient, wallet } = l1Clients(op.signer);
     const registry = new RegistryReader(publicClient, f.registry.address, f.chainId);
@@ -88,7 +109,7 @@ describe("BatchService (3 members, in-process chain)", function () {
       inboxFromBlock: 0n,
       publicClient,
       wallet,
-      limits,
+      limits: { ...limits, ...overrides },
       logger,
       metrics,
       selfId: self,
@@ -129,9 +150,11 @@ describe("BatchService (3 members, in-process chain)", function () {
     }
   }
 
-  async function appendTxs(n: number): Promise<void> {
+  /** Appends `n` distinct stand-in transactions of `size` bytes (at least 6). */
+  async function appendTxs(n: number, size = 6): Promise<void> {
     const txs = Array.from({ length: n }, () => {
-      const data = Uint8Array.of(2, ...toHexBytes(txCounter++), 0xc0);
+      const data = new Uint8Array(size).fill(0xc0);
+      data.set([2, ...toHexBytes(txCounter++)]);
       return { hash: keccak256(data), data };
     });
     await append([{ kind: "txs", firstPosition: nextPosition, txs }]);
@@ -157,7 +180,8 @@ describe("BatchService (3 members, in-process chain)", function () {
   }
 
   before(async () => {
-    f = await deploySequencer(3);
+    anvil = l1 === "anvil" ? await startAnvil() : undefined;
+    f = await deploySequencer(3, anvil ? { connection: anvil.connection } : {});
     epoch = Number(f.epoch);
     closedPortUrl = `http://127.0.0.1:${await freePort()}`;
     root = await mkdtemp(path.join(tmpdir(), "seq-batcher-"));
@@ -176,7 +200,8 @@ describe("BatchService (3 members, in-process chain)", function () {
       await m.service.stop();
       await m.store.close();
     }
-    await f?.connection.close();
+    if (anvil !== undefined) await anvil.close();
+    else await f?.connection.close();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -206,6 +231,9 @@ describe("BatchService (3 members, in-process chain)", function () {
     const fromL1 = decodeBatchData(Buffer.from(accepted!.data.slice(2), "hex"), 5).map((t) => keccak256(t));
     expect(fromL1).to.deep.equal(log[0]!.txs!.map((t) => t.hash));
     expect(accepted!.l1TxHash).to.equal(cut.posted!.l1TxHash);
+    // The quorum's signatures reached every member through the log, as L1 got them: what
+    // seq_getBatchCommitment serves before L1 has the batch.
+    for (const m of members) expect((await m.store.getBatch(1))!.signatures).to.deep.equal(accepted!.signatures);
     // Every member that signed recorded the header durably first.
     const signed = await Promise.all(members.map((m) => m.store.getSignedBatchHeader(1, epoch)));
     expect(signed.filter((s) => s !== undefined).length).to.be.at.least(2);
@@ -227,6 +255,27 @@ describe("BatchService (3 members, in-process chain)", function () {
       await store.close();
     }
   });
+
+  /** A snapshot of `m`'s batch state installed elsewhere, and `m`'s own store read after a restart, give the same unposted cuts. */
+  async function expectSnapshotAndRestartKeep(m: Member): Promise<void> {
+    const index = members.indexOf(m);
+    const store = await NodeStore.open(path.join(root, `snap-${log.length}`));
+    try {
+      const installed = await makeService(index, store, new NodeMetrics({ processMetrics: false }));
+      const meta = { index: log.length, term: 1, nextPosition, config: { voters: [], learners: [] } };
+      await installed.installSnapshot({ meta, data: m.service.snapshotData() } as never);
+      const restarted = await makeService(index, m.store, new NodeMetrics({ processMetrics: false }));
+      for (const other of [installed, restarted]) {
+        expect(other.state.unpostedCuts).to.deep.equal(m.service.state.unpostedCuts);
+        expect(other.state.lastPosted).to.deep.equal(m.service.state.lastPosted);
+        await other.stop();
+      }
+      expect(restarted.state.unpostedBytes()).to.equal(m.service.state.unpostedBytes());
+      for (const cut of m.service.state.unpostedCuts) expect(await store.getBatch(cut.header.batchNumber)).to.deep.equal(cut);
+    } finally {
+      await store.close();
+    }
+  }
 
   it("refuses to sign a header that differs from the applied cut or from its own log, and never two headers for one (number, epoch), even after a restart", async () => {
     await appendTxs(4);
@@ -304,31 +353,86 @@ describe("BatchService (3 members, in-process chain)", function () {
     expect(status.unpostedTxs).to.equal(10);
     expect(status.overloaded).to.equal(true); // 10 > maxUnpostedTxs 8
     expect((await leader().metrics.l1Errors.get()).values.find((v) => v.labels.operation === "read")!.value).to.be.at.least(3);
-    await appendTxs(1); // the log keeps growing meanwhile
+    await appendTxs(1); // the log keeps growing meanwhile, and is cut behind batch 3
+    await runUntil("batch 4 cut while L1 is down", () => leader().service.status().lastCut?.batchNumber === 4);
+    expect(leader().service.status()).to.deep.include({ inFlight: 2, submitted: 0 });
     l1Down = false;
-    await runUntil("batch 3 on L1", async () => (await l1Count()) === 3);
+    await runUntil("batches 3 and 4 on L1", async () => (await l1Count()) === 4);
     await f.networkHelpers.mine(1);
-    await runUntil("batch 3 posted", () => posted(3));
-    expect(leader().service.status()).to.deep.include({ consecutiveFailures: 0, overloaded: false });
+    await runUntil("batches 3 and 4 posted", () => posted(4));
+    expect(leader().service.status()).to.deep.include({ consecutiveFailures: 0, overloaded: false, inFlight: 0 });
   });
 
-  it("re-cuts an unposted batch at the current epoch when its epoch is too old for the inbox", async () => {
-    await appendTxs(2); // positions 11.. plus the one appended while L1 was down: cut as batch 4
-    await runUntil("batch 4 cut", () => leader().service.status().lastCut?.batchNumber === 4);
+  it("re-cuts every unposted cut in order at the current epoch when the oldest's epoch is too old for the inbox", async () => {
+    await appendTxs(2);
+    await runUntil("batch 5 cut", () => leader().service.status().lastCut?.batchNumber === 5);
     const oldEpoch = leader().service.status().lastCut!.epoch;
     l1Down = true; // hold the posting while three epochs pass
-    await runUntil("a failure", () => leader().service.status().consecutiveFailures >= 1);
+    await appendTxs(3);
+    await runUntil("batch 6 cut behind it while L1 is down", () => leader().service.status().lastCut?.batchNumber === 6);
+    const stale = (await members[2]!.store.getBatch(6))!.header;
     for (let i = 0; i < 3; i++) await f.mineToNextEpoch();
     epoch = Number(await f.registry.read.currentEpoch());
     l1Down = false;
-    await runUntil("batch 4 on L1", async () => (await l1Count()) === 4);
+    await runUntil("batches 5 and 6 on L1", async () => (await l1Count()) === 6);
     await f.networkHelpers.mine(1);
-    await runUntil("batch 4 posted", () => posted(4));
-    const onL1 = await f.inbox.read.batch([4n]);
-    expect(Number(onL1.epoch)).to.equal(epoch);
+    await runUntil("batches 5 and 6 posted", () => posted(6));
+    // Batch 5 was re-cut (too old), batch 6 too (chained to the old batch 5): same contents.
+    for (const n of [5n, 6n]) expect(Number((await f.inbox.read.batch([n])).epoch)).to.equal(epoch);
     expect(epoch).to.be.greaterThan(oldEpoch + 2);
-    // Members signed batch 4 under the new epoch; the old epoch's signatures stay on record.
-    expect(await members[1]!.store.getSignedBatchHeader(4, epoch)).to.not.equal(undefined);
+    const six = (await members[2]!.store.getBatch(6))!.header;
+    expect(six).to.deep.equal({ ...stale, epoch, prevBatchHash: storedBatchHash((await members[2]!.store.getBatch(5))!.header) });
+    // Members signed both under the new epoch.
+    for (const n of [5, 6]) expect(await members[1]!.store.getSignedBatchHeader(n, epoch)).to.not.equal(undefined);
+  });
+
+  it("pipelines cuts: sends each while the ones before wait in the mempool, and a new leader taking over mid-way loses none and doubles none", async () => {
+    const request = (method: string, params: unknown[] = []) => f.connection.provider.request({ method, params });
+    const mempool = async (address: Hex) =>
+      (await f.publicClient.getTransactionCount({ address, blockTag: "pending" })) - (await f.publicClient.getTransactionCount({ address }));
+    const [oldLeader, newLeader] = [leader(), members.find((m) => !m.leader && m !== members[0])!];
+    const oldBatcher = f.operators[members.indexOf(oldLeader)]!.signer.address;
+    const newBatcher = f.operators[members.indexOf(newLeader)]!.signer.address;
+    const fromBlock = await f.publicClient.getBlockNumber();
+    await request("evm_setAutomine", [false]);
+    try {
+      await appendTxs(4 * limits.maxTxs); // four full batches: 7..10
+      // The old leader sends batches 7 and 8 without any block being mined: both wait in the mempool.
+      await runUntil("batches 7 and 8 sent", () => oldLeader.service.status().submitted === 2);
+      expect(await mempool(oldBatcher)).to.equal(2);
+      expect(await l1Count()).to.equal(6);
+      expect(oldLeader.service.status().inFlight).to.be.within(3, limits.maxInFlight);
+
+      oldLeader.leader = false;
+      newLeader.leader = true;
+      // The new leader finds 7 and 8 pending in the mempool (sends neither again), cuts the rest
+      // and sends 9 and 10 behind them.
+      await runUntil("batches 9 and 10 sent by the new leader", () => newLeader.service.status().submitted === 4);
+      expect(await mempool(newBatcher)).to.equal(2);
+      expect(await mempool(oldBatcher)).to.equal(2);
+      expect(newLeader.service.status().inFlight).to.equal(4);
+      await expectSnapshotAndRestartKeep(newLeader);
+      await runUntil("batches 7..10 posted", async () => {
+        await f.networkHelpers.mine(1);
+        return posted(10);
+      });
+    } finally {
+      await request("evm_setAutomine", [true]);
+    }
+    // Each batch was accepted exactly once, with the header every member's log holds.
+    for (let n = 7; n <= 10; n++) {
+      const accepted = await f.inbox.getEvents.BatchAccepted({ batchNumber: BigInt(n) }, { fromBlock });
+      expect(accepted, `batch ${n}`).to.have.length(1);
+      for (const m of members) expect(storedBatchHash((await m.store.getBatch(n))!.header)).to.equal(accepted[0]!.args.batchHash);
+    }
+    // The ordered list rebuilt from L1 alone is the log's, position by position.
+    const batches = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
+    const fromL1 = batches.flatMap((b) => {
+      if (!b.readable) throw new Error(`batch ${b.batchNumber} is not readable from L1`);
+      return decodeBatchData(Buffer.from(b.data.slice(2), "hex")).map((t) => keccak256(t));
+    });
+    expect(fromL1).to.deep.equal(log.flatMap((e) => (e.txs ?? []).map((t) => t.hash)));
+    expect(newLeader.service.status()).to.deep.include({ inFlight: 0, submitted: 0, unpostedTxs: 0, unpostedBytes: 0 });
   });
 
   it("S3: a leader whose batch another member's batcher posts first (between its inbox read and its submit) records that post and sends nothing", async () => {
@@ -345,18 +449,19 @@ describe("BatchService (3 members, in-process chain)", function () {
       },
     });
     await m.service.stop();
-    m.service = await makeService(i, m.store, m.metrics, racing);
+    m.service = await makeService(i, m.store, m.metrics, {}, racing);
     const nonceBefore = await f.publicClient.getTransactionCount({ address: f.operators[i]!.signer.address });
+    const n = (await l1Count()) + 1;
     await appendTxs(3);
-    await runUntil("batch 5 on L1", async () => (await l1Count()) === 5);
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
     await f.networkHelpers.mine(1);
-    await runUntil("batch 5 recorded as posted", () => posted(5));
+    await runUntil(`batch ${n} recorded as posted`, () => posted(n));
     expect(raced).to.not.equal(undefined);
-    expect(m.service.status().lastPosted).to.deep.include({ batchNumber: 5, l1TxHash: raced });
+    expect(m.service.status().lastPosted).to.deep.include({ batchNumber: n, l1TxHash: raced });
     expect(m.service.status().consecutiveFailures).to.equal(0);
     // The leader found it accepted in its simulation and sent no transaction at all.
     expect(await f.publicClient.getTransactionCount({ address: f.operators[i]!.signer.address })).to.equal(nonceBefore);
-    expect(await f.inbox.getEvents.BatchAlreadyAccepted({ batchNumber: 5n }, { fromBlock: 0n })).to.deep.equal([]);
+    expect(await f.inbox.getEvents.BatchAlreadyAccepted({ batchNumber: BigInt(n) }, { fromBlock: 0n })).to.deep.equal([]);
   });
 
   it("a leader whose batcher the registry does not name says so (account and fix), and posts once it is the batcher again", async () => {
@@ -366,21 +471,23 @@ describe("BatchService (3 members, in-process chain)", function () {
     // The operator moved its batcher to another account; this node still pays from its signer.
     const elsewhere = privateKeyToAccount(keccak256(toHex("elsewhere")));
     await f.registry.write.setBatcher([elsewhere.address, await signBatcherBinding(elsewhere, f.domain, op.address)], { account: op.address });
+    const n = (await l1Count()) + 1;
     await appendTxs(2);
     await runUntil("a NotBatcher failure", () => (m.service.status().lastError ?? "").includes("NotBatcher"));
     expect(m.service.status().lastError).to.contain(`the batcher account ${op.signer.address}`).and.contain("seq set-batcher");
-    expect(m.service.status().lastCut).to.deep.include({ batchNumber: 6, epoch, posted: false });
-    expect(await l1Count()).to.equal(5);
+    expect(m.service.status().lastCut).to.deep.include({ batchNumber: n, epoch, posted: false });
+    expect(await l1Count()).to.equal(n - 1);
     // Back to the default (its signer): the same cut goes through.
     await f.registry.write.setBatcher([op.signer.address, "0x"], { account: op.address });
-    await runUntil("batch 6 on L1", async () => (await l1Count()) === 6);
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
   });
 
   it("re-cuts at the current epoch when the inbox refuses its batcher for the cut's epoch (a leader that joined the set later)", async () => {
     const m = leader();
     const i = members.indexOf(m);
+    const previous = await l1Count();
     await f.networkHelpers.mine(1);
-    await runUntil("batch 6 recorded as posted", () => posted(6));
+    await runUntil(`batch ${previous} recorded as posted`, () => posted(previous));
     // This leader stands for one that was no member of the cut's epoch: the inbox's answer to it.
     const refusing = (honest: BatchPoster): BatchPoster => ({
       gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
@@ -390,15 +497,54 @@ describe("BatchService (3 members, in-process chain)", function () {
       },
     });
     await m.service.stop();
-    m.service = await makeService(i, m.store, m.metrics, refusing);
+    m.service = await makeService(i, m.store, m.metrics, {}, refusing);
+    const n = previous + 1;
     await appendTxs(2);
-    await runUntil("batch 7 cut", () => m.service.status().lastCut?.batchNumber === 7);
+    await runUntil(`batch ${n} cut`, () => m.service.status().lastCut?.batchNumber === n);
     const cutEpoch = m.service.status().lastCut!.epoch;
     await f.mineToNextEpoch();
     epoch = Number(await f.registry.read.currentEpoch());
     expect(epoch).to.be.greaterThan(cutEpoch);
-    await runUntil("batch 7 on L1", async () => (await l1Count()) === 7);
-    expect(Number((await f.inbox.read.batch([7n])).epoch)).to.equal(epoch);
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
+    expect(Number((await f.inbox.read.batch([BigInt(n)])).epoch)).to.equal(epoch);
+  });
+  // Last: it leaves a transaction in the log that no batch can carry.
+  it("S4: no cut makes an L1 transaction over maxL1TxBytes, a transaction no L1 transaction can carry is reported and never cut, and the unposted bytes are bounded", async () => {
+    // The registry has 100 seats: a cut leaves room for 100 signatures (16,032 bytes of calldata).
+    const small = { maxL1TxBytes: 24_000, maxUnpostedBytes: 5_000 };
+    for (const m of members) {
+      await m.service.stop();
+      m.service = await makeService(members.indexOf(m), m.store, m.metrics, small);
+    }
+    const fromBlock = (await f.publicClient.getBlockNumber()) + 1n;
+    const first = nextPosition;
+    await appendTxs(20, 1_000); // 20 kB: more than one 24,000-byte L1 transaction can carry with room for 100 signatures
+    await runUntil("the 20 transactions posted", async () => {
+      await f.networkHelpers.mine(1);
+      return members.every((m) => m.service.status().lastPosted?.lastPosition === first + 19);
+    });
+    const accepted = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, fromBlock, await f.publicClient.getBlockNumber());
+    expect(accepted.length).to.be.at.least(3);
+    for (const b of accepted) {
+      const tx = await f.publicClient.getTransaction({ hash: b.l1TxHash });
+      const raw = serializeTransaction(
+        { type: "eip1559", chainId: f.chainId, nonce: tx.nonce, gas: tx.gas, maxFeePerGas: tx.maxFeePerGas!, maxPriorityFeePerGas: tx.maxPriorityFeePerGas!, to: tx.to!, value: tx.value, data: tx.input },
+        { r: tx.r, s: tx.s, yParity: tx.yParity! },
+      );
+      expect(raw, `batch ${b.batchNumber}`).to.have.length.below(2 + 2 * small.maxL1TxBytes);
+      expect(keccak256(raw)).to.equal(b.l1TxHash);
+    }
+    expect(leader().service.status()).to.deep.include({ overloaded: false, unpostedBytes: 0 });
+
+    // One unposted transaction of 9 kB (admitted under an older, larger maxTxBytes) is over the
+    // byte bound on its own, and no batch carrying it fits: the leader says so and cuts nothing.
+    const cutBefore = leader().service.status().lastCut!.batchNumber;
+    await appendTxs(1, 9_000);
+    const status = leader().service.status();
+    expect(status).to.deep.include({ unpostedTxs: 1, overloaded: true });
+    expect(status.unpostedBytes).to.equal(9_002);
+    await runUntil("the leader reporting it", () => /position \d+ \(9000 bytes\) .* can never be posted/.test(leader().service.status().lastError ?? ""));
+    expect(leader().service.status().lastCut!.batchNumber).to.equal(cutBefore);
   });
 });
 

@@ -175,11 +175,13 @@ describe("end to end: commitments, batches and slashing through node/commitments
       expect(after.activeStake < before.activeStake).to.equal(true);
     });
 
-    it("broken order commitment: the rogue certificate against the accepted batch", async () => {
+    it("broken order commitment: the rogue certificate against the accepted batch its signer also signed", async () => {
       const batchTree = buildPositionalTree(0n, rawTxs.map((raw) => keccak256(raw)));
       const before = (await f.registry.read.operatorInfo([leader.address])).activeStake;
-      const id = brokenCommitmentOffenceId(leader.signer.address, rogueCertificate);
-      await f.slashing.write.slashBrokenCommitment([3n, rogueLeaf(), receipts[3]!.txHash, merkleProof(batchTree, 3), ...(await f.commitProof(id))], { account: f.reporter.account });
+      const id = brokenCommitmentOffenceId(leader.signer.address, header1.batchNumber);
+      // The leader's own signature of batch 1, as the submitBatch calldata carries it.
+      const batchLeaf = { header: header1, signature: signatures1[0]!, txHash: receipts[3]!.txHash, proof: merkleProof(batchTree, 3) };
+      await f.slashing.write.slashBrokenCommitment([3n, rogueLeaf(), batchLeaf, ...(await f.commitProof(id))], { account: f.reporter.account });
       expect((await f.registry.read.operatorInfo([leader.address])).activeStake < before).to.equal(true);
     });
 

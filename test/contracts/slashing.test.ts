@@ -7,6 +7,7 @@ import {
   batchEquivocationOffenceId,
   brokenCommitmentOffenceId,
   certificateEquivocationOffenceId,
+  conflictingBatchesOffenceId,
   proofCommitment,
 } from "../../node/watchtower/slashing.js";
 import {
@@ -63,8 +64,11 @@ describe("Slashing", () => {
     };
   }
 
-  function batchLeaf(position: bigint): [Hex, Hex[]] {
-    return [batch1.txHashes[Number(position)]!, merkleProof(batch1.tree, Number(position))];
+  /** The SignedBatchLeaf argument for `position` of batch 1 (or `batch`), signed by `by`. */
+  async function batchLeaf(position: bigint, by: Operator | typeof stranger, batch: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] } = batch1) {
+    const signer = "signer" in by ? by.signer : by;
+    const index = Number(position - batch.header.firstPosition);
+    return { header: batch.header, signature: await signBatchHeader(signer, f.domain, batch.header), txHash: batch.txHashes[index]!, proof: merkleProof(batch.tree, index) };
   }
 
   const gasOf = async (hash: Promise<Hex>) => (await f.publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
@@ -239,28 +243,144 @@ describe("Slashing", () => {
       c = await certify(f.operators[2]!, 5n, txs);
     });
 
-    it("rejects agreement with the batch, uncovered positions, bad proofs and signatures", async () => {
-      const slash = (position: bigint, x: ReturnType<typeof leafOf>, batchTx: Hex, proof: Hex[]) =>
-        f.slashing.write.slashBrokenCommitment([position, x, batchTx, proof, ...uncommitted()]);
-      await expectError(slash(5n, leafOf(c, 5n), ...batchLeaf(5n)), "LeavesAgree", [batch1.txHashes[5]!]);
-      await expectError(slash(8n, leafOf(c, 7n), ...batchLeaf(8n)), "PositionOutOfRange", [0n, 8n, 5n, 7n]);
-      const late = await certify(f.operators[2]!, 10n, fakeTxHashes(2, "late"));
-      await expectError(slash(10n, leafOf(late, 10n), ...batchLeaf(6n)), "NoBatchCoversPosition", [10n]);
-      const [tx6, proof6] = batchLeaf(6n);
-      await expectError(slash(6n, leafOf(c, 6n), tx6, merkleProof(batch1.tree, 7)), "InvalidProof", [1n]);
-      await expectError(slash(6n, leafOf(c, 6n), keccak256(toHex("not in batch")), proof6), "InvalidProof", [1n]);
-      await expectError(slash(6n, leafOf(c, 6n, { proof: merkleProof(c.tree, 0) }), tx6, proof6), "InvalidProof", [0n]);
-      await expectError(slash(6n, leafOf(c, 6n, { signature: "0x1234" }), tx6, proof6), "BadSignature", [0n]);
+    it("rejects agreement with the batch, positions outside either range, bad proofs and signatures", async () => {
+      const op = f.operators[2]!;
+      const slash = (position: bigint, x: ReturnType<typeof leafOf>, y: Awaited<ReturnType<typeof batchLeaf>>) =>
+        f.slashing.write.slashBrokenCommitment([position, x, y, ...uncommitted()]);
+      const at6 = await batchLeaf(6n, op);
+      await expectError(slash(5n, leafOf(c, 5n), await batchLeaf(5n, op)), "LeavesAgree", [batch1.txHashes[5]!]);
+      await expectError(slash(8n, leafOf(c, 7n), await batchLeaf(8n, op)), "PositionOutOfRange", [0n, 8n, 5n, 7n]);
+      const late = await certify(op, 10n, fakeTxHashes(2, "late"));
+      await expectError(slash(10n, leafOf(late, 10n), at6), "PositionOutOfRange", [1n, 10n, 0n, 9n]);
+      await expectError(slash(6n, leafOf(c, 6n), { ...at6, proof: merkleProof(batch1.tree, 7) }), "InvalidProof", [1n]);
+      await expectError(slash(6n, leafOf(c, 6n), { ...at6, txHash: keccak256(toHex("not in batch")) }), "InvalidProof", [1n]);
+      await expectError(slash(6n, leafOf(c, 6n, { proof: merkleProof(c.tree, 0) }), at6), "InvalidProof", [0n]);
+      await expectError(slash(6n, leafOf(c, 6n, { signature: "0x1234" }), at6), "BadSignature", [0n]);
+      await expectError(slash(6n, leafOf(c, 6n), { ...at6, signature: "0x1234" }), "BadSignature", [1n]);
       const s = await certify(stranger, 5n, c.txHashes);
-      await expectError(slash(6n, leafOf(s, 6n), tx6, proof6), "UnknownSigner", [stranger.address]);
+      await expectError(slash(6n, leafOf(s, 6n), await batchLeaf(6n, stranger)), "UnknownSigner", [stranger.address]);
     });
 
-    it("slashes the signer of a certificate the accepted batch contradicts, once", async () => {
+    it("S2: a certificate contradicted by a batch its signer did not sign proves nothing against that signer", async () => {
+      // Batch 1 was signed by operators 0 and 1, not by operator 2, whose certificate it contradicts.
+      // On 4a015c6 this proof slashed operator 2: any stake majority could frame an honest leader.
+      const signedBy0 = await batchLeaf(6n, f.operators[0]!);
+      await expectError(
+        f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), signedBy0, ...uncommitted()]),
+        "SignersDiffer",
+        [f.operators[2]!.signer.address, f.operators[0]!.signer.address],
+      );
+    });
+
+    it("slashes a signer of a certificate and of a batch header that contradicts it, once per batch however many certificates", async () => {
       const op = f.operators[2]!;
-      const [tx6, proof6] = batchLeaf(6n);
-      const offenceId = brokenCommitmentOffenceId(op.signer.address, c.certificate);
-      const id = await expectSlash("slashBrokenCommitment", offenceId, (r, salt) => f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6, r, salt], asReporter()), 2, op);
-      await expectError(f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), tx6, proof6, ...(await f.commitProof(id, f.outsider))]), "AlreadySlashed", [id]);
+      const at6 = await batchLeaf(6n, op);
+      const offenceId = brokenCommitmentOffenceId(op.signer.address, 1n);
+      const id = await expectSlash("slashBrokenCommitment", offenceId, (r, salt) => f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), at6, r, salt], asReporter()), 2, op);
+      await expectError(f.slashing.write.slashBrokenCommitment([6n, leafOf(c, 6n), at6, ...(await f.commitProof(id, f.outsider))]), "AlreadySlashed", [id]);
+      // S2: another certificate the same batch breaks is the same incident (on 4a015c6 each
+      // certificate was its own offence: twenty of them took 88 % of a leader's stake).
+      const again = await certify(op, 6n, [keccak256(toHex("promised again"))], 2n);
+      await expectError(f.slashing.write.slashBrokenCommitment([6n, leafOf(again, 6n), at6, ...(await f.commitProof(id, f.outsider, "again"))]), "AlreadySlashed", [id]);
+    });
+  });
+
+  describe("S2: conflicting batches (a colluding majority cannot frame an honest leader)", () => {
+    // A fresh set: an honest leader with a certificate, and two colluders holding more than half
+    // the stake. All three signed the honest header of batch 2 (the user's accountable
+    // commitment); the colluders then sign a rogue header of batch 2 under a later epoch that
+    // puts another transaction at position 11.
+    let g: SequencerFixture;
+    let honest: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] };
+    let rogue: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] };
+    /** The rogue batch's raw transactions (the honest ones but at position 11). */
+    let rogueTxs: Hex[];
+    let leaderCert: Certified;
+    const leafIn = async (g2: SequencerFixture, b: typeof honest, position: bigint, by: Operator) => {
+      const index = Number(position - b.header.firstPosition);
+      return { header: b.header, signature: await signBatchHeader(by.signer, g2.domain, b.header), txHash: b.txHashes[index]!, proof: merkleProof(b.tree, index) };
+    };
+
+    before(async () => {
+      g = await deploySequencer(3);
+      const b1 = g.makeBatch({ epoch: g.epoch, batchNumber: 1n, prevBatchHash: g.ZERO_HASH, firstPosition: 0n, txs: fakeTxs(10, "g1") });
+      await g.submitBatch([b1.header, b1.data, await g.signHeader(b1.header)]);
+      const next = { batchNumber: 2n, prevBatchHash: batchHash(b1.header), firstPosition: 10n };
+      const honestTxs = fakeTxs(3, "honest");
+      rogueTxs = [honestTxs[0]!, toHex("rogue"), honestTxs[2]!];
+      const h = g.makeBatch({ ...next, epoch: g.epoch, txs: honestTxs });
+      const r = g.makeBatch({ ...next, epoch: g.epoch + 1n, txs: rogueTxs });
+      honest = { header: h.header, tree: h.tree, txHashes: h.txHashes };
+      rogue = { header: r.header, tree: r.tree, txHashes: r.txHashes };
+      const leader = g.operators[0]!;
+      const c = await g.certify({ address: leader.signer.address, signer: leader.signer, stake: 0n }, 10n, h.txHashes, 1n);
+      leaderCert = { ...c, txHashes: h.txHashes, signature: await signOrderCommitment(leader.signer, g.domain, c.certificate) };
+    });
+
+    const expectGError = (promise: Promise<unknown>, name: string, args: unknown[]) =>
+      g.viem.assertions.revertWithCustomErrorWithArgs(promise as Promise<Hex>, g.slashing, name as never, args as never);
+
+    it("S2: the honest leader's certificate against the rogue batch slashes nobody, and neither does its honest header", async () => {
+      const [leader, colluder] = [g.operators[0]!, g.operators[1]!];
+      const certLeaf = { certificate: leaderCert.certificate, signature: leaderCert.signature, txHash: honest.txHashes[1]!, proof: merkleProof(leaderCert.tree, 1) };
+      const noCommitment = [g.reporter.account.address, keccak256(toHex("none"))] as const;
+      await expectGError(g.slashing.write.slashBrokenCommitment([11n, certLeaf, await leafIn(g, rogue, 11n, colluder), ...noCommitment]), "SignersDiffer", [
+        leader.signer.address,
+        colluder.signer.address,
+      ]);
+      await expectGError(
+        g.slashing.write.slashConflictingBatches([11n, await leafIn(g, honest, 11n, leader), await leafIn(g, rogue, 11n, colluder), ...noCommitment]),
+        "SignersDiffer",
+        [leader.signer.address, colluder.signer.address],
+      );
+      expect((await g.registry.read.operatorInfo([leader.address])).jailed).to.equal(false);
+    });
+
+    it("S2: each colluder that signed both headers is slashed, once for the incident", async () => {
+      for (const colluder of [g.operators[1]!, g.operators[2]!]) {
+        const before = await g.registry.read.operatorInfo([colluder.address]);
+        const id = conflictingBatchesOffenceId(colluder.signer.address, honest.header, rogue.header);
+        await g.slashing.write.slashConflictingBatches([11n, await leafIn(g, honest, 11n, colluder), await leafIn(g, rogue, 11n, colluder), ...(await g.commitProof(id))], {
+          account: g.reporter.account,
+        });
+        const after = await g.registry.read.operatorInfo([colluder.address]);
+        expect(after.jailed).to.equal(true);
+        expect(after.activeStake).to.equal(before.activeStake - (before.activeStake * SLASH_FRACTION_BPS) / 10_000n);
+        // The same two headers are one incident, in either order.
+        await expectGError(
+          g.slashing.write.slashConflictingBatches([11n, await leafIn(g, rogue, 11n, colluder), await leafIn(g, honest, 11n, colluder), ...(await g.commitProof(id, g.outsider))]),
+          "AlreadySlashed",
+          [id],
+        );
+      }
+      expect((await g.registry.read.operatorInfo([g.operators[0]!.address])).jailed).to.equal(false);
+    });
+
+    it("rejects agreeing leaves, bad proofs and headers of the same content", async () => {
+      const op = g.operators[0]!;
+      const noCommitment = [g.reporter.account.address, keccak256(toHex("none"))] as const;
+      const slash = async (position: bigint, a: typeof honest, b: typeof honest) =>
+        g.slashing.write.slashConflictingBatches([position, await leafIn(g, a, position, op), await leafIn(g, b, position, op), ...noCommitment]);
+      await expectGError(slash(10n, honest, rogue), "LeavesAgree", [honest.txHashes[0]!]);
+      const outside = [13n, await leafIn(g, honest, 12n, op), await leafIn(g, rogue, 11n, op), ...noCommitment] as const;
+      await expectGError(g.slashing.write.slashConflictingBatches(outside), "PositionOutOfRange", [0n, 13n, 10n, 12n]);
+      const bad = { ...(await leafIn(g, rogue, 11n, op)), proof: merkleProof(rogue.tree, 2) };
+      await expectGError(g.slashing.write.slashConflictingBatches([11n, await leafIn(g, honest, 11n, op), bad, ...noCommitment]), "InvalidProof", [1n]);
+      // A re-cut under a later epoch keeps the content: it can never disagree at a position.
+      const recut = { ...honest, header: { ...honest.header, epoch: honest.header.epoch + 1n } };
+      await expectGError(slash(11n, honest, recut), "LeavesAgree", [honest.txHashes[1]!]);
+    });
+
+    it("two headers of one batch number and epoch are one batch-equivocation incident, whichever function proves it", async () => {
+      const op = g.operators[0]!;
+      const other = g.makeBatch({ epoch: honest.header.epoch, batchNumber: 2n, prevBatchHash: honest.header.prevBatchHash, firstPosition: 10n, txs: rogueTxs });
+      const otherB = { header: other.header, tree: other.tree, txHashes: rogue.txHashes };
+      const id = batchEquivocationOffenceId(op.signer.address, 2n, honest.header.epoch);
+      expect(conflictingBatchesOffenceId(op.signer.address, honest.header, other.header)).to.equal(id);
+      await g.slashing.write.slashConflictingBatches([11n, await leafIn(g, honest, 11n, op), await leafIn(g, otherB, 11n, op), ...(await g.commitProof(id))], { account: g.reporter.account });
+      const sigA = await signBatchHeader(op.signer, g.domain, honest.header);
+      const sigB = await signBatchHeader(op.signer, g.domain, other.header);
+      await expectGError(g.slashing.write.slashBatchEquivocation([honest.header, sigA, other.header, sigB, ...(await g.commitProof(id, g.outsider))]), "AlreadySlashed", [id]);
     });
   });
 
@@ -269,8 +389,7 @@ describe("Slashing", () => {
     async function freshOffence(i: number) {
       const offender = await f.registerOperator(i, MIN_STAKE * 10n);
       const c = await certify(offender, 5n, [batch1.txHashes[5]!, keccak256(toHex(`promised-${i}`)), batch1.txHashes[7]!]);
-      const [tx6, proof6] = batchLeaf(6n);
-      return { offender, proof: [6n, leafOf(c, 6n), tx6, proof6] as const, offenceId: brokenCommitmentOffenceId(offender.signer.address, c.certificate) };
+      return { offender, proof: [6n, leafOf(c, 6n), await batchLeaf(6n, offender)] as const, offenceId: brokenCommitmentOffenceId(offender.signer.address, 1n) };
     }
     const balanceOf = (who: { account: { address: Hex } }) => f.token.read.balanceOf([who.account.address]);
 

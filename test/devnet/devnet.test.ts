@@ -71,16 +71,27 @@ describe("devnet (npm start)", function () {
       await chain?.close();
     });
 
-    it("deploys there, and SIGINT stops the traffic, every node and the run cleanly", async () => {
+    it("deploys there, prints a status page that answers, and SIGINT stops the traffic, every node and the run cleanly", async () => {
       let signalled = false;
+      let page: { url: string; status: number; contentType: string | null; html: string } | undefined;
       const run = await runDevnet(["--l1-rpc", chain.url, "--nodes", "3", "--tps", "10"], (output, kill) => {
         // Three status lines with transactions committed: the devnet is up and sequencing.
         if (!signalled && committedSeries(output).filter((c) => c > 0).length >= 3) {
           signalled = true;
-          kill("SIGINT");
+          const url = /^status page: (\S+)/m.exec(output)?.[1];
+          if (url === undefined) return kill("SIGINT");
+          void fetch(url)
+            .then(async (r) => (page = { url, status: r.status, contentType: r.headers.get("content-type"), html: await r.text() }))
+            .catch(() => undefined) // page stays undefined: the expectation below says so
+            .finally(() => kill("SIGINT"));
         }
       });
       expect(signalled, run.output).to.equal(true);
+      expect(page, `a status page line that answers:\n${run.output}`).to.not.equal(undefined);
+      expect(page!.url).to.match(/^http:\/\/127\.0\.0\.1:\d+\/ui\/$/);
+      expect(page!.status).to.equal(200);
+      expect(page!.contentType).to.equal("text/html; charset=utf-8");
+      expect(page!.html).to.contain('<script src="/ui/status.js"');
       expect(run.code, run.output).to.equal(0);
       expect(run.output).to.contain(`L1: ${chain.url}`).and.contain("SIGINT: stopping");
       const pids = pidsOf(run.output);

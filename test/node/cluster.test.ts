@@ -6,8 +6,15 @@ import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, http, keccak256, type Hex } from "viem";
-import { converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
-import { decodeOrderCommitmentProof, verifyOrderCommitmentOnL1, type OrderCommitmentProofJson } from "../../node/commitments/index.js";
+import { agreedLeader, converged, enterNextEpoch, metricValue, rangeOf, rpc, signedTx, sender, submit, until, type Status } from "./helpers.js";
+import {
+  decodeOrderCommitmentProof,
+  decodeQuorumCommitment,
+  verifyOrderCommitmentOnL1,
+  verifyQuorumCommitmentOnL1,
+  type OrderCommitmentProofJson,
+  type QuorumCommitmentJson,
+} from "../../node/commitments/index.js";
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
   deployAndStake,
@@ -35,15 +42,7 @@ describe("sequencer cluster (3 node processes)", function () {
   const urls = () => net.operators.map((o) => o.rpcUrl);
   const liveUrls = () => net.operators.filter((_, i) => procs[i] !== undefined).map((o) => o.rpcUrl);
 
-  async function leaderIndex(candidates = liveUrls(), not = -1): Promise<number> {
-    return until("a leader all live nodes agree on", async () => {
-      const statuses = await Promise.all(candidates.map((u) => rpc<Status>(u, "seq_status")));
-      const leader = statuses[0]!.leader;
-      if (leader === null || !statuses.every((s) => s.leader === leader)) return undefined;
-      const i = net.operators.findIndex((o) => o.operator.toLowerCase() === leader);
-      return i >= 0 && i !== not ? i : undefined;
-    });
-  }
+  const leaderIndex = (candidates = liveUrls(), not = -1) => agreedLeader(candidates, net.operators, not);
 
   before(async () => {
     dir = makeTempDir("seq-cluster-");
@@ -70,6 +69,12 @@ describe("sequencer cluster (3 node processes)", function () {
     const unencrypted = (i: number) => readFile(path.join(net.operators[i]!.dir, "node.log"), "utf8").then((log) => log.includes("is stored unencrypted"));
     expect(await unencrypted(0)).to.equal(false);
     expect(await unencrypted(1)).to.equal(true);
+  });
+
+  it("starts from a genesis configuration weighted by stake: quorums are by stake from the first entry on", async () => {
+    const genesis = JSON.parse(await readFile(path.join(net.operators[0]!.config.dataDir, "genesis.json"), "utf8")) as { voters: string[]; weights: string[] };
+    expect(genesis.weights).to.deep.equal(["2400", "1500", "1000"].map((t) => (BigInt(t) * 10n ** 18n).toString()));
+    expect(genesis.voters).to.have.length(3);
   });
 
   it("gives every transaction sent to any node a commitment that verifies on L1, gap-free, identical on all nodes", async () => {
@@ -101,6 +106,22 @@ describe("sequencer cluster (3 node processes)", function () {
     const logs = await Promise.all(urls().map((u) => rangeOf(u, 0, next)));
     expect(logs[1]).to.deep.equal(logs[0]);
     expect(logs[2]).to.deep.equal(logs[0]);
+  });
+
+  it("S2: gives every acknowledged transaction a quorum commitment, co-signed by more than half the stake, that verifies on L1 from any node", async () => {
+    const client = createPublicClient({ transport: http(chain.url) });
+    const registry = net.deployment.registry.address;
+    let i = 0;
+    for (const [hash, ack] of acknowledged) {
+      // Pending until the leader's next quorum round: the node says so with a retryable error.
+      const json = await submit<QuorumCommitmentJson>(urls()[i++ % 3]!, hash as Hex, 60_000, "seq_getQuorumCommitment");
+      const q = decodeQuorumCommitment(json);
+      expect(q.position).to.equal(BigInt(ack.position));
+      expect(q.txHash).to.equal(hash);
+      const result = await verifyQuorumCommitmentOnL1(q, { client, registry });
+      expect(result.valid, JSON.stringify(result.reasons)).to.equal(true);
+      expect(result.signedStake * 2n > result.activeStake).to.equal(true);
+    }
   });
 
   it("lets an operator send a test transaction and verify its commitment on L1 from the CLI", async () => {

@@ -1,8 +1,11 @@
 /** Helpers for tests that drive node processes over JSON-RPC. */
+import { readFile } from "node:fs/promises";
 import { parseGwei, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 export { enterNextEpoch } from "../../scripts/lib/devnet.js";
 import { NodeRpcError, fetchRange, nodeRpc } from "../../node/rpc/client.js";
+import { keepTempDir, removeTempDir } from "../../scripts/lib/processes.js";
+import type { NodeProcess } from "../../scripts/lib/devnet.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
@@ -45,6 +48,34 @@ export interface Status {
   appliedIndex: number;
 }
 
+/**
+ * The end of a test file's temp dir (call it from `after`, passing `this.test?.parent`): removed,
+ * unless `KEEP_TEST_DIR` is set and a test of `suite` did not pass (a failure, or a failed hook
+ * that kept tests from running), or `KEEP_TEST_DIR=always`; a kept dir (the nodes' `node.log`
+ * files, their data) is handed back from the reaper and its path printed.
+ */
+export async function releaseTestDir(dir: string | undefined, suite: Mocha.Suite | undefined): Promise<void> {
+  if (dir === undefined) return;
+  const keep = process.env.KEEP_TEST_DIR;
+  const failed = suite === undefined || suite.tests.some((t) => t.state !== "passed");
+  if (keep === "always" || (keep && failed)) {
+    keepTempDir(dir);
+    console.log(`      kept ${dir}`);
+  } else await removeTempDir(dir);
+}
+
+/** For a failure message: each node process that has exited, how, and the end of its node.log ("" when all run). */
+export async function exitedNodes(procs: ReadonlyMap<number, NodeProcess>, lines = 15): Promise<string> {
+  const exited = [...procs].filter(([, p]) => p.child.exitCode !== null || p.child.signalCode !== null);
+  const parts = await Promise.all(
+    exited.map(async ([i, p]) => {
+      const tail = (await readFile(p.logFile, "utf8").catch(() => "")).trimEnd().split("\n").slice(-lines).join("\n");
+      return `node ${i} exited (${p.child.exitCode ?? p.child.signalCode}); the end of ${p.logFile}:\n${tail}`;
+    }),
+  );
+  return parts.join("\n");
+}
+
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -52,6 +83,7 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
     try {
       const v = await fn();
       if (v !== undefined) return v;
+      last = undefined; // an error reported at the deadline is the last attempt's, not an early one's
     } catch (e) {
       last = e;
     }
@@ -79,6 +111,22 @@ export async function signedTx(): Promise<Hex> {
 export async function rangeOf(url: string, from: number, count: number): Promise<{ position: number; txHash: string }[]> {
   const txs = await fetchRange<{ position: number; txHash: string }>(url, from, count, { timeoutMs: 60_000 });
   return txs.map((t) => ({ position: t.position, txHash: t.txHash }));
+}
+
+/**
+ * The index in `operators` of the leader that every node at `urls` reports (waits until they
+ * agree on one), skipping the operator at index `not`. With `settled`, also until every node has
+ * settled its latest epoch with that leader (the rotation to the epoch's schedule is over).
+ */
+export async function agreedLeader(urls: readonly string[], operators: readonly { operator: string }[], not = -1, settled = false): Promise<number> {
+  return until(settled ? "every node to settle its epoch on one leader" : "a leader all live nodes agree on", async () => {
+    const statuses = await Promise.all(urls.map((u) => rpc<Status & { epoch: number; rotation: { settledEpoch: number; settledLeader: string | null } }>(u, "seq_status")));
+    const leader = statuses[0]!.leader;
+    if (leader === null || !statuses.every((s) => s.leader === leader)) return undefined;
+    if (settled && !statuses.every((s) => s.rotation.settledEpoch === s.epoch && s.rotation.settledLeader === leader)) return undefined;
+    const i = operators.findIndex((o) => o.operator.toLowerCase() === leader);
+    return i >= 0 && i !== not ? i : undefined;
+  }, settled ? 60_000 : 30_000);
 }
 
 export async function converged(targets: string[]): Promise<number> {

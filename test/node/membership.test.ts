@@ -8,8 +8,8 @@ import { expect } from "chai";
 import path from "node:path";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { addOperator, deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { converged, enterNextEpoch, rangeOf, rpc, signedTx, until } from "./helpers.js";
-import { makeTempDir, removeTempDir, keepTempDir } from "../../scripts/lib/processes.js";
+import { converged, enterNextEpoch, rangeOf, releaseTestDir, rpc, signedTx, until } from "./helpers.js";
+import { makeTempDir } from "../../scripts/lib/processes.js";
 
 interface EpochStatus {
   nodeId: string;
@@ -60,15 +60,12 @@ describe("epochs drive membership (node processes)", function () {
     })();
   });
 
-  after(async () => {
+  after(async function () {
     stopLoad = true;
     await load;
     await Promise.all([...procs.values()].map((p) => stopNode(p, "SIGKILL")));
     await chain?.close();
-    if (dir && process.env.KEEP_TEST_DIR) {
-      keepTempDir(dir);
-      console.log("kept", dir);
-    } else if (dir) await removeTempDir(dir);
+    await releaseTestDir(dir, this.test?.parent);
   });
 
   it("adds an operator that staked during the run as a voter at the next epoch", async () => {

@@ -17,8 +17,8 @@ import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/g
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import type { NodeStatus } from "../../node/sequencer/status.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { enterNextEpoch, metricValue, rangeOf, rpc, signedTx, until, submit } from "./helpers.js";
-import { makeTempDir, removeTempDir, keepTempDir } from "../../scripts/lib/processes.js";
+import { enterNextEpoch, metricValue, rangeOf, releaseTestDir, rpc, signedTx, until, submit } from "./helpers.js";
+import { makeTempDir } from "../../scripts/lib/processes.js";
 
 const FAULTY_LEADER = path.resolve(import.meta.dirname, "../fixtures/faulty-leader.ts");
 const BROKEN_ORDER_COMMITMENT = 2; // Slashing.Offence
@@ -75,13 +75,10 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
     }
   });
 
-  after(async () => {
+  after(async function () {
     await Promise.all(procs.map((p) => stopNode(p, "SIGKILL")));
     await chain?.close();
-    if (dir && process.env.KEEP_TEST_DIR) {
-      keepTempDir(dir);
-      console.log("kept", dir);
-    } else if (dir) await removeTempDir(dir);
+    await releaseTestDir(dir, this.test?.parent);
   });
 
   it("slashes a leader whose L1 batch breaks its commitment, pays the reporter, jails it; the rest keep sequencing without it", async () => {

@@ -1,4 +1,5 @@
 /** Test clients and a small, realistic method registry for the RPC server tests. */
+import http from "node:http";
 import { WebSocket } from "ws";
 import { InvalidParamsError, NO_LEADER, NOT_FOUND, RpcError, TX_REJECTED } from "../../node/rpc/errors.js";
 import { defineMethod, positionalParams, subscriptionMethods, type RpcMethods } from "../../node/rpc/methods.js";
@@ -17,6 +18,25 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return read(response);
+}
+
+/**
+ * POSTs with `node:http` from the local address `from` (e.g. 127.0.0.2: every 127/8 address is
+ * loopback), so a test can be a second client of a server on 127.0.0.1. Never reuses a connection.
+ */
+export function postFrom(from: string, url: string, body: unknown): Promise<{ status: number; json: any }> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", localAddress: from, agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) } }, (res) => {
+      let reply = "";
+      res.setEncoding("utf8");
+      res.on("data", (part: string) => (reply += part));
+      res.on("end", () => resolve({ status: res.statusCode!, json: reply === "" ? undefined : JSON.parse(reply) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(text);
+  });
 }
 
 export async function get(url: string, headers: Record<string, string> = {}): Promise<HttpReply> {

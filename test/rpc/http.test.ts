@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import http from "node:http";
 import { Writable } from "node:stream";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
@@ -271,5 +272,69 @@ describe("rpc server CORS", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("rpc server static files", () => {
+  let server: RpcServer;
+  const page = Buffer.from("<!doctype html><title>status</title>");
+  const script = Buffer.from("console.log('status');");
+
+  /** A GET with the path sent exactly as written (fetch would resolve dots and escapes first). */
+  function rawGet(path: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: server.host, port: server.port, path, method: "GET" }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on("error", reject).end();
+    });
+  }
+
+  before(async () => {
+    server = await createRpcServer({
+      methods: { test_ping: defineMethod({ params: noParams, handler: () => "pong" }) },
+      extraRoutes: {
+        files: new Map([
+          ["/ui/", { contentType: "text/html; charset=utf-8", body: page }],
+          ["/ui/app.js", { contentType: "text/javascript; charset=utf-8", body: script }],
+        ]),
+      },
+    });
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  it("serves each file at its path with its content type and headers that keep it to this origin", async () => {
+    const html = await fetch(`${server.url}ui/?refresh=1`);
+    expect(html.status).to.equal(200);
+    expect(html.headers.get("content-type")).to.equal("text/html; charset=utf-8");
+    expect(html.headers.get("x-content-type-options")).to.equal("nosniff");
+    const csp = html.headers.get("content-security-policy")!;
+    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) expect(csp).to.contain(directive);
+    expect(Buffer.from(await html.arrayBuffer())).to.deep.equal(page);
+    const js = await fetch(`${server.url}ui/app.js`);
+    expect(js.headers.get("content-type")).to.equal("text/javascript; charset=utf-8");
+    expect(await js.text()).to.equal(script.toString());
+    const head = await fetch(`${server.url}ui/app.js`, { method: "HEAD" });
+    expect(head.status).to.equal(200);
+    expect(head.headers.get("content-length")).to.equal(String(script.length));
+    expect(await head.text()).to.equal("");
+    // The JSON-RPC and operational routes are unchanged beside them.
+    expect((await post(server.url, rpc("test_ping"))).json.result).to.equal("pong");
+    expect((await get(server.url)).status).to.equal(405);
+  });
+
+  it("answers 404 for every other path: no dots, escapes or case lead anywhere else", async () => {
+    for (const path of ["/ui", "/ui/../ui/", "/ui/%2e%2e/ui/app.js", "/ui/./app.js", "/ui//app.js", "/ui/app.js/", "/UI/", "/ui/app.js%00", "/ui/..%2f..%2fpackage.json", "/../../etc/passwd"]) {
+      const reply = await rawGet(path);
+      expect(reply.status, path).to.equal(404);
+      expect(reply.body, path).to.not.contain("console.log");
+    }
+    const posted = await post(`${server.url}ui/`, rpc("test_ping"));
+    expect(posted.status).to.equal(404);
   });
 });

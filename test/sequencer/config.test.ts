@@ -3,7 +3,12 @@ import { expect } from "chai";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ConfigError, DEFAULTS, loadNodeConfig } from "../../node/sequencer/config.js";
+import { encodedBatchSize, encodedTxLength } from "../../node/batching/index.js";
+import { TransactionTooLargeError, decodeTransaction } from "../../node/intake/index.js";
+import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../../node/l1/inbox-writer.js";
+import { DEFAULT_LIMITS } from "../../node/rpc/index.js";
 import { DeploymentRecordError, loadDeploymentRecord, parseDeploymentRecord } from "../../node/l1/deployment.js";
 
 describe("node configuration", () => {
@@ -33,6 +38,14 @@ describe("node configuration", () => {
     expect(config.electionTicks).to.equal(DEFAULTS.electionTicks);
   });
 
+  it("reads the RPC connection limits, defaulting to the RPC server's own", async () => {
+    const f = await file("rpc.json", { ...required, rpcMaxConnections: 4096 });
+    const config = await loadNodeConfig(f, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "64" });
+    expect(config.rpcMaxConnections).to.equal(4096);
+    expect(config.rpcMaxConnectionsPerClient).to.equal(64);
+    expect(config.rpcIdleTimeoutMs).to.equal(DEFAULT_LIMITS.idleTimeoutMs);
+  });
+
   const bad: [string, unknown, Record<string, string>, RegExp][] = [
     ["an unknown setting", { ...required, rpcPrt: 1 }, {}, /unknown setting "rpcPrt"/],
     ["a missing required setting", { ...required, l1RpcUrl: undefined }, {}, /"l1RpcUrl" \(env SEQ_L1_RPC_URL\) is required/],
@@ -40,6 +53,8 @@ describe("node configuration", () => {
     ["a port out of range", { ...required, rpcPort: 70000 }, {}, /must be a TCP port/],
     ["heartbeats not below the election timeout", { ...required, heartbeatTicks: 10, electionTicks: 10 }, {}, /heartbeatTicks \(10\) must be below electionTicks/],
     ["a zero tick", { ...required, tickMs: 0 }, {}, /"tickMs" must be positive/],
+    ["an admission budget with a rate and no burst", { ...required, senderByteBurst: 0 }, {}, /"senderByteBurst" must be positive while "senderBytesPerSecond" is/],
+    ["a zero per-client connection limit from the environment", required, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "0" }, /"rpcMaxConnectionsPerClient" must be positive/],
     ["listen addresses that are not multiaddrs", { ...required, p2pListen: ["127.0.0.1:9000"] }, {}, /"p2pListen" must be a non-empty list of multiaddrs/],
     ["a file that is not an object", [1, 2], {}, /must hold a JSON object/],
   ];
@@ -54,6 +69,38 @@ describe("node configuration", () => {
       expect((error as Error).message).to.match(message);
     });
   }
+
+  it("S4: intake refuses a transaction that could not reach L1 in a batch of its own; the defaults leave every admitted one room", async () => {
+    // On 76516e8 intake took 128 KiB: such a transaction alone made a one-transaction batch whose
+    // L1 transaction (3 signatures) exceeded geth's 131,072-byte txpool limit, and posting stalled.
+    const wasAdmitted = 128 * 1024 - 200;
+    expect(submitBatchTxBytes(encodedBatchSize(1, encodedTxLength(wasAdmitted)), 3)).to.be.above(GETH_MAX_TX_BYTES);
+    const config = await loadNodeConfig(await file("s4-defaults.json", required), {});
+    expect(config.batchMaxL1TxBytes).to.equal(GETH_MAX_TX_BYTES);
+    // The largest admitted transaction fits a batch, and its L1 transaction fits with a signature from every seat.
+    const alone = encodedBatchSize(1, encodedTxLength(config.maxTxBytes));
+    expect(alone).to.be.at.most(config.batchMaxBytes);
+    expect(submitBatchTxBytes(alone, MAX_ACTIVE_CAP)).to.be.at.most(config.batchMaxL1TxBytes);
+    const account = privateKeyToAccount(generatePrivateKey());
+    const signed = (bytes: number) =>
+      account.signTransaction({ type: "eip1559", chainId: config.rollupChainId, nonce: 0, to: account.address, gas: 5_000_000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, data: `0x${"01".repeat(bytes)}` });
+    const intake = { chainId: config.rollupChainId, maxBytes: config.maxTxBytes };
+    const big = await signed(wasAdmitted);
+    expect(() => decodeTransaction(big, intake)).to.throw(TransactionTooLargeError, `the limit is ${config.maxTxBytes} bytes`);
+    expect(decodeTransaction(await signed(config.maxTxBytes - 200), intake).from).to.equal(account.address);
+
+    // A configuration that would admit such a transaction does not start.
+    for (const [settings, message] of [
+      [{ maxTxBytes: 128 * 1024 }, /"maxTxBytes" \(131072\) must leave a transaction room in a batch of batchMaxBytes \(120000\)/],
+      [{ maxTxBytes: 119_000 }, /"maxTxBytes" \(119000\) is too large for batchMaxL1TxBytes \(131072\): a batch of it alone, signed by 100 members/],
+      [{ batchMaxInFlight: 65 }, /"batchMaxInFlight" must be at most 64/],
+      [{ maxUnpostedBytes: 0 }, /"maxUnpostedBytes" must be positive/],
+    ] as const) {
+      const error = await loadNodeConfig(await file(`s4-${JSON.stringify(settings).replace(/\W+/g, "-")}.json`, { ...required, ...settings }), {}).catch((e: Error) => e);
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as Error).message).to.match(message);
+    }
+  });
 
   it("refuses a config file that is not JSON, naming it", async () => {
     const f = await file("broken.json", "{ not json");

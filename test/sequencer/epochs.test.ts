@@ -17,6 +17,7 @@ function setup(plans: EpochPlan[], leader = "a", voters = ["a", "b", "c"]) {
   let now = 1_000_000;
   const heard = new Map<string, number>(voters.map((id) => [id, now]));
   let missed = false;
+  let settled: { epoch: number; leader: string } | undefined;
   const veto = new EpochPlans(logger);
   const manager = new EpochManager({
     self: leader,
@@ -27,6 +28,7 @@ function setup(plans: EpochPlan[], leader = "a", voters = ["a", "b", "c"]) {
     takeoverMs: 3_000,
     settleMs: 500,
     missedDeadline: () => missed,
+    settled: () => settled,
     logger,
     now: () => now,
   });
@@ -38,7 +40,8 @@ function setup(plans: EpochPlan[], leader = "a", voters = ["a", "b", "c"]) {
   };
   const records = () =>
     c.disks.get(leader)!.entries.filter((e) => e.kind === "app").map((e) => decodeAppRecord(e.app!));
-  return { c, manager, veto, advance, heard, records, setMissed: (v: boolean) => (missed = v) };
+  const settle = (epoch: number, leader: string) => (settled = { epoch, leader });
+  return { c, manager, veto, advance, heard, records, settle, setMissed: (v: boolean) => (missed = v) };
 }
 
 describe("EpochManager", () => {
@@ -79,8 +82,8 @@ describe("EpochManager", () => {
   });
 
   it("does not move leadership again once the epoch is settled, unless the leader misses its batch deadline", () => {
-    const { c, manager, advance, setMissed } = setup([{ epoch: 7, voters: ["a", "b", "c"], schedule: ["b", "a", "c"] }]);
-    manager.onEpochLeader(7, "a"); // e.g. b was down at the boundary and a took over
+    const { c, manager, advance, settle, setMissed } = setup([{ epoch: 7, voters: ["a", "b", "c"], schedule: ["b", "a", "c"] }]);
+    settle(7, "a"); // an applied epochLeader record: e.g. b was down at the boundary and a took over
     advance(600);
     manager.tick();
     c.stabilize();
@@ -155,6 +158,7 @@ describe("EpochManager", () => {
         takeoverMs: 3_000,
         settleMs: 500,
         missedDeadline: () => false,
+        settled: () => undefined,
         logger,
       });
       m.setPlans([plan]);

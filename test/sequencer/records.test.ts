@@ -1,6 +1,7 @@
 /** What members exchange beside Raft messages: certificate records and history chunks. */
 import { expect } from "chai";
-import { CodecError } from "../../node/codec/index.js";
+import { CodecError, Reader, Writer } from "../../node/codec/index.js";
+import { readStoredBatch, writeHeaderFields, writePostedMark, writeStoredBatch } from "../../node/domain/types.js";
 import { decodeAppRecord, encodeAppRecord } from "../../node/domain/records.js";
 import { decodeHistoryRequest, decodeHistoryResponse, encodeHistoryRequest, encodeHistoryResponse, HISTORY_CHUNK } from "../../node/sequencer/history.js";
 
@@ -16,6 +17,36 @@ const certificate = {
 describe("sequencer app records and history chunks", () => {
   it("round-trips a certificate record", () => {
     expect(decodeAppRecord(encodeAppRecord({ kind: "certificate", certificate }))).to.deep.equal({ kind: "certificate", certificate });
+  });
+
+  it("round-trips a batch-signatures record and refuses a truncated signature", () => {
+    const record = { kind: "batchSigned" as const, batchNumber: 7, batchHash: `0x${"ef".repeat(32)}` as const, signatures: [certificate.signature, `0x${"12".repeat(64)}1c` as const] };
+    const bytes = encodeAppRecord(record);
+    expect(decodeAppRecord(bytes)).to.deep.equal(record);
+    expect(() => decodeAppRecord(bytes.subarray(0, bytes.length - 1))).to.throw(CodecError);
+  });
+
+  it("reads a stored batch with or without the quorum's signatures, and a legacy snapshot's without", () => {
+    const header = { epoch: 2, batchNumber: 5, prevBatchHash: certificate.merkleRoot, firstPosition: 10, lastPosition: 19, merkleRoot: certificate.merkleRoot, dataHash: certificate.merkleRoot };
+    const posted = { batchHash: certificate.merkleRoot, l1Block: 44, l1TxHash: certificate.merkleRoot };
+    for (const b of [{ header }, { header, posted }, { header, posted, signatures: [certificate.signature] }]) {
+      const w = new Writer();
+      writeStoredBatch(w, b);
+      const r = new Reader(w.finish(), "batch");
+      expect(readStoredBatch(r)).to.deep.equal(b);
+      r.end();
+    }
+    // Written before the signatures existed: header and posted mark only.
+    const old = new Writer();
+    writeHeaderFields(old, header);
+    old.bool(true);
+    writePostedMark(old, posted);
+    const bytes = old.finish();
+    expect(readStoredBatch(new Reader(bytes, "batch"))).to.deep.equal({ header, posted });
+    // Two in a row, as a version-1 snapshot holds them.
+    const twice = new Reader(Uint8Array.of(...bytes, ...bytes), "snapshot");
+    expect([readStoredBatch(twice, true), readStoredBatch(twice, true)]).to.deep.equal([{ header, posted }, { header, posted }]);
+    twice.end();
   });
 
   it("rejects truncated, unknown-version and unknown-kind records with CodecError", () => {

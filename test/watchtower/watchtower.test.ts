@@ -34,6 +34,7 @@ import { rpcEvidence, storeEvidence, type WatchtowerEvidence } from "../../node/
 import { WatchtowerStateError, loadCursor, saveCursor } from "../../node/watchtower/state.js";
 import { checkOrderCommitment } from "../../node/watchtower/commitment-check.js";
 import { brokenCommitmentOffenceId } from "../../node/watchtower/slashing.js";
+import { quorumCommitmentFromStore, signOrderCommitment } from "../../node/commitments/index.js";
 import { openNodeEvidence } from "../../node/cli/evidence-source.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
 import { relayedLooking, startRelayedLookingRpc } from "../l1/edited-transactions.js";
@@ -212,6 +213,9 @@ describe("slashing watchtower", function () {
     expect(amount).to.equal(((stakeBefore.activeStake + stakeBefore.unbonding) * 1_000n) / 10_000n);
     expect((await registry().read.operatorInfo([op0])).jailed).to.equal(true);
     expect(t.stats()).to.deep.include({ batchesChecked: 1, mismatches: 1, slashesSubmitted: 1, waitingForPosition: null });
+    // The node's status lists the offence it found (the status page shows it).
+    expect(t.stats().recentSlashes).to.have.length(1);
+    expect(t.stats().recentSlashes[0]).to.deep.include({ ...report, at: t.stats().recentSlashes[0]!.at });
     // The proof went in two steps: a commitment, then the reveal in a later block.
     const commits = await (await slashingContract()).getEvents.ProofCommitted({}, { fromBlock: deployment.deploymentBlock });
     expect(commits).to.have.length(1);
@@ -229,6 +233,8 @@ describe("slashing watchtower", function () {
     expect(again.batchesChecked).to.equal(2);
     expect(again.slashes.map((s) => s.outcome.status)).to.deep.equal(["already-slashed"]);
     expect(rescan.stats().slashesSubmitted).to.equal(0);
+    expect(rescan.stats().recentSlashes.map((r) => r.outcome.status)).to.deep.equal(["already-slashed"]);
+    expect(t.stats().recentSlashes, "a run that finds nothing adds nothing").to.have.length(1);
     expect(await reporterBalance()).to.equal(before + (amount * REPORTER_SHARE_BPS) / 10_000n);
     const events = await (await slashingContract()).getEvents.Slashed({}, { fromBlock: deployment.deploymentBlock });
     expect(events).to.have.length(1);
@@ -273,6 +279,49 @@ describe("slashing watchtower", function () {
     expect(t.stats().lastError).to.equal(null);
   });
 
+  it("S2: slashes a signer of the quorum-signed header the node holds that also signed the conflicting accepted batch, and not the honest signers", async () => {
+    // Batch 2 as accepted (operators 0 and 1) put x at 4; the node's log holds e there, and the
+    // node holds a header over its log for batch 2 under another epoch, signed by operators 1
+    // and 2: operator 1 signed both. Operator 2 signed only the header its log reproduces.
+    const faulty = accepted[1]!;
+    const ours = [tx("d"), tx("e"), tx("f")].map((r) => keccak256(r));
+    const honest: BatchHeader = { ...faulty, epoch: faulty.epoch - 1n, merkleRoot: merkleRoot(buildPositionalTree(faulty.firstPosition, ours)) };
+    const quorum = await Promise.all([signers[1]!, signers[2]!].map((s) => signBatchHeader(s, d, honest)));
+    const base = storeEvidence(store, d);
+    const evidence: WatchtowerEvidence = { ...base, heldBatchHeaders: async (n) => (n === honest.batchNumber ? [{ header: honest, signatures: quorum }] : base.heldBatchHeaders(n, 0n)) };
+    const op2Before = await registry().read.operatorInfo([net.operators[2]!.operator]);
+    const t = tower({ evidence, stateFile: path.join(dir, "conflicts.json") });
+    const run = await t.runOnce();
+    const conflicts = run.slashes.filter((x) => x.offence === "conflicting-batches");
+    expect(conflicts).to.have.length(1);
+    expect(conflicts[0]).to.deep.include({ batchNumber: 2n, position: 4n, signer: signers[1]!.address });
+    expect(conflicts[0]!.outcome.status).to.equal("slashed");
+    // Operator 0's broken commitment was punished before: only "already-slashed" is left of it.
+    expect(run.slashes.filter((x) => x.offence === "broken-commitment").map((x) => x.outcome.status)).to.deep.equal(["already-slashed"]);
+    expect(await registry().read.operatorInfo([net.operators[2]!.operator])).to.deep.equal(op2Before);
+    expect((await t.runOnce()).slashes).to.deep.equal([]);
+  });
+
+  it("S2: slashes a co-signer of the node's quorum certificate that also signed the contradicting batch, not the co-signer that did not", async () => {
+    // Operators 1 and 2 co-signed a certificate over the node's log at 3..5 (e at 4); batch 2 as
+    // accepted (operators 0 and 1) put x at 4. Operator 1 signed both; operator 2 only the truth.
+    const hashes = [tx("d"), tx("e"), tx("f")].map((r) => keccak256(r));
+    const certificate = { epoch, term: 1n, firstPosition: 3n, lastPosition: 5n, merkleRoot: merkleRoot(buildPositionalTree(3n, hashes)) };
+    const stored = { epoch: Number(epoch), term: 1, firstPosition: 3, lastPosition: 5, merkleRoot: certificate.merkleRoot, signatures: await Promise.all([signers[1]!, signers[2]!].map((s) => signOrderCommitment(s, d, certificate))) };
+    const base = storeEvidence(store, d);
+    const evidence: WatchtowerEvidence = { ...base, quorumLeaf: async (p) => (p >= 3n && p <= 5n ? quorumCommitmentFromStore(stored, hashes, Number(p), d) : undefined) };
+    const op2Before = await registry().read.operatorInfo([net.operators[2]!.operator]);
+    const t = tower({ evidence, stateFile: path.join(dir, "quorum.json") });
+    const run = await t.runOnce();
+    const broken = run.slashes.filter((x) => x.offence === "broken-commitment");
+    expect(broken.map((x) => [x.signer, x.outcome.status])).to.deep.equal([
+      [signers[0]!.address, "already-slashed"],
+      [signers[1]!.address, "slashed"],
+    ]);
+    expect(broken[1]).to.deep.include({ batchNumber: 2n, position: 4n });
+    expect(await registry().read.operatorInfo([net.operators[2]!.operator])).to.deep.equal(op2Before);
+  });
+
   it("reads the headers a node signed from its store, for the asked epoch only", async () => {
     const h = nextBatch([tx("held")]).header;
     const signature = await signBatchHeader(signers[2]!, d, h);
@@ -289,6 +338,12 @@ describe("slashing watchtower", function () {
     const evidence = storeEvidence(store, d);
     expect(await evidence.heldBatchHeaders(h.batchNumber, h.epoch)).to.deep.equal([{ header: h, signatures: [signature] }]);
     expect(await evidence.heldBatchHeaders(h.batchNumber, h.epoch + 1n)).to.deep.equal([]);
+    // And the replicated cut of a batch number with the quorum's signatures, whatever its epoch.
+    const cut = { ...h, batchNumber: 99n };
+    const quorum = await Promise.all([signers[1]!, signers[2]!].map((x) => signBatchHeader(x, d, cut)));
+    const stored = { epoch: Number(cut.epoch), batchNumber: 99, prevBatchHash: cut.prevBatchHash, firstPosition: Number(cut.firstPosition), lastPosition: Number(cut.lastPosition), merkleRoot: cut.merkleRoot, dataHash: cut.dataHash };
+    await store.putBatches([{ header: stored, signatures: quorum }]);
+    expect(await evidence.heldBatchHeaders(99n, h.epoch + 5n)).to.deep.equal([{ header: cut, signatures: quorum }]);
   });
 
   it("serves the same evidence over a running node's RPC", async () => {
@@ -302,7 +357,7 @@ describe("slashing watchtower", function () {
       leaderTerm: () => null,
       proposeApp: () => false,
     });
-    rpc = await createRpcServer({ methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}) }) });
+    rpc = await createRpcServer({ methods: sequencerMethods({ rollupChainId: 901, submissions: undefined as never, commitments, store, status: () => ({}), activity: () => [] }) });
     const viaRpc = rpcEvidence(rpc.url);
     const viaStore = storeEvidence(store, d);
     expect(await viaRpc.committedTxHashes(0n, 100)).to.deep.equal(await viaStore.committedTxHashes(0n, 100));
@@ -356,7 +411,7 @@ describe("slashing watchtower", function () {
     });
 
     it("reports a broken commitment without a key, slashes with one, and only once", async () => {
-      const offenceId = brokenCommitmentOffenceId(signers[1]!.address, forged.certificate);
+      const offenceId = brokenCommitmentOffenceId(signers[1]!.address, 3n);
       const dry = await checkOrderCommitment(forged, { publicClient, deployment });
       expect(dry).to.deep.include({ status: "broken", batchNumber: 3n, batchTxHash: keccak256(log[7]!), signer: signers[1]!.address, offenceId });
       const before = await token().read.balanceOf([user.account.address]);
@@ -368,6 +423,19 @@ describe("slashing watchtower", function () {
       expect(await token().read.balanceOf([user.account.address])).to.equal(before);
       expect((await (await slashingContract()).read.claimOf([offenceId])).reporter).to.equal(getAddress(user.account.address));
       expect(await checkOrderCommitment(forged, { publicClient, deployment, wallet: user })).to.deep.include({ status: "already-slashed", offenceId });
+    });
+
+    it("S2: a commitment broken by a batch its signer did not sign is reported as unprovable, and slashes nobody", async () => {
+      // Operator 0 promised position 7 to another transaction; batch 3 was signed by operators 1 and 2 only.
+      const signed = await certifyGroup(
+        { epoch, term: 3n, firstPosition: 7n, txHashes: [keccak256(tx("promised by 0"))] },
+        { chainId: deployment.chainId, registry: deployment.sequencerRegistry, signer: signers[0]! },
+      );
+      const before = await registry().read.operatorInfo([net.operators[0]!.operator]);
+      const result = await checkOrderCommitment(signed.proofFor(7n), { publicClient, deployment, wallet: user });
+      expect(result).to.deep.include({ status: "broken-unprovable", batchNumber: 3n, signer: signers[0]!.address });
+      if (result.status === "broken-unprovable") expect([...result.batchSigners].sort()).to.deep.equal([signers[1]!.address, signers[2]!.address].sort());
+      expect(await registry().read.operatorInfo([net.operators[0]!.operator])).to.deep.equal(before);
     });
 
     it("runs from the command line", async () => {

@@ -2891,11 +2891,6 @@ export const slashingAbi = [
         "internalType": "contract ISequencerRegistry",
         "name": "registry_",
         "type": "address"
-      },
-      {
-        "internalType": "contract BatchInbox",
-        "name": "inbox_",
-        "type": "address"
       }
     ],
     "stateMutability": "nonpayable",
@@ -3002,17 +2997,6 @@ export const slashingAbi = [
       }
     ],
     "name": "LeavesAgree",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "position",
-        "type": "uint64"
-      }
-    ],
-    "name": "NoBatchCoversPosition",
     "type": "error"
   },
   {
@@ -3426,19 +3410,6 @@ export const slashingAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "inbox",
-    "outputs": [
-      {
-        "internalType": "contract BatchInbox",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -3650,14 +3621,68 @@ export const slashingAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "bytes32",
-        "name": "batchTxHash",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32[]",
-        "name": "batchProof",
-        "type": "bytes32[]"
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "epoch",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "batchNumber",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "prevBatchHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "firstPosition",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "lastPosition",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "merkleRoot",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "dataHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct BatchHeader",
+            "name": "header",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signature",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "txHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct Slashing.SignedBatchLeaf",
+        "name": "b",
+        "type": "tuple"
       },
       {
         "internalType": "address",
@@ -3808,6 +3833,163 @@ export const slashingAbi = [
       }
     ],
     "name": "slashCertificateEquivocation",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "position",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "epoch",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "batchNumber",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "prevBatchHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "firstPosition",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "lastPosition",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "merkleRoot",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "dataHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct BatchHeader",
+            "name": "header",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signature",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "txHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct Slashing.SignedBatchLeaf",
+        "name": "a",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "epoch",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "batchNumber",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "prevBatchHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "firstPosition",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "lastPosition",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "merkleRoot",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "dataHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct BatchHeader",
+            "name": "header",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signature",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "txHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct Slashing.SignedBatchLeaf",
+        "name": "b",
+        "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "slashConflictingBatches",
     "outputs": [
       {
         "internalType": "uint256",

@@ -4,6 +4,7 @@
  * where they form the active set. Signing goes through node/commitments exactly as a node does.
  */
 import { network } from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
 import { type Address, type Hex, bytesToHex, hexToBytes, keccak256, parseEther, toHex } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { encodeBatchData } from "../../../node/batching/format.js";
@@ -62,11 +63,16 @@ export function batchDataOf(txs: readonly Hex[]): Hex {
 }
 
 /**
- * `stakes` (largest first) replaces the default near-equal stakes of the operators; `hardfork`
- * the chain's rules (default: Hardhat's latest).
+ * `stakes` (largest first) replaces the default near-equal stakes of the operators; `connection`
+ * deploys on a chain served elsewhere (an Anvil, through scripts/lib/devnet.ts connectToChain)
+ * instead of a fresh in-process Hardhat chain, `hardfork` sets the in-process chain's rules
+ * (default: Hardhat's latest).
  */
-export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[]; readonly hardfork?: string } = {}) {
-  const connection = await network.create(options.hardfork === undefined ? undefined : { override: { hardfork: options.hardfork } });
+export async function deploySequencer(
+  operatorCount: number,
+  options: { readonly stakes?: readonly bigint[]; readonly connection?: NetworkConnection; readonly hardfork?: string } = {},
+) {
+  const connection = options.connection ?? (await network.create(options.hardfork === undefined ? undefined : { override: { hardfork: options.hardfork } }));
   const { viem, networkHelpers } = connection;
   const [owner, reporterWallet, outsider] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
