@@ -4,16 +4,28 @@ pragma solidity ^0.8.28;
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
+import {BatchData} from "./libraries/BatchData.sol";
 
 /// @title BatchInbox
 /// @notice Accepts the sequencer's batches: hash-chained, gap-free in batch number and in
 /// position, each signed (EIP-712, registry domain) by distinct members of the active set of
-/// the header's epoch holding more than half of its stake. L1 inclusion of a batch is its finality.
+/// the header's epoch holding more than half of its stake, posted by the batcher of one of
+/// those members, with data (format v1) whose transactions are the header's Merkle root. L1
+/// inclusion of a batch is its finality.
 /// @dev The batch payload is only passed as calldata and never stored: an indexer rebuilds the
 /// ordered stream from the `BatchAccepted` events plus the `data` argument of the transaction
 /// that emitted each one (decode the tx input as `submitBatch(header, data, signatures)`, check
-/// `keccak256(data) == dataHash`). Re-posting an accepted batch is a cheap no-op so that a
-/// leader taking over mid-posting can always post "the same batch" again.
+/// `keccak256(data) == dataHash`). So that this always works, a new batch must be the
+/// transaction's own top-level call (`NotDirectCall`) from a registered batcher (`NotBatcher`):
+/// a copy relayed through a contract, or through an EIP-7702 account's code, is refused, and
+/// nobody outside the set can post at all. Re-posting an accepted batch is a cheap no-op, open
+/// to anyone, so that a leader taking over mid-posting can always post "the same batch" again.
+///
+/// Data and root (S6): the inbox decodes `data` and recomputes the positional Merkle root of its
+/// transactions, so a quorum cannot post data that contradicts its own `merkleRoot`: what the
+/// slashing contract proves against and what derivation reads are the same transactions. A
+/// later data mode whose payload the contract cannot see (compressed, or EIP-4844 blobs) will
+/// need a fraud proof of this binding or a stated trust assumption (docs/contracts.md).
 ///
 /// Epoch lag and slashability: a new batch must be signed for an epoch at most `maxEpochLag`
 /// epochs old, so signatures of epoch e can be used until the end of epoch e + maxEpochLag. A
@@ -68,6 +80,13 @@ contract BatchInbox {
     error InvalidPositionRange(uint64 firstPosition, uint64 lastPosition);
     /// @notice `keccak256(data)` differs from `header.dataHash`.
     error DataHashMismatch(bytes32 headerDataHash, bytes32 actualDataHash);
+    /// @notice The positional Merkle root of the transactions in `data` differs from `header.merkleRoot`.
+    error MerkleRootMismatch(bytes32 headerRoot, bytes32 dataRoot);
+    /// @notice A new batch must be the transaction's own top-level call, from an account without
+    /// code, so that its data is the transaction's input (a relayed copy could not be read back).
+    error NotDirectCall(address sender);
+    /// @notice `account` is not the batcher of any member of `epoch`'s active set.
+    error NotBatcher(address account, uint64 epoch);
     /// @notice The header's epoch has not started yet.
     error EpochInFuture(uint64 epoch, uint64 currentEpoch);
     /// @notice The header's epoch is more than `maxEpochLag` epochs before the current one.
@@ -104,15 +123,19 @@ contract BatchInbox {
     }
 
     /// @notice Posts a batch: `header` signed by members of `header.epoch`'s active set holding
-    /// more than half of its stake, with its payload `data`.
+    /// more than half of its stake, with its payload `data`, sent directly by the batcher of a
+    /// member of that set (`registry.batcherOf`: its signer unless it set another account).
     /// @dev Idempotent: posting an already accepted header again returns false and emits
-    /// `BatchAlreadyAccepted` without checking signatures; a different header for an accepted
-    /// number reverts with `ConflictingBatch`. A new batch's epoch must lie in
-    /// [currentEpoch - maxEpochLag, currentEpoch] and not before the previous batch's; the
-    /// re-post path is not age-checked (it accepts nothing new). The registry is trusted (set at
-    /// deployment), so calling its `checkpoint()` before the effects is safe.
+    /// `BatchAlreadyAccepted` without any other check (anyone may, it accepts nothing new); a
+    /// different header for an accepted number reverts with `ConflictingBatch`. A new batch's
+    /// epoch must lie in [currentEpoch - maxEpochLag, currentEpoch] and not before the previous
+    /// batch's; the re-post path is not age-checked. The batcher must belong to the header's
+    /// epoch (the set the inbox reads for the signatures anyway, one registry call): a leader
+    /// outside it re-cuts the batch under the current epoch, as for `EpochTooOld`. The registry
+    /// is trusted (set at deployment), so calling it before the effects is safe.
     /// @param header The batch header.
-    /// @param data The batch payload; must hash to `header.dataHash`.
+    /// @param data The batch payload, format v1: must hash to `header.dataHash` and hold exactly
+    /// the header's positions, whose positional Merkle root must be `header.merkleRoot`.
     /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
     /// @return accepted True if the batch was newly accepted, false if it already was.
     function submitBatch(BatchHeader calldata header, bytes calldata data, bytes[] calldata signatures)
@@ -130,17 +153,24 @@ contract BatchInbox {
             return false;
         }
         if (number != count + 1) revert UnexpectedBatchNumber(uint64(count + 1), number);
+        // An account without code can make no call but the transaction's own: this call is the
+        // top level, so `data` is in the transaction's input (tx.origin alone would let an
+        // EIP-7702 account's code relay a copy).
+        // solhint-disable-next-line avoid-tx-origin
+        if (msg.sender != tx.origin || msg.sender.code.length != 0) revert NotDirectCall(msg.sender);
 
         uint64 previousEpoch = _checkContinuation(header, count);
-        bytes32 actualDataHash = keccak256(data);
-        if (actualDataHash != header.dataHash) revert DataHashMismatch(header.dataHash, actualDataHash);
+        _checkData(header, data);
 
         uint64 current = registry.checkpoint();
         if (header.epoch > current) revert EpochInFuture(header.epoch, current);
         if (uint256(header.epoch) + maxEpochLag < current) revert EpochTooOld(header.epoch, current, maxEpochLag);
         if (header.epoch < previousEpoch) revert EpochBeforePreviousBatch(header.epoch, previousEpoch);
 
-        _checkQuorum(header.epoch, headerHash, signatures);
+        (address[] memory signers, uint256[] memory stakes) = registry.activeSignerStakes(header.epoch);
+        if (signers.length == 0) revert EmptyActiveSet(header.epoch);
+        _checkBatcher(header.epoch, signers);
+        _checkQuorum(headerHash, signers, stakes, signatures);
 
         _record(number, headerHash, header);
         return true;
@@ -190,15 +220,41 @@ contract BatchInbox {
         }
     }
 
-    /// @dev Reverts unless `signatures` are signatures of `headerHash` by distinct members of
-    /// `epoch`'s active set holding more than half of its frozen stake (a quorum by stake, as in
-    /// the nodes' Raft: members at the minimum stake cannot outvote the stake). Each signature is
-    /// recovered once; membership is a scan of the in-memory signer list (the set is small),
-    /// duplicates are caught with a bitmap over active-set indices.
-    function _checkQuorum(uint64 epoch, bytes32 headerHash, bytes[] calldata signatures) private view {
-        (address[] memory signers, uint256[] memory stakes) = registry.activeSignerStakes(epoch);
+    /// @dev Reverts unless `data` hashes to `header.dataHash` and is well-formed v1 data holding
+    /// the header's positions with `header.merkleRoot` as their positional root. One memory copy
+    /// serves both: the hash of the whole, then each transaction hashed in place (BatchData).
+    function _checkData(BatchHeader calldata header, bytes calldata data) private pure {
+        bytes memory copy = data;
+        bytes32 actualDataHash = keccak256(copy);
+        if (actualDataHash != header.dataHash) revert DataHashMismatch(header.dataHash, actualDataHash);
+        uint256 positions = uint256(header.lastPosition) - header.firstPosition + 1;
+        bytes32 root = BatchData.positionalRoot(copy, header.firstPosition, positions);
+        if (root != header.merkleRoot) revert MerkleRootMismatch(header.merkleRoot, root);
+    }
+
+    /// @dev Reverts unless the caller is the batcher of a member of `epoch`'s set (`signers`):
+    /// the registry names the signer of the operator it posts for, found in the list read for
+    /// the quorum.
+    function _checkBatcher(uint64 epoch, address[] memory signers) private view {
+        address signer = registry.signerOfBatcher(msg.sender);
+        if (signer != address(0)) {
+            for (uint256 j = 0; j < signers.length; ++j) {
+                if (signers[j] == signer) return;
+            }
+        }
+        revert NotBatcher(msg.sender, epoch);
+    }
+
+    /// @dev Reverts unless `signatures` are signatures of `headerHash` by distinct members of the
+    /// epoch's active set (`signers`, `stakes`) holding more than half of its frozen stake (a
+    /// quorum by stake, as in the nodes' Raft: members at the minimum stake cannot outvote the
+    /// stake). Each signature is recovered once; membership is a scan of the in-memory signer
+    /// list (the set is small), duplicates are caught with a bitmap over active-set indices.
+    function _checkQuorum(bytes32 headerHash, address[] memory signers, uint256[] memory stakes, bytes[] calldata signatures)
+        private
+        view
+    {
         uint256 n = signers.length;
-        if (n == 0) revert EmptyActiveSet(epoch);
         uint256 activeStake;
         for (uint256 j = 0; j < n; ++j) activeStake += stakes[j];
         uint256 signedStake;

@@ -136,6 +136,8 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     event ExitRequested(address indexed operator, uint256 amount, uint256 releaseBlock);
     /// @notice A leaving operator withdrew everything and is no longer registered.
     event OperatorDeregistered(address indexed operator);
+    /// @notice The account that posts the operator's batches is now `batcher` (its signer: the default).
+    event BatcherSet(address indexed operator, address indexed batcher);
     /// @notice The operator's libp2p peer id, its proof or the dial addresses changed.
     event PeerUpdated(address indexed operator, bytes peerId, bytes peerIdProof, string[] addrs);
     /// @notice Stake was slashed: `toReporter` went to `reporter`, `toTreasury` to the treasury.
@@ -193,10 +195,14 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     error InsufficientStake(uint256 requested, uint256 active);
     /// @notice The signer must be a key other than the operator's account.
     error SignerIsOperator();
-    /// @notice The signer is (or was) bound to another operator.
+    /// @notice The signer is (or was) bound to another operator, as its signer or its batcher.
     error SignerTaken(address signer, address boundTo);
     /// @notice `signerProof` is not `signer`'s EIP-712 signature of KeyBinding(caller).
     error InvalidSignerProof(address signer);
+    /// @notice The account is already the batcher, or the signer, of another operator.
+    error BatcherTaken(address batcher, address boundTo);
+    /// @notice `batcherProof` is not `batcher`'s EIP-712 signature of BatcherBinding(caller).
+    error InvalidBatcherProof(address batcher);
     /// @notice The peer id is empty or longer than MAX_PEER_ID_LENGTH.
     error InvalidPeerId(uint256 length);
     /// @notice The peer-id proof is empty or longer than MAX_PEER_ID_PROOF_LENGTH.
@@ -254,6 +260,10 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
     mapping(address signer => address operator) public operatorOfSigner;
 
     mapping(address operator => Operator) private _operators;
+    /// @dev Batchers set with {setBatcher}; an operator without one posts with its signer.
+    mapping(address operator => address batcher) private _batchers;
+    /// @dev The reverse of `_batchers` (entries are removed when an operator changes its batcher).
+    mapping(address batcher => address operator) private _batcherOperators;
     mapping(address operator => UnbondingEntry[]) private _unbondingEntries;
     mapping(uint32 registrationId => Registration) private _registrations;
 
@@ -448,6 +458,41 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         _checkPeer(peerId, peerIdProof, addrs);
         _storePeer(op, peerId, peerIdProof, addrs);
         emit PeerUpdated(msg.sender, peerId, peerIdProof, addrs);
+    }
+
+    /// @notice Makes `batcher` the account that posts the caller's batches to the inbox (it pays
+    /// the gas; the inbox accepts a new batch only from a batcher of a member of the header's
+    /// epoch). Passing the caller's current signer restores the default: no proof needed.
+    /// @dev Any other account must prove that it agrees with its EIP-712 signature of
+    /// BatcherBinding(caller), so nobody can claim another's account and block it from
+    /// becoming a batcher; an account is the batcher of one operator at a time and cannot be
+    /// another operator's signer. Live data, not frozen per epoch: it applies to the next post.
+    /// @param batcher The new batcher: an account with a key and without code (no EIP-7702
+    /// delegation either: the inbox refuses calls from accounts with code, `NotDirectCall`).
+    /// @param batcherProof `batcher`'s 65-byte EIP-712 signature of BatcherBinding(caller)
+    /// (ignored, may be empty, when `batcher` is the caller's signer).
+    function setBatcher(address batcher, bytes calldata batcherProof) external {
+        _checkpoint();
+        Operator storage op = _registeredOperator(msg.sender);
+        if (batcher == address(0)) revert ZeroAddress();
+        address signer = _registrations[op.registrationId].signer;
+        if (batcher != signer) {
+            address owner = _batcherOperators[batcher];
+            if (owner == address(0)) owner = operatorOfSigner[batcher];
+            if (owner != address(0) && owner != msg.sender) revert BatcherTaken(batcher, owner);
+            if (SequencerTypes.trySigner(batcherBindingDigest(msg.sender), batcherProof) != batcher) {
+                revert InvalidBatcherProof(batcher);
+            }
+        }
+        address previous = _batchers[msg.sender];
+        if (previous != address(0)) delete _batcherOperators[previous];
+        if (batcher == signer) {
+            delete _batchers[msg.sender];
+        } else {
+            _batchers[msg.sender] = batcher;
+            _batcherOperators[batcher] = msg.sender;
+        }
+        emit BatcherSet(msg.sender, batcher);
     }
 
     // ------------------------------------------------------------------ slashing
@@ -654,6 +699,30 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         return _hashTypedDataV4(SequencerTypes.hashKeyBinding(operator));
     }
 
+    /// @notice The EIP-712 digest an account signs to become `operator`'s batcher:
+    /// BatcherBinding(operator) under this registry's domain (see {setBatcher}).
+    function batcherBindingDigest(address operator) public view returns (bytes32) {
+        return _hashTypedDataV4(SequencerTypes.hashBatcherBinding(operator));
+    }
+
+    /// @inheritdoc ISequencerRegistry
+    function batcherOf(address operator) external view returns (address) {
+        address batcher = _batchers[operator];
+        return batcher != address(0) ? batcher : _registrations[_operators[operator].registrationId].signer;
+    }
+
+    /// @inheritdoc ISequencerRegistry
+    /// @dev The default first (two storage reads: the inbox pays them on every batch): a signer
+    /// whose operator set no batcher posts for its own registrations, so it is its own answer.
+    /// An account set with {setBatcher} posts for its operator's current registration.
+    function signerOfBatcher(address account) external view returns (address) {
+        address operator = operatorOfSigner[account];
+        if (operator != address(0) && _batchers[operator] == address(0)) return account;
+        operator = _batcherOperators[account];
+        if (operator == address(0)) return address(0);
+        return _registrations[_operators[operator].registrationId].signer;
+    }
+
     /// @notice Operator and signer of registration `registrationId`.
     function registration(uint32 registrationId) external view returns (address operator, address signer) {
         Registration memory reg = _registrations[registrationId];
@@ -829,6 +898,7 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
         if (signer == address(0)) revert ZeroAddress();
         if (signer == msg.sender) revert SignerIsOperator();
         address signerOwner = operatorOfSigner[signer];
+        if (signerOwner == address(0)) signerOwner = _batcherOperators[signer];
         if (signerOwner != address(0) && signerOwner != msg.sender) revert SignerTaken(signer, signerOwner);
         if (SequencerTypes.trySigner(keyBindingDigest(msg.sender), signerProof) != signer) revert InvalidSignerProof(signer);
     }

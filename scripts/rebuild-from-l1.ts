@@ -6,14 +6,16 @@
  *                      [--compare <node rpc url> ...] [--out file]
  *
  * Exit codes: 0 the stream is valid (and equals every compared node's log), 1 a node differs or
- * cannot be asked, 2 bad usage or the L1 batches are inconsistent / unreadable.
+ * cannot be asked, 2 bad usage or the L1 batches do not chain, 3 the stream has gaps: batches
+ * whose transactions L1 does not give, each reported with its positions (the rest is still
+ * rebuilt, written and compared; docs/batch-format.md, "Unreadable batches").
  */
 import { UsageError } from "./lib/cli.js";
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
-import { compareWithNode, describeDifference, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
+import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
 
 const USAGE = "usage: npm run rebuild -- --l1-rpc <url> --deployment <record.json> [--from-block N] [--to-block N] [--compare <node rpc url> ...] [--out file]";
 
@@ -52,12 +54,15 @@ async function main(): Promise<number> {
     toBlock: block(values["to-block"], "--to-block"),
   });
   const last = stream.batches.at(-1);
+  const lastPosition = last === undefined ? 0n : last.readable ? last.header.lastPosition : last.accepted.lastPosition;
   console.log(
-    stream.batches.length === 0
+    last === undefined
       ? `L1 blocks ${stream.fromBlock}..${stream.toBlock}: no accepted batches`
-      : `L1 blocks ${stream.fromBlock}..${stream.toBlock}: batches ${stream.batches[0]!.batchNumber}..${last!.batchNumber}, ` +
-          `${stream.txs.length} transactions at positions ${stream.firstPosition}..${last!.header.lastPosition}; chain, positions, data hashes and Merkle roots check out`,
+      : `L1 blocks ${stream.fromBlock}..${stream.toBlock}: batches ${stream.batches[0]!.batchNumber}..${last.batchNumber}, ` +
+          `${stream.txs.length} transactions at positions ${stream.firstPosition}..${lastPosition}; chain, positions, data hashes and Merkle roots check out` +
+          (stream.gaps.length === 0 ? "" : ` except for ${stream.gaps.length} unreadable batch(es)`),
   );
+  for (const g of stream.gaps) console.log(describeGap(g));
   if (values.out !== undefined) {
     const lines = stream.txs.map((t) => JSON.stringify({ position: Number(t.position), txHash: t.txHash, raw: t.raw }));
     await writeFile(values.out, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
@@ -77,7 +82,8 @@ async function main(): Promise<number> {
     console.log(describeDifference(result));
     if (result.difference !== null) failed = true;
   }
-  return failed ? 1 : 0;
+  if (failed) return 1;
+  return stream.gaps.length === 0 ? 0 : 3;
 }
 
 try {

@@ -5,7 +5,7 @@
  *
  *   npx tsx scripts/register-operator.ts --operator-key 0x... --signer-key 0x... \
  *     --p2p-key 0x08011240... --addr /ip4/203.0.113.7/tcp/4001 --stake 1000 \
- *     [--rpc http://127.0.0.1:8545] [--deployment deployments/localhost.json] [--mint]
+ *     [--rpc http://127.0.0.1:8545] [--deployment deployments/localhost.json] [--mint] [--batcher-key 0x...]
  *
  * Each key either is given (`--signer-key`; `--p2p-key`, the libp2p private key protobuf-encoded
  * as hex) and signs its proof here, or stays elsewhere and only its address / peer id and proof
@@ -14,15 +14,18 @@
  * that digest, which the registry's `keyBindingDigest(operator)` returns). Every flag has an
  * environment fallback: OPERATOR_KEY, SIGNER_KEY, SIGNER_ADDRESS, SIGNER_PROOF, P2P_KEY, PEER_ID,
  * PEER_PROOF, ADDRS (comma-separated), STAKE (whole tokens; STAKE_WEI for base units),
- * L1_RPC_URL, DEPLOYMENT, MINT=1. With neither form of a key, a fresh one is generated and
- * printed (keep it: the node needs both keys).
+ * L1_RPC_URL, DEPLOYMENT, MINT=1, BATCHER_KEY. With neither form of a key, a fresh one is
+ * generated and printed (keep it: the node needs both keys). `--batcher-key` makes that key's
+ * account the operator's batcher after registering (SequencerRegistry.setBatcher; the account
+ * signs its agreement): the inbox takes the operator's batches only from it, by default from
+ * the signer.
  */
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parseArgs } from "node:util";
 import { type Address, type Hex, erc20Abi, getAddress, hexToBytes, isAddress, isHex, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator, type ProvenKeys } from "../node/l1/operator.js";
+import { generateOperatorIdentity, operatorClients, peerIdToBytes, registerOperator, setOperatorBatcher, type ProvenKeys } from "../node/l1/operator.js";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
 import { signPeerIdBinding, signSignerBinding } from "../node/l1/key-binding.js";
 import { domain } from "../node/commitments/typed-data.js";
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     rpc: { type: "string" },
     deployment: { type: "string" },
     mint: { type: "boolean" },
+    "batcher-key": { type: "string" },
   },
 });
 const env = process.env;
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
       ? { peerIdBytes: peerIdToBytes(peerIdFromPrivateKey(peerKey).toString()), peerIdProof: await signPeerIdBinding(peerKey, d, operator) }
       : { peerIdBytes: peerIdToBytes(peerId!), peerIdProof: peerProof! }),
   };
+  const batcherKey = hexOption(values["batcher-key"] ?? env.BATCHER_KEY, "--batcher-key");
   const addrs = values.addr ?? (env.ADDRS ?? "").split(",").filter((a) => a !== "");
   if (addrs.length === 0) throw new UsageError("missing --addr / ADDRS (the node's dial multiaddrs)");
 
@@ -118,6 +123,13 @@ async function main(): Promise<void> {
   });
   console.log(`operator ${operator} registered (registration ${result.registrationId}, tx ${result.transactionHash})`);
   console.log(`signer ${keys.signer}, peer id bytes ${keys.peerIdBytes}, stake ${stake}, addrs ${addrs.join(" ")}`);
+  if (batcherKey !== undefined) {
+    const batcher = privateKeyToAccount(batcherKey);
+    const txHash = await setOperatorBatcher({ publicClient, wallet, registry: deployment.sequencerRegistry, batcher, chainId: deployment.chainId });
+    console.log(`batcher ${batcher.address} posts this operator's batches (tx ${txHash})`);
+  } else {
+    console.log(`batcher: the signer ${keys.signer} (the default)`);
+  }
   if (generated !== undefined && signerKey === undefined && signerAddress === undefined) console.log(`generated signing key (keep it secret): ${generated.signerKey}`);
   if (generated !== undefined && p2pKey === undefined && peerId === undefined) console.log(`generated libp2p key (protobuf, keep it secret): ${generated.libp2pKey}`);
 }

@@ -62,6 +62,16 @@ interface ISequencerRegistry {
     /// @notice The operator a signing address is (or was) bound to; address(0) if none.
     function operatorOfSigner(address signer) external view returns (address);
 
+    /// @notice The account that posts `operator`'s batches: the one it set with `setBatcher`, else
+    /// its current signer; address(0) if it never registered.
+    function batcherOf(address operator) external view returns (address);
+
+    /// @notice The signer of the registration `account` posts batches for: `account` itself if it
+    /// is a signer whose operator set no other batcher, else the current signer of the operator
+    /// that set `account` as its batcher; address(0) if `account` is nobody's batcher. The inbox
+    /// lets `account` post a batch iff this signer is in the header epoch's active set.
+    function signerOfBatcher(address account) external view returns (address);
+
     /// @notice EIP-712 domain separator ("StakedSequencer", "1", chainid, this registry).
     function domainSeparator() external view returns (bytes32);
 

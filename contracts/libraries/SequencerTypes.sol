@@ -26,7 +26,7 @@ struct BatchHeader {
 
 /// @title SequencerTypes
 /// @notice EIP-712 type hashes and struct hashes of the signed structs, identical to
-/// `node/commitments/typed-data.ts` (and `node/l1/key-binding.ts` for the key binding). Digests are `toTypedDataHash(registry.domainSeparator(), hash(x))`.
+/// `node/commitments/typed-data.ts` (and `node/l1/key-binding.ts` for the key and batcher bindings). Digests are `toTypedDataHash(registry.domainSeparator(), hash(x))`.
 library SequencerTypes {
     bytes32 internal constant ORDER_COMMITMENT_TYPEHASH = keccak256(
         "OrderCommitment(uint64 epoch,uint64 term,uint64 firstPosition,uint64 lastPosition,bytes32 merkleRoot)"
@@ -39,9 +39,17 @@ library SequencerTypes {
     /// @notice What an operator's signing key and libp2p key sign to prove they are its own.
     bytes32 internal constant KEY_BINDING_TYPEHASH = keccak256("KeyBinding(address operator)");
 
+    /// @notice What an account signs to become an operator's batcher (the account that posts its batches).
+    bytes32 internal constant BATCHER_BINDING_TYPEHASH = keccak256("BatcherBinding(address operator)");
+
     /// @notice EIP-712 struct hash of the key binding of `operator`.
     function hashKeyBinding(address operator) internal pure returns (bytes32) {
         return keccak256(abi.encode(KEY_BINDING_TYPEHASH, operator));
+    }
+
+    /// @notice EIP-712 struct hash of the batcher binding of `operator`.
+    function hashBatcherBinding(address operator) internal pure returns (bytes32) {
+        return keccak256(abi.encode(BATCHER_BINDING_TYPEHASH, operator));
     }
 
     /// @notice EIP-712 struct hash of a certificate.

@@ -329,8 +329,10 @@ export class BatchLeader {
     try {
       txHash = await this.opts.poster.submit(h, data, signatures);
     } catch (error) {
-      if (error instanceof BatchL1Error && error.revert === "EpochTooOld" && this.opts.epoch() > h.epoch) {
-        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "inbox says the epoch is too old: re-cutting at the current epoch");
+      // Too old for the inbox, or this leader's batcher is no batcher of the cut's epoch (it
+      // joined the set later): the current epoch's set signs it again.
+      if (error instanceof BatchL1Error && (error.revert === "EpochTooOld" || error.revert === "NotBatcher") && this.opts.epoch() > h.epoch) {
+        this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, revert: error.revert }, "the inbox refuses the cut's epoch: re-cutting at the current epoch");
         this.proposeCut(term, { ...h, epoch: this.opts.epoch() });
         return "recut";
       }

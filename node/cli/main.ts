@@ -3,6 +3,8 @@
  *
  *   seq keys --out DIR [--password-file F]   new signer (v3 keystore) + libp2p keys (0600, never overwritten)
  *   seq register --keys DIR --stake N ...    join the sequencer set: approve + register through a contract call
+ *   seq set-batcher --config FILE | --batcher-key FILE | --reset ...
+ *                                            name the account that posts the operator's batches
  *   seq start --config FILE                  run a node (SEQ_* env vars override the file)
  *   seq status --rpc URL [--rpc URL ...]     status of one node or a cluster
  *   seq send --rpc URL [--chain-id N]        send a signed test transaction, print and verify its commitment
@@ -20,11 +22,12 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createPublicClient, erc20Abi, http, isAddress, parseGwei, parseUnits, type Address, type Hex } from "viem";
+import { createPublicClient, erc20Abi, http, isAddress, isAddressEqual, parseGwei, parseUnits, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generatePeerKey, loadPeerKey, peerIdOf, savePeerKey } from "../transport/index.js";
 import { loadDeploymentRecord } from "../l1/deployment.js";
-import { operatorClients, proveOperatorKeys, registerOperator } from "../l1/operator.js";
+import { operatorClients, proveOperatorKeys, registerOperator, setOperatorBatcher } from "../l1/operator.js";
+import { sequencerRegistryAbi } from "../l1/generated/abi.js";
 import { domain } from "../commitments/typed-data.js";
 import {
   commitmentOfSignature,
@@ -54,10 +57,19 @@ Commands:
                                          env SEQ_KEYSTORE_PASSWORD; --light-kdf: geth's light scrypt
                                          (n=4096, p=6: fast, weak) instead of the standard n=262144
   register --keys DIR --stake TOKENS --addr MULTIADDR [--addr ...] --l1 URL --deployment FILE
-           [--operator-key 0x.. | env OPERATOR_KEY] [--mint] [--password-file FILE]
+           [--operator-key 0x.. | env OPERATOR_KEY] [--mint] [--batcher-key FILE] [--password-file FILE]
                                          join the sequencer set: approve the stake and call register()
                                          with the signer and peer id of the keys in DIR, each key
-                                         signing that it belongs to the operator account
+                                         signing that it belongs to the operator account; with
+                                         --batcher-key, then make that key's account the batcher
+                                         (the only account the inbox takes this operator's batches
+                                         from; default: the signer)
+  set-batcher (--config FILE | --batcher-key FILE --l1 URL --deployment FILE | --reset --l1 URL --deployment FILE)
+           [--operator-key 0x.. | env OPERATOR_KEY] [--password-file FILE]
+                                         name the operator's batcher on L1: the account of the node
+                                         config's batcherKeyFile (its signer when that is empty), of
+                                         --batcher-key (which signs its agreement), or with --reset
+                                         the signer again
   start   --config FILE [--password-file FILE]
                                          start a node; SEQ_* environment variables override the file
   status  --rpc URL [--rpc URL ...]      show role, term, leader and positions of each node
@@ -124,21 +136,20 @@ async function register(args: string[]): Promise<void> {
       deployment: { type: "string" },
       "operator-key": { type: "string" },
       mint: { type: "boolean" },
+      "batcher-key": { type: "string" },
       "password-file": { type: "string" },
     },
   });
-  const operatorKey = values["operator-key"] ?? process.env.OPERATOR_KEY;
   if (!values.keys || !values.stake || !values.l1 || !values.deployment || !values.addr?.length) {
     throw new UsageError("register: --keys, --stake, --addr, --l1 and --deployment are required");
   }
-  if (operatorKey === undefined || !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) {
-    throw new UsageError("register: the operator's account key (--operator-key or OPERATOR_KEY) must be 32 bytes of 0x-hex");
-  }
+  const operatorKey = operatorKeyOf(values["operator-key"], "register");
   const deployment = await loadDeploymentRecord(values.deployment);
   const signer = await loadSigner(path.join(values.keys, "signer.key"), keyOptions(values["password-file"]));
+  const batcher = values["batcher-key"] === undefined ? undefined : await loadSigner(values["batcher-key"], keyOptions(values["password-file"]));
   const peerKey = await loadPeerKey(path.join(values.keys, "p2p.key"));
   const peerId = peerIdOf(peerKey);
-  const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey as Hex);
+  const { publicClient, wallet } = await operatorClients(values.l1, deployment, operatorKey);
   const account = wallet.account;
   const decimals = await publicClient.readContract({ address: deployment.stakeToken, abi: erc20Abi, functionName: "decimals" });
   const result = await registerOperator({
@@ -154,6 +165,53 @@ async function register(args: string[]): Promise<void> {
   });
   console.log(JSON.stringify({ operator: account.address, signer: signer.address, peerId, registrationId: result.registrationId, transactionHash: result.transactionHash }, null, 2));
   console.log("registered: the operator joins the active set at the start of the next epoch");
+  if (batcher !== undefined && !isAddressEqual(batcher.address, signer.address)) {
+    const txHash = await setOperatorBatcher({ publicClient, wallet, registry: deployment.sequencerRegistry, batcher, chainId: deployment.chainId });
+    console.log(`batcher: ${batcher.address} posts this operator's batches (tx ${txHash}); fund it with ETH for L1 gas`);
+  }
+}
+
+/** The operator's account key from --operator-key or OPERATOR_KEY. */
+function operatorKeyOf(flag: string | undefined, command: string): Hex {
+  const key = flag ?? process.env.OPERATOR_KEY;
+  if (key === undefined || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new UsageError(`${command}: the operator's account key (--operator-key or OPERATOR_KEY) must be 32 bytes of 0x-hex`);
+  }
+  return key as Hex;
+}
+
+async function setBatcher(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: "string" },
+      "batcher-key": { type: "string" },
+      reset: { type: "boolean" },
+      l1: { type: "string" },
+      deployment: { type: "string" },
+      "operator-key": { type: "string" },
+      "password-file": { type: "string" },
+    },
+  });
+  const sources = [values.config, values["batcher-key"], values.reset ? "reset" : undefined].filter((v) => v !== undefined);
+  if (sources.length !== 1) throw new UsageError("set-batcher: give exactly one of --config FILE, --batcher-key FILE and --reset");
+  const config = values.config === undefined ? undefined : await loadNodeConfig(values.config);
+  const l1 = values.l1 ?? config?.l1RpcUrl;
+  const deploymentFile = values.deployment ?? config?.deployment;
+  if (l1 === undefined || deploymentFile === undefined) throw new UsageError("set-batcher: --l1 and --deployment are required (or --config FILE)");
+  const operatorKey = operatorKeyOf(values["operator-key"], "set-batcher");
+  const deployment = await loadDeploymentRecord(deploymentFile);
+  const { publicClient, wallet } = await operatorClients(l1, deployment, operatorKey);
+  const operator = wallet.account.address;
+  const info = await publicClient.readContract({ address: deployment.sequencerRegistry, abi: sequencerRegistryAbi, functionName: "operatorInfo", args: [operator] });
+  const passwords = keyOptions(values["password-file"] ?? config?.keystorePasswordFile);
+  // The node's batcher is its batcherKeyFile, else its signer: the registry's default.
+  const keyFile = values["batcher-key"] ?? (config !== undefined && config.batcherKeyFile !== "" ? config.batcherKeyFile : undefined);
+  const batcher = keyFile === undefined ? info.signer : await loadSigner(keyFile, passwords);
+  const address = typeof batcher === "string" ? batcher : batcher.address;
+  const txHash = await setOperatorBatcher({ publicClient, wallet, registry: deployment.sequencerRegistry, batcher, chainId: deployment.chainId });
+  console.log(JSON.stringify({ operator, batcher: address, signer: info.signer, transactionHash: txHash }, null, 2));
+  console.log(isAddressEqual(address, info.signer) ? "batcher: the operator's signer posts its batches (the default)" : `batcher: ${address} posts this operator's batches; fund it with ETH for L1 gas`);
 }
 
 async function start(args: string[]): Promise<void> {
@@ -346,6 +404,10 @@ function reportCheck(result: CommitmentCheck, proof: OrderCommitmentProof, value
     case "kept":
       console.log(`verified: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) holds ${proof.txHash} at ${at}`);
       break;
+    case "unreadable":
+      console.log(`cannot check: batch ${result.batchNumber} (L1 tx ${result.l1TxHash}) covers ${at} but cannot be read from L1 (${result.reason}); nothing can be proven against it`);
+      process.exitCode = 1;
+      break;
     case "broken-unprovable":
       console.log(
         `BROKEN: batch ${result.batchNumber} holds ${result.batchTxHash} at ${at}, the commitment promised ${proof.txHash}; the certificate's signer ${result.signer} did not sign that batch (its signers: ${result.batchSigners.join(", ")}), so this signature proves nothing against anyone (a quorum commitment from seq_getQuorumCommitment would)`,
@@ -375,7 +437,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, register, start, status, send, verify, watch, slash };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keys, register, "set-batcher": setBatcher, start, status, send, verify, watch, slash };
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

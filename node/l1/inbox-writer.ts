@@ -74,6 +74,12 @@ export interface AcceptedEvent {
   readonly transactionHash: Hash;
 }
 
+/** What to tell the operator when the inbox refuses the batcher account itself (S3). */
+const BATCHER_REFUSALS: Readonly<Record<string, string>> = {
+  NotBatcher: "is not the batcher of a member of the header's epoch (the registry's batcherOf names another account, or this operator is not in that epoch's set): set it with `seq set-batcher --config <node config>`, or point batcherKeyFile at the registered one",
+  NotDirectCall: "has code (an EIP-7702 delegation?): the inbox takes batches only from accounts without code, so that their data stays in the transaction's input",
+};
+
 export interface InboxWriterOptions {
   readonly publicClient: PublicClient;
   /** Pays for `submitBatch` (batcherKeyFile, or the signer key). */
@@ -153,7 +159,14 @@ export class InboxWriter {
       simulated = await publicClient.simulateContract({ ...call, chain: wallet.chain });
     } catch (error) {
       const revert = contractRevertOf(error)?.data?.errorName;
-      throw new BatchL1Error("post_batch", revert !== undefined ? `submitBatch would revert with ${revert}` : shortMessage(error), { cause: error, ...(revert ? { revert } : {}) });
+      const refusal = revert === undefined ? undefined : BATCHER_REFUSALS[revert];
+      const message =
+        refusal !== undefined
+          ? `submitBatch would revert with ${revert}: the batcher account ${wallet.account.address} ${refusal}`
+          : revert !== undefined
+            ? `submitBatch would revert with ${revert}`
+            : shortMessage(error);
+      throw new BatchL1Error("post_batch", message, { cause: error, ...(revert ? { revert } : {}) });
     }
     if (!simulated.result) return null;
     const gas = await l1("post_batch", () => publicClient.estimateContractGas(call));

@@ -1,7 +1,14 @@
 /**
  * Reads the batches the BatchInbox accepted, from L1 alone: each `BatchAccepted` log plus the
  * `submitBatch(header, data, signatures)` input of the transaction that emitted it (the inbox
- * never stores the payload). Used by the watchtower, the rebuild-from-L1 script and the devnet.
+ * never stores the payload). Used by the watchtower, `seq slash`, the rebuild-from-L1 script and
+ * the devnet.
+ *
+ * A log whose transaction cannot be turned back into its batch (not a direct submitBatch call,
+ * input that disagrees with the event) is not an error that stops the reader: it comes back in
+ * order as an `UnreadableBatch`, with what the event says and why, and the batches after it are
+ * read as usual (docs/batch-format.md, "Unreadable batches"). Since S3 the inbox accepts only
+ * direct calls, so this guards older deployments and whatever a later fork changes.
  */
 import {
   type Address,
@@ -19,6 +26,7 @@ import { L1Error } from "./errors.js";
 
 /** One accepted batch as posted: the header, its payload and the quorum's signatures. */
 export type AcceptedBatch = {
+  readonly readable: true;
   readonly batchNumber: bigint;
   readonly header: BatchHeader;
   /** The batch payload (format v1, docs/batch-format.md); keccak256(data) == header.dataHash. */
@@ -27,6 +35,25 @@ export type AcceptedBatch = {
   readonly l1BlockNumber: bigint;
   readonly l1TxHash: Hash;
 };
+
+/** What a `BatchAccepted` event says about the accepted header: all of it but `prevBatchHash`. */
+export type AcceptedHeaderFields = Omit<BatchHeader, "prevBatchHash"> & { readonly batchHash: Hash };
+
+/**
+ * An accepted batch whose data cannot be read from L1 alone: the event's header fields, where it
+ * was accepted, and why it cannot be read. Its positions cannot be derived from L1.
+ */
+export type UnreadableBatch = {
+  readonly readable: false;
+  readonly batchNumber: bigint;
+  readonly accepted: AcceptedHeaderFields;
+  readonly l1BlockNumber: bigint;
+  readonly l1TxHash: Hash;
+  readonly error: UnreadableBatchError;
+};
+
+/** An entry of the inbox's accepted batches, in batch-number order. */
+export type InboxBatch = AcceptedBatch | UnreadableBatch;
 
 export type ReadAcceptedBatchesOptions = {
   /** Most blocks one `eth_getLogs` call spans (providers cap it; default 5,000). */
@@ -41,8 +68,9 @@ export class InboxReadError extends L1Error {
 }
 
 /**
- * A `BatchAccepted` log whose emitting transaction cannot be turned back into the batch: not a
+ * Why a `BatchAccepted` log's emitting transaction cannot be turned back into the batch: not a
  * direct `submitBatch` call on the inbox, or its input disagrees with the event or its data hash.
+ * Carried by an {@link UnreadableBatch} (and thrown where one batch was asked for).
  */
 export class UnreadableBatchError extends InboxReadError {
   override readonly name = "UnreadableBatchError";
@@ -61,10 +89,10 @@ const DEFAULT_CONCURRENCY = 8;
 
 /**
  * Every batch the inbox at `inbox` accepted in blocks [fromBlock, toBlock], in acceptance order
- * (batch-number order). An empty list when `fromBlock > toBlock`, so a poller can pass
- * `last + 1, head` unchanged.
- * @throws InboxReadError when an RPC call fails; UnreadableBatchError when a log's transaction
- *   is not a direct submitBatch call matching it (e.g. posted through a contract wallet).
+ * (batch-number order), each read back from its transaction, or flagged unreadable (a log whose
+ * transaction is not a direct submitBatch call matching it, e.g. relayed through a contract).
+ * An empty list when `fromBlock > toBlock`, so a poller can pass `last + 1, head` unchanged.
+ * @throws InboxReadError when an RPC call fails (worth retrying: nothing was skipped)
  */
 export async function readAcceptedBatches(
   client: PublicClient,
@@ -72,14 +100,14 @@ export async function readAcceptedBatches(
   fromBlock: bigint,
   toBlock: bigint,
   options: ReadAcceptedBatchesOptions = {},
-): Promise<AcceptedBatch[]> {
+): Promise<InboxBatch[]> {
   const maxRange = options.maxBlockRange ?? DEFAULT_MAX_BLOCK_RANGE;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (maxRange < 1n) throw new RangeError(`maxBlockRange must be >= 1, got ${maxRange}`);
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer >= 1, got ${concurrency}`);
   if (fromBlock < 0n) throw new RangeError(`fromBlock must be >= 0, got ${fromBlock}`);
 
-  const out: AcceptedBatch[] = [];
+  const out: InboxBatch[] = [];
   for (let start = fromBlock; start <= toBlock; start += maxRange) {
     const end = start + maxRange - 1n < toBlock ? start + maxRange - 1n : toBlock;
     let logs;
@@ -115,18 +143,26 @@ type BatchAcceptedArgs = {
   readonly dataHash: Hex;
 };
 
-function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction, l1BlockNumber: bigint): AcceptedBatch {
-  const fail = (reason: string, cause?: unknown) => new UnreadableBatchError(tx.hash, event.batchNumber, reason, cause === undefined ? undefined : { cause });
+function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction, l1BlockNumber: bigint): InboxBatch {
+  const { batchNumber, epoch, batchHash: acceptedHash, firstPosition, lastPosition, merkleRoot, dataHash } = event;
+  const unreadable = (reason: string, cause?: unknown): UnreadableBatch => ({
+    readable: false,
+    batchNumber,
+    accepted: { epoch, batchNumber, batchHash: acceptedHash, firstPosition, lastPosition, merkleRoot, dataHash },
+    l1BlockNumber,
+    l1TxHash: tx.hash,
+    error: new UnreadableBatchError(tx.hash, batchNumber, reason, cause === undefined ? undefined : { cause }),
+  });
   if (tx.to === null || !isAddressEqual(tx.to, inbox)) {
-    throw fail(`the transaction calls ${tx.to ?? "no contract"}, not the inbox ${inbox} directly; only direct submitBatch calls can be read back`);
+    return unreadable(`the transaction calls ${tx.to ?? "no contract"}, not the inbox ${inbox} directly; only direct submitBatch calls can be read back`);
   }
   let call;
   try {
     call = decodeFunctionData({ abi: batchInboxAbi, data: tx.input });
   } catch (cause) {
-    throw fail(`its input does not decode against the inbox ABI: ${(cause as Error).message}`, cause);
+    return unreadable(`its input does not decode against the inbox ABI: ${(cause as Error).message}`, cause);
   }
-  if (call.functionName !== "submitBatch") throw fail(`the transaction calls ${call.functionName}, not submitBatch`);
+  if (call.functionName !== "submitBatch") return unreadable(`the transaction calls ${call.functionName}, not submitBatch`);
   const [h, data, signatures] = call.args;
   const header: BatchHeader = {
     epoch: h.epoch,
@@ -139,12 +175,12 @@ function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction
   };
   // The event is what the inbox accepted; the input must be that very header.
   const hash = batchHash(header);
-  if (hash !== event.batchHash || header.batchNumber !== event.batchNumber) {
-    throw fail(`the submitted header (batch ${header.batchNumber}, hash ${hash}) is not the accepted one (hash ${event.batchHash})`);
+  if (hash !== acceptedHash || header.batchNumber !== batchNumber) {
+    return unreadable(`the submitted header (batch ${header.batchNumber}, hash ${hash}) is not the accepted one (hash ${acceptedHash})`);
   }
   const actual = keccak256(data);
-  if (actual !== header.dataHash) throw fail(`keccak256(data) is ${actual}, the header's dataHash is ${header.dataHash}`);
-  return { batchNumber: event.batchNumber, header, data, signatures: [...signatures], l1BlockNumber, l1TxHash: tx.hash };
+  if (actual !== header.dataHash) return unreadable(`keccak256(data) is ${actual}, the header's dataHash is ${header.dataHash}`);
+  return { readable: true, batchNumber, header, data, signatures: [...signatures], l1BlockNumber, l1TxHash: tx.hash };
 }
 
 /** `fn` over `items` with at most `limit` calls in flight; results in input order. */

@@ -5,6 +5,8 @@
  * key's proof in `register`; the libp2p key's (Ed25519, too costly to check on chain) is stored
  * there and checked here by every node before it trusts a peer id (`registry.ts`). A proof names
  * the operator, so one copied from someone else's registration binds nothing to the copier.
+ * An operator's batcher account (the one that posts its batches, `setBatcher`) proves it agrees
+ * the same way, with `BatcherBinding(address operator)`.
  */
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -22,6 +24,21 @@ export function keyBindingDigest(d: SequencerDomain, operator: Address): Hex {
 /** The signing key's proof: its 65-byte EIP-712 signature of `operator`'s key binding. */
 export function signSignerBinding(signer: TypedDataSigner, d: SequencerDomain, operator: Address): Promise<Hex> {
   return signer.signTypedData({ domain: d, types: keyBindingTypes, primaryType: "KeyBinding", message: { operator } });
+}
+
+export const batcherBindingTypes = { BatcherBinding: [{ name: "operator", type: "address" }] } as const;
+
+/** The EIP-712 digest an account signs to become `operator`'s batcher (the registry's `batcherBindingDigest(operator)`). */
+export function batcherBindingDigest(d: SequencerDomain, operator: Address): Hex {
+  return hashTypedData({ domain: d, types: batcherBindingTypes, primaryType: "BatcherBinding", message: { operator } });
+}
+
+/**
+ * A batcher account's proof for `SequencerRegistry.setBatcher`: its 65-byte EIP-712 signature of
+ * `BatcherBinding(operator)`, saying it agrees to post `operator`'s batches.
+ */
+export function signBatcherBinding(batcher: TypedDataSigner, d: SequencerDomain, operator: Address): Promise<Hex> {
+  return batcher.signTypedData({ domain: d, types: batcherBindingTypes, primaryType: "BatcherBinding", message: { operator } });
 }
 
 /** The libp2p key's proof: its signature of the digest of `operator`'s key binding. */

@@ -1,6 +1,7 @@
 /**
  * Joining the sequencer set through contract calls: approve the stake and call
- * `SequencerRegistry.register` with both keys' proofs of possession (`key-binding.ts`). Also
+ * `SequencerRegistry.register` with both keys' proofs of possession (`key-binding.ts`), and
+ * naming a batcher account other than the signer (`setBatcher`, with that account's proof). Also
  * generates fresh operator identities (secp256k1 signing key, libp2p Ed25519 peer id). On chain
  * a peer id is its binary multihash (`peerId.toMultihash().bytes`), the form libp2p puts on the wire.
  */
@@ -28,8 +29,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { sequencerRegistryAbi, testTokenAbi } from "./generated/abi.js";
 import type { NodeDeployment } from "./deployment.js";
-import { signPeerIdBinding, signSignerBinding } from "./key-binding.js";
-import type { SequencerDomain } from "../commitments/typed-data.js";
+import { signBatcherBinding, signPeerIdBinding, signSignerBinding } from "./key-binding.js";
+import { type SequencerDomain, domain } from "../commitments/typed-data.js";
 import { L1Error } from "./errors.js";
 import { contractRevertOf } from "./revert.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
@@ -101,6 +102,24 @@ export type RegisterOperatorArgs = ProvenKeys & {
   readonly mint?: boolean;
 };
 
+/** Waits for `hash`'s receipt; a revert becomes a RegistrationError naming `what`. */
+async function confirmed(publicClient: PublicClient, what: string, hash: Hash) {
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new RegistrationError(`${what} reverted (tx ${hash})`);
+  return receipt;
+}
+
+/** The registry's custom error if the simulated call reverts with one (`refusing`: what it would refuse). */
+async function refuseIfReverts(simulation: Promise<unknown>, refusing: string): Promise<void> {
+  const refusal = await simulation.then(
+    () => undefined,
+    (error: unknown) => contractRevertOf(error),
+  );
+  if (refusal?.data?.errorName !== undefined) {
+    throw new RegistrationError(`the registry refuses to ${refusing}: ${refusal.data.errorName}(${(refusal.data.args ?? []).join(", ")})`, { cause: refusal });
+  }
+}
+
 /**
  * Approves and registers (minting first on devnets); returns the registration id and the
  * transaction hash. Works with any viem clients: Hardhat's, or plain HTTP ones.
@@ -109,23 +128,14 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
   const { publicClient, wallet } = args;
   const account = wallet.account;
   const chain = wallet.chain ?? null;
-  const confirm = async (what: string, hash: Hash) => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new RegistrationError(`${what} reverted (tx ${hash})`);
-    return receipt;
-  };
+  const confirm = (what: string, hash: Hash) => confirmed(publicClient, what, hash);
   const registerArgs = [args.stake, args.signer, args.signerProof, args.peerIdBytes, args.peerIdProof, [...args.addrs]] as const;
   // Dry run first: a registry refusal (a bad proof, a taken signer, a low stake) then leaves no
   // mint or approval behind. Only the stake transfer may fail here, since nothing is approved yet.
-  const refusal = await publicClient
-    .simulateContract({ address: args.registry, abi: sequencerRegistryAbi, functionName: "register", args: registerArgs, account })
-    .then(
-      () => undefined,
-      (error: unknown) => contractRevertOf(error),
-    );
-  if (refusal?.data?.errorName !== undefined) {
-    throw new RegistrationError(`the registry refuses to register ${account.address}: ${refusal.data.errorName}(${(refusal.data.args ?? []).join(", ")})`, { cause: refusal });
-  }
+  await refuseIfReverts(
+    publicClient.simulateContract({ address: args.registry, abi: sequencerRegistryAbi, functionName: "register", args: registerArgs, account }),
+    `register ${account.address}`,
+  );
   try {
     if (args.mint === true) {
       await confirm(
@@ -168,6 +178,40 @@ export async function registerOperator(args: RegisterOperatorArgs): Promise<{ re
   } catch (cause) {
     if (cause instanceof RegistrationError) throw cause;
     throw new RegistrationError(`registering ${account.address} failed: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export type SetBatcherArgs = {
+  readonly publicClient: PublicClient;
+  /** The operator's wallet. */
+  readonly wallet: WalletClient<Transport, Chain | undefined, Account>;
+  readonly registry: Address;
+  /**
+   * The account that is to post the operator's batches, which signs its agreement here; or the
+   * operator's signer address, to go back to the default (no proof needed).
+   */
+  readonly batcher: LocalAccount | Address;
+  readonly chainId: number;
+};
+
+/**
+ * Makes the registry name `batcher` as the account that posts the operator's batches
+ * (`SequencerRegistry.setBatcher`, with the account's BatcherBinding proof); dry-run first, so
+ * a refusal sends nothing. Returns the transaction hash.
+ */
+export async function setOperatorBatcher(args: SetBatcherArgs): Promise<Hash> {
+  const { publicClient, wallet } = args;
+  const account = wallet.account;
+  const operator = account.address;
+  const batcher = typeof args.batcher === "string" ? args.batcher : args.batcher.address;
+  const proof = typeof args.batcher === "string" ? "0x" : await signBatcherBinding(args.batcher, domain(args.chainId, args.registry), operator);
+  const call = { address: args.registry, abi: sequencerRegistryAbi, functionName: "setBatcher", args: [batcher, proof], account } as const;
+  await refuseIfReverts(publicClient.simulateContract(call), `make ${batcher} the batcher of ${operator}`);
+  try {
+    return (await confirmed(publicClient, "setBatcher", await wallet.writeContract({ ...call, chain: wallet.chain ?? null }))).transactionHash;
+  } catch (cause) {
+    if (cause instanceof RegistrationError) throw cause;
+    throw new RegistrationError(`setting the batcher of ${operator} failed: ${(cause as Error).message}`, { cause });
   }
 }
 

@@ -73,6 +73,13 @@ export class RegistryReader {
     });
   }
 
+  /** The account that posts `operator`'s batches: the one it set with `setBatcher`, else its signer. */
+  batcherOf(operator: Address): Promise<Address> {
+    return this.read(`the batcher of operator ${operator}`, async () =>
+      this.client.readContract({ address: this.address, abi: sequencerRegistryAbi, functionName: "batcherOf", args: [operator] }),
+    );
+  }
+
   /**
    * The active set and leader schedule of `epoch`, both read at one block (`blockNumber`,
    * default: the latest), so a tentative next-epoch set cannot change between the two reads.

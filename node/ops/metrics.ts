@@ -87,6 +87,8 @@ export class NodeMetrics {
   readonly l1Errors: Counter<"operation">;
   /** 1 once the registry has jailed this node's operator: every slash jails, for good. */
   readonly operatorJailed: Gauge;
+  /** Accepted L1 batches the watchtower could not read back from L1 (flagged and skipped). */
+  readonly watchtowerUnreadableBatches: Counter;
 
   /** Bytes an unprivileged process may still write on the data dir's filesystem. */
   readonly dataDirAvailableBytes: Gauge;
@@ -165,6 +167,11 @@ export class NodeMetrics {
     this.l1Errors = new Counter({ name: "seq_l1_errors_total", help: "Failed L1 calls", labelNames: ["operation"], registers });
     for (const operation of L1_OPERATIONS) this.l1Errors.inc({ operation }, 0);
     this.operatorJailed = new Gauge({ name: "seq_operator_jailed", help: "1 once the registry jailed this node's operator (every slash jails)", registers });
+    this.watchtowerUnreadableBatches = new Counter({
+      name: "seq_watchtower_unreadable_batches_total",
+      help: "Accepted L1 batches the watchtower could not read back from L1 (flagged and skipped)",
+      registers,
+    });
 
     this.dataDirAvailableBytes = new Gauge({ name: "seq_data_dir_available_bytes", help: "Bytes still writable on the data dir's filesystem", registers });
     this.dataDirSizeBytes = new Gauge({ name: "seq_data_dir_size_bytes", help: "Size of the data dir's filesystem", registers });

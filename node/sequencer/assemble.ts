@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, isAddressEqual, type PublicClient } from "viem";
 import type { NodeId } from "../consensus/index.js";
 import type { RpcKind } from "../codec/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
@@ -226,8 +226,16 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   // transaction a second position).
   const acting = () => !retirement.retired && raft.basicStatus().role === "leader" && history.complete;
 
-  // L1 gas for batches: the batcher key, or the signer key when none is configured.
+  // L1 gas for batches: the batcher key, or the signer key when none is configured. The inbox
+  // takes batches only from the batcher the registry names for the operator (S3).
   const batcher: Signer = config.batcherKeyFile === "" ? signer : await loadKey(config.batcherKeyFile);
+  const registeredBatcher = await untilL1("reading the operator's batcher", () => registry.batcherOf(self.operator));
+  if (!isAddressEqual(registeredBatcher, batcher.address)) {
+    log.error(
+      { batcher: batcher.address, registered: registeredBatcher, operator: self.operator },
+      "this node pays for batches from an account the registry does not name as its operator's batcher: the inbox will refuse its batches (NotBatcher); run `seq set-batcher --config <this config>` with the operator's key, or point batcherKeyFile at the registered account",
+    );
+  }
   const l1Chain = defineChain({ id: l1ChainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
   const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
   const batches = new BatchService({
@@ -278,6 +286,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
         logger: componentLogger(logger, "watchtower"),
         confirmations: config.l1Confirmations,
         pollMs: config.l1PollMs,
+        metrics,
       })
     : undefined;
 

@@ -112,6 +112,7 @@ function watchtowerStatus(s: WatchtowerStats) {
     batchesChecked: s.batchesChecked,
     mismatches: s.mismatches,
     slashesSubmitted: s.slashesSubmitted,
+    unreadableBatches: s.unreadableBatches,
     lastCheckedBlock: s.lastCheckedBlock === null ? null : Number(s.lastCheckedBlock),
     waitingForPosition: s.waitingForPosition === null ? null : Number(s.waitingForPosition),
     lastError: s.lastError,

@@ -3,22 +3,28 @@
  * covering the commitment's position, compare the transaction it holds there, and, when the
  * batch broke the commitment and the certificate's signer is among the batch's signers, prove
  * it to `Slashing` (commit, then reveal `slashBrokenCommitment`), or only report it when no
- * wallet is given. A batch the certificate's signer did not sign proves nothing against it.
+ * wallet is given. A batch the certificate's signer did not sign proves nothing against it. A
+ * covering batch that cannot be read from L1 is reported as such (`unreadable`), not thrown.
  */
 import { type Address, type Hash, type Hex, type PublicClient, getAddress } from "viem";
 import { batchInboxAbi } from "../l1/generated/abi.js";
 import type { NodeDeployment } from "../l1/deployment.js";
-import { InboxReadError, readAcceptedBatches, type AcceptedBatch } from "../l1/inbox.js";
+import { InboxReadError, readAcceptedBatches, type InboxBatch } from "../l1/inbox.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { verifyOrderCommitment, type VerificationFailure } from "../commitments/verify.js";
 import { domain } from "../commitments/typed-data.js";
-import { BatchLeaves, SlashSubmitter, brokenCommitmentArgs, brokenCommitmentOffenceId, isOffenceSlashed, signedBatchLeaf, signersOf, type SlashWallet } from "./slashing.js";
+import { BatchDataError, BatchLeaves, SlashSubmitter, brokenCommitmentArgs, brokenCommitmentOffenceId, isOffenceSlashed, signedBatchLeaf, signersOf, type SlashWallet } from "./slashing.js";
 
 export type CommitmentCheck =
   /** The commitment itself does not verify (signature, proof, chain or registry): nothing to prove. */
   | { readonly status: "invalid"; readonly reasons: readonly VerificationFailure[] }
   /** No accepted batch covers the position yet. */
   | { readonly status: "not-batched"; readonly position: bigint; readonly lastBatchedPosition: bigint | null }
+  /**
+   * The covering batch's transactions cannot be read from L1 (no direct submitBatch call, or data
+   * that does not decode to its root): neither kept nor broken can be shown.
+   */
+  | { readonly status: "unreadable"; readonly batchNumber: bigint; readonly l1TxHash: Hash; readonly reason: string }
   /** The batch holds the committed transaction at the position: the commitment was kept. */
   | { readonly status: "kept"; readonly batchNumber: bigint; readonly l1TxHash: Hash }
   /**
@@ -83,7 +89,14 @@ export async function checkOrderCommitment(commitment: OrderCommitmentProof, opt
     args: [position],
   });
   const batch = await findAcceptedBatch(publicClient, deployment, batchNumber);
-  const leaves = BatchLeaves.of(batch);
+  if (!batch.readable) return { status: "unreadable", batchNumber, l1TxHash: batch.l1TxHash, reason: batch.error.message };
+  let leaves: BatchLeaves;
+  try {
+    leaves = BatchLeaves.of(batch);
+  } catch (error) {
+    if (error instanceof BatchDataError) return { status: "unreadable", batchNumber, l1TxHash: batch.l1TxHash, reason: error.message };
+    throw error;
+  }
   const batchTxHash = leaves.at(position).txHash;
   if (batchTxHash.toLowerCase() === commitment.txHash.toLowerCase()) return { status: "kept", batchNumber, l1TxHash: batch.l1TxHash };
 
@@ -104,12 +117,12 @@ export async function checkOrderCommitment(commitment: OrderCommitmentProof, opt
   return { status: "slashed", ...broken, txHash: outcome.txHash, operator: outcome.operator, amount: outcome.amount, rewardClaimableFrom: outcome.rewardClaimableFrom };
 }
 
-/** The accepted batch `batchNumber` as posted (header, data, signatures), found by its indexed event. */
+/** The accepted batch `batchNumber` as posted (header, data, signatures), or flagged unreadable, found by its indexed event. */
 async function findAcceptedBatch(
   publicClient: PublicClient,
   deployment: CommitmentCheckOptions["deployment"],
   batchNumber: bigint,
-): Promise<AcceptedBatch> {
+): Promise<InboxBatch> {
   let logs;
   try {
     logs = await publicClient.getContractEvents({

@@ -16,10 +16,16 @@
  * and the cursor (last checked L1 block) is persisted only after the blocks up to it were
  * checked. A batch whose positions the node's log does not hold yet is waited for: the cursor
  * stops before it and the next poll tries again. L1 failures are retried with back-off.
+ *
+ * A batch that cannot be read from L1 (its transaction is no direct submitBatch call, or its
+ * data does not decode to the header's root) is flagged, never waited on: counted in
+ * `unreadableBatches` and `seq_watchtower_unreadable_batches_total`, logged with whether its
+ * root is the one this node's log gives for the range, and the batches after it are checked.
  */
 import { type Address, type Hex, type PublicClient, getAddress } from "viem";
 import type { NodeDeployment } from "../l1/deployment.js";
-import { readAcceptedBatches, type AcceptedBatch } from "../l1/inbox.js";
+import { readAcceptedBatches, type AcceptedBatch, type UnreadableBatch } from "../l1/inbox.js";
+import type { NodeMetrics } from "../ops/metrics.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot } from "../commitments/merkle.js";
 import { type BatchHeader, type SequencerDomain, batchHash, domain, orderCommitmentHash } from "../commitments/typed-data.js";
@@ -62,6 +68,8 @@ export interface WatchtowerOptions {
   readonly maxBackoffMs?: number;
   /** Most L1 blocks scanned per run; a run that stops short is followed at once (default 5,000). */
   readonly blocksPerRun?: bigint;
+  /** Where unreadable batches are counted (the node's /metrics). */
+  readonly metrics?: Pick<NodeMetrics, "watchtowerUnreadableBatches">;
 }
 
 /** Counters for metrics and status. */
@@ -70,6 +78,8 @@ export interface WatchtowerStats {
   /** Positions where an accepted batch differs from this node's log. */
   readonly mismatches: number;
   readonly slashesSubmitted: number;
+  /** Accepted batches that could not be read from L1, flagged and skipped. */
+  readonly unreadableBatches: number;
   /** Last L1 block whose batches are all checked (null before the first run). */
   readonly lastCheckedBlock: bigint | null;
   /** The latest failure or refused proof, with its time. */
@@ -89,6 +99,14 @@ export type SlashReport = {
   readonly outcome: SlashOutcome;
 };
 
+/** An accepted batch the watchtower could not read from L1. */
+export type UnreadableReport = {
+  readonly batchNumber: bigint;
+  readonly l1TxHash: Hex;
+  readonly reason: string;
+  /** Whether the header's root is the root of this node's log over the range; null when the log does not hold it yet. */
+  readonly matchesOurLog: boolean | null;
+};
 /** A slash report as JSON has it: numbers for batch and position, the amount in decimal. */
 export function slashReportView(r: SlashReport & { readonly at: string }) {
   return {
@@ -111,6 +129,8 @@ export type WatchtowerRun = {
   readonly toBlock: bigint;
   readonly batchesChecked: number;
   readonly slashes: readonly SlashReport[];
+  /** Batches of this run that could not be read from L1, flagged and skipped. */
+  readonly unreadable: readonly UnreadableReport[];
   /** True when the run reached the confirmed head (false: more blocks are waiting, or a batch is). */
   readonly caughtUp: boolean;
 };
@@ -129,7 +149,7 @@ export class Watchtower {
   private cursor: bigint | undefined;
   /** Highest batch number fully checked by this process (a waiting run re-reads its block). */
   private checkedBatch = 0n;
-  private counters = { batchesChecked: 0, mismatches: 0, slashesSubmitted: 0 };
+  private counters = { batchesChecked: 0, mismatches: 0, slashesSubmitted: 0, unreadableBatches: 0 };
   private lastError: WatchtowerStats["lastError"] = null;
   private waitingFor: bigint | null = null;
   private recentSlashes: (SlashReport & { readonly at: string })[] = [];
@@ -205,16 +225,22 @@ export class Watchtower {
     // cacheTime 0: viem otherwise serves a block number up to its polling interval old.
     const safe = (await publicClient.getBlockNumber({ cacheTime: 0 })) - BigInt(this.opts.confirmations);
     const toBlock = minBig(safe, fromBlock + (this.opts.blocksPerRun ?? DEFAULT_BLOCKS_PER_RUN) - 1n);
-    if (toBlock < fromBlock) return { fromBlock, toBlock, batchesChecked: 0, slashes: [], caughtUp: true };
+    if (toBlock < fromBlock) return { fromBlock, toBlock, batchesChecked: 0, slashes: [], unreadable: [], caughtUp: true };
 
     const batches = await readAcceptedBatches(publicClient, deployment.batchInbox, fromBlock, toBlock);
     const slashes: SlashReport[] = [];
+    const unreadable: UnreadableReport[] = [];
     let checkedTo = toBlock;
     let checked = 0;
     this.waitingFor = null;
     for (const batch of batches) {
       if (batch.batchNumber <= this.checkedBatch) continue;
-      if (!(await this.checkBatch(batch, slashes))) {
+      if (!batch.readable) {
+        unreadable.push(await this.flagUnreadable(batch.accepted, batch.l1TxHash, batch.error));
+        this.checkedBatch = batch.batchNumber;
+        continue;
+      }
+      if (!(await this.checkBatch(batch, slashes, unreadable))) {
         checkedTo = batch.l1BlockNumber - 1n;
         this.waitingFor = batch.header.firstPosition;
         this.log.info({ batchNumber: String(batch.batchNumber), firstPosition: String(batch.header.firstPosition) }, "waiting for this node's log to reach an accepted batch");
@@ -229,11 +255,31 @@ export class Watchtower {
       await saveCursor(this.opts.stateFile, this.scope, checkedTo);
       this.cursor = checkedTo;
     }
-    return { fromBlock, toBlock, batchesChecked: checked, slashes, caughtUp: checkedTo === safe };
+    return { fromBlock, toBlock, batchesChecked: checked, slashes, unreadable, caughtUp: checkedTo === safe };
+  }
+
+  /**
+   * Counts, records and logs an accepted batch whose transactions L1 does not give: no leaf of it
+   * can be proven, and its positions cannot be derived from L1. Says whether its root is the
+   * one this node's log gives for the range, which tells a harmless relay from a contradiction.
+   */
+  private async flagUnreadable(h: UnreadableBatch["accepted"], l1TxHash: Hex, error: Error): Promise<UnreadableReport> {
+    this.counters.unreadableBatches++;
+    this.opts.metrics?.watchtowerUnreadableBatches.inc();
+    this.recordError(error);
+    const count = Number(h.lastPosition - h.firstPosition + 1n);
+    const mine = await this.opts.evidence.committedTxHashes(h.firstPosition, count);
+    const matchesOurLog = mine.length < count ? null : merkleRoot(buildPositionalTree(h.firstPosition, mine)) === h.merkleRoot.toLowerCase();
+    const report = { batchNumber: h.batchNumber, l1TxHash, reason: error.message, matchesOurLog };
+    this.log.error(
+      { batchNumber: String(h.batchNumber), l1TxHash, firstPosition: String(h.firstPosition), lastPosition: String(h.lastPosition), matchesOurLog, err: error.message },
+      "accepted batch is unreadable from L1: flagged and skipped (its positions cannot be derived from L1, nothing can be proven against it)",
+    );
+    return report;
   }
 
   /** Checks one batch; false when the node's log does not cover its positions yet. */
-  private async checkBatch(batch: AcceptedBatch, slashes: SlashReport[]): Promise<boolean> {
+  private async checkBatch(batch: AcceptedBatch, slashes: SlashReport[], unreadable: UnreadableReport[]): Promise<boolean> {
     const h = batch.header;
     const count = Number(h.lastPosition - h.firstPosition + 1n);
     const mine = await this.opts.evidence.committedTxHashes(h.firstPosition, count);
@@ -244,10 +290,8 @@ export class Watchtower {
       leaves = BatchLeaves.of(batch);
     } catch (error) {
       if (!(error instanceof BatchDataError)) throw error;
-      // A quorum signed a header its data does not match: no leaf can be proven against it.
-      this.counters.mismatches++;
-      this.recordError(error);
-      this.log.error({ batchNumber: String(h.batchNumber), l1TxHash: batch.l1TxHash, err: error.message }, "accepted batch is unreadable");
+      // A quorum signed a header its data does not match (an inbox before S6 accepted that).
+      unreadable.push(await this.flagUnreadable({ ...h, batchHash: batchHash(h) }, batch.l1TxHash, error));
     }
     // The inbox checked these signatures: every one recovers to a member of the epoch's set.
     const acceptedBy = await signersOf(this.domain, h, batch.signatures);

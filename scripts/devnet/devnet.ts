@@ -23,7 +23,7 @@ import {
   stopNode,
 } from "../lib/devnet.js";
 import { nodeRpc } from "../../node/rpc/client.js";
-import { compareWithNode, describeDifference, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
+import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
 import { makeTempDir, removeTempDir, signalGroup } from "../lib/processes.js";
 import { TrafficSender } from "./traffic.js";
 
@@ -196,8 +196,9 @@ export class Devnet {
         this.out.line("no transaction was acknowledged during the run");
       }
       if (o.durationS !== undefined && !this.stopped) {
-        comparisons = await this.compareWithL1(client, net, urls);
-        if (comparisons.some((c) => c.difference !== null) || comparisons.length < urls.length) failed = true;
+        const compared = await this.compareWithL1(client, net, urls);
+        comparisons = compared.comparisons;
+        if (compared.gaps > 0 || comparisons.some((c) => c.difference !== null) || comparisons.length < urls.length) failed = true;
       }
       return { exitCode: failed ? 1 : 0, acked: traffic.totals.acked, comparisons };
     } finally {
@@ -279,14 +280,15 @@ export class Devnet {
     return `${parts.join(" | ")}${errors.length > 0 ? ` | errors: ${errors.join("; ")}` : ""}`;
   }
 
-  /** The issue's end check: the ordered stream rebuilt from L1 equals every node's log. */
-  private async compareWithL1(client: PublicClient, net: StakedNetwork, urls: readonly string[]): Promise<NodeComparison[]> {
+  /** The issue's end check: the ordered stream rebuilt from L1 equals every node's log (and has no gaps: an unreadable batch fails the run). */
+  private async compareWithL1(client: PublicClient, net: StakedNetwork, urls: readonly string[]): Promise<{ comparisons: NodeComparison[]; gaps: number }> {
     const stream = await rebuildFromL1(client, { inbox: net.deployment.contracts.batchInbox.address, deploymentBlock: net.deployment.contracts.batchInbox.block });
     this.out.line(
       stream.batches.length === 0
         ? "rebuilt from L1: no batches were posted yet, so there is nothing to compare"
         : `rebuilt from L1: ${stream.batches.length} batches, ${stream.txs.length} transactions (positions ${stream.firstPosition}..${stream.firstPosition + BigInt(stream.txs.length) - 1n}); header chain and Merkle roots check out`,
     );
+    for (const g of stream.gaps) this.out.line(describeGap(g));
     const results: NodeComparison[] = [];
     for (const url of urls) {
       const deadline = performance.now() + COMPARE_RETRY_MS;
@@ -307,6 +309,6 @@ export class Devnet {
       this.out.line(describeDifference(result));
       results.push(result);
     }
-    return results;
+    return { comparisons: results, gaps: stream.gaps.length };
   }
 }

@@ -12,7 +12,7 @@ import { NodeRpcError, fetchRange, nodeRpc } from "../../node/rpc/client.js";
 import { NOT_FOUND } from "../../node/rpc/errors.js";
 import { Prng } from "../../sim/prng.js";
 import { makeTempDir } from "../lib/processes.js";
-import { rebuildFromL1 } from "../lib/rebuild.js";
+import { describeGap, rebuildFromL1 } from "../lib/rebuild.js";
 import { checkHistory, type CheckReport, type LogTx, type Violation } from "./checker.js";
 import { Clients } from "./clients.js";
 import { NemesisCluster, sleep } from "./cluster.js";
@@ -147,7 +147,9 @@ export async function runNemesis(o: NemesisOptions, out: Output): Promise<Nemesi
       slashings: slashed.map((e) => `operator ${e.args.operator} slashed ${e.args.amount} (reporter ${e.args.reporter}) in L1 tx ${e.transactionHash}`),
     });
     timings.check = performance.now() - tCheck;
-    failed = report.violations.length > 0;
+    // The inbox accepts no unreadable batch (S3): one here is a failure of its own.
+    for (const g of stream.gaps) out(describeGap(g));
+    failed = report.violations.length > 0 || stream.gaps.length > 0;
     printReport(report, history, out, o.seed);
     timings.total = performance.now() - t0;
     return { seed: o.seed, report, ok: !failed, dir, keptDir: keepDir(), pids: cluster.pids, timings };

@@ -25,10 +25,13 @@ import {
 import type { Entry } from "../../node/consensus/index.js";
 import { NodeStore } from "../../node/storage/index.js";
 import { appRecordsOf, type StoredBatchHeader } from "../../node/domain/index.js";
-import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits } from "../../node/batching/index.js";
+import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits, type BatchPoster } from "../../node/batching/index.js";
+import { toBatchHeader } from "../../node/batching/header.js";
+import { signBatcherBinding } from "../../node/l1/key-binding.js";
+import { privateKeyToAccount } from "viem/accounts";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
-import { GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
+import { BatchL1Error, GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
 import { freePort, type LocalChain } from "../../scripts/lib/devnet.js";
@@ -86,7 +89,13 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     return { publicClient, wallet };
   }
 
-  async function makeService(i: number, store: NodeStore, metrics: NodeMetrics, overrides: Partial<BatchLimits> = {}): Promise<BatchService> {
+  async function makeService(
+    i: number,
+    store: NodeStore,
+    metrics: NodeMetrics,
+    overrides: Partial<BatchLimits> = {},
+    wrapPoster?: (honest: BatchPoster) => BatchPoster,
+  ): Promise<BatchService> {
     const op = f.operators[i]!;
     const { publicClient, wallet } = l1Clients(op.signer);
     const registry = new RegistryReader(publicClient, f.registry.address, f.chainId);
@@ -121,6 +130,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
       },
       cutWaitMs: 200,
       backoff: { baseMs: 20, maxMs: 100 },
+      ...(wrapPoster ? { wrapPoster } : {}),
     });
     await service.recover();
     return service;
@@ -217,6 +227,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     expect(cut.posted!.batchHash).to.equal(onL1.batchHash);
     // The ordered list rebuilt from L1 alone is the log's.
     const [accepted] = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
+    if (!accepted?.readable) throw new Error("batch 1 is not readable from L1");
     const fromL1 = decodeBatchData(Buffer.from(accepted!.data.slice(2), "hex"), 5).map((t) => keccak256(t));
     expect(fromL1).to.deep.equal(log[0]!.txs!.map((t) => t.hash));
     expect(accepted!.l1TxHash).to.equal(cut.posted!.l1TxHash);
@@ -416,11 +427,87 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     }
     // The ordered list rebuilt from L1 alone is the log's, position by position.
     const batches = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
-    const fromL1 = batches.flatMap((b) => decodeBatchData(Buffer.from(b.data.slice(2), "hex")).map((t) => keccak256(t)));
+    const fromL1 = batches.flatMap((b) => {
+      if (!b.readable) throw new Error(`batch ${b.batchNumber} is not readable from L1`);
+      return decodeBatchData(Buffer.from(b.data.slice(2), "hex")).map((t) => keccak256(t));
+    });
     expect(fromL1).to.deep.equal(log.flatMap((e) => (e.txs ?? []).map((t) => t.hash)));
     expect(newLeader.service.status()).to.deep.include({ inFlight: 0, submitted: 0, unpostedTxs: 0, unpostedBytes: 0 });
   });
 
+  it("S3: a leader whose batch another member's batcher posts first (between its inbox read and its submit) records that post and sends nothing", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    const other = f.operators[(i + 1) % 3]!.signer;
+    let raced: Hex | undefined;
+    // Another member's batcher lands the same header, data and quorum just before this leader submits.
+    const racing = (honest: BatchPoster): BatchPoster => ({
+      gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
+      submit: async (h, data, signatures) => {
+        raced ??= await f.submitBatch([toBatchHeader(h), toHex(data), signatures], other);
+        return honest.submit(h, data, signatures);
+      },
+    });
+    await m.service.stop();
+    m.service = await makeService(i, m.store, m.metrics, {}, racing);
+    const nonceBefore = await f.publicClient.getTransactionCount({ address: f.operators[i]!.signer.address });
+    const n = (await l1Count()) + 1;
+    await appendTxs(3);
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
+    await f.networkHelpers.mine(1);
+    await runUntil(`batch ${n} recorded as posted`, () => posted(n));
+    expect(raced).to.not.equal(undefined);
+    expect(m.service.status().lastPosted).to.deep.include({ batchNumber: n, l1TxHash: raced });
+    expect(m.service.status().consecutiveFailures).to.equal(0);
+    // The leader found it accepted in its simulation and sent no transaction at all.
+    expect(await f.publicClient.getTransactionCount({ address: f.operators[i]!.signer.address })).to.equal(nonceBefore);
+    expect(await f.inbox.getEvents.BatchAlreadyAccepted({ batchNumber: BigInt(n) }, { fromBlock: 0n })).to.deep.equal([]);
+  });
+
+  it("a leader whose batcher the registry does not name says so (account and fix), and posts once it is the batcher again", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    const op = f.operators[i]!;
+    // The operator moved its batcher to another account; this node still pays from its signer.
+    const elsewhere = privateKeyToAccount(keccak256(toHex("elsewhere")));
+    await f.registry.write.setBatcher([elsewhere.address, await signBatcherBinding(elsewhere, f.domain, op.address)], { account: op.address });
+    const n = (await l1Count()) + 1;
+    await appendTxs(2);
+    await runUntil("a NotBatcher failure", () => (m.service.status().lastError ?? "").includes("NotBatcher"));
+    expect(m.service.status().lastError).to.contain(`the batcher account ${op.signer.address}`).and.contain("seq set-batcher");
+    expect(m.service.status().lastCut).to.deep.include({ batchNumber: n, epoch, posted: false });
+    expect(await l1Count()).to.equal(n - 1);
+    // Back to the default (its signer): the same cut goes through.
+    await f.registry.write.setBatcher([op.signer.address, "0x"], { account: op.address });
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
+  });
+
+  it("re-cuts at the current epoch when the inbox refuses its batcher for the cut's epoch (a leader that joined the set later)", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    const previous = await l1Count();
+    await f.networkHelpers.mine(1);
+    await runUntil(`batch ${previous} recorded as posted`, () => posted(previous));
+    // This leader stands for one that was no member of the cut's epoch: the inbox's answer to it.
+    const refusing = (honest: BatchPoster): BatchPoster => ({
+      gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
+      submit: async (h, data, signatures) => {
+        if (h.epoch < epoch) throw new BatchL1Error("post_batch", "submitBatch would revert with NotBatcher", { revert: "NotBatcher" });
+        return honest.submit(h, data, signatures);
+      },
+    });
+    await m.service.stop();
+    m.service = await makeService(i, m.store, m.metrics, {}, refusing);
+    const n = previous + 1;
+    await appendTxs(2);
+    await runUntil(`batch ${n} cut`, () => m.service.status().lastCut?.batchNumber === n);
+    const cutEpoch = m.service.status().lastCut!.epoch;
+    await f.mineToNextEpoch();
+    epoch = Number(await f.registry.read.currentEpoch());
+    expect(epoch).to.be.greaterThan(cutEpoch);
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
+    expect(Number((await f.inbox.read.batch([BigInt(n)])).epoch)).to.equal(epoch);
+  });
   // Last: it leaves a transaction in the log that no batch can carry.
   it("S4: no cut makes an L1 transaction over maxL1TxBytes, a transaction no L1 transaction can carry is reported and never cut, and the unposted bytes are bounded", async () => {
     // The registry has 100 seats: a cut leaves room for 100 signatures (16,032 bytes of calldata).

@@ -104,17 +104,23 @@ describe("seq CLI", function () {
       await chain.close();
     });
 
-    it("joins the set with the keys of seq keys, opening the signer keystore: the operator is a member from the next epoch", async () => {
-      const net = await deployAndStake(chain, path.join(dir, "net"), []);
-      const keys = path.join(dir, "keys-register");
-      const password = path.join(dir, "register-password");
-      await writeFile(password, "register passphrase\n");
+    /** Keys from `seq keys` in DIR/keys-<name> (light scrypt, passphrase "<name> passphrase" in a file), and a funded operator account. */
+    async function newOperator(name: string) {
+      const keys = path.join(dir, `keys-${name}`);
+      const password = path.join(dir, `${name}-password`);
+      await writeFile(password, `${name} passphrase\n`);
       const made = await seq(["keys", "--out", keys, "--light-kdf", "--password-file", password]);
       expect(made.code, made.stderr).to.equal(0);
       const { signer } = JSON.parse(made.stdout) as { signer: string };
       const operatorKey = generatePrivateKey();
       const operator = privateKeyToAccount(operatorKey).address;
       await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
+      return { keys, password, signer, operatorKey, operator };
+    }
+
+    it("joins the set with the keys of seq keys, opening the signer keystore: the operator is a member from the next epoch", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net"), []);
+      const { keys, password, signer, operatorKey, operator } = await newOperator("register");
       const args = ["register", "--keys", keys, "--stake", "1200", "--addr", "/ip4/127.0.0.1/tcp/4999", "--l1", chain.url, "--deployment", net.deploymentFile, "--mint"];
 
       const missingKey = await seq(args, { OPERATOR_KEY: "" });
@@ -136,6 +142,46 @@ describe("seq CLI", function () {
       expect(again.stderr).to.match(/AlreadyRegistered|reverted/);
     });
 
+    it("S3: names a batcher other than the signer (register --batcher-key), and set-batcher moves it back (--reset) and to a node config's batcherKeyFile (--config)", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net-batcher"), []);
+      const registry = net.deployment.registry;
+      const { keys, password, signer, operatorKey, operator } = await newOperator("batcher");
+      const batcherKey = generatePrivateKey();
+      const batcher = privateKeyToAccount(batcherKey).address;
+      const batcherFile = path.join(dir, "batcher.key");
+      await writeFile(batcherFile, `${batcherKey}\n`, { mode: 0o600 });
+      const env = { OPERATOR_KEY: operatorKey };
+      const l1 = ["--l1", chain.url, "--deployment", net.deploymentFile];
+
+      const registered = await seq(["register", "--keys", keys, "--stake", "1200", "--addr", "/ip4/127.0.0.1/tcp/4996", ...l1, "--mint", "--batcher-key", batcherFile, "--password-file", password], env);
+      expect(registered.code, registered.stderr).to.equal(0);
+      expect(registered.stdout).to.contain(`batcher: ${batcher} posts this operator's batches`);
+      expect(await registry.read.batcherOf([operator])).to.equal(batcher);
+
+      const reset = await seq(["set-batcher", "--reset", ...l1], env);
+      expect(reset.code, reset.stderr).to.equal(0);
+      expect(reset.stdout).to.contain("the operator's signer posts its batches (the default)");
+      expect(await registry.read.batcherOf([operator])).to.equal(signer);
+
+      // The node's config: its batcherKeyFile is the account the registry is to name.
+      const config = path.join(dir, "batcher-node.json");
+      const nodeConfig = { dataDir: "data", signerKeyFile: path.join(keys, "signer.key"), p2pKeyFile: path.join(keys, "p2p.key"), l1RpcUrl: chain.url, deployment: net.deploymentFile };
+      await writeFile(config, JSON.stringify({ ...nodeConfig, batcherKeyFile: batcherFile }));
+      const fromConfig = await seq(["set-batcher", "--config", config], env);
+      expect(fromConfig.code, fromConfig.stderr).to.equal(0);
+      expect(await registry.read.batcherOf([operator])).to.equal(batcher);
+
+      const both = await seq(["set-batcher", "--reset", "--config", config], env);
+      expect(both.code).to.equal(2);
+      expect(both.stderr).to.contain("exactly one of --config FILE, --batcher-key FILE and --reset");
+      // An account that is no operator names no batcher: the dry run refuses, nothing is sent.
+      const other = generatePrivateKey();
+      await chain.connection.networkHelpers.setBalance(privateKeyToAccount(other).address, parseEther("1"));
+      const taken = await seq(["set-batcher", "--batcher-key", batcherFile, ...l1], { OPERATOR_KEY: other });
+      expect(taken.code).to.equal(1);
+      expect(taken.stderr).to.contain("NotRegistered");
+    });
+
     it("scripts/register-operator.ts joins with generated keys, and refuses a chain the record does not name", async () => {
       const net = await deployAndStake(chain, path.join(dir, "net2"), []);
       const operatorKey = generatePrivateKey();
@@ -143,10 +189,12 @@ describe("seq CLI", function () {
       await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
       const script = path.resolve(import.meta.dirname, "../../scripts/register-operator.ts");
       const register = (env: NodeJS.ProcessEnv) => run(script, ["--addr", "/ip4/127.0.0.1/tcp/4998", "--stake", "1100", "--mint"], env);
-      const ok = await register({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: net.deploymentFile });
+      const batcherKey = generatePrivateKey();
+      const ok = await register({ OPERATOR_KEY: operatorKey, L1_RPC_URL: chain.url, DEPLOYMENT: net.deploymentFile, BATCHER_KEY: batcherKey });
       expect(ok.code, ok.stderr).to.equal(0);
       expect(ok.stdout).to.contain(`operator ${operator} registered`);
       expect(ok.stdout).to.contain("generated signing key");
+      expect(await net.deployment.registry.read.batcherOf([operator])).to.equal(privateKeyToAccount(batcherKey).address);
       const epoch = await mineToNextEpoch(chain.connection, net.deployment.registry);
       expect((await net.deployment.registry.read.activeSet([epoch])).map((m) => m.operator)).to.deep.equal([operator]);
 

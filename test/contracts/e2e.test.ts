@@ -7,7 +7,8 @@
  */
 import { expect } from "chai";
 import { batchEquivocationOffenceId, brokenCommitmentOffenceId, certificateEquivocationOffenceId } from "../../node/watchtower/slashing.js";
-import { type Address, type Hex, decodeAbiParameters, decodeFunctionData, encodeAbiParameters, getAddress, keccak256, parseEther } from "viem";
+import { type Address, type Hex, bytesToHex, decodeFunctionData, getAddress, hexToBytes, keccak256, parseEther } from "viem";
+import { decodeBatchData } from "../../node/batching/format.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildPositionalTree, leafHash, merkleProof, merkleRoot, verifyMerkleProof } from "../../node/commitments/merkle.js";
 import {
@@ -19,12 +20,10 @@ import {
   signBatchHeader,
   signOrderCommitment,
 } from "../../node/commitments/typed-data.js";
-import { type Operator, type SequencerFixture, deploySequencer, testKey } from "./helpers/sequencer.js";
+import { type Operator, type SequencerFixture, batchDataOf, deploySequencer, testKey } from "./helpers/sequencer.js";
 
 /** What a user gets back for one transaction. */
 type Receipt = { position: bigint; txHash: Hex; certificate: OrderCommitment; signature: Hex; proof: Hex[] };
-
-const BATCH_DATA = [{ type: "bytes[]" }] as const;
 
 describe("end to end: commitments, batches and slashing through node/commitments", () => {
   let f: SequencerFixture;
@@ -88,7 +87,7 @@ describe("end to end: commitments, batches and slashing through node/commitments
   });
 
   it("followers check and sign the batch header, the leader posts it with a quorum", async () => {
-    const data = encodeAbiParameters(BATCH_DATA, [rawTxs]);
+    const data = batchDataOf(rawTxs);
     header1 = {
       epoch: f.epoch,
       batchNumber: 1n,
@@ -107,12 +106,12 @@ describe("end to end: commitments, batches and slashing through node/commitments
       expect(await recoverBatchHeaderSigner(f.domain, header1, sig)).to.equal(follower.signer.address);
       signatures1.push(sig);
     }
-    await f.viem.assertions.emit(f.inbox.write.submitBatch([header1, data, signatures1], { account: leader.address }), f.inbox, "BatchAccepted");
+    await f.viem.assertions.emit(f.submitBatch([header1, data, signatures1], leader.signer), f.inbox, "BatchAccepted");
     expect((await f.inbox.read.batch([1n])).batchHash).to.equal(batchHash(header1));
   });
 
   it("a fallback re-posting the same batch after a leader failure is a no-op", async () => {
-    const data = encodeAbiParameters(BATCH_DATA, [rawTxs]);
+    const data = batchDataOf(rawTxs);
     const fallback = followers[0]!;
     await f.viem.assertions.emitWithArgs(
       f.inbox.write.submitBatch([header1, data, signatures1], { account: fallback.address }),
@@ -132,7 +131,7 @@ describe("end to end: commitments, batches and slashing through node/commitments
       const [header, data] = call.args as readonly [BatchHeader, Hex, readonly Hex[]];
       expect(keccak256(data)).to.equal(event.args.dataHash);
       expect(batchHash(header)).to.equal(event.args.batchHash);
-      const [txs] = decodeAbiParameters(BATCH_DATA, data);
+      const txs = decodeBatchData(hexToBytes(data)).map((raw) => bytesToHex(raw));
       const root = merkleRoot(buildPositionalTree(header.firstPosition, txs.map((raw) => keccak256(raw))));
       expect(root).to.equal(event.args.merkleRoot);
       expect(BigInt(stream.length)).to.equal(event.args.firstPosition);
@@ -207,13 +206,13 @@ describe("end to end: commitments, batches and slashing through node/commitments
       expect(signers).to.have.length(3);
 
       // Batch 2 now needs 2 of the 3 remaining members; the jailed leader's key no longer counts.
-      const data = encodeAbiParameters(BATCH_DATA, [[rawTxs[0]!]]);
+      const data = batchDataOf([rawTxs[0]!]);
       const header2: BatchHeader = { ...a, epoch, merkleRoot: merkleRoot(buildPositionalTree(12n, [keccak256(rawTxs[0]!)])), dataHash: keccak256(data) };
       const remaining = f.operators.filter((o) => signers.includes(o.signer.address));
       const withLeader = [await signBatchHeader(leader.signer, f.domain, header2), await signBatchHeader(remaining[0]!.signer, f.domain, header2)];
-      await f.viem.assertions.revertWithCustomErrorWithArgs(f.inbox.write.submitBatch([header2, data, withLeader]), f.inbox, "SignerNotInActiveSet", [0n, leader.signer.address]);
+      await f.viem.assertions.revertWithCustomErrorWithArgs(f.submitBatch([header2, data, withLeader], remaining[0]!.signer), f.inbox, "SignerNotInActiveSet", [0n, leader.signer.address]);
       const valid = await Promise.all(remaining.slice(0, 2).map((o) => signBatchHeader(o.signer, f.domain, header2)));
-      await f.inbox.write.submitBatch([header2, data, valid]);
+      await f.submitBatch([header2, data, valid], remaining[0]!.signer);
       expect((await f.inbox.read.lastBatch())[0]).to.equal(2n);
     });
   });

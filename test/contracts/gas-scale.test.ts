@@ -13,7 +13,7 @@ import type { DeployConfig } from "../../scripts/lib/config.js";
 import { deploySystem, mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { TEST_CONFIG } from "./registry.fixture.js";
 import { domain } from "../../node/commitments/typed-data.js";
-import { signSignerBinding } from "../../node/l1/key-binding.js";
+import { signBatcherBinding, signSignerBinding } from "../../node/l1/key-binding.js";
 
 const EPOCH_LENGTH = 5_000n;
 const CONFIG: DeployConfig = {
@@ -78,6 +78,9 @@ async function measure(connection: NetworkConnection, n: number): Promise<Row> {
   await mineToNextEpoch(connection, registry);
   row.firstMutationWithSnapshot = await gasOf(registry.write.topUp([1n], { account: accounts[2]! }));
   row.topUpInCheckpointedEpoch = await gasOf(registry.write.topUp([1n], { account: accounts[2]! }));
+  // A separate batcher account, with its proof (S3).
+  const batcher = privateKeyToAccount(keccak256(toHex(`gas-batcher-${n}`)));
+  row.setBatcher = await gasOf(registry.write.setBatcher([batcher.address, await signBatcherBinding(batcher, d, accounts[2]!)], { account: accounts[2]! }));
   // An epoch whose set did not change since the last snapshot shares it.
   await mineToNextEpoch(connection, registry);
   await registry.write.updatePeer([toHex(`moved-${n}`), PEER_ID_PROOF, ["/ip4/127.0.0.1/tcp/1"]], { account: accounts[3]! });

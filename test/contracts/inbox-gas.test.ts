@@ -1,64 +1,91 @@
+/**
+ * Gas of BatchInbox.submitBatch (figures printed; docs/contracts.md quotes them). Two rule sets:
+ * Hardhat's latest (Osaka: EIP-7623 prices data-heavy calldata at a floor of 10 gas per token,
+ * 40 per non-zero byte, which is what a batch of 100 transactions and more pays) and Cancun (no
+ * floor: 16 gas per non-zero byte plus execution, what shows the inbox's own work). Then the
+ * execution gas the data check of S6 adds per transaction, measured inside the EVM.
+ */
 import { expect } from "chai";
-import { type Hex, concatHex, keccak256 } from "viem";
+import { network } from "hardhat";
+import { type Hex } from "viem";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
-import { deploySequencer } from "./helpers/sequencer.js";
+import { batchDataOf, deploySequencer, fakeTxs } from "./helpers/sequencer.js";
 
-/** `n` fake 110-byte transactions (pseudo-random bytes, like real signed txs: few zeros). */
-function fakeTxs(n: number, salt: number): Hex[] {
-  const out: Hex[] = [];
-  for (let i = 0; i < n; i++) {
-    let seed = keccak256(`0x${(salt * 1_000_003 + i).toString(16).padStart(16, "0")}`);
-    let tx: Hex = "0x";
-    while ((tx.length - 2) / 2 < 110) {
-      tx = concatHex([tx, seed]);
-      seed = keccak256(seed);
-    }
-    out.push(tx.slice(0, 2 + 220) as Hex);
+const TX_BYTES = 150;
+const SIZES = [1, 100, 1000];
+
+/** EIP-7623's calldata floor of a transaction with input `input` (what a data-heavy call pays at least). */
+function calldataFloor(input: Hex): bigint {
+  let tokens = 0n;
+  for (let i = 2; i < input.length; i += 2) tokens += input.slice(i, i + 2) === "00" ? 1n : 4n;
+  return 21_000n + 10n * tokens;
+}
+
+/** submitBatch's gasUsed for the first batch of an epoch, batches of SIZES, and the re-post no-op, under `hardfork`. */
+async function measure(operatorCount: number, hardfork?: string) {
+  const f = await deploySequencer(operatorCount, hardfork === undefined ? {} : { hardfork });
+  const quorum = f.quorum();
+  let prev: BatchHeader | undefined;
+  const post = async (txs: Hex[]) => {
+    const b = f.makeBatch({
+      epoch: f.epoch,
+      batchNumber: prev ? prev.batchNumber + 1n : 1n,
+      prevBatchHash: prev ? batchHash(prev) : f.ZERO_HASH,
+      firstPosition: prev ? prev.lastPosition + 1n : 0n,
+      txs,
+    });
+    const sigs = await f.signHeader(b.header, quorum);
+    const hash = await f.submitBatch([b.header, b.data, sigs]);
+    const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    const { input } = await f.publicClient.getTransaction({ hash });
+    prev = b.header;
+    return { gasUsed: receipt.gasUsed, floor: calldataFloor(input), b, sigs };
+  };
+  // The first batch of an epoch also pays the registry's checkpoint and the inbox's first
+  // storage writes; measure it separately, then the steady state.
+  const first = await post(fakeTxs(1, `first-${operatorCount}`, TX_BYTES));
+  const rows = [{ what: "first batch of the epoch (1 tx)", gasUsed: first.gasUsed, floor: first.floor }];
+  for (const size of SIZES) {
+    const { gasUsed, floor } = await post(fakeTxs(size, `batch-${operatorCount}-${size}`, TX_BYTES));
+    rows.push({ what: `${size} txs (${size * TX_BYTES} B)`, gasUsed, floor });
   }
-  return out;
+  const hash = await f.submitBatch([first.b.header, first.b.data, first.sigs]);
+  const again = await f.publicClient.waitForTransactionReceipt({ hash });
+  rows.push({ what: "re-post of batch 1 (no-op)", gasUsed: again.gasUsed, floor: calldataFloor((await f.publicClient.getTransaction({ hash })).input) });
+  expect(await f.inbox.read.batchCount()).to.equal(BigInt(SIZES.length + 1));
+  await f.connection.close();
+  return { sigs: quorum.length, rows };
 }
 
 describe("BatchInbox gas (figures printed)", () => {
-  it("submitBatch for 1, 100, 1000 txs with 3, 7 and 21 signers, and the re-post no-op", async function () {
+  it("submitBatch of 1, 100 and 1000 txs of 150 bytes with 3, 7 and 21 members, and the re-post no-op", async function () {
     this.timeout(600_000);
-    const sizes = [1, 100, 1000];
-    const rows: string[] = [];
+    const lines: string[] = [];
     for (const operatorCount of [3, 7, 21]) {
-      const f = await deploySequencer(operatorCount);
-      const quorum = f.quorum();
-      let prev: BatchHeader | undefined;
-      const post = async (txs: Hex[]) => {
-        const b = f.makeBatch({
-          epoch: f.epoch,
-          batchNumber: prev ? prev.batchNumber + 1n : 1n,
-          prevBatchHash: prev ? batchHash(prev) : f.ZERO_HASH,
-          firstPosition: prev ? prev.lastPosition + 1n : 0n,
-          txHashes: txs.map((tx) => keccak256(tx)),
-          data: concatHex(txs),
-        });
-        const sigs = await f.signHeader(b.header, quorum);
-        const receipt = await f.publicClient.waitForTransactionReceipt({
-          hash: await f.inbox.write.submitBatch([b.header, b.data, sigs]),
-        });
-        expect(receipt.status).to.equal("success");
-        prev = b.header;
-        return { receipt, b, sigs };
-      };
-      // The first batch of an epoch also pays the registry's checkpoint and the inbox's first
-      // storage writes; measure it separately, then the steady state.
-      const first = await post(fakeTxs(1, operatorCount * 10));
-      rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | first batch of the epoch (1 tx) | ${first.receipt.gasUsed}`);
-      for (const size of sizes) {
-        const { receipt } = await post(fakeTxs(size, operatorCount * 10 + size));
-        rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | ${String(size).padStart(5)} txs (${size * 110} B) | ${receipt.gasUsed}`);
-      }
-      const again = await f.publicClient.waitForTransactionReceipt({
-        hash: await f.inbox.write.submitBatch([first.b.header, first.b.data, first.sigs]),
+      const latest = await measure(operatorCount);
+      const cancun = await measure(operatorCount, "cancun");
+      latest.rows.forEach((r, i) => {
+        lines.push(
+          `${String(operatorCount).padStart(7)} | ${String(latest.sigs).padStart(4)} | ${r.what.padEnd(32)} | ${String(r.gasUsed).padStart(9)} | ${String(r.floor).padStart(9)} | ${String(cancun.rows[i]!.gasUsed).padStart(9)}`,
+        );
       });
-      rows.push(`${String(operatorCount).padStart(7)} | ${String(quorum.length).padStart(4)} | re-post of batch 1 (no-op)  | ${again.gasUsed}`);
-      expect(await f.inbox.read.batchCount()).to.equal(BigInt(sizes.length + 1));
     }
-    console.log("      submitBatch gas: set size | sigs | batch | gasUsed");
-    for (const r of rows) console.log(`      ${r}`);
+    console.log("      submitBatch gas: set size | sigs | batch | gasUsed (Osaka) | its EIP-7623 floor | gasUsed (Cancun, no floor)");
+    for (const l of lines) console.log(`      ${l}`);
+  });
+
+  it("S6's decoding and root cost per transaction (execution gas, inside the EVM)", async function () {
+    this.timeout(120_000);
+    const connection = await network.create();
+    const harness = await connection.viem.deployContract("BatchDataHarness");
+    console.log("      S6 data check: txs | copy + keccak256(data) (before S6) | decode + root (added) | added per tx");
+    for (const size of SIZES) {
+      const data = batchDataOf(fakeTxs(size, `s6-${size}`, TX_BYTES));
+      const [copyAndHashGas, rootGas] = await harness.read.measure([data, 0n, BigInt(size)]);
+      console.log(`      ${String(size).padStart(5)} | ${String(copyAndHashGas).padStart(9)} | ${String(rootGas).padStart(9)} | ${(Number(rootGas) / size).toFixed(0).padStart(5)}`);
+      expect(rootGas > 0n).to.equal(true);
+    }
+    await connection.close();
   });
 });

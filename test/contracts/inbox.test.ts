@@ -1,8 +1,9 @@
 import { expect } from "chai";
-import { type Hex, keccak256, toHex } from "viem";
+import { type Hex, concatHex, createWalletClient, custom, decodeFunctionData, encodeFunctionData, getAddress, keccak256, parseEther, toHex } from "viem";
+import { signBatcherBinding } from "../../node/l1/key-binding.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { type BatchHeader, batchHash, signBatchHeader } from "../../node/commitments/typed-data.js";
-import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, deploySequencer, fakeTxHashes, testKey } from "./helpers/sequencer.js";
+import { EPOCH_LENGTH, MAX_EPOCH_LAG, MIN_STAKE, type SequencerFixture, batchDataOf, deploySequencer, fakeTxs, testKey } from "./helpers/sequencer.js";
 
 /** The stake the operators hold together. */
 const stakeOf = (operators: readonly { stake: bigint }[]) => operators.reduce((sum, o) => sum + o.stake, 0n);
@@ -20,13 +21,13 @@ describe("BatchInbox", () => {
       batchNumber: prev ? prev.batchNumber + 1n : 1n,
       prevBatchHash: prev ? batchHash(prev) : f.ZERO_HASH,
       firstPosition,
-      txHashes: fakeTxHashes(size, `${salt}-${firstPosition}`),
+      txs: fakeTxs(size, `${salt}-${firstPosition}`),
     });
     return { ...b, header: { ...b.header, ...overrides } };
   }
 
   async function submit(header: BatchHeader, data: Hex, signatures?: Hex[]) {
-    return f.inbox.write.submitBatch([header, data, signatures ?? (await f.signHeader(header))]);
+    return f.submitBatch([header, data, signatures ?? (await f.signHeader(header))]);
   }
 
   async function expectError(promise: Promise<unknown>, name: string, args?: unknown[]) {
@@ -188,7 +189,7 @@ describe("BatchInbox", () => {
         const overlap = next(prev, 3, { firstPosition: prev.lastPosition });
         await expectError(submit(overlap.header, overlap.data), "UnexpectedFirstPosition", [16n, 15n]);
         const inverted = next(prev, 3, { lastPosition: prev.lastPosition });
-        await expectError(f.inbox.write.submitBatch([inverted.header, inverted.data, []]), "InvalidPositionRange", [16n, 15n]);
+        await expectError(f.submitBatch([inverted.header, inverted.data, []]), "InvalidPositionRange", [16n, 15n]);
       });
 
       it("data that does not hash to dataHash", async () => {
@@ -261,6 +262,102 @@ describe("BatchInbox", () => {
       await expectError(submit(b.header, b.data, await f.signHeader(b.header, sybils)), "InsufficientStakeSigned", [stakeOf(sybils), stakeOf(f.operators)]);
       // Four of ten members, 99.85 % of the stake: a quorum (counting heads refused it: 4 of 10).
       await submit(b.header, b.data, await f.signHeader(b.header, honest));
+      expect(await f.inbox.read.batchCount()).to.equal(1n);
+    });
+  });
+
+  describe("who may post (S3)", () => {
+    before(async () => {
+      f = await deploySequencer(3);
+    });
+
+    it("S3: nobody can make a batch unreadable: a copy of the leader's pending submitBatch sent by an outsider, relayed by a contract, or relayed by a member's EIP-7702 batcher is refused", async () => {
+      const b = next(undefined, 3);
+      const sigs = await f.signHeader(b.header);
+      // The leader's call as it waits in the mempool.
+      const input = encodeFunctionData({ abi: f.inbox.abi, functionName: "submitBatch", args: [b.header, b.data, sigs] });
+      const outsider = f.outsider.account.address;
+      await expectError(f.submitBatch([b.header, b.data, sigs], outsider), "NotBatcher", [getAddress(outsider), f.epoch]);
+      // The review's attack: the copy relayed through a contract. On da717cf the inbox accepted
+      // it, and readers found no submitBatch in the transaction's input.
+      const relay = await f.viem.deployContract("CallRelay");
+      await expectError(relay.write.relay([f.inbox.address, input], { account: outsider }), "NotDirectCall", [relay.address]);
+      // A member's own batcher delegating to the same code (EIP-7702) and calling itself:
+      // msg.sender is tx.origin there, but the inbox's call is not the transaction's.
+      const member = f.operators[1]!.signer;
+      const wallet = createWalletClient({ account: member, chain: f.publicClient.chain, transport: custom(f.connection.provider) });
+      const authorization = await wallet.signAuthorization({ contractAddress: relay.address, executor: "self" });
+      const relayed = wallet.sendTransaction({
+        to: member.address,
+        data: encodeFunctionData({ abi: relay.abi, functionName: "relay", args: [f.inbox.address, input] }),
+        authorizationList: [authorization],
+      });
+      await expectError(relayed, "NotDirectCall", [member.address]);
+      expect(await f.inbox.read.batchCount()).to.equal(0n);
+
+      // Any member's batcher (here its signer, the default) may post it itself, and every reader
+      // finds the batch in the input of the transaction that emitted BatchAccepted.
+      const hash = await wallet.writeContract({ address: f.inbox.address, abi: f.inbox.abi, functionName: "submitBatch", args: [b.header, b.data, sigs] });
+      const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
+      expect(receipt.status).to.equal("success");
+      const tx = await f.publicClient.getTransaction({ hash });
+      expect(tx.to).to.equal(f.inbox.address.toLowerCase());
+      expect(decodeFunctionData({ abi: f.inbox.abi, data: tx.input }).args[0]).to.deep.equal(b.header);
+      // Re-posting stays open to anyone: it accepts nothing new and carries no data anyone reads.
+      const { result } = await f.inbox.simulate.submitBatch([b.header, b.data, []], { account: outsider });
+      expect(result).to.equal(false);
+    });
+
+    it("takes batchers from the header's epoch, and an operator's own batcher once it set one", async () => {
+      const prev = (await f.inbox.read.lastBatch())[1];
+      const header1 = { ...next(undefined, 3).header, epoch: prev.epoch };
+      expect(batchHash(header1)).to.equal(prev.batchHash);
+      // Operator 2 moves its posting to a separate account: its signer no longer posts.
+      const op = f.operators[2]!;
+      const account = privateKeyToAccount(testKey("batcher", 2));
+      await f.networkHelpers.setBalance(account.address, parseEther("1"));
+      await f.registry.write.setBatcher([account.address, await signBatcherBinding(account, f.domain, op.address)], { account: op.address });
+      const b2 = next(header1, 2);
+      await expectError(f.submitBatch([b2.header, b2.data, await f.signHeader(b2.header)], op.signer), "NotBatcher", [op.signer.address, f.epoch]);
+      await f.submitBatch([b2.header, b2.data, await f.signHeader(b2.header)], account);
+
+      // A member who joined later is no batcher for an earlier epoch's batch...
+      const late = await f.registerOperator(3, MIN_STAKE);
+      await f.mineToNextEpoch();
+      const current = await f.registry.read.currentEpoch();
+      const b3 = next(b2.header, 2);
+      await expectError(f.submitBatch([b3.header, b3.data, await f.signHeader(b3.header)], late.signer), "NotBatcher", [late.signer.address, f.epoch]);
+      // ...but is one for its own epoch's.
+      const fresh = next(b2.header, 2, { epoch: current });
+      await f.submitBatch([fresh.header, fresh.data, await f.signHeader(fresh.header, [...f.operators.slice(0, 2), late])], late.signer);
+      expect(await f.inbox.read.batchCount()).to.equal(3n);
+    });
+  });
+
+  describe("data bound to the header's Merkle root", () => {
+    before(async () => {
+      f = await deploySequencer(3);
+    });
+
+    it("S6: a quorum cannot post data that contradicts its own merkleRoot, nor data of another length or format", async () => {
+      const b = next(undefined, 3);
+      // A majority signs a header whose root commits to transactions other than the data it posts
+      // (the data hash matches the data): before S6 (da717cf) the inbox accepted it, and every reader
+      // then either refused the batch or could prove nothing against it.
+      const otherTxs = fakeTxs(3, "other");
+      const other = f.makeBatch({ ...b.header, txs: otherTxs });
+      const contradicting = { ...b.header, dataHash: other.header.dataHash };
+      await expectError(submit(contradicting, other.data), "MerkleRootMismatch", [b.header.merkleRoot, other.header.merkleRoot]);
+      const two = batchDataOf(fakeTxs(2, "two"));
+      await expectError(submit({ ...b.header, dataHash: keccak256(two) }, two), "TransactionCountMismatch", [2n, 3n]);
+      // What these tests used to post: the transaction hashes back to back, not format v1.
+      const hashes = concatHex(b.txHashes);
+      await expectError(submit({ ...b.header, dataHash: keccak256(hashes) }, hashes), "UnsupportedBatchDataVersion", [Number.parseInt(hashes.slice(2, 4), 16)]);
+      const trailing = concatHex([b.data, "0x00"]);
+      await expectError(submit({ ...b.header, dataHash: keccak256(trailing) }, trailing), "TrailingBatchData", [BigInt((b.data.length - 2) / 2)]);
+      expect(await f.inbox.read.batchCount()).to.equal(0n);
+      // The header with its own data goes through.
+      await submit(b.header, b.data);
       expect(await f.inbox.read.batchCount()).to.equal(1n);
     });
   });

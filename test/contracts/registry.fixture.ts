@@ -9,7 +9,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { DeployConfig } from "../../scripts/lib/config.js";
 import { deploySystem, mineToNextEpoch as mineToEpochStart } from "../../scripts/lib/deploy.js";
 import { domain } from "../../node/commitments/typed-data.js";
-import { signSignerBinding } from "../../node/l1/key-binding.js";
+import { signBatcherBinding, signSignerBinding } from "../../node/l1/key-binding.js";
 
 export const EPOCH_LENGTH = 10n;
 export const MIN_STAKE = parseEther("100");
@@ -75,6 +75,11 @@ export async function registryFixture(connection: NetworkConnection) {
     return signSignerBinding(signerAccount(i, tag), domain(chainId, at), operator);
   }
 
+  /** Batcher key `i`'s (of `tag`) proof that it agrees to post `operator`'s batches. */
+  function batcherProof(i: number, operator: Address, tag = "batcher"): Promise<Hex> {
+    return signBatcherBinding(signerAccount(i, tag), domain(chainId, registry.address), operator);
+  }
+
   /** Registers operator number `i` (of `operators`) with signer i and peer i. */
   async function register(i: number, stake: bigint = MIN_STAKE, addrs: string[] = [`/ip4/127.0.0.1/tcp/${9000 + i}`]) {
     const operator = operators[i]!;
@@ -103,6 +108,7 @@ export async function registryFixture(connection: NetworkConnection) {
     slasher,
     register,
     signerProof,
+    batcherProof,
     mineToNextEpoch,
     slashAs,
   };

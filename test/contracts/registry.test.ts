@@ -438,6 +438,75 @@ describe("SequencerRegistry: staking and registry", () => {
     });
   });
 
+  describe("setBatcher", () => {
+    const batcher = (i: number) => signerAddress(i, "batcher");
+
+    it("defaults to the signer, takes an account with its proof, frees the previous one, and resets to the signer", async () => {
+      const { registry, operators, viem, register, batcherProof } = await load();
+      await register(0);
+      await register(1);
+      const [op0, op1] = [operators[0]!, operators[1]!];
+      expect(await registry.read.batcherOf([op0])).to.equal(signerAddress(0));
+      expect(await registry.read.signerOfBatcher([signerAddress(0)])).to.equal(signerAddress(0));
+      expect(await registry.read.signerOfBatcher([batcher(0)])).to.equal(zeroAddress);
+      expect(await registry.read.batcherOf([operators[5]!])).to.equal(zeroAddress); // never registered
+
+      await viem.assertions.emitWithArgs(registry.write.setBatcher([batcher(0), await batcherProof(0, op0)], { account: op0 }), registry, "BatcherSet", [
+        getAddress(op0),
+        batcher(0),
+      ]);
+      expect(await registry.read.batcherOf([op0])).to.equal(batcher(0));
+      expect(await registry.read.signerOfBatcher([batcher(0)])).to.equal(signerAddress(0));
+      // The signer is no longer the batcher: an operator has one.
+      expect(await registry.read.signerOfBatcher([signerAddress(0)])).to.equal(zeroAddress);
+
+      // Moving on to another account frees the first, which another operator may then take.
+      await registry.write.setBatcher([batcher(1), await batcherProof(1, op0)], { account: op0 });
+      expect(await registry.read.signerOfBatcher([batcher(0)])).to.equal(zeroAddress);
+      await registry.write.setBatcher([batcher(0), await batcherProof(0, op1)], { account: op1 });
+      expect(await registry.read.signerOfBatcher([batcher(0)])).to.equal(signerAddress(1));
+
+      // The signer again, without a proof: back to the default.
+      await viem.assertions.emitWithArgs(registry.write.setBatcher([signerAddress(0), "0x"], { account: op0 }), registry, "BatcherSet", [
+        getAddress(op0),
+        signerAddress(0),
+      ]);
+      expect(await registry.read.batcherOf([op0])).to.equal(signerAddress(0));
+      expect(await registry.read.signerOfBatcher([signerAddress(0)])).to.equal(signerAddress(0));
+      expect(await registry.read.signerOfBatcher([batcher(1)])).to.equal(zeroAddress);
+    });
+
+    it("refuses an account without its proof, one another operator holds as batcher or signer, and unregistered callers", async () => {
+      const { registry, operators, outsider, viem, register, signerProof, batcherProof } = await load();
+      await register(0);
+      await register(1);
+      const [op0, op1] = [operators[0]!, operators[1]!];
+      const set = (who: Address, account: Address, proof: `0x${string}`) => registry.write.setBatcher([account, proof], { account: who });
+      await viem.assertions.revertWithCustomError(set(op0, zeroAddress, "0x"), registry, "ZeroAddress");
+      // The proof must be the account's, for the caller: nobody can block an account by claiming it.
+      for (const proof of [await batcherProof(2, op0), await batcherProof(0, op1), await signerProof(0, op0, registry.address, "batcher"), "0x" as const]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(set(op0, batcher(0), proof), registry, "InvalidBatcherProof", [batcher(0)]);
+      }
+      await set(op0, batcher(0), await batcherProof(0, op0));
+      await viem.assertions.revertWithCustomErrorWithArgs(set(op1, batcher(0), await batcherProof(0, op1)), registry, "BatcherTaken", [batcher(0), getAddress(op0)]);
+      // Another operator's signer is that operator's batcher by default.
+      await viem.assertions.revertWithCustomErrorWithArgs(set(op1, signerAddress(0), await batcherProof(0, op1, "signer")), registry, "BatcherTaken", [
+        signerAddress(0),
+        getAddress(op0),
+      ]);
+      // ...and a batcher cannot become another operator's signer.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.register([MIN_STAKE, batcher(0), await signerProof(0, operators[2]!, registry.address, "batcher"), peerBytes(2), peerProof(2), ["/a"]], {
+          account: operators[2]!,
+        }),
+        registry,
+        "SignerTaken",
+        [batcher(0), getAddress(op0)],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(set(outsider, batcher(3), await batcherProof(3, outsider)), registry, "NotRegistered", [getAddress(outsider)]);
+    });
+  });
+
   describe("slash", () => {
     it("takes the fraction of active and unbonding stake, pays reporter and treasury, jails", async () => {
       const { registry, operators, viem, register, slashAs, reporter, token } = await load();

@@ -18,6 +18,7 @@ import {
   SLASH_FRACTION_BPS,
   deploySequencer,
   fakeTxHashes,
+  fakeTxs,
   testKey,
 } from "./helpers/sequencer.js";
 
@@ -35,10 +36,9 @@ describe("Slashing", () => {
 
   before(async () => {
     f = await deploySequencer(3);
-    const txHashes = fakeTxHashes(10, "batch1");
-    const b = f.makeBatch({ epoch: f.epoch, batchNumber: 1n, prevBatchHash: f.ZERO_HASH, firstPosition: 0n, txHashes });
-    await f.inbox.write.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
-    batch1 = { header: b.header, tree: b.tree, txHashes };
+    const b = f.makeBatch({ epoch: f.epoch, batchNumber: 1n, prevBatchHash: f.ZERO_HASH, firstPosition: 0n, txs: fakeTxs(10, "batch1") });
+    await f.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
+    batch1 = { header: b.header, tree: b.tree, txHashes: b.txHashes };
     claimWindow = await f.slashing.read.CLAIM_WINDOW();
   });
 
@@ -130,7 +130,7 @@ describe("Slashing", () => {
     let a: BatchHeader;
     let b: BatchHeader;
     before(() => {
-      a = f.makeBatch({ epoch: f.epoch, batchNumber: 2n, prevBatchHash: batchHash(batch1.header), firstPosition: 10n, txHashes: fakeTxHashes(3, "a") }).header;
+      a = f.makeBatch({ epoch: f.epoch, batchNumber: 2n, prevBatchHash: batchHash(batch1.header), firstPosition: 10n, txs: fakeTxs(3, "a") }).header;
       b = { ...a, lastPosition: 11n, merkleRoot: keccak256(toHex("b")) };
     });
 
@@ -293,6 +293,8 @@ describe("Slashing", () => {
     let g: SequencerFixture;
     let honest: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] };
     let rogue: { header: BatchHeader; tree: MerkleTree; txHashes: Hex[] };
+    /** The rogue batch's raw transactions (the honest ones but at position 11). */
+    let rogueTxs: Hex[];
     let leaderCert: Certified;
     const leafIn = async (g2: SequencerFixture, b: typeof honest, position: bigint, by: Operator) => {
       const index = Number(position - b.header.firstPosition);
@@ -301,18 +303,18 @@ describe("Slashing", () => {
 
     before(async () => {
       g = await deploySequencer(3);
-      const b1 = g.makeBatch({ epoch: g.epoch, batchNumber: 1n, prevBatchHash: g.ZERO_HASH, firstPosition: 0n, txHashes: fakeTxHashes(10, "g1") });
-      await g.inbox.write.submitBatch([b1.header, b1.data, await g.signHeader(b1.header)]);
+      const b1 = g.makeBatch({ epoch: g.epoch, batchNumber: 1n, prevBatchHash: g.ZERO_HASH, firstPosition: 0n, txs: fakeTxs(10, "g1") });
+      await g.submitBatch([b1.header, b1.data, await g.signHeader(b1.header)]);
       const next = { batchNumber: 2n, prevBatchHash: batchHash(b1.header), firstPosition: 10n };
-      const honestTxs = fakeTxHashes(3, "honest");
-      const rogueTxs = [honestTxs[0]!, keccak256(toHex("rogue")), honestTxs[2]!];
-      const h = g.makeBatch({ ...next, epoch: g.epoch, txHashes: honestTxs });
-      const r = g.makeBatch({ ...next, epoch: g.epoch + 1n, txHashes: rogueTxs });
-      honest = { header: h.header, tree: h.tree, txHashes: honestTxs };
-      rogue = { header: r.header, tree: r.tree, txHashes: rogueTxs };
+      const honestTxs = fakeTxs(3, "honest");
+      rogueTxs = [honestTxs[0]!, toHex("rogue"), honestTxs[2]!];
+      const h = g.makeBatch({ ...next, epoch: g.epoch, txs: honestTxs });
+      const r = g.makeBatch({ ...next, epoch: g.epoch + 1n, txs: rogueTxs });
+      honest = { header: h.header, tree: h.tree, txHashes: h.txHashes };
+      rogue = { header: r.header, tree: r.tree, txHashes: r.txHashes };
       const leader = g.operators[0]!;
-      const c = await g.certify({ address: leader.signer.address, signer: leader.signer, stake: 0n }, 10n, honestTxs, 1n);
-      leaderCert = { ...c, txHashes: honestTxs, signature: await signOrderCommitment(leader.signer, g.domain, c.certificate) };
+      const c = await g.certify({ address: leader.signer.address, signer: leader.signer, stake: 0n }, 10n, h.txHashes, 1n);
+      leaderCert = { ...c, txHashes: h.txHashes, signature: await signOrderCommitment(leader.signer, g.domain, c.certificate) };
     });
 
     const expectGError = (promise: Promise<unknown>, name: string, args: unknown[]) =>
@@ -371,7 +373,7 @@ describe("Slashing", () => {
 
     it("two headers of one batch number and epoch are one batch-equivocation incident, whichever function proves it", async () => {
       const op = g.operators[0]!;
-      const other = g.makeBatch({ epoch: honest.header.epoch, batchNumber: 2n, prevBatchHash: honest.header.prevBatchHash, firstPosition: 10n, txHashes: rogue.txHashes });
+      const other = g.makeBatch({ epoch: honest.header.epoch, batchNumber: 2n, prevBatchHash: honest.header.prevBatchHash, firstPosition: 10n, txs: rogueTxs });
       const otherB = { header: other.header, tree: other.tree, txHashes: rogue.txHashes };
       const id = batchEquivocationOffenceId(op.signer.address, 2n, honest.header.epoch);
       expect(conflictingBatchesOffenceId(op.signer.address, honest.header, other.header)).to.equal(id);

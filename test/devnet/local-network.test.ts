@@ -15,6 +15,7 @@ import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
 import { addOperator, deployAndStake, startLocalChain, type LocalChain, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { startFakeNode, type FakeLogEntry, type FakeNode } from "./fake-node.js";
+import { startRelayedLookingRpc } from "../l1/edited-transactions.js";
 import { makeTempDir, removeTempDir } from "../../scripts/lib/processes.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
@@ -75,7 +76,7 @@ describe("devnet building blocks and the rebuild script", function () {
     expect(set).to.have.length(4);
   });
 
-  it("npm run rebuild rebuilds the posted stream, writes it, and exits 1 at the first position a node differs", async () => {
+  it("npm run rebuild rebuilds the posted stream, writes it, exits 1 at the first position a node differs, and 3 around an unreadable batch", async () => {
     const { viem } = chain.connection;
     const publicClient = await viem.getPublicClient();
     const inbox = await viem.getContractAt("BatchInbox", net.deployment.contracts.batchInbox.address);
@@ -99,7 +100,8 @@ describe("devnet building blocks and the rebuild script", function () {
       };
       // The batch is signed by 3 of the 4 members, as the inbox requires a strict majority.
       const signatures = await Promise.all(signers.slice(0, 3).map((s) => signBatchHeader(s, d, header)));
-      const hash = await inbox.write.submitBatch([header, bytesToHex(data), signatures]);
+      // Posted by operator 0's signer, its default batcher.
+      const hash = await inbox.write.submitBatch([header, bytesToHex(data), signatures], { account: signers[0]! });
       expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
       raws.forEach((raw, i) => log.push({ position: Number(firstPosition) + i, txHash: keccak256(raw), raw: bytesToHex(raw) }));
       prev = header;
@@ -122,6 +124,25 @@ describe("devnet building blocks and the rebuild script", function () {
     const bad = await runRebuild([...base, "--compare", same.url, "--compare", differing.url]);
     expect(bad.code, bad.output).to.equal(1);
     expect(bad.output).to.contain(`${differing.url}: position 5 differs: L1 has tx ${log[5]!.txHash}, the node has tx ${log[6]!.txHash}`);
+
+    // S3: a batch whose transaction a reader cannot read back (here batch 1 shown as relayed
+    // through another account): reported with its positions, the rest rebuilt, exit code 3.
+    const [accepted] = await inbox.getEvents.BatchAccepted({ batchNumber: 1n }, { fromBlock: 0n });
+    const relay = await startRelayedLookingRpc(chain.url, accepted!.transactionHash, signers[3]!.address);
+    try {
+      const gap = await runRebuild(["--l1-rpc", relay.url, "--deployment", net.deploymentFile, "--compare", same.url, "--out", out]);
+      expect(gap.code, gap.output).to.equal(3);
+      expect(gap.output)
+        .to.contain("batches 1..2, 3 transactions at positions 0..6")
+        .and.contain("except for 1 unreadable batch(es)")
+        .and.contain(`UNREADABLE: batch 1 (L1 tx ${accepted!.transactionHash}`)
+        .and.contain("positions 0..3 missing from the stream")
+        .and.contain(`${same.url}: all 3 positions equal`);
+      const partial = (await readFile(out, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as FakeLogEntry);
+      expect(partial).to.deep.equal(log.slice(4));
+    } finally {
+      await relay.close();
+    }
 
     const usage = await runRebuild(["--l1-rpc", chain.url]);
     expect(usage.code).to.equal(2);

@@ -1,48 +1,37 @@
 import { expect } from "chai";
-import { type Hex, type PublicClient, bytesToHex, hexToBytes, keccak256 } from "viem";
-import { batchTxHashes, encodeBatchData } from "../../node/batching/format.js";
+import { type Hex, type PublicClient, keccak256 } from "viem";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
 import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { RebuildError, compareWithNode, describeDifference, rebuildFromL1, streamOfBatches, type StreamTx } from "../../scripts/lib/rebuild.js";
-import { deploySequencer, type SequencerFixture } from "../contracts/helpers/sequencer.js";
+import { batchDataOf, deploySequencer } from "../contracts/helpers/sequencer.js";
+import { relayedLooking } from "../l1/edited-transactions.js";
 import { startFakeNode, type FakeLogEntry, type FakeNode } from "./fake-node.js";
 
 const txSigner = new LoadSigner({ chainId: 901, senders: 3, txBytes: 120, seed: 7 });
 
 /** A deployment with 3 staked operators where the test posts batches of real signed transactions. */
-async function chainWithBatches(sizes: number[], tamper?: (batchIndex: number, header: BatchHeader) => BatchHeader) {
+async function chainWithBatches(sizes: number[]) {
   const f = await deploySequencer(3);
   const client = f.publicClient as unknown as PublicClient;
   const expected: StreamTx[] = [];
   let prev: BatchHeader | undefined;
   for (const [i, size] of sizes.entries()) {
-    const raws = txSigner.sign(size).map((h) => hexToBytes(h));
+    const raws = txSigner.sign(size);
     const firstPosition = prev === undefined ? 0n : prev.lastPosition + 1n;
     const built = f.makeBatch({
       epoch: f.epoch,
       batchNumber: BigInt(i + 1),
       prevBatchHash: prev === undefined ? f.ZERO_HASH : batchHash(prev),
       firstPosition,
-      txHashes: batchTxHashes(raws),
-      data: bytesToHex(encodeBatchData(raws)),
+      txs: raws,
     });
-    const header = tamper ? tamper(i, built.header) : built.header;
-    const hash = await f.inbox.write.submitBatch([header, built.data, await f.signHeader(header)]);
+    const header = built.header;
+    const hash = await f.submitBatch([header, built.data, await f.signHeader(header)]);
     expect((await f.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
-    raws.forEach((raw, k) => expected.push({ position: firstPosition + BigInt(k), txHash: keccak256(raw), raw: bytesToHex(raw) }));
+    raws.forEach((raw, k) => expected.push({ position: firstPosition + BigInt(k), txHash: keccak256(raw), raw }));
     prev = header;
   }
   return { f, client, expected };
-}
-
-async function rebuildError(f: SequencerFixture, client: PublicClient): Promise<RebuildError> {
-  try {
-    await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n });
-  } catch (e) {
-    if (e instanceof RebuildError) return e;
-    throw e;
-  }
-  throw new Error("rebuildFromL1 accepted an inconsistent stream");
 }
 
 describe("rebuild from L1", function () {
@@ -57,18 +46,59 @@ describe("rebuild from L1", function () {
       expect(stream.firstPosition).to.equal(0n);
     });
 
-    it("refuses a batch whose Merkle root does not match its transactions (the inbox only checks the data hash)", async () => {
-      const { f, client } = await chainWithBatches([2, 2], (i, h) => (i === 1 ? { ...h, merkleRoot: keccak256(h.merkleRoot) } : h));
-      const err = await rebuildError(f, client);
-      expect(err.batch.batchNumber).to.equal(2n);
-      expect(err.message).to.contain("Merkle root").and.contain(err.batch.l1TxHash);
+    it("S3: reports an unreadable batch as a gap with its positions and rebuilds the batches after it", async () => {
+      const { f, client, expected } = await chainWithBatches([3, 2, 4]);
+      const { batches } = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n });
+      const second = batches[1]!;
+      if (!second.readable) throw new Error("batch 2 unreadable");
+      // Batch 2 as a batch relayed through a contract looks: on da717cf rebuildFromL1 threw here.
+      const stream = await rebuildFromL1(relayedLooking(client, second.l1TxHash, f.outsider.account.address), { inbox: f.inbox.address, deploymentBlock: 0n });
+      expect(stream.batches.map((b) => [b.batchNumber, b.readable])).to.deep.equal([[1n, true], [2n, false], [3n, true]]);
+      expect(stream.gaps).to.have.length(1);
+      expect(stream.gaps[0]).to.deep.include({
+        batchNumber: 2n,
+        firstPosition: 3n,
+        lastPosition: 4n,
+        dataHash: second.header.dataHash,
+        merkleRoot: second.header.merkleRoot,
+        l1BlockNumber: second.l1BlockNumber,
+        l1TxHash: second.l1TxHash,
+      });
+      expect(stream.gaps[0]!.reason).to.contain("not the inbox");
+      // Batch 3 is rebuilt, and chained to batch 2 through the event's hash.
+      expect(stream.txs).to.deep.equal([...expected.slice(0, 3), ...expected.slice(5)]);
     });
 
-    it("refuses data that holds another number of transactions than the header's range", async () => {
-      const { f, client } = await chainWithBatches([2, 3], (i, h) => (i === 1 ? { ...h, lastPosition: h.lastPosition + 1n } : h));
-      const err = await rebuildError(f, client);
-      expect(err.batch.batchNumber).to.equal(2n);
-      expect(err.message).to.contain("does not decode as 4 transactions").and.contain("3 transactions");
+    it("reports a batch whose data contradicts its header (what an inbox before S6 took) as a gap, and goes on", async () => {
+      const { f, client, expected } = await chainWithBatches([2, 3, 1]);
+      const { batches } = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n });
+      const [b1, b2, b3] = batches.map((b) => {
+        if (!b.readable) throw new Error(`batch ${b.batchNumber} unreadable`);
+        return b;
+      });
+      const otherTxs = txSigner.sign(3);
+      const contradicting = { ...b2!, data: batchDataOf(otherTxs) };
+      const short = { ...b2!, data: batchDataOf(otherTxs.slice(0, 2)) };
+      for (const [bad, reason] of [
+        [contradicting, "the Merkle root of its transactions is"],
+        [short, "does not decode as 3 transactions"],
+      ] as const) {
+        const { txs, gaps } = streamOfBatches([b1!, bad, b3!], true);
+        expect(gaps.map((g) => [g.batchNumber, g.firstPosition, g.lastPosition])).to.deep.equal([[2n, 2n, 4n]]);
+        expect(gaps[0]!.reason).to.contain(reason);
+        expect(txs).to.deep.equal([...expected.slice(0, 2), ...expected.slice(5)]);
+      }
+    });
+
+    it("refuses a batch that does not chain to an unreadable one's hash", async () => {
+      const { f, client } = await chainWithBatches([1, 1, 1]);
+      const { batches } = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n });
+      const second = batches[1]!;
+      const relayed = await rebuildFromL1(relayedLooking(client, second.l1TxHash, f.outsider.account.address), { inbox: f.inbox.address, deploymentBlock: 0n });
+      const unreadable = relayed.batches[1]!;
+      if (unreadable.readable) throw new Error("batch 2 was read");
+      const forged = { ...unreadable, accepted: { ...unreadable.accepted, batchHash: keccak256(unreadable.accepted.batchHash) } };
+      expect(() => streamOfBatches([relayed.batches[0]!, forged, relayed.batches[2]!], true)).to.throw(RebuildError, "is not the hash of batch 2");
     });
 
     it("refuses a stream with a missing batch, or one not starting at batch 1 when read from the deployment", async () => {
@@ -77,7 +107,7 @@ describe("rebuild from L1", function () {
       expect(() => streamOfBatches([batches[0]!, batches[2]!], true)).to.throw(RebuildError, "batch numbers have a gap");
       expect(() => streamOfBatches(batches.slice(1), true)).to.throw(RebuildError, "must be batch 1 at position 0");
       // From a later block the stream may start anywhere, as long as it chains.
-      expect(streamOfBatches(batches.slice(1), false).map((t) => t.position)).to.deep.equal([1n, 2n]);
+      expect(streamOfBatches(batches.slice(1), false).txs.map((t) => t.position)).to.deep.equal([1n, 2n]);
       const later = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n, fromBlock: batches[1]!.l1BlockNumber });
       expect(later.firstPosition).to.equal(1n);
       expect(later.txs).to.have.length(2);
@@ -104,6 +134,13 @@ describe("rebuild from L1", function () {
       expect(result).to.deep.equal({ url: node.url, matched: 2_500, difference: null });
       expect(node.calls).to.deep.equal([[0, 1000], [1000, 1000], [2000, 500]]);
       expect(describeDifference(result)).to.contain("all 2500 positions equal");
+    });
+
+    it("skips a stream's gaps (an unreadable batch), asking for each run of contiguous positions", async () => {
+      const node = await fake(asLog(stream));
+      const withGap = [...stream.slice(0, 1_200), ...stream.slice(1_300)];
+      expect(await compareWithNode(node.url, withGap)).to.deep.equal({ url: node.url, matched: 2_400, difference: null });
+      expect(node.calls).to.deep.equal([[0, 1000], [1000, 200], [1300, 1000], [2300, 200]]);
     });
 
     it("reports the first position where the node holds another transaction", async () => {

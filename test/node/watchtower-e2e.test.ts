@@ -103,9 +103,9 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
 
     // The batch on L1 contradicts the honest log at exactly one committed position.
     const [batch] = await readAcceptedBatches(client, net.deployment.contracts.batchInbox.address, 0n, await client.getBlockNumber());
-    expect(batch, "an accepted batch").not.to.equal(undefined);
-    const first = Number(batch!.header.firstPosition);
-    const onL1 = decodeBatchData(hexToBytes(batch!.data)).map((raw) => keccak256(raw));
+    if (batch === undefined || !batch.readable) throw new Error(`no accepted batch readable from L1: ${JSON.stringify(batch, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`);
+    const first = Number(batch.header.firstPosition);
+    const onL1 = decodeBatchData(hexToBytes(batch.data)).map((raw) => keccak256(raw));
     const honestLog = await rangeOf(op(HONEST[1]!).rpcUrl, first, onL1.length);
     const differing = honestLog.filter((t, i) => t.txHash !== onL1[i]);
     expect(differing).to.have.length(1);

@@ -36,6 +36,8 @@ import { checkOrderCommitment } from "../../node/watchtower/commitment-check.js"
 import { brokenCommitmentOffenceId } from "../../node/watchtower/slashing.js";
 import { quorumCommitmentFromStore, signOrderCommitment } from "../../node/commitments/index.js";
 import { openNodeEvidence } from "../../node/cli/evidence-source.js";
+import { NodeMetrics } from "../../node/ops/metrics.js";
+import { relayedLooking, startRelayedLookingRpc } from "../l1/edited-transactions.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(REPO_ROOT, "node/cli/main.ts");
@@ -118,7 +120,8 @@ describe("slashing watchtower", function () {
   /** Posts `batch` signed by `by` (a quorum), then mines one block so it has a confirmation. */
   async function post(batch: { header: BatchHeader; data: Hex }, by: LocalAccount[]): Promise<Hex[]> {
     const sigs = await Promise.all(by.map((s) => signBatchHeader(s, d, batch.header)));
-    const hash = await (await inbox()).write.submitBatch([batch.header, batch.data, sigs]);
+    // The first signer's key is its operator's batcher (the default): it pays for the post.
+    const hash = await (await inbox()).write.submitBatch([batch.header, batch.data, sigs], { account: by[0]! });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status).to.equal("success");
     accepted.push(batch.header);
@@ -490,5 +493,61 @@ describe("slashing watchtower", function () {
     await t.stop();
     expect(t.stats().lastError?.message).to.match(/127\.0\.0\.1:1|fetch failed|HTTP request failed/);
     expect(t.stats().lastCheckedBlock).to.equal(deployment.deploymentBlock - 1n); // nothing skipped
+  });
+  // After the other suites: it posts two more batches.
+  describe("an unreadable batch", () => {
+    it("S3: flags an accepted batch it cannot read from L1 (counted, metric, log), checks the batches after it, and seq slash says it cannot check", async () => {
+      // The set is what the slashes left of it: its members post, signed by all of them.
+      const current = await registry().read.currentEpoch();
+      const setSigners = new Set((await registry().read.activeSigners([current])).map((a) => a.toLowerCase()));
+      const quorum = signers.filter((s) => setSigners.has(s.address.toLowerCase()));
+      await commit([tx("relayed 1"), tx("relayed 2")], signers[2]);
+      // Everything the log holds past the last batch (the user's suite left one unbatched).
+      await post(nextBatch(log.slice(Number(accepted.at(-1)!.lastPosition + 1n)), current), quorum);
+      const relayedNumber = BigInt(accepted.length);
+      const [event] = await (await inbox()).getEvents.BatchAccepted({ batchNumber: relayedNumber }, { fromBlock: deployment.deploymentBlock });
+      const relayedTx = event!.transactionHash;
+      const after = [tx("after the relayed one")];
+      await commit(after, signers[2]);
+      await post(nextBatch(after, current), quorum);
+
+      // Readers shown the batch as a relay's call (what an inbox before S3 accepted, and where every
+      // watchtower stopped for good on da717cf).
+      const relayedClient = relayedLooking(publicClient, relayedTx, signers[0]!.address);
+      const metrics = new NodeMetrics({ processMetrics: false });
+      const t = tower({ publicClient: relayedClient, stateFile: path.join(dir, "unreadable.json"), metrics });
+      const run = await t.runOnce();
+      expect(run.caughtUp).to.equal(true);
+      expect(run.unreadable).to.have.length(1);
+      expect(run.unreadable[0]).to.deep.include({ batchNumber: relayedNumber, l1TxHash: relayedTx, matchesOurLog: true });
+      expect(run.unreadable[0]!.reason).to.contain("not the inbox");
+      // Every other batch was checked, the one after the unreadable one included.
+      expect(run.batchesChecked).to.equal(accepted.length - 1);
+      expect(t.stats()).to.deep.include({ unreadableBatches: 1, waitingForPosition: null });
+      expect(t.stats().lastError?.message).to.contain(relayedTx);
+      expect((await metrics.watchtowerUnreadableBatches.get()).values[0]!.value).to.equal(1);
+      // Checked once: a later run neither flags it again nor stops before it.
+      await chain.connection.networkHelpers.mine(1);
+      expect((await t.runOnce()).unreadable).to.deep.equal([]);
+
+      // A user holding a commitment inside it gets a typed answer, not a crash.
+      const position = accepted.at(-2)!.lastPosition;
+      const commitment = (await storeEvidence(store, d).certifiedLeaf(position))!;
+      expect(await checkOrderCommitment(commitment, { publicClient: relayedClient, deployment })).to.deep.include({
+        status: "unreadable",
+        batchNumber: relayedNumber,
+        l1TxHash: relayedTx,
+      });
+      const file = path.join(dir, "relayed-commitment.json");
+      await writeFile(file, JSON.stringify(encodeOrderCommitmentProof(commitment)));
+      const rpcProxy = await startRelayedLookingRpc(chain.url, relayedTx, signers[0]!.address);
+      try {
+        const cli = await runCli(["slash", "--commitment", file, "--l1-rpc", rpcProxy.url, "--deployment", net.deploymentFile]);
+        expect(cli.code, cli.stderr).to.equal(1);
+        expect(cli.stdout).to.contain(`cannot check: batch ${relayedNumber} (L1 tx ${relayedTx}) covers position ${position} but cannot be read from L1`);
+      } finally {
+        await rpcProxy.close();
+      }
+    });
   });
 });

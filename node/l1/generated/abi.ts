@@ -94,6 +94,22 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "batcher",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "boundTo",
+        "type": "address"
+      }
+    ],
+    "name": "BatcherTaken",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -159,6 +175,17 @@ export const sequencerRegistryAbi = [
       }
     ],
     "name": "InvalidAddrCount",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "batcher",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidBatcherProof",
     "type": "error"
   },
   {
@@ -462,6 +489,25 @@ export const sequencerRegistryAbi = [
     ],
     "name": "ZeroWeight",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "batcher",
+        "type": "address"
+      }
+    ],
+    "name": "BatcherSet",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -1160,6 +1206,44 @@ export const sequencerRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "batcherBindingDigest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "batcherOf",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "checkpoint",
     "outputs": [
@@ -1701,6 +1785,24 @@ export const sequencerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "batcher",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes",
+        "name": "batcherProof",
+        "type": "bytes"
+      }
+    ],
+    "name": "setBatcher",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "value",
         "type": "uint256"
@@ -1774,6 +1876,25 @@ export const sequencerRegistryAbi = [
     "name": "setUnbondingPeriod",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "signerOfBatcher",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -2092,6 +2213,22 @@ export const batchInboxAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "EmptyBatchData",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "EmptyTransaction",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -2190,12 +2327,71 @@ export const batchInboxAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "headerRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dataRoot",
+        "type": "bytes32"
+      }
+    ],
+    "name": "MerkleRootMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "position",
         "type": "uint64"
       }
     ],
     "name": "NoBatchCoversPosition",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NoTransactions",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "NotBatcher",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      }
+    ],
+    "name": "NotDirectCall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "OverlongVarint",
     "type": "error"
   },
   {
@@ -2228,6 +2424,60 @@ export const batchInboxAbi = [
       }
     ],
     "name": "SignerNotInActiveSet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "TrailingBatchData",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "positions",
+        "type": "uint256"
+      }
+    ],
+    "name": "TransactionCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "remaining",
+        "type": "uint256"
+      }
+    ],
+    "name": "TransactionCountTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "TruncatedBatchData",
     "type": "error"
   },
   {
@@ -2287,6 +2537,28 @@ export const batchInboxAbi = [
       }
     ],
     "name": "UnknownBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "version",
+        "type": "uint8"
+      }
+    ],
+    "name": "UnsupportedBatchDataVersion",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      }
+    ],
+    "name": "VarintTooLarge",
     "type": "error"
   },
   {

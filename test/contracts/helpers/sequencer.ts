@@ -5,8 +5,9 @@
  */
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
+import { type Address, type Hex, bytesToHex, hexToBytes, keccak256, parseEther, toHex } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import { encodeBatchData } from "../../../node/batching/format.js";
 import { deploySystem, mineToNextEpoch as mineToEpochStart } from "../../../scripts/lib/deploy.js";
 import { buildPositionalTree, merkleRoot, type MerkleTree } from "../../../node/commitments/merkle.js";
 import {
@@ -35,18 +36,43 @@ export function testKey(tag: string, i: number): Hex {
   return keccak256(toHex(`${tag}-${i}`));
 }
 
-/** Deterministic fake transaction hashes. */
+/**
+ * `n` deterministic stand-ins for raw transactions of `bytes` bytes each: pseudo-random, like
+ * signed transactions (hardly any zero bytes). The inbox hashes them into the batch's leaves.
+ */
+export function fakeTxs(n: number, salt = "tx", bytes = 32): Hex[] {
+  return Array.from({ length: n }, (_, i) => {
+    let block = keccak256(toHex(`${salt}-${i}`));
+    let tx = "";
+    while (tx.length < 2 * bytes) {
+      tx += block.slice(2);
+      block = keccak256(block);
+    }
+    return `0x${tx.slice(0, 2 * bytes)}` as Hex;
+  });
+}
+
+/** Transaction hashes of {@link fakeTxs}`(n, salt)`: the leaves a batch of them commits to. */
 export function fakeTxHashes(n: number, salt = "tx"): Hex[] {
-  return Array.from({ length: n }, (_, i) => keccak256(toHex(`${salt}-${i}`)));
+  return fakeTxs(n, salt).map((tx) => keccak256(tx));
+}
+
+/** Batch data format v1 (docs/batch-format.md) of raw transactions given as hex. */
+export function batchDataOf(txs: readonly Hex[]): Hex {
+  return bytesToHex(encodeBatchData(txs.map((tx) => hexToBytes(tx))));
 }
 
 /**
  * `stakes` (largest first) replaces the default near-equal stakes of the operators; `connection`
  * deploys on a chain served elsewhere (an Anvil, through scripts/lib/devnet.ts connectToChain)
- * instead of a fresh in-process Hardhat chain.
+ * instead of a fresh in-process Hardhat chain, `hardfork` sets the in-process chain's rules
+ * (default: Hardhat's latest).
  */
-export async function deploySequencer(operatorCount: number, options: { readonly stakes?: readonly bigint[]; readonly connection?: NetworkConnection } = {}) {
-  const connection = options.connection ?? (await network.create());
+export async function deploySequencer(
+  operatorCount: number,
+  options: { readonly stakes?: readonly bigint[]; readonly connection?: NetworkConnection; readonly hardfork?: string } = {},
+) {
+  const connection = options.connection ?? (await network.create(options.hardfork === undefined ? undefined : { override: { hardfork: options.hardfork } }));
   const { viem, networkHelpers } = connection;
   const [owner, reporterWallet, outsider] = await viem.getWalletClients();
   const publicClient = await viem.getPublicClient();
@@ -79,6 +105,8 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     const signer = privateKeyToAccount(testKey("signer", i));
     await networkHelpers.impersonateAccount(address);
     await networkHelpers.setBalance(address, parseEther("10"));
+    // The signer is the operator's batcher by default: it pays for submitBatch.
+    await networkHelpers.setBalance(signer.address, parseEther("10"));
     await token.write.mint([address, stake]);
     await token.write.approve([registry.address, stake], { account: address });
     // The peer id and its proof are stand-ins: the registry stores them unchecked.
@@ -102,27 +130,39 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     await mineToEpochStart(connection, registry);
   };
 
-  /** Header of batch `batchNumber` over `txHashes` starting at `firstPosition`, with its data. */
+  /**
+   * Header of batch `batchNumber` over the raw transactions `txs` from `firstPosition`, with its
+   * v1 data (or `data`, to post a payload that contradicts the header) and the tree of its leaves.
+   */
   function makeBatch(args: {
     epoch: bigint;
     batchNumber: bigint;
     prevBatchHash: Hex;
     firstPosition: bigint;
-    txHashes: Hex[];
+    txs: readonly Hex[];
     data?: Hex;
-  }): { header: BatchHeader; data: Hex; tree: MerkleTree } {
-    const tree = buildPositionalTree(args.firstPosition, args.txHashes);
-    const data = args.data ?? (`0x${args.txHashes.map((h) => h.slice(2)).join("")}` as Hex);
+  }): { header: BatchHeader; data: Hex; tree: MerkleTree; txHashes: Hex[] } {
+    const txHashes = args.txs.map((tx) => keccak256(tx));
+    const tree = buildPositionalTree(args.firstPosition, txHashes);
+    const data = args.data ?? batchDataOf(args.txs);
     const header: BatchHeader = {
       epoch: args.epoch,
       batchNumber: args.batchNumber,
       prevBatchHash: args.prevBatchHash,
       firstPosition: args.firstPosition,
-      lastPosition: args.firstPosition + BigInt(args.txHashes.length - 1),
+      lastPosition: args.firstPosition + BigInt(args.txs.length - 1),
       merkleRoot: merkleRoot(tree),
       dataHash: keccak256(data),
     };
-    return { header, data, tree };
+    return { header, data, tree, txHashes };
+  }
+
+  /** The account that posts batches in these tests: operator 0's signer, its default batcher. */
+  const batcher = (): PrivateKeyAccount => operators[0]!.signer;
+
+  /** `submitBatch` sent by `by` (default: {@link batcher}). */
+  function submitBatch(args: readonly [BatchHeader, Hex, readonly Hex[]], by: PrivateKeyAccount | Address = batcher()): Promise<Hex> {
+    return inbox.write.submitBatch([args[0], args[1], [...args[2]]], { account: by });
   }
 
   async function signHeader(header: BatchHeader, signers: readonly Operator[] = quorum()): Promise<Hex[]> {
@@ -178,6 +218,8 @@ export async function deploySequencer(operatorCount: number, options: { readonly
     registerOperator,
     mineToNextEpoch,
     makeBatch,
+    batcher,
+    submitBatch,
     signHeader,
     quorum,
     certify,
