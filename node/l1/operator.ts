@@ -32,7 +32,8 @@ import type { NodeDeployment } from "./deployment.js";
 import { signBatcherBinding, signPeerIdBinding, signSignerBinding } from "./key-binding.js";
 import { type SequencerDomain, domain } from "../commitments/typed-data.js";
 import { L1Error } from "./errors.js";
-import { contractRevertOf } from "./revert.js";
+import { describeL1Failure, describeRevert, revertOf } from "./revert.js";
+import { L1TransactionError, sendContractTransaction } from "./send.js";
 export { peerIdFromBytes, peerIdToBytes, InvalidPeerIdError } from "./peer-id.js";
 
 /** A new operator's keys: the signing key and the libp2p identity its node will use. */
@@ -102,82 +103,49 @@ export type RegisterOperatorArgs = ProvenKeys & {
   readonly mint?: boolean;
 };
 
-/** Waits for `hash`'s receipt; a revert becomes a RegistrationError naming `what`. */
-async function confirmed(publicClient: PublicClient, what: string, hash: Hash) {
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new RegistrationError(`${what} reverted (tx ${hash})`);
-  return receipt;
-}
-
-/** The registry's custom error if the simulated call reverts with one (`refusing`: what it would refuse). */
+/** The registry's refusal, in one sentence with its meaning, if the simulated call reverts with one of its errors (`refusing`: what it would refuse). */
 async function refuseIfReverts(simulation: Promise<unknown>, refusing: string): Promise<void> {
   const refusal = await simulation.then(
     () => undefined,
-    (error: unknown) => contractRevertOf(error),
+    (error: unknown) => revertOf(error),
   );
-  if (refusal?.data?.errorName !== undefined) {
-    throw new RegistrationError(`the registry refuses to ${refusing}: ${refusal.data.errorName}(${(refusal.data.args ?? []).join(", ")})`, { cause: refusal });
+  if (refusal !== undefined && sequencerRegistryAbi.some((item) => item.type === "error" && item.name === refusal.errorName)) {
+    throw new RegistrationError(`the registry refuses to ${refusing}: ${describeRevert(refusal)} (${refusal.errorName})`);
   }
 }
 
 /**
  * Approves and registers (minting first on devnets); returns the registration id and the
- * transaction hash. Works with any viem clients: Hardhat's, or plain HTTP ones.
+ * transaction hash. Works with any viem clients: Hardhat's, or plain HTTP ones. Every transaction
+ * goes with a margin over its gas estimate (`send.ts`): registrations sent at once by several
+ * operators each meet a set the others changed.
+ * @throws RegistrationError saying in one sentence what failed (the registry's refusal with its meaning, out of gas, ...)
  */
 export async function registerOperator(args: RegisterOperatorArgs): Promise<{ registrationId: number; transactionHash: Hash }> {
   const { publicClient, wallet } = args;
   const account = wallet.account;
-  const chain = wallet.chain ?? null;
-  const confirm = (what: string, hash: Hash) => confirmed(publicClient, what, hash);
-  const registerArgs = [args.stake, args.signer, args.signerProof, args.peerIdBytes, args.peerIdProof, [...args.addrs]] as const;
+  const registerCall = {
+    address: args.registry,
+    abi: sequencerRegistryAbi,
+    functionName: "register",
+    args: [args.stake, args.signer, args.signerProof, args.peerIdBytes, args.peerIdProof, [...args.addrs]],
+  } as const;
   // Dry run first: a registry refusal (a bad proof, a taken signer, a low stake) then leaves no
   // mint or approval behind. Only the stake transfer may fail here, since nothing is approved yet.
-  await refuseIfReverts(
-    publicClient.simulateContract({ address: args.registry, abi: sequencerRegistryAbi, functionName: "register", args: registerArgs, account }),
-    `register ${account.address}`,
-  );
+  await refuseIfReverts(publicClient.simulateContract({ ...registerCall, account }), `register ${account.address}`);
   try {
     if (args.mint === true) {
-      await confirm(
-        "mint",
-        await wallet.writeContract({
-          chain,
-          account,
-          address: args.token,
-          abi: testTokenAbi,
-          functionName: "mint",
-          args: [account.address, args.stake],
-        }),
-      );
+      await sendContractTransaction(publicClient, wallet, "minting the stake", { address: args.token, abi: testTokenAbi, functionName: "mint", args: [account.address, args.stake] });
     }
-    await confirm(
-      "approve",
-      await wallet.writeContract({
-        chain,
-        account,
-        address: args.token,
-        abi: erc20Abi,
-        functionName: "approve",
-        args: [args.registry, args.stake],
-      }),
-    );
-    const receipt = await confirm(
-      "register",
-      await wallet.writeContract({
-        chain,
-        account,
-        address: args.registry,
-        abi: sequencerRegistryAbi,
-        functionName: "register",
-        args: registerArgs,
-      }),
-    );
+    await sendContractTransaction(publicClient, wallet, "approving the stake", { address: args.token, abi: erc20Abi, functionName: "approve", args: [args.registry, args.stake] });
+    const receipt = await sendContractTransaction(publicClient, wallet, "register", registerCall);
     const [event] = parseEventLogs({ abi: sequencerRegistryAbi, logs: receipt.logs, eventName: "OperatorRegistered" });
     if (event === undefined) throw new RegistrationError("register succeeded without an OperatorRegistered event");
     return { registrationId: event.args.registrationId, transactionHash: receipt.transactionHash };
   } catch (cause) {
     if (cause instanceof RegistrationError) throw cause;
-    throw new RegistrationError(`registering ${account.address} failed: ${(cause as Error).message}`, { cause });
+    const why = cause instanceof L1TransactionError ? cause.shortMessage : describeL1Failure(cause);
+    throw new RegistrationError(`registering ${account.address} failed: ${why}`, { cause });
   }
 }
 
@@ -205,13 +173,12 @@ export async function setOperatorBatcher(args: SetBatcherArgs): Promise<Hash> {
   const operator = account.address;
   const batcher = typeof args.batcher === "string" ? args.batcher : args.batcher.address;
   const proof = typeof args.batcher === "string" ? "0x" : await signBatcherBinding(args.batcher, domain(args.chainId, args.registry), operator);
-  const call = { address: args.registry, abi: sequencerRegistryAbi, functionName: "setBatcher", args: [batcher, proof], account } as const;
-  await refuseIfReverts(publicClient.simulateContract(call), `make ${batcher} the batcher of ${operator}`);
+  const call = { address: args.registry, abi: sequencerRegistryAbi, functionName: "setBatcher", args: [batcher, proof] } as const;
+  await refuseIfReverts(publicClient.simulateContract({ ...call, account }), `make ${batcher} the batcher of ${operator}`);
   try {
-    return (await confirmed(publicClient, "setBatcher", await wallet.writeContract({ ...call, chain: wallet.chain ?? null }))).transactionHash;
+    return (await sendContractTransaction(publicClient, wallet, "setBatcher", call)).transactionHash;
   } catch (cause) {
-    if (cause instanceof RegistrationError) throw cause;
-    throw new RegistrationError(`setting the batcher of ${operator} failed: ${(cause as Error).message}`, { cause });
+    throw new RegistrationError(`setting the batcher of ${operator} failed: ${cause instanceof L1TransactionError ? cause.shortMessage : describeL1Failure(cause)}`, { cause });
   }
 }
 

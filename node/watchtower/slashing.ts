@@ -26,6 +26,7 @@ import {
 } from "viem";
 import { slashingAbi } from "../l1/generated/abi.js";
 import { contractRevertOf } from "../l1/revert.js";
+import { gasWithMargin } from "../l1/send.js";
 import type { AcceptedBatch } from "../l1/inbox.js";
 import { decodeBatchData, batchTxHashes } from "../batching/format.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
@@ -324,7 +325,7 @@ export class SlashSubmitter {
     let gas: bigint;
     try {
       await this.publicClient.simulateContract({ ...request, blockTag } as Parameters<PublicClient["simulateContract"]>[0]);
-      gas = await this.publicClient.estimateContractGas({ ...request, blockTag } as Parameters<PublicClient["estimateContractGas"]>[0]);
+      gas = gasWithMargin(await this.publicClient.estimateContractGas({ ...request, blockTag } as Parameters<PublicClient["estimateContractGas"]>[0]));
     } catch (error) {
       const reason = revertReason(error);
       if (reason === undefined) throw error;

@@ -1,9 +1,9 @@
 /** The `seq` command line as an operator uses it: keys, then joining the set on L1. */
 import { expect } from "chai";
 import { existsSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseEther } from "viem";
+import { parseEther, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { deployAndStake, startLocalChain, type LocalChain } from "../../scripts/lib/devnet.js";
 import { mineToNextEpoch } from "../../scripts/lib/deploy.js";
@@ -11,6 +11,9 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { domain } from "../../node/commitments/typed-data.js";
 import { signPeerIdBinding, signSignerBinding } from "../../node/l1/key-binding.js";
+import { proveOperatorKeys } from "../../node/l1/operator.js";
+import { gasWithMargin } from "../../node/l1/send.js";
+import { savePeerKey } from "../../node/transport/index.js";
 import { makeTempDir, removeTempDir, runChild } from "../../scripts/lib/processes.js";
 
 const CLI = path.resolve(import.meta.dirname, "../../node/cli/main.ts");
@@ -180,6 +183,64 @@ describe("seq CLI", function () {
       const taken = await seq(["set-batcher", "--batcher-key", batcherFile, ...l1], { OPERATOR_KEY: other });
       expect(taken.code).to.equal(1);
       expect(taken.stderr).to.contain("NotRegistered");
+    });
+
+    it("registers three operators at once (operators joining together): each lands, sent with a margin over its gas estimate", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net-concurrent"), []);
+      const joiners = await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const keys = path.join(dir, `keys-concurrent-${i}`);
+          await mkdir(keys, { recursive: true });
+          await writeFile(path.join(keys, "signer.key"), `${generatePrivateKey()}\n`, { mode: 0o600 });
+          await savePeerKey(path.join(keys, "p2p.key"), await generateKeyPair("Ed25519"));
+          const operatorKey = generatePrivateKey();
+          await chain.connection.networkHelpers.setBalance(privateKeyToAccount(operatorKey).address, parseEther("10"));
+          return { keys, operatorKey, operator: privateKeyToAccount(operatorKey).address };
+        }),
+      );
+      const runs = await Promise.all(
+        joiners.map((j, i) =>
+          seq(["register", "--keys", j.keys, "--stake", String(1_000 + i), "--addr", `/ip4/127.0.0.1/tcp/${4990 + i}`, "--l1", chain.url, "--deployment", net.deploymentFile, "--mint"], { OPERATOR_KEY: j.operatorKey }),
+        ),
+      );
+      for (const r of runs) expect(r.code, r.stderr).to.equal(0);
+      const epoch = await mineToNextEpoch(chain.connection, net.deployment.registry);
+      const members = await net.deployment.registry.read.activeSet([epoch]);
+      expect(members.map((m) => m.operator).sort()).to.deep.equal(joiners.map((j) => j.operator).sort());
+      // Every register transaction left room over what it used (the bare estimate leaves none).
+      const publicClient = await chain.connection.viem.getPublicClient();
+      for (const r of runs) {
+        const hash = (JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf("}") + 1)) as { transactionHash: Hex }).transactionHash;
+        const [tx, receipt] = await Promise.all([publicClient.getTransaction({ hash }), publicClient.getTransactionReceipt({ hash })]);
+        expect(tx.gas * 100n >= receipt.gasUsed * 120n, `gas limit ${tx.gas}, used ${receipt.gasUsed}`).to.equal(true);
+      }
+    });
+
+    it("the gas margin covers a registration estimated after others landed and mined as the first of a new epoch (how one of three ran out of gas)", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net-margin"), []);
+      const { registry, token } = net.deployment;
+      const publicClient = await chain.connection.viem.getPublicClient();
+      const wallets = (await chain.connection.viem.getWalletClients()).slice(1, 4);
+      const d = domain(net.deployment.chainId, registry.address);
+      const calls = await Promise.all(
+        wallets.map(async (wallet, i) => {
+          const stake = parseEther(String(1_000 + i));
+          await publicClient.waitForTransactionReceipt({ hash: await token.write.mint([wallet.account.address, stake], { account: wallet.account }) });
+          await publicClient.waitForTransactionReceipt({ hash: await token.write.approve([registry.address, stake], { account: wallet.account }) });
+          const proven = await proveOperatorKeys({ signer: privateKeyToAccount(generatePrivateKey()), peerKey: await generateKeyPair("Ed25519") }, d, wallet.account.address);
+          return { wallet, args: [stake, proven.signer, proven.signerProof, proven.peerIdBytes, proven.peerIdProof, [`/ip4/127.0.0.1/tcp/${4980 + i}`]] as const };
+        }),
+      );
+      // Two registrations land; the third is estimated right after them, in the same epoch, and
+      // mined in the next: it meets an epoch nobody has checkpointed and a set not yet marked changed.
+      for (const c of calls.slice(0, 2)) await publicClient.waitForTransactionReceipt({ hash: await registry.write.register(c.args, { account: c.wallet.account }) });
+      const last = calls[2]!;
+      const estimate = await registry.estimateGas.register(last.args, { account: last.wallet.account });
+      await mineToNextEpoch(chain.connection, registry);
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await registry.write.register(last.args, { account: last.wallet.account, gas: gasWithMargin(estimate) }) });
+      expect(receipt.status).to.equal("success");
+      expect(receipt.gasUsed > estimate, `the bare estimate (${estimate}) is below what the transaction used (${receipt.gasUsed})`).to.equal(true);
+      expect(receipt.gasUsed <= gasWithMargin(estimate), `estimate ${estimate}, used ${receipt.gasUsed}`).to.equal(true);
     });
 
     it("scripts/register-operator.ts joins with generated keys, and refuses a chain the record does not name", async () => {
