@@ -216,6 +216,25 @@ describe("seq CLI", function () {
       }
     });
 
+    it("a registration the registry refuses is one sentence saying what its custom error means, and nothing is sent", async () => {
+      const net = await deployAndStake(chain, path.join(dir, "net-refused"), []);
+      const keys = path.join(dir, "keys-refused");
+      await mkdir(keys, { recursive: true });
+      await writeFile(path.join(keys, "signer.key"), `${generatePrivateKey()}\n`, { mode: 0o600 });
+      await savePeerKey(path.join(keys, "p2p.key"), await generateKeyPair("Ed25519"));
+      const operatorKey = generatePrivateKey();
+      const operator = privateKeyToAccount(operatorKey).address;
+      await chain.connection.networkHelpers.setBalance(operator, parseEther("10"));
+      const run = await seq(["register", "--keys", keys, "--stake", "1", "--addr", "/ip4/127.0.0.1/tcp/4979", "--l1", chain.url, "--deployment", net.deploymentFile, "--mint"], { OPERATOR_KEY: operatorKey });
+      expect(run.code).to.equal(1);
+      const errors = run.stderr.trimEnd().split("\n").filter((l) => !l.startsWith("seq: warning:"));
+      expect(errors).to.deep.equal([
+        `seq: the registry refuses to register ${operator}: the stake of 1000000000000000000 (smallest token units) is below the registry's minimum of 1000000000000000000000 (StakeBelowMinimum)`,
+      ]);
+      const publicClient = await chain.connection.viem.getPublicClient();
+      expect(await publicClient.getTransactionCount({ address: operator }), "no mint or approval sent").to.equal(0);
+    });
+
     it("the gas margin covers a registration estimated after others landed and mined as the first of a new epoch (how one of three ran out of gas)", async () => {
       const net = await deployAndStake(chain, path.join(dir, "net-margin"), []);
       const { registry, token } = net.deployment;
