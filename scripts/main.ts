@@ -4,11 +4,14 @@
  * process per operator, sends a steady stream of transactions and prints a status line once a
  * second. Ctrl-C (or SIGTERM) stops everything; a second Ctrl-C kills the nodes at once.
  *
- *   npm start -- [--l1-rpc URL] [--nodes N] [--tps N] [--duration S] [--dir PATH] [--keep] [--epoch-length BLOCKS]
+ *   npm start -- [--l1-rpc URL] [--nodes N] [--tps N] [--duration S] [--dir PATH] [--keep] [--epoch-length BLOCKS] [--unbonding-period BLOCKS]
+ *
+ * Options are checked before anything starts; a bad one is refused with one sentence, exit 2.
  */
-import { parseArgs } from "node:util";
-import { DEVNET_DEFAULTS, Devnet, type DevnetOptions, type DevnetOutput } from "./devnet/devnet.js";
-import { numberOption, optionsOrExit } from "./lib/cli.js";
+import { parseOptions } from "../node/cli/options.js";
+import { DEVNET_DEFAULTS, validateDevnetOptions, type DevnetOptions } from "./devnet/options.js";
+import type { DevnetOutput } from "./devnet/devnet.js";
+import { failWithUsage, numberOption, optionsOrExit } from "./lib/cli.js";
 
 const USAGE = `usage: npm start -- [options]
   --l1-rpc URL         use this chain (Anvil, hardhat node; unlocked dev accounts) instead of an in-process one
@@ -17,33 +20,39 @@ const USAGE = `usage: npm start -- [options]
   --duration S         run S seconds, compare every node's log with the stream rebuilt from L1, exit (default: until Ctrl-C)
   --dir PATH           working directory for keys, configs, data and logs (default: a fresh temp dir)
   --keep               keep the temp dir on exit
-  --epoch-length N     L1 blocks per epoch (default ${DEVNET_DEFAULTS.epochLength}; the in-process chain mines a block a second)`;
+  --epoch-length N     L1 blocks per epoch (default ${DEVNET_DEFAULTS.epochLength}; the in-process chain mines a block a second)
+  --unbonding-period N L1 blocks stake stays slashable after an unstake: at least maxBatchEpochLag + 2 = 4 epochs
+                       (default: config/default.json's 80, or 4 epochs when that is longer)`;
 
-function parseOptions(): DevnetOptions | undefined {
-  const { values } = parseArgs({
-    options: {
-      "l1-rpc": { type: "string" },
-      nodes: { type: "string" },
-      tps: { type: "string" },
-      duration: { type: "string" },
-      dir: { type: "string" },
-      keep: { type: "boolean" },
-      "epoch-length": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+/** The options, checked before anything starts (no chain, no Hardhat loaded yet). */
+function parseDevnetOptions(): DevnetOptions | undefined {
+  const values = parseOptions("npm start", process.argv.slice(2), {
+    "l1-rpc": { type: "string" },
+    nodes: { type: "string" },
+    tps: { type: "string" },
+    duration: { type: "string" },
+    dir: { type: "string" },
+    keep: { type: "boolean" },
+    "epoch-length": { type: "string" },
+    "unbonding-period": { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help === true) return undefined;
-  const durationS = numberOption(values.duration, "--duration");
-  return {
+  const durationS = numberOption(values.duration, "--duration", (n) => n > 0, "a positive number of seconds");
+  const unbondingPeriod = numberOption(values["unbonding-period"], "--unbonding-period", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer number of blocks");
+  const options: DevnetOptions = {
     ...(values["l1-rpc"] === undefined ? {} : { l1Rpc: values["l1-rpc"] }),
-    nodes: numberOption(values.nodes, "--nodes") ?? DEVNET_DEFAULTS.nodes,
-    tps: numberOption(values.tps, "--tps") ?? DEVNET_DEFAULTS.tps,
+    nodes: numberOption(values.nodes, "--nodes", Number.isSafeInteger, "an integer >= 3") ?? DEVNET_DEFAULTS.nodes,
+    tps: numberOption(values.tps, "--tps", (n) => n > 0, "a positive number") ?? DEVNET_DEFAULTS.tps,
     ...(durationS === undefined ? {} : { durationS }),
     ...(values.dir === undefined ? {} : { dir: values.dir }),
     keep: values.keep ?? DEVNET_DEFAULTS.keep,
-    epochLength: numberOption(values["epoch-length"], "--epoch-length") ?? DEVNET_DEFAULTS.epochLength,
+    epochLength: numberOption(values["epoch-length"], "--epoch-length", Number.isSafeInteger, "an integer >= 4") ?? DEVNET_DEFAULTS.epochLength,
+    ...(unbondingPeriod === undefined ? {} : { unbondingPeriod }),
     blockIntervalMs: DEVNET_DEFAULTS.blockIntervalMs,
   };
+  validateDevnetOptions(options);
+  return options;
 }
 
 /** On a TTY the status line is rewritten in place; otherwise every status is its own line (logs, CI). */
@@ -65,15 +74,16 @@ function terminalOutput(): DevnetOutput {
   };
 }
 
-const options = optionsOrExit(parseOptions, USAGE);
+const options = optionsOrExit(parseDevnetOptions, USAGE);
 
 const out = terminalOutput();
-let devnet: Devnet;
+// Hardhat, viem and the rest load only for options that hold.
+const { Devnet } = await import("./devnet/devnet.js");
+let devnet: InstanceType<typeof Devnet>;
 try {
   devnet = new Devnet(options, out);
 } catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
+  failWithUsage(e, USAGE);
 }
 
 let firstSignalAt: number | undefined;
@@ -98,6 +108,7 @@ try {
   out.line(result.exitCode === 0 ? `devnet finished: ${result.acked} transactions acknowledged` : "devnet finished with errors (see above)");
   process.exitCode = result.exitCode;
 } catch (e) {
-  out.line(`devnet failed: ${(e as Error).message}`);
+  out.line(`devnet failed: ${(e as Error).message.split("\n")[0]}`);
+  if (process.env.LOG_LEVEL === "debug") console.error(e);
   process.exitCode = 1;
 }

@@ -8,7 +8,6 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
-import type { NodeConfig } from "../../node/sequencer/config.js";
 import { STATUS_PAGE_PATH } from "../../node/sequencer/page.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "../../node/l1/generated/abi.js";
 import { mineToNextEpoch } from "../lib/deploy.js";
@@ -26,40 +25,13 @@ import { nodeRpc } from "../../node/rpc/client.js";
 import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
 import { makeTempDir, removeTempDir, signalGroup } from "../lib/processes.js";
 import { TrafficSender } from "./traffic.js";
-
-export type DevnetOptions = {
-  /** External chain with unlocked dev accounts (Anvil, hardhat node); default: an in-process chain. */
-  readonly l1Rpc?: string;
-  readonly nodes: number;
-  readonly tps: number;
-  /** Seconds of traffic, then a clean exit; default: until stop(). */
-  readonly durationS?: number;
-  /** Working directory (keys, configs, data, logs); default: a fresh temp dir, removed on exit unless `keep`. */
-  readonly dir?: string;
-  readonly keep: boolean;
-  /** L1 blocks per epoch. */
-  readonly epochLength: number;
-  /** In-process chain: a block every this many ms, so epochs advance without traffic. */
-  readonly blockIntervalMs: number;
-  /** Settings every node config gets on top of the node's defaults. */
-  readonly nodeSettings?: Partial<NodeConfig>;
-};
-
-export const DEVNET_DEFAULTS = { nodes: 4, tps: 20, keep: false, epochLength: 10, blockIntervalMs: 1_000 } as const;
+import { DevnetStartError, devnetDeployConfig, validateDevnetOptions, type DevnetOptions } from "./options.js";
 
 /** Where output goes: permanent lines, and the status line (rewritten in place on a TTY). */
 export type DevnetOutput = {
   line(text: string): void;
   status(text: string): void;
 };
-
-/** A bad option, or the devnet could not be brought up. */
-export class DevnetStartError extends Error {
-  override readonly name = "DevnetStartError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
 
 export type DevnetResult = {
   /** 0 when everything held; 1 when a node died, nothing was acknowledged, or a log differs from L1. */
@@ -72,13 +44,6 @@ type NodeStatus = { nodeId: string; role: string; leader: string | null; nextPos
 
 const LEADER_TIMEOUT_MS = 60_000;
 const COMPARE_RETRY_MS = 15_000;
-
-export function validateDevnetOptions(o: DevnetOptions): void {
-  if (!Number.isSafeInteger(o.nodes) || o.nodes < 3) throw new DevnetStartError(`--nodes must be an integer >= 3, got ${o.nodes}`);
-  if (!(o.tps > 0) || !Number.isFinite(o.tps)) throw new DevnetStartError(`--tps must be a positive number, got ${o.tps}`);
-  if (o.durationS !== undefined && !(o.durationS > 0)) throw new DevnetStartError(`--duration must be a positive number of seconds, got ${o.durationS}`);
-  if (!Number.isSafeInteger(o.epochLength) || o.epochLength < 4) throw new DevnetStartError(`--epoch-length must be an integer >= 4, got ${o.epochLength}`);
-}
 
 export class Devnet {
   private readonly stopController = new AbortController();
@@ -150,11 +115,11 @@ export class Devnet {
       if (this.stopped) return { exitCode: 0, acked: 0, comparisons };
 
       const stakes = Array.from({ length: o.nodes }, (_, i) => String(1_000 + 100 * (o.nodes - 1 - i)));
-      const net = await deployAndStake(chain, dir, stakes, o.nodeSettings ?? {}, { deploy: { epochLength: BigInt(o.epochLength) } });
+      const net = await deployAndStake(chain, dir, stakes, o.nodeSettings ?? {}, { deploy: devnetDeployConfig(o) });
       const { registry } = net.deployment;
       const first = await mineToNextEpoch(chain.connection, registry);
       this.out.line(
-        `deployed: registry ${registry.address}, inbox ${net.deployment.contracts.batchInbox.address}; ${o.nodes} operators staked (${stakes.join(", ")} SEQ), active from epoch ${first} (${o.epochLength} blocks each)`,
+        `deployed: registry ${registry.address}, inbox ${net.deployment.contracts.batchInbox.address}; ${o.nodes} operators staked (${stakes.join(", ")} SEQ), active from epoch ${first} (${o.epochLength} blocks each; unbonding ${net.deployment.config.unbondingPeriod} blocks)`,
       );
       this.out.line(`deployment record: ${net.deploymentFile}`);
       if (this.stopped) return { exitCode: 0, acked: 0, comparisons };

@@ -66,8 +66,42 @@ export function loadDeployConfig(network: string, dir: string = CONFIG_DIR): { p
   }
 }
 
-/** Validates a parsed config object (types and obvious ranges; the contract checks bounds). */
+/** Bounds the SequencerRegistry enforces (its MAX_EPOCH_LENGTH and MAX_UNBONDING_PERIOD; test/devnet/options.test.ts reads them back from a deployment). */
+export const REGISTRY_LIMITS = { maxEpochLength: 100_000n, maxUnbondingPeriod: 330_000n } as const;
+
+/** What a setting is called where the user sets it: an option (`--epoch-length`) or a config field (`epochLength`). */
+export type SettingNames = { readonly epochLength: string; readonly unbondingPeriod: string };
+
+/**
+ * Why the registry and inbox would refuse this epoch length and unbonding period, in one sentence
+ * naming the settings as `names` says; undefined when they fit. The unbonding period must cover
+ * `maxBatchEpochLag + 2` whole epochs, so that stake cannot leave while its batch signatures are
+ * still accepted (BatchInbox's UnbondingTooShort, the registry's ParameterOutOfBounds).
+ */
+export function unbondingProblem(s: Pick<DeployConfig, "epochLength" | "unbondingPeriod" | "maxBatchEpochLag">, names: SettingNames): string | undefined {
+  const { maxEpochLength, maxUnbondingPeriod } = REGISTRY_LIMITS;
+  if (s.epochLength === 0n || s.epochLength > maxEpochLength) return `${names.epochLength} ${s.epochLength} is outside the registry's bounds: an epoch is 1 to ${maxEpochLength} blocks`;
+  const epochs = s.maxBatchEpochLag + 2n;
+  const floor = epochs * s.epochLength;
+  if (floor > maxUnbondingPeriod) {
+    return `${names.epochLength} ${s.epochLength} is too long: the unbonding period must cover ${epochs} epochs (maxBatchEpochLag ${s.maxBatchEpochLag} + 2), ${floor} blocks, over the registry's maximum of ${maxUnbondingPeriod}; use ${names.epochLength} ${maxUnbondingPeriod / epochs} or less`;
+  }
+  if (s.unbondingPeriod < floor) {
+    return `${names.unbondingPeriod} ${s.unbondingPeriod} is shorter than ${epochs} epochs of ${s.epochLength} blocks: the unbonding period must cover maxBatchEpochLag + 2 = ${epochs} epochs (${floor} blocks), so that stake cannot leave while its batch signatures are still accepted; use ${names.unbondingPeriod} ${floor} or more, or a shorter ${names.epochLength}`;
+  }
+  if (s.unbondingPeriod > maxUnbondingPeriod) return `${names.unbondingPeriod} ${s.unbondingPeriod} is over the registry's maximum unbonding period of ${maxUnbondingPeriod} blocks`;
+  return undefined;
+}
+
+/** Validates a parsed config object (types, and the bounds the contracts would refuse at deployment). */
 export function parseDeployConfig(raw: unknown): DeployConfig {
+  const config = parseDeployConfigFields(raw);
+  const problem = unbondingProblem(config, { epochLength: "epochLength", unbondingPeriod: "unbondingPeriod" });
+  if (problem !== undefined) throw new DeployConfigError(problem);
+  return config;
+}
+
+function parseDeployConfigFields(raw: unknown): DeployConfig {
   if (typeof raw !== "object" || raw === null) throw new DeployConfigError("config must be a JSON object");
   const o = raw as Record<string, unknown>;
   return {

@@ -7,6 +7,15 @@ import type { NetworkConnection } from "hardhat/types/network";
 import type { ContractReturnType } from "@nomicfoundation/hardhat-viem/types";
 import type { Address, Hash } from "viem";
 import type { DeployConfig } from "./config.js";
+import { describeL1Failure, type RevertHints } from "../../node/l1/revert.js";
+
+/** Where a deployment's parameters are set, for the sentence a refused deployment prints. */
+const DEPLOY_HINTS: RevertHints = {
+  unbondingPeriod: "set unbondingPeriod (or epochLength) in the deployment config, or --unbonding-period (or --epoch-length) of npm start",
+  minUnbondingEpochs: "the floor is maxBatchEpochLag + 2: set a smaller maxBatchEpochLag or epochLength in the deployment config",
+  UnbondingTooShort: "set a smaller maxBatchEpochLag in the deployment config",
+  InvalidEpochLength: "set epochLength in the deployment config, or --epoch-length of npm start",
+};
 
 export type Registry = ContractReturnType<"SequencerRegistry">;
 export type StakeToken = ContractReturnType<"TestToken">;
@@ -60,7 +69,8 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
       return { contract, address: contract.address, transactionHash: receipt.transactionHash, block: receipt.blockNumber };
     } catch (cause) {
       if (cause instanceof DeploymentError) throw cause;
-      throw new DeploymentError(`deploying ${name} failed: ${(cause as Error).message}`, { cause });
+      // One sentence: the revert's meaning, never the deployment's bytecode viem's message carries.
+      throw new DeploymentError(`deploying ${name} failed: ${describeL1Failure(cause, DEPLOY_HINTS)}`, { cause });
     }
   };
 
@@ -133,7 +143,7 @@ async function send(
     if (receipt.status !== "success") throw new DeploymentError(`${what} reverted`);
   } catch (cause) {
     if (cause instanceof DeploymentError) throw cause;
-    throw new DeploymentError(`${what} failed: ${(cause as Error).message}`, { cause });
+    throw new DeploymentError(`${what} failed: ${describeL1Failure(cause)}`, { cause });
   }
 }
 

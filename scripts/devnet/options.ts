@@ -1,0 +1,64 @@
+/**
+ * The devnet's options (`npm start -- ...`) and their checks: light on purpose (no chain, no
+ * Hardhat), so that a bad option is refused before anything starts, in one sentence naming the
+ * option, the value and the rule.
+ */
+import type { NodeConfig } from "../../node/sequencer/config.js";
+import { loadDeployConfig, unbondingProblem, type DeployConfig } from "../lib/config.js";
+
+export type DevnetOptions = {
+  /** External chain with unlocked dev accounts (Anvil, hardhat node); default: an in-process chain. */
+  readonly l1Rpc?: string;
+  readonly nodes: number;
+  readonly tps: number;
+  /** Seconds of traffic, then a clean exit; default: until stop(). */
+  readonly durationS?: number;
+  /** Working directory (keys, configs, data, logs); default: a fresh temp dir, removed on exit unless `keep`. */
+  readonly dir?: string;
+  readonly keep: boolean;
+  /** L1 blocks per epoch. */
+  readonly epochLength: number;
+  /** L1 blocks stake stays bonded after an unstake; default: config/default.json's, raised to what the epoch length needs. */
+  readonly unbondingPeriod?: number;
+  /** In-process chain: a block every this many ms, so epochs advance without traffic. */
+  readonly blockIntervalMs: number;
+  /** Settings every node config gets on top of the node's defaults. */
+  readonly nodeSettings?: Partial<NodeConfig>;
+};
+
+export const DEVNET_DEFAULTS = { nodes: 4, tps: 20, keep: false, epochLength: 10, blockIntervalMs: 1_000 } as const;
+
+/** A bad option, or the devnet could not be brought up. */
+export class DevnetStartError extends Error {
+  override readonly name = "DevnetStartError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The deployment parameters the devnet deploys with: config/default.json's, with the epoch
+ * length and unbonding period of `o` (the default unbonding period raised to the
+ * `maxBatchEpochLag + 2` epochs the contracts require).
+ */
+export function devnetDeployConfig(o: Pick<DevnetOptions, "epochLength" | "unbondingPeriod">): Pick<DeployConfig, "epochLength" | "unbondingPeriod"> & { readonly maxBatchEpochLag: bigint } {
+  const { config } = loadDeployConfig("default");
+  const epochLength = BigInt(o.epochLength);
+  const needed = (config.maxBatchEpochLag + 2n) * epochLength;
+  const unbondingPeriod = o.unbondingPeriod !== undefined ? BigInt(o.unbondingPeriod) : config.unbondingPeriod > needed ? config.unbondingPeriod : needed;
+  return { epochLength, unbondingPeriod, maxBatchEpochLag: config.maxBatchEpochLag };
+}
+
+/** @throws DevnetStartError naming the option, its value and the rule */
+export function validateDevnetOptions(o: DevnetOptions): void {
+  if (!Number.isSafeInteger(o.nodes) || o.nodes < 3) throw new DevnetStartError(`--nodes must be an integer >= 3, got ${o.nodes}`);
+  if (!(o.tps > 0) || !Number.isFinite(o.tps)) throw new DevnetStartError(`--tps must be a positive number, got ${o.tps}`);
+  if (o.durationS !== undefined && !(o.durationS > 0)) throw new DevnetStartError(`--duration must be a positive number of seconds, got ${o.durationS}`);
+  if (!Number.isSafeInteger(o.epochLength) || o.epochLength < 4) throw new DevnetStartError(`--epoch-length must be an integer >= 4, got ${o.epochLength}`);
+  if (o.unbondingPeriod !== undefined && (!Number.isSafeInteger(o.unbondingPeriod) || o.unbondingPeriod < 1)) {
+    throw new DevnetStartError(`--unbonding-period must be a positive integer number of blocks, got ${o.unbondingPeriod}`);
+  }
+  if (o.l1Rpc !== undefined && !/^(https?|wss?):\/\/[^\s]+$/.test(o.l1Rpc)) throw new DevnetStartError(`--l1-rpc ${JSON.stringify(o.l1Rpc)} must be an http:// or ws:// URL of a chain with unlocked dev accounts`);
+  const problem = unbondingProblem(devnetDeployConfig(o), { epochLength: "--epoch-length", unbondingPeriod: o.unbondingPeriod === undefined ? "the default unbonding period" : "--unbonding-period" });
+  if (problem !== undefined) throw new DevnetStartError(problem);
+}
