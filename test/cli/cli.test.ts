@@ -48,6 +48,16 @@ describe("seq CLI", function () {
     expect(bad.stderr).to.contain('unknown command "frobnicate"');
   });
 
+  it("npm run seq's launcher (scripts/seq.mjs) runs the CLI from dist/ when it is current, else from the sources, and says which with LOG_LEVEL=debug", async () => {
+    const launcher = path.resolve(import.meta.dirname, "../../scripts/seq.mjs");
+    const r = await runChild(process.execPath, [launcher, "--help"], { env: { ...process.env, LOG_LEVEL: "debug" } });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain("seq: run and inspect a staked sequencer node");
+    expect(r.stderr).to.match(/^seq: running (\S+\/dist\/node\/cli\/main\.js|node\/cli\/main\.ts through tsx)/);
+    const bad = await runChild(process.execPath, [launcher, "status"], { env: { ...process.env, LOG_LEVEL: "" } });
+    expect([bad.code, bad.stderr]).to.deep.equal([2, "seq: status: --rpc URL (at least one) is required\n"]);
+  });
+
   it("generates an encrypted signer keystore (geth's standard scrypt) and owner-only key files, and refuses to overwrite them", async () => {
     const out = path.join(dir, "keys-standard");
     const refused = await seq(["keys", "--out", out], { SEQ_KEYSTORE_PASSWORD: "" });
