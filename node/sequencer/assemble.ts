@@ -41,6 +41,7 @@ import { osRandom } from "./random.js";
 import { Retirement } from "./retirement.js";
 import { nodeStatus, type NodeStatus } from "./status.js";
 import { loadStatusPage } from "./page.js";
+import { WaitingRpc } from "./waiting.js";
 
 export type SequencerNodeStartOptions = {
   readonly logger?: Logger;
@@ -103,6 +104,33 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const signer = await loadKey(config.signerKeyFile);
   const peerKey = await loadPeerKey(config.p2pKeyFile);
   const peerId = peerIdOf(peerKey);
+  // The RPC port answers from here on: "waiting" until the node is a member and assembled.
+  const waiting = await WaitingRpc.start(
+    { host: config.rpcHost, port: config.rpcPort, rollupChainId: config.rollupChainId, signer: signer.address, peerId, logger: componentLogger(logger, "rpc"), metrics },
+    config.l1RpcUrl,
+  );
+  try {
+    return await assembleMember(config, options, { logger, metrics, log, statusPage, loadKey, signer, peerKey, peerId, waiting });
+  } finally {
+    await waiting.close();
+  }
+}
+
+type Started = {
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly statusPage: Awaited<ReturnType<typeof loadStatusPage>>;
+  readonly loadKey: (file: string) => Promise<Signer>;
+  readonly signer: Signer;
+  readonly peerKey: Awaited<ReturnType<typeof loadPeerKey>>;
+  readonly peerId: string;
+  readonly waiting: WaitingRpc;
+};
+
+/** The node's parts once it has read L1 and found its operator in a confirmed epoch's set; the RPC server last, on the port `waiting` frees. */
+async function assembleMember(config: NodeConfig, options: SequencerNodeStartOptions, started: Started): Promise<AssembledNode> {
+  const { logger, metrics, log, statusPage, loadKey, signer, peerKey, peerId, waiting } = started;
 
   const deployment = await loadDeploymentRecord(config.deployment);
   const client = createPublicClient({ transport: http(config.l1RpcUrl, { retryCount: 3 }) }) as PublicClient;
@@ -124,7 +152,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   await untilL1("reading the sequencer set", () => follower.init());
   follower.start();
   const members = new MemberDirectory(follower);
-  const member = await members.waitFor(signer.address, config.l1PollMs, log);
+  const member = await members.waitFor(signer.address, config.l1PollMs, log, (epoch) => waiting.update({ what: "membership", epoch }));
   if (member.peerId !== peerId) {
     const registered = member.peerId ?? "a peer id whose proof does not verify";
     throw new NodeStartError(`the libp2p key in ${config.p2pKeyFile} is ${peerId}, but the registry has ${registered} for operator ${member.operator}`);
@@ -335,6 +363,7 @@ export async function assembleNode(config: NodeConfig, options: SequencerNodeSta
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
   const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
   const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
+  await waiting.close();
   const rpc = await createRpcServer({
     host: config.rpcHost,
     port: config.rpcPort,

@@ -83,9 +83,10 @@ export class MemberDirectory {
 
   /**
    * Resolves with the member record of `signer` once it is in one of the confirmed epochs' sets
-   * (the latest first). A node registered for a later epoch waits here instead of failing.
+   * (the latest first). A node registered for a later epoch waits here instead of failing,
+   * telling `waiting` the latest confirmed epoch at every look.
    */
-  async waitFor(signer: Address, pollMs: number, log: Logger): Promise<ClusterMember> {
+  async waitFor(signer: Address, pollMs: number, log: Logger, waiting: (epoch: number) => void = () => undefined): Promise<ClusterMember> {
     const wanted = signer.toLowerCase();
     let warned = -1n;
     for (;;) {
@@ -94,6 +95,7 @@ export class MemberDirectory {
         const m = membersOf(view).find((x) => x.signer.toLowerCase() === wanted);
         if (m) return m;
       }
+      waiting(Number(this.follower.epoch));
       if (this.follower.epoch !== warned) {
         warned = this.follower.epoch;
         log.warn({ signer, epoch: Number(warned) }, "not in the active set of a confirmed epoch yet: waiting (register and stake; membership starts at the next epoch)");

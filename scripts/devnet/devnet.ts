@@ -40,7 +40,8 @@ export type DevnetResult = {
   readonly comparisons: readonly NodeComparison[];
 };
 
-type NodeStatus = { nodeId: string; role: string; leader: string | null; nextPosition: number };
+/** seq_status as the devnet reads it; `state: "waiting"` while a node is not yet a member (node/sequencer/waiting.ts). */
+type NodeStatus = { state?: "waiting"; nodeId: string; role: string; leader: string | null; nextPosition: number };
 
 const LEADER_TIMEOUT_MS = 60_000;
 const COMPARE_RETRY_MS = 15_000;
@@ -229,7 +230,8 @@ export class Devnet {
       }),
       Promise.all(urls.map((u) => nodeRpc<NodeStatus>(u, "seq_status", [], { timeoutMs: 900 }).catch(() => undefined))),
     ]);
-    const up = statuses.filter((s) => s !== undefined);
+    const waiting = statuses.filter((s) => s?.state === "waiting").length;
+    const up = statuses.filter((s): s is NodeStatus => s !== undefined && s.state !== "waiting");
     const leaderId = up.find((s) => s.role === "leader")?.nodeId ?? up.find((s) => s.leader !== null)?.leader ?? null;
     const committed = up.length === 0 ? "?" : String(Math.max(...up.map((s) => s.nextPosition)));
     if (window.failed > 0) errors.push(`${window.failed} submissions failed (${window.lastError})`);
@@ -240,7 +242,7 @@ export class Devnet {
       `committed ${committed}`,
       l1 === undefined ? "batches ?" : `batches ${l1.batches}${l1.postedTo === undefined ? "" : ` (to position ${l1.postedTo})`}`,
       `${(window.acked / Math.max(window.seconds, 0.001)).toFixed(1)} tx/s`,
-      `nodes up ${up.length}/${urls.length}`,
+      `nodes up ${up.length}/${urls.length}${waiting > 0 ? ` (${waiting} waiting to enter the set)` : ""}`,
     ];
     return `${parts.join(" | ")}${errors.length > 0 ? ` | errors: ${errors.join("; ")}` : ""}`;
   }
