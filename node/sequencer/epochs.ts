@@ -34,6 +34,8 @@ export interface EpochPlan {
  */
 export class EpochPlans {
   private list: EpochPlan[] = [];
+  /** The configuration last refused, so that a leader's resends are logged once. */
+  private lastRefused: string | undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -59,9 +61,17 @@ export class EpochPlans {
     const known = new Set(this.list.flatMap((p) => p.voters));
     const named = [...config.voters, ...(config.outgoing ?? []), ...config.learners];
     const ok = named.every((id) => known.has(id)) && (this.list.some((p) => sameVoters(p, config)) || sameVoters(current, config));
-    if (!ok) {
-      this.logger.warn({ config, epochs: this.list.map((p) => p.epoch) }, "refusing a membership change that does not match this node's reading of L1");
+    // Expected while this node's reading of L1 lags the leader's (a joining or restarting node, or
+    // the first blocks of an epoch): the entries are not appended, the leader sends them again, and
+    // they are accepted once this node has read that epoch. Once per configuration, not per resend.
+    const key = JSON.stringify(config);
+    if (!ok && key !== this.lastRefused) {
+      this.logger.info(
+        { config, epochs: this.list.map((p) => p.epoch) },
+        "not yet accepting a membership change for a set this node has not read on L1: the leader resends it, and it is accepted once this node's L1 reading catches up (expected while joining)",
+      );
     }
+    this.lastRefused = ok ? undefined : key;
     return ok;
   }
 }

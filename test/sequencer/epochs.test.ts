@@ -121,6 +121,20 @@ describe("EpochManager", () => {
     expect(veto.accepts({ voters: ["a", "b", "c"], learners: ["x"] }, current), "unknown learner").to.equal(false);
   });
 
+  it("logs a refused membership change (expected while this node's L1 reading lags) as info, once however often the leader resends it", () => {
+    const lines: { level: string; msg: string }[] = [];
+    const veto = new EpochPlans(createLogger({ level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line) as { level: string; msg: string }) } }));
+    veto.set([{ epoch: 3, voters: ["a", "b", "c"], schedule: ["a", "b", "c"] }]);
+    const current = { voters: ["a", "b", "c"], learners: [] };
+    const unread = { voters: ["a", "b", "d"], learners: [] };
+    for (let i = 0; i < 3; i++) expect(veto.accepts(unread, current)).to.equal(false);
+    expect(lines.map((l) => l.level)).to.deep.equal(["info"]);
+    expect(lines[0]!.msg).to.contain("not yet accepting a membership change for a set this node has not read on L1").and.contain("expected while joining");
+    veto.set([{ epoch: 4, voters: ["a", "b", "d"], schedule: ["a", "b", "d"] }, { epoch: 3, voters: ["a", "b", "c"], schedule: ["a", "b", "c"] }]);
+    expect(veto.accepts(unread, current), "accepted once this node has read the epoch").to.equal(true);
+    expect(lines).to.have.length(1);
+  });
+
   it("moves the membership to the epoch's stakes when only the stakes changed", () => {
     const { c, manager, advance } = setup([{ epoch: 3, voters: ["a", "b", "c"], weights: ["5", "1", "1"], schedule: ["a", "b", "c"] }]);
     for (let i = 0; i < 6; i++) {
