@@ -10,12 +10,21 @@ import { network } from "hardhat";
 import { loadDeployConfig } from "./lib/config.js";
 import { deploySystem } from "./lib/deploy.js";
 import { recordNameOf, toRecord, writeRecord } from "./lib/record.js";
+import { reportFailure } from "../node/cli/common.js";
 
 const connection = await network.getOrCreate();
 const name = recordNameOf(connection);
-const { path: configPath, config } = loadDeployConfig(connection.networkName);
+// A bad config or a refused deployment is one sentence (what is wrong and where to change it), never the bytecode.
+const fail = async (error: unknown): Promise<never> => {
+  await reportFailure("deploy: ", error);
+  await connection.close();
+  process.exit(1);
+};
+const { path: configPath, config } = await Promise.resolve()
+  .then(() => loadDeployConfig(connection.networkName))
+  .catch(fail);
 console.log(`deploying to ${connection.networkName} with ${configPath}`);
-const deployment = await deploySystem(connection, config);
+const deployment = await deploySystem(connection, config).catch(fail);
 const record = toRecord(name, deployment);
 const file = writeRecord(record);
 

@@ -30,6 +30,7 @@ import { loadDeploymentRecord } from "../node/l1/deployment.js";
 import { signPeerIdBinding, signSignerBinding } from "../node/l1/key-binding.js";
 import { domain } from "../node/commitments/typed-data.js";
 import { UsageError } from "./lib/cli.js";
+import { reportFailure } from "../node/cli/common.js";
 
 
 const { values } = parseArgs({
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
   if (generated !== undefined && p2pKey === undefined && peerId === undefined) console.log(`generated libp2p key (protobuf, keep it secret): ${generated.libp2pKey}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof UsageError ? `usage error: ${error.message}` : error);
+main().catch(async (error: unknown) => {
+  await reportFailure(error instanceof UsageError ? "usage error: " : "register-operator: ", error);
   process.exitCode = 1;
 });

@@ -6,8 +6,7 @@
  *
  *   seq keys | register | set-batcher | start | status | send | verify | watch | slash   (seq --help lists their options)
  */
-import { inspect } from "node:util";
-import { BaseError } from "../errors/index.js";
+import { reportFailure } from "./common.js";
 import {
   addressOption,
   dialAddressOption,
@@ -241,14 +240,7 @@ async function main(argv: readonly string[]): Promise<void> {
   await cmd.run(rest);
 }
 
-/** The one sentence a failure prints: our errors' short message, else an L1 failure's meaning (a revert decoded) or the first line. */
-async function sentenceOf(error: unknown): Promise<string> {
-  if (error instanceof BaseError) return error.shortMessage.split("\n")[0]!;
-  return (await import("../l1/revert.js")).describeL1Failure(error);
-}
-
 main(process.argv.slice(2)).catch(async (error: unknown) => {
-  console.error(`seq: ${await sentenceOf(error)}`);
-  if (process.env.LOG_LEVEL === "debug") console.error(inspect(error, { depth: 10 }));
+  await reportFailure("seq: ", error);
   process.exit(error instanceof UsageError ? 2 : 1);
 });

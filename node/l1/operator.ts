@@ -110,7 +110,7 @@ async function refuseIfReverts(simulation: Promise<unknown>, refusing: string): 
     (error: unknown) => revertOf(error),
   );
   if (refusal !== undefined && sequencerRegistryAbi.some((item) => item.type === "error" && item.name === refusal.errorName)) {
-    throw new RegistrationError(`the registry refuses to ${refusing}: ${describeRevert(refusal)} (${refusal.errorName})`);
+    throw new RegistrationError(`the registry refuses to ${refusing}: ${describeRevert(refusal)}`);
   }
 }
 

@@ -188,12 +188,13 @@ function parameterName(parameter: unknown): string {
 }
 
 /**
- * One sentence saying what `revert` means, e.g. `the unbonding period of 80 blocks is outside the
- * registry's bounds: ...`, followed by the matching hint (by the parameter a ParameterOutOfBounds
+ * One sentence saying what `revert` means and naming the error, e.g. `the unbonding period of 80
+ * blocks is outside the registry's bounds: ... (ParameterOutOfBounds)`, followed by the matching hint (by the parameter a ParameterOutOfBounds
  * names, else by error name). Errors not in the table read `Name(arg, ...)`.
  */
 export function describeRevert(revert: Revert, hints: RevertHints = {}): string {
-  const sentence = SENTENCES[revert.errorName]?.(revert.args) ?? `${revert.errorName}(${revert.args.map(s).join(", ")})`;
+  const described = SENTENCES[revert.errorName];
+  const sentence = described === undefined ? `${revert.errorName}(${revert.args.map(s).join(", ")})` : `${described(revert.args)} (${revert.errorName})`;
   const key = revert.errorName === "ParameterOutOfBounds" ? parameterName(revert.args[0]) : revert.errorName;
   const hint = hints[key] ?? hints[revert.errorName];
   return hint === undefined ? sentence : `${sentence}; ${hint}`;

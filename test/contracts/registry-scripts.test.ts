@@ -44,6 +44,13 @@ describe("deployment scripts' library", () => {
       expect(() => loadDeployConfig("other", dir)).to.throw(DeployConfigError, /cannot read/);
       expect(() => parseDeployConfig({ token: {}, treasury: "0x1" })).to.throw(DeployConfigError, /token/);
       expect(() => parseDeployConfig({ token: { address: "0x1234" } })).to.throw(DeployConfigError, /token.address/);
+      // What the contracts would refuse at deployment is refused here, naming the fields.
+      const defaults = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+      writeFileSync(path.join(dir, "long.json"), JSON.stringify({ ...defaults, epochLength: 3600, unbondingPeriod: 80 }));
+      expect(() => loadDeployConfig("long", dir)).to.throw(
+        DeployConfigError,
+        "unbondingPeriod 80 is shorter than 4 epochs of 3600 blocks: the unbonding period must cover maxBatchEpochLag + 2 = 4 epochs (14400 blocks), so that stake cannot leave while its batch signatures are still accepted; use unbondingPeriod 14400 or more, or a shorter epochLength",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -64,7 +64,7 @@ describe("npm start options and deployment refusals", function () {
         expect(error).to.be.instanceOf(DeploymentError);
         const message = (error as Error).message;
         expect(message).to.equal(
-          "deploying SequencerRegistry failed: the unbonding period of 80 blocks is outside the registry's bounds: it must cover at least the registry's minimum number of epochs (14400 blocks at this epoch length) and at most 330000 blocks; set unbondingPeriod (or epochLength) in the deployment config, or --unbonding-period (or --epoch-length) of npm start",
+          "deploying SequencerRegistry failed: the unbonding period of 80 blocks is outside the registry's bounds: it must cover at least the registry's minimum number of epochs (14400 blocks at this epoch length) and at most 330000 blocks (ParameterOutOfBounds); set unbondingPeriod (or epochLength) in the deployment config, or --unbonding-period (or --epoch-length) of npm start",
         );
       } finally {
         await connection.close();
