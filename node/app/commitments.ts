@@ -205,10 +205,9 @@ export class CommitmentService {
   async quorumCommitmentAt(position: number): Promise<QuorumCommitmentLookup> {
     const q = await this.store.getQuorumCertificateForPosition(position);
     if (q === undefined) return { status: "pending" };
-    const count = q.lastPosition - q.firstPosition + 1;
-    const txs = await this.store.getTxRange(q.firstPosition, count);
-    if (txs.length !== count) return { status: "pending" }; // history still backfilling here
-    const commitment = quorumCommitmentFromStore(q, txs.map((t) => t.hash), position, domain(this.opts.chainId, this.opts.registry));
+    const hashes = await this.store.getTxHashes(q.firstPosition, q.lastPosition - q.firstPosition + 1);
+    if (hashes === undefined) return { status: "pending" }; // history still backfilling here
+    const commitment = quorumCommitmentFromStore(q, hashes, position, domain(this.opts.chainId, this.opts.registry));
     return { status: "certified", commitment: encodeQuorumCommitment(commitment) };
   }
 
@@ -223,10 +222,9 @@ export class CommitmentService {
       const tx = await this.store.getTxByPosition(position);
       return tx === undefined ? { status: "unknown" } : { status: "pending-certificate", position };
     }
-    const count = cert.lastPosition - cert.firstPosition + 1;
-    const txs = await this.store.getTxRange(cert.firstPosition, count);
-    if (txs.length !== count) return { status: "pending-certificate", position };
-    const signed = signedCertificateFromStore(cert, txs.map((t) => t.hash), domain(this.opts.chainId, this.opts.registry));
+    const hashes = await this.store.getTxHashes(cert.firstPosition, cert.lastPosition - cert.firstPosition + 1);
+    if (hashes === undefined) return { status: "pending-certificate", position };
+    const signed = signedCertificateFromStore(cert, hashes, domain(this.opts.chainId, this.opts.registry));
     return { status: "certified", commitment: encodeOrderCommitmentProof(signed.proofAt(position - cert.firstPosition)) };
   }
 }

@@ -129,14 +129,14 @@ export class QuorumCertificates {
     const applied = this.opts.store.status().nextPosition;
     if (applied <= from) return;
     const count = Math.min(applied - from, MAX_QUORUM_RANGE);
-    const txs = await this.opts.store.getTxRange(from, count);
-    if (txs.length !== count) return; // history below a snapshot still backfilling here
+    const hashes = await this.opts.store.getTxHashes(from, count);
+    if (hashes === undefined) return; // history below a snapshot still backfilling here
     const certificate: OrderCommitment = {
       epoch: BigInt(this.opts.epoch()),
       term: BigInt(term),
       firstPosition: BigInt(from),
       lastPosition: BigInt(from + count - 1),
-      merkleRoot: merkleRoot(buildPositionalTree(from, txs.map((t) => t.hash))),
+      merkleRoot: merkleRoot(buildPositionalTree(from, hashes)),
     };
     const { members } = await this.opts.epochView(Number(certificate.epoch));
     const gathered = new Map<`0x${string}`, Hex>();
@@ -187,9 +187,9 @@ export class QuorumCertificates {
       if (this.now() >= deadline) refuse(`position ${last} is not applied here yet`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const txs = await this.opts.store.getTxRange(first, last - first + 1);
-    if (txs.length !== last - first + 1) refuse("part of the range is not stored here (history still backfilling)");
-    const root = merkleRoot(buildPositionalTree(first, txs.map((t) => t.hash)));
+    const hashes = await this.opts.store.getTxHashes(first, last - first + 1);
+    if (hashes === undefined) return refuse("part of the range is not stored here (history still backfilling)");
+    const root = merkleRoot(buildPositionalTree(first, hashes));
     if (root !== c.merkleRoot.toLowerCase()) refuse(`this node's log gives the root ${root}`);
     return signOrderCommitment(this.opts.signer, this.opts.domain, c);
   }

@@ -61,6 +61,7 @@ import {
   writeTxLocation,
   type AppliedState,
   type CommittedTx,
+  type Hex,
   type SignedBatchHeader,
   type StoredBatch,
   type StoredCertificate,
@@ -590,6 +591,12 @@ export class NodeStore {
       out.push(this.decode(key, value, (p) => readCommittedTx(new Reader(p, "committed tx"), position)));
     }
     return out;
+  }
+
+  /** Tx hashes of positions [from, from + count), in order; undefined when one of them is not stored here (a history gap). */
+  async getTxHashes(from: number, count: number): Promise<Hex[] | undefined> {
+    const txs = await this.getTxRange(from, count);
+    return txs.length === count ? txs.map((t) => t.hash) : undefined;
   }
 
   // ------------------------------------------------------------ certificates and signed headers

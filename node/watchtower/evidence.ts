@@ -38,7 +38,7 @@ export interface WatchtowerEvidence {
 }
 
 /** The parts of NodeStore the watchtower reads. */
-export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getCertificateForPosition" | "getQuorumCertificateForPosition" | "getSignedBatchHeader" | "getBatch">;
+export type EvidenceStore = Pick<NodeStore, "getTxRange" | "getTxHashes" | "getCertificateForPosition" | "getQuorumCertificateForPosition" | "getSignedBatchHeader" | "getBatch">;
 
 /** Evidence from a node store; `domain` is the registry's (the certificates are signed under it). */
 export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): WatchtowerEvidence {
@@ -50,18 +50,16 @@ export function storeEvidence(store: EvidenceStore, domain: SequencerDomain): Wa
     async certifiedLeaf(position) {
       const cert = await store.getCertificateForPosition(Number(position));
       if (cert === undefined) return undefined;
-      const size = cert.lastPosition - cert.firstPosition + 1;
-      const hashes = (await store.getTxRange(cert.firstPosition, size)).map((tx) => tx.hash);
-      if (hashes.length !== size) return undefined;
+      const hashes = await store.getTxHashes(cert.firstPosition, cert.lastPosition - cert.firstPosition + 1);
+      if (hashes === undefined) return undefined;
       return signedCertificateFromStore(cert, hashes, domain).proofFor(position);
     },
 
     async quorumLeaf(position) {
       const q = await store.getQuorumCertificateForPosition(Number(position));
       if (q === undefined) return undefined;
-      const size = q.lastPosition - q.firstPosition + 1;
-      const hashes = (await store.getTxRange(q.firstPosition, size)).map((tx) => tx.hash);
-      return hashes.length === size ? quorumCommitmentFromStore(q, hashes, Number(position), domain) : undefined;
+      const hashes = await store.getTxHashes(q.firstPosition, q.lastPosition - q.firstPosition + 1);
+      return hashes === undefined ? undefined : quorumCommitmentFromStore(q, hashes, Number(position), domain);
     },
 
     async heldBatchHeaders(batchNumber, epoch) {
