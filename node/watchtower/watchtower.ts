@@ -296,7 +296,7 @@ export class Watchtower {
     // The inbox checked these signatures: every one recovers to a member of the epoch's set.
     const acceptedBy = await signersOf(this.domain, h, batch.signatures);
     if (leaves !== undefined) await this.checkLeaves(batch, leaves, acceptedBy, mine, slashes);
-    await this.checkHeldHeaders(batch, leaves, acceptedBy, slashes);
+    await this.checkHeldHeaders(batch, leaves, acceptedBy, mine, slashes);
     this.counters.batchesChecked++;
     return true;
   }
@@ -371,13 +371,13 @@ export class Watchtower {
    * transactions at a position, signed conflicting batches. A re-cut (same content, later epoch)
    * is no offence.
    */
-  private async checkHeldHeaders(batch: AcceptedBatch, leaves: BatchLeaves | undefined, acceptedBy: ReadonlyMap<string, Hex>, slashes: SlashReport[]): Promise<void> {
+  private async checkHeldHeaders(batch: AcceptedBatch, leaves: BatchLeaves | undefined, acceptedBy: ReadonlyMap<string, Hex>, mine: readonly Hex[], slashes: SlashReport[]): Promise<void> {
     const h = batch.header;
     const accepted = batchHash(h);
     const held = (await this.opts.evidence.heldBatchHeaders(h.batchNumber, h.epoch)).filter((x) => x.header.batchNumber === h.batchNumber && batchHash(x.header) !== accepted);
     for (const other of held) {
       const sameEpoch = other.header.epoch === h.epoch;
-      const conflict = sameEpoch ? undefined : leaves === undefined ? undefined : await this.firstConflict(leaves, other.header);
+      const conflict = sameEpoch ? undefined : leaves === undefined ? undefined : await this.firstConflict(leaves, other.header, mine);
       if (!sameEpoch && conflict === undefined) continue;
       for (const [signer, sig] of await signersOf(this.domain, other.header, other.signatures)) {
         const acceptedSig = acceptedBy.get(signer);
@@ -403,9 +403,11 @@ export class Watchtower {
   }
 
   /** The first position where `other` (a header over this node's log) disagrees with the accepted leaves, with `other`'s leaf there. */
-  private async firstConflict(leaves: BatchLeaves, other: BatchHeader): Promise<{ position: bigint; leaf: { txHash: Hex; proof: Hex[] } } | undefined> {
+  private async firstConflict(leaves: BatchLeaves, other: BatchHeader, mine: readonly Hex[]): Promise<{ position: bigint; leaf: { txHash: Hex; proof: Hex[] } } | undefined> {
     const count = Number(other.lastPosition - other.firstPosition + 1n);
-    const ours = await this.opts.evidence.committedTxHashes(other.firstPosition, count);
+    // `mine` is this node's log over the accepted batch's range: the usual case (a re-cut keeps the range).
+    const sameRange = other.firstPosition === leaves.header.firstPosition && count === mine.length;
+    const ours = sameRange ? mine : await this.opts.evidence.committedTxHashes(other.firstPosition, count);
     if (ours.length < count) return undefined;
     const tree = buildPositionalTree(other.firstPosition, ours);
     if (merkleRoot(tree) !== other.merkleRoot.toLowerCase()) return undefined; // not a header over our log: nothing we can prove with
