@@ -581,29 +581,27 @@ contract SequencerRegistry is ISequencerRegistry, EIP712, Ownable2Step, Reentran
 
     /// @inheritdoc ISequencerRegistry
     function activeSigners(uint64 epoch) external view returns (address[] memory signers) {
-        uint256[] memory keys = _setKeys(epoch);
-        signers = new address[](keys.length);
-        for (uint256 i; i < keys.length; ++i) signers[i] = _registrations[TopKRanking.idOf(keys[i])].signer;
+        (signers,) = _setAccounts(epoch, false);
     }
 
     /// @inheritdoc ISequencerRegistry
     function activeSignerStakes(uint64 epoch) external view returns (address[] memory signers, uint256[] memory stakes) {
-        uint256[] memory keys = _setKeys(epoch);
-        signers = new address[](keys.length);
-        stakes = new uint256[](keys.length);
-        for (uint256 i; i < keys.length; ++i) {
-            signers[i] = _registrations[TopKRanking.idOf(keys[i])].signer;
-            stakes[i] = TopKRanking.stakeOf(keys[i]);
-        }
+        return _setAccounts(epoch, false);
     }
 
     /// @notice Operators of `epoch`'s active set with their frozen stakes, in active-set order.
     function activeStakes(uint64 epoch) external view returns (address[] memory operators, uint256[] memory stakes) {
+        return _setAccounts(epoch, true);
+    }
+
+    /// @dev `epoch`'s active set in active-set order: each member's operator (or signer) and frozen stake.
+    function _setAccounts(uint64 epoch, bool operators) private view returns (address[] memory accounts, uint256[] memory stakes) {
         uint256[] memory keys = _setKeys(epoch);
-        operators = new address[](keys.length);
+        accounts = new address[](keys.length);
         stakes = new uint256[](keys.length);
         for (uint256 i; i < keys.length; ++i) {
-            operators[i] = _registrations[TopKRanking.idOf(keys[i])].operator;
+            Registration storage reg = _registrations[TopKRanking.idOf(keys[i])];
+            accounts[i] = operators ? reg.operator : reg.signer;
             stakes[i] = TopKRanking.stakeOf(keys[i]);
         }
     }
