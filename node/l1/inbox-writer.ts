@@ -23,6 +23,7 @@ import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
 import { contractRevertOf } from "./revert.js";
+import { gasWithMargin } from "./send.js";
 
 /** An L1 call of the batcher failed (RPC down, reverted, nonce or fee trouble); retried with back-off. */
 export class BatchL1Error extends L1Error {
@@ -146,7 +147,7 @@ export class InboxWriter {
 
   /**
    * Sends `submitBatch` once a simulation against the pending state accepts it, with the next
-   * nonce of the batcher and the pending state's gas estimate (plus a quarter: an epoch
+   * nonce of the batcher and the pending state's gas estimate with `gasWithMargin` (an epoch
    * checkpoint may fall to it). Returns the transaction hash, or null when the pending state
    * already holds this very batch (someone's transaction for it waits in the mempool: nothing
    * sent). A simulated revert throws a BatchL1Error with `revert` set (nothing was sent).
@@ -173,7 +174,7 @@ export class InboxWriter {
     const nonce = this.nonce ?? (await l1("read", () => publicClient.getTransactionCount({ address: wallet.account.address, blockTag: "pending" })));
     let txHash: Hash;
     try {
-      txHash = await l1("post_batch", () => wallet.writeContract({ ...simulated.request, gas: gas + gas / 4n, nonce }));
+      txHash = await l1("post_batch", () => wallet.writeContract({ ...simulated.request, gas: gasWithMargin(gas), nonce }));
     } catch (error) {
       this.nonce = undefined; // maybe taken by another sender of this account, maybe never used: ask the node again
       throw error;
