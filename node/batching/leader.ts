@@ -9,10 +9,12 @@
  * same way: a batch L1 accepted is marked (never sent again), one L1 accepted under another
  * epoch is adopted by a re-cut, and the others are sent in order from the first L1 lacks.
  */
-import type { Hash, Hex } from "viem";
+import { formatGwei, type Hash, type Hex } from "viem";
 import type { NodeStore } from "../storage/index.js";
 import { encodeAppRecord, sameBatchHeader, type BatchPostedRecord, type StoredBatchHeader } from "../domain/index.js";
+import { FeeCapExceededError } from "../l1/fees.js";
 import { BatchL1Error, MAX_ACTIVE_CAP, submitBatchTxBytes, type InboxWriter } from "../l1/inbox-writer.js";
+import type { SentTx } from "../l1/tx-sender.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import { BatchChainConflictError, QuorumNotReachedError, TransactionTooLargeForL1Error } from "./errors.js";
@@ -33,6 +35,8 @@ export interface BatchLimits {
   readonly maxUnpostedTxs: number;
   readonly maxUnpostedBytes: number;
   readonly l1Confirmations: number;
+  /** A batch transaction still in the mempool this many L1 blocks after it was sent is replaced with a fee bump. */
+  readonly replaceAfterBlocks: number;
 }
 
 export interface BatchLeaderOptions {
@@ -58,12 +62,40 @@ export interface BatchLeaderOptions {
   readonly now?: () => number;
 }
 
-/** A batch this term sent (or found pending in the mempool, `txHash` null) and L1 has not accepted yet. */
+/** A batch this term sent (or found pending in the mempool, `tx` null) and L1 has not accepted yet. */
 interface Submission {
   readonly batchHash: Hex;
-  readonly txHash: Hash | null;
+  readonly tx: SentTx | null;
   readonly sentAt: number;
   checkedAt: number;
+  /** L1 held it once: if the L1 node then no longer knows it, a reorg dropped it. */
+  seenOnL1: boolean;
+  /** Its replacement waits for fees within the caps (why). */
+  replacementCapped?: string;
+}
+
+/** A batch transaction on its way, as `seq_status` shows it. */
+export interface PendingBatchTx {
+  readonly batchNumber: number;
+  readonly nonce: number;
+  readonly kind: string;
+  readonly txHash: Hash;
+  readonly maxFeePerGasGwei: string;
+  readonly maxPriorityFeePerGasGwei: string;
+  readonly maxFeePerBlobGasGwei?: string;
+  readonly sentBlock: number;
+  /** Mined, waiting for l1Confirmations (false: in the mempool). */
+  readonly onL1: boolean;
+  readonly replacements: number;
+  readonly replacementCapped?: string;
+}
+
+/** New batch transactions wait: the L1 asks more than the caps allow. */
+export interface FeeCapWait {
+  readonly field: string;
+  readonly neededGwei: string;
+  readonly capGwei: string;
+  readonly since: number;
 }
 
 interface LeaderTerm {
@@ -73,6 +105,8 @@ interface LeaderTerm {
   maxEpochLag?: number | null;
   /** By batch number. */
   readonly sent: Map<number, Submission>;
+  /** The L1 head at the last look for stuck transactions. */
+  stuckCheckedAt?: bigint;
 }
 
 /** How often the first batch on its way is checked with the L1 node (receipt, pool). */
@@ -89,6 +123,11 @@ export class BatchLeader {
   consecutiveFailures = 0;
   retries = 0;
   lastError: string | null = null;
+  /** Batch transactions replaced (fee bumps) and sent again (dropped, reverted, reorged out), in total. */
+  replacements = 0;
+  resent = 0;
+  /** Set while the first unsent cut waits for the L1's fees to fall within the caps. */
+  feeCapWait: FeeCapWait | null = null;
   private nextAttemptAt = 0;
   /** The most signatures a batch may carry, as read in `epoch` (the room a cut leaves for them). */
   private signerRoom: { readonly epoch: number; readonly value: number } | undefined;
@@ -109,6 +148,29 @@ export class BatchLeader {
     return this.term?.sent.size ?? 0;
   }
 
+  /** The transactions of the batches on their way that this leader sent, in batch-number order. */
+  pendingTransactions(): PendingBatchTx[] {
+    const out: PendingBatchTx[] = [];
+    for (const [batchNumber, sub] of [...(this.term?.sent ?? [])].sort(([a], [b]) => a - b)) {
+      if (sub.tx === null) continue;
+      const { tx } = sub;
+      out.push({
+        batchNumber,
+        nonce: tx.nonce,
+        kind: tx.kind,
+        txHash: tx.hashes[tx.hashes.length - 1]!,
+        maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas),
+        maxPriorityFeePerGasGwei: formatGwei(tx.fees.maxPriorityFeePerGas),
+        ...(tx.fees.maxFeePerBlobGas === undefined ? {} : { maxFeePerBlobGasGwei: formatGwei(tx.fees.maxFeePerBlobGas) }),
+        sentBlock: Number(tx.sentBlock),
+        onL1: sub.seenOnL1,
+        replacements: tx.replacements,
+        ...(sub.replacementCapped === undefined ? {} : { replacementCapped: sub.replacementCapped }),
+      });
+    }
+    return out;
+  }
+
   /** This leader's oldest unposted work is older than batchDeadlineMs: leadership should move on. */
   missedDeadline(): boolean {
     if (this.term === undefined || !this.opts.isLeader()) return false;
@@ -121,6 +183,7 @@ export class BatchLeader {
   async step(): Promise<void> {
     if (!this.opts.isLeader()) {
       this.term = undefined;
+      this.setFeeCapWait(null);
       return;
     }
     if (this.term === undefined) {
@@ -193,7 +256,50 @@ export class BatchLeader {
     if (count > lastNumber) {
       throw new BatchChainConflictError(`the inbox holds ${count} batches, this node has applied cuts up to batch ${lastNumber} (its log is behind, or L1 holds batches this log never cut)`);
     }
+    await this.replaceStuck(term, count);
     return this.sendInOrder(term, count);
+  }
+
+  /**
+   * Once per L1 block: every batch transaction L1 lacks that is not mined `replaceAfterBlocks`
+   * blocks after it was sent is sent again under its nonce with the bump the L1 node requires, as
+   * far as the caps allow (all of them: a later nonce stuck at a low fee would hold the sequence
+   * once the earlier lands).
+   */
+  private async replaceStuck(term: LeaderTerm, count: number): Promise<void> {
+    const stuck = [...term.sent].filter(([n, sub]) => n > count && sub.tx !== null && !sub.seenOnL1);
+    if (stuck.length === 0) return;
+    const head = await this.opts.inbox.headBlock();
+    if (term.stuckCheckedAt === head) return;
+    term.stuckCheckedAt = head;
+    for (const [n, sub] of stuck.sort(([a], [b]) => a - b)) {
+      const tx = sub.tx!;
+      if (head - tx.sentBlock < BigInt(this.opts.limits.replaceAfterBlocks)) continue;
+      // Mined: the inbox count sees to it. Unknown to the L1 node after that long: evicted (Anvil
+      // drops a transaction the base fee outgrew), sent again the same way.
+      const fate = await this.opts.inbox.transactionFate(tx);
+      if (fate === "included" || fate === "reverted") continue;
+      const before = tx.hashes[tx.hashes.length - 1];
+      try {
+        const txHash = await this.opts.inbox.replace(tx);
+        sub.replacementCapped = undefined;
+        this.replacements++;
+        this.opts.metrics?.batchTxReplacements.inc();
+        this.opts.logger.warn(
+          { batchNumber: n, nonce: tx.nonce, replaced: before, txHash, replacements: tx.replacements, maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas), blocksWaited: Number(head - tx.sentBlock) },
+          "batch transaction not mined in time: replaced it with a fee bump",
+        );
+      } catch (error) {
+        if (error instanceof FeeCapExceededError) {
+          if (sub.replacementCapped === undefined) this.opts.logger.warn({ batchNumber: n, nonce: tx.nonce, err: error.message }, "batch transaction stuck, and its replacement would exceed the fee caps: leaving it as sent");
+          sub.replacementCapped = error.message;
+          continue;
+        }
+        // One of its hashes may have been mined meanwhile: the next look tells.
+        if (error instanceof BatchL1Error) this.opts.metrics?.l1Errors.inc({ operation: error.operation });
+        this.opts.logger.warn({ batchNumber: n, nonce: tx.nonce, err: (error as Error).message }, "replacing a stuck batch transaction failed");
+      }
+    }
   }
 
   /**
@@ -204,6 +310,10 @@ export class BatchLeader {
   private async recordAccepted(term: LeaderTerm, count: number): Promise<boolean> {
     const onL1 = this.state.unpostedCuts.filter((c) => c.header.batchNumber <= count);
     if (onL1.length === 0) return false;
+    for (const c of onL1) {
+      const sub = term.sent.get(c.header.batchNumber);
+      if (sub !== undefined) sub.seenOnL1 = true;
+    }
     const lastPosted = this.state.lastPosted;
     const fromBlock = lastPosted?.posted !== undefined ? BigInt(lastPosted.posted.l1Block) : this.opts.inboxFromBlock;
     const events = await this.opts.inbox.acceptedEvents(
@@ -257,6 +367,7 @@ export class BatchLeader {
         if (sub.batchHash === hash && (n > count + 1 || (await this.onItsWay(sub, n)))) continue;
         for (const k of [...term.sent.keys()]) if (k >= n) term.sent.delete(k);
         this.opts.inbox.resetNonce();
+        this.resent++;
       }
       if (n > count + 1 && !term.sent.has(n - 1)) return false; // its predecessor is neither on L1 nor on its way
       const recut = await this.recutOf(term, h);
@@ -274,13 +385,24 @@ export class BatchLeader {
   /** Whether the first batch L1 lacks is still on its way (checked with the L1 node at most every FATE_CHECK_MS). */
   private async onItsWay(sub: Submission, n: number): Promise<boolean> {
     const now = this.now();
-    if (now - sub.checkedAt < FATE_CHECK_MS) return true;
+    // L1 held it and holds it no more (the inbox count fell behind it): look now.
+    if (now - sub.checkedAt < FATE_CHECK_MS && !sub.seenOnL1) return true;
     sub.checkedAt = now;
     const resendAfter = this.opts.resendAfterMs ?? 60_000;
-    const fate = sub.txHash === null ? "unknown" : await this.opts.inbox.transactionFate(sub.txHash);
-    // Included: the inbox count catches up on the next step.
-    if (fate === "included" || fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter)) return true;
-    this.opts.logger.warn({ batchNumber: n, txHash: sub.txHash, fate }, "batch transaction did not make it: sending it and every later one again");
+    const fate = sub.tx === null ? "unknown" : await this.opts.inbox.transactionFate(sub.tx);
+    const txHash = sub.tx?.hashes[sub.tx.hashes.length - 1] ?? null;
+    if (fate === "included") return true; // the inbox count catches up on the next step
+    if (sub.seenOnL1) {
+      // An L1 reorg took it out: still in the mempool (the L1 node put it back), or gone.
+      sub.seenOnL1 = false;
+      this.opts.logger.warn({ batchNumber: n, txHash, fate }, "an L1 reorg dropped the block holding this batch");
+      this.opts.metrics?.batchTxsReorged.inc();
+      if (fate === "pending") return true;
+      this.opts.logger.warn({ batchNumber: n, txHash }, "sending it and every later one again");
+      return false;
+    }
+    if (fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter)) return true;
+    this.opts.logger.warn({ batchNumber: n, txHash, fate }, "batch transaction did not make it: sending it and every later one again");
     return false;
   }
 
@@ -325,10 +447,14 @@ export class BatchLeader {
       this.opts.proposeApp(encodeAppRecord({ kind: "batchSigned", batchNumber: h.batchNumber, batchHash: hash, signatures }));
     }
     const { data } = await deriveBatch(this.opts.store, h);
-    let txHash: Hash | null;
+    let tx: SentTx | null;
     try {
-      txHash = await this.opts.poster.submit(h, data, signatures);
+      tx = await this.opts.poster.submit(h, data, signatures);
     } catch (error) {
+      if (error instanceof FeeCapExceededError) {
+        this.setFeeCapWait(error, h.batchNumber);
+        return "wait";
+      }
       // Too old for the inbox, or this leader's batcher is no batcher of the cut's epoch (it
       // joined the set later): the current epoch's set signs it again.
       if (error instanceof BatchL1Error && (error.revert === "EpochTooOld" || error.revert === "NotBatcher") && this.opts.epoch() > h.epoch) {
@@ -340,11 +466,29 @@ export class BatchLeader {
       if (pipelined && error instanceof BatchL1Error && error.revert !== undefined && PREDECESSOR_MISSING.has(error.revert)) return "wait";
       throw error;
     }
+    this.setFeeCapWait(null);
     const now = this.now();
-    term.sent.set(h.batchNumber, { batchHash: hash, txHash, sentAt: now, checkedAt: now });
-    if (txHash === null) this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "batch already on its way to L1 in another transaction; waiting for it");
-    else this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch, txHash, signatures: signatures.length, pipelined }, "batch submitted to L1");
+    term.sent.set(h.batchNumber, { batchHash: hash, tx, sentAt: now, checkedAt: now, seenOnL1: false });
+    if (tx === null) this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "batch already on its way to L1 in another transaction; waiting for it");
+    else {
+      this.opts.logger.info(
+        { batchNumber: h.batchNumber, epoch: h.epoch, txHash: tx.hashes[0], nonce: tx.nonce, maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas), signatures: signatures.length, pipelined },
+        "batch submitted to L1",
+      );
+    }
     return "sent";
+  }
+
+  /** Enters (with the error that says why) or leaves the fee cap wait; logged once on entering. */
+  private setFeeCapWait(error: FeeCapExceededError | null, batchNumber?: number): void {
+    if (error === null) {
+      if (this.feeCapWait !== null) this.opts.logger.info({}, "the L1's fees are within the caps again: posting");
+      this.feeCapWait = null;
+    } else {
+      if (this.feeCapWait === null) this.opts.logger.warn({ batchNumber, err: error.message }, "not posting: the L1's fees are above the caps");
+      this.feeCapWait = { field: error.field, neededGwei: formatGwei(error.needed), capGwei: formatGwei(error.cap), since: this.feeCapWait?.since ?? this.now() };
+    }
+    this.opts.metrics?.l1FeeCapWaiting.set(this.feeCapWait === null ? 0 : 1);
   }
 
   /** The most signatures a cut must leave room for: re-read each epoch; while L1 is unreachable the last known, else the registry's cap. */

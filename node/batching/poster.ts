@@ -4,10 +4,11 @@
  * runs `QuorumPoster`; a fault fixture may wrap it (through `SequencerNode.start`'s programmatic
  * options only, never configuration).
  */
-import type { Address, Hash, Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { NodeId } from "../consensus/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
 import type { InboxWriter } from "../l1/inbox-writer.js";
+import type { SentTx } from "../l1/tx-sender.js";
 import { gatherStakeMajority, type StakedSigner } from "../commitments/quorum.js";
 import { QuorumNotReachedError } from "./errors.js";
 import { toBatchHeader } from "./header.js";
@@ -19,11 +20,11 @@ export interface BatchPoster {
   gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]>;
   /**
    * Sends `h` with its data and signatures to the inbox, without waiting for it to be mined
-   * (batch n+1 may follow while batch n is in the mempool); the transaction hash, or null when
+   * (batch n+1 may follow while batch n is in the mempool); the sent transaction, or null when
    * the L1 node's pending state already holds this batch (nothing sent). Throws BatchL1Error
-   * (with `revert` when a simulation reverts).
+   * (with `revert` when a simulation reverts), FeeCapExceededError while the L1's fees are above the caps.
    */
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash | null>;
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null>;
 }
 
 /** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
@@ -71,7 +72,7 @@ export class QuorumPoster implements BatchPoster {
     return [...got.values()];
   }
 
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash | null> {
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null> {
     return this.opts.inbox.sendBatch(toBatchHeader(h), data, signatures);
   }
 

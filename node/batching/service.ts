@@ -9,10 +9,11 @@ import type { Entry, NodeId, Snapshot } from "../consensus/index.js";
 import { domain } from "../commitments/typed-data.js";
 import type { NodeStore } from "../storage/index.js";
 import type { AppliedRecord, StoredBatchHeader } from "../domain/index.js";
+import type { FeeCaps } from "../l1/fees.js";
 import { InboxWriter } from "../l1/inbox-writer.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
-import { BatchLeader, type BatchLimits } from "./leader.js";
+import { BatchLeader, type BatchLimits, type FeeCapWait, type PendingBatchTx } from "./leader.js";
 import { QuorumPoster, type BatchEpochView, type BatchPoster } from "./poster.js";
 import { BatchSigner } from "./signer.js";
 import { BatchState } from "./state.js";
@@ -30,6 +31,8 @@ export interface BatchServiceOptions {
   /** Pays for `submitBatch` (batcherKeyFile, or the signer key). */
   readonly wallet: WalletClient<Transport, Chain, Account>;
   readonly limits: BatchLimits;
+  /** The most the batcher offers for its L1 transactions. */
+  readonly feeCaps: FeeCaps;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
   readonly selfId: NodeId;
@@ -61,6 +64,13 @@ export interface BatchStatus {
   /** Cuts L1 has not accepted yet, and how many of them this leader has sent. */
   readonly inFlight: number;
   readonly submitted: number;
+  /** This leader's batch transactions on their way (nonce, fees, replacements), in batch-number order. */
+  readonly pendingTransactions: PendingBatchTx[];
+  /** Batch transactions replaced with a fee bump, and sent again (dropped, reverted, reorged out), by this node in all. */
+  readonly replacements: number;
+  readonly resent: number;
+  /** Set while new batch transactions wait for the L1's fees to fall within the caps. */
+  readonly feeCapWait: FeeCapWait | null;
   /** Committed positions not yet in a batch accepted on L1, and their encoded bytes. */
   readonly unpostedTxs: number;
   readonly unpostedBytes: number;
@@ -85,7 +95,7 @@ export class BatchService {
   constructor(opts: BatchServiceOptions) {
     this.opts = opts;
     const now = opts.now;
-    const inbox = new InboxWriter({ publicClient: opts.publicClient, wallet: opts.wallet, inbox: opts.inbox });
+    const inbox = new InboxWriter({ publicClient: opts.publicClient, wallet: opts.wallet, inbox: opts.inbox, feeCaps: opts.feeCaps });
     this.state = new BatchState({
       store: opts.store,
       logger: opts.logger,
@@ -173,6 +183,10 @@ export class BatchService {
       lastPosted: p?.posted ? { batchNumber: p.header.batchNumber, lastPosition: p.header.lastPosition, l1Block: p.posted.l1Block, l1TxHash: p.posted.l1TxHash } : null,
       inFlight: this.state.unpostedCuts.length,
       submitted: this.leader.submitted,
+      pendingTransactions: this.leader.pendingTransactions(),
+      replacements: this.leader.replacements,
+      resent: this.leader.resent,
+      feeCapWait: this.leader.feeCapWait,
       unpostedTxs: this.state.unposted(),
       unpostedBytes: this.state.unpostedBytes(),
       overloaded: this.overloaded(),

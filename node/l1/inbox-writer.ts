@@ -4,12 +4,13 @@
  * `seq_l1_errors_total`), a revert carries its custom error name.
  *
  * Submissions are pipelined: `sendBatch` simulates and estimates against the L1 node's pending
- * state (so batch n+1 can be sent while batch n waits in the mempool) and numbers the batcher's
- * transactions itself, one nonce after the other, instead of asking the node for each.
+ * state (so batch n+1 can be sent while batch n waits in the mempool); the sending itself (one
+ * nonce after the other, fees within the caps, replacements) is the sender's (`tx-sender.ts`).
  */
 import {
   BaseError,
   bytesToHex,
+  encodeFunctionData,
   type Account,
   type Address,
   type Chain,
@@ -23,7 +24,9 @@ import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
 import { contractRevertOf } from "./revert.js";
+import { FeeCapExceededError, type FeeCaps } from "./fees.js";
 import { gasWithMargin } from "./send.js";
+import { TxSender, type SentTx, type TxFate } from "./tx-sender.js";
 
 /** An L1 call of the batcher failed (RPC down, reverted, nonce or fee trouble); retried with back-off. */
 export class BatchL1Error extends L1Error {
@@ -64,9 +67,6 @@ export function submitBatchTxBytes(dataBytes: number, signatures: number): numbe
   return TX_ENVELOPE_BYTES + calldata;
 }
 
-/** What became of a batch transaction this writer sent. */
-export type BatchTxFate = "included" | "reverted" | "pending" | "unknown";
-
 /** BatchAccepted of one batch: what L1 accepted for that number, and where. */
 export interface AcceptedEvent {
   readonly batchHash: Hex;
@@ -86,13 +86,17 @@ export interface InboxWriterOptions {
   /** Pays for `submitBatch` (batcherKeyFile, or the signer key). */
   readonly wallet: WalletClient<Transport, Chain, Account>;
   readonly inbox: Address;
+  /** The most the batcher offers (config l1MaxFeePerGasGwei, ...). */
+  readonly feeCaps: FeeCaps;
 }
 
 export class InboxWriter {
-  /** The nonce of the batcher's next transaction; read from the L1 node's pending count when unknown. */
-  private nonce: number | undefined;
+  /** The batcher account's one nonce manager, fees and replacements. */
+  private readonly sender: TxSender;
 
-  constructor(private readonly opts: InboxWriterOptions) {}
+  constructor(private readonly opts: InboxWriterOptions) {
+    this.sender = new TxSender({ publicClient: opts.publicClient, wallet: opts.wallet, caps: opts.feeCaps });
+  }
 
   /** How many batches the inbox has accepted. */
   async batchCount(): Promise<number> {
@@ -146,15 +150,17 @@ export class InboxWriter {
   }
 
   /**
-   * Sends `submitBatch` once a simulation against the pending state accepts it, with the next
-   * nonce of the batcher and the pending state's gas estimate with `gasWithMargin` (an epoch
-   * checkpoint may fall to it). Returns the transaction hash, or null when the pending state
-   * already holds this very batch (someone's transaction for it waits in the mempool: nothing
-   * sent). A simulated revert throws a BatchL1Error with `revert` set (nothing was sent).
+   * Sends `submitBatch` once a simulation against the pending state accepts it, through the
+   * batcher's sender (next nonce, fees within the caps) with the pending state's gas estimate
+   * with `gasWithMargin` (an epoch checkpoint may fall to it). Returns the sent transaction, or
+   * null when the pending state already holds this very batch (someone's transaction for it waits
+   * in the mempool: nothing sent). A simulated revert throws a BatchL1Error with `revert` set
+   * (nothing was sent); fees above the caps throw FeeCapExceededError (nothing sent).
    */
-  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<Hash | null> {
+  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null> {
     const { publicClient, wallet, inbox } = this.opts;
-    const call = { address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args: [header, bytesToHex(data), [...signatures]], account: wallet.account, blockTag: "pending" } as const;
+    const args = [header, bytesToHex(data), [...signatures]] as const;
+    const call = { address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, blockTag: "pending" } as const;
     let simulated;
     try {
       simulated = await publicClient.simulateContract({ ...call, chain: wallet.chain });
@@ -171,46 +177,34 @@ export class InboxWriter {
     }
     if (!simulated.result) return null;
     const gas = await l1("post_batch", () => publicClient.estimateContractGas(call));
-    const nonce = this.nonce ?? (await l1("read", () => publicClient.getTransactionCount({ address: wallet.account.address, blockTag: "pending" })));
-    let txHash: Hash;
-    try {
-      txHash = await l1("post_batch", () => wallet.writeContract({ ...simulated.request, gas: gasWithMargin(gas), nonce }));
-    } catch (error) {
-      this.nonce = undefined; // maybe taken by another sender of this account, maybe never used: ask the node again
-      throw error;
-    }
-    this.nonce = nonce + 1;
-    return txHash;
+    return l1("post_batch", () => this.sender.send({ to: inbox, data: encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args }), gas: gasWithMargin(gas) }));
+  }
+
+  /**
+   * Sends `tx` again under its nonce with the bump the L1 node requires (it waited too long).
+   * FeeCapExceededError when the bump would exceed a cap (nothing sent).
+   */
+  replace(tx: SentTx): Promise<Hash> {
+    return l1("replace_batch", () => this.sender.replace(tx));
   }
 
   /** Forget the next nonce (a transaction of the sequence was dropped or failed): the next send asks the L1 node. */
   resetNonce(): void {
-    this.nonce = undefined;
+    this.sender.resetNonce();
   }
 
-  /** Whether a sent batch transaction was mined (and how), still waits in the node's pool, or is unknown to it. */
-  async transactionFate(txHash: Hash): Promise<BatchTxFate> {
-    const { publicClient } = this.opts;
-    const receipt = await l1("read", () => publicClient.getTransactionReceipt({ hash: txHash }).catch(notFoundAs(undefined)));
-    if (receipt !== undefined) return receipt.status === "success" ? "included" : "reverted";
-    const tx = await l1("read", () => publicClient.getTransaction({ hash: txHash }).catch(notFoundAs(undefined)));
-    return tx === undefined ? "unknown" : "pending";
+  /** Whether a sent batch transaction (any of its replacements) was mined (and how), still waits in the node's pool, or is unknown to it. */
+  transactionFate(tx: SentTx): Promise<TxFate> {
+    return l1("read", () => this.sender.fate(tx));
   }
 }
 
-/** viem throws for a missing transaction or receipt; that answer is `value` here. */
-function notFoundAs<T>(value: T): (error: unknown) => T {
-  return (error) => {
-    const name = (error as Error).name;
-    if (name === "TransactionNotFoundError" || name === "TransactionReceiptNotFoundError") return value;
-    throw error;
-  };
-}
-
+/** Runs `fn`, its failures as a BatchL1Error of `operation`; a fee cap wait passes through (it is no failure). */
 async function l1<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
+    if (error instanceof FeeCapExceededError) throw error;
     throw new BatchL1Error(operation, shortMessage(error), { cause: error });
   }
 }

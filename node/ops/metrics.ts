@@ -85,6 +85,15 @@ export class NodeMetrics {
   readonly unpostedTransactions: Gauge;
   /** Failed L1 calls by operation (see {@link L1_OPERATIONS}). */
   readonly l1Errors: Counter<"operation">;
+  /** Batch transactions replaced with a fee bump (stuck in the mempool). */
+  readonly batchTxReplacements: Counter;
+  /** Batch transactions an L1 reorg took out of the chain. */
+  readonly batchTxsReorged: Counter;
+  /** The leader's batch transactions on their way to L1, and the most replacements one of them has had. */
+  readonly batchTxsPending: Gauge;
+  readonly batchTxMaxReplacements: Gauge;
+  /** 1 while new batch transactions wait for the L1's fees to fall within the caps. */
+  readonly l1FeeCapWaiting: Gauge;
   /** 1 once the registry has jailed this node's operator: every slash jails, for good. */
   readonly operatorJailed: Gauge;
   /** Accepted L1 batches the watchtower could not read back from L1 (flagged and skipped). */
@@ -165,6 +174,11 @@ export class NodeMetrics {
     this.postedPosition = new Gauge({ name: "seq_posted_position", help: "Next position after the last batch accepted on L1", registers });
     this.unpostedTransactions = new Gauge({ name: "seq_unposted_transactions", help: "Committed transactions not yet in an accepted L1 batch", registers });
     this.l1Errors = new Counter({ name: "seq_l1_errors_total", help: "Failed L1 calls", labelNames: ["operation"], registers });
+    this.batchTxReplacements = new Counter({ name: "seq_batch_tx_replacements_total", help: "Batch transactions replaced with a fee bump after waiting in the mempool", registers });
+    this.batchTxsReorged = new Counter({ name: "seq_batch_txs_reorged_total", help: "Batch transactions an L1 reorg took out of the chain", registers });
+    this.batchTxsPending = new Gauge({ name: "seq_batch_txs_pending", help: "The leader's batch transactions on their way to L1 (sent, not yet confirmed)", registers });
+    this.batchTxMaxReplacements = new Gauge({ name: "seq_batch_tx_max_replacements", help: "Most fee-bump replacements of one of the leader's pending batch transactions", registers });
+    this.l1FeeCapWaiting = new Gauge({ name: "seq_l1_fee_cap_waiting", help: "1 while batch posting waits for the L1's fees to fall within the configured caps", registers });
     for (const operation of L1_OPERATIONS) this.l1Errors.inc({ operation }, 0);
     this.operatorJailed = new Gauge({ name: "seq_operator_jailed", help: "1 once the registry jailed this node's operator (every slash jails)", registers });
     this.watchtowerUnreadableBatches = new Counter({

@@ -31,7 +31,7 @@ import { HistorySync } from "./history.js";
 import { Compactor } from "./compaction.js";
 import { EpochManager, EpochPlans } from "./epochs.js";
 import { sequencerMethods } from "./api.js";
-import type { NodeConfig } from "./config.js";
+import { feeCapsOf, type NodeConfig } from "./config.js";
 import { NodeStartError } from "./errors.js";
 import { genesisConfig } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
@@ -285,7 +285,9 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
       maxUnpostedTxs: config.maxUnpostedTxs,
       maxUnpostedBytes: config.maxUnpostedBytes,
       l1Confirmations: config.l1Confirmations,
+      replaceAfterBlocks: config.l1ReplaceAfterBlocks,
     },
+    feeCaps: feeCapsOf(config),
     logger: componentLogger(logger, "batches"),
     metrics,
     selfId: self.nodeId,
@@ -304,10 +306,16 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   };
   const machine = new AppStateMachine({ batches, commitments });
 
-  const watchtower = config.watchtower
+  // Slash proofs go from their own account: sharing the batcher's, each would take nonces the
+  // other counts on (and a slash proof would queue behind a batch stuck under the fee cap).
+  const watchtowerKey: Signer | undefined = !config.watchtower ? undefined : config.watchtowerKeyFile === "" ? signer : await loadKey(config.watchtowerKeyFile);
+  if (watchtowerKey !== undefined && isAddressEqual(watchtowerKey.address, batcher.address)) {
+    throw new NodeStartError(`the watchtower's key (${config.watchtowerKeyFile || config.signerKeyFile}) is the batcher's account ${batcher.address}: give the watchtower its own funded key (watchtowerKeyFile), or set "watchtower": false`);
+  }
+  const watchtower = watchtowerKey
     ? new Watchtower({
         publicClient: client,
-        wallet: l1Wallet,
+        wallet: createWalletClient({ account: watchtowerKey, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) }),
         deployment,
         evidence: storeEvidence(store, domain(deployment.chainId, deployment.sequencerRegistry)),
         stateFile: path.join(config.dataDir, "watchtower.json"),

@@ -4,7 +4,9 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { parseGwei } from "viem";
 import { encodedBatchSize, encodedTxLength } from "../batching/index.js";
+import type { FeeCaps } from "../l1/fees.js";
 import { PASSPHRASE_ENV } from "../keys/index.js";
 import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../l1/inbox-writer.js";
 import { DEFAULT_LIMITS } from "../rpc/index.js";
@@ -91,6 +93,19 @@ export interface NodeConfig {
   readonly maxUnpostedBytes: number;
   /** File with the key that pays for L1 batch transactions; the signer key when empty. */
   readonly batcherKeyFile: string;
+  /**
+   * File with the key that pays for the watchtower's slashing transactions; the signer key when
+   * empty. It must not be the batcher's account: the two would take each other's nonces.
+   */
+  readonly watchtowerKeyFile: string;
+  /** The most the batcher offers per gas (EIP-1559 maxFeePerGas), in gwei: above it, posting waits for the base fee to fall. */
+  readonly l1MaxFeePerGasGwei: number;
+  /** The most tip (maxPriorityFeePerGas), in gwei. */
+  readonly l1MaxPriorityFeePerGasGwei: number;
+  /** The most per blob gas (EIP-4844 maxFeePerBlobGas), in gwei. */
+  readonly l1MaxFeePerBlobGasGwei: number;
+  /** A batch transaction still in the mempool this many L1 blocks after it was sent is replaced with a fee bump (same nonce). */
+  readonly l1ReplaceAfterBlocks: number;
   /** File whose first line is the passphrase of the keystores above; "" reads SEQ_KEYSTORE_PASSWORD instead. */
   readonly keystorePasswordFile: string;
   /** Check every accepted L1 batch against this node's log and certificates, and slash offenders. */
@@ -143,6 +158,14 @@ export const DEFAULTS = {
   maxUnpostedTxs: 1_000_000,
   maxUnpostedBytes: 64 * 1024 * 1024,
   batcherKeyFile: "",
+  watchtowerKeyFile: "",
+  // Far above what Ethereum mainnet asks on a normal day, low enough that a fee spike does not
+  // drain the batcher: the operator sets its own.
+  l1MaxFeePerGasGwei: 200,
+  l1MaxPriorityFeePerGasGwei: 10,
+  l1MaxFeePerBlobGasGwei: 100,
+  // Three 12-second blocks: about the wait before op-batcher's txmgr resubmits (48 s).
+  l1ReplaceAfterBlocks: 3,
   keystorePasswordFile: "",
   watchtower: true,
 } as const;
@@ -198,6 +221,11 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
   maxUnpostedBytes: "SEQ_MAX_UNPOSTED_BYTES",
   batcherKeyFile: "SEQ_BATCHER_KEY_FILE",
+  watchtowerKeyFile: "SEQ_WATCHTOWER_KEY_FILE",
+  l1MaxFeePerGasGwei: "SEQ_L1_MAX_FEE_PER_GAS_GWEI",
+  l1MaxPriorityFeePerGasGwei: "SEQ_L1_MAX_PRIORITY_FEE_PER_GAS_GWEI",
+  l1MaxFeePerBlobGasGwei: "SEQ_L1_MAX_FEE_PER_BLOB_GAS_GWEI",
+  l1ReplaceAfterBlocks: "SEQ_L1_REPLACE_AFTER_BLOCKS",
   keystorePasswordFile: "SEQ_KEYSTORE_PASSWORD_FILE",
   watchtower: "SEQ_WATCHTOWER",
 };
@@ -239,8 +267,11 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "quorumCertificateIntervalMs",
   "maxUnpostedTxs",
   "maxUnpostedBytes",
+  "l1ReplaceAfterBlocks",
 ]);
-const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile", "keystorePasswordFile"]);
+/** Fee caps in gwei: positive decimals (a blob fee cap below 1 gwei is common), to the wei. */
+const GWEI = new Set<keyof NodeConfig>(["l1MaxFeePerGasGwei", "l1MaxPriorityFeePerGasGwei", "l1MaxFeePerBlobGasGwei"]);
+const PATHS = new Set<keyof NodeConfig>(["dataDir", "signerKeyFile", "p2pKeyFile", "deployment", "batcherKeyFile", "watchtowerKeyFile", "keystorePasswordFile"]);
 const BOOLEANS = new Set<keyof NodeConfig>(["watchtower"]);
 
 /**
@@ -269,7 +300,7 @@ export async function loadNodeConfig(file: string | undefined, env: NodeJS.Proce
     const value = env[name];
     if (value === undefined || value === "") continue;
     if (key === "p2pListen") raw[key] = value.split(",").map((s) => s.trim());
-    else if (NUMERIC.has(key)) raw[key] = Number(value);
+    else if (NUMERIC.has(key) || GWEI.has(key)) raw[key] = Number(value);
     else if (BOOLEANS.has(key)) raw[key] = value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : value;
     else raw[key] = PATHS.has(key) ? path.resolve(value) : value;
   }
@@ -302,12 +333,26 @@ function validate(raw: Record<string, unknown>): NodeConfig {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   if ((raw.rpcPort as number) > 65535) throw new ConfigError(`setting "rpcPort" must be a TCP port, got ${raw.rpcPort}`);
-  if (typeof raw.batcherKeyFile !== "string") throw new ConfigError(`setting "batcherKeyFile" (env ${ENV.batcherKeyFile}) must be a path string ("" for the signer key)`);
+  for (const key of ["batcherKeyFile", "watchtowerKeyFile"] as const) {
+    if (typeof raw[key] !== "string") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be a path string ("" for the signer key)`);
+  }
+  if (raw.watchtower === true && raw.batcherKeyFile === "" && raw.watchtowerKeyFile === "") {
+    throw new ConfigError(
+      `the watchtower and the batcher would both pay from the signer key, and take each other's nonces: set "watchtowerKeyFile" (env ${ENV.watchtowerKeyFile}) to another funded key (or "batcherKeyFile"), or "watchtower": false`,
+    );
+  }
+  for (const key of GWEI) {
+    const v = raw[key];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 1e-9 || v > 1e9) throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be a number of gwei from 0.000000001 to 1000000000, got ${JSON.stringify(v)}`);
+  }
+  if ((raw.l1MaxPriorityFeePerGasGwei as number) > (raw.l1MaxFeePerGasGwei as number)) {
+    throw new ConfigError(`setting "l1MaxPriorityFeePerGasGwei" (${raw.l1MaxPriorityFeePerGasGwei}) must not exceed "l1MaxFeePerGasGwei" (${raw.l1MaxFeePerGasGwei}): the tip is part of the fee`);
+  }
   if (typeof raw.keystorePasswordFile !== "string") throw new ConfigError(`setting "keystorePasswordFile" (env ${ENV.keystorePasswordFile}) must be a path string ("" for ${PASSPHRASE_ENV})`);
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes", "l1ReplaceAfterBlocks"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {
@@ -323,4 +368,10 @@ function validate(raw: Record<string, unknown>): NodeConfig {
     throw new ConfigError(`setting "p2pListen" must be a non-empty list of multiaddrs`);
   }
   return raw as unknown as NodeConfig;
+}
+
+/** The batcher's fee caps of `config`, in wei. */
+export function feeCapsOf(config: Pick<NodeConfig, "l1MaxFeePerGasGwei" | "l1MaxPriorityFeePerGasGwei" | "l1MaxFeePerBlobGasGwei">): FeeCaps {
+  const wei = (gwei: number) => parseGwei(gwei.toFixed(9));
+  return { maxFeePerGas: wei(config.l1MaxFeePerGasGwei), maxPriorityFeePerGas: wei(config.l1MaxPriorityFeePerGasGwei), maxFeePerBlobGas: wei(config.l1MaxFeePerBlobGasGwei) };
 }

@@ -45,7 +45,7 @@ export class GaugeExporter {
   constructor(private readonly p: GaugeSources) {}
 
   /**
-   * Replication lag per peer (leader only), leader, applied and posted positions, transport drops,
+   * Replication lag per peer (leader only), leader, applied and posted positions, the batch transactions on their way, transport drops,
    * data dir space and the operator's standing on L1.
    */
   update(): void {
@@ -68,6 +68,8 @@ export class GaugeExporter {
     const b = batches.status();
     metrics.unpostedTransactions.set(b.unpostedTxs);
     metrics.postedPosition.set(b.lastPosted === null ? 0 : b.lastPosted.lastPosition + 1);
+    metrics.batchTxsPending.set(b.pendingTransactions.length);
+    metrics.batchTxMaxReplacements.set(Math.max(0, ...b.pendingTransactions.map((t) => t.replacements)));
     void this.exportDataDirSpace();
     void this.exportOperatorStanding();
   }

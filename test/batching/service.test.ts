@@ -16,6 +16,7 @@ import {
   http,
   keccak256,
   parseEther,
+  parseGwei,
   serializeTransaction,
   toHex,
   type EIP1193RequestFn,
@@ -34,6 +35,8 @@ import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import { BatchL1Error, GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
+import { DEFAULTS, feeCapsOf } from "../../node/sequencer/config.js";
+import type { FeeCaps } from "../../node/l1/fees.js";
 import { freePort, type LocalChain } from "../../scripts/lib/devnet.js";
 import { startAnvil } from "../fixtures/anvil.js";
 import { deploySequencer, type SequencerFixture } from "../contracts/helpers/sequencer.js";
@@ -75,7 +78,9 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     maxUnpostedTxs: 8,
     maxUnpostedBytes: 1 << 20,
     l1Confirmations: 2,
+    replaceAfterBlocks: 2,
   };
+  const defaultCaps = feeCapsOf(DEFAULTS);
 
   /** The L1 client every member uses: the chain, or a closed port while `l1Down`. */
   function l1Clients(account: SequencerFixture["operators"][number]["signer"]) {
@@ -95,6 +100,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     metrics: NodeMetrics,
     overrides: Partial<BatchLimits> = {},
     wrapPoster?: (honest: BatchPoster) => BatchPoster,
+    feeCaps: FeeCaps = defaultCaps,
   ): Promise<BatchService> {
     const op = f.operators[i]!;
     const { publicClient, wallet } = l1Clients(op.signer);
@@ -110,6 +116,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
       publicClient,
       wallet,
       limits: { ...limits, ...overrides },
+      feeCaps,
       logger,
       metrics,
       selfId: self,
@@ -387,9 +394,6 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
   });
 
   it("pipelines cuts: sends each while the ones before wait in the mempool, and a new leader taking over mid-way loses none and doubles none", async () => {
-    const request = (method: string, params: unknown[] = []) => f.connection.provider.request({ method, params });
-    const mempool = async (address: Hex) =>
-      (await f.publicClient.getTransactionCount({ address, blockTag: "pending" })) - (await f.publicClient.getTransactionCount({ address }));
     const [oldLeader, newLeader] = [leader(), members.find((m) => !m.leader && m !== members[0])!];
     const oldBatcher = f.operators[members.indexOf(oldLeader)]!.signer.address;
     const newBatcher = f.operators[members.indexOf(newLeader)]!.signer.address;
@@ -508,6 +512,130 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
     expect(Number((await f.inbox.read.batch([BigInt(n)])).epoch)).to.equal(epoch);
   });
+  const request = (method: string, params: unknown[] = []) => f.connection.provider.request({ method, params });
+  const setNextBaseFee = (wei: bigint) => request(`${l1}_setNextBlockBaseFeePerGas`, [toHex(wei)]);
+  const batcherOf = (m: Member) => f.operators[members.indexOf(m)]!.signer.address;
+  const mempool = async (address: Hex) =>
+    (await f.publicClient.getTransactionCount({ address, blockTag: "pending" })) - (await f.publicClient.getTransactionCount({ address }));
+  const gauge = async (g: { get(): Promise<{ values: { value: number }[] }> }) => (await g.get()).values[0]?.value ?? 0;
+
+  it("waits, without failing, while the L1's base fee is above the fee cap, says so in its status and metrics, and posts once the fee is within it", async () => {
+    const m = leader();
+    const i = members.indexOf(m);
+    await m.service.stop();
+    m.service = await makeService(i, m.store, m.metrics, {}, undefined, { ...defaultCaps, maxFeePerGas: parseGwei("2"), maxPriorityFeePerGas: parseGwei("1") });
+    const n = (await l1Count()) + 1;
+    await setNextBaseFee(parseGwei("5"));
+    await appendTxs(2);
+    await runUntil("the fee cap wait", () => m.service.status().feeCapWait !== null);
+    for (let k = 0; k < 5; k++) await runUntil("a step", () => true);
+    expect(m.service.status().feeCapWait).to.deep.include({ field: "maxFeePerGas", neededGwei: "5", capGwei: "2" });
+    expect(m.service.status()).to.deep.include({ consecutiveFailures: 0, submitted: 0 });
+    expect(await gauge(m.metrics.l1FeeCapWaiting)).to.equal(1);
+    expect(await l1Count()).to.equal(n - 1);
+    // The base fee falls within the cap: the batch goes, at most at the cap.
+    await setNextBaseFee(parseGwei("1"));
+    await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
+    const event = (await f.inbox.getEvents.BatchAccepted({ batchNumber: BigInt(n) }, { fromBlock: 0n }))[0]!;
+    const tx = await f.publicClient.getTransaction({ hash: event.transactionHash });
+    expect(tx.maxFeePerGas! <= parseGwei("2")).to.equal(true);
+    await runUntil("the wait over", () => m.service.status().feeCapWait === null);
+    expect(await gauge(m.metrics.l1FeeCapWaiting)).to.equal(0);
+    await m.service.stop();
+    m.service = await makeService(i, m.store, m.metrics);
+  });
+
+  it("replaces a batch transaction stuck in the mempool under its nonce with the required fee bump: it lands once, with no nonce gap", async () => {
+    const m = leader();
+    const batcher = batcherOf(m);
+    const n = (await l1Count()) + 1;
+    const replacementsBefore = await gauge(m.metrics.batchTxReplacements);
+    await request("evm_setAutomine", [false]);
+    try {
+      await appendTxs(3);
+      await runUntil(`batch ${n} in the mempool`, () => m.service.status().pendingTransactions.some((t) => t.batchNumber === n));
+      const sent = m.service.status().pendingTransactions.find((t) => t.batchNumber === n)!;
+      const original = await f.publicClient.getTransaction({ hash: sent.txHash });
+      const nonceBefore = await f.publicClient.getTransactionCount({ address: batcher });
+      expect(original.nonce).to.equal(nonceBefore);
+      // Every block from here asks one wei more than the transaction offers: it cannot be mined
+      // (Hardhat keeps it in the mempool, Anvil drops it: either way it is replaced).
+      const highBase = original.maxFeePerGas! + 1n;
+      await runUntil("a replacement", async () => {
+        await setNextBaseFee(highBase);
+        await request("evm_mine");
+        return m.service.status().replacements > 0;
+      });
+      const pending = m.service.status().pendingTransactions.find((t) => t.batchNumber === n)!;
+      expect(pending).to.deep.include({ nonce: original.nonce, replacements: 1, onL1: false });
+      expect(pending.txHash).to.not.equal(sent.txHash);
+      const replacement = await f.publicClient.getTransaction({ hash: pending.txHash });
+      expect(replacement.nonce).to.equal(original.nonce);
+      // geth's rule for type-2: both fee fields at least 10 % above the replaced transaction's.
+      expect(replacement.maxFeePerGas! * 10n >= original.maxFeePerGas! * 11n).to.equal(true);
+      expect(replacement.maxPriorityFeePerGas! * 10n >= original.maxPriorityFeePerGas! * 11n).to.equal(true);
+      await setNextBaseFee(highBase);
+      await request("evm_mine");
+      await runUntil(`batch ${n} on L1`, async () => (await l1Count()) === n);
+      await runUntil(`batch ${n} posted`, async () => {
+        await request("evm_mine");
+        return posted(n);
+      });
+      const accepted = await f.inbox.getEvents.BatchAccepted({ batchNumber: BigInt(n) }, { fromBlock: 0n });
+      expect(accepted).to.have.length(1);
+      expect(accepted[0]!.transactionHash).to.equal(pending.txHash);
+      expect(await f.publicClient.getTransactionReceipt({ hash: sent.txHash }).catch(() => null)).to.equal(null);
+      expect(await f.publicClient.getTransactionCount({ address: batcher })).to.equal(nonceBefore + 1);
+      expect(await gauge(m.metrics.batchTxReplacements)).to.equal(replacementsBefore + 1);
+      expect(m.service.status().pendingTransactions).to.deep.equal([]);
+    } finally {
+      await request("evm_setAutomine", [true]);
+    }
+  });
+
+  // Anvil's anvil_reorg replaces the latest blocks with new ones, without their transactions.
+  if (l1 === "anvil") it("re-posts the batches an L1 reorg took out, under the same nonces, none doubled, none skipped, and records them only at confirmation depth", async () => {
+    const m = leader();
+    const batcher = batcherOf(m);
+    const n = (await l1Count()) + 1;
+    const fromBlock = await f.publicClient.getBlockNumber();
+    const postedBefore = m.service.status().lastPosted!.batchNumber;
+    await request("evm_setAutomine", [false]);
+    try {
+      await appendTxs(2 * limits.maxTxs); // batches n and n + 1, both in one block
+      await runUntil(`batches ${n} and ${n + 1} in the mempool`, () => m.service.status().pendingTransactions.length === 2);
+      await request("evm_mine");
+      await runUntil(`batches ${n} and ${n + 1} on L1`, async () => (await l1Count()) === n + 1 && m.service.status().pendingTransactions.every((t) => t.onL1));
+      const dropped = m.service.status().pendingTransactions;
+      expect(dropped.map((t) => t.batchNumber)).to.deep.equal([n, n + 1]);
+      expect(members.every((x) => x.service.status().lastPosted!.batchNumber === postedBefore)).to.equal(true); // one block deep: not yet
+      const head = await f.publicClient.getBlockNumber();
+
+      await request("anvil_reorg", [1, []]);
+      expect(await f.publicClient.getBlockNumber()).to.equal(head);
+      expect(await l1Count()).to.equal(n - 1);
+      await runUntil("both sent again", async () => (await mempool(batcher)) === 2);
+      const resent = m.service.status().pendingTransactions;
+      expect(resent.map((t) => [t.batchNumber, t.nonce])).to.deep.equal(dropped.map((t) => [t.batchNumber, t.nonce]));
+      await runUntil(`batches ${n} and ${n + 1} posted`, async () => {
+        await request("evm_mine");
+        return posted(n + 1);
+      });
+      for (const [k, b] of [n, n + 1].entries()) {
+        const accepted = await f.inbox.getEvents.BatchAccepted({ batchNumber: BigInt(b) }, { fromBlock });
+        expect(accepted, `batch ${b}`).to.have.length(1);
+        expect(accepted[0]!.transactionHash).to.equal(resent[k]!.txHash);
+        expect(accepted[0]!.transactionHash).to.not.equal(dropped[k]!.txHash);
+        for (const x of members) expect((await x.store.getBatch(b))!.posted!.l1TxHash).to.equal(accepted[0]!.transactionHash);
+      }
+      expect(await f.publicClient.getTransactionCount({ address: batcher })).to.equal(dropped[1]!.nonce + 1);
+      expect(await gauge(m.metrics.batchTxsReorged)).to.be.at.least(1);
+      expect(m.service.status().resent).to.be.at.least(1);
+    } finally {
+      await request("evm_setAutomine", [true]);
+    }
+  });
+
   // Last: it leaves a transaction in the log that no batch can carry.
   it("S4: no cut makes an L1 transaction over maxL1TxBytes, a transaction no L1 transaction can carry is reported and never cut, and the unposted bytes are bounded", async () => {
     // The registry has 100 seats: a cut leaves room for 100 signatures (16,032 bytes of calldata).
