@@ -165,7 +165,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
                                          run the slashing watchtower for the node of FILE: check every
                                          accepted L1 batch against the node's log and certificates (its
                                          store when the node is stopped, else its RPC) and slash offenders;
-                                         pays gas with --key (default: the batcher, else the signer key);
+                                         pays gas with --key (default: watchtowerKeyFile, else the signer key);
                                          cursor in --state (default DATA_DIR/watchtower-standalone.json)`,
     { config: { type: "string" }, rpc: { type: "string" }, key: { type: "string" }, state: { type: "string" }, once: { type: "boolean" }, ...passwordFileOption },
     (v) => ({

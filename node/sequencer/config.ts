@@ -343,7 +343,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   }
   for (const key of GWEI) {
     const v = raw[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 1e-9 || v > 1e9) throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be a number of gwei from 0.000000001 to 1000000000, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 1e-9 || v > 1e9) throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be a number of gwei from 0.000000001 to 1000000000, got ${typeof v === "number" ? v : JSON.stringify(v)}`);
   }
   if ((raw.l1MaxPriorityFeePerGasGwei as number) > (raw.l1MaxFeePerGasGwei as number)) {
     throw new ConfigError(`setting "l1MaxPriorityFeePerGasGwei" (${raw.l1MaxPriorityFeePerGasGwei}) must not exceed "l1MaxFeePerGasGwei" (${raw.l1MaxFeePerGasGwei}): the tip is part of the fee`);

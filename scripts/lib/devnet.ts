@@ -12,7 +12,7 @@ import path from "node:path";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { hexToBytes, parseEther, parseUnits, type Address, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { savePeerKey } from "../../node/transport/index.js";
 import { LIGHT_SCRYPT, writeKeystoreFile } from "../../node/keys/index.js";
@@ -99,6 +99,8 @@ export interface OperatorNode {
   readonly index: number;
   readonly operator: Address;
   readonly signer: Address;
+  /** The account the node's watchtower pays for slash proofs from (and is rewarded to). */
+  readonly watchtower: Address;
   readonly peerId: string;
   readonly dir: string;
   readonly configFile: string;
@@ -122,6 +124,8 @@ export type DeployAndStakeOptions = {
 };
 
 const DEFAULT_SIGNER_FUNDS = parseEther("10");
+/** What a slash proof costs many times over. */
+const WATCHTOWER_FUNDS = parseEther("1");
 
 /**
  * Deploys the system, then registers and stakes `stakes.length` operators (wallets 1..n) with
@@ -177,7 +181,11 @@ export async function addOperator(
   await mkdir(dir, { recursive: true });
   const signerKeyFile = path.join(dir, "signer.key");
   const p2pKeyFile = path.join(dir, "p2p.key");
+  // The signer pays for batches (the registry's default batcher); the watchtower has its own account.
+  const watchtowerKeyFile = path.join(dir, "watchtower.key");
+  const watchtowerKey = generatePrivateKey();
   await writeFile(signerKeyFile, `${identity.signerKey}\n`, { mode: 0o600 });
+  await writeFile(watchtowerKeyFile, `${watchtowerKey}\n`, { mode: 0o600 });
   const peerKey = privateKeyFromProtobuf(hexToBytes(identity.libp2pKey));
   await savePeerKey(p2pKeyFile, peerKey);
   const p2pPort = await freePort();
@@ -197,13 +205,19 @@ export async function addOperator(
     stake: parseUnits(stake, decimals),
     mint: true,
   });
-  const funding = await wallet.sendTransaction({ to: identity.signer, value: options.signerFunds ?? DEFAULT_SIGNER_FUNDS });
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: funding });
-  if (receipt.status !== "success") throw new DevnetError(`funding signer ${identity.signer} of operator ${wallet.account.address} reverted (tx ${funding})`);
+  for (const [what, to, value] of [
+    ["signer", identity.signer, options.signerFunds ?? DEFAULT_SIGNER_FUNDS],
+    ["watchtower account", privateKeyToAccount(watchtowerKey).address, WATCHTOWER_FUNDS],
+  ] as const) {
+    const funding = await wallet.sendTransaction({ to, value });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: funding });
+    if (receipt.status !== "success") throw new DevnetError(`funding the ${what} ${to} of operator ${wallet.account.address} reverted (tx ${funding})`);
+  }
   const nodeConfig: NodeConfig = {
     ...DEFAULTS,
     dataDir: path.join(dir, "data"),
     signerKeyFile,
+    watchtowerKeyFile,
     p2pKeyFile,
     p2pListen: [p2pAddr],
     rpcPort,
@@ -217,6 +231,7 @@ export async function addOperator(
     index,
     operator: wallet.account.address,
     signer: identity.signer,
+    watchtower: privateKeyToAccount(watchtowerKey).address,
     peerId: identity.peerId,
     dir,
     configFile,

@@ -92,7 +92,7 @@ describe("seq CLI", function () {
     expect(made.code, made.stderr).to.equal(0);
     // The key is the first thing a node reads: no chain is needed to see it refused.
     const config = path.join(keys, "config.json");
-    await writeFile(config, JSON.stringify({ dataDir: "data", signerKeyFile: "signer.key", p2pKeyFile: "p2p.key", l1RpcUrl: "http://127.0.0.1:9", deployment: "none.json" }));
+    await writeFile(config, JSON.stringify({ dataDir: "data", signerKeyFile: "signer.key", p2pKeyFile: "p2p.key", l1RpcUrl: "http://127.0.0.1:9", deployment: "none.json", watchtower: false }));
     const signerKey = path.join(keys, "signer.key");
 
     const missing = await seq(["start", "--config", config], { SEQ_KEYSTORE_PASSWORD: "" });

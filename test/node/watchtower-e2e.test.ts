@@ -82,7 +82,7 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
   });
 
   it("slashes a leader whose L1 batch breaks its commitment, pays the reporter, jails it; the rest keep sequencing without it", async () => {
-    const reporters = HONEST.map((i) => op(i).signer);
+    const reporters = HONEST.map((i) => op(i).watchtower);
     const balancesBefore = await Promise.all(reporters.map(tokenBalance));
     const stakeBefore = (await registryRead<{ activeStake: bigint }>("operatorInfo", [op(FAULTY).operator])).activeStake;
 
@@ -133,7 +133,7 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
       claimableFrom: bigint;
     };
     const reporterIndex = reporters.findIndex((r) => r.toLowerCase() === claim.reporter.toLowerCase());
-    expect(reporterIndex, `reporter ${claim.reporter} is an honest node's wallet`).to.be.greaterThan(-1);
+    expect(reporterIndex, `reporter ${claim.reporter} is an honest node's watchtower account`).to.be.greaterThan(-1);
     const reporterStatus = await status(HONEST[reporterIndex]!);
     expect(reporterStatus.watchtower!.slashesSubmitted).to.equal(1);
 

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { ConfigError, DEFAULTS, loadNodeConfig } from "../../node/sequencer/config.js";
+import { parseGwei } from "viem";
+import { ConfigError, DEFAULTS, feeCapsOf, loadNodeConfig } from "../../node/sequencer/config.js";
 import { encodedBatchSize, encodedTxLength } from "../../node/batching/index.js";
 import { TransactionTooLargeError, decodeTransaction } from "../../node/intake/index.js";
 import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../../node/l1/inbox-writer.js";
@@ -13,7 +14,7 @@ import { DeploymentRecordError, loadDeploymentRecord, parseDeploymentRecord } fr
 
 describe("node configuration", () => {
   let dir: string;
-  const required = { dataDir: "data", signerKeyFile: "signer.key", p2pKeyFile: "p2p.key", l1RpcUrl: "http://127.0.0.1:8545", deployment: "d.json" };
+  const required = { dataDir: "data", signerKeyFile: "signer.key", p2pKeyFile: "p2p.key", l1RpcUrl: "http://127.0.0.1:8545", deployment: "d.json", watchtowerKeyFile: "watchtower.key" };
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "seq-config-"));
@@ -38,6 +39,19 @@ describe("node configuration", () => {
     expect(config.electionTicks).to.equal(DEFAULTS.electionTicks);
   });
 
+  it("reads the batcher's fee caps in gwei (decimals to the wei), from the file and the environment, and the watchtower's own key", async () => {
+    const f = await file("fees.json", { ...required, l1MaxFeePerGasGwei: 30.5, l1ReplaceAfterBlocks: 5 });
+    const config = await loadNodeConfig(f, { SEQ_L1_MAX_FEE_PER_BLOB_GAS_GWEI: "0.000000001" });
+    expect(feeCapsOf(config)).to.deep.equal({ maxFeePerGas: 30_500_000_000n, maxPriorityFeePerGas: parseGwei(String(DEFAULTS.l1MaxPriorityFeePerGasGwei)), maxFeePerBlobGas: 1n });
+    expect(config.l1ReplaceAfterBlocks).to.equal(5);
+    expect(config.watchtowerKeyFile).to.equal(path.join(dir, "watchtower.key"));
+    // The watchtower may share the signer key when the batcher has its own, or be off.
+    for (const settings of [{ watchtowerKeyFile: "", batcherKeyFile: "batcher.key" }, { watchtowerKeyFile: "", watchtower: false }]) {
+      const ok = await loadNodeConfig(await file(`wt-${JSON.stringify(settings).replace(/\W+/g, "-")}.json`, { ...required, ...settings }), {});
+      expect(ok.watchtowerKeyFile).to.equal("");
+    }
+  });
+
   it("reads the RPC connection limits, defaulting to the RPC server's own", async () => {
     const f = await file("rpc.json", { ...required, rpcMaxConnections: 4096 });
     const config = await loadNodeConfig(f, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "64" });
@@ -57,6 +71,12 @@ describe("node configuration", () => {
     ["a zero per-client connection limit from the environment", required, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "0" }, /"rpcMaxConnectionsPerClient" must be positive/],
     ["listen addresses that are not multiaddrs", { ...required, p2pListen: ["127.0.0.1:9000"] }, {}, /"p2pListen" must be a non-empty list of multiaddrs/],
     ["a file that is not an object", [1, 2], {}, /must hold a JSON object/],
+    ["a watchtower paying from the batcher's account (both the signer key)", { ...required, watchtowerKeyFile: "" }, {}, /the watchtower and the batcher would both pay from the signer key.*"watchtowerKeyFile"/],
+    ["a zero fee cap", { ...required, l1MaxFeePerGasGwei: 0 }, {}, /"l1MaxFeePerGasGwei" \(env SEQ_L1_MAX_FEE_PER_GAS_GWEI\) must be a number of gwei/],
+    ["a fee cap that is no number, from the environment", required, { SEQ_L1_MAX_FEE_PER_BLOB_GAS_GWEI: "cheap" }, /"l1MaxFeePerBlobGasGwei" .* must be a number of gwei .*, got NaN/],
+    ["a fee cap given as a string", { ...required, l1MaxPriorityFeePerGasGwei: "2" }, {}, /"l1MaxPriorityFeePerGasGwei" .* must be a number of gwei .*, got "2"/],
+    ["a tip cap above the fee cap", { ...required, l1MaxFeePerGasGwei: 5, l1MaxPriorityFeePerGasGwei: 6 }, {}, /"l1MaxPriorityFeePerGasGwei" \(6\) must not exceed "l1MaxFeePerGasGwei" \(5\)/],
+    ["replacing after zero blocks", { ...required, l1ReplaceAfterBlocks: 0 }, {}, /"l1ReplaceAfterBlocks" must be positive/],
   ];
   for (const [what, content, env, message] of bad) {
     it(`refuses ${what}`, async () => {

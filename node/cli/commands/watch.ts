@@ -19,7 +19,8 @@ export type WatchInput = {
 export async function watch(input: WatchInput): Promise<void> {
   const config = await loadNodeConfig(input.config);
   const deployment = await loadDeploymentRecord(config.deployment);
-  const keyFile = input.key ?? (config.batcherKeyFile !== "" ? config.batcherKeyFile : config.signerKeyFile);
+  // The watchtower's own account, never the batcher's (the two would take each other's nonces).
+  const keyFile = input.key ?? (config.watchtowerKeyFile !== "" ? config.watchtowerKeyFile : config.signerKeyFile);
   const { publicClient, wallet } = await l1ClientsFor(config.l1RpcUrl, deployment, keyFile, keyOptions(input.passwordFile ?? config.keystorePasswordFile));
   const source = await openNodeEvidence(config, deployment, input.rpc);
   const logger = createLogger({ level: config.logLevel });
