@@ -1,10 +1,10 @@
 /**
- * The main job (`npm start`): a one-command devnet. Starts an L1 chain (in-process, or the one
- * at --l1-rpc), deploys the contracts, registers and stakes the operators, runs one node child
+ * The main job (`npm start`): a one-command devnet. Starts an L1 chain (in-process Hardhat, an
+ * Anvil process with --l1 anvil, or the one at --l1-rpc), deploys the contracts, registers and stakes the operators, runs one node child
  * process per operator, sends a steady stream of transactions and prints a status line once a
  * second. Ctrl-C (or SIGTERM) stops everything; a second Ctrl-C kills the nodes at once.
  *
- *   npm start -- [--l1-rpc URL] [--nodes N] [--tps N] [--duration S] [--dir PATH] [--keep] [--epoch-length BLOCKS] [--unbonding-period BLOCKS]
+ *   npm start -- [--l1 hardhat|anvil | --l1-rpc URL] [--nodes N] [--tps N] [--duration S] [--dir PATH] [--keep] [--epoch-length BLOCKS] [--unbonding-period BLOCKS]
  *
  * Options are checked before anything starts; a bad one is refused with one sentence, exit 2.
  */
@@ -14,7 +14,8 @@ import type { DevnetOutput } from "./devnet/devnet.js";
 import { failWithUsage, numberOption, optionsOrExit } from "./lib/cli.js";
 
 const USAGE = `usage: npm start -- [options]
-  --l1-rpc URL         use this chain (Anvil, hardhat node; unlocked dev accounts) instead of an in-process one
+  --l1 hardhat|anvil   the chain the devnet starts: an in-process Hardhat chain (default) or an Anvil process
+  --l1-rpc URL         use this chain (Anvil, hardhat node; unlocked dev accounts) instead of one of its own
   --nodes N            operators staked and nodes started (default ${DEVNET_DEFAULTS.nodes}, at least 3)
   --tps N              transactions per second sent round-robin to the nodes (default ${DEVNET_DEFAULTS.tps})
   --duration S         run S seconds, compare every node's log with the stream rebuilt from L1, exit (default: until Ctrl-C)
@@ -27,6 +28,7 @@ const USAGE = `usage: npm start -- [options]
 /** The options, checked before anything starts (no chain, no Hardhat loaded yet). */
 function parseDevnetOptions(): DevnetOptions | undefined {
   const values = parseOptions("npm start", process.argv.slice(2), {
+    l1: { type: "string" },
     "l1-rpc": { type: "string" },
     nodes: { type: "string" },
     tps: { type: "string" },
@@ -42,6 +44,7 @@ function parseDevnetOptions(): DevnetOptions | undefined {
   const unbondingPeriod = numberOption(values["unbonding-period"], "--unbonding-period", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer number of blocks");
   const options: DevnetOptions = {
     ...(values["l1-rpc"] === undefined ? {} : { l1Rpc: values["l1-rpc"] }),
+    l1: (values.l1 ?? DEVNET_DEFAULTS.l1) as DevnetOptions["l1"],
     nodes: numberOption(values.nodes, "--nodes", Number.isSafeInteger, "an integer >= 3") ?? DEVNET_DEFAULTS.nodes,
     tps: numberOption(values.tps, "--tps", (n) => n > 0, "a positive number") ?? DEVNET_DEFAULTS.tps,
     ...(durationS === undefined ? {} : { durationS }),

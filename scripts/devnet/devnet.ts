@@ -1,6 +1,6 @@
 /**
- * The one-command devnet (`npm start`): an L1 chain (in-process with interval mining, or an
- * external one), the deployed contracts, `nodes` staked operators, one node child process
+ * The one-command devnet (`npm start`): an L1 chain (in-process with interval mining, an Anvil
+ * process with `--l1 anvil`, or an external one), the deployed contracts, `nodes` staked operators, one node child process
  * each, a steady stream of transactions, and a status line once a second. With a duration it
  * ends by rebuilding the ordered stream from L1 and comparing it with every node's log.
  */
@@ -24,6 +24,7 @@ import {
 import { nodeRpc } from "../../node/rpc/client.js";
 import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
 import { makeTempDir, removeTempDir, signalGroup } from "../lib/processes.js";
+import { startAnvil, type AnvilChain } from "../lib/anvil.js";
 import { TrafficSender } from "./traffic.js";
 import { DevnetStartError, devnetDeployConfig, validateDevnetOptions, type DevnetOptions } from "./options.js";
 
@@ -44,6 +45,9 @@ export type DevnetResult = {
 type NodeStatus = { state?: "waiting"; nodeId: string; role: string; leader: string | null; nextPosition: number };
 
 const LEADER_TIMEOUT_MS = 60_000;
+
+/** Anvil's interval mining takes whole seconds. */
+const anvilBlockTimeS = (ms: number) => Math.max(1, Math.round(ms / 1_000));
 const COMPARE_RETRY_MS = 15_000;
 
 export class Devnet {
@@ -105,7 +109,13 @@ export class Devnet {
     let comparisons: NodeComparison[] = [];
     try {
       this.out.line(`devnet directory: ${dir}${ownDir && !o.keep ? " (removed on exit; --keep keeps it)" : ""}`);
-      if (o.l1Rpc === undefined) {
+      let anvil: AnvilChain | undefined;
+      if (o.l1Rpc === undefined && o.l1 === "anvil") {
+        // Automining while it deploys and stakes (a block per transaction), a block a second after.
+        anvil = await startAnvil({ accounts: o.nodes + 2 });
+        chain = anvil;
+        this.out.line(`L1: Anvil (pid ${anvil.pid}) at ${anvil.url}, a block every ${anvilBlockTimeS(o.blockIntervalMs)} s once deployed`);
+      } else if (o.l1Rpc === undefined) {
         chain = await startLocalChain(0, { blockIntervalMs: o.blockIntervalMs });
         this.out.line(`L1: in-process Hardhat chain at ${chain.url}, a block every ${o.blockIntervalMs} ms`);
       } else {
@@ -119,6 +129,7 @@ export class Devnet {
       const net = await deployAndStake(chain, dir, stakes, o.nodeSettings ?? {}, { deploy: devnetDeployConfig(o) });
       const { registry } = net.deployment;
       const first = await mineToNextEpoch(chain.connection, registry);
+      if (anvil !== undefined) await anvil.connection.provider.request({ method: "anvil_setIntervalMining", params: [anvilBlockTimeS(o.blockIntervalMs)] });
       this.out.line(
         `deployed: registry ${registry.address}, inbox ${net.deployment.contracts.batchInbox.address}; ${o.nodes} operators staked (${stakes.join(", ")} SEQ), active from epoch ${first} (${o.epochLength} blocks each; unbonding ${net.deployment.config.unbondingPeriod} blocks)`,
       );

@@ -6,9 +6,15 @@
 import type { NodeConfig } from "../../node/sequencer/config.js";
 import { loadDeployConfig, unbondingProblem, type DeployConfig } from "../lib/config.js";
 
+/** The L1 the devnet starts itself: an in-process Hardhat chain, or an Anvil process. */
+export const DEVNET_L1S = ["hardhat", "anvil"] as const;
+export type DevnetL1 = (typeof DEVNET_L1S)[number];
+
 export type DevnetOptions = {
-  /** External chain with unlocked dev accounts (Anvil, hardhat node); default: an in-process chain. */
+  /** External chain with unlocked dev accounts (Anvil, hardhat node); default: a chain of its own (`l1`). */
   readonly l1Rpc?: string;
+  /** The chain the devnet starts when there is no `l1Rpc`. */
+  readonly l1: DevnetL1;
   readonly nodes: number;
   readonly tps: number;
   /** Seconds of traffic, then a clean exit; default: until stop(). */
@@ -20,13 +26,13 @@ export type DevnetOptions = {
   readonly epochLength: number;
   /** L1 blocks stake stays bonded after an unstake; default: config/default.json's, raised to what the epoch length needs. */
   readonly unbondingPeriod?: number;
-  /** In-process chain: a block every this many ms, so epochs advance without traffic. */
+  /** The devnet's own chain: a block every this many ms, so epochs advance without traffic (Anvil: rounded to whole seconds). */
   readonly blockIntervalMs: number;
   /** Settings every node config gets on top of the node's defaults. */
   readonly nodeSettings?: Partial<NodeConfig>;
 };
 
-export const DEVNET_DEFAULTS = { nodes: 4, tps: 20, keep: false, epochLength: 10, blockIntervalMs: 1_000 } as const;
+export const DEVNET_DEFAULTS = { l1: "hardhat", nodes: 4, tps: 20, keep: false, epochLength: 10, blockIntervalMs: 1_000 } as const;
 
 /** A bad option, or the devnet could not be brought up. */
 export class DevnetStartError extends Error {
@@ -58,6 +64,8 @@ export function validateDevnetOptions(o: DevnetOptions): void {
   if (o.unbondingPeriod !== undefined && (!Number.isSafeInteger(o.unbondingPeriod) || o.unbondingPeriod < 1)) {
     throw new DevnetStartError(`--unbonding-period must be a positive integer number of blocks, got ${o.unbondingPeriod}`);
   }
+  if (!(DEVNET_L1S as readonly string[]).includes(o.l1)) throw new DevnetStartError(`--l1 ${JSON.stringify(o.l1)} must be one of ${DEVNET_L1S.join(", ")}`);
+  if (o.l1Rpc !== undefined && o.l1 !== DEVNET_DEFAULTS.l1) throw new DevnetStartError(`--l1 ${o.l1} starts a chain of its own and --l1-rpc uses another: give one of them`);
   if (o.l1Rpc !== undefined && !/^(https?|wss?):\/\/[^\s]+$/.test(o.l1Rpc)) throw new DevnetStartError(`--l1-rpc ${JSON.stringify(o.l1Rpc)} must be an http:// or ws:// URL of a chain with unlocked dev accounts`);
   const problem = unbondingProblem(devnetDeployConfig(o), { epochLength: "--epoch-length", unbondingPeriod: o.unbondingPeriod === undefined ? "the default unbonding period" : "--unbonding-period" });
   if (problem !== undefined) throw new DevnetStartError(problem);

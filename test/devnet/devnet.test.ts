@@ -1,6 +1,7 @@
 /**
  * `npm start` end to end: the devnet script as a child process (this process's Node + tsx), on
- * its own in-process chain with --duration, and on an external chain stopped with SIGINT.
+ * its own chain (in-process Hardhat, and Anvil with --l1 anvil) with --duration, and on an
+ * external chain stopped with SIGINT.
  */
 import { expect } from "chai";
 import { existsSync } from "node:fs";
@@ -43,9 +44,10 @@ function dirOf(output: string): string {
 describe("devnet (npm start)", function () {
   this.timeout(150_000);
 
-  it("runs for --duration on its own chain, commits a rising stream, matches L1, exits 0 and leaves nothing behind", async () => {
-    const run = await runDevnet(["--duration", "20", "--nodes", "3", "--tps", "15"]);
+  for (const l1 of ["hardhat", "anvil"] as const) it(`runs for --duration on its own chain (--l1 ${l1}), commits a rising stream, matches L1, exits 0 and leaves nothing behind`, async () => {
+    const run = await runDevnet(["--duration", "20", "--nodes", "3", "--tps", "15", "--l1", l1]);
     expect(run.code, run.output).to.equal(0);
+    expect(run.output).to.match(l1 === "anvil" ? /^L1: Anvil \(pid (\d+)\) at http:\/\/127\.0\.0\.1:\d+/m : /^L1: in-process Hardhat chain at/m);
     const pids = pidsOf(run.output);
     expect(pids, run.output).to.have.length(3);
     const committed = committedSeries(run.output);
@@ -59,6 +61,8 @@ describe("devnet (npm start)", function () {
     expect(run.output.match(new RegExp(`all ${rebuilt![2]} positions equal the L1 stream`, "g")), run.output).to.have.length(3);
     expect(run.output).to.match(/epoch \d+ \| leader node-\d/);
     for (const pid of pids) expect(isAlive(pid), `node pid ${pid} still running`).to.equal(false);
+    const anvil = /^L1: Anvil \(pid (\d+)\)/m.exec(run.output);
+    if (anvil !== null) expect(isAlive(Number(anvil[1])), "anvil still running").to.equal(false);
     expect(existsSync(dirOf(run.output)), "temp dir removed").to.equal(false);
   });
 

@@ -34,6 +34,8 @@ describe("npm start options and deployment refusals", function () {
     [["--unbonding-period", "-5"], "npm start: option --unbonding-period needs a value"],
     [["--l1-rpc", "localhost:8545"], '--l1-rpc "localhost:8545" must be an http:// or ws:// URL of a chain with unlocked dev accounts'],
     [["--epochs", "3"], "npm start: unknown option --epochs"],
+    [["--l1", "geth"], '--l1 "geth" must be one of hardhat, anvil'],
+    [["--l1", "anvil", "--l1-rpc", "http://127.0.0.1:8545"], "--l1 anvil starts a chain of its own and --l1-rpc uses another: give one of them"],
   ];
   for (const [args, sentence] of refusals) {
     it(`refuses ${args.join(" ")} before starting anything: one sentence, exit 2`, async () => {
