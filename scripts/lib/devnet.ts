@@ -243,20 +243,26 @@ export async function addOperator(
 }
 
 /**
- * Replaces the plain-hex signer key of `net.operators[index]` (what {@link addOperator} writes, for
- * speed) with a keystore under `passphrase` (geth's light scrypt) and a password file next to it,
- * and points the operator's config at both: its node then starts from an encrypted key.
+ * Replaces the plain-hex signer and watchtower keys of `net.operators[index]` (what
+ * {@link addOperator} writes, for speed) with keystores under `passphrase` (geth's light scrypt)
+ * and a password file next to them, and points the operator's config at them: its node then
+ * starts from encrypted keys.
  */
-export async function encryptSignerKey(net: StakedNetwork, index: number, passphrase: string): Promise<OperatorNode> {
+export async function encryptNodeKeys(net: StakedNetwork, index: number, passphrase: string): Promise<OperatorNode> {
   const op = net.operators[index];
   if (op === undefined) throw new DevnetError(`no operator ${index} (the network has ${net.operators.length})`);
-  const key = (await readFile(op.config.signerKeyFile, "utf8")).trim() as Hex;
-  const signerKeyFile = path.join(op.dir, "signer.json");
   const keystorePasswordFile = path.join(op.dir, "keystore-password");
-  await writeKeystoreFile(signerKeyFile, key, passphrase, LIGHT_SCRYPT);
+  // The watchtower's key too: a node whose keys are all keystores warns about none.
+  const encrypt = async (file: string, name: string) => {
+    const keystore = path.join(op.dir, name);
+    await writeKeystoreFile(keystore, (await readFile(file, "utf8")).trim() as Hex, passphrase, LIGHT_SCRYPT);
+    await rm(file);
+    return keystore;
+  };
+  const signerKeyFile = await encrypt(op.config.signerKeyFile, "signer.json");
+  const watchtowerKeyFile = op.config.watchtowerKeyFile === "" ? "" : await encrypt(op.config.watchtowerKeyFile, "watchtower.json");
   await writeFile(keystorePasswordFile, `${passphrase}\n`, { mode: 0o600 });
-  await rm(op.config.signerKeyFile);
-  const config: NodeConfig = { ...op.config, signerKeyFile, keystorePasswordFile };
+  const config: NodeConfig = { ...op.config, signerKeyFile, watchtowerKeyFile, keystorePasswordFile };
   await writeFile(op.configFile, JSON.stringify(config, null, 2));
   const encrypted: OperatorNode = { ...op, config };
   net.operators[index] = encrypted;

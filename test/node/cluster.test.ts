@@ -18,7 +18,7 @@ import {
 import { Transport, generatePeerKey } from "../../node/transport/index.js";
 import {
   deployAndStake,
-  encryptSignerKey,
+  encryptNodeKeys,
   spawnNode,
   startLocalChain,
   stopNode,
@@ -49,7 +49,7 @@ describe("sequencer cluster (3 node processes)", function () {
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["2400", "1500", "1000"]);
     // Node 0 starts (and restarts) from an encrypted keystore, the others from plain-hex keys.
-    await encryptSignerKey(net, 0, "cluster test passphrase");
+    await encryptNodeKeys(net, 0, "cluster test passphrase");
     await enterNextEpoch(chain, net.deployment.registry);
     for (const op of net.operators) procs.push(spawnNode(op));
     await leaderIndex(urls());
