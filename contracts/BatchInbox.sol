@@ -5,6 +5,7 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
 import {BatchData} from "./libraries/BatchData.sol";
+import {StakeQuorum} from "./libraries/StakeQuorum.sol";
 
 /// @title BatchInbox
 /// @notice Accepts the sequencer's batches: hash-chained, gap-free in batch number and in
@@ -98,14 +99,6 @@ contract BatchInbox {
     error EpochBeforePreviousBatch(uint64 epoch, uint64 previousEpoch);
     /// @notice The epoch has no active set: nobody can sign for it.
     error EmptyActiveSet(uint64 epoch);
-    /// @notice The valid signatures' signers hold no more than half of the epoch's active stake.
-    error InsufficientStakeSigned(uint256 signedStake, uint256 activeStake);
-    /// @notice Signature `index` is not a valid 65-byte low-s signature.
-    error MalformedSignature(uint256 index);
-    /// @notice Signature `index` recovers to an address outside the epoch's active set.
-    error SignerNotInActiveSet(uint256 index, address signer);
-    /// @notice Signature `index` comes from a signer that already signed this submission.
-    error DuplicateSigner(uint256 index, address signer);
     /// @notice No batch with this number has been accepted.
     error UnknownBatch(uint64 batchNumber);
     /// @notice No accepted batch covers this position.
@@ -248,31 +241,12 @@ contract BatchInbox {
     /// @dev Reverts unless `signatures` are signatures of `headerHash` by distinct members of the
     /// epoch's active set (`signers`, `stakes`) holding more than half of its frozen stake (a
     /// quorum by stake, as in the nodes' Raft: members at the minimum stake cannot outvote the
-    /// stake). Each signature is recovered once; membership is a scan of the in-memory signer
-    /// list (the set is small), duplicates are caught with a bitmap over active-set indices.
+    /// stake): `StakeQuorum.check` over the EIP-712 digest under the registry's domain.
     function _checkQuorum(bytes32 headerHash, address[] memory signers, uint256[] memory stakes, bytes[] calldata signatures)
         private
         view
     {
-        uint256 n = signers.length;
-        uint256 activeStake;
-        for (uint256 j = 0; j < n; ++j) activeStake += stakes[j];
-        uint256 signedStake;
-
-        bytes32 digest = MessageHashUtils.toTypedDataHash(registry.domainSeparator(), headerHash);
-        uint256[] memory seen = new uint256[]((n + 255) >> 8);
-        for (uint256 i = 0; i < signatures.length; ++i) {
-            address signer = SequencerTypes.trySigner(digest, signatures[i]);
-            if (signer == address(0)) revert MalformedSignature(i);
-            uint256 j = 0;
-            while (j < n && signers[j] != signer) ++j;
-            if (j == n) revert SignerNotInActiveSet(i, signer);
-            uint256 bit = 1 << (j & 255);
-            if (seen[j >> 8] & bit != 0) revert DuplicateSigner(i, signer);
-            seen[j >> 8] |= bit;
-            signedStake += stakes[j];
-        }
-        if (signedStake * 2 <= activeStake) revert InsufficientStakeSigned(signedStake, activeStake);
+        StakeQuorum.check(MessageHashUtils.toTypedDataHash(registry.domainSeparator(), headerHash), signers, stakes, signatures);
     }
 
     /// @notice Number of accepted batches (= number of the last one; 0 if none).

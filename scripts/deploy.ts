@@ -1,6 +1,6 @@
 /**
- * Deploys the token (or uses an existing one), the registry, the batch inbox and the slashing
- * contract to the network Hardhat is pointed at, with parameters from config/<network>.json
+ * Deploys the token (or uses an existing one), the registry, the batch inbox, the slashing
+ * contract and the epoch-key anchor to the network Hardhat is pointed at, with parameters from config/<network>.json
  * (default: config/default.json), and writes deployments/<network>.json.
  *
  *   npx hardhat run scripts/deploy.ts                      # in-process chain (vanishes after)

@@ -5,13 +5,12 @@
  */
 import { cpus } from "node:os";
 import path from "node:path";
-import { signalGroup, spawnChild } from "./lib/processes.js";
+import { signalGroup, spawnChild, startCpuHogs } from "./lib/processes.js";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "..");
-const HOG = "let x = 0; for (;;) x = (x * 1103515245 + 12345) >>> 0;";
 
 const hogCount = Math.max(2, cpus().length);
-const hogs = Array.from({ length: hogCount }, () => spawnChild(process.execPath, ["-e", HOG], { stdio: "ignore" }));
+const hogs = startCpuHogs(hogCount);
 console.log(`test:busy: ${hogCount} CPU-bound processes (pids ${hogs.map((h) => h.pid).join(", ")}) keep every core busy during the suite`);
 
 // `npm test`, so its pretest (system dependencies) runs too.

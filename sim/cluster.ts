@@ -505,6 +505,15 @@ export class Cluster {
     return true;
   }
 
+  /**
+   * `at`'s transport reports its connection to `peer` closed (the peer crashed, or a reset that
+   * leaves the peer running): the driver hands it to the core at its next free point.
+   */
+  connectionLost(at: NodeId, peer: NodeId): boolean {
+    this.trace.add(this.now, "CONN-LOST", at, `connection to ${peer} closed`);
+    return this.call(at, (core) => core.leaderConnectionLost(peer));
+  }
+
   /** Runs `f` against the node's core at the next point its driver loop is free. */
   call(id: NodeId, f: (core: RaftCore) => void): boolean {
     const node = this.node(id);

@@ -70,6 +70,12 @@ export interface RunOptions extends ClusterOptions {
   readonly membership: boolean;
   readonly batchMax: number;
   readonly resubmitProb: number;
+  /**
+   * The driver reports closed connections (RaftCore.leaderConnectionLost): a crash is reported to
+   * every live member after a network delay, and spurious resets (a link closes while both ends
+   * live) are injected as faults of their own.
+   */
+  readonly connectionLoss?: boolean;
 }
 
 export interface FaultCounts {
@@ -85,6 +91,8 @@ export interface FaultCounts {
   /** Membership changes that re-weight the same voters. */
   stakeChanges: number;
   appRecords: number;
+  /** Connection resets reported between two live nodes. */
+  resets: number;
 }
 
 export interface RunResult {
@@ -150,6 +158,8 @@ export function randomRunOptions(seed: number, nodes: number, overrides: Partial
     resubmitProb: r.pick([0, 0.1, 0.3]),
     traceCapacity: 400,
     ...stakeOptions(r, nodes),
+    // Drawn after the stakes, so a seed keeps its earlier corner.
+    connectionLoss: r.chance(0.5),
     ...overrides,
   };
 }
@@ -177,6 +187,7 @@ export function runSeed(opts: RunOptions): RunResult {
     membershipChanges: 0,
     stakeChanges: 0,
     appRecords: 0,
+    resets: 0,
   };
   const electionTicks: number[] = [];
   let leaderLostAt: number | null = null;
@@ -205,6 +216,13 @@ export function runSeed(opts: RunOptions): RunResult {
       if (leaderLostAt === null && cluster.leaders().length === 1) leaderLostAt = cluster.now;
     }
     cluster.crash(id);
+    if (opts.connectionLoss) {
+      for (const other of members()) {
+        // TCP delivers what was sent before the connection closed: the report comes after the longest delay.
+        const after = (cluster.net.longDelayProb > 0 ? cluster.net.longDelayMs : cluster.net.delayMs[1]) + rng.range(1, 3);
+        if (other !== id && cluster.node(other).up) cluster.schedule(after, () => void cluster.connectionLost(other, id));
+      }
+    }
     const downtime = rng.range(5, 400);
     cluster.schedule(downtime, () => {
       if (!faulting || !node.member || node.up) return;
@@ -278,6 +296,17 @@ export function runSeed(opts: RunOptions): RunResult {
         cluster.call(l, (core) => {
           core.proposeApp(new TextEncoder().encode(`batch@${cluster.now.toFixed(0)}`));
         });
+      }
+    } else if (opts.connectionLoss && roll < 0.95) {
+      // A reset while both ends live, most often between the leader and a follower.
+      const ids = members().filter((id) => cluster.node(id).up);
+      const l = leader();
+      if (ids.length >= 2) {
+        const a = l !== undefined && rng.chance(0.7) ? l : rng.pick(ids);
+        const b = rng.pick(ids.filter((x) => x !== a));
+        faults.resets++;
+        cluster.connectionLost(a, b);
+        cluster.connectionLost(b, a);
       }
     }
     cluster.schedule(rng.range(opts.faultEveryMs[0], opts.faultEveryMs[1]), chaos);

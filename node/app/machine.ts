@@ -8,6 +8,7 @@
  * | `txs` entries, `certificate`, `quorumCertificate` | certificates and the tx/position indexes (`CommitmentService`, with `QuorumCertificates`) |
  * | `batchCut`, `batchPosted`, `batchSigned` | the batch state (`BatchService`) |
  * | `epochLeader` | the epoch-leader settlement kept here |
+ * | `dkgMessage`, `dkgPhase` | the epochs' key generation (`EpochKeys`) |
  *
  * The order inside one apply is part of crash safety: batch records reach the store before the
  * `applyCommitted` of the same entries moves the applied index (NodeStore.putBatches says why).
@@ -16,8 +17,9 @@ import type { Entry, NodeId, Snapshot } from "../consensus/index.js";
 import { CodecError, Reader, Writer } from "../codec/index.js";
 import { appRecordsOf, type AppliedRecord } from "../domain/index.js";
 
-/** Version byte of an app snapshot; 1 was the batch state alone (still read). */
-const SNAPSHOT_VERSION = 2;
+/** Version byte of an app snapshot; 1 was the batch state alone, 2 had no epoch keys (both still read). */
+const SNAPSHOT_VERSION = 3;
+const SNAPSHOT_WITHOUT_EPOCH_KEYS = 2;
 const LEGACY_BATCH_SNAPSHOT = 1;
 /** Settled epochs kept (and snapshotted): enough for the epochs a node can still act on. */
 const EPOCH_LEADERS_KEPT = 8;
@@ -37,9 +39,17 @@ export interface CertificatePart {
   installSnapshot(snapshot: Snapshot, certifiedNext?: number): Promise<void>;
 }
 
+/** What the machine needs of the epochs' key generation (`EpochKeys`). */
+export interface EpochKeysPart {
+  apply(records: readonly AppliedRecord[]): Promise<void>;
+  snapshotData(): Uint8Array;
+  installSnapshot(data: Uint8Array): Promise<void>;
+}
+
 export interface AppStateMachineOptions {
   readonly batches: BatchStatePart;
   readonly commitments: CertificatePart;
+  readonly epochKeys: EpochKeysPart;
 }
 
 export class AppStateMachine {
@@ -69,13 +79,15 @@ export class AppStateMachine {
     const records = appRecordsOf(entries);
     await this.opts.batches.apply(entries, records);
     for (const { record } of records) if (record.kind === "epochLeader") this.settle(record.epoch, record.leader);
+    await this.opts.epochKeys.apply(records);
     await this.opts.commitments.apply(entries, records);
   }
 
   /** All of the application state a node installing the snapshot needs beside the store's history. */
   snapshot(): Uint8Array {
     const batches = this.opts.batches.snapshotData();
-    const w = new Writer(batches.length + 16 + this.epochLeaders.size * 64);
+    const epochKeys = this.opts.epochKeys.snapshotData();
+    const w = new Writer(batches.length + epochKeys.length + 24 + this.epochLeaders.size * 64);
     w.u8(SNAPSHOT_VERSION);
     w.bytes(batches, batches.length, "batch state");
     w.varint(this.epochLeaders.size);
@@ -86,6 +98,7 @@ export class AppStateMachine {
     // Positions a leader died before certifying stay uncertified in the snapshot: whoever installs
     // it and leads must still certify them.
     w.varint(this.opts.commitments.nextUncertified, "certified next");
+    w.bytes(epochKeys, epochKeys.length, "epoch keys");
     return w.finish();
   }
 
@@ -98,14 +111,16 @@ export class AppStateMachine {
     } else {
       const r = new Reader(data, "app snapshot");
       const version = r.u8("version");
-      if (version !== SNAPSHOT_VERSION) throw new CodecError(`app snapshot version ${version} is not supported (expected ${SNAPSHOT_VERSION})`);
+      if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_WITHOUT_EPOCH_KEYS) throw new CodecError(`app snapshot version ${version} is not supported (expected ${SNAPSHOT_VERSION})`);
       const batches = r.bytes(1 << 20, "batch state");
       const n = r.count(EPOCH_LEADERS_KEPT, 2, "epoch leader");
       const settled: [number, NodeId][] = [];
       for (let i = 0; i < n; i++) settled.push([r.varint("epoch"), r.string(64, "leader")]);
       const certifiedNext = r.varint("certified next");
+      const epochKeys = version === SNAPSHOT_VERSION ? r.bytes(1 << 24, "epoch keys") : undefined;
       r.end();
       await this.opts.batches.installSnapshot({ meta: snapshot.meta, data: batches });
+      if (epochKeys !== undefined) await this.opts.epochKeys.installSnapshot(epochKeys);
       for (const [epoch, leader] of settled) this.settle(epoch, leader);
       await this.opts.commitments.installSnapshot(snapshot, certifiedNext);
     }

@@ -71,7 +71,14 @@ export const types = {
     { name: "merkleRoot", type: "bytes32" },
     { name: "dataHash", type: "bytes32" },
   ],
+  EpochKey: [
+    { name: "epoch", type: "uint64" },
+    { name: "publicKey", type: "bytes" },
+  ],
 } as const;
+
+/** An epoch's threshold-encryption key as its set signs it for L1 (contracts/EpochKeys.sol). */
+export type EpochKeyStatement = { readonly epoch: bigint; readonly publicKey: Hex };
 
 /** The genesis `prevBatchHash`. */
 export const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
@@ -213,7 +220,27 @@ export function checkSignatureFormat(signature: Hex): void {
   if (s === 0n || s > SECP256K1_HALF_N) throw new MalformedSignatureError(signature, "s must be in [1, n/2] (low-s)");
 }
 
-async function recover(d: SequencerDomain, primaryType: keyof typeof types, message: OrderCommitment | BatchHeader, signature: Hex): Promise<Address> {
+function validateEpochKey(k: EpochKeyStatement): void {
+  checkUint64("epoch", k.epoch);
+  if (typeof k.publicKey !== "string" || !/^0x[0-9a-fA-F]{96}$/.test(k.publicKey)) throw new InvalidTypedDataError("publicKey", k.publicKey, "0x-prefixed 48-byte hex");
+}
+
+/** Signs an epoch key with a member's signing key (only a key its own log's DKG gave). */
+export async function signEpochKey(signer: TypedDataSigner, d: SequencerDomain, k: EpochKeyStatement): Promise<Hex> {
+  validateEpochKey(k);
+  return signer.signTypedData({ domain: d, types, primaryType: "EpochKey", message: k });
+}
+
+/**
+ * Address that signed an epoch key.
+ * @throws InvalidTypedDataError, MalformedSignatureError
+ */
+export async function recoverEpochKeySigner(d: SequencerDomain, k: EpochKeyStatement, signature: Hex): Promise<Address> {
+  validateEpochKey(k);
+  return recover(d, "EpochKey", k, signature);
+}
+
+async function recover(d: SequencerDomain, primaryType: keyof typeof types, message: OrderCommitment | BatchHeader | EpochKeyStatement, signature: Hex): Promise<Address> {
   checkSignatureFormat(signature);
   try {
     return await recoverTypedDataAddress({ domain: d, types, primaryType, message, signature } as Parameters<typeof recoverTypedDataAddress>[0]);

@@ -41,6 +41,7 @@ import { committedIndex, hasQuorum, voteResult } from "./quorum.js";
 import { TxIndex } from "./txindex.js";
 import type {
   BasicStatus,
+  CampaignCause,
   Entry,
   HardState,
   MembershipConfig,
@@ -120,6 +121,10 @@ export class RaftCore {
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private rank = 0;
+  /** The leader's connection was reported lost and this (ranked) node's campaign is due in a few ticks. */
+  private leaderLostPending = false;
+  /** The last pre-vote ignored inside the lease since the leader was last heard (answered if the leader's connection is lost). */
+  private heldPreVote: Msg<"preVote"> | null = null;
   private votes = new Map<NodeId, boolean>();
 
   // Leader state.
@@ -202,8 +207,14 @@ export class RaftCore {
         // short of it: members that heard the same heartbeat count ticks up to one apart, and
         // a candidate whose timer ran out first (the rank-0 fallback, narrow jitter) must not
         // find its peers still in lease and lose its turn to the next rank.
-        const inLease = this.checkQuorum && this.leader !== null && this.electionElapsed < this.electionTicks - 1;
-        if (!transfer && inLease) return;
+        // A leader is always in its own lease: it is alive, and check-quorum deposes it when cut off.
+        const inLease =
+          this.checkQuorum && this.leader !== null && (this.role === "leader" || this.electionElapsed < this.electionTicks - 1);
+        if (!transfer && inLease) {
+          // Kept, not answered: if this node loses the leader's connection too, it answers then.
+          if (m.type === "preVote") this.heldPreVote = m;
+          return;
+        }
       }
       if (m.type === "preVote" || (m.type === "preVoteResp" && m.granted)) {
         // Pre-vote never changes terms: the request carries the term the candidate would use.
@@ -354,6 +365,33 @@ export class RaftCore {
     return snapshot;
   }
 
+  /**
+   * The driver saw its connection to `id` close (a crashed process, a reset): when `id` is the
+   * leader this follower stops waiting for the election timeout. Rank 0 campaigns at once, rank r
+   * after at least r whole ticks, so members with distinct ranks do not split the vote; the lease is dropped, so
+   * this node answers the others' (pre-)votes. Pre-vote keeps a live leader in place: members that
+   * still hear it are in their lease and ignore the request, and its next append (electionElapsed
+   * back to 0) makes this node a follower again at the same term. The vote rule is unchanged.
+   */
+  leaderConnectionLost(id: NodeId): void {
+    if (this.role !== "follower" || this.leader !== id || !this.promotable()) return;
+    // A peer that lost the leader first asked for a pre-vote while this node was still in its lease:
+    // answer it now, so the first campaign wins instead of a second one splitting the vote.
+    const held = this.heldPreVote;
+    this.heldPreVote = null;
+    // rank r > 0 waits r + 1 tick boundaries: at least r whole ticks, whatever the phase of its timer.
+    const wait = this.rank === 0 ? 0 : this.rank + 1;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - wait);
+    if (held !== null) this.step(held);
+    if (this.role !== "follower") return;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign("leaderLost");
+    } else {
+      this.leaderLostPending = true;
+    }
+  }
+
   setElectionRank(rank: number): void {
     if (!Number.isSafeInteger(rank) || rank < 0) throw new InvalidOptionsError(`election rank must be a non-negative integer, got ${rank}`);
     this.rank = rank;
@@ -480,6 +518,8 @@ export class RaftCore {
     this.setLeader(leader);
     this.votes.clear();
     this.electionElapsed = 0;
+    this.leaderLostPending = false;
+    this.heldPreVote = null;
     this.resetElectionTimeout();
   }
 
@@ -491,10 +531,11 @@ export class RaftCore {
     this.events.push({ type: "lostLeadership", term: this.term });
   }
 
-  private campaign(transfer: boolean): void {
+  private campaign(cause: Exclude<CampaignCause, "transfer">): void {
     if (!this.promotable()) return;
-    if (this.preVote && !transfer) this.becomePreCandidate();
-    else this.becomeCandidate(transfer);
+    this.events.push({ type: "campaignStarted", term: this.term, cause });
+    if (this.preVote) this.becomePreCandidate();
+    else this.becomeCandidate(false);
   }
 
   private becomePreCandidate(): void {
@@ -524,6 +565,7 @@ export class RaftCore {
   private startElection(): void {
     this.votes = new Map([[this.id, true]]);
     this.electionElapsed = 0;
+    this.leaderLostPending = false;
     this.resetElectionTimeout();
   }
 
@@ -559,7 +601,7 @@ export class RaftCore {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
-      this.campaign(false);
+      this.campaign(this.leaderLostPending ? "leaderLost" : "timeout");
     }
   }
 
@@ -643,17 +685,24 @@ export class RaftCore {
     switch (m.type) {
       case "append":
         this.electionElapsed = 0;
+        this.leaderLostPending = false;
+        this.heldPreVote = null;
         this.setLeader(m.from);
         this.handleAppend(m);
         return;
       case "snapshot":
         this.electionElapsed = 0;
+        this.leaderLostPending = false;
+        this.heldPreVote = null;
         this.setLeader(m.from);
         this.handleSnapshot(m);
         return;
       case "timeoutNow":
         // Leadership transfer: campaign at once, skipping pre-vote; voters waive the lease.
-        if (this.promotable()) this.becomeCandidate(true);
+        if (this.promotable()) {
+          this.events.push({ type: "campaignStarted", term: this.term, cause: "transfer" });
+          this.becomeCandidate(true);
+        }
         return;
       default:
         return;

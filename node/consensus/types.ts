@@ -148,7 +148,15 @@ export type RaftEvent =
   | { readonly type: "leaderChanged"; readonly leader: NodeId | null; readonly term: number }
   | { readonly type: "commitAdvanced"; readonly commit: number }
   | { readonly type: "configChanged"; readonly config: MembershipConfig; readonly index: number }
-  | { readonly type: "transferAborted"; readonly to: NodeId };
+  | { readonly type: "transferAborted"; readonly to: NodeId }
+  /**
+   * This node began a campaign (pre-vote first unless a transfer): `cause` says what started it,
+   * the election timer running out, the driver reporting the leader's connection lost, or a
+   * leadership transfer (`timeoutNow`). `term` is the term before the campaign.
+   */
+  | { readonly type: "campaignStarted"; readonly term: number; readonly cause: CampaignCause };
+
+export type CampaignCause = "timeout" | "leaderLost" | "transfer";
 
 /**
  * Everything the driver must do, in this order:

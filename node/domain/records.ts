@@ -16,7 +16,14 @@ import { readHeaderFields, readQuorumCertificate, readSignatures, writeHeaderFie
 
 const RECORD_VERSION = 1;
 
-const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6 } as const;
+const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6, dkgMessage: 7, dkgPhase: 8 } as const;
+
+/** The largest public DKG message a record carries (a deal of 512 commitments is about 24.6 KB; a justification of 512 values 16.4 KB). */
+export const MAX_DKG_MESSAGE_BYTES = 32 * 1024;
+
+/** The DKG phases the leader ends through the log, in order (node/threshold/dkg.ts). */
+export const DKG_PHASES = ["complaining", "justifying", "done"] as const;
+export type DkgPhaseRecord = (typeof DKG_PHASES)[number];
 
 /** L1 accepted batch `batchNumber` (header hash `batchHash`) in `l1TxHash`, block `l1Block`. */
 export interface BatchPostedRecord {
@@ -32,7 +39,11 @@ export type AppRecord =
   | { readonly kind: "batchCut"; readonly header: StoredBatchHeader }
   | { readonly kind: "batchPosted"; readonly posted: BatchPostedRecord }
   | { readonly kind: "batchSigned"; readonly batchNumber: number; readonly batchHash: `0x${string}`; readonly signatures: readonly `0x${string}`[] }
-  | { readonly kind: "quorumCertificate"; readonly certificate: StoredQuorumCertificate };
+  | { readonly kind: "quorumCertificate"; readonly certificate: StoredQuorumCertificate }
+  /** A public DKG message (deal, complaint, justification) of `epoch`'s set, signed by its author, member number `member` of the epoch's view. */
+  | { readonly kind: "dkgMessage"; readonly epoch: number; readonly member: number; readonly message: Uint8Array; readonly signature: `0x${string}` }
+  /** The leader ends `epoch`'s DKG phase before `phase`: every node moves its DKG at the same log position. */
+  | { readonly kind: "dkgPhase"; readonly epoch: number; readonly phase: DkgPhaseRecord };
 
 export function encodeAppRecord(record: AppRecord): Uint8Array {
   const w = new Writer(160);
@@ -60,6 +71,20 @@ export function encodeAppRecord(record: AppRecord): Uint8Array {
   if (record.kind === "quorumCertificate") {
     w.varint(RecordKind.quorumCertificate);
     writeQuorumCertificate(w, record.certificate);
+    return w.finish();
+  }
+  if (record.kind === "dkgMessage") {
+    w.varint(RecordKind.dkgMessage);
+    w.varint(record.epoch, "epoch");
+    w.varint(record.member, "member");
+    w.bytes(record.message, MAX_DKG_MESSAGE_BYTES, "DKG message");
+    w.hex(record.signature, 65, "signature");
+    return w.finish();
+  }
+  if (record.kind === "dkgPhase") {
+    w.varint(RecordKind.dkgPhase);
+    w.varint(record.epoch, "epoch");
+    w.varint(DKG_PHASES.indexOf(record.phase), "phase");
     return w.finish();
   }
   if (record.kind === "batchSigned") {
@@ -109,6 +134,21 @@ export function decodeAppRecord(bytes: Uint8Array): AppRecord {
     const certificate = readQuorumCertificate(r);
     r.end();
     return { kind: "quorumCertificate", certificate };
+  }
+  if (kind === RecordKind.dkgMessage) {
+    const epoch = r.varint("epoch");
+    const member = r.varint("member");
+    const message = r.bytes(MAX_DKG_MESSAGE_BYTES, "DKG message").slice();
+    const signature = bytesToHex(r.raw(65, "signature"));
+    r.end();
+    return { kind: "dkgMessage", epoch, member, message, signature };
+  }
+  if (kind === RecordKind.dkgPhase) {
+    const epoch = r.varint("epoch");
+    const phase = DKG_PHASES[r.varint("phase")];
+    if (phase === undefined) throw new CodecError("unknown DKG phase");
+    r.end();
+    return { kind: "dkgPhase", epoch, phase };
   }
   if (kind === RecordKind.batchSigned) {
     const batchNumber = r.varint("batchNumber");

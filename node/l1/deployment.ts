@@ -12,6 +12,8 @@ export interface NodeDeployment {
   readonly sequencerRegistry: Address;
   readonly batchInbox: Address;
   readonly slashing: Address;
+  /** The epoch-key anchor (contracts/EpochKeys.sol); undefined in records written before it existed. */
+  readonly epochKeys: Address | undefined;
   readonly stakeToken: Address;
   readonly genesisBlock: bigint;
   readonly epochLength: bigint;
@@ -53,6 +55,7 @@ export function parseDeploymentRecord(json: unknown, where: string): NodeDeploym
     sequencerRegistry: address("contracts.sequencerRegistry.address"),
     batchInbox: address("contracts.batchInbox.address"),
     slashing: address("contracts.slashing.address"),
+    epochKeys: field(json, "contracts.epochKeys") === undefined ? undefined : address("contracts.epochKeys.address"),
     stakeToken: address("contracts.stakeToken.address"),
     genesisBlock: integer("epochs.genesisBlock"),
     epochLength: integer("epochs.epochLength"),

@@ -56,6 +56,10 @@ export class NodeMetrics {
   /** Leader's view: log entries a peer is behind the leader's last index (label `peer`). */
   readonly replicationLag: Gauge<"peer">;
   readonly fsyncSeconds: Histogram;
+  /** Campaigns this node began, by cause: `timeout` (election timer), `leaderLost` (the leader's connection closed), `transfer`. */
+  readonly campaigns: Counter<"cause">;
+  /** Election ticks withheld because this node's own event loop ran late (a starved loop does not count a peer's silence). */
+  readonly ticksWithheld: Counter;
   /** From a submission reaching the leader to its order commitment being signed. */
   readonly commitLatencySeconds: Histogram;
 
@@ -126,6 +130,9 @@ export class NodeMetrics {
       registers,
     });
     this.fsyncSeconds = new Histogram({ name: "seq_fsync_seconds", help: "Durable write (fsync) latency", buckets: FSYNC_BUCKETS, registers });
+    this.campaigns = new Counter({ name: "seq_raft_campaigns_total", help: "Campaigns this node began, by cause", labelNames: ["cause"], registers });
+    for (const cause of ["timeout", "leaderLost", "transfer"]) this.campaigns.inc({ cause }, 0);
+    this.ticksWithheld = new Counter({ name: "seq_raft_ticks_withheld_total", help: "Election ticks withheld because this node's event loop ran late", registers });
     this.commitLatencySeconds = new Histogram({
       name: "seq_commit_latency_seconds",
       help: "Submission to order commitment latency",

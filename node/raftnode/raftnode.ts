@@ -71,6 +71,9 @@ export class RaftNode implements RaftControl {
   private readonly metrics: NodeMetrics | undefined;
   private readonly tickMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** When the tick timer last fired, and the loop's un-stalled time not yet turned into a tick (ms). */
+  private lastFire = 0;
+  private credit = 0;
   private running = false;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
@@ -89,7 +92,8 @@ export class RaftNode implements RaftControl {
    */
   start(hooks: RaftNodeHooks): void {
     this.hooks = hooks;
-    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.lastFire = performance.now();
+    this.timer = setInterval(() => this.onTimer(), this.tickMs);
     this.kick();
   }
 
@@ -103,6 +107,39 @@ export class RaftNode implements RaftControl {
   tick(): void {
     if (this.stopped) return;
     this.core.tick();
+    this.kick();
+  }
+
+  /**
+   * The tick timer fired. A leader ticks at once: its heartbeats keep the others in place. Any
+   * other role judges the leader's silence against its own event loop: the tick is counted only
+   * for the part of the interval this loop was not itself running late (a loop starved by a busy
+   * machine assumes the leader was starved too, so a loop a whole tick late counts nothing), and
+   * after the I/O that queued up meanwhile has been read (a starved loop runs timers before it
+   * polls the heartbeats waiting on its sockets; setImmediate runs after the poll phase).
+   */
+  private onTimer(): void {
+    const now = performance.now();
+    const late = Math.max(0, now - this.lastFire - this.tickMs);
+    this.lastFire = now;
+    if (this.core.basicStatus().role === "leader") {
+      this.credit = 0;
+      this.tick();
+      return;
+    }
+    this.credit += Math.max(0, this.tickMs - late);
+    if (this.credit < this.tickMs) {
+      this.metrics?.ticksWithheld.inc();
+      return;
+    }
+    this.credit -= this.tickMs;
+    setImmediate(() => this.tick());
+  }
+
+  /** The transport lost its last connection to `id`: if that is the leader, campaign now (see RaftCore.leaderConnectionLost). */
+  peerDisconnected(id: NodeId): void {
+    if (this.stopped) return;
+    this.core.leaderConnectionLost(id);
     this.kick();
   }
 

@@ -3,6 +3,7 @@
  * disk, then makes the one door into the Raft core first and everything that reaches it after;
  * nothing refers to a part built later. `SequencerNode` connects their events and runs them.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, createWalletClient, defineChain, http, isAddressEqual, type PublicClient } from "viem";
@@ -22,6 +23,8 @@ import { L1Follower } from "../l1/follower.js";
 import { CommitmentService } from "../app/commitments.js";
 import { QuorumCertificates } from "../app/quorum-certificates.js";
 import { AppStateMachine } from "../app/machine.js";
+import { EpochKeys, type DkgFaults } from "../app/epoch-keys.js";
+import { EpochKeyAnchor } from "../app/epoch-key-anchor.js";
 import { BatchService, type BatchPoster } from "../batching/index.js";
 import { Watchtower } from "../watchtower/watchtower.js";
 import { storeEvidence } from "../watchtower/evidence.js";
@@ -56,6 +59,8 @@ export type SequencerNodeStartOptions = {
   readonly faults?: FaultInjector;
   readonly wrapRaftLog?: (store: RaftLogStore) => RaftLogStore;
   readonly wrapBatchPoster?: (honest: BatchPoster) => BatchPoster;
+  /** A cheating DKG member (test/fixtures/cheating-dealer.ts). */
+  readonly dkgFaults?: DkgFaults;
 };
 
 /** Everything a running node is made of. */
@@ -73,6 +78,8 @@ export interface NodeParts {
   readonly quorum: QuorumCertificates;
   readonly batches: BatchService;
   readonly machine: AppStateMachine;
+  readonly epochKeys: EpochKeys;
+  readonly epochKeyAnchor: EpochKeyAnchor;
   readonly watchtower: Watchtower | undefined;
   readonly decodePool: DecodePool | undefined;
   readonly submissions: SubmissionService;
@@ -304,7 +311,34 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     const p = batches.status().lastPosted;
     return p === null ? 0 : p.lastPosition + 1;
   };
-  const machine = new AppStateMachine({ batches, commitments });
+  const epochKeys = new EpochKeys({
+    chainId: deployment.chainId,
+    registry: deployment.sequencerRegistry,
+    selfId: self.nodeId,
+    signer,
+    dir: path.join(config.dataDir, "threshold"),
+    logger: componentLogger(logger, "epoch-keys"),
+    epochView,
+    request: (to, kind, payload, timeoutMs) => request(to, kind, payload, timeoutMs),
+    proposeApp: (data) => raft.proposeApp(data),
+    isLeader: acting,
+    leader: () => (retirement.retired ? null : raft.basicStatus().leader),
+    random: (n) => new Uint8Array(randomBytes(n)),
+    ...(options.dkgFaults === undefined ? {} : { faults: options.dkgFaults }),
+  });
+  const machine = new AppStateMachine({ batches, commitments, epochKeys });
+  const epochKeyAnchor = new EpochKeyAnchor({
+    keys: epochKeys,
+    signer,
+    domain: sequencerDomain,
+    selfId: self.nodeId,
+    contract: deployment.epochKeys,
+    publicClient: client,
+    wallet: l1Wallet,
+    logger: componentLogger(logger, "epoch-keys"),
+    request: (to, payload, timeoutMs) => request(to, "epochKeySignature", payload, timeoutMs),
+    isLeader: acting,
+  });
 
   // Slash proofs go from their own account: sharing the batcher's, each would take nonces the
   // other counts on (and a slash proof would queue behind a batch stuck under the fee cap).
@@ -370,7 +404,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   );
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
   const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
-  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members });
+  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members, epochKeys, epochKeyAnchor });
   await waiting.close();
   const rpc = await createRpcServer({
     host: config.rpcHost,
@@ -396,7 +430,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, epochKeys, epochKeyAnchor, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
     genesis: genesis.voters,
     recovered: !fresh,

@@ -138,7 +138,10 @@ export const DEFAULTS = {
   intakeWorkers: 1,
   submitTimeoutMs: 10_000,
   tickMs: 50,
-  electionTicks: 7,
+  // Generous (500 ms base): a crashed leader is noticed by its closed connections at once
+  // (RaftCore.leaderConnectionLost); the timer only covers silent failures (a paused or partitioned
+  // leader), where a short one would mostly buy spurious elections on a busy machine.
+  electionTicks: 10,
   electionJitterTicks: 2,
   heartbeatTicks: 1,
   maxTxsPerEntry: 4096,

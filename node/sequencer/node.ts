@@ -3,7 +3,7 @@
  * order; this class hands the Raft core its Ready hooks once everything they reach exists,
  * routes events between the parts, and starts and stops them.
  */
-import type { Entry, NodeId, RaftEvent } from "../consensus/index.js";
+import { LeadershipTransferError, NotLeaderError, type Entry, type NodeId, type RaftEvent } from "../consensus/index.js";
 import { componentLogger, type Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import { COMMITMENTS_TOPIC } from "./api.js";
@@ -64,17 +64,22 @@ export class SequencerNode {
 
   /** Connects the parts' events and starts every loop. */
   private run(lastHeard: Map<NodeId, number>): void {
-    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, batches, quorum, watchtower, gauges, activity } = this.parts;
+    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, batches, quorum, watchtower, gauges, activity, epochKeys, epochKeyAnchor } = this.parts;
     follower.onEpoch(() => void this.onNewEpoch());
     transport.onMessage((msg) => {
       lastHeard.set(msg.from, Date.now());
       metrics.transportReceived.inc({ type: msg.type });
       raft.step(msg);
     });
+    transport.onPeerDisconnected((id) => raft.peerDisconnected(id));
     transport.onRequest("submit", (payload) => submissions.handleForwarded(payload));
     transport.onRequest("batchSignature", (payload) => batches.handleSignatureRequest(payload));
     transport.onRequest("certificateSignature", (payload) => quorum.handleSignatureRequest(payload));
     transport.onRequest("history", (payload) => history.serve(payload));
+    transport.onRequest("dkgShares", (payload, from) => epochKeys.handleShares(payload, from.nodeId));
+    transport.onRequest("dkgMessage", (payload) => epochKeys.handleMessage(payload));
+    transport.onRequest("epochKeySignature", (payload) => epochKeyAnchor.handleSignatureRequest(payload));
+    this.followEpochKeys(Number(follower.epoch));
     history.kick();
     raft.start({
       send: (msg) => {
@@ -106,6 +111,12 @@ export class SequencerNode {
       if (!this.stopping) quorum.step().catch((error: Error) => this.logger.warn({ err: error.message }, "quorum certificate step failed"));
     });
     this.every(Math.max(50, Math.min(250, config.tickMs * 2)), () => this.epochTick());
+    this.every(250, () => {
+      if (!this.stopping) epochKeys.tick().catch((error: Error) => this.logger.warn({ err: error.message }, "epoch key step failed"));
+    });
+    this.every(1_000, () => {
+      if (!this.stopping) epochKeyAnchor.step().catch((error: Error) => this.logger.warn({ err: error.message }, "epoch key anchor step failed"));
+    });
   }
 
   private every(ms: number, fn: () => void): void {
@@ -119,11 +130,17 @@ export class SequencerNode {
     const { members, epochs, follower, transport, raft, self } = this.parts;
     members.remember(); // before the plans: status() looks new members up by id
     epochs.setPlans(follower.recent().map(planOf));
+    this.followEpochKeys(Number(follower.epoch));
     try {
       await members.refreshPeers(transport, raft.status().config, self.nodeId);
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, "could not update peers for the new epoch");
     }
+  }
+
+  /** Starts following `epoch`'s key generation (its members deal from the next tick on). */
+  private followEpochKeys(epoch: number): void {
+    this.parts.epochKeys.ensure(epoch).catch((error: Error) => this.logger.warn({ epoch, err: error.message }, "could not start the epoch's key generation"));
   }
 
   private epochTick(): void {
@@ -136,26 +153,47 @@ export class SequencerNode {
     }
   }
 
-  /** Transfers leadership to the most up-to-date voter (this node cannot lead yet). */
-  private handOffLeadership(): void {
+  /** Transfers leadership to the most up-to-date voter; false if there is none or the core refused. */
+  private handOffLeadership(why: string): boolean {
     const { raft, self } = this.parts;
     const s = raft.status();
     const best = Object.entries(s.progress ?? {})
       .filter(([id]) => id !== self.nodeId && s.config.voters.includes(id))
       .sort(([, a], [, b]) => b.match - a.match)[0];
-    if (best === undefined) return;
-    this.logger.info({ to: best[0] }, "won an election while still backfilling history: handing leadership over");
-    raft.transferLeadership(best[0]);
+    if (best === undefined) return false;
+    this.logger.info({ to: best[0] }, why);
+    try {
+      raft.transferLeadership(best[0]);
+      return true;
+    } catch (error) {
+      if (error instanceof LeadershipTransferError || error instanceof NotLeaderError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A leader that stops gracefully hands leadership over first and waits (up to two election
+   * timeouts) until it has left: what it holds is then completed through the new leader instead
+   * of failing, and the cluster does not wait out an election timeout.
+   */
+  private async leaveLeadership(): Promise<void> {
+    const { raft, config } = this.parts;
+    if (raft.basicStatus().role !== "leader") return;
+    if (!this.handOffLeadership("stopping: handing leadership over first")) return;
+    const until = Date.now() + 2 * config.electionTicks * config.tickMs;
+    while (raft.basicStatus().role === "leader" && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, config.tickMs));
   }
 
   private onEvents(events: readonly RaftEvent[]): void {
     const { history, epochs, submissions, raft, metrics } = this.parts;
     for (const e of events) {
-      if (e.type === "becameLeader" && !history.complete) this.handOffLeadership();
+      if (e.type === "becameLeader" && !history.complete) this.handOffLeadership("won an election while still backfilling history: handing leadership over");
       if (e.type === "becameLeader" || e.type === "lostLeadership") epochs.onLeadership(e.type === "becameLeader");
-      if (e.type === "leaderChanged") {
-        epochs.onLeaderChanged(e.leader);
-        submissions.leaderChanged();
+      if (e.type === "leaderChanged") epochs.onLeaderChanged(e.leader);
+      if (e.type === "leaderChanged" || e.type === "transferAborted") submissions.leaderChanged();
+      if (e.type === "campaignStarted") {
+        metrics.campaigns.inc({ cause: e.cause });
+        this.logger.info({ event: e.type, term: e.term, cause: e.cause }, "leadership");
       }
       if (e.type === "becameLeader" || e.type === "lostLeadership" || e.type === "leaderChanged") {
         this.logger.info({ event: e.type, term: e.term, ...("leader" in e ? { leader: e.leader } : {}) }, "leadership");
@@ -181,7 +219,8 @@ export class SequencerNode {
       for (const timer of this.timers) clearInterval(timer);
       follower.stop();
       history.stop();
-      submissions.close();
+      await this.leaveLeadership();
+      await submissions.drain(Math.min(this.parts.config.submitTimeoutMs, 3_000));
       await batches.stop();
       await watchtower?.stop();
       await rpc.close({ timeoutMs: 2_000 });

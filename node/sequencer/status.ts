@@ -2,6 +2,8 @@
 import type { Address } from "viem";
 import type { NodeId, RaftStatus } from "../consensus/index.js";
 import type { CommitmentService } from "../app/commitments.js";
+import type { EpochKeyStatus, EpochKeys } from "../app/epoch-keys.js";
+import type { EpochKeyAnchor } from "../app/epoch-key-anchor.js";
 import type { BatchService, BatchStatus } from "../batching/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import type { L1Follower } from "../l1/follower.js";
@@ -43,6 +45,15 @@ export interface NodeStatus {
   readonly registry: Address;
   /** The Raft membership in force (may lag the epoch's set while a change is under way). */
   readonly config: RaftStatus["config"];
+  /**
+   * Encrypted transactions: the DKG of the epochs kept, latest first. `available` is whether the
+   * latest epoch has a key (a failed DKG leaves the epoch without encryption; plaintext works regardless).
+   */
+  readonly encryption: {
+    readonly available: boolean;
+    /** `anchored`: whether L1's EpochKeys holds the epoch's key (null without that contract in the deployment). */
+    readonly epochs: readonly (EpochKeyStatus & { readonly anchored: boolean | null })[];
+  };
   /** The latest epoch's active set. */
   readonly members: readonly {
     nodeId: NodeId;
@@ -66,6 +77,8 @@ export interface StatusSources {
   readonly retirement: Retirement;
   readonly deployment: NodeDeployment;
   readonly members: MemberDirectory;
+  readonly epochKeys: EpochKeys;
+  readonly epochKeyAnchor: EpochKeyAnchor;
 }
 
 export function nodeStatus(p: StatusSources): NodeStatus {
@@ -99,12 +112,18 @@ export function nodeStatus(p: StatusSources): NodeStatus {
     l1ChainId: p.deployment.chainId,
     registry: p.deployment.sequencerRegistry,
     config: s.config,
+    encryption: encryptionStatus(p.epochKeys, p.epochKeyAnchor, Number(p.follower.epoch)),
     members: (p.epochs.latest?.voters ?? []).flatMap((id) => {
       const m = p.members.get(id);
       if (m === undefined) return [];
       return [{ nodeId: id, operator: m.operator, peerId: m.peerId, stake: m.stake.toString(), voter: s.config.voters.includes(id), ...(health?.[id] ? { replication: health[id] } : {}) }];
     }),
   };
+}
+
+function encryptionStatus(epochKeys: EpochKeys, anchor: EpochKeyAnchor, epoch: number): NodeStatus["encryption"] {
+  const epochs = epochKeys.status().map((e) => ({ ...e, anchored: anchor.isAnchored(e.epoch) }));
+  return { available: epochs.some((e) => e.epoch === epoch && e.state === "ready"), epochs };
 }
 
 function watchtowerStatus(s: WatchtowerStats) {

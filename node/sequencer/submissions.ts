@@ -45,12 +45,22 @@ interface Waiter {
   resolve(c: OrderCommitmentProofJson): void;
   reject(e: Error): void;
   readonly started: number;
+  /** Date.now() by which the client must be answered. */
+  readonly deadline: number;
+  readonly raw: Uint8Array;
 }
+
+/** How long a forward waits for this node's view of the leader to change before asking again. */
+const RETRY_MS = 50;
 
 export class SubmissionService {
   private readonly waiters = new Map<string, Waiter>();
   /** Forwards in flight, so a leader change can cut them short. */
   private readonly forwards = new Set<AbortController>();
+  /** Woken at every leadership event (leader changed, transfer aborted). */
+  private readonly leaderWatchers = new Set<() => void>();
+  /** Submissions being completed elsewhere after this leader failed them (transfer, step-down). */
+  private readonly relocating = new Set<Promise<void>>();
   private closed = false;
 
   constructor(private readonly opts: SubmissionOptions) {
@@ -80,7 +90,7 @@ export class SubmissionService {
       return this.proposeAndWait(hash, bytes);
     }
     const known = await this.existing(hash);
-    return known ?? this.forwardToLeader(bytes);
+    return known ?? this.forwardToLeader(hash, bytes, Date.now() + this.opts.timeoutMs);
   }
 
   /** Throws the retryable refusal when a budget ran out; its reason names the budget. */
@@ -125,19 +135,19 @@ export class SubmissionService {
     return undefined;
   }
 
-  private proposeAndWait(hash: string, raw: Uint8Array): Promise<OrderCommitmentProofJson> {
+  private proposeAndWait(hash: string, raw: Uint8Array, deadline = Date.now() + this.opts.timeoutMs): Promise<OrderCommitmentProofJson> {
     let resolve!: (c: OrderCommitmentProofJson) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<OrderCommitmentProofJson>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const waiter: Waiter = { promise, resolve, reject, started: performance.now() };
+    const waiter: Waiter = { promise, resolve, reject, started: performance.now(), deadline, raw };
     this.waiters.set(hash, waiter);
     const timer = setTimeout(() => {
       if (this.waiters.get(hash) === waiter) this.waiters.delete(hash);
       reject(new SubmissionError("timeout", `no commitment for ${hash} within ${this.opts.timeoutMs} ms; it may still commit: query seq_getOrderCommitment`));
-    }, this.opts.timeoutMs);
+    }, Math.max(1, deadline - Date.now()));
     promise.then(
       () => clearTimeout(timer),
       () => clearTimeout(timer),
@@ -148,42 +158,82 @@ export class SubmissionService {
   }
 
   /**
-   * Forwards to the leader; when the leader changes meanwhile (it was cut off or paused), the
-   * forward is dropped and sent to the new leader within the same deadline instead of waiting
-   * out the old one. Sending twice is safe: the leader answers a known transaction with its
-   * existing commitment.
+   * This leader failed a submission it held (a transfer in progress, a step-down): the entry may
+   * still commit under the next leader, or never reached the log. Either way the same bytes go to
+   * whoever leads next, within the client's deadline: proposing or forwarding a known hash attaches
+   * to its existing entry (the core's idempotency index), so nothing takes a second position.
    */
-  private async forwardToLeader(raw: Uint8Array): Promise<OrderCommitmentProofJson> {
-    const deadline = Date.now() + this.opts.timeoutMs;
+  private relocate(hash: string, waiter: Waiter, waitForChange: boolean): void {
+    const done = (async () => {
+      if (waitForChange) await this.nextLeaderEvent(waiter.deadline);
+      return this.forwardToLeader(hash, waiter.raw, waiter.deadline);
+    })().then(
+      (commitment) => waiter.resolve(commitment),
+      (error: Error) => waiter.reject(error),
+    );
+    this.relocating.add(done);
+    void done.finally(() => this.relocating.delete(done));
+  }
+
+  /** Resolves at the next leadership event, or at `deadline`. */
+  private nextLeaderEvent(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.leaderWatchers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      this.leaderWatchers.add(wake);
+    });
+  }
+
+  /**
+   * Sends the submission to the leader and relays its answer, following leader changes until
+   * `deadline`: a forward cut short by a leader change goes to the new leader, a member that
+   * answers it is not (or no longer) the leader is asked again once this node's view moved on, and
+   * while no leader is known the forward waits for one. When this node becomes the leader itself
+   * it proposes. Sending twice is safe: the leader answers a known transaction with its existing
+   * commitment. Only a deadline reached with the outcome unknown is an error (retryable).
+   */
+  private async forwardToLeader(hash: string, raw: Uint8Array, deadline: number): Promise<OrderCommitmentProofJson> {
     const payload = encodeSubmitRequest({ rawTx: raw });
-    let response;
+    let last = "no leader was known";
     for (;;) {
+      if (Date.now() >= deadline) {
+        throw new SubmissionError("timeout", `no commitment for ${hash} before the deadline (${last}); it may still commit: resubmit or query seq_getOrderCommitment`);
+      }
+      if (this.opts.isLeader()) return this.waiters.get(hash)?.promise ?? this.proposeAndWait(hash, raw, deadline);
       const leader = this.opts.leader();
-      if (leader === null) throw noLeader("no leader is known right now (election in progress)");
+      if (leader === null) {
+        await this.nextLeaderEvent(deadline);
+        continue;
+      }
       const abort = new AbortController();
       this.forwards.add(abort);
+      let response;
       try {
         response = decodeSubmitResponse(await this.opts.forward(leader, payload, Math.max(1, deadline - Date.now()), abort.signal));
-        break;
       } catch (cause) {
-        const next = this.opts.leader();
-        if (abort.signal.aborted && next !== null && next !== leader && Date.now() < deadline) continue;
-        // A forward cut short or timed out may have reached the leader: its outcome is unknown.
-        if (abort.signal.aborted || cause instanceof RpcTimeoutError) {
-          throw new SubmissionError("timeout", `forwarding to the leader ${leader} did not complete (${(cause as Error).message}); it may still commit: resubmit or query seq_getOrderCommitment`);
-        }
-        throw new SubmissionError("no-leader", `forwarding to the leader ${leader} failed: ${(cause as Error).message}`);
+        last = `forwarding to the leader ${leader} did not complete: ${(cause as Error).message}`;
+        // Cut short by a leader change: resend at once. Otherwise (a closed connection, the leader
+        // gone) wait for this node's view to move on, briefly, and ask again.
+        if (!abort.signal.aborted && !(cause instanceof RpcTimeoutError)) await this.nextLeaderEvent(Math.min(deadline, Date.now() + RETRY_MS));
+        continue;
       } finally {
         this.forwards.delete(abort);
       }
+      if (response.ok) return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
+      if (response.failure !== "no-leader" && response.failure !== "shutting-down") throw new SubmissionError(response.failure, response.message, response.reason);
+      last = `${leader} answered: ${response.message}`;
+      await this.nextLeaderEvent(Math.min(deadline, Date.now() + RETRY_MS));
     }
-    if (!response.ok) throw new SubmissionError(response.failure, response.message, response.reason);
-    return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
   }
 
-  /** The leader changed: forwards in flight to the previous one are re-sent (or fail fast). */
+  /** The leader changed (or a transfer was aborted): forwards in flight to the previous one are re-sent, held submissions move on. */
   leaderChanged(): void {
     for (const abort of this.forwards) abort.abort(new Error("the leader changed"));
+    for (const wake of [...this.leaderWatchers]) wake();
   }
 
   /** Delivers the core's per-proposal outcomes (called after the group was certified). */
@@ -193,7 +243,8 @@ export class SubmissionService {
       if (waiter === undefined) continue;
       this.waiters.delete(o.txHash);
       if (o.status === "failed") {
-        waiter.reject(noLeader(`not committed by this leader (${o.reason}); retry: a resubmission never gets a second position`));
+        // During a transfer the next leader is not known yet: wait for the change.
+        this.relocate(o.txHash, waiter, o.reason === "transferring");
         continue;
       }
       this.opts.metrics?.commitLatencySeconds.observe((performance.now() - waiter.started) / 1000);
@@ -209,6 +260,19 @@ export class SubmissionService {
         (error: Error) => waiter.reject(error),
       );
     }
+  }
+
+  /**
+   * Graceful stop: no new submissions; those already held get up to `timeoutMs` to be answered
+   * (after a leadership hand-off they are completed through the new leader), then the rest fail.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    const deadline = Date.now() + timeoutMs;
+    while ((this.waiters.size > 0 || this.relocating.size > 0 || this.forwards.size > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    this.close();
   }
 
   /** Fails every waiting submission (shutdown): clients retry elsewhere. */

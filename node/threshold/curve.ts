@@ -39,6 +39,24 @@ export const IDENTITY_DST = "STAKED-SEQUENCER-TIBE-V01-CS01-with-BLS12381G2_XMD:
 /** Source of randomness: `length` uniformly random bytes. The pure layer never draws its own. */
 export type RandomBytes = (length: number) => Uint8Array;
 
+/**
+ * Randomness expanded from a seed, SHA-256(seed ‖ u32be counter) block by block: the same seed
+ * gives the same stream. With a secret 32-byte seed it is a PRG (SHA-256 as a PRF), which is how a
+ * member re-derives its DKG polynomial after a restart from the seed it stored before dealing.
+ */
+export function randomFromSeed(seed: Uint8Array): RandomBytes {
+  let counter = 0;
+  return (length: number) => {
+    const out = new Uint8Array(length);
+    for (let at = 0; at < length; at += 32) {
+      const block = sha256Of(seed, Uint8Array.of(counter >>> 24, (counter >>> 16) & 0xff, (counter >>> 8) & 0xff, counter & 0xff));
+      counter++;
+      out.set(block.subarray(0, Math.min(32, length - at)), at);
+    }
+    return out;
+  };
+}
+
 /** The last few identities hashed: a slot's identity is hashed by every release, check and combine of that slot. */
 const identityCache = new Map<string, G2Point>();
 const IDENTITY_CACHE_SIZE = 16;

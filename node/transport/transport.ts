@@ -244,6 +244,7 @@ export class Transport {
   private nodeIds: ReadonlyMap<string, NodeId>;
   private readonly channels = new Map<string, PeerChannel>();
   private readonly messageHandlers: MessageHandler[] = [];
+  private readonly disconnectHandlers: Array<(nodeId: NodeId) => void> = [];
   private readonly requestHandlers = new Map<RpcKind, RequestHandler>();
   private readonly inboundRequests = new Map<string, number>();
   private readonly outboundRequests = new Map<string, { active: number; waiting: Array<() => void> }>();
@@ -304,6 +305,12 @@ export class Transport {
       maxInboundStreams: this.opts.rpcConcurrencyPerPeer + 32,
       maxOutboundStreams: this.opts.rpcConcurrencyPerPeer + 32,
     });
+    // Every connection to a peer closed (its process died, a reset): Raft can act on it at once.
+    this.libp2p.addEventListener("peer:disconnect", (evt) => {
+      const nodeId = this.nodeIds.get(evt.detail.toString());
+      if (nodeId === undefined || this.stopped) return;
+      for (const handler of this.disconnectHandlers) handler(nodeId);
+    });
     await this.libp2p.start();
   }
 
@@ -352,6 +359,11 @@ export class Transport {
   }
 
   // ------------------------------------------------------------ Raft messages
+
+  /** Calls `handler` with the node id of a known peer once its last connection closed. */
+  onPeerDisconnected(handler: (nodeId: NodeId) => void): void {
+    this.disconnectHandlers.push(handler);
+  }
 
   onMessage(handler: MessageHandler): void {
     this.messageHandlers.push(handler);

@@ -12,7 +12,7 @@ export type TrafficOptions = {
   /** Transactions per second. */
   readonly tps: number;
   readonly chainId: number;
-  /** Sender accounts (nonces increase per sender). */
+  /** Sender accounts (nonces increase per sender); default: one per 25 tx/s, at least 4. */
   readonly senders?: number;
   /** Requests in flight at most; beyond it the rate is not made up later. */
   readonly maxInFlight?: number;
@@ -46,7 +46,10 @@ export class TrafficSender {
     if (opts.urls.length === 0) throw new RangeError("traffic needs at least one node URL");
     if (!(opts.tps > 0)) throw new RangeError(`tps must be positive, got ${opts.tps}`);
     // A per-run seed: senders differ between runs, so no transaction is ever a resubmission.
-    this.signer = new LoadSigner({ chainId: opts.chainId, senders: opts.senders ?? 4, txBytes: 150, seed: Date.now() % 0x7fffffff });
+    // Enough senders by default that each sends at most 25 tx/s, half of a node's default
+    // per-sender budget (senderTxsPerSecond): otherwise admission refuses the traffic itself.
+    const senders = opts.senders ?? Math.max(4, Math.ceil(opts.tps / 25));
+    this.signer = new LoadSigner({ chainId: opts.chainId, senders, txBytes: 150, seed: Date.now() % 0x7fffffff });
     this.maxInFlight = opts.maxInFlight ?? 256;
   }
 

@@ -37,6 +37,7 @@ export type Deployment = {
     readonly sequencerRegistry: DeployedContract;
     readonly batchInbox: DeployedContract;
     readonly slashing: DeployedContract;
+    readonly epochKeys: DeployedContract;
   };
   readonly registry: Registry;
   /** Typed as TestToken; only `mint` requires that it really is one. */
@@ -114,6 +115,7 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
     throw new DeploymentError(`BatchInbox reads back maxEpochLag ${maxEpochLag}, configured ${config.maxBatchEpochLag}`);
   }
   const { contract: _s, ...slashing } = await deploy("Slashing", [registry.address]);
+  const { contract: _k, ...epochKeys } = await deploy("EpochKeys", [registry.address]);
 
   // setSlasher is owner-only: the deployer owns the registry until it is handed over below.
   await send(publicClient, "setSlasher", () => registry.write.setSlasher([slashing.address]));
@@ -127,7 +129,7 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
     owner,
     config,
     genesisBlock,
-    contracts: { stakeToken: tokenFacts, sequencerRegistry: registryFacts, batchInbox, slashing },
+    contracts: { stakeToken: tokenFacts, sequencerRegistry: registryFacts, batchInbox, slashing, epochKeys },
     registry,
     token,
   };

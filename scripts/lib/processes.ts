@@ -66,6 +66,16 @@ export function spawnChild(command: string, args: readonly string[], options: Sp
   return child;
 }
 
+const HOG = "let x = 0; for (;;) x = (x * 1103515245 + 12345) >>> 0;";
+
+/**
+ * Starts `count` CPU-bound processes (each keeps one core busy, as other tenants of a shared host
+ * do); they go with this process however it ends. Stop them with {@link signalGroup}.
+ */
+export function startCpuHogs(count: number): ChildProcess[] {
+  return Array.from({ length: count }, () => spawnChild(process.execPath, ["-e", HOG], { stdio: "ignore" }));
+}
+
 /** Sends `signal` to the child's process group; false when it is already gone. */
 export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;

@@ -28,6 +28,7 @@ export type DeploymentRecord = {
     sequencerRegistry: ContractRecord;
     batchInbox: ContractRecord;
     slashing: ContractRecord;
+    epochKeys: ContractRecord;
   };
   epochs: { genesisBlock: string; epochLength: string };
   parameters: {
@@ -67,6 +68,7 @@ export function toRecord(network: string, deployment: Deployment): DeploymentRec
       sequencerRegistry: contract(c.sequencerRegistry),
       batchInbox: contract(c.batchInbox),
       slashing: contract(c.slashing),
+      epochKeys: contract(c.epochKeys),
     },
     epochs: { genesisBlock: deployment.genesisBlock.toString(), epochLength: deployment.config.epochLength.toString() },
     parameters: {

@@ -49,6 +49,16 @@ describe("sequencer app records and history chunks", () => {
     twice.end();
   });
 
+  it("round-trips the DKG records and refuses an unknown phase", () => {
+    const message = { kind: "dkgMessage" as const, epoch: 4, member: 2, message: Uint8Array.of(3, 1, 4, 1, 5), signature: certificate.signature };
+    expect(decodeAppRecord(encodeAppRecord(message))).to.deep.equal(message);
+    for (const phase of ["complaining", "justifying", "done"] as const) {
+      expect(decodeAppRecord(encodeAppRecord({ kind: "dkgPhase", epoch: 4, phase }))).to.deep.equal({ kind: "dkgPhase", epoch: 4, phase });
+    }
+    const bytes = encodeAppRecord({ kind: "dkgPhase", epoch: 4, phase: "done" });
+    expect(() => decodeAppRecord(Uint8Array.of(...bytes.subarray(0, -1), 3))).to.throw(CodecError, "unknown DKG phase");
+  });
+
   it("rejects truncated, unknown-version and unknown-kind records with CodecError", () => {
     const bytes = encodeAppRecord({ kind: "certificate", certificate });
     expect(() => decodeAppRecord(bytes.subarray(0, bytes.length - 1))).to.throw(CodecError);

@@ -1,6 +1,7 @@
 /**
  * Deterministic simulation of the Raft core under faults: 2,000 seeds over 3, 5 and 7
- * nodes (crashes that lose unsynced writes, partitions, lossy/duplicating/reordering
+ * nodes (crashes that lose unsynced writes, reported to the survivors as closed connections in half
+ * of the runs, connection resets between live nodes, partitions, lossy/duplicating/reordering
  * network, clock skew, compaction and snapshot installs, leadership transfers and
  * membership changes in a fraction of runs), four in five of them with stake-weighted
  * quorums (equal, random, one voter over half, sybils at the minimum stake; see
@@ -27,6 +28,7 @@ describe("simulation: randomized fault schedules", function () {
     partitions: 0,
     oneWay: 0,
     transfers: 0,
+    connectionResets: 0,
     membershipChanges: 0,
     stakeChanges: 0,
     snapshotsInstalled: 0,
@@ -54,6 +56,7 @@ describe("simulation: randomized fault schedules", function () {
           totals.partitions += r.faults.partitions;
           totals.oneWay += r.faults.oneWay;
           totals.transfers += r.faults.transfers;
+          totals.connectionResets += r.faults.resets;
           totals.membershipChanges += r.faults.membershipChanges;
           totals.stakeChanges += r.faults.stakeChanges;
           byProfile.set(r.stakes, (byProfile.get(r.stakes) ?? 0) + 1);

@@ -106,6 +106,12 @@ class WriteRecorder {
     return first;
   }
 
+  /** The 99th percentile latency of the successful writes answered inside [fromMs, toMs] (0 without any). */
+  p99Within(fromMs: number, toMs: number): number {
+    const ms = this.answers.filter((a) => a.ok && a.doneMs >= fromMs && a.doneMs <= toMs).map((a) => a.doneMs - a.sentMs).sort((a, b) => a - b);
+    return ms.length === 0 ? 0 : ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]!;
+  }
+
   /** The longest stretch without a successful acknowledgement inside [fromMs, toMs], and the errors answered there. */
   gapWithin(fromMs: number, toMs: number): { maxGapMs: number; errors: number; errorKinds: Record<string, number>; acks: number } {
     const oks = this.answers.filter((a) => a.ok && a.doneMs >= fromMs && a.doneMs <= toMs).map((a) => a.doneMs).sort((a, b) => a - b);
@@ -195,6 +201,9 @@ export interface HandoverResult {
   readonly acks: number;
   /** Trigger to all members naming the new leader, ms (status polls: up to ~50 ms late). */
   readonly leaderChangeSeenMs: number | null;
+  /** p99 latency of the steady load just before the trigger, and the longest gap over it (the target: at most 2). */
+  readonly steadyP99Ms: number;
+  readonly gapVsSteadyP99: number;
 }
 
 /**
@@ -206,7 +215,8 @@ export async function measureHandover(
   sut: ClusterUnderTest,
   client: RpcHttpClient,
   trigger: (leader: number) => Promise<void>,
-  opts: { concurrency: number; steadyMs: number; timeoutMs: number },
+  /** drain: the writers stop using the leader at the trigger (a load balancer draining a member being shut down). */
+  opts: { concurrency: number; steadyMs: number; timeoutMs: number; drain?: boolean },
 ): Promise<HandoverResult> {
   await sut.settle();
   const from = await sut.leaderIndex();
@@ -214,6 +224,7 @@ export async function measureHandover(
   rec.start(opts.concurrency);
   await sleep(opts.steadyMs);
   const t0 = performance.now();
+  if (opts.drain) rec.setLive(Array.from({ length: sut.size }, (_, i) => i).filter((i) => i !== from && sut.isRunning(i)));
   await trigger(from);
   let to: number | null = null;
   let seenMs: number | null = null;
@@ -231,6 +242,7 @@ export async function measureHandover(
   await rec.stop();
   const gap = rec.gapWithin(t0, end);
   const baseline = rec.gapWithin(t0 - opts.steadyMs / 2, t0);
+  const steadyP99Ms = rec.p99Within(t0 - opts.steadyMs / 2, t0);
   return {
     from,
     to,
@@ -240,6 +252,8 @@ export async function measureHandover(
     errorKinds: gap.errorKinds,
     acks: gap.acks,
     leaderChangeSeenMs: seenMs === null ? null : round(seenMs - t0, 0),
+    steadyP99Ms: round(steadyP99Ms, 1),
+    gapVsSteadyP99: steadyP99Ms > 0 ? round(gap.maxGapMs / steadyP99Ms, 2) : Number.POSITIVE_INFINITY,
   };
 }
 

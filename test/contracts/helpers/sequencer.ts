@@ -95,6 +95,7 @@ export async function deploySequencer(
   const { registry, token } = deployment;
   const inbox = await viem.getContractAt("BatchInbox", deployment.contracts.batchInbox.address);
   const slashing = await viem.getContractAt("Slashing", deployment.contracts.slashing.address);
+  const epochKeys = await viem.getContractAt("EpochKeys", deployment.contracts.epochKeys.address);
 
   /**
    * Registers operator number `i` (operator account and signing key derived from `i`). Operators
@@ -212,6 +213,7 @@ export async function deploySequencer(
     registry,
     inbox,
     slashing,
+    epochKeys,
     operators,
     epoch,
     domain: d as SequencerDomain,
