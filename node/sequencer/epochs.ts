@@ -243,7 +243,7 @@ export class EpochManager {
       this.opts.logger.info({ epoch: latest.epoch, to: id, rank: latest.schedule.indexOf(id) }, "handing leadership to the epoch's scheduled leader");
       r.attempt = { to: id, since: now };
       this.opts.raft.transferLeadership(id);
-        return;
+      return;
     }
   }
 

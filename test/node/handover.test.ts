@@ -1,20 +1,25 @@
 /**
- * Leader changes under steady submission load (issue 18): a scheduled rotation and a graceful
- * shutdown of the leader answer every client without an error, and every acknowledged transaction
+ * Leader changes under steady submission load (issue 18): a scheduled rotation, a graceful
+ * shutdown of the leader and a leader handing over at its batch deadline (its batcher cannot pay)
+ * answer every client without an error, and every acknowledged transaction
  * is in the committed log; a SIGKILLed leader is replaced through a campaign started by the closed
  * connection (seq_raft_campaigns_total{cause="leaderLost"}), not by the election timer.
  * The load's clients retry what the node marks retryable, as a real client does, and every error
  * they see counts.
  * Real chain over HTTP, real libp2p, real level, real node processes.
  */
+import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { parseGwei, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { BatchStatus } from "../../node/batching/index.js";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
 import { NodeRpcError } from "../../node/rpc/client.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { makeTempDir } from "../../scripts/lib/processes.js";
 import { agreedLeader, converged, enterNextEpoch, exitedNodes, rangeOf, releaseTestDir, rpc, until } from "./helpers.js";
+
+const NODE_ENV = { SEQ_BATCH_DEADLINE_MS: "8000" };
 
 interface LoadResult {
   readonly acked: { hash: string; position: number }[];
@@ -93,7 +98,8 @@ describe("leader changes under load (node processes)", function () {
     chain = await startLocalChain();
     net = await deployAndStake(chain, dir, ["1000", "1000", "1000"]);
     await enterNextEpoch(chain, net.deployment.registry);
-    for (const i of [0, 1, 2]) procs.set(i, spawnNode(net.operators[i]!));
+    // A short batch deadline, so the deadline handover's test does not wait the default minute.
+    for (const i of [0, 1, 2]) procs.set(i, spawnNode(net.operators[i]!, NODE_ENV));
     await agreedLeader(live().map(url), net.operators, -1, true);
   });
 
@@ -110,8 +116,9 @@ describe("leader changes under load (node processes)", function () {
     const from = await leaderNow();
     let to = from;
     for (let n = 0; n < 12 && to === from; n++) {
-      await enterNextEpoch(chain, net.deployment.registry);
-      to = await agreedLeader(live().map(url), net.operators, -1, true);
+      const epoch = Number(await enterNextEpoch(chain, net.deployment.registry));
+      // Settled on the epoch just entered: a node that has not read it yet still shows the last one's leader.
+      to = await agreedLeader(live().map(url), net.operators, -1, true, epoch);
     }
     expect(to, "some epoch scheduled another leader").to.not.equal(from);
     await new Promise((r) => setTimeout(r, 1_000));
@@ -132,9 +139,34 @@ describe("leader changes under load (node processes)", function () {
     const { acked, errors } = await load.stop();
     expect(errors, "client-visible errors during the shutdown").to.deep.equal([]);
     await expectCommitted(acked);
-    procs.set(leader, spawnNode(net.operators[leader]!));
+    procs.set(leader, spawnNode(net.operators[leader]!, NODE_ENV));
     await until("the restarted node to follow", async () => ((await rpc<{ leader: string | null }>(url(leader), "seq_status")).leader === null ? undefined : true), 60_000);
     await converged(live().map(url));
+  });
+
+  it("a leader that cannot post (its batcher ran dry) hands over at its batch deadline under load: zero client-visible errors, the backlog reaches L1", async () => {
+    const leader = await leaderNow();
+    const signer = net.operators[leader]!.signer;
+    const funds = await chain.connection.viem.getPublicClient().then((c) => c.getBalance({ address: signer }));
+    const postedBefore = (await rpc<{ batches: BatchStatus }>(url(leader), "seq_status")).batches.lastPosted?.lastPosition ?? -1;
+    const load = steadyLoad(() => live().map(url));
+    await chain.connection.networkHelpers.setBalance(signer, 0n);
+    const next = await until("leadership to move off the node that cannot post", async () => {
+      const now = await leaderNow();
+      return now === leader ? undefined : now;
+    }, 120_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const { acked, errors } = await load.stop();
+    await chain.connection.networkHelpers.setBalance(signer, funds);
+    expect(await readFile(procs.get(leader)!.logFile, "utf8"), "the old leader handed over for its deadline").to.contain("missed the batch deadline");
+    expect(errors, "client-visible errors during the deadline handover").to.deep.equal([]);
+    await expectCommitted(acked);
+    const last = Math.max(...acked.map((a) => a.position));
+    await until("the new leader to post the load's positions to L1", async () => {
+      await chain.connection.networkHelpers.mine(1); // this chain mines only with transactions: confirm the last batch
+      const posted = (await rpc<{ batches: BatchStatus }>(url(next), "seq_status")).batches.lastPosted?.lastPosition ?? -1;
+      return posted >= last && posted > postedBefore ? true : undefined;
+    }, 120_000);
   });
 
   it("a SIGKILLed leader is replaced by a campaign its closed connection started, not the election timer", async () => {

@@ -116,13 +116,14 @@ export async function rangeOf(url: string, from: number, count: number): Promise
 /**
  * The index in `operators` of the leader that every node at `urls` reports (waits until they
  * agree on one), skipping the operator at index `not`. With `settled`, also until every node has
- * settled its latest epoch with that leader (the rotation to the epoch's schedule is over).
+ * settled its latest epoch with that leader (the rotation to the epoch's schedule is over), and
+ * with `atLeastEpoch`, until every node has read that epoch from L1.
  */
-export async function agreedLeader(urls: readonly string[], operators: readonly { operator: string }[], not = -1, settled = false): Promise<number> {
+export async function agreedLeader(urls: readonly string[], operators: readonly { operator: string }[], not = -1, settled = false, atLeastEpoch = -1): Promise<number> {
   return until(settled ? "every node to settle its epoch on one leader" : "a leader all live nodes agree on", async () => {
     const statuses = await Promise.all(urls.map((u) => rpc<Status & { epoch: number; rotation: { settledEpoch: number; settledLeader: string | null } }>(u, "seq_status")));
     const leader = statuses[0]!.leader;
-    if (leader === null || !statuses.every((s) => s.leader === leader)) return undefined;
+    if (leader === null || !statuses.every((s) => s.leader === leader && s.epoch >= atLeastEpoch)) return undefined;
     if (settled && !statuses.every((s) => s.rotation.settledEpoch === s.epoch && s.rotation.settledLeader === leader)) return undefined;
     const i = operators.findIndex((o) => o.operator.toLowerCase() === leader);
     return i >= 0 && i !== not ? i : undefined;
