@@ -91,7 +91,6 @@ export class CensorshipService implements ForwardObserver {
   /** Periodic: strikes become reports; watches against a leader that is gone are forwarded again; an ejection due is acted on. */
   async tick(): Promise<void> {
     const s = this.opts.raft.status();
-    this.tally.advance(s.term);
     const { strikes, moved } = this.watch.tick(this.now(), s.lastIndex, s.role === "follower" ? s.leader : null, s.term);
     for (const m of moved) {
       this.opts.resubmit(m.raw).catch((error: Error) => this.opts.logger.debug({ txHash: m.txHash, err: error.message }, "a watched transaction forwarded again did not complete"));
@@ -117,6 +116,7 @@ export class CensorshipService implements ForwardObserver {
 
   /** Verifies and tallies a report; forged, duplicate, stale or foreign ones are dropped (and counted by outcome). */
   private async count(report: CensorshipReport): Promise<void> {
+    this.tally.advance(this.opts.raft.status().term);
     let members: readonly StakedMember[];
     try {
       members = await this.opts.epochMembers(report.epoch);
@@ -149,7 +149,12 @@ export class CensorshipService implements ForwardObserver {
     this.opts.logger.warn({ leader: s.leader, term: s.term, reporters: t.reporters, stake: String(t.stake), total: String(t.total), successor }, "members holding more than half of the stake reported the leader for censorship: ejecting it");
     if (s.leader === this.opts.selfId) {
       // An honest leader reported by a majority (e.g. a bug in its intake) steps aside itself.
-      if (successor !== undefined) this.opts.raft.transferLeadership(successor);
+      if (successor === undefined) return;
+      try {
+        this.opts.raft.transferLeadership(successor);
+      } catch (error) {
+        this.opts.logger.warn({ to: successor, err: (error as Error).message }, "could not hand leadership over after being reported: the members' deposal elects the successor without it");
+      }
       return;
     }
     this.opts.raft.depose(s.leader, s.term, successor === this.opts.selfId);
