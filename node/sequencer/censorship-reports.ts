@@ -63,12 +63,21 @@ export async function reportSignedByReporter(d: ReportDomain, r: CensorshipRepor
   }
 }
 
-export function encodeReport(r: CensorshipReport): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(r));
+/**
+ * A report on the wire, with the raw transaction (outside the signature: its hash is signed) so a
+ * member that never saw the transaction can forward it to the leader itself and judge on its own.
+ */
+export interface ReportMessage {
+  readonly report: CensorshipReport;
+  readonly rawTx?: Hex;
 }
 
-/** @throws CensorshipError for anything but a well-formed report */
-export function decodeReport(payload: Uint8Array): CensorshipReport {
+export function encodeReport(m: ReportMessage): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ ...m.report, ...(m.rawTx === undefined ? {} : { rawTx: m.rawTx }) }));
+}
+
+/** @throws CensorshipError for anything but a well-formed report (a raw transaction, if any, must hash to its txHash) */
+export function decodeReport(payload: Uint8Array): ReportMessage {
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
@@ -83,7 +92,10 @@ export function decodeReport(payload: Uint8Array): CensorshipReport {
   if (typeof v.txHash !== "string" || !isHex(v.txHash) || v.txHash.length !== 66 || typeof v.signature !== "string" || !isHex(v.signature)) {
     throw new CensorshipError("a censorship report needs a 32-byte txHash and a hex signature");
   }
-  return { epoch: v.epoch as number, term: v.term as number, leader: v.leader as NodeId, txHash: v.txHash.toLowerCase() as Hex, reporter: v.reporter as NodeId, signature: v.signature };
+  const report = { epoch: v.epoch as number, term: v.term as number, leader: v.leader as NodeId, txHash: v.txHash.toLowerCase() as Hex, reporter: v.reporter as NodeId, signature: v.signature };
+  if (v.rawTx === undefined) return { report };
+  if (typeof v.rawTx !== "string" || !isHex(v.rawTx) || keccak256(v.rawTx) !== report.txHash) throw new CensorshipError("a censorship report's rawTx must be hex hashing to its txHash");
+  return { report, rawTx: v.rawTx };
 }
 
 export type TallyOutcome = "counted" | "duplicate" | "stale" | "not-a-member" | "self-report";

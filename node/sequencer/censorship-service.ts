@@ -8,7 +8,7 @@
  * leadership to that successor itself. Transactions watched against a leader that is gone are
  * forwarded again, to the new one.
  */
-import type { Hex } from "viem";
+import { bytesToHex, hexToBytes, type Hex } from "viem";
 import type { Entry, NodeId } from "../consensus/index.js";
 import type { Signer } from "../keys/index.js";
 import type { Logger } from "../ops/logger.js";
@@ -102,34 +102,44 @@ export class CensorshipService implements ForwardObserver {
       const report = await signReport(this.opts.signer, this.opts.domain, { epoch: plan.epoch, term: strike.term, leader: strike.leader, txHash: strike.txHash as Hex, reporter: this.opts.selfId });
       this.opts.logger.warn({ leader: strike.leader, term: strike.term, txHash: strike.txHash }, "the leader committed later transactions but not one this node forwarded: reporting it for censorship");
       await this.count(report);
-      this.opts.broadcast(encodeReport(report));
+      this.opts.broadcast(encodeReport({ report, rawTx: bytesToHex(strike.raw) }));
     }
     this.maybeEject();
   }
 
-  /** A report sent by another member; answers with an empty payload (the sender does not wait on it). */
+  /**
+   * A report sent by another member; answers with an empty payload (the sender does not wait on
+   * it). A verified report's transaction is forwarded from here too (unless already committed or
+   * watched): this member then judges the leader by its own strike rule, so one user's submission
+   * to one member is enough for every honest member to report.
+   */
   async handleReport(payload: Uint8Array): Promise<Uint8Array> {
-    await this.count(decodeReport(payload));
+    const { report, rawTx } = decodeReport(payload);
+    const counted = await this.count(report);
     this.maybeEject();
+    if (counted && rawTx !== undefined && !this.watch.watching(report.txHash) && this.opts.raft.status().role === "follower") {
+      this.opts.resubmit(hexToBytes(rawTx)).catch((error: Error) => this.opts.logger.debug({ txHash: report.txHash, err: error.message }, "a reported transaction forwarded from here did not complete"));
+    }
     return new Uint8Array();
   }
 
-  /** Verifies and tallies a report; forged, duplicate, stale or foreign ones are dropped (and counted by outcome). */
-  private async count(report: CensorshipReport): Promise<void> {
+  /** Verifies and tallies a report, true if it counted; forged, duplicate, stale or foreign ones are dropped (and counted by outcome). */
+  private async count(report: CensorshipReport): Promise<boolean> {
     this.tally.advance(this.opts.raft.status().term);
     let members: readonly StakedMember[];
     try {
       members = await this.opts.epochMembers(report.epoch);
     } catch {
       this.opts.metrics?.censorshipReports.inc({ outcome: "unknown-epoch" });
-      return;
+      return false;
     }
     if (!(await reportSignedByReporter(this.opts.domain, report, members))) {
       this.opts.metrics?.censorshipReports.inc({ outcome: "forged" });
-      return;
+      return false;
     }
     const outcome = this.tally.add(report, members);
     this.opts.metrics?.censorshipReports.inc({ outcome });
+    return outcome === "counted";
   }
 
   private maybeEject(): void {

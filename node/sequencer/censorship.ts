@@ -107,6 +107,10 @@ export class CensorshipWatch {
     return { strikes, moved };
   }
 
+  watching(txHash: string): boolean {
+    return this.watches.has(txHash);
+  }
+
   status(): { watching: number; strikes: number } {
     return { watching: this.watches.size, strikes: this.strikes };
   }

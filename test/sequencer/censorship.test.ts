@@ -6,7 +6,7 @@
  * nobody), and the service deposing the reported leader or handing leadership on.
  */
 import { expect } from "chai";
-import type { Hex } from "viem";
+import { bytesToHex, keccak256, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { CommitmentService } from "../../node/app/commitments.js";
 import { encodeSubmitResponse, type SubmitFailure } from "../../node/codec/index.js";
@@ -131,13 +131,14 @@ const ids = ["0x0000000000000000000000000000000000000001", "0x000000000000000000
 /** Stakes 40/25/20/15: a report from 1 (25) and 2 (20) is 45 of 100, adding 3 (15) makes 60. */
 const members: StakedMember[] = ids.map((nodeId, i) => ({ nodeId, signer: keys[i]!.address, stake: [40n, 25n, 20n, 15n][i]! }));
 const TX = `0x${"ab".repeat(32)}` as Hex;
+const wire = (r: CensorshipReport, rawTx?: Hex) => encodeReport({ report: r, ...(rawTx === undefined ? {} : { rawTx }) });
 const report = (i: number, over: Partial<Omit<CensorshipReport, "signature">> = {}) =>
   signReport(keys[i]!, domain, { epoch: 2, term: 7, leader: ids[0]!, txHash: TX, reporter: ids[i]!, ...over });
 
 describe("censorship: signed reports and the stake tally", () => {
   it("a report verifies against its reporter's registered signer and survives the wire; a forged or altered one does not verify", async () => {
     const r = await report(1);
-    const back = decodeReport(encodeReport(r));
+    const back = decodeReport(wire(r)).report;
     expect(back).to.deep.equal(r);
     expect(await reportSignedByReporter(domain, back, members)).to.equal(true);
     const forged = await signReport(keys[3]!, domain, { epoch: 2, term: 7, leader: ids[0]!, txHash: TX, reporter: ids[1]! });
@@ -147,11 +148,13 @@ describe("censorship: signed reports and the stake tally", () => {
     expect(await reportSignedByReporter(domain, { ...r, signature: "0x1234" }, members), "a malformed signature").to.equal(false);
   });
 
-  it("malformed reports are refused with a clear error", () => {
+  it("malformed reports are refused with a clear error", async () => {
+    const r1 = await report(1);
     expect(() => decodeReport(new TextEncoder().encode("nope"))).to.throw(CensorshipError, /JSON/);
     const bad = (v: object) => () => decodeReport(new TextEncoder().encode(JSON.stringify(v)));
     expect(bad({ epoch: -1, term: 1, leader: ids[0], reporter: ids[1], txHash: TX, signature: "0x00" })).to.throw(CensorshipError, /epoch and term/);
     expect(bad({ epoch: 1, term: 1, leader: ids[0], reporter: ids[1], txHash: "0x12", signature: "0x00" })).to.throw(CensorshipError, /txHash/);
+    expect(() => decodeReport(wire(r1, "0x02")), "a raw transaction that is not the reported one").to.throw(CensorshipError, /rawTx/);
   });
 
   it("reports from a minority of the stake eject nobody; duplicates, self-reports and strangers add nothing; more than half ejects", async () => {
@@ -242,28 +245,30 @@ describe("censorship: the service ejects the reported leader", () => {
     const clock = { now: 0 };
     const raft = new FakeRaft();
     const { s, sent } = service(3, raft, clock); // node 4 (15), second in the schedule: the successor
-    s.forwarded(TX, raw, ids[0]!);
+    s.forwarded(keccak256(raw), raw, ids[0]!);
     clock.now = 1_000;
     await s.tick();
     s.committed(committed(11, 7, "0xlater"));
     clock.now = 5_000;
     await s.tick();
     expect(sent).to.have.length(1);
-    expect(decodeReport(sent[0]!)).to.include({ reporter: ids[3], leader: ids[0], term: 7, epoch: 2, txHash: TX });
+    const message = decodeReport(sent[0]!);
+    expect(message.report).to.include({ reporter: ids[3], leader: ids[0], term: 7, epoch: 2, txHash: keccak256(raw) });
+    expect(message.rawTx, "the transaction travels with the report").to.equal("0x01");
     expect(s.status()).to.deep.include({ strikes: 1, reports: 1, lastEjection: null });
     expect(raft.deposed, "15 of 100 is a minority").to.deep.equal([]);
     // A forged report (node 3's key, claiming to be node 2) and a duplicate add nothing.
     const forged = await signReport(keys[2]!, domain, { epoch: 2, term: 7, leader: ids[0]!, txHash: TX, reporter: ids[1]! });
-    await s.handleReport(encodeReport(forged));
+    await s.handleReport(wire(forged));
     await s.handleReport(sent[0]!);
     expect(s.status().reports).to.equal(1);
-    await s.handleReport(encodeReport(await report(2))); // 15 + 20
+    await s.handleReport(wire(await report(2))); // 15 + 20
     expect(raft.deposed).to.deep.equal([]);
-    await s.handleReport(encodeReport(await report(1))); // + 25 = 60 of 100
+    await s.handleReport(wire(await report(1))); // + 25 = 60 of 100
     expect(raft.deposed).to.deep.equal([[ids[0], 7, true]]);
     expect(s.status().lastEjection).to.include({ leader: ids[0], term: 7, successor: ids[3] });
     expect(s.ejectedIn(2).has(ids[0]!)).to.equal(true);
-    await s.handleReport(encodeReport(await report(2, { txHash: `0x${"ef".repeat(32)}` as Hex })));
+    await s.handleReport(wire(await report(2, { txHash: `0x${"ef".repeat(32)}` as Hex })));
     expect(raft.deposed, "acted on once").to.have.length(1);
   });
 
@@ -272,8 +277,8 @@ describe("censorship: the service ejects the reported leader", () => {
     const raft = new FakeRaft();
     const { s, resubmitted } = service(1, raft, clock);
     s.forwarded(TX, raw, ids[0]!);
-    for (const i of [2, 3]) await s.handleReport(encodeReport(await report(i)));
-    await s.handleReport(encodeReport(await report(1))); // its own report, as if struck meanwhile
+    for (const i of [2, 3]) await s.handleReport(wire(await report(i)));
+    await s.handleReport(wire(await report(1))); // its own report, as if struck meanwhile
     expect(raft.deposed).to.deep.equal([[ids[0], 7, false]]);
     raft.term = 8;
     raft.leader = ids[3]!;
@@ -282,11 +287,24 @@ describe("censorship: the service ejects the reported leader", () => {
     expect(s.status().againstLeader).to.equal(null);
   });
 
+  it("a verified report's transaction is forwarded from here too, so this member judges the leader itself; a forged one's is not", async () => {
+    const clock = { now: 0 };
+    const raft = new FakeRaft();
+    const { s, resubmitted } = service(2, raft, clock);
+    const tx = new Uint8Array([7, 7]);
+    const hash = keccak256(tx);
+    const forged = await signReport(keys[3]!, domain, { epoch: 2, term: 7, leader: ids[0]!, txHash: hash, reporter: ids[1]! });
+    await s.handleReport(wire(forged, bytesToHex(tx)));
+    expect(resubmitted).to.deep.equal([]);
+    await s.handleReport(wire(await report(1, { txHash: hash }), bytesToHex(tx)));
+    expect(resubmitted).to.deep.equal([tx]);
+  });
+
   it("a leader reported by the majority hands leadership to its successor itself", async () => {
     const raft = new FakeRaft();
     raft.role = "leader";
     const { s } = service(0, raft, { now: 0 });
-    for (const i of [1, 2, 3]) await s.handleReport(encodeReport(await report(i)));
+    for (const i of [1, 2, 3]) await s.handleReport(wire(await report(i)));
     expect(raft.transfers).to.deep.equal([ids[3]]);
     expect(raft.deposed).to.deep.equal([]);
   });
@@ -294,9 +312,9 @@ describe("censorship: the service ejects the reported leader", () => {
   it("reports for an epoch this node cannot read, or about an older term, eject nobody", async () => {
     const raft = new FakeRaft();
     const { s } = service(3, raft, { now: 0 });
-    for (const i of [1, 2]) await s.handleReport(encodeReport(await report(i, { epoch: 5 })));
+    for (const i of [1, 2]) await s.handleReport(wire(await report(i, { epoch: 5 })));
     raft.term = 9;
-    for (const i of [1, 2]) await s.handleReport(encodeReport(await report(i)));
+    for (const i of [1, 2]) await s.handleReport(wire(await report(i)));
     await s.tick();
     expect(raft.deposed).to.deep.equal([]);
     expect(s.status().reports).to.equal(0);
