@@ -62,6 +62,8 @@ export type SequencerNodeStartOptions = {
   readonly wrapRaftLog?: (store: RaftLogStore) => RaftLogStore;
   readonly wrapBatchPoster?: (honest: BatchPoster) => BatchPoster;
   readonly wrapSubmissionPropose?: (honest: ProposeSubmission) => ProposeSubmission;
+  /** A reported leader that does not hand leadership over (the censoring fixture): followers must elect without it. */
+  readonly refuseToStepAside?: boolean;
   /** A cheating DKG member (test/fixtures/cheating-dealer.ts). */
   readonly dkgFaults?: DkgFaults;
 };
@@ -381,6 +383,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
       }
     },
     resubmit: (raw): Promise<unknown> => submissions.submit(raw),
+    stepAside: options.refuseToStepAside !== true,
     logger: componentLogger(logger, "censorship"),
     metrics,
   });

@@ -39,6 +39,8 @@ export interface CensorshipOptions {
   readonly broadcast: (payload: Uint8Array) => void;
   /** Submits a transaction again (it is forwarded to whoever leads now). */
   readonly resubmit: (raw: Uint8Array) => Promise<unknown>;
+  /** Whether this node, reported as leader by the majority, hands leadership to the successor (false only in the censoring fixture). */
+  readonly stepAside?: boolean;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
   readonly now?: () => number;
@@ -159,7 +161,7 @@ export class CensorshipService implements ForwardObserver {
     this.opts.logger.warn({ leader: s.leader, term: s.term, reporters: t.reporters, stake: String(t.stake), total: String(t.total), successor }, "members holding more than half of the stake reported the leader for censorship: ejecting it");
     if (s.leader === this.opts.selfId) {
       // An honest leader reported by a majority (e.g. a bug in its intake) steps aside itself.
-      if (successor === undefined) return;
+      if (successor === undefined || this.opts.stepAside === false) return;
       try {
         this.opts.raft.transferLeadership(successor);
       } catch (error) {
