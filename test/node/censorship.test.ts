@@ -74,7 +74,7 @@ describe("followers replace a censoring leader (node processes)", function () {
       dir,
       ["1900", "1000", "1000"],
       { batchIntervalMs: 1_000, l1PollMs: 500, censorshipTimeoutMs: 3_000, censorshipGraceMs: 500, submitTimeoutMs: 30_000, senderTxsPerSecond: 2, senderTxBurst: 4 },
-      { deploy: { epochLength: 2_000n } },
+      { deploy: { epochLength: 2_000n, unbondingPeriod: 8_000n } },
     );
     await enterNextEpoch(chain, net.deployment.registry);
     procs.push(spawnNode(op(CENSOR), { CENSORED_SENDERS: victim.address, SEQ_WATCHTOWER: "false" }, CENSORING_NODE));
