@@ -77,8 +77,8 @@ export class CensorshipService implements ForwardObserver {
     this.watch.forwarded(hash, raw, leader, this.opts.raft.status().term, this.now());
   }
 
-  refused(hash: string): void {
-    this.watch.refused(hash);
+  answered(hash: string): void {
+    this.watch.answered(hash);
   }
 
   committed(entries: readonly Entry[]): void {

@@ -65,8 +65,12 @@ export class CensorshipWatch {
     this.watches.set(txHash, { txHash, raw, leader, term, since: now, progress: 0, struck: false });
   }
 
-  /** The leader refused the forward (overloaded, rejected, not the leader): it did not take the transaction, nothing to hold against it. */
-  refused(txHash: string): void {
+  /**
+   * The leader answered the forward: with the commitment (the transaction was committed, perhaps
+   * long ago), or with a refusal (overloaded, rejected, not the leader: it did not take the
+   * transaction). Either way there is nothing to hold against it.
+   */
+  answered(txHash: string): void {
     const w = this.watches.get(txHash);
     if (w !== undefined && !w.struck) this.watches.delete(txHash);
   }

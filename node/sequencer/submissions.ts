@@ -45,10 +45,14 @@ export interface SubmissionOptions {
 /** How the leader hands a submission to the Raft core (wrapped only by test/fixtures/censoring-node.ts). */
 export type ProposeSubmission = (tx: { hash: string; data: Uint8Array }) => void;
 
-/** What a follower learns of its forwards: sent to `leader`, refused by it (it did not take the transaction), or answered with the commitment. */
+/**
+ * What a follower learns of its forwards: sent to `leader`, then answered, with the commitment or a
+ * refusal (the leader did not take the transaction). A `timeout` answer is no answer here: the
+ * leader took the transaction and did not commit it in time.
+ */
 export interface ForwardObserver {
   forwarded(hash: string, raw: Uint8Array, leader: NodeId): void;
-  refused(hash: string): void;
+  answered(hash: string): void;
 }
 
 interface Waiter {
@@ -235,9 +239,8 @@ export class SubmissionService {
       } finally {
         this.forwards.delete(abort);
       }
+      if (response.ok || response.failure !== "timeout") this.opts.forwards?.answered(hash);
       if (response.ok) return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
-      // A timeout is no refusal: the leader took the transaction and did not commit it in time.
-      if (response.failure !== "timeout") this.opts.forwards?.refused(hash);
       if (response.failure !== "no-leader" && response.failure !== "shutting-down") throw new SubmissionError(response.failure, response.message, response.reason);
       last = `${leader} answered: ${response.message}`;
       await this.nextLeaderEvent(Math.min(deadline, Date.now() + RETRY_MS));

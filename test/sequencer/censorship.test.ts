@@ -63,7 +63,7 @@ describe("censorship: the strike rule", () => {
     const w = new CensorshipWatch(RULE);
     w.forwarded("0xx", raw, L, 3, 0);
     w.tick(1_000, 5, L, 3);
-    w.refused("0xx");
+    w.answered("0xx");
     w.committed([entry(6, 3, "0xa"), entry(7, 3, "0xb")]);
     expect(w.tick(10_000, 7, L, 3).strikes).to.deep.equal([]);
   });
@@ -87,11 +87,11 @@ describe("censorship: the strike rule", () => {
   });
 });
 
-describe("censorship: which forward answers are refusals", () => {
+describe("censorship: which forward answers close the watch", () => {
   const signer = new LoadSigner({ chainId: 901, senders: 3, txBytes: 150, seed: 15 });
 
-  async function forwardAnswered(failure: SubmitFailure): Promise<{ refused: string[]; forwarded: string[]; error: unknown }> {
-    const seen = { refused: [] as string[], forwarded: [] as string[] };
+  async function forwardAnswered(failure: SubmitFailure | "ok"): Promise<{ answered: string[]; forwarded: string[]; error: unknown }> {
+    const seen = { answered: [] as string[], forwarded: [] as string[] };
     const s = new SubmissionService({
       store: { getTxLocation: async () => undefined } as never,
       commitments: {} as unknown as CommitmentService,
@@ -101,10 +101,13 @@ describe("censorship: which forward answers are refusals", () => {
       isLeader: () => false,
       leader: () => L,
       propose: () => undefined,
-      forwards: { forwarded: (hash) => void seen.forwarded.push(hash), refused: (hash) => void seen.refused.push(hash) },
-      forward: async () => encodeSubmitResponse({ ok: false, failure, message: failure }),
+      forwards: { forwarded: (hash) => void seen.forwarded.push(hash), answered: (hash) => void seen.answered.push(hash) },
+      forward: async () =>
+        failure === "ok"
+          ? encodeSubmitResponse({ ok: true, result: new TextEncoder().encode(JSON.stringify({ position: "0x7", txHash: "0xknown" })) })
+          : encodeSubmitResponse({ ok: false, failure, message: failure }),
     });
-    const error = await s.submit(signer.sign(1)[0]!).catch((e: unknown) => e);
+    const error = await s.submit(signer.sign(1)[0]!).then(() => undefined, (e: unknown) => e);
     return { ...seen, error };
   }
 
@@ -113,15 +116,21 @@ describe("censorship: which forward answers are refusals", () => {
       const r = await forwardAnswered(failure);
       expect(r.error).to.be.instanceOf(SubmissionError).with.property("failure", failure);
       expect(r.forwarded).to.have.length(1);
-      expect(r.refused, failure).to.deep.equal(r.forwarded);
+      expect(r.answered, failure).to.deep.equal(r.forwarded);
     }
+  });
+
+  it("a commitment closes the watch (a transaction committed long before, which this node's apply will not show again)", async () => {
+    const r = await forwardAnswered("ok");
+    expect(r.error).to.equal(undefined);
+    expect(r.answered).to.deep.equal(r.forwarded).and.to.have.length(1);
   });
 
   it("a leader that answers `timeout` took the transaction: the watch stays open", async () => {
     const r = await forwardAnswered("timeout");
     expect(r.error).to.be.instanceOf(SubmissionError).with.property("failure", "timeout");
     expect(r.forwarded).to.have.length(1);
-    expect(r.refused).to.deep.equal([]);
+    expect(r.answered).to.deep.equal([]);
   });
 });
 
