@@ -76,6 +76,12 @@ export interface RunOptions extends ClusterOptions {
    * live) are injected as faults of their own.
    */
   readonly connectionLoss?: boolean;
+  /**
+   * The leader is reported for censorship (RaftCore.depose, docs/censorship.md): every live follower
+   * deposes it at the term it sees, one of them as the successor that campaigns at once; the leader
+   * keeps running. Only liveness rules are waived, so every safety property must still hold.
+   */
+  readonly deposals?: boolean;
 }
 
 export interface FaultCounts {
@@ -93,6 +99,8 @@ export interface FaultCounts {
   appRecords: number;
   /** Connection resets reported between two live nodes. */
   resets: number;
+  /** Leaders deposed by a censorship report while alive. */
+  deposals: number;
 }
 
 export interface RunResult {
@@ -160,6 +168,7 @@ export function randomRunOptions(seed: number, nodes: number, overrides: Partial
     ...stakeOptions(r, nodes),
     // Drawn after the stakes, so a seed keeps its earlier corner.
     connectionLoss: r.chance(0.5),
+    deposals: r.chance(0.3),
     ...overrides,
   };
 }
@@ -188,6 +197,7 @@ export function runSeed(opts: RunOptions): RunResult {
     stakeChanges: 0,
     appRecords: 0,
     resets: 0,
+    deposals: 0,
   };
   const electionTicks: number[] = [];
   let leaderLostAt: number | null = null;
@@ -296,6 +306,15 @@ export function runSeed(opts: RunOptions): RunResult {
         cluster.call(l, (core) => {
           core.proposeApp(new TextEncoder().encode(`batch@${cluster.now.toFixed(0)}`));
         });
+      }
+    } else if (opts.deposals && roll < 0.84) {
+      const l = leader();
+      const followers = members().filter((id) => id !== l && cluster.node(id).up);
+      if (l !== undefined && followers.length > 0) {
+        faults.deposals++;
+        const successor = rng.pick(followers);
+        const term = cluster.status(l)!.term;
+        for (const id of followers) cluster.call(id, (core) => core.depose(l, term, id === successor));
       }
     } else if (opts.connectionLoss && roll < 0.95) {
       // A reset while both ends live, most often between the leader and a follower.

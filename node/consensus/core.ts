@@ -125,6 +125,8 @@ export class RaftCore {
   private leaderLostPending = false;
   /** The last pre-vote ignored inside the lease since the leader was last heard (answered if the leader's connection is lost). */
   private heldPreVote: Msg<"preVote"> | null = null;
+  /** The leader of this term that members holding a majority of stake reported (see depose): no lease, no timer reset. */
+  private deposed: { readonly leader: NodeId; readonly term: number } | null = null;
   private votes = new Map<NodeId, boolean>();
 
   // Leader state.
@@ -209,7 +211,10 @@ export class RaftCore {
         // find its peers still in lease and lose its turn to the next rank.
         // A leader is always in its own lease: it is alive, and check-quorum deposes it when cut off.
         const inLease =
-          this.checkQuorum && this.leader !== null && (this.role === "leader" || this.electionElapsed < this.electionTicks - 1);
+          this.checkQuorum &&
+          this.leader !== null &&
+          !this.isDeposed(this.leader) &&
+          (this.role === "leader" || this.electionElapsed < this.electionTicks - 1);
         if (!transfer && inLease) {
           // Kept, not answered: if this node loses the leader's connection too, it answers then.
           if (m.type === "preVote") this.heldPreVote = m;
@@ -390,6 +395,33 @@ export class RaftCore {
     } else {
       this.leaderLostPending = true;
     }
+  }
+
+  /**
+   * Members holding more than half of the stake reported `leader`, the leader of `term`, for
+   * censorship (the node layer verified and tallied the signed reports; docs/censorship.md). A
+   * follower of that leader in that term stops granting it the lease and stops resetting its
+   * election timer on its appends, so the next election can happen without the leader's consent;
+   * with `campaign` (this node is next in the epoch's schedule) it campaigns at once. The vote rule
+   * is unchanged (one vote per term, the candidate's log at least as complete), so safety is too:
+   * only liveness-guarding rules are waived. Anything else (another term, another leader, this node
+   * leading) is ignored: a stale report cannot unseat a later leader.
+   */
+  depose(leader: NodeId, term: number, campaign: boolean): void {
+    if (term !== this.term || this.leader !== leader || this.role !== "follower" || leader === this.id) return;
+    this.deposed = { leader, term };
+    // A pre-vote held inside the lease is now answerable (as after a lost connection).
+    const held = this.heldPreVote;
+    this.heldPreVote = null;
+    if (held !== null) this.step(held);
+    if (campaign && this.role === "follower" && this.promotable()) {
+      this.electionElapsed = 0;
+      this.campaign("deposed");
+    }
+  }
+
+  private isDeposed(leader: NodeId): boolean {
+    return this.deposed !== null && this.deposed.term === this.term && this.deposed.leader === leader;
   }
 
   setElectionRank(rank: number): void {
@@ -684,9 +716,12 @@ export class RaftCore {
   private stepFollower(m: Message): void {
     switch (m.type) {
       case "append":
-        this.electionElapsed = 0;
-        this.leaderLostPending = false;
-        this.heldPreVote = null;
+        // A deposed leader's appends are still taken (its entries may be committed) but no longer keep it in office.
+        if (!this.isDeposed(m.from)) {
+          this.electionElapsed = 0;
+          this.leaderLostPending = false;
+          this.heldPreVote = null;
+        }
         this.setLeader(m.from);
         this.handleAppend(m);
         return;

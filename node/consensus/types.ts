@@ -156,7 +156,7 @@ export type RaftEvent =
    */
   | { readonly type: "campaignStarted"; readonly term: number; readonly cause: CampaignCause };
 
-export type CampaignCause = "timeout" | "leaderLost" | "transfer";
+export type CampaignCause = "timeout" | "leaderLost" | "transfer" | "deposed";
 
 /**
  * Everything the driver must do, in this order:

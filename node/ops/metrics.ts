@@ -60,6 +60,12 @@ export class NodeMetrics {
   readonly campaigns: Counter<"cause">;
   /** Election ticks withheld because this node's own event loop ran late (a starved loop does not count a peer's silence). */
   readonly ticksWithheld: Counter;
+  /** Strikes this follower counted against a leader that skipped a transaction it forwarded (docs/censorship.md). */
+  readonly censorshipStrikes: Counter;
+  /** Censorship reports received or made, by outcome: counted, duplicate, stale, forged, not-a-member, self-report, unknown-epoch. */
+  readonly censorshipReports: Counter<"outcome">;
+  /** Leaders this node saw ejected by reports from more than half of the stake. */
+  readonly censorshipEjections: Counter;
   /** From a submission reaching the leader to its order commitment being signed. */
   readonly commitLatencySeconds: Histogram;
 
@@ -131,7 +137,11 @@ export class NodeMetrics {
     });
     this.fsyncSeconds = new Histogram({ name: "seq_fsync_seconds", help: "Durable write (fsync) latency", buckets: FSYNC_BUCKETS, registers });
     this.campaigns = new Counter({ name: "seq_raft_campaigns_total", help: "Campaigns this node began, by cause", labelNames: ["cause"], registers });
-    for (const cause of ["timeout", "leaderLost", "transfer"]) this.campaigns.inc({ cause }, 0);
+    for (const cause of ["timeout", "leaderLost", "transfer", "deposed"]) this.campaigns.inc({ cause }, 0);
+    this.censorshipStrikes = new Counter({ name: "seq_censorship_strikes_total", help: "Strikes this node counted against a leader that committed later transactions but not one it forwarded", registers });
+    this.censorshipReports = new Counter({ name: "seq_censorship_reports_total", help: "Censorship reports received or made, by outcome", labelNames: ["outcome"], registers });
+    for (const outcome of ["counted", "duplicate", "stale", "forged", "not-a-member", "self-report", "unknown-epoch"]) this.censorshipReports.inc({ outcome }, 0);
+    this.censorshipEjections = new Counter({ name: "seq_censorship_ejections_total", help: "Leaders ejected by censorship reports from more than half of the stake", registers });
     this.ticksWithheld = new Counter({ name: "seq_raft_ticks_withheld_total", help: "Election ticks withheld because this node's event loop ran late", registers });
     this.commitLatencySeconds = new Histogram({
       name: "seq_commit_latency_seconds",

@@ -176,6 +176,12 @@ export class RaftNode implements RaftControl {
     this.kick();
   }
 
+  /** Members holding a majority of stake reported `leader` of `term` (see RaftCore.depose). */
+  depose(leader: NodeId, term: number, campaign: boolean): void {
+    this.core.depose(leader, term, campaign);
+    this.kick();
+  }
+
   /** Records an application snapshot at `index` and drops the log up to it (the caller persists the snapshot). */
   compact(index: number, data: Uint8Array): Snapshot {
     return this.core.compact(index, data);

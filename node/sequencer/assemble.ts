@@ -29,7 +29,8 @@ import { BatchService, type BatchPoster } from "../batching/index.js";
 import { Watchtower } from "../watchtower/watchtower.js";
 import { storeEvidence } from "../watchtower/evidence.js";
 import { domain } from "../commitments/typed-data.js";
-import { SubmissionService } from "./submissions.js";
+import { SubmissionService, type ProposeSubmission } from "./submissions.js";
+import { CensorshipService } from "./censorship-service.js";
 import { HistorySync } from "./history.js";
 import { Compactor } from "./compaction.js";
 import { EpochManager, EpochPlans } from "./epochs.js";
@@ -53,12 +54,16 @@ export type SequencerNodeStartOptions = {
   /**
    * Seams for fault-injection runs only (scripts/nemesis/node.ts, test/fixtures/faulty-leader.ts):
    * a FaultInjector for the transport, a wrapper around the synced Raft writes (a slow disk), and
-   * one around the leader's batch poster (a lying leader). They reach the node only through these
+   * one around the leader's batch poster (a lying leader), one around the leader's proposing of
+   * submissions (a censoring leader, test/fixtures/censoring-node.ts). They reach the node only through these
    * programmatic options, never from configuration or environment.
    */
   readonly faults?: FaultInjector;
   readonly wrapRaftLog?: (store: RaftLogStore) => RaftLogStore;
   readonly wrapBatchPoster?: (honest: BatchPoster) => BatchPoster;
+  readonly wrapSubmissionPropose?: (honest: ProposeSubmission) => ProposeSubmission;
+  /** A reported leader that does not hand leadership over (the censoring fixture): followers must elect without it. */
+  readonly refuseToStepAside?: boolean;
   /** A cheating DKG member (test/fixtures/cheating-dealer.ts). */
   readonly dkgFaults?: DkgFaults;
 };
@@ -83,6 +88,7 @@ export interface NodeParts {
   readonly watchtower: Watchtower | undefined;
   readonly decodePool: DecodePool | undefined;
   readonly submissions: SubmissionService;
+  readonly censorship: CensorshipService;
   readonly history: HistorySync;
   readonly epochs: EpochManager;
   readonly retirement: Retirement;
@@ -362,6 +368,26 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
 
   const intake = { chainId: config.rollupChainId, maxBytes: config.maxTxBytes };
   const decodePool = config.intakeWorkers > 0 ? await DecodePool.create({ ...intake, size: config.intakeWorkers }) : undefined;
+  const censorship: CensorshipService = new CensorshipService({
+    rule: { timeoutMs: config.censorshipTimeoutMs, graceMs: config.censorshipGraceMs, minProgressTxs: 1 },
+    selfId: self.nodeId,
+    signer,
+    domain: { chainId: deployment.chainId, registry: deployment.sequencerRegistry },
+    raft,
+    plan: () => plans.latest,
+    epochMembers: async (epoch) => (await epochView(epoch)).members,
+    broadcast: (payload) => {
+      for (const to of plans.latest?.voters ?? []) {
+        if (to === self.nodeId) continue;
+        request(to, "censorshipReport", payload, 5_000).catch((error: Error) => log.debug({ to, err: error.message }, "could not deliver a censorship report"));
+      }
+    },
+    resubmit: (raw): Promise<unknown> => submissions.submit(raw),
+    stepAside: options.refuseToStepAside !== true,
+    logger: componentLogger(logger, "censorship"),
+    metrics,
+  });
+  const honestPropose: ProposeSubmission = (tx) => raft.propose([tx]);
   const submissions = new SubmissionService({
     store,
     commitments,
@@ -377,7 +403,8 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     },
     isLeader: acting,
     leader: () => (retirement.retired ? null : raft.basicStatus().leader),
-    propose: (tx) => raft.propose([tx]),
+    propose: options.wrapSubmissionPropose ? options.wrapSubmissionPropose(honestPropose) : honestPropose,
+    forwards: censorship,
     forward: (to, payload, timeoutMs, signal) => request(to, "submit", payload, timeoutMs, signal),
   });
 
@@ -392,6 +419,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     settleMs: config.electionTicks * config.tickMs,
     missedDeadline: () => batches.missedDeadline(),
     settled: () => machine.latestSettlement(),
+    ejected: (epoch) => censorship.ejectedIn(epoch),
     logger: componentLogger(logger, "epochs"),
   });
   epochs.setPlans(follower.recent().map(planOf));
@@ -404,7 +432,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   );
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
   const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
-  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members, epochKeys, epochKeyAnchor });
+  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members, epochKeys, epochKeyAnchor, censorship });
   await waiting.close();
   const rpc = await createRpcServer({
     host: config.rpcHost,
@@ -430,7 +458,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, epochKeys, epochKeyAnchor, watchtower, decodePool, submissions, history, epochs, retirement, compactor, gauges, activity, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, epochKeys, epochKeyAnchor, watchtower, decodePool, submissions, censorship, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
     genesis: genesis.voters,
     recovered: !fresh,

@@ -55,6 +55,10 @@ export interface NodeConfig {
   /** Worker threads that decode submissions and recover senders (0: on the event loop). */
   readonly intakeWorkers: number;
   readonly submitTimeoutMs: number;
+  /** A transaction this node forwarded may stay uncommitted this long while the leader commits later ones, then it counts against the leader (docs/censorship.md). */
+  readonly censorshipTimeoutMs: number;
+  /** How long after a forward the leader's intake may take: only entries appended past it show the leader skipped the transaction. */
+  readonly censorshipGraceMs: number;
   readonly tickMs: number;
   /** Base election timeout: the first fallback in schedule order campaigns this long after it last heard the leader... */
   readonly electionTicks: number;
@@ -137,6 +141,9 @@ export const DEFAULTS = {
   clientByteBurst: 16 * 1024 * 1024,
   intakeWorkers: 1,
   submitTimeoutMs: 10_000,
+  // Commits take ~10-100 ms: 5 s is 50+ commit latencies, 1 s of grace covers a deep intake queue.
+  censorshipTimeoutMs: 5_000,
+  censorshipGraceMs: 1_000,
   tickMs: 50,
   // Generous (500 ms base): a crashed leader is noticed by its closed connections at once
   // (RaftCore.leaderConnectionLost); the timer only covers silent failures (a paused or partitioned
@@ -203,6 +210,8 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   clientByteBurst: "SEQ_CLIENT_BYTE_BURST",
   intakeWorkers: "SEQ_INTAKE_WORKERS",
   submitTimeoutMs: "SEQ_SUBMIT_TIMEOUT_MS",
+  censorshipTimeoutMs: "SEQ_CENSORSHIP_TIMEOUT_MS",
+  censorshipGraceMs: "SEQ_CENSORSHIP_GRACE_MS",
   tickMs: "SEQ_TICK_MS",
   electionTicks: "SEQ_ELECTION_TICKS",
   electionJitterTicks: "SEQ_ELECTION_JITTER_TICKS",
@@ -251,6 +260,8 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "clientByteBurst",
   "intakeWorkers",
   "submitTimeoutMs",
+  "censorshipTimeoutMs",
+  "censorshipGraceMs",
   "tickMs",
   "electionTicks",
   "electionJitterTicks",
@@ -355,7 +366,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes", "l1ReplaceAfterBlocks"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "censorshipTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes", "l1ReplaceAfterBlocks"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {
@@ -363,6 +374,9 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   }
   if ((raw.batchMaxInFlight as number) > MAX_IN_FLIGHT) throw new ConfigError(`setting "batchMaxInFlight" must be at most ${MAX_IN_FLIGHT}, got ${raw.batchMaxInFlight}`);
   checkTxFitsBatch(raw.maxTxBytes as number, raw.batchMaxBytes as number, raw.batchMaxL1TxBytes as number);
+  if ((raw.censorshipGraceMs as number) >= (raw.censorshipTimeoutMs as number)) {
+    throw new ConfigError(`censorshipGraceMs (${raw.censorshipGraceMs}) must be below censorshipTimeoutMs (${raw.censorshipTimeoutMs})`);
+  }
   if ((raw.heartbeatTicks as number) >= (raw.electionTicks as number)) {
     throw new ConfigError(`heartbeatTicks (${raw.heartbeatTicks}) must be below electionTicks (${raw.electionTicks})`);
   }

@@ -94,6 +94,8 @@ export interface EpochManagerOptions {
   readonly missedDeadline: () => boolean;
   /** The latest epoch whose rotation the replicated log settled (`epochLeader` records), and its leader. */
   readonly settled: () => { readonly epoch: number; readonly leader: NodeId } | undefined;
+  /** Members ejected for censorship in an epoch (docs/censorship.md): not handed leadership again in it. */
+  readonly ejected?: (epoch: number) => ReadonlySet<NodeId>;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -227,8 +229,9 @@ export class EpochManager {
       r.tried.add(r.attempt.to);
       r.attempt = undefined;
     }
+    const ejected = this.opts.ejected?.(latest.epoch);
     for (const id of latest.schedule) {
-      if (r.tried.has(id)) continue;
+      if (r.tried.has(id) || ejected?.has(id) === true) continue;
       if (id === this.opts.self) {
         if (r.proposedAt === undefined || now - r.proposedAt >= this.opts.takeoverMs) {
           r.proposedAt = now;
@@ -253,7 +256,8 @@ export class EpochManager {
     if (!this.opts.missedDeadline() || now - this.lastHandOff < 2 * this.opts.takeoverMs) return;
     const start = latest.schedule.indexOf(this.opts.self) + 1;
     const order = [...latest.schedule.slice(start), ...latest.schedule.slice(0, Math.max(0, start - 1))];
-    const next = order.find((id) => voters.includes(id) && this.reachable(id));
+    const ejected = this.opts.ejected?.(latest.epoch);
+    const next = order.find((id) => voters.includes(id) && this.reachable(id) && ejected?.has(id) !== true);
     if (next === undefined) return;
     this.lastHandOff = now;
     this.opts.logger.warn({ epoch: latest.epoch, to: next }, "missed the batch deadline: handing leadership to the next in schedule order");

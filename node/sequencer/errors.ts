@@ -27,3 +27,8 @@ export class SubmissionError extends SequencerError {
     super(message);
   }
 }
+
+/** A censorship setting or report is invalid (docs/censorship.md); nothing was changed or counted. */
+export class CensorshipError extends SequencerError {
+  override readonly name = "CensorshipError";
+}

@@ -10,6 +10,7 @@ import type { L1Follower } from "../l1/follower.js";
 import type { RaftNode } from "../raftnode/index.js";
 import { slashReportView, type Watchtower, type WatchtowerStats } from "../watchtower/watchtower.js";
 import type { EpochManager } from "./epochs.js";
+import type { CensorshipService, CensorshipStatus } from "./censorship-service.js";
 import type { ClusterMember, MemberDirectory } from "./members.js";
 import type { Retirement } from "./retirement.js";
 
@@ -39,6 +40,8 @@ export interface NodeStatus {
   /** The epoch's leader schedule (node ids): primary first. */
   readonly schedule: readonly NodeId[];
   readonly rotation: ReturnType<EpochManager["status"]>;
+  /** Followers replacing a censoring leader (docs/censorship.md): this node's strikes, the reports it holds, the last ejection it saw. */
+  readonly censorship: CensorshipStatus;
   /** The epoch at which this node left the set, null while it is a member. */
   readonly retiredAtEpoch: number | null;
   readonly l1ChainId: number;
@@ -79,6 +82,7 @@ export interface StatusSources {
   readonly members: MemberDirectory;
   readonly epochKeys: EpochKeys;
   readonly epochKeyAnchor: EpochKeyAnchor;
+  readonly censorship: CensorshipService;
 }
 
 export function nodeStatus(p: StatusSources): NodeStatus {
@@ -108,6 +112,7 @@ export function nodeStatus(p: StatusSources): NodeStatus {
     nextEpochStartBlock: Number(p.deployment.genesisBlock + (p.follower.epoch + 1n) * p.deployment.epochLength),
     schedule: p.epochs.latest?.schedule ?? [],
     rotation: p.epochs.status(),
+    censorship: p.censorship.status(),
     retiredAtEpoch: p.retirement.retiredAt,
     l1ChainId: p.deployment.chainId,
     registry: p.deployment.sequencerRegistry,

@@ -35,9 +35,24 @@ export interface SubmissionOptions {
   readonly admission?: { readonly client?: Admission; readonly sender?: Admission };
   readonly isLeader: () => boolean;
   readonly leader: () => NodeId | null;
-  readonly propose: (tx: { hash: string; data: Uint8Array }) => void;
+  readonly propose: ProposeSubmission;
+  /** Told of every forward to the leader and of its outcome: the censorship watch (docs/censorship.md). */
+  readonly forwards?: ForwardObserver;
   /** Forwards an encoded submit request to a member; resolves with the encoded response. */
   readonly forward: (to: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal) => Promise<Uint8Array>;
+}
+
+/** How the leader hands a submission to the Raft core (wrapped only by test/fixtures/censoring-node.ts). */
+export type ProposeSubmission = (tx: { hash: string; data: Uint8Array }) => void;
+
+/**
+ * What a follower learns of its forwards: sent to `leader`, then answered, with the commitment or a
+ * refusal (the leader did not take the transaction). A `timeout` answer is no answer here: the
+ * leader took the transaction and did not commit it in time.
+ */
+export interface ForwardObserver {
+  forwarded(hash: string, raw: Uint8Array, leader: NodeId): void;
+  answered(hash: string): void;
 }
 
 interface Waiter {
@@ -211,6 +226,7 @@ export class SubmissionService {
       }
       const abort = new AbortController();
       this.forwards.add(abort);
+      this.opts.forwards?.forwarded(hash, raw, leader);
       let response;
       try {
         response = decodeSubmitResponse(await this.opts.forward(leader, payload, Math.max(1, deadline - Date.now()), abort.signal));
@@ -223,6 +239,7 @@ export class SubmissionService {
       } finally {
         this.forwards.delete(abort);
       }
+      if (response.ok || response.failure !== "timeout") this.opts.forwards?.answered(hash);
       if (response.ok) return JSON.parse(new TextDecoder().decode(response.result)) as OrderCommitmentProofJson;
       if (response.failure !== "no-leader" && response.failure !== "shutting-down") throw new SubmissionError(response.failure, response.message, response.reason);
       last = `${leader} answered: ${response.message}`;

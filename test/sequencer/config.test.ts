@@ -67,6 +67,8 @@ describe("node configuration", () => {
     ["a port out of range", { ...required, rpcPort: 70000 }, {}, /must be a TCP port/],
     ["heartbeats not below the election timeout", { ...required, heartbeatTicks: 10, electionTicks: 10 }, {}, /heartbeatTicks \(10\) must be below electionTicks/],
     ["a zero tick", { ...required, tickMs: 0 }, {}, /"tickMs" must be positive/],
+    ["a censorship grace not below its timeout", { ...required, censorshipTimeoutMs: 2_000 }, { SEQ_CENSORSHIP_GRACE_MS: "2000" }, /censorshipGraceMs \(2000\) must be below censorshipTimeoutMs \(2000\)/],
+    ["a zero censorship timeout", { ...required, censorshipTimeoutMs: 0 }, {}, /"censorshipTimeoutMs" must be positive/],
     ["an admission budget with a rate and no burst", { ...required, senderByteBurst: 0 }, {}, /"senderByteBurst" must be positive while "senderBytesPerSecond" is/],
     ["a zero per-client connection limit from the environment", required, { SEQ_RPC_MAX_CONNECTIONS_PER_CLIENT: "0" }, /"rpcMaxConnectionsPerClient" must be positive/],
     ["listen addresses that are not multiaddrs", { ...required, p2pListen: ["127.0.0.1:9000"] }, {}, /"p2pListen" must be a non-empty list of multiaddrs/],

@@ -29,6 +29,7 @@ describe("simulation: randomized fault schedules", function () {
     oneWay: 0,
     transfers: 0,
     connectionResets: 0,
+    deposals: 0,
     membershipChanges: 0,
     stakeChanges: 0,
     snapshotsInstalled: 0,
@@ -57,6 +58,7 @@ describe("simulation: randomized fault schedules", function () {
           totals.oneWay += r.faults.oneWay;
           totals.transfers += r.faults.transfers;
           totals.connectionResets += r.faults.resets;
+          totals.deposals += r.faults.deposals;
           totals.membershipChanges += r.faults.membershipChanges;
           totals.stakeChanges += r.faults.stakeChanges;
           byProfile.set(r.stakes, (byProfile.get(r.stakes) ?? 0) + 1);
