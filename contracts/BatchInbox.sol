@@ -68,10 +68,11 @@ contract BatchInbox {
     /// @notice Most forced items one `escape` call turns into a batch.
     uint256 public constant MAX_ESCAPE_ITEMS = 64;
 
-    /// @notice A positional Merkle proof that forced item `cursor + k` (k its index in the list)
-    /// is the transaction at `position` of accepted batch `batchNumber` (or of the batch being
-    /// submitted, when `batchNumber` is its number).
+    /// @notice A positional Merkle proof that forced item `item` is the transaction at `position`
+    /// of accepted batch `batchNumber` (or of the batch being submitted, when `batchNumber` is its
+    /// number).
     struct ForcedCoverage {
+        uint64 item;
         uint64 batchNumber;
         uint64 position;
         bytes32[] proof;
@@ -147,6 +148,8 @@ contract BatchInbox {
     error InvalidForcedProof(uint64 item, uint64 batchNumber, uint64 position);
     /// @notice Coverage is given for item `item` but the queue holds only `length` items.
     error ForcedItemNotEnqueued(uint64 item, uint64 length);
+    /// @notice Coverage of item `item` while the cursor is at `cursor`: items are covered in queue order.
+    error ForcedCoverageGap(uint64 item, uint64 cursor);
     /// @notice `escape` before block `opensAt` (a quorum batch was accepted too recently).
     error EscapeHatchClosed(uint64 opensAt);
     /// @notice `escape` of `count` items: it must be 1 to `MAX_ESCAPE_ITEMS` and at most the `pending` ones.
@@ -194,13 +197,15 @@ contract BatchInbox {
         return _submitBatch(header, data, signatures, new ForcedCoverage[](0));
     }
 
-    /// @notice `submitBatch` that also covers forced items: `coverage[k]` proves item
-    /// `forcedCursor + k` (against this batch's root, or an earlier accepted batch's). Required
-    /// when the item at the cursor is older than `inclusionDelay` blocks.
+    /// @notice `submitBatch` that also covers forced items, in queue order from the cursor (each
+    /// proven against this batch's root, or an earlier accepted batch's); entries for items
+    /// already covered are skipped, so a batch sent while its predecessor (covering some of the
+    /// same items) is still pending stays valid. Required when the item at the cursor is older
+    /// than `inclusionDelay` blocks.
     /// @param header The batch header.
     /// @param data The batch payload, as for the three-argument `submitBatch`.
     /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
-    /// @param coverage Proofs for the items from the cursor on, in queue order.
+    /// @param coverage Proofs for items from the cursor on, in queue order.
     /// @return accepted True if the batch was newly accepted, false if it already was.
     function submitBatch(
         BatchHeader calldata header,
@@ -309,6 +314,8 @@ contract BatchInbox {
         uint64 queued = forcedQueue.length();
         for (uint256 k = 0; k < coverage.length; ++k) {
             ForcedCoverage memory c = coverage[k];
+            if (c.item < cursor) continue;
+            if (c.item > cursor) revert ForcedCoverageGap(c.item, cursor);
             if (cursor >= queued) revert ForcedItemNotEnqueued(cursor, queued);
             Batch memory target;
             if (nextNumber != 0 && c.batchNumber == nextNumber) target = next;

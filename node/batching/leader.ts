@@ -13,7 +13,7 @@ import { formatGwei, type Hash, type Hex } from "viem";
 import type { NodeStore } from "../storage/index.js";
 import { encodeAppRecord, sameBatchHeader, type BatchPostedRecord, type StoredBatchHeader } from "../domain/index.js";
 import { FeeCapExceededError } from "../l1/fees.js";
-import { BatchL1Error, MAX_ACTIVE_CAP, submitBatchTxBytes, type InboxWriter } from "../l1/inbox-writer.js";
+import { BatchL1Error, MAX_ACTIVE_CAP, submitBatchTxBytes, type ForcedCoverageArg, type InboxWriter } from "../l1/inbox-writer.js";
 import type { SentTx } from "../l1/tx-sender.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
@@ -57,6 +57,8 @@ export interface BatchLeaderOptions {
   readonly proposeApp: (data: Uint8Array) => boolean;
   /** Back-off after a failure: base doubling up to the cap (defaults 500 ms, 30 s). */
   readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** The forced items a batch covers, with their proofs (node/batching/forced.ts); none without. */
+  readonly forcedCoverage?: (h: StoredBatchHeader, held: readonly StoredBatchHeader[]) => Promise<ForcedCoverageArg[]>;
   /** How long a sent batch transaction the L1 node no longer knows (or one pending elsewhere) is waited for before sending again (default 60 s). */
   readonly resendAfterMs?: number;
   readonly now?: () => number;
@@ -447,9 +449,11 @@ export class BatchLeader {
       this.opts.proposeApp(encodeAppRecord({ kind: "batchSigned", batchNumber: h.batchNumber, batchHash: hash, signatures }));
     }
     const { data } = await deriveBatch(this.opts.store, h);
+    const held = this.state.unpostedCuts.map((c) => c.header);
+    const coverage = (await this.opts.forcedCoverage?.(h, held)) ?? [];
     let tx: SentTx | null;
     try {
-      tx = await this.opts.poster.submit(h, data, signatures);
+      tx = await this.opts.poster.submit(h, data, signatures, coverage);
     } catch (error) {
       if (error instanceof FeeCapExceededError) {
         this.setFeeCapWait(error, h.batchNumber);
@@ -472,7 +476,7 @@ export class BatchLeader {
     if (tx === null) this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "batch already on its way to L1 in another transaction; waiting for it");
     else {
       this.opts.logger.info(
-        { batchNumber: h.batchNumber, epoch: h.epoch, txHash: tx.hashes[0], nonce: tx.nonce, maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas), signatures: signatures.length, pipelined },
+        { batchNumber: h.batchNumber, epoch: h.epoch, txHash: tx.hashes[0], nonce: tx.nonce, maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas), signatures: signatures.length, forcedCovered: coverage.length, pipelined },
         "batch submitted to L1",
       );
     }

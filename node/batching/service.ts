@@ -13,6 +13,7 @@ import type { FeeCaps } from "../l1/fees.js";
 import { InboxWriter } from "../l1/inbox-writer.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
+import { ForcedInclusion } from "./forced.js";
 import { BatchLeader, type BatchLimits, type FeeCapWait, type PendingBatchTx } from "./leader.js";
 import { QuorumPoster, type BatchEpochView, type BatchPoster } from "./poster.js";
 import { BatchSigner } from "./signer.js";
@@ -45,6 +46,8 @@ export interface BatchServiceOptions {
   readonly request: (nodeId: NodeId, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
   /** Replicates an app record (false when this node is no longer the leader). */
   readonly proposeApp: (data: Uint8Array) => boolean;
+  /** The forced-inclusion queue to follow and cover (undefined in records written before it existed). */
+  readonly forcedQueue?: { readonly address: Address; readonly confirmations: number; readonly pollMs: number; readonly order: (raw: Hex) => Promise<unknown> };
   /** Fault runs only (a programmatic option of SequencerNode.start): wraps the honest poster. */
   readonly wrapPoster?: (honest: BatchPoster) => BatchPoster;
   /** How often the leader loop runs (default 200 ms). */
@@ -85,6 +88,8 @@ export interface BatchStatus {
 
 export class BatchService {
   readonly state: BatchState;
+  /** Forced inclusion, when the deployment has a queue. */
+  readonly forced: ForcedInclusion | undefined;
   private readonly signer: BatchSigner;
   private readonly leader: BatchLeader;
   private readonly opts: BatchServiceOptions;
@@ -120,6 +125,25 @@ export class BatchService {
       request: opts.request,
       ...(opts.signatureTimeoutMs === undefined ? {} : { signatureTimeoutMs: opts.signatureTimeoutMs }),
     });
+    const q = opts.forcedQueue;
+    this.forced =
+      q === undefined
+        ? undefined
+        : new ForcedInclusion({
+            client: opts.publicClient,
+            inbox,
+            inboxAddress: opts.inbox,
+            queue: q.address,
+            fromBlock: opts.inboxFromBlock,
+            confirmations: q.confirmations,
+            pollMs: q.pollMs,
+            store: opts.store,
+            logger: opts.logger,
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+            isLeader: opts.isLeader,
+            order: q.order,
+          });
+    const forced = this.forced;
     this.leader = new BatchLeader({
       store: opts.store,
       state: this.state,
@@ -133,6 +157,7 @@ export class BatchService {
       proposeApp: opts.proposeApp,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(forced ? { forcedCoverage: (h: StoredBatchHeader, held: readonly StoredBatchHeader[]) => forced.coverageFor(h, held) } : {}),
       ...(now ? { now } : {}),
     });
   }
@@ -202,13 +227,14 @@ export class BatchService {
     if (this.timer !== undefined || this.stopped) return;
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs ?? 200);
     this.timer.unref();
+    this.forced?.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.state.wakeCutWaiters();
-    await this.running;
+    await Promise.all([this.running, this.forced?.stop()]);
   }
 
   /** One step of the leader loop; never runs twice at once. Exposed for tests. */

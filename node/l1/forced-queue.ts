@@ -53,6 +53,31 @@ export async function readForcedItems(client: PublicClient, queue: Address, from
   return items;
 }
 
+/**
+ * The raw transactions of forced items [firstItem, firstItem + count) in queue order, each read
+ * from its own `ForcedTransactionEnqueued` event (found through the item's enqueue block), and
+ * the chain hash of the last one (an escape batch's `dataHash`).
+ * @throws ForcedQueueError when a call fails or an event is missing or does not match the item
+ */
+export async function readForcedRange(client: PublicClient, queue: Address, firstItem: bigint, count: bigint): Promise<{ raws: Hex[]; lastChainHash: Hash }> {
+  const raws: Hex[] = [];
+  let lastChainHash: Hash = zeroHash;
+  for (let index = firstItem; index < firstItem + count; index++) {
+    let found;
+    try {
+      const [txHash, chainHash, l1Block] = await client.readContract({ address: queue, abi: forcedInclusionQueueAbi, functionName: "item", args: [index] });
+      const logs = await client.getContractEvents({ address: queue, abi: forcedInclusionQueueAbi, eventName: "ForcedTransactionEnqueued", args: { index }, fromBlock: l1Block, toBlock: l1Block, strict: true });
+      found = logs.find((l) => l.args.txHash === txHash && l.args.chainHash === chainHash);
+      lastChainHash = chainHash;
+    } catch (cause) {
+      throw new ForcedQueueError(`reading forced item ${index} of the queue ${queue} failed: ${(cause as Error).message}`, { cause });
+    }
+    if (found === undefined || keccak256(found.args.rawTx) !== found.args.txHash) throw new ForcedQueueError(`forced item ${index} of the queue ${queue} has no matching ForcedTransactionEnqueued event`);
+    raws.push(found.args.rawTx);
+  }
+  return { raws, lastChainHash };
+}
+
 /** What the inbox says about the queue at one block: the cursor and where the queue stands. */
 export type ForcedCursorView = { readonly cursor: bigint; readonly length: bigint; readonly inclusionDelay: bigint };
 

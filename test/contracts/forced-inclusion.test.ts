@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { type Hex, keccak256, toHex, zeroHash } from "viem";
+import { type Hex, type PublicClient, keccak256, toHex, zeroHash } from "viem";
+import { rebuildFromL1 } from "../../scripts/lib/rebuild.js";
 import { buildPositionalTree, merkleProof, merkleRoot } from "../../node/commitments/merkle.js";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
 import { forcedChainHash } from "../../node/l1/forced-queue.js";
@@ -30,8 +31,8 @@ describe("Forced inclusion (ForcedInclusionQueue + BatchInbox)", () => {
   }
 
   /** The coverage entry proving that `txs[index]` of batch `b` is at its position. */
-  function coverageOf(b: { header: BatchHeader; tree: ReturnType<typeof buildPositionalTree> }, index: number) {
-    return { batchNumber: b.header.batchNumber, position: b.header.firstPosition + BigInt(index), proof: merkleProof(b.tree, index) };
+  function coverageOf(b: { header: BatchHeader; tree: ReturnType<typeof buildPositionalTree> }, index: number, item = 0n) {
+    return { item, batchNumber: b.header.batchNumber, position: b.header.firstPosition + BigInt(index), proof: merkleProof(b.tree, index) };
   }
 
   async function enqueue(raw: Hex): Promise<bigint> {
@@ -127,10 +128,13 @@ describe("Forced inclusion (ForcedInclusionQueue + BatchInbox)", () => {
       await expectError(f.inbox.write.cover([[coverageOf(b1, 1)]], { account: f.outsider.account }), f.inbox, "ForcedTransactionOverdue");
       // Batch 2 orders item 1 and proves item 0 against batch 1, item 1 against itself.
       const b2 = await nextBatch([fakeTxs(1, "second")[0]!]);
-      await f.inbox.write.submitBatch([b2.header, b2.data, b2.signatures, [coverageOf(b1, 1), coverageOf(b2, 0)]], { account: f.batcher() });
+      await f.inbox.write.submitBatch([b2.header, b2.data, b2.signatures, [coverageOf(b1, 1), coverageOf(b2, 0, 1n)]], { account: f.batcher() });
       expect(await f.inbox.read.forcedPosition([0n])).to.deep.equal([true, 1n]);
       expect(await f.inbox.read.forcedPosition([1n])).to.deep.equal([true, 2n]);
-      await expectError(f.inbox.write.cover([[coverageOf(b2, 0)]]), f.inbox, "ForcedItemNotEnqueued", [2n, 2n]);
+      // Entries for covered items are skipped (a pipelined batch repeats them); a gap or an item not enqueued is refused.
+      await f.inbox.write.cover([[coverageOf(b2, 0, 1n)]]);
+      await expectError(f.inbox.write.cover([[coverageOf(b2, 0, 3n)]]), f.inbox, "ForcedCoverageGap", [3n, 2n]);
+      await expectError(f.inbox.write.cover([[coverageOf(b2, 0, 2n)]]), f.inbox, "ForcedItemNotEnqueued", [2n, 2n]);
     });
 
     it("covers through the permissionless cover() against an accepted batch", async () => {
@@ -186,6 +190,13 @@ describe("Forced inclusion (ForcedInclusionQueue + BatchInbox)", () => {
       await f.submitBatch([resumed.header, resumed.data, resumed.signatures]);
       await enqueue(fakeTxs(1, "later")[0]!);
       await expectError(f.inbox.write.escape([1n]), f.inbox, "EscapeHatchClosed");
+
+      // Derivation follows the same rule: the escape batches' positions hold the forced items.
+      const stream = await rebuildFromL1(f.publicClient as unknown as PublicClient, { inbox: f.inbox.address, deploymentBlock: 0n });
+      expect(stream.gaps).to.deep.equal([]);
+      expect(stream.batches.map((b) => b.readable && b.escape !== undefined)).to.deep.equal([false, true, true, false]);
+      expect(stream.txs.map((t) => t.raw)).to.deep.equal([...fakeTxs(2, "a"), ...forced, ...fakeTxs(2, "resumed")]);
+      expect(stream.txs.map((t) => t.position)).to.deep.equal([0n, 1n, 2n, 3n, 4n, 5n]);
     });
   });
 });

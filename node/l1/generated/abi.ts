@@ -2311,6 +2311,22 @@ export const batchInboxAbi = [
       },
       {
         "internalType": "uint64",
+        "name": "cursor",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedCoverageGap",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
         "name": "length",
         "type": "uint64"
       }
@@ -2920,6 +2936,11 @@ export const batchInboxAbi = [
         "components": [
           {
             "internalType": "uint64",
+            "name": "item",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
             "name": "batchNumber",
             "type": "uint64"
           },
@@ -3232,6 +3253,11 @@ export const batchInboxAbi = [
       },
       {
         "components": [
+          {
+            "internalType": "uint64",
+            "name": "item",
+            "type": "uint64"
+          },
           {
             "internalType": "uint64",
             "name": "batchNumber",
