@@ -78,6 +78,18 @@ export async function readForcedRange(client: PublicClient, queue: Address, firs
   return { raws, lastChainHash };
 }
 
+/** The oldest uncovered item at block `blockNumber` (null when every item is covered): its index, enqueue block and deadline. */
+export async function oldestUncovered(client: PublicClient, inbox: Address, queue: Address, blockNumber: bigint): Promise<{ index: bigint; l1Block: bigint; deadlineBlock: bigint } | null> {
+  const view = await readForcedCursor(client, inbox, queue, blockNumber);
+  if (view.cursor >= view.length) return null;
+  try {
+    const [, , l1Block] = await client.readContract({ address: queue, abi: forcedInclusionQueueAbi, functionName: "item", args: [view.cursor], blockNumber });
+    return { index: view.cursor, l1Block, deadlineBlock: l1Block + view.inclusionDelay };
+  } catch (cause) {
+    throw new ForcedQueueError(`reading forced item ${view.cursor} failed: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /** What the inbox says about the queue at one block: the cursor and where the queue stands. */
 export type ForcedCursorView = { readonly cursor: bigint; readonly length: bigint; readonly inclusionDelay: bigint };
 

@@ -368,6 +368,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
         confirmations: config.l1Confirmations,
         pollMs: config.l1PollMs,
         metrics,
+        ...(deployment.forcedInclusionQueue === undefined ? {} : { forcedQueue: deployment.forcedInclusionQueue }),
       })
     : undefined;
 
