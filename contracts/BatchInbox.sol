@@ -150,7 +150,8 @@ contract BatchInbox {
     error ForcedItemNotEnqueued(uint64 item, uint64 length);
     /// @notice Coverage of item `item` while the cursor is at `cursor`: items are covered in queue order.
     error ForcedCoverageGap(uint64 item, uint64 cursor);
-    /// @notice `escape` before block `opensAt` (a quorum batch was accepted too recently).
+    /// @notice `escape` before block `opensAt` (a quorum batch was accepted too recently, or the
+    /// oldest pending item is not overdue yet).
     error EscapeHatchClosed(uint64 opensAt);
     /// @notice `escape` of `count` items: it must be 1 to `MAX_ESCAPE_ITEMS` and at most the `pending` ones.
     error InvalidEscapeCount(uint64 count, uint64 pending);
@@ -225,8 +226,9 @@ contract BatchInbox {
         _cover(coverage, none, 0);
     }
 
-    /// @notice The escape hatch: once no quorum batch has been accepted for `escapeWindow` blocks,
-    /// anyone turns the next `itemCount` pending forced items into a batch, in queue order, at
+    /// @notice The escape hatch: once no quorum batch has been accepted for `escapeWindow` blocks
+    /// and the oldest pending forced item is overdue (older than `inclusionDelay` blocks), anyone
+    /// turns the next `itemCount` pending forced items into a batch, in queue order, at
     /// the positions right after the last accepted batch. Its header has the previous batch's
     /// epoch (0 for a first batch), the positional root of the items' transaction hashes, and as
     /// `dataHash` the chain hash of its last item; it needs no signature. It does not reset the
@@ -235,11 +237,16 @@ contract BatchInbox {
     /// @param itemCount How many pending items to include (1 to `MAX_ESCAPE_ITEMS`).
     /// @return batchNumber The number of the batch made.
     function escape(uint64 itemCount) external returns (uint64 batchNumber) {
-        uint64 opensAt = lastQuorumBatchBlock + escapeWindow + 1;
-        if (block.number < opensAt) revert EscapeHatchClosed(opensAt);
         uint64 firstItem = forcedCursor;
         uint64 pending = forcedQueue.length() - firstItem;
         if (itemCount == 0 || itemCount > MAX_ESCAPE_ITEMS || itemCount > pending) revert InvalidEscapeCount(itemCount, pending);
+        // Open only while the set has been silent for the window and the oldest pending item is
+        // overdue: an idle set that covers forced items in time can never be pre-empted.
+        uint64 opensAt = lastQuorumBatchBlock + escapeWindow + 1;
+        (,, uint64 enqueuedAt) = forcedQueue.item(firstItem);
+        uint64 overdueAt = enqueuedAt + forcedQueue.inclusionDelay() + 1;
+        if (overdueAt > opensAt) opensAt = overdueAt;
+        if (block.number < opensAt) revert EscapeHatchClosed(opensAt);
 
         uint256 count = _batches.length;
         BatchHeader memory header;

@@ -149,6 +149,20 @@ describe("Forced inclusion (ForcedInclusionQueue + BatchInbox)", () => {
   });
 
   describe("the escape hatch", () => {
+    it("cannot pre-empt an idle set: it opens only once the oldest pending item is overdue", async () => {
+      const now = await f.publicClient.getBlockNumber();
+      await f.networkHelpers.mine(Number(ESCAPE_WINDOW) + 5); // no batch for longer than the window
+      expect((await f.publicClient.getBlockNumber()) > now + ESCAPE_WINDOW).to.equal(true);
+      await expectError(f.inbox.write.escape([1n]), f.inbox, "InvalidEscapeCount", [1n, 0n]);
+      await enqueue(fakeTxs(1, "user")[0]!);
+      const [, , enqueuedAt] = await f.forcedQueue.read.item([0n]);
+      await expectError(f.inbox.write.escape([1n]), f.inbox, "EscapeHatchClosed", [enqueuedAt + INCLUSION_DELAY + 1n]);
+      // The set covers it in time: the hatch never opens for it.
+      const b = await nextBatch([fakeTxs(1, "user")[0]!]);
+      await f.inbox.write.submitBatch([b.header, b.data, b.signatures, [coverageOf(b, 0)]], { account: f.batcher() });
+      expect(await f.inbox.read.forcedCursor()).to.equal(1n);
+    });
+
     it("stays closed while the set posts, then lets anyone post forced items alone; the set resumes on top", async () => {
       const b1 = await nextBatch(fakeTxs(2, "a"));
       await f.submitBatch([b1.header, b1.data, b1.signatures]);
@@ -157,10 +171,10 @@ describe("Forced inclusion (ForcedInclusionQueue + BatchInbox)", () => {
       await enqueue(forced[0]!);
       await enqueue(forced[1]!);
       await expectError(f.inbox.write.escape([1n], { account: f.outsider.account }), f.inbox, "EscapeHatchClosed", [acceptedAt + ESCAPE_WINDOW + 1n]);
+      await expectError(f.inbox.write.escape([0n], { account: f.outsider.account }), f.inbox, "InvalidEscapeCount", [0n, 2n]);
       const now = await f.publicClient.getBlockNumber();
       await f.networkHelpers.mine(Number(acceptedAt + ESCAPE_WINDOW - now));
       await expectError(f.inbox.write.escape([3n], { account: f.outsider.account }), f.inbox, "InvalidEscapeCount", [3n, 2n]);
-      await expectError(f.inbox.write.escape([0n], { account: f.outsider.account }), f.inbox, "InvalidEscapeCount", [0n, 2n]);
 
       // Positions right after batch 1; the leaves are the forced transactions' hashes.
       await f.viem.assertions.emitWithArgs(f.inbox.write.escape([1n], { account: f.outsider.account }), f.inbox, "EscapeBatchAccepted", [2n, 0n, 1n, f.outsider.account.address]);
