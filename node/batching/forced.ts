@@ -19,6 +19,9 @@ import type { NodeMetrics } from "../ops/metrics.js";
 import type { NodeStore } from "../storage/index.js";
 import { BatchHistoryMissingError } from "./header.js";
 
+/** Most L1 blocks of queue events read in one poll. */
+const MAX_BLOCK_RANGE = 5_000n;
+
 export interface ForcedInclusionOptions {
   readonly client: PublicClient;
   readonly inbox: InboxWriter;
@@ -123,7 +126,9 @@ export class ForcedInclusion {
   private async pollOnce(): Promise<void> {
     try {
       const head = await this.opts.client.getBlockNumber({ cacheTime: 0 });
-      const confirmed = head - BigInt(Math.max(0, this.opts.confirmations - 1));
+      const buried = head - BigInt(Math.max(0, this.opts.confirmations - 1));
+      // At most MAX_BLOCK_RANGE blocks of logs per poll (providers cap eth_getLogs): a node far behind catches up over a few polls.
+      const confirmed = buried - this.scannedTo > MAX_BLOCK_RANGE ? this.scannedTo + MAX_BLOCK_RANGE : buried;
       if (confirmed > this.scannedTo) {
         const fresh = await readForcedItems(this.opts.client, this.opts.queue, this.scannedTo + 1n, confirmed, this.lastChainHash);
         const view = await readForcedCursor(this.opts.client, this.opts.inboxAddress, this.opts.queue, confirmed);
@@ -136,6 +141,8 @@ export class ForcedInclusion {
         this.inclusionDelay = view.inclusionDelay;
         this.items = this.items.filter((i) => i.index >= view.cursor);
       }
+      // Still catching up: what is pending at an old block may be covered since.
+      if (confirmed < buried) return;
       await this.refreshOrdered();
       if (this.opts.isLeader()) this.orderPending();
       this.report();
