@@ -304,6 +304,11 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     request: (to, payload, timeoutMs) => request(to, "batchSignature", payload, timeoutMs),
     proposeApp: (data) => raft.proposeApp(data),
     pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
+    proposeTxs: (txs) => {
+      if (!acting()) return false;
+      raft.propose(txs);
+      return true;
+    },
     ...(deployment.forcedInclusionQueue === undefined
       ? {}
       : {
