@@ -6,6 +6,8 @@ import {ISequencerRegistry} from "./interfaces/ISequencerRegistry.sol";
 import {BatchHeader, SequencerTypes} from "./libraries/SequencerTypes.sol";
 import {BatchData} from "./libraries/BatchData.sol";
 import {StakeQuorum} from "./libraries/StakeQuorum.sol";
+import {PositionalMerkle} from "./libraries/PositionalMerkle.sol";
+import {IForcedInclusionQueue} from "./interfaces/IForcedInclusionQueue.sol";
 
 /// @title BatchInbox
 /// @notice Accepts the sequencer's batches: hash-chained, gap-free in batch number and in
@@ -36,6 +38,14 @@ import {StakeQuorum} from "./libraries/StakeQuorum.sol";
 /// `unbondingPeriod >= (maxEpochLag + 2) * epochLength`: the registry's governance floor
 /// `minUnbondingEpochs` (fixed at its deployment, enforced by every unbonding-period change)
 /// must be at least `maxEpochLag + 2`, checked at construction.
+///
+/// Forced inclusion (docs/forced-inclusion.md): the inbox keeps a cursor into the
+/// ForcedInclusionQueue; items before it are covered, each proven (positional Merkle proof against
+/// the root of an accepted batch, or of the batch being accepted) to be the transaction at one
+/// position. Any acceptance that would leave an item more than `inclusionDelay` blocks old
+/// uncovered reverts (`ForcedTransactionOverdue`). If no quorum batch is accepted for
+/// `escapeWindow` blocks, anyone may `escape`: the pending forced items alone become a batch
+/// positioned after the last accepted one, and the set resumes by chaining onto it.
 contract BatchInbox {
     /// @notice What is kept of an accepted batch: enough to chain the next one and to let the
     /// slashing contract check a leaf at any covered position.
@@ -51,9 +61,31 @@ contract BatchInbox {
     ISequencerRegistry public immutable registry;
     /// @notice How many epochs old a new batch's epoch may be (0: only the current epoch).
     uint64 public immutable maxEpochLag;
+    /// @notice The forced-inclusion queue whose items the batches must cover.
+    IForcedInclusionQueue public immutable forcedQueue;
+    /// @notice L1 blocks without an accepted quorum batch after which anyone may `escape`.
+    uint64 public immutable escapeWindow;
+    /// @notice Most forced items one `escape` call turns into a batch.
+    uint256 public constant MAX_ESCAPE_ITEMS = 64;
+
+    /// @notice A positional Merkle proof that forced item `item` is the transaction at `position`
+    /// of accepted batch `batchNumber` (or of the batch being submitted, when `batchNumber` is its
+    /// number).
+    struct ForcedCoverage {
+        uint64 item;
+        uint64 batchNumber;
+        uint64 position;
+        bytes32[] proof;
+    }
 
     /// @dev `_batches[k]` is batch number `k + 1`.
     Batch[] private _batches;
+    /// @notice Forced items `[0, forcedCursor)` are covered.
+    uint64 public forcedCursor;
+    /// @notice The L1 block of the last accepted quorum batch (the deployment block before the first).
+    uint64 public lastQuorumBatchBlock;
+    /// @dev Position + 1 of each covered forced item (0: not covered).
+    mapping(uint64 item => uint64 positionPlusOne) private _forcedPosition;
 
     /// @notice A batch was accepted. `data` is in the calldata of the emitting transaction.
     event BatchAccepted(
@@ -65,6 +97,13 @@ contract BatchInbox {
         bytes32 merkleRoot,
         bytes32 dataHash
     );
+
+    /// @notice Forced item `item` is covered: its transaction is at `position`, in batch `batchNumber`.
+    event ForcedItemCovered(uint64 indexed item, uint64 indexed batchNumber, uint64 position);
+
+    /// @notice Batch `batchNumber` was made by `escape` of forced items `[firstItem, firstItem + itemCount)`,
+    /// at consecutive positions; its `BatchAccepted` event precedes this one.
+    event EscapeBatchAccepted(uint64 indexed batchNumber, uint64 firstItem, uint64 itemCount, address indexed caller);
 
     /// @notice The exact same header was posted again: nothing changed.
     event BatchAlreadyAccepted(uint64 indexed batchNumber, bytes32 indexed batchHash, address indexed submitter);
@@ -103,16 +142,37 @@ contract BatchInbox {
     error UnknownBatch(uint64 batchNumber);
     /// @notice No accepted batch covers this position.
     error NoBatchCoversPosition(uint64 position);
+    /// @notice Forced item `item`, enqueued at `enqueuedAt`, had to be covered by block `deadline`.
+    error ForcedTransactionOverdue(uint64 item, uint64 enqueuedAt, uint64 deadline);
+    /// @notice The proof does not show forced item `item`'s transaction at `position` of batch `batchNumber`.
+    error InvalidForcedProof(uint64 item, uint64 batchNumber, uint64 position);
+    /// @notice Coverage is given for item `item` but the queue holds only `length` items.
+    error ForcedItemNotEnqueued(uint64 item, uint64 length);
+    /// @notice Coverage of item `item` while the cursor is at `cursor`: items are covered in queue order.
+    error ForcedCoverageGap(uint64 item, uint64 cursor);
+    /// @notice `escape` before block `opensAt` (a quorum batch was accepted too recently, or the
+    /// oldest pending item is not overdue yet).
+    error EscapeHatchClosed(uint64 opensAt);
+    /// @notice `escape` of `count` items: it must be 1 to `MAX_ESCAPE_ITEMS` and at most the `pending` ones.
+    error InvalidEscapeCount(uint64 count, uint64 pending);
+    /// @notice The escape window must be at least 1 block.
+    error InvalidEscapeWindow();
 
     /// @param registry_ The staking registry whose active sets sign batches.
     /// @param maxEpochLag_ How many epochs old a new batch's epoch may be; the registry's
     /// `minUnbondingEpochs` must be at least `maxEpochLag_ + 2`.
-    constructor(ISequencerRegistry registry_, uint64 maxEpochLag_) {
+    /// @param forcedQueue_ The forced-inclusion queue.
+    /// @param escapeWindow_ Blocks without an accepted quorum batch that open the escape hatch.
+    constructor(ISequencerRegistry registry_, uint64 maxEpochLag_, IForcedInclusionQueue forcedQueue_, uint64 escapeWindow_) {
         uint256 required = uint256(maxEpochLag_) + 2;
         uint256 floor = registry_.minUnbondingEpochs();
         if (floor < required) revert UnbondingTooShort(floor, required);
+        if (escapeWindow_ == 0) revert InvalidEscapeWindow();
         registry = registry_;
         maxEpochLag = maxEpochLag_;
+        forcedQueue = forcedQueue_;
+        escapeWindow = escapeWindow_;
+        lastQuorumBatchBlock = uint64(block.number);
     }
 
     /// @notice Posts a batch: `header` signed by members of `header.epoch`'s active set holding
@@ -135,6 +195,96 @@ contract BatchInbox {
         external
         returns (bool accepted)
     {
+        return _submitBatch(header, data, signatures, new ForcedCoverage[](0));
+    }
+
+    /// @notice `submitBatch` that also covers forced items, in queue order from the cursor (each
+    /// proven against this batch's root, or an earlier accepted batch's); entries for items
+    /// already covered are skipped, so a batch sent while its predecessor (covering some of the
+    /// same items) is still pending stays valid. Required when the item at the cursor is older
+    /// than `inclusionDelay` blocks.
+    /// @param header The batch header.
+    /// @param data The batch payload, as for the three-argument `submitBatch`.
+    /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
+    /// @param coverage Proofs for items from the cursor on, in queue order.
+    /// @return accepted True if the batch was newly accepted, false if it already was.
+    function submitBatch(
+        BatchHeader calldata header,
+        bytes calldata data,
+        bytes[] calldata signatures,
+        ForcedCoverage[] memory coverage
+    ) external returns (bool accepted) {
+        return _submitBatch(header, data, signatures, coverage);
+    }
+
+    /// @notice Covers forced items with proofs against accepted batches only; anyone may (e.g. for
+    /// an item that a batch ordered without covering it). Reverts like a batch would if the
+    /// item at the new cursor is overdue: cover it too, or let a batch do it.
+    /// @param coverage Proofs for the items from the cursor on, in queue order.
+    function cover(ForcedCoverage[] memory coverage) external {
+        Batch memory none;
+        _cover(coverage, none, 0);
+    }
+
+    /// @notice The escape hatch: once no quorum batch has been accepted for `escapeWindow` blocks
+    /// and the oldest pending forced item is overdue (older than `inclusionDelay` blocks), anyone
+    /// turns the next `itemCount` pending forced items into a batch, in queue order, at
+    /// the positions right after the last accepted batch. Its header has the previous batch's
+    /// epoch (0 for a first batch), the positional root of the items' transaction hashes, and as
+    /// `dataHash` the chain hash of its last item; it needs no signature. It does not reset the
+    /// window: while the set stays silent, anyone may escape again. The set resumes by chaining
+    /// its next batch onto this one.
+    /// @param itemCount How many pending items to include (1 to `MAX_ESCAPE_ITEMS`).
+    /// @return batchNumber The number of the batch made.
+    function escape(uint64 itemCount) external returns (uint64 batchNumber) {
+        uint64 firstItem = forcedCursor;
+        uint64 pending = forcedQueue.length() - firstItem;
+        if (itemCount == 0 || itemCount > MAX_ESCAPE_ITEMS || itemCount > pending) revert InvalidEscapeCount(itemCount, pending);
+        // Open only while the set has been silent for the window and the oldest pending item is
+        // overdue: an idle set that covers forced items in time can never be pre-empted.
+        uint64 opensAt = lastQuorumBatchBlock + escapeWindow + 1;
+        (,, uint64 enqueuedAt) = forcedQueue.item(firstItem);
+        uint64 overdueAt = enqueuedAt + forcedQueue.inclusionDelay() + 1;
+        if (overdueAt > opensAt) opensAt = overdueAt;
+        if (block.number < opensAt) revert EscapeHatchClosed(opensAt);
+
+        uint256 count = _batches.length;
+        BatchHeader memory header;
+        header.batchNumber = uint64(count + 1);
+        if (count != 0) {
+            Batch storage prev = _batches[count - 1];
+            header.prevBatchHash = prev.batchHash;
+            header.firstPosition = prev.lastPosition + 1;
+            header.epoch = prev.epoch;
+        }
+        header.lastPosition = header.firstPosition + itemCount - 1;
+        bytes32[] memory leaves = new bytes32[](itemCount);
+        for (uint64 k = 0; k < itemCount; ++k) {
+            (bytes32 txHash, bytes32 chainHash,) = forcedQueue.item(firstItem + k);
+            leaves[k] = PositionalMerkle.leaf(header.firstPosition + k, txHash);
+            header.dataHash = chainHash;
+            _markCovered(firstItem + k, header.batchNumber, header.firstPosition + k);
+        }
+        header.merkleRoot = PositionalMerkle.rootOf(leaves);
+        forcedCursor = firstItem + itemCount;
+        _record(header.batchNumber, SequencerTypes.hash(header), header);
+        emit EscapeBatchAccepted(header.batchNumber, firstItem, itemCount, msg.sender);
+        return header.batchNumber;
+    }
+
+    /// @notice Whether forced item `item` is covered, and at which position.
+    function forcedPosition(uint64 item) external view returns (bool covered, uint64 position) {
+        uint64 p = _forcedPosition[item];
+        return p == 0 ? (false, 0) : (true, p - 1);
+    }
+
+    /// @dev `submitBatch` with `coverage` (memory: the three-argument form passes an empty list).
+    function _submitBatch(
+        BatchHeader calldata header,
+        bytes calldata data,
+        bytes[] calldata signatures,
+        ForcedCoverage[] memory coverage
+    ) private returns (bool accepted) {
         uint256 count = _batches.length;
         uint64 number = header.batchNumber;
         bytes32 headerHash = SequencerTypes.hash(header);
@@ -155,31 +305,71 @@ contract BatchInbox {
         uint64 previousEpoch = _checkContinuation(header, count);
         _checkData(header, data);
 
-        uint64 current = registry.checkpoint();
-        if (header.epoch > current) revert EpochInFuture(header.epoch, current);
-        if (uint256(header.epoch) + maxEpochLag < current) revert EpochTooOld(header.epoch, current, maxEpochLag);
-        if (header.epoch < previousEpoch) revert EpochBeforePreviousBatch(header.epoch, previousEpoch);
+        _checkSigned(header, headerHash, previousEpoch, signatures);
 
-        (address[] memory signers, uint256[] memory stakes) = registry.activeSignerStakes(header.epoch);
-        if (signers.length == 0) revert EmptyActiveSet(header.epoch);
-        _checkBatcher(header.epoch, signers);
-        _checkQuorum(headerHash, signers, stakes, signatures);
-
+        _cover(coverage, _asBatch(headerHash, header), number);
+        lastQuorumBatchBlock = uint64(block.number);
         _record(number, headerHash, header);
         return true;
     }
 
+    /// @dev Covers items from the cursor with `coverage`, then reverts if the item at the cursor
+    /// is overdue. A proof may name the batch being accepted (`next`, number `nextNumber`, not
+    /// stored yet) or an accepted one; `nextNumber == 0` when there is none (`cover`).
+    function _cover(ForcedCoverage[] memory coverage, Batch memory next, uint64 nextNumber) private {
+        uint64 cursor = forcedCursor;
+        uint64 queued = forcedQueue.length();
+        for (uint256 k = 0; k < coverage.length; ++k) {
+            ForcedCoverage memory c = coverage[k];
+            if (c.item < cursor) continue;
+            if (c.item > cursor) revert ForcedCoverageGap(c.item, cursor);
+            if (cursor >= queued) revert ForcedItemNotEnqueued(cursor, queued);
+            Batch memory target;
+            if (nextNumber != 0 && c.batchNumber == nextNumber) target = next;
+            else if (c.batchNumber != 0 && c.batchNumber <= _batches.length) target = _batches[c.batchNumber - 1];
+            else revert UnknownBatch(c.batchNumber);
+            (bytes32 txHash,,) = forcedQueue.item(cursor);
+            if (
+                c.position < target.firstPosition || c.position > target.lastPosition
+                    || !PositionalMerkle.verify(
+                        PositionalMerkle.leaf(c.position, txHash),
+                        c.position - target.firstPosition,
+                        uint256(target.lastPosition) - target.firstPosition + 1,
+                        c.proof,
+                        target.merkleRoot
+                    )
+            ) revert InvalidForcedProof(cursor, c.batchNumber, c.position);
+            _markCovered(cursor, c.batchNumber, c.position);
+            ++cursor;
+        }
+        forcedCursor = cursor;
+        if (cursor < queued) {
+            (,, uint64 enqueuedAt) = forcedQueue.item(cursor);
+            uint64 deadline = enqueuedAt + forcedQueue.inclusionDelay();
+            if (block.number > deadline) revert ForcedTransactionOverdue(cursor, enqueuedAt, deadline);
+        }
+    }
+
+    /// @dev Records that forced item `item` is the transaction at `position` of batch `batchNumber`.
+    function _markCovered(uint64 item, uint64 batchNumber, uint64 position) private {
+        _forcedPosition[item] = position + 1;
+        emit ForcedItemCovered(item, batchNumber, position);
+    }
+
+    /// @dev What is kept of `header`.
+    function _asBatch(bytes32 headerHash, BatchHeader memory header) private pure returns (Batch memory) {
+        return Batch({
+            batchHash: headerHash,
+            merkleRoot: header.merkleRoot,
+            epoch: header.epoch,
+            firstPosition: header.firstPosition,
+            lastPosition: header.lastPosition
+        });
+    }
+
     /// @dev Stores the accepted batch and announces it.
-    function _record(uint64 number, bytes32 headerHash, BatchHeader calldata header) private {
-        _batches.push(
-            Batch({
-                batchHash: headerHash,
-                merkleRoot: header.merkleRoot,
-                epoch: header.epoch,
-                firstPosition: header.firstPosition,
-                lastPosition: header.lastPosition
-            })
-        );
+    function _record(uint64 number, bytes32 headerHash, BatchHeader memory header) private {
+        _batches.push(_asBatch(headerHash, header));
         emit BatchAccepted(
             number,
             header.epoch,
@@ -223,6 +413,22 @@ contract BatchInbox {
         uint256 positions = uint256(header.lastPosition) - header.firstPosition + 1;
         bytes32 root = BatchData.positionalRoot(copy, header.firstPosition, positions);
         if (root != header.merkleRoot) revert MerkleRootMismatch(header.merkleRoot, root);
+    }
+
+    /// @dev Reverts unless `header`'s epoch may sign a new batch now, after one of `previousEpoch`,
+    /// and `signatures` are its quorum's, posted by one of its batchers.
+    function _checkSigned(BatchHeader calldata header, bytes32 headerHash, uint64 previousEpoch, bytes[] calldata signatures)
+        private
+    {
+        uint64 current = registry.checkpoint();
+        if (header.epoch > current) revert EpochInFuture(header.epoch, current);
+        if (uint256(header.epoch) + maxEpochLag < current) revert EpochTooOld(header.epoch, current, maxEpochLag);
+        if (header.epoch < previousEpoch) revert EpochBeforePreviousBatch(header.epoch, previousEpoch);
+
+        (address[] memory signers, uint256[] memory stakes) = registry.activeSignerStakes(header.epoch);
+        if (signers.length == 0) revert EmptyActiveSet(header.epoch);
+        _checkBatcher(header.epoch, signers);
+        _checkQuorum(headerHash, signers, stakes, signatures);
     }
 
     /// @dev Reverts unless the caller is the batcher of a member of `epoch`'s set (`signers`):

@@ -18,7 +18,7 @@ library PositionalMerkle {
 
     /// @notice True iff `leafHash` is leaf number `index` of a `count`-leaf tree with root `root`
     /// and `proof` is consumed exactly. Returns false (never reverts) for any other input.
-    function verify(bytes32 leafHash, uint256 index, uint256 count, bytes32[] calldata proof, bytes32 root)
+    function verify(bytes32 leafHash, uint256 index, uint256 count, bytes32[] memory proof, bytes32 root)
         internal
         pure
         returns (bool)
@@ -43,6 +43,20 @@ library PositionalMerkle {
             }
         }
         return used == proof.length && node == root;
+    }
+
+    /// @notice Root of the tree over `leaves` (at least one), with the carry-up rule. Overwrites `leaves`.
+    function rootOf(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 size = leaves.length;
+        while (size > 1) {
+            uint256 half = size >> 1;
+            for (uint256 k = 0; k < half; ++k) {
+                leaves[k] = _hashPair(leaves[2 * k], leaves[2 * k + 1]);
+            }
+            if (size & 1 == 1) leaves[half] = leaves[size - 1];
+            size = half + (size & 1);
+        }
+        return leaves[0];
     }
 
     function _hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 h) {

@@ -60,8 +60,8 @@ library SequencerTypes {
     }
 
     /// @notice EIP-712 struct hash of a batch header: the batch hash that the next header's
-    /// `prevBatchHash` holds.
-    function hash(BatchHeader calldata h) internal pure returns (bytes32) {
+    /// `prevBatchHash` holds (memory: the inbox also hashes the escape batches it builds).
+    function hash(BatchHeader memory h) internal pure returns (bytes32) {
         return keccak256(
             abi.encode(
                 BATCH_HEADER_TYPEHASH,

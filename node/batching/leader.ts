@@ -9,11 +9,11 @@
  * same way: a batch L1 accepted is marked (never sent again), one L1 accepted under another
  * epoch is adopted by a re-cut, and the others are sent in order from the first L1 lacks.
  */
-import { formatGwei, type Hash, type Hex } from "viem";
+import { formatGwei, hexToBytes, keccak256, type Hash, type Hex } from "viem";
 import type { NodeStore } from "../storage/index.js";
 import { encodeAppRecord, sameBatchHeader, type BatchPostedRecord, type StoredBatchHeader } from "../domain/index.js";
 import { FeeCapExceededError } from "../l1/fees.js";
-import { BatchL1Error, MAX_ACTIVE_CAP, submitBatchTxBytes, type InboxWriter } from "../l1/inbox-writer.js";
+import { BatchL1Error, MAX_ACTIVE_CAP, submitBatchTxBytes, type ForcedCoverageArg, type InboxWriter } from "../l1/inbox-writer.js";
 import type { SentTx } from "../l1/tx-sender.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
@@ -57,6 +57,12 @@ export interface BatchLeaderOptions {
   readonly proposeApp: (data: Uint8Array) => boolean;
   /** Back-off after a failure: base doubling up to the cap (defaults 500 ms, 30 s). */
   readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** The forced items a batch covers, with their proofs (node/batching/forced.ts); none without. */
+  readonly forcedCoverage?: (h: StoredBatchHeader, held: readonly StoredBatchHeader[]) => Promise<ForcedCoverageArg[]>;
+  /** Escape batch `n` as L1 holds it (undefined when batch `n` is no escape batch), for `adoptEscape`. */
+  readonly readEscapeBatch?: (n: number) => Promise<{ header: StoredBatchHeader; raws: readonly Hex[]; l1Block: number; l1TxHash: Hex } | undefined>;
+  /** Proposes transactions as one group (consecutive positions); false when no longer the leader. */
+  readonly proposeTxs?: (txs: { hash: string; data: Uint8Array }[]) => boolean;
   /** How long a sent batch transaction the L1 node no longer knows (or one pending elsewhere) is waited for before sending again (default 60 s). */
   readonly resendAfterMs?: number;
   readonly now?: () => number;
@@ -126,6 +132,8 @@ export class BatchLeader {
   /** Batch transactions replaced (fee bumps) and sent again (dropped, reverted, reorged out), in total. */
   replacements = 0;
   resent = 0;
+  /** Set while this leader takes an escape batch into the log: new submissions wait (they would take its positions). */
+  adopting = false;
   /** Set while the first unsent cut waits for the L1's fees to fall within the caps. */
   feeCapWait: FeeCapWait | null = null;
   private nextAttemptAt = 0;
@@ -254,10 +262,50 @@ export class BatchLeader {
     if (await this.recordAccepted(term, count)) return true;
     const lastNumber = this.state.lastCut?.header.batchNumber ?? 0;
     if (count > lastNumber) {
+      if (await this.adoptEscape(term, lastNumber + 1)) return true;
       throw new BatchChainConflictError(`the inbox holds ${count} batches, this node has applied cuts up to batch ${lastNumber} (its log is behind, or L1 holds batches this log never cut)`);
     }
     await this.replaceStuck(term, count);
     return this.sendInOrder(term, count);
+  }
+
+  /**
+   * Takes escape batch `n` (made on L1 by `BatchInbox.escape` while the set was silent,
+   * docs/forced-inclusion.md) into the log once it is `l1Confirmations` deep: first its
+   * transactions, proposed as one group at the log's next positions, then a `batchAdopted`
+   * record marking it posted. Only when no cut is in flight and nothing is committed after the
+   * last posted batch (the log's next position is the escape batch's first); submissions wait
+   * meanwhile (`adopting`). True while it is doing so; false when `n` is no escape batch this log
+   * can take (the caller reports the conflict).
+   */
+  private async adoptEscape(term: LeaderTerm, n: number): Promise<boolean> {
+    const { readEscapeBatch: read, proposeTxs } = this.opts;
+    if (read === undefined || proposeTxs === undefined || this.state.unpostedCuts.length > 0) return false;
+    const escape = await read(n);
+    if (escape === undefined) return false;
+    const { header: h, raws } = escape;
+    const head = await this.opts.inbox.headBlock();
+    this.adopting = true;
+    if (Number(head - BigInt(escape.l1Block)) + 1 < this.opts.limits.l1Confirmations) return true; // not buried deep enough yet
+    const next = this.opts.store.status().nextPosition;
+    if (next === h.firstPosition) {
+      this.opts.logger.warn({ batchNumber: n, firstPosition: h.firstPosition, lastPosition: h.lastPosition }, "L1 holds an escape batch after this log's last posted batch: taking its forced transactions into the log");
+      if (!proposeTxs(raws.map((raw) => ({ hash: keccak256(raw).toLowerCase(), data: hexToBytes(raw) })))) throw new Error("lost leadership before proposing the escape batch's transactions");
+      term.awaiting = { what: `escape batch ${n}'s transactions`, done: () => this.opts.store.status().nextPosition > h.lastPosition, until: this.now() + 10_000 };
+      return true;
+    }
+    const held = next > h.lastPosition ? await this.opts.store.getTxRange(h.firstPosition, raws.length) : [];
+    if (held.length !== raws.length || held.some((tx, i) => tx.hash.toLowerCase() !== keccak256(raws[i]!).toLowerCase())) {
+      this.adopting = false;
+      return false; // the log holds other transactions there: the set cannot resume on top of it
+    }
+    const posted: BatchPostedRecord = { batchNumber: n, batchHash: storedBatchHash(h), l1Block: escape.l1Block, l1TxHash: escape.l1TxHash };
+    this.propose(term, `escape batch ${n} adopted`, encodeAppRecord({ kind: "batchAdopted", header: h, posted }), () => {
+      const done = (this.state.lastPosted?.header.batchNumber ?? 0) >= n;
+      if (done) this.adopting = false;
+      return done;
+    });
+    return true;
   }
 
   /**
@@ -447,9 +495,11 @@ export class BatchLeader {
       this.opts.proposeApp(encodeAppRecord({ kind: "batchSigned", batchNumber: h.batchNumber, batchHash: hash, signatures }));
     }
     const { data } = await deriveBatch(this.opts.store, h);
+    const held = this.state.unpostedCuts.map((c) => c.header);
+    const coverage = (await this.opts.forcedCoverage?.(h, held)) ?? [];
     let tx: SentTx | null;
     try {
-      tx = await this.opts.poster.submit(h, data, signatures);
+      tx = await this.opts.poster.submit(h, data, signatures, coverage);
     } catch (error) {
       if (error instanceof FeeCapExceededError) {
         this.setFeeCapWait(error, h.batchNumber);
@@ -472,7 +522,7 @@ export class BatchLeader {
     if (tx === null) this.opts.logger.info({ batchNumber: h.batchNumber, epoch: h.epoch }, "batch already on its way to L1 in another transaction; waiting for it");
     else {
       this.opts.logger.info(
-        { batchNumber: h.batchNumber, epoch: h.epoch, txHash: tx.hashes[0], nonce: tx.nonce, maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas), signatures: signatures.length, pipelined },
+        { batchNumber: h.batchNumber, epoch: h.epoch, txHash: tx.hashes[0], nonce: tx.nonce, maxFeePerGasGwei: formatGwei(tx.fees.maxFeePerGas), signatures: signatures.length, forcedCovered: coverage.length, pipelined },
         "batch submitted to L1",
       );
     }

@@ -7,7 +7,7 @@
 import type { Address, Hex } from "viem";
 import type { NodeId } from "../consensus/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
-import type { InboxWriter } from "../l1/inbox-writer.js";
+import type { ForcedCoverageArg, InboxWriter } from "../l1/inbox-writer.js";
 import type { SentTx } from "../l1/tx-sender.js";
 import { gatherStakeMajority, type StakedSigner } from "../commitments/quorum.js";
 import { QuorumNotReachedError } from "./errors.js";
@@ -23,8 +23,9 @@ export interface BatchPoster {
    * (batch n+1 may follow while batch n is in the mempool); the sent transaction, or null when
    * the L1 node's pending state already holds this batch (nothing sent). Throws BatchL1Error
    * (with `revert` when a simulation reverts), FeeCapExceededError while the L1's fees are above the caps.
+   * `coverage` proves the forced items the batch covers (docs/forced-inclusion.md).
    */
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null>;
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage?: readonly ForcedCoverageArg[]): Promise<SentTx | null>;
 }
 
 /** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
@@ -72,8 +73,8 @@ export class QuorumPoster implements BatchPoster {
     return [...got.values()];
   }
 
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null> {
-    return this.opts.inbox.sendBatch(toBatchHeader(h), data, signatures);
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage: readonly ForcedCoverageArg[] = []): Promise<SentTx | null> {
+    return this.opts.inbox.sendBatch(toBatchHeader(h), data, signatures, coverage);
   }
 
   private epochViewOf(epoch: number): Promise<BatchEpochView> {

@@ -11,8 +11,10 @@ import type { NodeStore } from "../storage/index.js";
 import type { AppliedRecord, StoredBatchHeader } from "../domain/index.js";
 import type { FeeCaps } from "../l1/fees.js";
 import { InboxWriter } from "../l1/inbox-writer.js";
+import { readAcceptedBatches } from "../l1/inbox.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
+import { ForcedInclusion } from "./forced.js";
 import { BatchLeader, type BatchLimits, type FeeCapWait, type PendingBatchTx } from "./leader.js";
 import { QuorumPoster, type BatchEpochView, type BatchPoster } from "./poster.js";
 import { BatchSigner } from "./signer.js";
@@ -45,6 +47,10 @@ export interface BatchServiceOptions {
   readonly request: (nodeId: NodeId, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
   /** Replicates an app record (false when this node is no longer the leader). */
   readonly proposeApp: (data: Uint8Array) => boolean;
+  /** Proposes transactions as one group (an escape batch's, when the set resumes on top of one); false when not the leader. */
+  readonly proposeTxs?: (txs: { hash: string; data: Uint8Array }[]) => boolean;
+  /** The forced-inclusion queue to follow and cover (undefined in records written before it existed). */
+  readonly forcedQueue?: { readonly address: Address; readonly confirmations: number; readonly pollMs: number; readonly order: (raw: Hex) => Promise<unknown> };
   /** Fault runs only (a programmatic option of SequencerNode.start): wraps the honest poster. */
   readonly wrapPoster?: (honest: BatchPoster) => BatchPoster;
   /** How often the leader loop runs (default 200 ms). */
@@ -83,8 +89,32 @@ export interface BatchStatus {
   readonly mismatchedCuts: number;
 }
 
+/** Escape batch `n` as L1 holds it (undefined when batch `n` is no escape batch or not accepted yet). */
+async function readEscapeBatch(client: PublicClient, inbox: InboxWriter, address: Address, fromBlock: bigint, n: number) {
+  const event = (await inbox.acceptedEvents([n], fromBlock)).get(n);
+  if (event === undefined) return undefined;
+  const batch = (await readAcceptedBatches(client, address, event.blockNumber, event.blockNumber)).find((b) => b.batchNumber === BigInt(n));
+  if (batch === undefined || !batch.readable || batch.escape === undefined) return undefined;
+  const h = batch.header;
+  const header: StoredBatchHeader = {
+    epoch: Number(h.epoch),
+    batchNumber: n,
+    prevBatchHash: h.prevBatchHash,
+    firstPosition: Number(h.firstPosition),
+    lastPosition: Number(h.lastPosition),
+    merkleRoot: h.merkleRoot,
+    dataHash: h.dataHash,
+  };
+  return { header, raws: batch.escape.raws, l1Block: Number(event.blockNumber), l1TxHash: event.transactionHash };
+}
+
 export class BatchService {
   readonly state: BatchState;
+  /** Forced inclusion, when the deployment has a queue. */
+  readonly forced: ForcedInclusion | undefined;
+  private readonly inbox: InboxWriter;
+  /** How many batches L1 held when this node started (see `recover`). */
+  private l1BatchesAtStart = 0;
   private readonly signer: BatchSigner;
   private readonly leader: BatchLeader;
   private readonly opts: BatchServiceOptions;
@@ -96,6 +126,7 @@ export class BatchService {
     this.opts = opts;
     const now = opts.now;
     const inbox = new InboxWriter({ publicClient: opts.publicClient, wallet: opts.wallet, inbox: opts.inbox, feeCaps: opts.feeCaps });
+    this.inbox = inbox;
     this.state = new BatchState({
       store: opts.store,
       logger: opts.logger,
@@ -120,6 +151,26 @@ export class BatchService {
       request: opts.request,
       ...(opts.signatureTimeoutMs === undefined ? {} : { signatureTimeoutMs: opts.signatureTimeoutMs }),
     });
+    const q = opts.forcedQueue;
+    this.forced =
+      q === undefined
+        ? undefined
+        : new ForcedInclusion({
+            client: opts.publicClient,
+            inbox,
+            inboxAddress: opts.inbox,
+            queue: q.address,
+            fromBlock: opts.inboxFromBlock,
+            confirmations: q.confirmations,
+            pollMs: q.pollMs,
+            store: opts.store,
+            logger: opts.logger,
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+            // No forced ordering while the leader takes an escape batch into the log (its positions come first).
+            isLeader: () => opts.isLeader() && !this.adoptingEscapes(),
+            order: q.order,
+          });
+    const forced = this.forced;
     this.leader = new BatchLeader({
       store: opts.store,
       state: this.state,
@@ -133,13 +184,33 @@ export class BatchService {
       proposeApp: opts.proposeApp,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(forced ? { forcedCoverage: (h: StoredBatchHeader, held: readonly StoredBatchHeader[]) => forced.coverageFor(h, held) } : {}),
+      ...(opts.proposeTxs ? { proposeTxs: opts.proposeTxs, readEscapeBatch: (n: number) => readEscapeBatch(opts.publicClient, inbox, opts.inbox, opts.inboxFromBlock, n) } : {}),
       ...(now ? { now } : {}),
     });
   }
 
-  /** Loads the batch state from the store after a restart. */
-  recover(): Promise<void> {
-    return this.state.recover();
+  /**
+   * Loads the batch state from the store after a restart, and reads how many batches L1 holds: if
+   * more than this log cut (escape batches, made while the set was stopped), submissions wait
+   * until the leader has taken them into the log, so that nothing takes their positions first.
+   */
+  async recover(): Promise<void> {
+    await this.state.recover();
+    if (this.opts.proposeTxs === undefined) return;
+    try {
+      const count = await this.inbox.batchCount();
+      const next = (this.state.lastCut?.header.batchNumber ?? 0) + 1;
+      // Only escape batches: a log merely behind the set catches up through Raft as always.
+      if (count >= next && (await readEscapeBatch(this.opts.publicClient, this.inbox, this.opts.inbox, this.opts.inboxFromBlock, next)) !== undefined) this.l1BatchesAtStart = count;
+    } catch (error) {
+      this.opts.logger.warn({ err: (error as Error).message }, "could not read the inbox's batch count at start");
+    }
+  }
+
+  /** True while batches L1 holds and this log never cut (escape batches) are being taken in. */
+  private adoptingEscapes(): boolean {
+    return this.leader.adopting || (this.state.lastCut?.header.batchNumber ?? 0) < this.l1BatchesAtStart;
   }
 
   /** Applies the batch records among `records` (see BatchState.apply for the order it needs). */
@@ -166,7 +237,7 @@ export class BatchService {
   /** Too many committed transactions, or bytes of them, wait for L1: new submissions should be refused. */
   overloaded(): boolean {
     const { maxUnpostedTxs, maxUnpostedBytes } = this.opts.limits;
-    return this.state.unposted() > maxUnpostedTxs || this.state.unpostedBytes() > maxUnpostedBytes;
+    return this.adoptingEscapes() || this.state.unposted() > maxUnpostedTxs || this.state.unpostedBytes() > maxUnpostedBytes;
   }
 
   missedDeadline(): boolean {
@@ -202,13 +273,14 @@ export class BatchService {
     if (this.timer !== undefined || this.stopped) return;
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs ?? 200);
     this.timer.unref();
+    this.forced?.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.state.wakeCutWaiters();
-    await this.running;
+    await Promise.all([this.running, this.forced?.stop()]);
   }
 
   /** One step of the leader loop; never runs twice at once. Exposed for tests. */

@@ -174,6 +174,9 @@ export class BatchState {
       } else if (record?.kind === "batchPosted") {
         const posted = this.applyPosted(record.posted);
         if (posted !== undefined) updates.set(posted.header.batchNumber, posted);
+      } else if (record?.kind === "batchAdopted") {
+        const adopted = await this.applyAdopted(record.header, record.posted, e.firstPosition, overlay);
+        if (adopted !== undefined) updates.set(adopted.header.batchNumber, adopted);
       } else if (record?.kind === "batchSigned") {
         const signed = this.applySigned(record.batchNumber, record.batchHash, record.signatures);
         if (signed !== undefined) updates.set(signed.header.batchNumber, signed);
@@ -229,6 +232,49 @@ export class BatchState {
     this.uncutSinceMs = nextPosition > h.lastPosition + 1 ? this.now() : undefined;
     if (this.uncutSinceMs === undefined) this.uncutBytesCount = 0;
     return batch;
+  }
+
+  /**
+   * A batch L1 holds that the set never cut (an escape batch): taken as posted when no cut is in
+   * flight, it continues the last posted batch, its range is committed and this log's positional
+   * root over it is the header's (its dataHash is the queue's chain hash, not this log's data).
+   */
+  private async applyAdopted(h: StoredBatchHeader, p: BatchPostedRecord, nextPosition: number, overlay: ReadonlyMap<number, BatchTx> | undefined): Promise<StoredBatch | undefined> {
+    const prev = this.posted;
+    const expectedFirst = prev === undefined ? 0 : prev.header.lastPosition + 1;
+    let problem =
+      this.inFlight.length > 0
+        ? "cuts are in flight"
+        : h.batchNumber !== (prev?.header.batchNumber ?? 0) + 1 || p.batchNumber !== h.batchNumber
+          ? `batch number ${h.batchNumber} does not follow the last posted one`
+          : h.prevBatchHash !== nextPrevHash(prev?.header) || h.firstPosition !== expectedFirst
+            ? "it does not continue the last posted batch"
+            : h.lastPosition < h.firstPosition || h.lastPosition >= nextPosition
+              ? `range [${h.firstPosition}, ${h.lastPosition}] is not committed (next position ${nextPosition})`
+              : storedBatchHash(h) !== p.batchHash
+                ? "its hash is not the posted one"
+                : undefined;
+    let txBytes = 0;
+    if (problem === undefined) {
+      try {
+        const derived = await deriveBatch(this.store, h, overlay);
+        if (derived.header.merkleRoot !== h.merkleRoot) problem = "this log's transactions over its range have another root";
+        txBytes = derived.data.length - encodedBatchSize(h.lastPosition - h.firstPosition + 1, 0);
+      } catch (error) {
+        if (!(error instanceof BatchHistoryMissingError)) throw error;
+        problem = error.message;
+      }
+    }
+    if (problem !== undefined) {
+      this.logger.error({ batchNumber: h.batchNumber, problem }, "ignoring an adopted L1 batch from the replicated log");
+      return undefined;
+    }
+    const posted: StoredBatch = { header: h, posted: { batchHash: p.batchHash, l1Block: p.l1Block, l1TxHash: p.l1TxHash } };
+    this.posted = posted;
+    this.uncutBytesCount = Math.max(0, this.uncutBytesCount - txBytes);
+    this.uncutSinceMs = nextPosition > h.lastPosition + 1 ? this.now() : undefined;
+    this.logger.info({ batchNumber: h.batchNumber, firstPosition: h.firstPosition, lastPosition: h.lastPosition }, "adopted an escape batch from L1 as posted");
+    return posted;
   }
 
   /** Batches become posted in number order: the mark must name the oldest unposted cut. */

@@ -4,7 +4,7 @@
  * option answer at once. A failure prints one sentence on stderr (exit 2 for a usage error, else
  * 1); `LOG_LEVEL=debug` adds the whole error with its causes and stack.
  *
- *   seq keys | register | set-batcher | start | status | send | verify | watch | slash   (seq --help lists their options)
+ *   seq keys | register | set-batcher | start | status | send | verify | watch | force | slash   (seq --help lists their options)
  */
 import { reportFailure } from "./common.js";
 import {
@@ -12,6 +12,7 @@ import {
   dialAddressOption,
   dirWithFiles,
   fileOption,
+  hexBytesOption,
   parseOptions,
   positiveIntegerOption,
   privateKeyOption,
@@ -22,6 +23,7 @@ import {
   type OptionsConfig,
 } from "./options.js";
 import { UsageError } from "./usage.js";
+import { MAX_FORCED_TX_BYTES } from "../domain/api.js";
 
 type Command = {
   /** The command's lines of the help. */
@@ -177,6 +179,27 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       passwordFile: passwordFile("watch", v["password-file"]),
     }),
     async (input) => (await import("./commands/watch.js")).watch(input),
+  ),
+  force: command(
+    "force",
+    `  force   --raw 0x.. --l1 URL --deployment FILE --key FILE [--rpc URL] [--password-file FILE]
+                                         force a signed raw transaction in through L1, sent to no node:
+                                         enqueue it on the ForcedInclusionQueue (--key pays the L1 gas),
+                                         then wait until a node orders it (its order commitment, read
+                                         from --rpc) and an accepted L1 batch covers it (its position)`,
+    { raw: { type: "string" }, l1: { type: "string" }, deployment: { type: "string" }, key: { type: "string" }, rpc: { type: "string" }, ...passwordFileOption },
+    (v) => {
+      const name = "force";
+      return {
+        raw: hexBytesOption(name, "--raw", required(name, "--raw", v.raw, "0x.. (the signed raw transaction)"), MAX_FORCED_TX_BYTES),
+        l1: urlOption(name, "--l1", required(name, "--l1", v.l1, "URL")),
+        deployment: fileOption(name, "--deployment", required(name, "--deployment", v.deployment, "FILE")),
+        key: fileOption(name, "--key", required(name, "--key", v.key, "FILE (the L1 account paying the enqueue's gas)")),
+        rpc: v.rpc === undefined ? undefined : urlOption(name, "--rpc", v.rpc),
+        passwordFile: passwordFile(name, v["password-file"]),
+      };
+    },
+    async (input) => (await import("./commands/force.js")).force(input),
   ),
   slash: command(
     "slash",

@@ -83,6 +83,14 @@ export function privateKeyOption(command: string, option: string, value: string)
   return value as `0x${string}`;
 }
 
+/** Non-empty bytes as 0x-hex, at most `maxBytes` of them. */
+export function hexBytesOption(command: string, option: string, value: string, maxBytes: number): `0x${string}` {
+  if (!/^0x([0-9a-fA-F]{2})+$/.test(value)) throw new UsageError(`${command}: ${option} must be non-empty 0x-hex bytes (an even number of hex digits after 0x)`);
+  const bytes = (value.length - 2) / 2;
+  if (bytes > maxBytes) throw new UsageError(`${command}: ${option} holds ${bytes} bytes, more than the ${maxBytes} the forced-inclusion queue takes`);
+  return value as `0x${string}`;
+}
+
 /** A 20-byte address as 0x-hex. */
 export function addressOption(command: string, option: string, value: string): `0x${string}` {
   if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new UsageError(`${command}: ${option} ${JSON.stringify(value)} must be an address: 0x and 40 hex digits`);

@@ -16,7 +16,7 @@ import { readHeaderFields, readQuorumCertificate, readSignatures, writeHeaderFie
 
 const RECORD_VERSION = 1;
 
-const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6, dkgMessage: 7, dkgPhase: 8 } as const;
+const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6, dkgMessage: 7, dkgPhase: 8, batchAdopted: 9 } as const;
 
 /** The largest public DKG message a record carries (a deal of 512 commitments is about 24.6 KB; a justification of 512 values 16.4 KB). */
 export const MAX_DKG_MESSAGE_BYTES = 32 * 1024;
@@ -38,6 +38,8 @@ export type AppRecord =
   | { readonly kind: "epochLeader"; readonly epoch: number; readonly leader: string }
   | { readonly kind: "batchCut"; readonly header: StoredBatchHeader }
   | { readonly kind: "batchPosted"; readonly posted: BatchPostedRecord }
+  /** A batch L1 holds that the set never cut (an escape batch, docs/forced-inclusion.md), taken as posted once the log holds its transactions. */
+  | { readonly kind: "batchAdopted"; readonly header: StoredBatchHeader; readonly posted: BatchPostedRecord }
   | { readonly kind: "batchSigned"; readonly batchNumber: number; readonly batchHash: `0x${string}`; readonly signatures: readonly `0x${string}`[] }
   | { readonly kind: "quorumCertificate"; readonly certificate: StoredQuorumCertificate }
   /** A public DKG message (deal, complaint, justification) of `epoch`'s set, signed by its author, member number `member` of the epoch's view. */
@@ -59,9 +61,10 @@ export function encodeAppRecord(record: AppRecord): Uint8Array {
     writeHeaderFields(w, record.header);
     return w.finish();
   }
-  if (record.kind === "batchPosted") {
+  if (record.kind === "batchPosted" || record.kind === "batchAdopted") {
     const p = record.posted;
-    w.varint(RecordKind.batchPosted);
+    w.varint(record.kind === "batchPosted" ? RecordKind.batchPosted : RecordKind.batchAdopted);
+    if (record.kind === "batchAdopted") writeHeaderFields(w, record.header);
     w.varint(p.batchNumber, "batchNumber");
     w.hex(p.batchHash, 32, "batchHash");
     w.varint(p.l1Block, "l1Block");
@@ -122,13 +125,15 @@ export function decodeAppRecord(bytes: Uint8Array): AppRecord {
     r.end();
     return { kind: "batchCut", header };
   }
-  if (kind === RecordKind.batchPosted) {
+  if (kind === RecordKind.batchPosted || kind === RecordKind.batchAdopted) {
+    const header = kind === RecordKind.batchAdopted ? readHeaderFields(r) : undefined;
     const batchNumber = r.varint("batchNumber");
     const batchHash = bytesToHex(r.raw(32, "batchHash"));
     const l1Block = r.varint("l1Block");
     const l1TxHash = bytesToHex(r.raw(32, "l1TxHash"));
     r.end();
-    return { kind: "batchPosted", posted: { batchNumber, batchHash, l1Block, l1TxHash } };
+    const posted = { batchNumber, batchHash, l1Block, l1TxHash };
+    return header === undefined ? { kind: "batchPosted", posted } : { kind: "batchAdopted", header, posted };
   }
   if (kind === RecordKind.quorumCertificate) {
     const certificate = readQuorumCertificate(r);

@@ -14,6 +14,8 @@ export interface NodeDeployment {
   readonly slashing: Address;
   /** The epoch-key anchor (contracts/EpochKeys.sol); undefined in records written before it existed. */
   readonly epochKeys: Address | undefined;
+  /** The forced-inclusion queue (contracts/ForcedInclusionQueue.sol); undefined in records written before it existed. */
+  readonly forcedInclusionQueue: Address | undefined;
   readonly stakeToken: Address;
   readonly genesisBlock: bigint;
   readonly epochLength: bigint;
@@ -56,6 +58,7 @@ export function parseDeploymentRecord(json: unknown, where: string): NodeDeploym
     batchInbox: address("contracts.batchInbox.address"),
     slashing: address("contracts.slashing.address"),
     epochKeys: field(json, "contracts.epochKeys") === undefined ? undefined : address("contracts.epochKeys.address"),
+    forcedInclusionQueue: field(json, "contracts.forcedInclusionQueue") === undefined ? undefined : address("contracts.forcedInclusionQueue.address"),
     stakeToken: address("contracts.stakeToken.address"),
     genesisBlock: integer("epochs.genesisBlock"),
     epochLength: integer("epochs.epochLength"),

@@ -81,6 +81,14 @@ const BATCHER_REFUSALS: Readonly<Record<string, string>> = {
   NotDirectCall: "has code (an EIP-7702 delegation?): the inbox takes batches only from accounts without code, so that their data stays in the transaction's input",
 };
 
+/** One entry of `submitBatch`'s coverage argument: forced item `item` is the transaction at `position` of batch `batchNumber`. */
+export interface ForcedCoverageArg {
+  readonly item: bigint;
+  readonly batchNumber: bigint;
+  readonly position: bigint;
+  readonly proof: readonly Hex[];
+}
+
 export interface InboxWriterOptions {
   readonly publicClient: PublicClient;
   /** Pays for `submitBatch` (batcherKeyFile, or the signer key). */
@@ -130,6 +138,19 @@ export class InboxWriter {
     return l1("read", () => this.opts.publicClient.getBlockNumber());
   }
 
+  /** The inbox's forced cursor in the L1 node's pending state (where a submission is simulated). */
+  async forcedCursor(): Promise<bigint> {
+    const { publicClient, inbox } = this.opts;
+    return l1("read", () => publicClient.readContract({ address: inbox, abi: batchInboxAbi, functionName: "forcedCursor", blockTag: "pending" }));
+  }
+
+  /** The accepted batch holding `position`: its number and range. */
+  async batchCoveringPosition(position: number): Promise<{ batchNumber: number; first: number; last: number }> {
+    const { publicClient, inbox } = this.opts;
+    const [n, b] = await l1("read", () => publicClient.readContract({ address: inbox, abi: batchInboxAbi, functionName: "batchCoveringPosition", args: [BigInt(position)] }));
+    return { batchNumber: Number(n), first: Number(b.firstPosition), last: Number(b.lastPosition) };
+  }
+
   /** The inbox's maxEpochLag, or null for an inbox without one. */
   async maxEpochLag(): Promise<number | null> {
     try {
@@ -157,9 +178,13 @@ export class InboxWriter {
    * in the mempool: nothing sent). A simulated revert throws a BatchL1Error with `revert` set
    * (nothing was sent); fees above the caps throw FeeCapExceededError (nothing sent).
    */
-  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null> {
+  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage: readonly ForcedCoverageArg[] = []): Promise<SentTx | null> {
     const { publicClient, wallet, inbox } = this.opts;
-    const args = [header, bytesToHex(data), [...signatures]] as const;
+    // The four-argument overload only when it covers forced items: the calldata stays as before otherwise.
+    const args =
+      coverage.length === 0
+        ? ([header, bytesToHex(data), [...signatures]] as const)
+        : ([header, bytesToHex(data), [...signatures], coverage.map((c) => ({ ...c, proof: [...c.proof] }))] as const);
     const call = { address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, blockTag: "pending" } as const;
     let simulated;
     try {

@@ -21,7 +21,8 @@ import {
   keccak256,
 } from "viem";
 import { batchInboxAbi } from "./generated/abi.js";
-import { type BatchHeader, batchHash } from "../commitments/typed-data.js";
+import { readForcedRange } from "./forced-queue.js";
+import { type BatchHeader, ZERO_HASH, batchHash } from "../commitments/typed-data.js";
 import { L1Error } from "./errors.js";
 
 /** One accepted batch as posted: the header, its payload and the quorum's signatures. */
@@ -34,6 +35,13 @@ export type AcceptedBatch = {
   readonly signatures: Hex[];
   readonly l1BlockNumber: bigint;
   readonly l1TxHash: Hash;
+  /**
+   * Set for a batch the escape hatch made (`BatchInbox.escape`, docs/forced-inclusion.md): its
+   * transactions are forced items [firstItem, firstItem + itemCount), `raws` in order (no
+   * payload was posted: `data` is empty), `signatures` is empty and `header.dataHash` is the last
+   * item's chain hash.
+   */
+  readonly escape?: { readonly firstItem: bigint; readonly itemCount: bigint; readonly raws: readonly Hex[] };
 };
 
 /** What a `BatchAccepted` event says about the accepted header: all of it but `prevBatchHash`. */
@@ -116,10 +124,13 @@ export async function readAcceptedBatches(
     } catch (cause) {
       throw new InboxReadError(`reading BatchAccepted logs of the inbox ${inbox} in blocks ${start}..${end} failed: ${(cause as Error).message}`, { cause });
     }
+    const escapes = logs.length === 0 ? new Map<bigint, EscapeArgs>() : await escapesIn(client, inbox, start, end);
     const batches = await mapLimit(logs, concurrency, async (log) => {
       if (log.transactionHash === null || log.blockNumber === null) {
         throw new InboxReadError(`the L1 node returned a pending BatchAccepted log for blocks ${start}..${end}`);
       }
+      const escape = escapes.get(log.args.batchNumber);
+      if (escape !== undefined) return escapeBatch(client, inbox, log.args, escape, log.blockNumber, log.transactionHash);
       let tx: Transaction;
       try {
         tx = await client.getTransaction({ hash: log.transactionHash });
@@ -181,6 +192,38 @@ function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction
   const actual = keccak256(data);
   if (actual !== header.dataHash) return unreadable(`keccak256(data) is ${actual}, the header's dataHash is ${header.dataHash}`);
   return { readable: true, batchNumber, header, data, signatures: [...signatures], l1BlockNumber, l1TxHash: tx.hash };
+}
+
+type EscapeArgs = { readonly firstItem: bigint; readonly itemCount: bigint };
+
+/** The EscapeBatchAccepted events of blocks [from, to], by batch number. */
+async function escapesIn(client: PublicClient, inbox: Address, fromBlock: bigint, toBlock: bigint): Promise<Map<bigint, EscapeArgs>> {
+  try {
+    const logs = await client.getContractEvents({ address: inbox, abi: batchInboxAbi, eventName: "EscapeBatchAccepted", fromBlock, toBlock, strict: true });
+    return new Map(logs.map((l) => [l.args.batchNumber, { firstItem: l.args.firstItem, itemCount: l.args.itemCount }]));
+  } catch (cause) {
+    throw new InboxReadError(`reading EscapeBatchAccepted logs of the inbox ${inbox} in blocks ${fromBlock}..${toBlock} failed: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** An escape batch, read from the forced queue it took its items from (any caller may have sent it, relayed or not). */
+async function escapeBatch(client: PublicClient, inbox: Address, event: BatchAcceptedArgs, escape: EscapeArgs, l1BlockNumber: bigint, l1TxHash: Hash): Promise<InboxBatch> {
+  let queue: Address;
+  let prevBatchHash: Hash = ZERO_HASH;
+  let raws: Hex[];
+  try {
+    queue = await client.readContract({ address: inbox, abi: batchInboxAbi, functionName: "forcedQueue" });
+    if (event.batchNumber > 1n) prevBatchHash = (await client.readContract({ address: inbox, abi: batchInboxAbi, functionName: "batch", args: [event.batchNumber - 1n] })).batchHash;
+    raws = (await readForcedRange(client, queue, escape.firstItem, escape.itemCount)).raws;
+  } catch (cause) {
+    throw new InboxReadError(`reading escape batch ${event.batchNumber} failed: ${(cause as Error).message}`, { cause });
+  }
+  const { batchNumber, epoch, firstPosition, lastPosition, merkleRoot, dataHash } = event;
+  const header: BatchHeader = { epoch, batchNumber, prevBatchHash, firstPosition, lastPosition, merkleRoot, dataHash };
+  if (batchHash(header) !== event.batchHash) {
+    throw new InboxReadError(`escape batch ${batchNumber}: the header rebuilt from L1 hashes to ${batchHash(header)}, the event says ${event.batchHash}`);
+  }
+  return { readable: true, batchNumber, header, data: "0x", signatures: [], l1BlockNumber, l1TxHash, escape: { ...escape, raws } };
 }
 
 /** `fn` over `items` with at most `limit` calls in flight; results in input order. */

@@ -5,7 +5,7 @@
  * errors, each as one sentence a person can act on.
  */
 import { BaseError, ContractFunctionRevertedError, decodeErrorResult, hexToString, isHex, type Abi, type Hex } from "viem";
-import { batchInboxAbi, sequencerRegistryAbi, slashingAbi, testTokenAbi } from "./generated/abi.js";
+import { batchInboxAbi, forcedInclusionQueueAbi, sequencerRegistryAbi, slashingAbi, testTokenAbi } from "./generated/abi.js";
 
 /** The contract revert somewhere in `error`'s cause chain, if that is what it is. */
 export function contractRevertOf(error: unknown): ContractFunctionRevertedError | undefined {
@@ -18,7 +18,7 @@ export function contractRevertOf(error: unknown): ContractFunctionRevertedError 
 export type Revert = { readonly errorName: string; readonly args: readonly unknown[] };
 
 /** Every custom error the project's contracts (and the libraries they use) can revert with. */
-const PROJECT_ERRORS: Abi = [...sequencerRegistryAbi, ...batchInboxAbi, ...slashingAbi, ...testTokenAbi].filter(
+const PROJECT_ERRORS: Abi = [...sequencerRegistryAbi, ...batchInboxAbi, ...forcedInclusionQueueAbi, ...slashingAbi, ...testTokenAbi].filter(
   (item, i, all) => item.type === "error" && all.findIndex((other) => other.type === "error" && other.name === item.name) === i,
 );
 
@@ -150,6 +150,21 @@ const SENTENCES: Readonly<Record<string, Sentence>> = {
   DuplicateSigner: ([index, signer]) => `signature ${s(index)} repeats signer ${s(signer)}`,
   UnknownBatch: ([n]) => `no batch ${s(n)} has been accepted`,
   NoBatchCoversPosition: ([position]) => `no accepted batch covers position ${s(position)}`,
+  ForcedTransactionOverdue: ([item, enqueuedAt, deadline]) =>
+    `forced item ${s(item)} (enqueued in L1 block ${s(enqueuedAt)}) had to be covered by block ${s(deadline)}: the batch must prove its position (docs/forced-inclusion.md)`,
+  InvalidForcedProof: ([item, n, position]) => `the coverage proof does not show forced item ${s(item)}'s transaction at position ${s(position)} of batch ${s(n)}`,
+  ForcedItemNotEnqueued: ([item, length]) => `coverage is given for forced item ${s(item)}, but the queue holds only ${s(length)} items`,
+  ForcedCoverageGap: ([item, cursor]) => `coverage of forced item ${s(item)} skips items: the cursor is at ${s(cursor)}, items are covered in queue order`,
+  EscapeHatchClosed: ([opensAt]) => `the escape hatch opens at L1 block ${s(opensAt)}: a quorum batch was accepted too recently`,
+  InvalidEscapeCount: ([count, pending]) => `an escape takes 1 to 64 forced items and at most the ${s(pending)} pending, not ${s(count)}`,
+  InvalidEscapeWindow: () => "the escape window must be at least 1 block",
+  // ForcedInclusionQueue
+  EmptyForcedTransaction: () => "the forced transaction is empty",
+  ForcedTransactionTooLarge: ([length, max]) => `the forced transaction has ${s(length)} bytes, more than the queue's ${s(max)}`,
+  BlockItemCapReached: ([max]) => `this L1 block already holds the queue's ${s(max)} forced items: retry in a later block`,
+  BlockByteCapReached: ([used, length, max]) => `${s(length)} more bytes would take this L1 block's forced items past ${s(max)} bytes (${s(used)} used): retry in a later block`,
+  InvalidInclusionDelay: () => "the inclusion delay must be at least 1 block",
+  UnknownForcedItem: ([index]) => `the queue has no forced item ${s(index)}`,
   // Slashing
   BadSignature: ([which]) => `signature ${s(which)} of the proof is malformed or recovers no key`,
   SignersDiffer: ([a, b]) => `the two statements are signed by different keys (${s(a)} and ${s(b)}): nothing to punish`,

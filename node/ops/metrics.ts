@@ -104,6 +104,12 @@ export class NodeMetrics {
   readonly batchTxMaxReplacements: Gauge;
   /** 1 while new batch transactions wait for the L1's fees to fall within the caps. */
   readonly l1FeeCapWaiting: Gauge;
+  /** Forced-inclusion queue items not covered by an accepted batch (at the confirmation depth). */
+  readonly forcedPending: Gauge;
+  /** L1 blocks since the oldest uncovered forced item was enqueued (0 when none). */
+  readonly forcedOldestPendingAgeBlocks: Gauge;
+  /** L1 blocks left before the oldest uncovered forced item's deadline (the queue's inclusionDelay when none). */
+  readonly forcedDeadlineMarginBlocks: Gauge;
   /** 1 once the registry has jailed this node's operator: every slash jails, for good. */
   readonly operatorJailed: Gauge;
   /** Accepted L1 batches the watchtower could not read back from L1 (flagged and skipped). */
@@ -197,6 +203,13 @@ export class NodeMetrics {
     this.batchTxMaxReplacements = new Gauge({ name: "seq_batch_tx_max_replacements", help: "Most fee-bump replacements of one of the leader's pending batch transactions", registers });
     this.l1FeeCapWaiting = new Gauge({ name: "seq_l1_fee_cap_waiting", help: "1 while batch posting waits for the L1's fees to fall within the configured caps", registers });
     for (const operation of L1_OPERATIONS) this.l1Errors.inc({ operation }, 0);
+    this.forcedPending = new Gauge({ name: "seq_forced_pending", help: "Forced-inclusion queue items no accepted batch covers yet (at the confirmation depth)", registers });
+    this.forcedOldestPendingAgeBlocks = new Gauge({ name: "seq_forced_oldest_pending_age_blocks", help: "L1 blocks since the oldest uncovered forced item was enqueued (0 when none)", registers });
+    this.forcedDeadlineMarginBlocks = new Gauge({
+      name: "seq_forced_deadline_margin_blocks",
+      help: "L1 blocks left before the oldest uncovered forced item must be covered (the inclusion delay when none; negative: overdue)",
+      registers,
+    });
     this.operatorJailed = new Gauge({ name: "seq_operator_jailed", help: "1 once the registry jailed this node's operator (every slash jails)", registers });
     this.watchtowerUnreadableBatches = new Counter({
       name: "seq_watchtower_unreadable_batches_total",

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, isAddressEqual, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, isAddressEqual, type Hex, type PublicClient } from "viem";
 import type { NodeId } from "../consensus/index.js";
 import type { RpcKind } from "../codec/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
@@ -279,7 +279,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   }
   const l1Chain = defineChain({ id: l1ChainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
   const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
-  const batches = new BatchService({
+  const batches: BatchService = new BatchService({
     store,
     signer,
     chainId: deployment.chainId,
@@ -310,6 +310,22 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     request: (to, payload, timeoutMs) => request(to, "batchSignature", payload, timeoutMs),
     proposeApp: (data) => raft.proposeApp(data),
     pollMs: Math.min(250, config.l1PollMs, config.batchIntervalMs),
+    proposeTxs: (txs) => {
+      if (!acting()) return false;
+      raft.propose(txs);
+      return true;
+    },
+    ...(deployment.forcedInclusionQueue === undefined
+      ? {}
+      : {
+          forcedQueue: {
+            address: deployment.forcedInclusionQueue,
+            confirmations: config.l1Confirmations,
+            pollMs: config.l1PollMs,
+            // Declared below; only called once the node runs.
+            order: (raw: Hex): Promise<unknown> => submissions.submitForced(raw),
+          },
+        }),
     ...(options.wrapBatchPoster ? { wrapPoster: options.wrapBatchPoster } : {}),
   });
   await batches.recover();
@@ -363,6 +379,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
         confirmations: config.l1Confirmations,
         pollMs: config.l1PollMs,
         metrics,
+        ...(deployment.forcedInclusionQueue === undefined ? {} : { forcedQueue: deployment.forcedInclusionQueue }),
       })
     : undefined;
 

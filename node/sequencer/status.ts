@@ -4,7 +4,7 @@ import type { NodeId, RaftStatus } from "../consensus/index.js";
 import type { CommitmentService } from "../app/commitments.js";
 import type { EpochKeyStatus, EpochKeys } from "../app/epoch-keys.js";
 import type { EpochKeyAnchor } from "../app/epoch-key-anchor.js";
-import type { BatchService, BatchStatus } from "../batching/index.js";
+import type { BatchService, BatchStatus, ForcedStatus } from "../batching/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import type { L1Follower } from "../l1/follower.js";
 import type { RaftNode } from "../raftnode/index.js";
@@ -28,6 +28,8 @@ export interface NodeStatus {
   readonly nextPosition: number;
   readonly nextUncertifiedPosition: number;
   readonly batches: BatchStatus;
+  /** The forced-inclusion queue as this node follows it (null: the deployment has none). */
+  readonly forced: ForcedStatus | null;
   readonly watchtower: ReturnType<typeof watchtowerStatus> | null;
   /** Latest epoch confirmed on L1 (behind `l1Confirmations`). */
   readonly epoch: number;
@@ -104,6 +106,7 @@ export function nodeStatus(p: StatusSources): NodeStatus {
     nextPosition: s.nextPosition,
     nextUncertifiedPosition: p.commitments.nextUncertified,
     batches: p.batches.status(),
+    forced: p.batches.forced?.status() ?? null,
     watchtower: p.watchtower ? watchtowerStatus(p.watchtower.stats()) : null,
     epoch: Number(p.follower.epoch),
     l1ConfirmedBlock: Number(p.follower.confirmedBlock),

@@ -4,7 +4,7 @@
  * the leader over libp2p and relay its answer. A user is answered only once the
  * transaction is durable on a majority and its group's certificate is signed.
  */
-import { hexToBytes, type Hex } from "viem";
+import { hexToBytes, keccak256, type Hex } from "viem";
 import type { NodeId, ProposalOutcome } from "../consensus/index.js";
 import { ADMISSION_BUDGETS, decodeTransactions, type Admission, type AdmissionRefusal, type DecodeOptions, type DecodedTransaction, type DecodePool } from "../intake/index.js";
 import type { OrderCommitmentProofJson } from "../commitments/index.js";
@@ -106,6 +106,19 @@ export class SubmissionService {
     }
     const known = await this.existing(hash);
     return known ?? this.forwardToLeader(hash, bytes, Date.now() + this.opts.timeoutMs);
+  }
+
+  /**
+   * Orders a forced transaction from the L1 queue (docs/forced-inclusion.md) on the leader: its
+   * bytes as they are, valid or not (execution skips an invalid one), with no budget and no
+   * overload refusal, since the inbox will refuse every batch that leaves it out past its
+   * deadline. A transaction already in the log keeps its position (the core's idempotency index).
+   */
+  async submitForced(raw: Hex): Promise<OrderCommitmentProofJson> {
+    if (this.closed) throw new SubmissionError("shutting-down", "the node is shutting down");
+    if (!this.opts.isLeader()) throw noLeader("only the leader orders forced transactions");
+    const hash = keccak256(raw).toLowerCase();
+    return this.waiters.get(hash)?.promise ?? this.proposeAndWait(hash, hexToBytes(raw));
   }
 
   /** Throws the retryable refusal when a budget ran out; its reason names the budget. */

@@ -95,14 +95,16 @@ export class BatchLeaves {
   ) {}
 
   /**
-   * Decodes the batch's data (format v1) and checks that its leaves are the header's Merkle root.
+   * Decodes the batch's data (format v1; an escape batch's forced items) and checks that its
+   * leaves are the header's Merkle root.
    * @throws BatchDataError
    */
-  static of(batch: Pick<AcceptedBatch, "header" | "data">): BatchLeaves {
+  static of(batch: Pick<AcceptedBatch, "header" | "data" | "escape">): BatchLeaves {
     const h = batch.header;
     let txHashes: Hex[];
     try {
-      txHashes = batchTxHashes(decodeBatchData(hexToBytes(batch.data), Number(h.lastPosition - h.firstPosition + 1n)));
+      const raws = batch.escape !== undefined ? batch.escape.raws.map((r) => hexToBytes(r)) : decodeBatchData(hexToBytes(batch.data), Number(h.lastPosition - h.firstPosition + 1n));
+      txHashes = batchTxHashes(raws);
     } catch (cause) {
       throw new BatchDataError(h.batchNumber, `its data is not a valid batch payload: ${(cause as Error).message}`, { cause });
     }

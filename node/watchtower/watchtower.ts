@@ -25,6 +25,7 @@
 import { type Address, type Hex, type PublicClient, getAddress } from "viem";
 import type { NodeDeployment } from "../l1/deployment.js";
 import { readAcceptedBatches, type AcceptedBatch, type UnreadableBatch } from "../l1/inbox.js";
+import { oldestUncovered } from "../l1/forced-queue.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot } from "../commitments/merkle.js";
@@ -68,6 +69,10 @@ export interface WatchtowerOptions {
   readonly maxBackoffMs?: number;
   /** Most L1 blocks scanned per run; a run that stops short is followed at once (default 5,000). */
   readonly blocksPerRun?: bigint;
+  /** The forced-inclusion queue: the watchtower alarms when an uncovered item nears its deadline (docs/forced-inclusion.md). */
+  readonly forcedQueue?: Address;
+  /** Blocks before a forced item's deadline at which it alarms (default 10). */
+  readonly forcedAlarmMarginBlocks?: number;
   /** Where unreadable batches are counted (the node's /metrics). */
   readonly metrics?: Pick<NodeMetrics, "watchtowerUnreadableBatches">;
 }
@@ -149,6 +154,8 @@ export class Watchtower {
   private cursor: bigint | undefined;
   /** Highest batch number fully checked by this process (a waiting run re-reads its block). */
   private checkedBatch = 0n;
+  /** The forced item last alarmed about (each alarms once). */
+  private forcedAlarmed: bigint | undefined;
   private counters = { batchesChecked: 0, mismatches: 0, slashesSubmitted: 0, unreadableBatches: 0 };
   private lastError: WatchtowerStats["lastError"] = null;
   private waitingFor: bigint | null = null;
@@ -224,6 +231,7 @@ export class Watchtower {
     const fromBlock = this.cursor + 1n;
     // cacheTime 0: viem otherwise serves a block number up to its polling interval old.
     const safe = (await publicClient.getBlockNumber({ cacheTime: 0 })) - BigInt(this.opts.confirmations);
+    await this.checkForcedDeadline(safe);
     const toBlock = minBig(safe, fromBlock + (this.opts.blocksPerRun ?? DEFAULT_BLOCKS_PER_RUN) - 1n);
     if (toBlock < fromBlock) return { fromBlock, toBlock, batchesChecked: 0, slashes: [], unreadable: [], caughtUp: true };
 
@@ -256,6 +264,22 @@ export class Watchtower {
       this.cursor = checkedTo;
     }
     return { fromBlock, toBlock, batchesChecked: checked, slashes, unreadable, caughtUp: checkedTo === safe };
+  }
+
+  /**
+   * Alarms (an error log, once per item) when the oldest forced item no accepted batch covers is
+   * `forcedAlarmMarginBlocks` or fewer blocks from its deadline at the confirmed block: past it,
+   * the inbox accepts no batch until one proves the item's position.
+   */
+  private async checkForcedDeadline(confirmed: bigint): Promise<void> {
+    const queue = this.opts.forcedQueue;
+    if (queue === undefined || confirmed < 0n) return;
+    const oldest = await oldestUncovered(this.opts.publicClient, this.opts.deployment.batchInbox, queue, confirmed);
+    if (oldest === null || oldest.index === this.forcedAlarmed) return;
+    const margin = oldest.deadlineBlock - confirmed;
+    if (margin > BigInt(this.opts.forcedAlarmMarginBlocks ?? 10)) return;
+    this.forcedAlarmed = oldest.index;
+    this.log.error({ item: String(oldest.index), deadlineBlock: String(oldest.deadlineBlock), marginBlocks: String(margin) }, "a forced transaction's inclusion deadline is near and no accepted batch covers it");
   }
 
   /**

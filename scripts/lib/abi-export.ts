@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-export const EXPORTED_CONTRACTS = ["SequencerRegistry", "BatchInbox", "Slashing", "EpochKeys", "TestToken"] as const;
+export const EXPORTED_CONTRACTS = ["SequencerRegistry", "BatchInbox", "Slashing", "EpochKeys", "ForcedInclusionQueue", "TestToken"] as const;
 
 export const ABI_MODULE_PATH = "node/l1/generated/abi.ts";
 

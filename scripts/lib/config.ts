@@ -32,7 +32,14 @@ export type DeployConfig = {
    * requires `unbondingPeriod >= (maxBatchEpochLag + 2) * epochLength`.
    */
   readonly maxBatchEpochLag: bigint;
+  /** L1 blocks a forced transaction may wait for a covering batch (ForcedInclusionQueue); default 50, 10 minutes on 12 s blocks. */
+  readonly forcedInclusionDelay?: bigint;
+  /** L1 blocks without an accepted quorum batch that open the inbox's escape hatch; default 150. */
+  readonly escapeWindow?: bigint;
 };
+
+/** Defaults of the optional forced-inclusion parameters (docs/forced-inclusion.md). */
+export const FORCED_INCLUSION_DEFAULTS = { forcedInclusionDelay: 50n, escapeWindow: 150n } as const;
 
 /** A config file is missing, unreadable or has a bad field. */
 export class DeployConfigError extends Error {
@@ -116,6 +123,8 @@ function parseDeployConfigFields(raw: unknown): DeployConfig {
     slashFractionBps: parseUint(o.slashFractionBps, "slashFractionBps"),
     reporterShareBps: parseUint(o.reporterShareBps, "reporterShareBps"),
     maxBatchEpochLag: parseUint(o.maxBatchEpochLag, "maxBatchEpochLag"),
+    forcedInclusionDelay: parseUint(o.forcedInclusionDelay ?? Number(FORCED_INCLUSION_DEFAULTS.forcedInclusionDelay), "forcedInclusionDelay"),
+    escapeWindow: parseUint(o.escapeWindow ?? Number(FORCED_INCLUSION_DEFAULTS.escapeWindow), "escapeWindow"),
   };
 }
 

@@ -6,7 +6,7 @@
 import type { NetworkConnection } from "hardhat/types/network";
 import type { ContractReturnType } from "@nomicfoundation/hardhat-viem/types";
 import type { Address, Hash } from "viem";
-import type { DeployConfig } from "./config.js";
+import { FORCED_INCLUSION_DEFAULTS, type DeployConfig } from "./config.js";
 import { describeL1Failure, type RevertHints } from "../../node/l1/revert.js";
 
 /** Where a deployment's parameters are set, for the sentence a refused deployment prints. */
@@ -38,6 +38,7 @@ export type Deployment = {
     readonly batchInbox: DeployedContract;
     readonly slashing: DeployedContract;
     readonly epochKeys: DeployedContract;
+    readonly forcedInclusionQueue: DeployedContract;
   };
   readonly registry: Registry;
   /** Typed as TestToken; only `mint` requires that it really is one. */
@@ -108,7 +109,9 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
   const genesisBlock = await registry.read.genesisBlock();
 
   // Contracts built on the registry: each is one `deploy` call here.
-  const { contract: _i, ...batchInbox } = await deploy("BatchInbox", [registry.address, config.maxBatchEpochLag]);
+  const { forcedInclusionDelay, escapeWindow } = { ...FORCED_INCLUSION_DEFAULTS, ...config };
+  const { contract: _q, ...forcedInclusionQueue } = await deploy("ForcedInclusionQueue", [forcedInclusionDelay]);
+  const { contract: _i, ...batchInbox } = await deploy("BatchInbox", [registry.address, config.maxBatchEpochLag, forcedInclusionQueue.address, escapeWindow]);
   const inbox = await viem.getContractAt("BatchInbox", batchInbox.address);
   const maxEpochLag = await inbox.read.maxEpochLag();
   if (maxEpochLag !== config.maxBatchEpochLag) {
@@ -129,7 +132,7 @@ export async function deploySystem(connection: NetworkConnection, config: Deploy
     owner,
     config,
     genesisBlock,
-    contracts: { stakeToken: tokenFacts, sequencerRegistry: registryFacts, batchInbox, slashing, epochKeys },
+    contracts: { stakeToken: tokenFacts, sequencerRegistry: registryFacts, batchInbox, slashing, epochKeys, forcedInclusionQueue },
     registry,
     token,
   };

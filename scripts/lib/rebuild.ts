@@ -99,7 +99,9 @@ export function streamOfBatches(batches: readonly InboxBatch[], fromGenesis: boo
     const count = h.lastPosition - h.firstPosition + 1n;
     let raws: Uint8Array[];
     try {
-      raws = decodeBatchData(hexToBytes(b.data), Number(count));
+      // An escape batch's transactions are the forced items it took (docs/forced-inclusion.md).
+      raws = b.escape !== undefined ? b.escape.raws.map((r) => hexToBytes(r)) : decodeBatchData(hexToBytes(b.data), Number(count));
+      if (raws.length !== Number(count)) throw new Error(`${raws.length} forced items for ${count} positions`);
     } catch (cause) {
       gap(`its data does not decode as ${count} transactions: ${(cause as Error).message}`, b.header);
       continue;

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Address } from "viem";
 import type { Deployment } from "./deploy.js";
+import { FORCED_INCLUSION_DEFAULTS } from "./config.js";
 import { domain, type SequencerDomain } from "../../node/commitments/typed-data.js";
 
 export const DEPLOYMENTS_DIR = path.resolve(import.meta.dirname, "../../deployments");
@@ -29,6 +30,7 @@ export type DeploymentRecord = {
     batchInbox: ContractRecord;
     slashing: ContractRecord;
     epochKeys: ContractRecord;
+    forcedInclusionQueue: ContractRecord;
   };
   epochs: { genesisBlock: string; epochLength: string };
   parameters: {
@@ -39,6 +41,8 @@ export type DeploymentRecord = {
     slashFractionBps: string;
     reporterShareBps: string;
     maxBatchEpochLag: string;
+    forcedInclusionDelay: string;
+    escapeWindow: string;
   };
   eip712: SequencerDomain;
 };
@@ -69,6 +73,7 @@ export function toRecord(network: string, deployment: Deployment): DeploymentRec
       batchInbox: contract(c.batchInbox),
       slashing: contract(c.slashing),
       epochKeys: contract(c.epochKeys),
+      forcedInclusionQueue: contract(c.forcedInclusionQueue),
     },
     epochs: { genesisBlock: deployment.genesisBlock.toString(), epochLength: deployment.config.epochLength.toString() },
     parameters: {
@@ -79,6 +84,8 @@ export function toRecord(network: string, deployment: Deployment): DeploymentRec
       slashFractionBps: deployment.config.slashFractionBps.toString(),
       reporterShareBps: deployment.config.reporterShareBps.toString(),
       maxBatchEpochLag: deployment.config.maxBatchEpochLag.toString(),
+      forcedInclusionDelay: (deployment.config.forcedInclusionDelay ?? FORCED_INCLUSION_DEFAULTS.forcedInclusionDelay).toString(),
+      escapeWindow: (deployment.config.escapeWindow ?? FORCED_INCLUSION_DEFAULTS.escapeWindow).toString(),
     },
     eip712: domain(deployment.chainId, c.sequencerRegistry.address),
   };

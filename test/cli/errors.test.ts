@@ -45,7 +45,7 @@ describe("seq CLI: errors for people", function () {
 
   // [what the operator typed, the sentence (after "seq: "), extra environment]
   const usage: [() => string[], string, NodeJS.ProcessEnv?][] = [
-    [() => ["frobnicate"], 'unknown command "frobnicate": the commands are keys, register, set-batcher, start, status, send, verify, watch, slash (seq --help)'],
+    [() => ["frobnicate"], 'unknown command "frobnicate": the commands are keys, register, set-batcher, start, status, send, verify, watch, force, slash (seq --help)'],
     [() => ["keys"], "keys: --out DIR is required"],
     [() => ["keys", "--out", dir, "--kdf", "light"], "keys: unknown option --kdf (its options: --out, --light-kdf, --password-file)"],
     [() => ["keys", "--out", dir, "--password-file", path.join(dir, "nope")], `keys: --password-file ${path.join(dir, "nope")}: no such file`],
@@ -82,6 +82,10 @@ describe("seq CLI: errors for people", function () {
     [() => ["verify", "--commitment", notJson, "--registry", "0x12"], 'verify: --registry "0x12" must be an address: 0x and 40 hex digits'],
     [() => ["watch"], "watch: --config FILE (the node's config) is required"],
     [() => ["watch", "--config", file, "--rpc", "ftp://x"], 'watch: --rpc "ftp://x" must be an http://, https://, ws:// or wss:// URL'],
+    [() => ["force", "--l1", "http://127.0.0.1:8545", "--deployment", file, "--key", file], "force: --raw 0x.. (the signed raw transaction) is required"],
+    [() => ["force", "--raw", "0xabc", "--l1", "http://127.0.0.1:8545", "--deployment", file, "--key", file], "force: --raw must be non-empty 0x-hex bytes (an even number of hex digits after 0x)"],
+    [() => ["force", "--raw", "0x01", "--l1", "http://127.0.0.1:8545", "--deployment", file], "force: --key FILE (the L1 account paying the enqueue's gas) is required"],
+    [() => ["force", "--raw", "0x01", "--deployment", file, "--key", file], "force: --l1 URL is required"],
     [() => ["slash", "--l1-rpc", "http://127.0.0.1:8545", "--deployment", file], "slash: --commitment FILE (or - for standard input) is required"],
     [() => ["slash", "--commitment", notJson, "--deployment", file], "slash: --l1-rpc URL is required"],
     [() => ["slash", "--claim", "--l1-rpc", "http://127.0.0.1:8545", "--deployment", file], "slash --claim: --key FILE (the reporter's key) is required"],

@@ -374,10 +374,10 @@ describe("BatchInbox", () => {
       const floor = await f.registry.read.minUnbondingEpochs();
       expect(floor).to.equal(MAX_EPOCH_LAG + 2n);
       expect(await f.registry.read.unbondingPeriod()).to.equal(floor * EPOCH_LENGTH);
-      const fresh = await f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG]);
+      const fresh = await f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG, f.forcedQueue.address, 150n]);
       expect(await fresh.read.maxEpochLag()).to.equal(MAX_EPOCH_LAG);
       await f.viem.assertions.revertWithCustomErrorWithArgs(
-        f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG + 1n]),
+        f.viem.deployContract("BatchInbox", [f.registry.address, MAX_EPOCH_LAG + 1n, f.forcedQueue.address, 150n]),
         f.inbox,
         "UnbondingTooShort",
         [floor, MAX_EPOCH_LAG + 3n],

@@ -645,7 +645,7 @@ describe("SequencerRegistry: staking and registry", () => {
       await viem.assertions.emitWithArgs(d.registry.write.setUnbondingPeriod([4n * EPOCH_LENGTH]), d.registry, "UnbondingPeriodSet", [4n * EPOCH_LENGTH]);
       // An inbox with a longer lag than the registry's floor covers is refused at deployment.
       const inbox = await viem.getContractAt("BatchInbox", d.contracts.batchInbox.address);
-      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("BatchInbox", [d.registry.address, 3n]), inbox, "UnbondingTooShort", [4n, 5n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("BatchInbox", [d.registry.address, 3n, d.contracts.forcedInclusionQueue.address, 150n]), inbox, "UnbondingTooShort", [4n, 5n]);
     });
 
     it("sets the slasher once, and ownership moves in two steps", async () => {

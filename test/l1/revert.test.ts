@@ -1,12 +1,12 @@
 /** Reverts read for people: every custom error the contracts have gets a sentence, raw revert data is decoded. */
 import { expect } from "chai";
 import { BaseError, encodeErrorResult, stringToHex } from "viem";
-import { batchInboxAbi, sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/generated/abi.js";
+import { batchInboxAbi, forcedInclusionQueueAbi, sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/generated/abi.js";
 import { DESCRIBED_ERRORS, describeL1Failure, describeRevert, revertOf } from "../../node/l1/revert.js";
 
 describe("contract reverts for people (node/l1/revert.ts)", () => {
-  it("has a sentence for every custom error of the registry, the inbox, the slashing contract and the stake token", () => {
-    const errors = [...sequencerRegistryAbi, ...batchInboxAbi, ...slashingAbi, ...testTokenAbi].filter((item) => item.type === "error").map((item) => item.name);
+  it("has a sentence for every custom error of the registry, the inbox, the forced queue, the slashing contract and the stake token", () => {
+    const errors = [...sequencerRegistryAbi, ...batchInboxAbi, ...forcedInclusionQueueAbi, ...slashingAbi, ...testTokenAbi].filter((item) => item.type === "error").map((item) => item.name);
     expect(errors.filter((name) => !DESCRIBED_ERRORS.has(name)), "custom errors without a sentence in describeRevert").to.deep.equal([]);
   });
 

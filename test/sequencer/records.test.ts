@@ -49,6 +49,12 @@ describe("sequencer app records and history chunks", () => {
     twice.end();
   });
 
+  it("round-trips a batch-adopted record (an escape batch taken in from L1), its header and posting", () => {
+    const header = { epoch: 3, batchNumber: 9, prevBatchHash: `0x${"01".repeat(32)}` as const, firstPosition: 40, lastPosition: 41, merkleRoot: `0x${"02".repeat(32)}` as const, dataHash: `0x${"03".repeat(32)}` as const };
+    const record = { kind: "batchAdopted" as const, header, posted: { batchNumber: 9, batchHash: `0x${"04".repeat(32)}` as const, l1Block: 120, l1TxHash: `0x${"05".repeat(32)}` as const } };
+    expect(decodeAppRecord(encodeAppRecord(record))).to.deep.equal(record);
+  });
+
   it("round-trips the DKG records and refuses an unknown phase", () => {
     const message = { kind: "dkgMessage" as const, epoch: 4, member: 2, message: Uint8Array.of(3, 1, 4, 1, 5), signature: certificate.signature };
     expect(decodeAppRecord(encodeAppRecord(message))).to.deep.equal(message);
@@ -63,7 +69,7 @@ describe("sequencer app records and history chunks", () => {
     const bytes = encodeAppRecord({ kind: "certificate", certificate });
     expect(() => decodeAppRecord(bytes.subarray(0, bytes.length - 1))).to.throw(CodecError);
     expect(() => decodeAppRecord(Uint8Array.of(2, ...bytes.subarray(1)))).to.throw(CodecError, "version 2");
-    expect(() => decodeAppRecord(Uint8Array.of(1, 9))).to.throw(CodecError, "unknown app record kind 9");
+    expect(() => decodeAppRecord(Uint8Array.of(1, 10))).to.throw(CodecError, "unknown app record kind 10");
   });
 
   it("round-trips history chunks and caps the requested count", () => {

@@ -550,4 +550,22 @@ describe("slashing watchtower", function () {
       }
     });
   });
+
+  // Last: an item left uncovered makes the inbox refuse every later batch.
+  describe("forced inclusion", () => {
+    it("alarms once when an uncovered forced item nears its deadline", async () => {
+      const lines: string[] = [];
+      const logger = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } });
+      const queue = await chain.connection.viem.getContractAt("ForcedInclusionQueue", deployment.forcedInclusionQueue!);
+      const delay = Number(await queue.read.inclusionDelay());
+      await queue.write.enqueue(["0x01"]);
+      const t = tower({ logger, forcedQueue: queue.address, forcedAlarmMarginBlocks: 10 });
+      await t.runOnce();
+      expect(lines, "far from its deadline").to.deep.equal([]);
+      await chain.connection.networkHelpers.mine(delay - 5);
+      await t.runOnce();
+      await t.runOnce();
+      expect(lines.filter((l) => l.includes("inclusion deadline is near"))).to.have.length(1);
+    });
+  });
 });

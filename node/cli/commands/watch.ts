@@ -33,6 +33,7 @@ export async function watch(input: WatchInput): Promise<void> {
     logger: componentLogger(logger, "watchtower", { evidence: source.description }),
     confirmations: config.l1Confirmations,
     pollMs: config.l1PollMs,
+    ...(deployment.forcedInclusionQueue === undefined ? {} : { forcedQueue: deployment.forcedInclusionQueue }),
   });
   const report = () => {
     const s = tower.stats();

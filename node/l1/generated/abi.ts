@@ -2143,6 +2143,16 @@ export const batchInboxAbi = [
         "internalType": "uint64",
         "name": "maxEpochLag_",
         "type": "uint64"
+      },
+      {
+        "internalType": "contract IForcedInclusionQueue",
+        "name": "forcedQueue_",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "escapeWindow_",
+        "type": "uint64"
       }
     ],
     "stateMutability": "nonpayable",
@@ -2284,6 +2294,70 @@ export const batchInboxAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "opensAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "EscapeHatchClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "cursor",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedCoverageGap",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "length",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedItemNotEnqueued",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "enqueuedAt",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedTransactionOverdue",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "signedStake",
         "type": "uint256"
@@ -2295,6 +2369,48 @@ export const batchInboxAbi = [
       }
     ],
     "name": "InsufficientStakeSigned",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "count",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "pending",
+        "type": "uint64"
+      }
+    ],
+    "name": "InvalidEscapeCount",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidEscapeWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "batchNumber",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "position",
+        "type": "uint64"
+      }
+    ],
+    "name": "InvalidForcedProof",
     "type": "error"
   },
   {
@@ -2636,6 +2752,75 @@ export const batchInboxAbi = [
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batchNumber",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "firstItem",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "itemCount",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "EscapeBatchAccepted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batchNumber",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "position",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedItemCovered",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ESCAPE_ITEMS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -2746,6 +2931,123 @@ export const batchInboxAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "item",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "batchNumber",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "position",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct BatchInbox.ForcedCoverage[]",
+        "name": "coverage",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "cover",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "itemCount",
+        "type": "uint64"
+      }
+    ],
+    "name": "escape",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "batchNumber",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "escapeWindow",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "forcedCursor",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "item",
+        "type": "uint64"
+      }
+    ],
+    "name": "forcedPosition",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "covered",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint64",
+        "name": "position",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "forcedQueue",
+    "outputs": [
+      {
+        "internalType": "contract IForcedInclusionQueue",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "lastBatch",
     "outputs": [
@@ -2785,6 +3087,19 @@ export const batchInboxAbi = [
         "internalType": "struct BatchInbox.Batch",
         "name": "last",
         "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "lastQuorumBatchBlock",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -2869,6 +3184,99 @@ export const batchInboxAbi = [
         "internalType": "bytes[]",
         "name": "signatures",
         "type": "bytes[]"
+      }
+    ],
+    "name": "submitBatch",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "accepted",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "epoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "batchNumber",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "prevBatchHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "firstPosition",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastPosition",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "merkleRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "dataHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct BatchHeader",
+        "name": "header",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes",
+        "name": "data",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes[]",
+        "name": "signatures",
+        "type": "bytes[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "item",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "batchNumber",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "position",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct BatchInbox.ForcedCoverage[]",
+        "name": "coverage",
+        "type": "tuple[]"
       }
     ],
     "name": "submitBatch",
@@ -4328,6 +4736,245 @@ export const epochKeysAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  }
+] as const;
+
+export const forcedInclusionQueueAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "inclusionDelay_",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "usedBytes",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxBytes",
+        "type": "uint256"
+      }
+    ],
+    "name": "BlockByteCapReached",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "maxItems",
+        "type": "uint256"
+      }
+    ],
+    "name": "BlockItemCapReached",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "EmptyForcedTransaction",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "ForcedTransactionTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidInclusionDelay",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnknownForcedItem",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "txHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "l1Block",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "chainHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "rawTx",
+        "type": "bytes"
+      }
+    ],
+    "name": "ForcedTransactionEnqueued",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_BYTES_PER_BLOCK",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ITEMS_PER_BLOCK",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ITEM_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes",
+        "name": "rawTx",
+        "type": "bytes"
+      }
+    ],
+    "name": "enqueue",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "inclusionDelay",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      }
+    ],
+    "name": "item",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "txHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "chainHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "l1Block",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "length",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   }
 ] as const;

@@ -96,6 +96,7 @@ export async function deploySequencer(
   const inbox = await viem.getContractAt("BatchInbox", deployment.contracts.batchInbox.address);
   const slashing = await viem.getContractAt("Slashing", deployment.contracts.slashing.address);
   const epochKeys = await viem.getContractAt("EpochKeys", deployment.contracts.epochKeys.address);
+  const forcedQueue = await viem.getContractAt("ForcedInclusionQueue", deployment.contracts.forcedInclusionQueue.address);
 
   /**
    * Registers operator number `i` (operator account and signing key derived from `i`). Operators
@@ -214,6 +215,7 @@ export async function deploySequencer(
     inbox,
     slashing,
     epochKeys,
+    forcedQueue,
     operators,
     epoch,
     domain: d as SequencerDomain,
