@@ -64,7 +64,7 @@ export class SequencerNode {
 
   /** Connects the parts' events and starts every loop. */
   private run(lastHeard: Map<NodeId, number>): void {
-    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, batches, quorum, watchtower, gauges, activity, epochKeys, epochKeyAnchor } = this.parts;
+    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, batches, quorum, watchtower, gauges, activity, epochKeys, epochKeyAnchor, encrypted } = this.parts;
     follower.onEpoch(() => void this.onNewEpoch());
     transport.onMessage((msg) => {
       lastHeard.set(msg.from, Date.now());
@@ -79,6 +79,7 @@ export class SequencerNode {
     transport.onRequest("dkgShares", (payload, from) => epochKeys.handleShares(payload, from.nodeId));
     transport.onRequest("dkgMessage", (payload) => epochKeys.handleMessage(payload));
     transport.onRequest("epochKeySignature", (payload) => epochKeyAnchor.handleSignatureRequest(payload));
+    transport.onRequest("keyRelease", (payload) => encrypted.handleRelease(payload));
     this.followEpochKeys(Number(follower.epoch));
     history.kick();
     raft.start({
@@ -113,6 +114,9 @@ export class SequencerNode {
     this.every(Math.max(50, Math.min(250, config.tickMs * 2)), () => this.epochTick());
     this.every(250, () => {
       if (!this.stopping) epochKeys.tick().catch((error: Error) => this.logger.warn({ err: error.message }, "epoch key step failed"));
+    });
+    this.every(50, () => {
+      if (!this.stopping) encrypted.tick().catch((error: Error) => this.logger.warn({ err: error.message }, "encrypted slot step failed"));
     });
     this.every(1_000, () => {
       if (!this.stopping) epochKeyAnchor.step().catch((error: Error) => this.logger.warn({ err: error.message }, "epoch key anchor step failed"));
