@@ -31,6 +31,7 @@ import {
   type KeyShareRelease,
   ThresholdError,
   type Ciphertext,
+  type G1Point,
   combineSlotKey,
   decodeCiphertext,
   decodeKeyShareRelease,
@@ -100,8 +101,10 @@ export interface EncryptedSlotsOptions {
   readonly selfId: NodeId;
   readonly signer: LocalAccount;
   readonly logger: Logger;
-  /** The epoch's key once its DKG succeeded (node/app/epoch-keys.ts). */
+  /** The epoch's key once its DKG succeeded (node/app/epoch-keys.ts); undefined everywhere for a reader of the stream alone (a rebuild from L1). */
   readonly epochKey: (epoch: number) => EpochKey | undefined;
+  /** The public key slot keys are checked against; default the DKG's. A rebuild from L1 gives the anchored one (EpochKeys). */
+  readonly publicKey?: (epoch: number) => G1Point | undefined;
   /** Loads an epoch's DKG state (its key) if it is not in memory yet: `recover` needs old epochs' keys. */
   readonly loadEpoch: (epoch: number) => Promise<void>;
   /** The epoch encrypted transactions are accepted for now. */
@@ -119,6 +122,8 @@ export interface EncryptedSlotsOptions {
   /** How long after a close the leader waits for the slot key before it proposes 0xb4 (default 10 s). */
   readonly deadlineMs?: number;
   readonly now?: () => number;
+  /** For tests and fault runs only: a member that never releases its shares (SequencerNode.start's `encryptedFaults`). */
+  readonly faults?: { readonly withholdReleases?: boolean };
 }
 
 type SlotState = {
@@ -255,10 +260,10 @@ export class EncryptedSlots {
       this.opts.logger.warn({ epoch: st.epoch, slot: st.slot, position }, "slot marked undecryptable");
       return;
     }
-    const key = this.opts.epochKey(record.epoch);
-    if (key === undefined) return;
+    const publicKey = this.opts.publicKey ? this.opts.publicKey(record.epoch) : this.opts.epochKey(record.epoch)?.key.publicKey;
+    if (publicKey === undefined) return;
     try {
-      prepareSlotKey(key.key.publicKey, st.identity, g2FromBytes(record.key, "slot key"));
+      prepareSlotKey(publicKey, st.identity, g2FromBytes(record.key, "slot key"));
     } catch (error) {
       if (!(error instanceof ThresholdError)) throw error;
       this.opts.logger.warn({ epoch: st.epoch, slot: st.slot, position, err: error.message }, "slot key record that fails the check: ignored");
@@ -441,7 +446,7 @@ export class EncryptedSlots {
       if (leading) this.close(epoch, es);
       for (const st of es.slots.values()) {
         if (st.closedAt === undefined || st.outcome !== undefined) continue;
-        if (key?.secretShares !== undefined && key.self !== undefined && !st.releases.has(key.self)) await this.release(key, st);
+        if (key?.secretShares !== undefined && key.self !== undefined && !st.releases.has(key.self) && this.opts.faults?.withholdReleases !== true) await this.release(key, st);
         if (leading) this.settle(key, st);
       }
       this.prune(es);

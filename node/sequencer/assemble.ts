@@ -24,7 +24,7 @@ import { CommitmentService } from "../app/commitments.js";
 import { QuorumCertificates } from "../app/quorum-certificates.js";
 import { AppStateMachine } from "../app/machine.js";
 import { EpochKeys, type DkgFaults } from "../app/epoch-keys.js";
-import { EncryptedSlots } from "../app/encrypted-slots.js";
+import { EncryptedSlots, type EncryptedSlotsOptions } from "../app/encrypted-slots.js";
 import { EpochKeyAnchor } from "../app/epoch-key-anchor.js";
 import { BatchService, type BatchPoster } from "../batching/index.js";
 import { Watchtower } from "../watchtower/watchtower.js";
@@ -62,6 +62,8 @@ export type SequencerNodeStartOptions = {
   readonly wrapBatchPoster?: (honest: BatchPoster) => BatchPoster;
   /** A cheating DKG member (test/fixtures/cheating-dealer.ts). */
   readonly dkgFaults?: DkgFaults;
+  /** A member that withholds its key share releases (test/fixtures/cheating-dealer.ts with FIXTURE_FAULT=withhold-releases). */
+  readonly encryptedFaults?: EncryptedSlotsOptions["faults"];
 };
 
 /** Everything a running node is made of. */
@@ -347,6 +349,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     decrypt: (slot, ciphertexts) => (decodePool ? decodePool.decrypt(slot, ciphertexts) : Promise.resolve(decryptTransactions(slot, ciphertexts, intake))),
     closeIntervalMs: config.encryptedSlotMs,
     deadlineMs: config.encryptedDeadlineMs,
+    ...(options.encryptedFaults === undefined ? {} : { faults: options.encryptedFaults }),
   });
   const machine = new AppStateMachine({ batches, commitments, epochKeys, encrypted });
   const epochKeyAnchor = new EpochKeyAnchor({

@@ -111,7 +111,7 @@ export class SubmissionService {
     if (client !== undefined && clients !== undefined) this.admitted(clients.admit(client, bytes.length));
     const admit = this.opts.admitCiphertext;
     if (admit === undefined) throw new SubmissionError("rejected", "this node does not take encrypted transactions", "encryption-unavailable");
-    const limit = ciphertextOverhead(25) + this.opts.intake.maxBytes + 16;
+    const limit = ciphertextOverhead(25) + this.opts.intake.maxBytes;
     if (bytes.length > limit) throw new SubmissionError("rejected", `the ciphertext is ${bytes.length} bytes, the limit is ${limit} (a ${this.opts.intake.maxBytes}-byte transaction)`, "ciphertext-too-large");
     let ciphertext: Ciphertext;
     try {
