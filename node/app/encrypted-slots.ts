@@ -10,7 +10,7 @@
  *   before its slot's close is evidence of an early release (signed, so attributable).
  * - Member duty: once its own log has a slot's close, a member releases its key shares for the
  *   slot as a signed `keyRelease` record, sent to the leader (resent until the slot settles).
- * - Leader duties: close the open slots every `closeIntervalMs`; once the releases in the log
+ * - Leader duties: while ciphertexts wait, close the next slot every `closeIntervalMs`; once the releases in the log
  *   hold a stake majority, combine them and propose `0xb3`; past `deadlineMs` after the close
  *   (counted from when this node led and saw the close), propose `0xb4`. A new leader resumes
  *   from the applied state, so a slot ordered under one leader still ends in `0xb3` or `0xb4`.
@@ -462,13 +462,17 @@ export class EncryptedSlots {
       return;
     }
     if (now - this.lastCloseAt < (this.opts.closeIntervalMs ?? 150)) return;
-    let open = -1;
-    for (const st of es.slots.values()) if (st.closedAt === undefined && st.slot > open) open = st.slot;
-    if (open <= Math.max(es.closedThrough, es.proposedClose)) return;
+    // One slot per interval while any ciphertext waits: a client that encrypts k slots past the open
+    // one has k intervals to get its ciphertext ordered, whatever others send.
+    const closed = Math.max(es.closedThrough, es.proposedClose);
+    let pending = false;
+    for (const st of es.slots.values()) if (st.closedAt === undefined && st.slot > closed) pending = true;
+    if (!pending) return;
+    const slot = closed + 1;
     this.lastCloseAt = now;
-    es.proposedClose = open;
+    es.proposedClose = slot;
     es.proposedCloseAt = now;
-    this.proposePosition({ kind: "close", epoch, slot: open });
+    this.proposePosition({ kind: "close", epoch, slot });
   }
 
   private async release(key: EpochKey, st: SlotState): Promise<void> {

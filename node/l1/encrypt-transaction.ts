@@ -40,11 +40,18 @@ export async function encryptionTarget(client: SequencerClient, l1?: EpochKeysOn
   return target;
 }
 
-/** Encrypts a serialized signed transaction to `target` (or the node's current one); returns the ciphertext as hex. */
-export async function encryptTransaction(args: { readonly serializedTransaction: Hex; readonly client: SequencerClient; readonly l1?: EpochKeysOnL1; readonly target?: EncryptionTarget }): Promise<Hex> {
+/** Slots past the open one a client encrypts to by default: the leader closes one slot per interval (150 ms), so this leaves one interval or more for the ciphertext to reach it. */
+export const DEFAULT_SLOTS_AHEAD = 1;
+
+/**
+ * Encrypts a serialized signed transaction to `target` (or the node's current one), `slotsAhead`
+ * slots past its open slot (at most 64); returns the ciphertext as hex.
+ */
+export async function encryptTransaction(args: { readonly serializedTransaction: Hex; readonly client: SequencerClient; readonly l1?: EpochKeysOnL1; readonly target?: EncryptionTarget; readonly slotsAhead?: number }): Promise<Hex> {
   if (!isHex(args.serializedTransaction) || args.serializedTransaction.length < 4) throw new RangeError("serializedTransaction must be the signed transaction as 0x-prefixed hex");
   const target = args.target ?? (await encryptionTarget(args.client, args.l1));
-  const prepared = prepareEncryptionTarget(g1FromBytes(hexToBytes(target.publicKey), "epoch key"), slotIdentity(target.chainId, target.epoch, target.slot));
+  const slot = target.slot + (args.slotsAhead ?? DEFAULT_SLOTS_AHEAD);
+  const prepared = prepareEncryptionTarget(g1FromBytes(hexToBytes(target.publicKey), "epoch key"), slotIdentity(target.chainId, target.epoch, slot));
   const ciphertext = encrypt(prepared, hexToBytes(args.serializedTransaction), (n) => new Uint8Array(randomBytes(n)));
   return bytesToHex(encodeCiphertext(ciphertext));
 }
@@ -55,7 +62,7 @@ export async function encryptTransaction(args: { readonly serializedTransaction:
  * election, a forward cut short), is answered by encrypting again to the then open slot, up to
  * `attempts` times; any other refusal is thrown as the node gave it.
  */
-export async function sendEncryptedTransaction<T = unknown>(args: { readonly serializedTransaction: Hex; readonly client: SequencerClient; readonly l1?: EpochKeysOnL1; readonly attempts?: number }): Promise<{ readonly commitment: T; readonly ciphertext: Hex }> {
+export async function sendEncryptedTransaction<T = unknown>(args: { readonly serializedTransaction: Hex; readonly client: SequencerClient; readonly l1?: EpochKeysOnL1; readonly attempts?: number; readonly slotsAhead?: number }): Promise<{ readonly commitment: T; readonly ciphertext: Hex }> {
   const attempts = args.attempts ?? 8;
   for (let attempt = 1, delay = 50; ; attempt++, delay = Math.min(1_000, delay * 2)) {
     try {

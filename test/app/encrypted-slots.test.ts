@@ -220,10 +220,16 @@ describe("encrypted slots: ordering, release after the close, the slot key, decr
     leader.admit(encryptTo(cluster, 3, tx, "ok"));
     cluster.order(ciphertextRecord(encryptTo(cluster, 3, tx, "ok")));
     await cluster.commit();
-    await cluster.round();
-    // Closing slot 3 closes 0..3: the next open slot is 4, on the leader and (once applied) on every node.
+    // The leader closes one slot per interval while a ciphertext waits: 0, 1, 2, then 3 with it.
+    for (let closed = 0; closed <= 3; closed++) {
+      await cluster.round();
+      expect(cluster.committed("close")).to.equal(closed + 1);
+      expect(cluster.nodes[1]!.target()).to.deep.include({ epoch: EPOCH, slot: closed + 1, chainId: ROLLUP });
+    }
     expect(() => leader.admit(encryptTo(cluster, 2, tx, "g"))).to.throw(EncryptedTransactionError, /encrypt it again to slot 4/);
-    expect(cluster.nodes[1]!.target()).to.deep.include({ epoch: EPOCH, slot: 4, chainId: ROLLUP });
+    // Nothing waits: no more closes.
+    await cluster.round();
+    expect(cluster.committed("close")).to.equal(4);
   });
 
   it("decrypts with one member down (a stake majority left); with two down it waits, then the deadline marks the slot undecryptable", async () => {
