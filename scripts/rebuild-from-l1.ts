@@ -3,7 +3,11 @@
  * by position against nodes' logs.
  *
  *   npm run rebuild -- --l1-rpc <url> --deployment <record.json> [--from-block N] [--to-block N]
- *                      [--compare <node rpc url> ...] [--out file]
+ *                      [--compare <node rpc url> ...] [--out file] [--rollup-chain-id N]
+ *
+ * Encrypted transactions (0xb1 positions) are decrypted with the slot keys the stream carries,
+ * each checked against the epoch key anchored in the deployment's EpochKeys: --out adds each
+ * encrypted position's outcome (`decrypted`: status and the plaintext transaction).
  *
  * Exit codes: 0 the stream is valid (and equals every compared node's log), 1 a node differs or
  * cannot be asked, 2 bad usage or the L1 batches do not chain, 3 the stream has gaps: batches
@@ -16,8 +20,9 @@ import { parseArgs } from "node:util";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
 import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
+import { decryptStream, describeDecrypted } from "./lib/decrypt-stream.js";
 
-const USAGE = "usage: npm run rebuild -- --l1-rpc <url> --deployment <record.json> [--from-block N] [--to-block N] [--compare <node rpc url> ...] [--out file]";
+const USAGE = "usage: npm run rebuild -- --l1-rpc <url> --deployment <record.json> [--from-block N] [--to-block N] [--compare <node rpc url> ...] [--out file] [--rollup-chain-id N (default 901)]";
 
 function block(value: string | undefined, flag: string): bigint | undefined {
   if (value === undefined) return undefined;
@@ -34,6 +39,7 @@ async function main(): Promise<number> {
       "to-block": { type: "string" },
       compare: { type: "string", multiple: true },
       out: { type: "string" },
+      "rollup-chain-id": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -42,6 +48,8 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values["l1-rpc"] === undefined || values.deployment === undefined) throw new UsageError("--l1-rpc and --deployment are required");
+  const rollupChainId = values["rollup-chain-id"] === undefined ? 901 : Number(values["rollup-chain-id"]);
+  if (!Number.isSafeInteger(rollupChainId) || rollupChainId <= 0) throw new UsageError(`--rollup-chain-id must be a positive integer, got ${JSON.stringify(values["rollup-chain-id"])}`);
   const deployment = await loadDeploymentRecord(values.deployment);
   const client = createPublicClient({ transport: http(values["l1-rpc"]) }) as PublicClient;
   const chainId = await client.getChainId();
@@ -63,8 +71,13 @@ async function main(): Promise<number> {
           (stream.gaps.length === 0 ? "" : ` except for ${stream.gaps.length} unreadable batch(es)`),
   );
   for (const g of stream.gaps) console.log(describeGap(g));
+  const decrypted = deployment.epochKeys === undefined ? new Map() : await decryptStream(stream.txs, { client, epochKeys: deployment.epochKeys, rollupChainId });
+  if (decrypted.size > 0) console.log(describeDecrypted(decrypted));
   if (values.out !== undefined) {
-    const lines = stream.txs.map((t) => JSON.stringify({ position: Number(t.position), txHash: t.txHash, raw: t.raw }));
+    const lines = stream.txs.map((t) => {
+      const outcome = decrypted.get(Number(t.position));
+      return JSON.stringify({ position: Number(t.position), txHash: t.txHash, raw: t.raw, ...(outcome === undefined ? {} : { decrypted: outcome }) });
+    });
     await writeFile(values.out, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
     console.log(`wrote ${stream.txs.length} transactions (JSON lines) to ${values.out}`);
   }

@@ -132,8 +132,13 @@ export interface EpochKeyStatus {
 
 /** What a member signs for a public DKG message: chain, registry, epoch, author and the message. */
 export function dkgRecordDigest(chainId: number, registry: Address, epoch: number, member: number, message: Uint8Array): Hex {
+  return memberRecordDigest(DIGEST_TAG, chainId, registry, epoch, member, message);
+}
+
+/** The digest a member of `epoch`'s view signs for a record it authors: a domain tag, chain, registry, epoch, member and the message. */
+export function memberRecordDigest(tag: string, chainId: number, registry: Address, epoch: number, member: number, message: Uint8Array): Hex {
   const w = new Writer(96 + message.length);
-  w.string(DIGEST_TAG, 64, "tag");
+  w.string(tag, 64, "tag");
   w.u64be(chainId, "chain id");
   w.hex(registry.toLowerCase(), 20, "registry");
   w.u64be(epoch, "epoch");

@@ -9,6 +9,7 @@
  * | `batchCut`, `batchPosted`, `batchSigned` | the batch state (`BatchService`) |
  * | `epochLeader` | the epoch-leader settlement kept here |
  * | `dkgMessage`, `dkgPhase` | the epochs' key generation (`EpochKeys`) |
+ * | positions `0xb1`–`0xb4`, `keyRelease` | the encrypted slots (`EncryptedSlots`), after the epoch keys they are checked against |
  *
  * The order inside one apply is part of crash safety: batch records reach the store before the
  * `applyCommitted` of the same entries moves the applied index (NodeStore.putBatches says why).
@@ -46,10 +47,16 @@ export interface EpochKeysPart {
   installSnapshot(data: Uint8Array): Promise<void>;
 }
 
+/** What the machine needs of the encrypted slots (`EncryptedSlots`). */
+export interface EncryptedSlotsPart {
+  apply(entries: readonly Entry[], records: readonly AppliedRecord[]): Promise<void>;
+}
+
 export interface AppStateMachineOptions {
   readonly batches: BatchStatePart;
   readonly commitments: CertificatePart;
   readonly epochKeys: EpochKeysPart;
+  readonly encrypted?: EncryptedSlotsPart;
 }
 
 export class AppStateMachine {
@@ -80,6 +87,7 @@ export class AppStateMachine {
     await this.opts.batches.apply(entries, records);
     for (const { record } of records) if (record.kind === "epochLeader") this.settle(record.epoch, record.leader);
     await this.opts.epochKeys.apply(records);
+    await this.opts.encrypted?.apply(entries, records);
     await this.opts.commitments.apply(entries, records);
   }
 

@@ -136,16 +136,23 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   ),
   send: command(
     "send",
-    `  send    --rpc URL [--chain-id N] [--key 0x..] [--l1 URL]
+    `  send    --rpc URL [--chain-id N] [--key 0x..] [--l1 URL] [--encrypted [--epoch-keys ADDRESS]]
                                          send a signed test transaction and verify its order commitment
-                                         (against the registry on L1 when --l1 is given)`,
-    { rpc: { type: "string" }, "chain-id": { type: "string" }, key: { type: "string" }, l1: { type: "string" } },
-    (v) => ({
-      rpc: urlOption("send", "--rpc", required("send", "--rpc", v.rpc, "URL")),
-      chainId: v["chain-id"] === undefined ? undefined : positiveIntegerOption("send", "--chain-id", v["chain-id"]),
-      key: v.key === undefined ? undefined : privateKeyOption("send", "--key", v.key),
-      l1: v.l1 === undefined ? undefined : urlOption("send", "--l1", v.l1),
-    }),
+                                         (against the registry on L1 when --l1 is given); --encrypted:
+                                         encrypted to the node's open slot (the epoch key checked against
+                                         L1's EpochKeys at ADDRESS with --l1), then wait for its plaintext`,
+    { rpc: { type: "string" }, "chain-id": { type: "string" }, key: { type: "string" }, l1: { type: "string" }, encrypted: { type: "boolean" }, "epoch-keys": { type: "string" } },
+    (v) => {
+      if (v["epoch-keys"] !== undefined && (v.encrypted !== true || v.l1 === undefined)) throw new UsageError("send: --epoch-keys ADDRESS goes with --encrypted and --l1 URL (it is where the epoch key is checked)");
+      return {
+        rpc: urlOption("send", "--rpc", required("send", "--rpc", v.rpc, "URL")),
+        chainId: v["chain-id"] === undefined ? undefined : positiveIntegerOption("send", "--chain-id", v["chain-id"]),
+        key: v.key === undefined ? undefined : privateKeyOption("send", "--key", v.key),
+        l1: v.l1 === undefined ? undefined : urlOption("send", "--l1", v.l1),
+        encrypted: v.encrypted === true,
+        epochKeys: v["epoch-keys"] === undefined ? undefined : addressOption("send", "--epoch-keys", v["epoch-keys"]),
+      };
+    },
     async (input) => (await import("./commands/send.js")).send(input),
   ),
   verify: command(

@@ -10,9 +10,9 @@ export const RPC_CODEC_VERSION = 1;
 export const RPC_MAX_PAYLOAD_BYTES = 16 * 1_048_576;
 const MAX_ERROR_MESSAGE_BYTES = 4_096;
 
-export type RpcKind = "submit" | "batchSignature" | "history" | "certificateSignature" | "dkgShares" | "dkgMessage" | "epochKeySignature" | "censorshipReport";
+export type RpcKind = "submit" | "batchSignature" | "history" | "certificateSignature" | "dkgShares" | "dkgMessage" | "epochKeySignature" | "censorshipReport" | "keyRelease";
 /** Wire tags are list positions: append new kinds, never reorder. */
-export const RPC_KINDS: readonly RpcKind[] = ["submit", "batchSignature", "history", "certificateSignature", "dkgShares", "dkgMessage", "epochKeySignature", "censorshipReport"];
+export const RPC_KINDS: readonly RpcKind[] = ["submit", "batchSignature", "history", "certificateSignature", "dkgShares", "dkgMessage", "epochKeySignature", "censorshipReport", "keyRelease"];
 
 /**
  * Why a request produced no payload: busy (per-peer concurrency limit), unsupported (no handler

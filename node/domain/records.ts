@@ -16,10 +16,12 @@ import { readHeaderFields, readQuorumCertificate, readSignatures, writeHeaderFie
 
 const RECORD_VERSION = 1;
 
-const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6, dkgMessage: 7, dkgPhase: 8, batchAdopted: 9 } as const;
+const RecordKind = { certificate: 1, epochLeader: 2, batchCut: 3, batchPosted: 4, batchSigned: 5, quorumCertificate: 6, dkgMessage: 7, dkgPhase: 8, batchAdopted: 9, keyRelease: 10 } as const;
 
 /** The largest public DKG message a record carries (a deal of 512 commitments is about 24.6 KB; a justification of 512 values 16.4 KB). */
 export const MAX_DKG_MESSAGE_BYTES = 32 * 1024;
+/** The largest key share release a record carries (512 shares of 96 bytes and their header). */
+export const MAX_KEY_RELEASE_BYTES = 50 * 1024;
 
 /** The DKG phases the leader ends through the log, in order (node/threshold/dkg.ts). */
 export const DKG_PHASES = ["complaining", "justifying", "done"] as const;
@@ -45,7 +47,9 @@ export type AppRecord =
   /** A public DKG message (deal, complaint, justification) of `epoch`'s set, signed by its author, member number `member` of the epoch's view. */
   | { readonly kind: "dkgMessage"; readonly epoch: number; readonly member: number; readonly message: Uint8Array; readonly signature: `0x${string}` }
   /** The leader ends `epoch`'s DKG phase before `phase`: every node moves its DKG at the same log position. */
-  | { readonly kind: "dkgPhase"; readonly epoch: number; readonly phase: DkgPhaseRecord };
+  | { readonly kind: "dkgPhase"; readonly epoch: number; readonly phase: DkgPhaseRecord }
+  /** Member `member` of `epoch`'s view releases its key shares for `slot` (an encoded KeyShareRelease), signed by it. */
+  | { readonly kind: "keyRelease"; readonly epoch: number; readonly slot: number; readonly member: number; readonly release: Uint8Array; readonly signature: `0x${string}` };
 
 export function encodeAppRecord(record: AppRecord): Uint8Array {
   const w = new Writer(160);
@@ -81,6 +85,15 @@ export function encodeAppRecord(record: AppRecord): Uint8Array {
     w.varint(record.epoch, "epoch");
     w.varint(record.member, "member");
     w.bytes(record.message, MAX_DKG_MESSAGE_BYTES, "DKG message");
+    w.hex(record.signature, 65, "signature");
+    return w.finish();
+  }
+  if (record.kind === "keyRelease") {
+    w.varint(RecordKind.keyRelease);
+    w.varint(record.epoch, "epoch");
+    w.varint(record.slot, "slot");
+    w.varint(record.member, "member");
+    w.bytes(record.release, MAX_KEY_RELEASE_BYTES, "key release");
     w.hex(record.signature, 65, "signature");
     return w.finish();
   }
@@ -147,6 +160,15 @@ export function decodeAppRecord(bytes: Uint8Array): AppRecord {
     const signature = bytesToHex(r.raw(65, "signature"));
     r.end();
     return { kind: "dkgMessage", epoch, member, message, signature };
+  }
+  if (kind === RecordKind.keyRelease) {
+    const epoch = r.varint("epoch");
+    const slot = r.varint("slot");
+    const member = r.varint("member");
+    const release = r.bytes(MAX_KEY_RELEASE_BYTES, "key release").slice();
+    const signature = bytesToHex(r.raw(65, "signature"));
+    r.end();
+    return { kind: "keyRelease", epoch, slot, member, release, signature };
   }
   if (kind === RecordKind.dkgPhase) {
     const epoch = r.varint("epoch");

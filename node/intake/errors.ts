@@ -10,7 +10,8 @@ export type IntakeErrorCode =
   | "WRONG_CHAIN_ID"
   | "TRANSACTION_TOO_LARGE"
   | "INVALID_SIGNATURE"
-  | "INVALID_TRANSACTION";
+  | "INVALID_TRANSACTION"
+  | "UNDECRYPTABLE_CIPHERTEXT";
 
 export abstract class IntakeError extends BaseError {
   abstract readonly code: IntakeErrorCode;
@@ -100,6 +101,12 @@ export class InvalidTransactionError extends IntakeError {
   }
 }
 
+/** An encrypted transaction whose ciphertext does not open under its slot's key (malformed, tampered or for another slot). */
+export class UndecryptableCiphertextError extends IntakeError {
+  override readonly name = "UndecryptableCiphertextError";
+  readonly code = "UNDECRYPTABLE_CIPHERTEXT" as const;
+}
+
 /** Structured-clone-safe form of an {@link IntakeError}, for crossing a worker boundary. */
 export type IntakeErrorWire =
   | { code: "MALFORMED_TRANSACTION"; message: string }
@@ -107,7 +114,8 @@ export type IntakeErrorWire =
   | { code: "WRONG_CHAIN_ID"; message: string; got: bigint | undefined; expected: bigint }
   | { code: "TRANSACTION_TOO_LARGE"; message: string; size: number; maxBytes: number }
   | { code: "INVALID_SIGNATURE"; message: string; reason: InvalidSignatureReason }
-  | { code: "INVALID_TRANSACTION"; message: string; reason: InvalidTransactionReason };
+  | { code: "INVALID_TRANSACTION"; message: string; reason: InvalidTransactionReason }
+  | { code: "UNDECRYPTABLE_CIPHERTEXT"; message: string };
 
 export function intakeErrorToWire(error: IntakeError): IntakeErrorWire {
   if (error instanceof UnsupportedTransactionTypeError) return { code: error.code, message: error.message, txType: error.txType };
@@ -119,6 +127,7 @@ export function intakeErrorToWire(error: IntakeError): IntakeErrorWire {
   }
   if (error instanceof InvalidSignatureError) return { code: error.code, message: error.message, reason: error.reason };
   if (error instanceof InvalidTransactionError) return { code: error.code, message: error.message, reason: error.reason };
+  if (error instanceof UndecryptableCiphertextError) return { code: error.code, message: error.message };
   return { code: "MALFORMED_TRANSACTION", message: error.message };
 }
 
@@ -136,5 +145,7 @@ export function intakeErrorFromWire(wire: IntakeErrorWire): IntakeError {
       return new InvalidSignatureError(wire.reason, wire.message);
     case "INVALID_TRANSACTION":
       return new InvalidTransactionError(wire.reason, wire.message);
+    case "UNDECRYPTABLE_CIPHERTEXT":
+      return new UndecryptableCiphertextError(wire.message);
   }
 }

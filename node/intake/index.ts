@@ -24,3 +24,4 @@ export {
   recoverSenders,
   type DecodePoolOptions,
 } from "./pool.js";
+export { decryptTransactions, type SlotKeyWire } from "./decrypt.js";

@@ -12,11 +12,13 @@ import { Worker } from "node:worker_threads";
 import type { Hex } from "viem";
 
 import { decodeTransactions, type DecodeOptions, type DecodeResult, type DecodedTransaction } from "./decode.js";
+import type { SlotKeyWire } from "./decrypt.js";
 import { intakeErrorFromWire, type IntakeErrorWire } from "./errors.js";
 import { BaseError } from "../errors/index.js";
 
 export type WorkerSettings = { chainId: bigint | number; maxBytes: number };
-export type WorkerRequest = { id: number; raws: readonly (Hex | Uint8Array)[] };
+/** With `slot`, `raws` are ciphertexts to open with its key before decoding. */
+export type WorkerRequest = { id: number; raws: readonly (Hex | Uint8Array)[]; slot?: SlotKeyWire };
 export type WorkerReply = {
   id: number;
   results: ({ ok: true; tx: DecodedTransaction } | { ok: false; error: IntakeErrorWire })[];
@@ -43,6 +45,8 @@ export class DecodeWorkerError extends BaseError {
 
 type Pending = { count: number; resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 type Queued = { raw: Hex | Uint8Array; resolve: (result: DecodeResult) => void; reject: (error: Error) => void };
+/** Ciphertexts per worker message. */
+const DECRYPT_CHUNK = 4;
 type Slot = { worker: Worker; inFlight: Map<number, Pending>; load: number };
 
 export class DecodePool {
@@ -80,11 +84,23 @@ export class DecodePool {
   }
 
   /** Decodes `raws` across the workers; results are in input order, one per input. */
-  async decode(raws: readonly (Hex | Uint8Array)[]): Promise<DecodeResult[]> {
+  decode(raws: readonly (Hex | Uint8Array)[]): Promise<DecodeResult[]> {
+    return this.across(raws, this.chunkSize);
+  }
+
+  /**
+   * Opens a keyed slot's ciphertexts and decodes the plaintexts across the workers (node/intake/decrypt.ts),
+   * a few per message: each costs a pairing (tens of ms), so small chunks spread a slot over every worker.
+   */
+  decrypt(slot: SlotKeyWire, ciphertexts: readonly Uint8Array[]): Promise<DecodeResult[]> {
+    return this.across(ciphertexts, DECRYPT_CHUNK, slot);
+  }
+
+  private async across(raws: readonly (Hex | Uint8Array)[], chunkSize: number, slot?: SlotKeyWire): Promise<DecodeResult[]> {
     if (this.closed) throw new DecodePoolClosedError();
     const chunks: Promise<WorkerReply>[] = [];
-    for (let start = 0; start < raws.length; start += this.chunkSize) {
-      chunks.push(this.send(raws.slice(start, start + this.chunkSize)));
+    for (let start = 0; start < raws.length; start += chunkSize) {
+      chunks.push(this.send(raws.slice(start, start + chunkSize), slot));
     }
     const replies = await Promise.all(chunks);
     return replies.flatMap((reply) =>
@@ -120,7 +136,7 @@ export class DecodePool {
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
-  private send(raws: readonly (Hex | Uint8Array)[]): Promise<WorkerReply> {
+  private send(raws: readonly (Hex | Uint8Array)[], key?: SlotKeyWire): Promise<WorkerReply> {
     if (this.slots.length === 0) return Promise.reject(new DecodeWorkerError("no decode worker is running"));
     const slot = this.slots.reduce((best, candidate) => (candidate.load < best.load ? candidate : best));
     const id = this.nextId++;
@@ -128,7 +144,7 @@ export class DecodePool {
       slot.inFlight.set(id, { count: raws.length, resolve, reject });
       slot.load += raws.length;
       slot.worker.ref();
-      slot.worker.postMessage({ id, raws } satisfies WorkerRequest);
+      slot.worker.postMessage({ id, raws, ...(key === undefined ? {} : { slot: key }) } satisfies WorkerRequest);
     });
   }
 

@@ -15,6 +15,7 @@ import { defineMethod, noParams, positionalParams, subscriptionMethods, type Rpc
 import type { CommitmentService } from "../app/commitments.js";
 import type { SubmissionService } from "./submissions.js";
 import type { ActivitySample } from "./activity.js";
+import type { EncryptedSlots } from "../app/encrypted-slots.js";
 
 /** WebSocket topic: every applied group of committed transactions. */
 export const COMMITMENTS_TOPIC = "commitments";
@@ -27,6 +28,7 @@ export interface SequencerApiDeps {
   readonly status: () => unknown;
   /** The recent activity samples taken after `sinceMs` (all kept ones when undefined). */
   readonly activity: (sinceMs: number | undefined) => readonly ActivitySample[];
+  readonly encrypted?: EncryptedSlots;
 }
 
 function rawTxParam(raw: unknown): Hex {
@@ -80,9 +82,9 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
       },
     });
   const { submissions, commitments, store } = deps;
-  const submit = async (raw: Hex, client: string): Promise<OrderCommitmentProofJson> => {
+  const submit = async (raw: Hex, client: string, encrypted = false): Promise<OrderCommitmentProofJson> => {
     try {
-      return await submissions.submit(raw, client);
+      return await (encrypted ? submissions.submitEncrypted(raw, client) : submissions.submit(raw, client));
     } catch (error) {
       if (!(error instanceof SubmissionError)) throw error;
       throw new RpcError(SUBMISSION_CODES[error.failure], error.message, error.reason === undefined ? undefined : { reason: error.reason }, { cause: error });
@@ -109,6 +111,46 @@ export function sequencerMethods(deps: SequencerApiDeps): RpcMethods {
     seq_sendRawTransaction: defineMethod({
       params: rawTxParam,
       handler: (raw, ctx): Promise<OrderCommitmentProofJson> => submit(raw, ctx.client),
+    }),
+
+    /** An encrypted transaction (hex of node/threshold/ibe.ts's ciphertext encoding): its order commitment, over keccak256(0xb1 ‖ ciphertext). */
+    seq_sendEncryptedTransaction: defineMethod({
+      params: (raw) => {
+        const [ct] = positionalParams(raw, 1);
+        if (typeof ct !== "string" || !isHex(ct) || ct.length < 4 || ct.length % 2 !== 0) throw new InvalidParamsError("invalid params: expected the ciphertext as 0x-prefixed hex bytes");
+        return ct;
+      },
+      handler: (ct, ctx): Promise<OrderCommitmentProofJson> => submit(ct, ctx.client, true),
+    }),
+
+    /** What a client encrypts to now: chain id, epoch, the first open slot, the epoch key (check it against L1's EpochKeys). Null without an epoch key. */
+    seq_getEncryptionTarget: defineMethod({ params: noParams, handler: () => deps.encrypted?.target() ?? null }),
+
+    /**
+     * An encrypted transaction's outcome, by the hash its commitment names or by position: null for an
+     * unknown one; `status` pending / decrypted (with the plaintext transaction) / invalid / undecryptable / late / malformed.
+     */
+    seq_getDecryptedTransaction: defineMethod({
+      params: (raw): { hash: Hex } | { position: number } => {
+        const [key] = positionalParams(raw, 1);
+        if (typeof key === "string" && /^0x[0-9a-fA-F]{64}$/.test(key)) return { hash: key.toLowerCase() as Hex };
+        return { position: quantity(key, "the hash or position") };
+      },
+      handler: async (key) => {
+        let position: number;
+        if ("hash" in key) {
+          const location = await store.getTxLocation(key.hash);
+          if (location === undefined) return null;
+          position = location.position;
+        } else position = key.position;
+        const outcome = deps.encrypted?.outcomeAt(position);
+        if (outcome === undefined) {
+          const tx = await store.getTxByPosition(position);
+          if (tx === undefined) return null;
+          throw new RpcError(NOT_FOUND, `position ${position} holds no encrypted transaction this node knows of`, { position, status: "not-encrypted" });
+        }
+        return { ...outcome, ciphertextHash: (await store.getTxByPosition(position))?.hash ?? null };
+      },
     }),
 
     seq_getOrderCommitment: commitmentMethod((position) => commitments.commitmentAt(position), "its certificate is not signed yet", "pending-certificate"),

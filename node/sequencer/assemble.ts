@@ -11,7 +11,7 @@ import type { NodeId } from "../consensus/index.js";
 import type { RpcKind } from "../codec/index.js";
 import { RaftNode, type RaftLogStore } from "../raftnode/index.js";
 import { NodeStore } from "../storage/index.js";
-import { Admission, DecodePool, type RateBudget } from "../intake/index.js";
+import { Admission, DecodePool, decryptTransactions, type RateBudget } from "../intake/index.js";
 import { Transport, loadPeerKey, peerIdOf, type FaultInjector } from "../transport/index.js";
 import { createRpcServer, type RpcServer } from "../rpc/server.js";
 import { createLogger, componentLogger, type Logger } from "../ops/logger.js";
@@ -24,6 +24,7 @@ import { CommitmentService } from "../app/commitments.js";
 import { QuorumCertificates } from "../app/quorum-certificates.js";
 import { AppStateMachine } from "../app/machine.js";
 import { EpochKeys, type DkgFaults } from "../app/epoch-keys.js";
+import { EncryptedSlots, type EncryptedSlotsOptions } from "../app/encrypted-slots.js";
 import { EpochKeyAnchor } from "../app/epoch-key-anchor.js";
 import { BatchService, type BatchPoster } from "../batching/index.js";
 import { Watchtower } from "../watchtower/watchtower.js";
@@ -66,6 +67,8 @@ export type SequencerNodeStartOptions = {
   readonly refuseToStepAside?: boolean;
   /** A cheating DKG member (test/fixtures/cheating-dealer.ts). */
   readonly dkgFaults?: DkgFaults;
+  /** A member that withholds its key share releases (test/fixtures/cheating-dealer.ts with FIXTURE_FAULT=withhold-releases). */
+  readonly encryptedFaults?: EncryptedSlotsOptions["faults"];
 };
 
 /** Everything a running node is made of. */
@@ -85,6 +88,7 @@ export interface NodeParts {
   readonly machine: AppStateMachine;
   readonly epochKeys: EpochKeys;
   readonly epochKeyAnchor: EpochKeyAnchor;
+  readonly encrypted: EncryptedSlots;
   readonly watchtower: Watchtower | undefined;
   readonly decodePool: DecodePool | undefined;
   readonly submissions: SubmissionService;
@@ -348,7 +352,28 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     random: (n) => new Uint8Array(randomBytes(n)),
     ...(options.dkgFaults === undefined ? {} : { faults: options.dkgFaults }),
   });
-  const machine = new AppStateMachine({ batches, commitments, epochKeys });
+  const encrypted = new EncryptedSlots({
+    rollupChainId: config.rollupChainId,
+    chainId: deployment.chainId,
+    registry: deployment.sequencerRegistry,
+    selfId: self.nodeId,
+    signer,
+    logger: componentLogger(logger, "encrypted"),
+    epochKey: (epoch) => epochKeys.epochKey(epoch),
+    loadEpoch: (epoch) => epochKeys.ensure(epoch),
+    currentEpoch: () => Number(follower.epoch),
+    request: (to, payload, timeoutMs) => request(to, "keyRelease", payload, timeoutMs),
+    proposeApp: (data) => raft.proposeApp(data),
+    propose: (tx) => raft.propose([tx]),
+    isLeader: acting,
+    leader: () => (retirement.retired ? null : raft.basicStatus().leader),
+    // Declared below: only called once entries apply, after the node is assembled.
+    decrypt: (slot, ciphertexts) => (decodePool ? decodePool.decrypt(slot, ciphertexts) : Promise.resolve(decryptTransactions(slot, ciphertexts, intake))),
+    closeIntervalMs: config.encryptedSlotMs,
+    deadlineMs: config.encryptedDeadlineMs,
+    ...(options.encryptedFaults === undefined ? {} : { faults: options.encryptedFaults }),
+  });
+  const machine = new AppStateMachine({ batches, commitments, epochKeys, encrypted });
   const epochKeyAnchor = new EpochKeyAnchor({
     keys: epochKeys,
     signer,
@@ -414,6 +439,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     logger: componentLogger(logger, "submissions"),
     metrics,
     overloaded: () => batches.overloaded(),
+    admitCiphertext: (ciphertext) => encrypted.admit(ciphertext),
     admission: {
       sender: new Admission("sender", { txs: rateBudget(config.senderTxsPerSecond, config.senderTxBurst), bytes: rateBudget(config.senderBytesPerSecond, config.senderByteBurst) }),
       client: new Admission("client", { txs: rateBudget(config.clientTxsPerSecond, config.clientTxBurst), bytes: rateBudget(config.clientBytesPerSecond, config.clientByteBurst) }),
@@ -449,7 +475,8 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   );
   const gauges = new GaugeExporter({ self, metrics, transport, raft, store, batches, follower, registry, dataDir: config.dataDir, logger: componentLogger(logger, "node") });
   const activity = new ActivityLog({ nextPosition: () => store.status().nextPosition, latency: metrics.commitLatencySeconds });
-  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members, epochKeys, epochKeyAnchor, censorship });
+  await encrypted.recover((from, limit) => store.getTxRange(from, limit));
+  const status = () => nodeStatus({ self, raft, commitments, batches, watchtower, follower, epochs, retirement, deployment, members, epochKeys, epochKeyAnchor, encrypted, censorship });
   await waiting.close();
   const rpc = await createRpcServer({
     host: config.rpcHost,
@@ -462,7 +489,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     },
     logger: componentLogger(logger, "rpc"),
     metrics,
-    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status, activity: (since) => activity.since(since) }),
+    methods: sequencerMethods({ rollupChainId: config.rollupChainId, submissions, commitments, store, status, activity: (since) => activity.since(since), encrypted }),
     extraRoutes: {
       status,
       health: () => {
@@ -475,7 +502,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
 
 
   return {
-    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, epochKeys, epochKeyAnchor, watchtower, decodePool, submissions, censorship, history, epochs, retirement, compactor, gauges, activity, rpc, status },
+    parts: { config, logger, metrics, self, follower, members, store, raft, transport, commitments, quorum, batches, machine, epochKeys, epochKeyAnchor, encrypted, watchtower, decodePool, submissions, censorship, history, epochs, retirement, compactor, gauges, activity, rpc, status },
     lastHeard,
     genesis: genesis.voters,
     recovered: !fresh,

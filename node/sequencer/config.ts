@@ -91,6 +91,10 @@ export interface NodeConfig {
   readonly batchDeadlineMs: number;
   /** How often the leader has the newly applied positions co-signed by a stake majority (quorum certificates). */
   readonly quorumCertificateIntervalMs: number;
+  /** How often the leader closes the open encrypted slot (docs/threshold-encryption.md). */
+  readonly encryptedSlotMs: number;
+  /** How long after a slot's close the leader waits for its key before it marks the slot undecryptable. */
+  readonly encryptedDeadlineMs: number;
   /** Committed but unposted transactions beyond which new submissions are refused (L1 down for long). */
   readonly maxUnpostedTxs: number;
   /** ...or encoded bytes of them. */
@@ -164,6 +168,8 @@ export const DEFAULTS = {
   batchMaxInFlight: 4,
   batchIntervalMs: 2_000,
   quorumCertificateIntervalMs: 250,
+  encryptedSlotMs: 150,
+  encryptedDeadlineMs: 10_000,
   batchDeadlineMs: 60_000,
   maxUnpostedTxs: 1_000_000,
   maxUnpostedBytes: 64 * 1024 * 1024,
@@ -229,6 +235,8 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   batchMaxInFlight: "SEQ_BATCH_MAX_IN_FLIGHT",
   batchIntervalMs: "SEQ_BATCH_INTERVAL_MS",
   quorumCertificateIntervalMs: "SEQ_QUORUM_CERTIFICATE_INTERVAL_MS",
+  encryptedSlotMs: "SEQ_ENCRYPTED_SLOT_MS",
+  encryptedDeadlineMs: "SEQ_ENCRYPTED_DEADLINE_MS",
   batchDeadlineMs: "SEQ_BATCH_DEADLINE_MS",
   maxUnpostedTxs: "SEQ_MAX_UNPOSTED_TXS",
   maxUnpostedBytes: "SEQ_MAX_UNPOSTED_BYTES",
@@ -279,6 +287,8 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "batchIntervalMs",
   "batchDeadlineMs",
   "quorumCertificateIntervalMs",
+  "encryptedSlotMs",
+  "encryptedDeadlineMs",
   "maxUnpostedTxs",
   "maxUnpostedBytes",
   "l1ReplaceAfterBlocks",
@@ -366,7 +376,7 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const key of BOOLEANS) {
     if (typeof raw[key] !== "boolean") throw new ConfigError(`setting "${key}" (env ${ENV[key]}) must be true or false, got ${JSON.stringify(raw[key])}`);
   }
-  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "censorshipTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "maxUnpostedTxs", "maxUnpostedBytes", "l1ReplaceAfterBlocks"] as const) {
+  for (const key of ["rpcMaxConnections", "rpcMaxConnectionsPerClient", "rpcIdleTimeoutMs", "rpcMaxWsConnections", "tickMs", "electionTicks", "electionJitterTicks", "heartbeatTicks", "maxTxsPerEntry", "maxTxBytes", "submitTimeoutMs", "censorshipTimeoutMs", "compactEvery", "compactEveryTxs", "l1PollMs", "leaderTakeoverMs", "batchMaxTxs", "batchMaxBytes", "batchMaxL1TxBytes", "batchMaxInFlight", "batchIntervalMs", "batchDeadlineMs", "quorumCertificateIntervalMs", "encryptedSlotMs", "encryptedDeadlineMs", "maxUnpostedTxs", "maxUnpostedBytes", "l1ReplaceAfterBlocks"] as const) {
     if ((raw[key] as number) === 0) throw new ConfigError(`setting "${key}" must be positive`);
   }
   for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {

@@ -64,7 +64,7 @@ export class SequencerNode {
 
   /** Connects the parts' events and starts every loop. */
   private run(lastHeard: Map<NodeId, number>): void {
-    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, censorship, batches, quorum, watchtower, gauges, activity, epochKeys, epochKeyAnchor } = this.parts;
+    const { config, follower, transport, raft, metrics, members, machine, history, compactor, submissions, censorship, batches, quorum, watchtower, gauges, activity, epochKeys, epochKeyAnchor, encrypted } = this.parts;
     follower.onEpoch(() => void this.onNewEpoch());
     transport.onMessage((msg) => {
       lastHeard.set(msg.from, Date.now());
@@ -80,6 +80,7 @@ export class SequencerNode {
     transport.onRequest("dkgMessage", (payload) => epochKeys.handleMessage(payload));
     transport.onRequest("epochKeySignature", (payload) => epochKeyAnchor.handleSignatureRequest(payload));
     transport.onRequest("censorshipReport", (payload) => censorship.handleReport(payload));
+    transport.onRequest("keyRelease", (payload) => encrypted.handleRelease(payload));
     this.followEpochKeys(Number(follower.epoch));
     history.kick();
     raft.start({
@@ -118,6 +119,9 @@ export class SequencerNode {
     });
     this.every(250, () => {
       if (!this.stopping) epochKeys.tick().catch((error: Error) => this.logger.warn({ err: error.message }, "epoch key step failed"));
+    });
+    this.every(50, () => {
+      if (!this.stopping) encrypted.tick().catch((error: Error) => this.logger.warn({ err: error.message }, "encrypted slot step failed"));
     });
     this.every(1_000, () => {
       if (!this.stopping) epochKeyAnchor.step().catch((error: Error) => this.logger.warn({ err: error.message }, "epoch key anchor step failed"));

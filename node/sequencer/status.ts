@@ -4,6 +4,7 @@ import type { NodeId, RaftStatus } from "../consensus/index.js";
 import type { CommitmentService } from "../app/commitments.js";
 import type { EpochKeyStatus, EpochKeys } from "../app/epoch-keys.js";
 import type { EpochKeyAnchor } from "../app/epoch-key-anchor.js";
+import type { EncryptedSlots } from "../app/encrypted-slots.js";
 import type { BatchService, BatchStatus, ForcedStatus } from "../batching/index.js";
 import type { NodeDeployment } from "../l1/deployment.js";
 import type { L1Follower } from "../l1/follower.js";
@@ -58,6 +59,8 @@ export interface NodeStatus {
     readonly available: boolean;
     /** `anchored`: whether L1's EpochKeys holds the epoch's key (null without that contract in the deployment). */
     readonly epochs: readonly (EpochKeyStatus & { readonly anchored: boolean | null })[];
+    /** The encrypted slots: the open slot of the current epoch, what waits for a key, what was decrypted, and misbehaviour on record (early releases, wrong shares). */
+    readonly slots: ReturnType<EncryptedSlots["status"]>;
   };
   /** The latest epoch's active set. */
   readonly members: readonly {
@@ -85,6 +88,7 @@ export interface StatusSources {
   readonly epochKeys: EpochKeys;
   readonly epochKeyAnchor: EpochKeyAnchor;
   readonly censorship: CensorshipService;
+  readonly encrypted: EncryptedSlots;
 }
 
 export function nodeStatus(p: StatusSources): NodeStatus {
@@ -120,7 +124,7 @@ export function nodeStatus(p: StatusSources): NodeStatus {
     l1ChainId: p.deployment.chainId,
     registry: p.deployment.sequencerRegistry,
     config: s.config,
-    encryption: encryptionStatus(p.epochKeys, p.epochKeyAnchor, Number(p.follower.epoch)),
+    encryption: { ...encryptionStatus(p.epochKeys, p.epochKeyAnchor, Number(p.follower.epoch)), slots: p.encrypted.status() },
     members: (p.epochs.latest?.voters ?? []).flatMap((id) => {
       const m = p.members.get(id);
       if (m === undefined) return [];
@@ -129,7 +133,7 @@ export function nodeStatus(p: StatusSources): NodeStatus {
   };
 }
 
-function encryptionStatus(epochKeys: EpochKeys, anchor: EpochKeyAnchor, epoch: number): NodeStatus["encryption"] {
+function encryptionStatus(epochKeys: EpochKeys, anchor: EpochKeyAnchor, epoch: number): Omit<NodeStatus["encryption"], "slots"> {
   const epochs = epochKeys.status().map((e) => ({ ...e, anchored: anchor.isAnchored(e.epoch) }));
   return { available: epochs.some((e) => e.epoch === epoch && e.state === "ready"), epochs };
 }

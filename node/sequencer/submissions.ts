@@ -14,6 +14,9 @@ import { RpcTimeoutError } from "../transport/index.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import type { CommitmentService } from "../app/commitments.js";
+import { EncryptedTransactionError, positionHash } from "../app/encrypted-slots.js";
+import { ThresholdError, ciphertextOverhead, decodeCiphertext, type Ciphertext } from "../threshold/index.js";
+import { POSITION_TAG, encodePositionRecord } from "../domain/index.js";
 import { SubmissionError } from "./errors.js";
 
 export interface SubmissionOptions {
@@ -38,6 +41,8 @@ export interface SubmissionOptions {
   readonly propose: ProposeSubmission;
   /** Told of every forward to the leader and of its outcome: the censorship watch (docs/censorship.md). */
   readonly forwards?: ForwardObserver;
+  /** Whether an encrypted transaction may be ordered now (its slot open): throws EncryptedTransactionError if not. */
+  readonly admitCiphertext?: (ciphertext: Ciphertext) => void;
   /** Forwards an encoded submit request to a member; resolves with the encoded response. */
   readonly forward: (to: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal) => Promise<Uint8Array>;
 }
@@ -121,6 +126,46 @@ export class SubmissionService {
     return this.waiters.get(hash)?.promise ?? this.proposeAndWait(hash, hexToBytes(raw));
   }
 
+  /**
+   * Submits an encrypted transaction (node/threshold/ibe.ts's encoding): refused unless it decodes
+   * and names an open slot of the current epoch, then ordered as a `0xb1` position exactly like a
+   * transaction (forwarded to the leader, committed, certified); the commitment covers
+   * keccak256(0xb1 ‖ ciphertext).
+   */
+  async submitEncrypted(raw: Hex | Uint8Array, client?: string): Promise<OrderCommitmentProofJson> {
+    if (this.closed) throw new SubmissionError("shutting-down", "the node is shutting down; retry on another node");
+    const bytes = typeof raw === "string" ? hexToBytes(raw) : raw;
+    const clients = this.opts.admission?.client;
+    if (client !== undefined && clients !== undefined) this.admitted(clients.admit(client, bytes.length));
+    const admit = this.opts.admitCiphertext;
+    if (admit === undefined) throw new SubmissionError("rejected", "this node does not take encrypted transactions", "encryption-unavailable");
+    const limit = ciphertextOverhead(25) + this.opts.intake.maxBytes;
+    if (bytes.length > limit) throw new SubmissionError("rejected", `the ciphertext is ${bytes.length} bytes, the limit is ${limit} (a ${this.opts.intake.maxBytes}-byte transaction)`, "ciphertext-too-large");
+    let ciphertext: Ciphertext;
+    try {
+      ciphertext = decodeCiphertext(bytes);
+    } catch (error) {
+      if (!(error instanceof ThresholdError)) throw error;
+      throw new SubmissionError("rejected", `malformed ciphertext: ${error.message}`, "malformed-ciphertext");
+    }
+    try {
+      admit(ciphertext);
+    } catch (error) {
+      if (!(error instanceof EncryptedTransactionError)) throw error;
+      throw new SubmissionError("rejected", error.message, error.reason);
+    }
+    const data = encodePositionRecord({ kind: "ciphertext", ciphertext: bytes });
+    const hash = positionHash(data);
+    const inFlight = this.waiters.get(hash);
+    if (inFlight !== undefined) return inFlight.promise;
+    if (this.opts.overloaded?.() === true) {
+      throw new SubmissionError("overloaded", "too many committed transactions (or bytes of them) are waiting to be posted to L1; retry later");
+    }
+    if (this.opts.isLeader()) return this.proposeAndWait(hash, data);
+    const known = await this.existing(hash);
+    return known ?? this.forwardToLeader(hash, data, Date.now() + this.opts.timeoutMs);
+  }
+
   /** Throws the retryable refusal when a budget ran out; its reason names the budget. */
   private admitted(refusal: AdmissionRefusal | undefined): void {
     if (refusal === undefined) return;
@@ -148,10 +193,10 @@ export class SubmissionService {
     }
   }
 
-  /** A forwarded transaction must not be forwarded again: only the leader proposes it. */
+  /** A forwarded transaction must not be forwarded again: only the leader proposes it. An encrypted one travels as its 0xb1 record. */
   private async submitAsLeader(rawTx: Uint8Array): Promise<OrderCommitmentProofJson> {
     if (!this.opts.isLeader()) throw noLeader("this node is no longer the leader");
-    return this.submit(rawTx);
+    return rawTx[0] === POSITION_TAG.ciphertext ? this.submitEncrypted(rawTx.subarray(1)) : this.submit(rawTx);
   }
 
   private async existing(hash: string): Promise<OrderCommitmentProofJson | undefined> {

@@ -229,3 +229,16 @@ export function slotIdentity(chainId: number, epoch: number, slot: number): Uint
   w.u64be(slot, "slot");
   return w.finish();
 }
+
+/** The (chain id, epoch, slot) a slot identity names, or undefined for bytes that are not one. */
+export function parseSlotIdentity(identity: Uint8Array): { readonly chainId: number; readonly epoch: number; readonly slot: number } | undefined {
+  if (identity.length !== 25 || identity[0] !== 1) return undefined;
+  try {
+    const r = new Reader(identity.subarray(1), "slot identity");
+    const out = { chainId: r.u64be("chain id"), epoch: r.u64be("epoch"), slot: r.u64be("slot") };
+    r.end();
+    return out;
+  } catch {
+    return undefined;
+  }
+}

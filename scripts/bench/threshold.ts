@@ -1,7 +1,9 @@
 /**
  * Threshold encryption costs on this machine, single-threaded, with @noble/curves (pure JS):
  * client encryption per transaction, the DKG for 3, 5 and 21 members, and per slot: key-share
- * generation and verification, combining the slot key, and decryption per transaction.
+ * generation and verification, combining the slot key, and decryption per transaction; last, what
+ * a node does with a keyed slot (decrypt + the intake's checks of each plaintext) inline and on the
+ * decode pool's worker threads, wall time.
  *
  *   npm run bench:threshold [-- --quick]
  *
@@ -18,6 +20,7 @@ import {
   decrypt,
   encodeCiphertext,
   encrypt,
+  g2ToBytes,
   hashIdentity,
   keyShareReleaseIsValid,
   pairPrepared,
@@ -27,6 +30,9 @@ import {
   releaseKeyShares,
   slotIdentity,
 } from "../../node/threshold/index.js";
+import { parseGwei } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { DecodePool, decryptTransactions } from "../../node/intake/index.js";
 import { runDkg } from "../lib/dkg-network.js";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } }, strict: true });
@@ -109,4 +115,33 @@ row("decrypt one transaction with the slot key", dec.ms, `, ${(1000 / dec.ms).to
 for (const txs of [1, 64, 256]) {
   const perSlot = combine.ms + txs * dec.ms;
   row(`combine + decrypt a slot of ${txs} transactions`, perSlot, `, ${(perSlot / txs).toFixed(1)} ms per tx`);
+}
+
+// what a node does with a keyed slot: decrypt each ciphertext and check the plaintext as a transaction
+{
+  const account = privateKeyToAccount(generatePrivateKey());
+  const intake = { chainId: 901, maxBytes: 64 * 1024 };
+  const slotId = slotIdentity(901, 1, 2);
+  const keyed = combineSlotKey(key, slotId, run21.map((r, m) => releaseKeyShares(m, r.secretShares, slotId))).slotKey;
+  const wire = { identity: slotId, key: g2ToBytes(keyed.key) };
+  const txTarget = prepareEncryptionTarget(key.publicKey, slotId);
+  const count = quick ? 16 : 64;
+  const signed = await Promise.all(
+    Array.from({ length: count }, (_, i) => account.signTransaction({ type: "eip1559", chainId: 901, nonce: i, to: account.address, value: 1n, gas: 21_000n, maxFeePerGas: parseGwei("2"), maxPriorityFeePerGas: parseGwei("1") })),
+  );
+  const sealed = signed.map((raw) => encodeCiphertext(encrypt(txTarget, Uint8Array.from(Buffer.from(raw.slice(2), "hex")), random)));
+  let start = performance.now();
+  const inline = decryptTransactions(wire, sealed, intake);
+  if (!inline.every((r) => r.ok)) throw new Error("a benchmark ciphertext did not decrypt to a valid transaction");
+  const inlineMs = performance.now() - start;
+  row(`node: decrypt + check a slot of ${count} transactions on the event loop`, inlineMs, `, ${(inlineMs / count).toFixed(1)} ms per tx`);
+  for (const size of [1, 2]) {
+    const pool = await DecodePool.create({ ...intake, size });
+    await pool.decrypt(wire, sealed.slice(0, 2)); // warm-up: the workers load their modules
+    start = performance.now();
+    await pool.decrypt(wire, sealed);
+    const ms = performance.now() - start;
+    row(`node: decrypt + check a slot of ${count} transactions on ${size} worker thread(s)`, ms, `, ${(count / (ms / 1000)).toFixed(0)} tx/s`);
+    await pool.close();
+  }
 }

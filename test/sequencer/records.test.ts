@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { CodecError, Reader, Writer } from "../../node/codec/index.js";
 import { readStoredBatch, writeHeaderFields, writePostedMark, writeStoredBatch } from "../../node/domain/types.js";
 import { decodeAppRecord, encodeAppRecord } from "../../node/domain/records.js";
+import { SLOT_KEY_BYTES, decodePositionRecord, encodePositionRecord } from "../../node/domain/positions.js";
 import { decodeHistoryRequest, decodeHistoryResponse, encodeHistoryRequest, encodeHistoryResponse, HISTORY_CHUNK } from "../../node/sequencer/history.js";
 
 const certificate = {
@@ -69,7 +70,20 @@ describe("sequencer app records and history chunks", () => {
     const bytes = encodeAppRecord({ kind: "certificate", certificate });
     expect(() => decodeAppRecord(bytes.subarray(0, bytes.length - 1))).to.throw(CodecError);
     expect(() => decodeAppRecord(Uint8Array.of(2, ...bytes.subarray(1)))).to.throw(CodecError, "version 2");
-    expect(() => decodeAppRecord(Uint8Array.of(1, 10))).to.throw(CodecError, "unknown app record kind 10");
+    expect(() => decodeAppRecord(Uint8Array.of(1, 11))).to.throw(CodecError, "unknown app record kind 11");
+  });
+
+  it("round-trips a key release record and the encrypted flow's position records; a transaction is none", () => {
+    const release = { kind: "keyRelease" as const, epoch: 3, slot: 9, member: 2, release: Uint8Array.of(1, 2, 3), signature: `0x${"ab".repeat(65)}` as const };
+    expect(decodeAppRecord(encodeAppRecord(release))).to.deep.equal(release);
+    const key = new Uint8Array(SLOT_KEY_BYTES).fill(7);
+    for (const record of [{ kind: "close", epoch: 3, slot: 9 }, { kind: "slotKey", epoch: 3, slot: 9, key }, { kind: "undecryptable", epoch: 3, slot: 9 }] as const) {
+      expect(decodePositionRecord(encodePositionRecord(record))).to.deep.equal(record);
+    }
+    expect(decodePositionRecord(encodePositionRecord({ kind: "ciphertext", ciphertext: Uint8Array.of(1, 2) }))).to.deep.equal({ kind: "ciphertext", ciphertext: Uint8Array.of(1, 2) });
+    expect(() => decodePositionRecord(Uint8Array.of(0xb2, 1, 2))).to.throw(CodecError);
+    // Typed transactions start below 0x80, legacy ones at 0xc0 or above.
+    for (const first of [0x02, 0x7f, 0xc0, 0xf8]) expect(decodePositionRecord(Uint8Array.of(first, 1))).to.equal(undefined);
   });
 
   it("round-trips history chunks and caps the requested count", () => {
