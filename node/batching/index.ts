@@ -5,3 +5,4 @@ export * from "./wire.js";
 export { BatchService, type BatchServiceOptions, type BatchStatus } from "./service.js";
 export type { BatchLimits } from "./leader.js";
 export type { BatchEpochView, BatchPoster } from "./poster.js";
+export * from "./compression.js";
