@@ -2151,6 +2151,27 @@ export const batchInboxAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "BlobHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "batchNumber",
         "type": "uint64"
@@ -2311,6 +2332,17 @@ export const batchInboxAbi = [
       }
     ],
     "name": "InvalidPositionRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "MalformedBlobReference",
     "type": "error"
   },
   {
@@ -2537,6 +2569,17 @@ export const batchInboxAbi = [
       }
     ],
     "name": "UnknownBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "UnreferencedBlob",
     "type": "error"
   },
   {
