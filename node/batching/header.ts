@@ -10,7 +10,7 @@ import { ZERO_HASH, batchHash, type BatchHeader } from "../commitments/typed-dat
 import type { NodeStore } from "../storage/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
 import { MAX_BLOBS_PER_TX, blobCapacity, toBlobCarrier, type BlobCarrier } from "../l1/blobs.js";
-import { encodeBatchData } from "./format.js";
+import { encodeBatchData, encodedTxSize } from "./format.js";
 import { compressBatchData } from "./compression.js";
 import { BatchError } from "./errors.js";
 
@@ -31,6 +31,8 @@ export interface BuiltBatch {
   readonly data: Uint8Array;
   readonly payload: Uint8Array;
   readonly blobs?: BlobCarrier;
+  /** Encoded bytes of its transactions in v1 (what the unposted-bytes bound counts, whatever the encoding). */
+  readonly txBytes: number;
 }
 
 /** A header's place in the chain; the rest follows from the transactions it covers. */
@@ -60,13 +62,16 @@ export class BatchHistoryMissingError extends BatchError {
 
 /** The batch over `txs` (positions slot.firstPosition...) in `encoding`. */
 export function buildBatch(slot: BatchSlot, txs: readonly BatchTx[], encoding: BatchEncoding = CALLDATA_V1): BuiltBatch {
-  const v1 = encodeBatchData(txs.map((t) => t.data));
-  const payload = encoding.compress ? smaller(v1, compressBatchData(v1)) : v1;
+  const payload = batchPayload(txs, encoding);
   const blobs = encoding.maxBlobs === undefined ? undefined : toBlobCarrier(payload, encoding.maxBlobs);
   return withData(slot, txs, payload, blobs);
 }
 
-function smaller(v1: Uint8Array, v2: Uint8Array): Uint8Array {
+/** The payload (v1, or v2 where compression is on and makes it smaller) of a batch over `txs`. */
+export function batchPayload(txs: readonly BatchTx[], encoding: BatchEncoding): Uint8Array {
+  const v1 = encodeBatchData(txs.map((t) => t.data));
+  if (!encoding.compress) return v1;
+  const v2 = compressBatchData(v1);
   return v2.length < v1.length ? v2 : v1;
 }
 
@@ -82,7 +87,8 @@ function withData(slot: BatchSlot, txs: readonly BatchTx[], payload: Uint8Array,
     merkleRoot: merkleRoot(tree),
     dataHash: keccak256(data),
   };
-  return { header, data, payload, ...(blobs === undefined ? {} : { blobs }) };
+  const txBytes = txs.reduce((sum, t) => sum + encodedTxSize(t.data), 0);
+  return { header, data, payload, txBytes, ...(blobs === undefined ? {} : { blobs }) };
 }
 
 /**

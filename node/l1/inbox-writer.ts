@@ -9,8 +9,13 @@
  */
 import {
   BaseError,
+  HttpRequestError,
+  TimeoutError,
   bytesToHex,
+  decodeFunctionResult,
   encodeFunctionData,
+  hexToBigInt,
+  toHex,
   type Account,
   type Address,
   type Chain,
@@ -23,7 +28,8 @@ import {
 import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
-import { contractRevertOf } from "./revert.js";
+import { revertOf } from "./revert.js";
+import { blobKzg, toBlobCarrier, type BlobCarrier } from "./blobs.js";
 import { FeeCapExceededError, type FeeCaps } from "./fees.js";
 import { gasWithMargin } from "./send.js";
 import { TxSender, type SentTx, type TxFate } from "./tx-sender.js";
@@ -157,15 +163,23 @@ export class InboxWriter {
    * in the mempool: nothing sent). A simulated revert throws a BatchL1Error with `revert` set
    * (nothing was sent); fees above the caps throw FeeCapExceededError (nothing sent).
    */
-  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[]): Promise<SentTx | null> {
+  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[], blobs?: BlobCarrier): Promise<SentTx | null> {
     const { publicClient, wallet, inbox } = this.opts;
     const args = [header, bytesToHex(data), [...signatures]] as const;
-    const call = { address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, blockTag: "pending" } as const;
-    let simulated;
+    const input = encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args });
+    // The call as the transaction makes it: for a blob batch with its blobs' versioned hashes, which the inbox checks (blobhash).
+    const request = {
+      from: wallet.account.address,
+      to: inbox,
+      data: input,
+      ...(blobs === undefined ? {} : { blobVersionedHashes: [...blobs.versionedHashes], maxFeePerBlobGas: toHex(this.opts.feeCaps.maxFeePerBlobGas) }),
+    };
+    let accepted: boolean;
     try {
-      simulated = await publicClient.simulateContract({ ...call, chain: wallet.chain });
+      const result = await publicClient.request({ method: "eth_call", params: [request, "pending"] } as never);
+      accepted = decodeFunctionResult({ abi: batchInboxAbi, functionName: "submitBatch", data: result as Hex });
     } catch (error) {
-      const revert = contractRevertOf(error)?.data?.errorName;
+      const revert = revertOf(error)?.errorName;
       const refusal = revert === undefined ? undefined : BATCHER_REFUSALS[revert];
       const message =
         refusal !== undefined
@@ -175,9 +189,11 @@ export class InboxWriter {
             : shortMessage(error);
       throw new BatchL1Error("post_batch", message, { cause: error, ...(revert ? { revert } : {}) });
     }
-    if (!simulated.result) return null;
-    const gas = await l1("post_batch", () => publicClient.estimateContractGas(call));
-    return l1("post_batch", () => this.sender.send({ to: inbox, data: encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args }), gas: gasWithMargin(gas) }));
+    if (!accepted) return null;
+    const gas = await l1("post_batch", async () => hexToBigInt((await publicClient.request({ method: "eth_estimateGas", params: [request, "pending"] } as never)) as Hex));
+    return l1("post_batch", () =>
+      this.sender.send({ to: inbox, data: input, gas: gasWithMargin(gas), ...(blobs === undefined ? {} : { blobs: { blobs: blobs.blobs, kzg: blobKzg() } }) }),
+    );
   }
 
   /**
@@ -196,6 +212,21 @@ export class InboxWriter {
   /** Whether a sent batch transaction (any of its replacements) was mined (and how), still waits in the node's pool, or is unknown to it. */
   transactionFate(tx: SentTx): Promise<TxFate> {
     return l1("read", () => this.sender.fate(tx));
+  }
+}
+
+/**
+ * Whether the L1 takes blob transactions from `wallet`'s account: the estimate of one carrying a
+ * blob to itself succeeds (a chain before Cancun, or a node without blob support, refuses it).
+ * @throws BatchL1Error when the L1 cannot be reached (no answer is no refusal)
+ */
+export async function l1AcceptsBlobs(publicClient: PublicClient, wallet: WalletClient<Transport, Chain, Account>, maxFeePerBlobGas: bigint): Promise<boolean> {
+  try {
+    await publicClient.estimateGas({ account: wallet.account, to: wallet.account.address, blobs: toBlobCarrier(Uint8Array.of(1), 1).blobs, kzg: blobKzg(), maxFeePerBlobGas });
+    return true;
+  } catch (error) {
+    if (error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null) throw new BatchL1Error("read", shortMessage(error), { cause: error });
+    return false;
   }
 }
 

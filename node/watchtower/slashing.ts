@@ -28,7 +28,8 @@ import { slashingAbi } from "../l1/generated/abi.js";
 import { contractRevertOf } from "../l1/revert.js";
 import { gasWithMargin } from "../l1/send.js";
 import type { AcceptedBatch } from "../l1/inbox.js";
-import { decodeBatchData, batchTxHashes } from "../batching/format.js";
+import { batchTxHashes } from "../batching/format.js";
+import { decodeBatchPayload } from "../batching/compression.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot, type MerkleTree } from "../commitments/merkle.js";
 import { type BatchHeader, type OrderCommitment, type SequencerDomain, orderCommitmentHash, recoverBatchHeaderSigner } from "../commitments/typed-data.js";
@@ -95,14 +96,14 @@ export class BatchLeaves {
   ) {}
 
   /**
-   * Decodes the batch's data (format v1) and checks that its leaves are the header's Merkle root.
+   * Decodes the batch's payload (format v1 or v2, from calldata or blobs) and checks that its leaves are the header's Merkle root.
    * @throws BatchDataError
    */
-  static of(batch: Pick<AcceptedBatch, "header" | "data">): BatchLeaves {
+  static of(batch: Pick<AcceptedBatch, "header" | "payload">): BatchLeaves {
     const h = batch.header;
     let txHashes: Hex[];
     try {
-      txHashes = batchTxHashes(decodeBatchData(hexToBytes(batch.data), Number(h.lastPosition - h.firstPosition + 1n)));
+      txHashes = batchTxHashes(decodeBatchPayload(hexToBytes(batch.payload), Number(h.lastPosition - h.firstPosition + 1n)));
     } catch (cause) {
       throw new BatchDataError(h.batchNumber, `its data is not a valid batch payload: ${(cause as Error).message}`, { cause });
     }

@@ -8,9 +8,11 @@
  */
 import { type Address, type Hash, type Hex, type PublicClient, bytesToHex, hexToBytes } from "viem";
 import { type InboxBatch, readAcceptedBatches } from "../../node/l1/inbox.js";
+import type { BlobSource } from "../../node/l1/blobs.js";
 import { ZERO_HASH, batchHash } from "../../node/commitments/typed-data.js";
 import { buildPositionalTree, merkleRoot } from "../../node/commitments/merkle.js";
-import { batchTxHashes, decodeBatchData } from "../../node/batching/format.js";
+import { batchTxHashes } from "../../node/batching/format.js";
+import { decodeBatchPayload } from "../../node/batching/compression.js";
 import { fetchRange } from "../../node/rpc/client.js";
 
 /** One transaction of the ordered stream. */
@@ -99,7 +101,7 @@ export function streamOfBatches(batches: readonly InboxBatch[], fromGenesis: boo
     const count = h.lastPosition - h.firstPosition + 1n;
     let raws: Uint8Array[];
     try {
-      raws = decodeBatchData(hexToBytes(b.data), Number(count));
+      raws = decodeBatchPayload(hexToBytes(b.payload), Number(count));
     } catch (cause) {
       gap(`its data does not decode as ${count} transactions: ${(cause as Error).message}`, b.header);
       continue;
@@ -124,6 +126,8 @@ export type RebuildOptions = {
   /** Default: the latest block. */
   readonly toBlock?: bigint;
   readonly maxBlockRange?: bigint;
+  /** Where blob batches' blobs come from (default: the L1 node's blob RPC, as Anvil serves it). */
+  readonly blobSource?: BlobSource;
 };
 
 /**
@@ -134,7 +138,10 @@ export type RebuildOptions = {
 export async function rebuildFromL1(client: PublicClient, options: RebuildOptions): Promise<RebuiltStream> {
   const fromBlock = options.fromBlock ?? options.deploymentBlock;
   const toBlock = options.toBlock ?? (await client.getBlockNumber());
-  const batches = await readAcceptedBatches(client, options.inbox, fromBlock, toBlock, options.maxBlockRange === undefined ? {} : { maxBlockRange: options.maxBlockRange });
+  const batches = await readAcceptedBatches(client, options.inbox, fromBlock, toBlock, {
+    ...(options.maxBlockRange === undefined ? {} : { maxBlockRange: options.maxBlockRange }),
+    ...(options.blobSource === undefined ? {} : { blobSource: options.blobSource }),
+  });
   const { txs, gaps } = streamOfBatches(batches, fromBlock <= options.deploymentBlock);
   const first = batches[0];
   const firstPosition = first === undefined ? 0n : first.readable ? first.header.firstPosition : first.accepted.firstPosition;

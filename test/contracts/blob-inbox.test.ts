@@ -106,7 +106,8 @@ describe("BatchInbox blob batches (Anvil)", function () {
     const [, last] = await f.inbox.read.lastBatch();
     const txs = fakeTxs(20, "v2-calldata", 100);
     const b = f.makeBatch({ epoch: f.epoch, batchNumber: 2n, prevBatchHash: last.batchHash, firstPosition: last.lastPosition + 1n, txs, data: bytesToHex(payloadOf(txs)) });
-    await f.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
+    const hash = await f.submitBatch([b.header, b.data, await f.signHeader(b.header)]);
+    expect((await f.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
     expect(await f.inbox.read.batchCount()).to.equal(2n);
   });
 });
