@@ -148,6 +148,15 @@ export async function rebuildFromL1(client: PublicClient, options: RebuildOption
   return { batches, txs, gaps, firstPosition, fromBlock, toBlock };
 }
 
+/** How the batches travelled: "3 in blobs (4 blobs), 2 compressed, 1 plain calldata". */
+export function describeCarriers(batches: readonly InboxBatch[]): string {
+  const readable = batches.filter((b) => b.readable);
+  const inBlobs = readable.filter((b) => b.blobs > 0);
+  const compressed = readable.filter((b) => b.payload.startsWith("0x02")).length;
+  const blobs = inBlobs.reduce((sum, b) => sum + b.blobs, 0);
+  return `${inBlobs.length} in blobs (${blobs} blobs), ${compressed} compressed, ${readable.length - inBlobs.length} in calldata`;
+}
+
 /** The first position where a node's log and the L1 stream disagree. */
 export type LogDifference = {
   readonly position: bigint;
