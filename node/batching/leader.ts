@@ -75,6 +75,8 @@ interface Submission {
   seenOnL1: boolean;
   /** Its replacement waits for fees within the caps (why). */
   replacementCapped?: string;
+  /** Another transaction of the account (e.g. an epoch key anchor) took its nonce: it can never be mined. */
+  nonceTaken?: boolean;
 }
 
 /** A batch transaction on its way, as `seq_status` shows it. */
@@ -298,6 +300,9 @@ export class BatchLeader {
           sub.replacementCapped = error.message;
           continue;
         }
+        // Its nonce is spent and none of its hashes was mined (the fate above): another
+        // transaction of this account took it, so it is sent again under a fresh nonce.
+        if (/nonce.*(lower|too low)/i.test((error as Error).message)) sub.nonceTaken = true;
         // One of its hashes may have been mined meanwhile: the next look tells.
         if (error instanceof BatchL1Error) this.opts.metrics?.l1Errors.inc({ operation: error.operation });
         this.opts.logger.warn({ batchNumber: n, nonce: tx.nonce, err: (error as Error).message }, "replacing a stuck batch transaction failed");
@@ -404,7 +409,7 @@ export class BatchLeader {
       this.opts.logger.warn({ batchNumber: n, txHash }, "sending it and every later one again");
       return false;
     }
-    if (fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter)) return true;
+    if (fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter && sub.nonceTaken !== true)) return true;
     this.opts.logger.warn({ batchNumber: n, txHash, fate }, "batch transaction did not make it: sending it and every later one again");
     return false;
   }

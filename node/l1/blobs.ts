@@ -7,7 +7,7 @@
  * (`anvil_getBlobsByTransactionHash`), checked against the hashes the inbox checked.
  */
 import ckzg from "c-kzg";
-import { bytesToHex, commitmentToVersionedHash, concatHex, fromBlobs, hexToBytes, sliceHex, toBlobs, type ByteArray, type Hash, type Hex, type Kzg, type PublicClient } from "viem";
+import { BaseError, MethodNotFoundRpcError, MethodNotSupportedRpcError, bytesToHex, commitmentToVersionedHash, concatHex, fromBlobs, hexToBytes, sliceHex, toBlobs, type ByteArray, type Hash, type Hex, type Kzg, type PublicClient } from "viem";
 import { L1Error } from "./errors.js";
 
 export const BATCH_FORMAT_BLOBS = 3;
@@ -101,7 +101,14 @@ export type BlobSource = (txHash: Hash) => Promise<readonly Hex[] | undefined>;
  */
 export function nodeBlobSource(client: PublicClient): BlobSource {
   return async (txHash) => {
-    const blobs = (await client.request({ method: "anvil_getBlobsByTransactionHash", params: [txHash] } as never)) as Hex[] | null;
+    let blobs: Hex[] | null;
+    try {
+      blobs = (await client.request({ method: "anvil_getBlobsByTransactionHash", params: [txHash] } as never)) as Hex[] | null;
+    } catch (error) {
+      // An execution node without the method (geth, reth) has no blobs to give: the batch is unreadable here, not a failure to retry forever.
+      if (error instanceof BaseError && error.walk((e) => e instanceof MethodNotFoundRpcError || e instanceof MethodNotSupportedRpcError) !== null) return undefined;
+      throw error;
+    }
     return blobs === null || blobs.length === 0 ? undefined : blobs;
   };
 }

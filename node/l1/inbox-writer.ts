@@ -15,6 +15,7 @@ import {
   decodeFunctionResult,
   encodeFunctionData,
   hexToBigInt,
+  toBlobs,
   toHex,
   type Account,
   type Address,
@@ -29,7 +30,7 @@ import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
 import { revertOf } from "./revert.js";
-import { blobKzg, toBlobCarrier, type BlobCarrier } from "./blobs.js";
+import { blobKzg, type BlobCarrier } from "./blobs.js";
 import { FeeCapExceededError, type FeeCaps } from "./fees.js";
 import { gasWithMargin } from "./send.js";
 import { TxSender, type SentTx, type TxFate } from "./tx-sender.js";
@@ -215,14 +216,22 @@ export class InboxWriter {
   }
 }
 
+/** The probe's blob (the one-byte payload 0x01) and its versioned hash, fixed so that probing loads no KZG (3 s of CPU). */
+const PROBE_BLOB = toBlobs({ data: "0x01" })[0]!;
+export const PROBE_BLOB_VERSIONED_HASH: Hash = "0x01151d68c1f1d9bfbf1043cf52cd98caed54b16156c86511b75dd084c7dd36df";
+
 /**
- * Whether the L1 takes blob transactions from `wallet`'s account: the estimate of one carrying a
- * blob to itself succeeds (a chain before Cancun, or a node without blob support, refuses it).
+ * Whether the L1 takes blob transactions from `account`: the estimate of one carrying a blob to
+ * itself succeeds (a chain before Cancun, or a node without blob support such as Hardhat's,
+ * refuses it).
  * @throws BatchL1Error when the L1 cannot be reached (no answer is no refusal)
  */
-export async function l1AcceptsBlobs(publicClient: PublicClient, wallet: WalletClient<Transport, Chain, Account>, maxFeePerBlobGas: bigint): Promise<boolean> {
+export async function l1AcceptsBlobs(publicClient: PublicClient, account: Address, maxFeePerBlobGas: bigint): Promise<boolean> {
   try {
-    await publicClient.estimateGas({ account: wallet.account, to: wallet.account.address, blobs: toBlobCarrier(Uint8Array.of(1), 1).blobs, kzg: blobKzg(), maxFeePerBlobGas });
+    await publicClient.request({
+      method: "eth_estimateGas",
+      params: [{ from: account, to: account, type: "0x3", blobs: [PROBE_BLOB], blobVersionedHashes: [PROBE_BLOB_VERSIONED_HASH], maxFeePerBlobGas: toHex(maxFeePerBlobGas) }],
+    } as never);
     return true;
   } catch (error) {
     if (error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null) throw new BatchL1Error("read", shortMessage(error), { cause: error });

@@ -36,6 +36,7 @@ import { EpochManager, EpochPlans } from "./epochs.js";
 import { sequencerMethods } from "./api.js";
 import { batchEncodingOf, feeCapsOf, type NodeConfig } from "./config.js";
 import { l1AcceptsBlobs } from "../l1/inbox-writer.js";
+import { blobKzg } from "../l1/blobs.js";
 import { NodeStartError } from "./errors.js";
 import { genesisConfig } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
@@ -274,7 +275,9 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   }
   const l1Chain = defineChain({ id: l1ChainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
   const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
-  const encoding = batchEncodingOf(config, config.batchDataMode !== "calldata" && (await l1AcceptsBlobs(client, l1Wallet, feeCapsOf(config).maxFeePerBlobGas)));
+  const encoding = batchEncodingOf(config, config.batchDataMode !== "calldata" && (await l1AcceptsBlobs(client, batcher.address, feeCapsOf(config).maxFeePerBlobGas)));
+  // Loading the trusted setup takes seconds of CPU: now, before the node runs, not at its first blob cut.
+  if (encoding.maxBlobs !== undefined) blobKzg();
   logger.info({ mode: encoding.maxBlobs === undefined ? "calldata" : "blobs", compression: encoding.compress, maxBlobs: encoding.maxBlobs ?? 0 }, "batch data encoding");
   const batches = new BatchService({
     store,

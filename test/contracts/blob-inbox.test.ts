@@ -5,9 +5,11 @@
  * (v2) calldata is bound by its hash alone.
  */
 import { expect } from "chai";
-import { bytesToHex, concatHex, createWalletClient, custom, defineChain, encodeFunctionData, hexToBytes, parseGwei, toHex, type Hex } from "viem";
+import { network } from "hardhat";
+import { bytesToHex, concatHex, createWalletClient, custom, defineChain, encodeFunctionData, hexToBytes, parseGwei, toBlobs, toHex, type Hex, type PublicClient } from "viem";
+import { PROBE_BLOB_VERSIONED_HASH, l1AcceptsBlobs } from "../../node/l1/inbox-writer.js";
 import { batchInboxAbi } from "../../node/l1/generated/abi.js";
-import { blobKzg, toBlobCarrier, versionedHashesOf } from "../../node/l1/blobs.js";
+import { blobKzg, nodeBlobSource, toBlobCarrier, versionedHashesOf } from "../../node/l1/blobs.js";
 import { revertOf } from "../../node/l1/revert.js";
 import { encodeBatchData } from "../../node/batching/format.js";
 import { compressBatchData } from "../../node/batching/compression.js";
@@ -65,6 +67,20 @@ describe("BatchInbox blob batches (Anvil)", function () {
     const chain = defineChain({ id: f.chainId, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } });
     return createWalletClient({ account: f.batcher(), chain, transport: custom(f.connection.provider) });
   }
+
+  it("the auto data mode's probe: Anvil takes a blob transaction, the in-process Hardhat chain neither takes nor serves blobs (the fixed probe blob hashes right)", async () => {
+    expect(versionedHashesOf(toBlobs({ data: "0x01" }))).to.deep.equal([PROBE_BLOB_VERSIONED_HASH]);
+    expect(await l1AcceptsBlobs(f.publicClient as unknown as PublicClient, f.batcher().address, parseGwei("10"))).to.equal(true);
+    const hardhat = await network.create();
+    try {
+      const client = (await hardhat.viem.getPublicClient()) as unknown as PublicClient;
+      expect(await l1AcceptsBlobs(client, f.batcher().address, parseGwei("10"))).to.equal(false);
+      // Nor does it serve blobs: a reader gets none (an unreadable batch), not an error retried forever.
+      expect(await nodeBlobSource(client)(PROBE_BLOB_VERSIONED_HASH)).to.equal(undefined);
+    } finally {
+      await hardhat.close();
+    }
+  });
 
   it("refuses a wrong versioned hash, an unreferenced blob and a malformed reference, and nothing changes", async () => {
     const txs = fakeTxs(30, "blob-refused", 120);
