@@ -24,11 +24,13 @@ import {IForcedInclusionQueue} from "./interfaces/IForcedInclusionQueue.sol";
 /// nobody outside the set can post at all. Re-posting an accepted batch is a cheap no-op, open
 /// to anyone, so that a leader taking over mid-posting can always post "the same batch" again.
 ///
-/// Data and root (S6): the inbox decodes `data` and recomputes the positional Merkle root of its
-/// transactions, so a quorum cannot post data that contradicts its own `merkleRoot`: what the
-/// slashing contract proves against and what derivation reads are the same transactions. A
-/// later data mode whose payload the contract cannot see (compressed, or EIP-4844 blobs) will
-/// need a fraud proof of this binding or a stated trust assumption (docs/contracts.md).
+/// Data and root (S6): for format v1 the inbox decodes `data` and recomputes the positional
+/// Merkle root of its transactions, so a quorum cannot post data that contradicts its own
+/// `merkleRoot`: what the slashing contract proves against and what derivation reads are the
+/// same transactions. Format v2 (compressed) is bound by `dataHash` only, and format v3 (the
+/// data in the transaction's EIP-4844 blobs: `data` is `0x03` followed by their versioned
+/// hashes) by `dataHash` and `blobhash(i)`: for those the root rests on the signers' stake
+/// majority, each member signing only cuts its own log derives (docs/contracts.md).
 ///
 /// Epoch lag and slashability: a new batch must be signed for an epoch at most `maxEpochLag`
 /// epochs old, so signatures of epoch e can be used until the end of epoch e + maxEpochLag. A
@@ -122,6 +124,12 @@ contract BatchInbox {
     error DataHashMismatch(bytes32 headerDataHash, bytes32 actualDataHash);
     /// @notice The positional Merkle root of the transactions in `data` differs from `header.merkleRoot`.
     error MerkleRootMismatch(bytes32 headerRoot, bytes32 dataRoot);
+    /// @notice Blob `index` of the transaction has versioned hash `actual`, the batch data references `expected`.
+    error BlobHashMismatch(uint256 index, bytes32 expected, bytes32 actual);
+    /// @notice The transaction carries blob `index`, which the batch data does not reference.
+    error UnreferencedBlob(uint256 index);
+    /// @notice Blob-mode batch data of `length` bytes is not `0x03` followed by one or more 32-byte versioned hashes.
+    error MalformedBlobReference(uint256 length);
     /// @notice A new batch must be the transaction's own top-level call, from an account without
     /// code, so that its data is the transaction's input (a relayed copy could not be read back).
     error NotDirectCall(address sender);
@@ -187,8 +195,10 @@ contract BatchInbox {
     /// outside it re-cuts the batch under the current epoch, as for `EpochTooOld`. The registry
     /// is trusted (set at deployment), so calling it before the effects is safe.
     /// @param header The batch header.
-    /// @param data The batch payload, format v1: must hash to `header.dataHash` and hold exactly
-    /// the header's positions, whose positional Merkle root must be `header.merkleRoot`.
+    /// @param data The batch data: must hash to `header.dataHash`. Format v1 must hold exactly
+    /// the header's positions, whose positional Merkle root must be `header.merkleRoot`; format
+    /// v2 (compressed) is bound by the hash alone; format v3 references this transaction's blobs
+    /// (`0x03` ‖ their versioned hashes, in order, every blob referenced).
     /// @param signatures 65-byte EIP-712 signatures of `header` by distinct active-set signers.
     /// @return accepted True if the batch was newly accepted, false if it already was.
     function submitBatch(BatchHeader calldata header, bytes calldata data, bytes[] calldata signatures)
@@ -403,13 +413,18 @@ contract BatchInbox {
         }
     }
 
-    /// @dev Reverts unless `data` hashes to `header.dataHash` and is well-formed v1 data holding
-    /// the header's positions with `header.merkleRoot` as their positional root. One memory copy
-    /// serves both: the hash of the whole, then each transaction hashed in place (BatchData).
-    function _checkData(BatchHeader calldata header, bytes calldata data) private pure {
+    /// @dev Reverts unless `data` hashes to `header.dataHash` and, by its version byte, is
+    /// well-formed v1 data holding the header's positions with `header.merkleRoot` as their
+    /// positional root (one memory copy serves the hash of the whole, then each transaction
+    /// hashed in place: BatchData), compressed v2 data (the contract cannot afford to decompress
+    /// it), or a v3 reference to exactly the transaction's blobs.
+    function _checkData(BatchHeader calldata header, bytes calldata data) private view {
         bytes memory copy = data;
         bytes32 actualDataHash = keccak256(copy);
         if (actualDataHash != header.dataHash) revert DataHashMismatch(header.dataHash, actualDataHash);
+        uint8 version = data.length == 0 ? 0 : uint8(data[0]);
+        if (version == BatchData.VERSION_COMPRESSED) return;
+        if (version == BatchData.VERSION_BLOBS) return _checkBlobs(data);
         uint256 positions = uint256(header.lastPosition) - header.firstPosition + 1;
         bytes32 root = BatchData.positionalRoot(copy, header.firstPosition, positions);
         if (root != header.merkleRoot) revert MerkleRootMismatch(header.merkleRoot, root);
@@ -429,6 +444,20 @@ contract BatchInbox {
         if (signers.length == 0) revert EmptyActiveSet(header.epoch);
         _checkBatcher(header.epoch, signers);
         _checkQuorum(headerHash, signers, stakes, signatures);
+    }
+
+    /// @dev Reverts unless `data` (`0x03` ‖ k versioned hashes) names the transaction's blobs:
+    /// `blobhash(i)` is hash i for every i < k, and there is no blob k.
+    function _checkBlobs(bytes calldata data) private view {
+        uint256 length = data.length;
+        if (length < 33 || (length - 1) % 32 != 0) revert MalformedBlobReference(length);
+        uint256 count = (length - 1) / 32;
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 expected = bytes32(data[1 + 32 * i:33 + 32 * i]);
+            bytes32 actual = blobhash(i);
+            if (actual != expected) revert BlobHashMismatch(i, expected, actual);
+        }
+        if (blobhash(count) != bytes32(0)) revert UnreferencedBlob(count);
     }
 
     /// @dev Reverts unless the caller is the batcher of a member of `epoch`'s set (`signers`):

@@ -19,7 +19,7 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { loadDeploymentRecord } from "../node/l1/deployment.js";
-import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
+import { compareWithNode, describeCarriers, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "./lib/rebuild.js";
 import { decryptStream, describeDecrypted } from "./lib/decrypt-stream.js";
 
 const USAGE = "usage: npm run rebuild -- --l1-rpc <url> --deployment <record.json> [--from-block N] [--to-block N] [--compare <node rpc url> ...] [--out file] [--rollup-chain-id N (default 901)]";
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
     last === undefined
       ? `L1 blocks ${stream.fromBlock}..${stream.toBlock}: no accepted batches`
       : `L1 blocks ${stream.fromBlock}..${stream.toBlock}: batches ${stream.batches[0]!.batchNumber}..${last.batchNumber}, ` +
-          `${stream.txs.length} transactions at positions ${stream.firstPosition}..${lastPosition}; chain, positions, data hashes and Merkle roots check out` +
+          `${stream.txs.length} transactions at positions ${stream.firstPosition}..${lastPosition} (${describeCarriers(stream.batches)}); chain, positions, data hashes, versioned hashes and Merkle roots check out` +
           (stream.gaps.length === 0 ? "" : ` except for ${stream.gaps.length} unreadable batch(es)`),
   );
   for (const g of stream.gaps) console.log(describeGap(g));

@@ -12,8 +12,12 @@ pragma solidity ^0.8.28;
 /// per set bit of k; the carry-up rule makes the root the right fold of those subtrees), so no
 /// transaction is copied and nothing is allocated.
 library BatchData {
-    /// @notice The only data format version the inbox reads.
+    /// @notice The only data format version this library decodes (and the inbox checks against the root).
     uint8 internal constant VERSION = 1;
+    /// @notice Format v2: v1 data compressed with brotli, bound by the header's dataHash only.
+    uint8 internal constant VERSION_COMPRESSED = 2;
+    /// @notice Format v3: the data travels in the transaction's blobs, referenced by their versioned hashes.
+    uint8 internal constant VERSION_BLOBS = 3;
 
     /// @notice The payload is empty.
     error EmptyBatchData();

@@ -6,3 +6,4 @@ export { BatchService, type BatchServiceOptions, type BatchStatus } from "./serv
 export type { ForcedStatus } from "./forced.js";
 export type { BatchLimits } from "./leader.js";
 export type { BatchEpochView, BatchPoster } from "./poster.js";
+export * from "./compression.js";

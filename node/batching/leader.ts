@@ -19,7 +19,8 @@ import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
 import { BatchChainConflictError, QuorumNotReachedError, TransactionTooLargeForL1Error } from "./errors.js";
 import { encodedBatchSize, encodedTxSize } from "./format.js";
-import { BatchHistoryMissingError, buildBatch, deriveBatch, nextPrevHash, storedBatchHash } from "./header.js";
+import { BatchHistoryMissingError, CALLDATA_V1, batchPayload, buildBatch, deriveBatch, nextPrevHash, storedBatchHash, type BatchEncoding } from "./header.js";
+import { BLOB_PAYLOAD_BYTES, blobCapacity } from "../l1/blobs.js";
 import type { BatchPoster } from "./poster.js";
 import type { BatchState } from "./state.js";
 
@@ -37,6 +38,8 @@ export interface BatchLimits {
   readonly l1Confirmations: number;
   /** A batch transaction still in the mempool this many L1 blocks after it was sent is replaced with a fee bump. */
   readonly replaceAfterBlocks: number;
+  /** How cuts are encoded (default: v1 calldata). */
+  readonly encoding?: BatchEncoding;
 }
 
 export interface BatchLeaderOptions {
@@ -78,6 +81,8 @@ interface Submission {
   seenOnL1: boolean;
   /** Its replacement waits for fees within the caps (why). */
   replacementCapped?: string;
+  /** Another transaction of the account (e.g. an epoch key anchor) took its nonce: it can never be mined. */
+  nonceTaken?: boolean;
 }
 
 /** A batch transaction on its way, as `seq_status` shows it. */
@@ -343,6 +348,9 @@ export class BatchLeader {
           sub.replacementCapped = error.message;
           continue;
         }
+        // Its nonce is spent and none of its hashes was mined (the fate above): another
+        // transaction of this account took it, so it is sent again under a fresh nonce.
+        if (/nonce.*(lower|too low)/i.test((error as Error).message)) sub.nonceTaken = true;
         // One of its hashes may have been mined meanwhile: the next look tells.
         if (error instanceof BatchL1Error) this.opts.metrics?.l1Errors.inc({ operation: error.operation });
         this.opts.logger.warn({ batchNumber: n, nonce: tx.nonce, err: (error as Error).message }, "replacing a stuck batch transaction failed");
@@ -449,7 +457,7 @@ export class BatchLeader {
       this.opts.logger.warn({ batchNumber: n, txHash }, "sending it and every later one again");
       return false;
     }
-    if (fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter)) return true;
+    if (fate === "pending" || (fate === "unknown" && now - sub.sentAt < resendAfter && sub.nonceTaken !== true)) return true;
     this.opts.logger.warn({ batchNumber: n, txHash, fate }, "batch transaction did not make it: sending it and every later one again");
     return false;
   }
@@ -494,12 +502,12 @@ export class BatchLeader {
       // positions (seq_getBatchCommitment) before L1 has it. Posting does not wait for it.
       this.opts.proposeApp(encodeAppRecord({ kind: "batchSigned", batchNumber: h.batchNumber, batchHash: hash, signatures }));
     }
-    const { data } = await deriveBatch(this.opts.store, h);
+    const { data, blobs } = await deriveBatch(this.opts.store, h);
     const held = this.state.unpostedCuts.map((c) => c.header);
     const coverage = (await this.opts.forcedCoverage?.(h, held)) ?? [];
     let tx: SentTx | null;
     try {
-      tx = await this.opts.poster.submit(h, data, signatures, coverage);
+      tx = await this.opts.poster.submit(h, data, signatures, coverage, blobs);
     } catch (error) {
       if (error instanceof FeeCapExceededError) {
         this.setFeeCapWait(error, h.batchNumber);
@@ -556,12 +564,15 @@ export class BatchLeader {
 
   /**
    * Cuts the committed positions after the last cut when they are many, big or old enough: as
-   * many as fit `maxTxs`, `maxBytes` of data and, with a signature from every seat, `maxL1TxBytes`.
+   * many as fit `maxTxs`, `maxBytes` of (uncompressed) data and one L1 transaction: in calldata
+   * with a signature from every seat within `maxL1TxBytes`, in blob mode within `maxBlobs` blobs.
+   * A compressed or blob cut is sized on its encoded bytes: fewer transactions while they do not fit.
    */
   private async maybeCut(term: LeaderTerm): Promise<void> {
     const backlog = this.state.backlog();
     if (backlog === 0) return;
     const { maxTxs, maxBytes, maxL1TxBytes, intervalMs } = this.opts.limits;
+    const encoding = this.opts.limits.encoding ?? CALLDATA_V1;
     const due = backlog >= maxTxs || this.state.uncutBytes >= maxBytes || this.now() - (this.state.uncutSince ?? this.now()) >= intervalMs;
     if (!due) return;
     const last = this.state.lastCut;
@@ -569,13 +580,15 @@ export class BatchLeader {
     const txs = await this.opts.store.getTxRange(first, Math.min(backlog, maxTxs));
     if (txs.length === 0) throw new BatchHistoryMissingError(first, first + backlog - 1, first);
     const signers = await this.maxSigners();
+    // Plain v1 calldata is sized exactly as it goes; any other encoding after it is built.
+    const exact = encoding.maxBlobs === undefined && !encoding.compress;
     let count = 0;
     let bytes = 0;
     for (const tx of txs) {
       const size = encodedTxSize(tx.data);
       const dataBytes = encodedBatchSize(count + 1, bytes + size);
       const l1Bytes = submitBatchTxBytes(dataBytes, signers);
-      if (l1Bytes > maxL1TxBytes) {
+      if (exact && l1Bytes > maxL1TxBytes) {
         if (count === 0) throw new TransactionTooLargeForL1Error(tx.position, tx.data.length, l1Bytes, maxL1TxBytes);
         break;
       }
@@ -583,11 +596,21 @@ export class BatchLeader {
       bytes += size;
       count++;
     }
-    const { header } = buildBatch(
-      { epoch: this.opts.epoch(), batchNumber: (last?.header.batchNumber ?? 0) + 1, prevBatchHash: nextPrevHash(last?.header), firstPosition: first },
-      txs.slice(0, count),
+    const slot = { epoch: this.opts.epoch(), batchNumber: (last?.header.batchNumber ?? 0) + 1, prevBatchHash: nextPrevHash(last?.header), firstPosition: first };
+    const limit = encoding.maxBlobs === undefined ? maxL1TxBytes : blobCapacity(encoding.maxBlobs);
+    const sizeOf = (payload: Uint8Array) => (encoding.maxBlobs === undefined ? submitBatchTxBytes(payload.length, signers) : payload.length);
+    let payload = batchPayload(txs.slice(0, count), encoding);
+    while (sizeOf(payload) > limit) {
+      if (count === 1) throw new TransactionTooLargeForL1Error(txs[0]!.position, txs[0]!.data.length, sizeOf(payload), limit);
+      // Shrink in proportion, with a margin: compression does not scale exactly.
+      count = Math.max(1, Math.min(count - 1, Math.floor((count * limit * 0.95) / sizeOf(payload))));
+      payload = batchPayload(txs.slice(0, count), encoding);
+    }
+    const { header } = buildBatch(slot, txs.slice(0, count), encoding);
+    this.opts.logger.info(
+      { batchNumber: header.batchNumber, epoch: header.epoch, firstPosition: first, lastPosition: header.lastPosition, inFlight: this.state.unpostedCuts.length + 1, payloadBytes: payload.length, blobs: encoding.maxBlobs === undefined ? 0 : Math.ceil((payload.length + 1) / BLOB_PAYLOAD_BYTES) },
+      "cutting a batch",
     );
-    this.opts.logger.info({ batchNumber: header.batchNumber, epoch: header.epoch, firstPosition: first, lastPosition: header.lastPosition, inFlight: this.state.unpostedCuts.length + 1 }, "cutting a batch");
     this.proposeCut(term, header);
   }
 }

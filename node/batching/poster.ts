@@ -9,6 +9,7 @@ import type { NodeId } from "../consensus/index.js";
 import type { StoredBatchHeader } from "../domain/index.js";
 import type { ForcedCoverageArg, InboxWriter } from "../l1/inbox-writer.js";
 import type { SentTx } from "../l1/tx-sender.js";
+import type { BlobCarrier } from "../l1/blobs.js";
 import { gatherStakeMajority, type StakedSigner } from "../commitments/quorum.js";
 import { QuorumNotReachedError } from "./errors.js";
 import { toBatchHeader } from "./header.js";
@@ -19,13 +20,13 @@ export interface BatchPoster {
   /** Valid signatures of `h` (hash `hash`) from members holding more than half of its epoch's stake; throws QuorumNotReachedError. */
   gatherSignatures(h: StoredBatchHeader, hash: Hex): Promise<Hex[]>;
   /**
-   * Sends `h` with its data and signatures to the inbox, without waiting for it to be mined
+   * Sends `h` with its data and signatures (and in blob mode the blobs its data references) to the inbox, without waiting for it to be mined
    * (batch n+1 may follow while batch n is in the mempool); the sent transaction, or null when
    * the L1 node's pending state already holds this batch (nothing sent). Throws BatchL1Error
    * (with `revert` when a simulation reverts), FeeCapExceededError while the L1's fees are above the caps.
    * `coverage` proves the forced items the batch covers (docs/forced-inclusion.md).
    */
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage?: readonly ForcedCoverageArg[]): Promise<SentTx | null>;
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage?: readonly ForcedCoverageArg[], blobs?: BlobCarrier): Promise<SentTx | null>;
 }
 
 /** The members of an epoch's active set that may sign its headers, with their frozen stakes. */
@@ -73,8 +74,8 @@ export class QuorumPoster implements BatchPoster {
     return [...got.values()];
   }
 
-  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage: readonly ForcedCoverageArg[] = []): Promise<SentTx | null> {
-    return this.opts.inbox.sendBatch(toBatchHeader(h), data, signatures, coverage);
+  submit(h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage: readonly ForcedCoverageArg[] = [], blobs?: BlobCarrier): Promise<SentTx | null> {
+    return this.opts.inbox.sendBatch(toBatchHeader(h), data, signatures, coverage, blobs);
   }
 
   private epochViewOf(epoch: number): Promise<BatchEpochView> {

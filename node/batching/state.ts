@@ -14,7 +14,7 @@ import type { NodeStore } from "../storage/index.js";
 import { sameBatchContent, sameBatchHeader, type AppliedRecord, type BatchPostedRecord, type StoredBatch, type StoredBatchHeader } from "../domain/index.js";
 import { readStoredBatch, writeStoredBatch } from "../domain/types.js";
 import type { Logger } from "../ops/logger.js";
-import { encodedBatchSize, encodedTxSize } from "./format.js";
+import { encodedTxSize } from "./format.js";
 import { BatchHistoryMissingError, deriveBatch, nextPrevHash, storedBatchHash, type BatchTx } from "./header.js";
 
 /**
@@ -259,7 +259,7 @@ export class BatchState {
       try {
         const derived = await deriveBatch(this.store, h, overlay);
         if (derived.header.merkleRoot !== h.merkleRoot) problem = "this log's transactions over its range have another root";
-        txBytes = derived.data.length - encodedBatchSize(h.lastPosition - h.firstPosition + 1, 0);
+        txBytes = derived.txBytes;
       } catch (error) {
         if (!(error instanceof BatchHistoryMissingError)) throw error;
         problem = error.message;
@@ -324,7 +324,7 @@ export class BatchState {
         this.mismatchedCuts++;
         this.logger.error({ batchNumber: h.batchNumber, epoch: h.epoch, cut: h, ownLog: derived.header }, "BATCH CUT DOES NOT MATCH THIS NODE'S LOG: it will never be signed here");
       }
-      return derived.data.length - encodedBatchSize(h.lastPosition - h.firstPosition + 1, 0);
+      return derived.txBytes;
     } catch (error) {
       if (!(error instanceof BatchHistoryMissingError)) throw error;
       this.logger.info({ batchNumber: h.batchNumber, err: error.message }, "batch cut not checked yet: history still backfilling");

@@ -9,8 +9,14 @@
  */
 import {
   BaseError,
+  HttpRequestError,
+  TimeoutError,
   bytesToHex,
+  decodeFunctionResult,
   encodeFunctionData,
+  hexToBigInt,
+  toBlobs,
+  toHex,
   type Account,
   type Address,
   type Chain,
@@ -23,7 +29,8 @@ import {
 import type { BatchHeader } from "../commitments/typed-data.js";
 import { batchInboxAbi, sequencerRegistryAbi } from "./generated/abi.js";
 import { L1Error } from "./errors.js";
-import { contractRevertOf } from "./revert.js";
+import { revertOf } from "./revert.js";
+import { blobKzg, type BlobCarrier } from "./blobs.js";
 import { FeeCapExceededError, type FeeCaps } from "./fees.js";
 import { gasWithMargin } from "./send.js";
 import { TxSender, type SentTx, type TxFate } from "./tx-sender.js";
@@ -178,19 +185,26 @@ export class InboxWriter {
    * in the mempool: nothing sent). A simulated revert throws a BatchL1Error with `revert` set
    * (nothing was sent); fees above the caps throw FeeCapExceededError (nothing sent).
    */
-  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage: readonly ForcedCoverageArg[] = []): Promise<SentTx | null> {
+  async sendBatch(header: BatchHeader, data: Uint8Array, signatures: readonly Hex[], coverage: readonly ForcedCoverageArg[] = [], blobs?: BlobCarrier): Promise<SentTx | null> {
     const { publicClient, wallet, inbox } = this.opts;
     // The four-argument overload only when it covers forced items: the calldata stays as before otherwise.
-    const args =
+    const input =
       coverage.length === 0
-        ? ([header, bytesToHex(data), [...signatures]] as const)
-        : ([header, bytesToHex(data), [...signatures], coverage.map((c) => ({ ...c, proof: [...c.proof] }))] as const);
-    const call = { address: inbox, abi: batchInboxAbi, functionName: "submitBatch", args, account: wallet.account, blockTag: "pending" } as const;
-    let simulated;
+        ? encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args: [header, bytesToHex(data), [...signatures]] })
+        : encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args: [header, bytesToHex(data), [...signatures], coverage.map((c) => ({ ...c, proof: [...c.proof] }))] });
+    // The call as the transaction makes it: for a blob batch with its blobs' versioned hashes, which the inbox checks (blobhash).
+    const request = {
+      from: wallet.account.address,
+      to: inbox,
+      data: input,
+      ...(blobs === undefined ? {} : { blobVersionedHashes: [...blobs.versionedHashes], maxFeePerBlobGas: toHex(this.opts.feeCaps.maxFeePerBlobGas) }),
+    };
+    let accepted: boolean;
     try {
-      simulated = await publicClient.simulateContract({ ...call, chain: wallet.chain });
+      const result = await publicClient.request({ method: "eth_call", params: [request, "pending"] } as never);
+      accepted = decodeFunctionResult({ abi: batchInboxAbi, functionName: "submitBatch", data: result as Hex });
     } catch (error) {
-      const revert = contractRevertOf(error)?.data?.errorName;
+      const revert = revertOf(error)?.errorName;
       const refusal = revert === undefined ? undefined : BATCHER_REFUSALS[revert];
       const message =
         refusal !== undefined
@@ -200,9 +214,11 @@ export class InboxWriter {
             : shortMessage(error);
       throw new BatchL1Error("post_batch", message, { cause: error, ...(revert ? { revert } : {}) });
     }
-    if (!simulated.result) return null;
-    const gas = await l1("post_batch", () => publicClient.estimateContractGas(call));
-    return l1("post_batch", () => this.sender.send({ to: inbox, data: encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args }), gas: gasWithMargin(gas) }));
+    if (!accepted) return null;
+    const gas = await l1("post_batch", async () => hexToBigInt((await publicClient.request({ method: "eth_estimateGas", params: [request, "pending"] } as never)) as Hex));
+    return l1("post_batch", () =>
+      this.sender.send({ to: inbox, data: input, gas: gasWithMargin(gas), ...(blobs === undefined ? {} : { blobs: { blobs: blobs.blobs, kzg: blobKzg() } }) }),
+    );
   }
 
   /**
@@ -221,6 +237,29 @@ export class InboxWriter {
   /** Whether a sent batch transaction (any of its replacements) was mined (and how), still waits in the node's pool, or is unknown to it. */
   transactionFate(tx: SentTx): Promise<TxFate> {
     return l1("read", () => this.sender.fate(tx));
+  }
+}
+
+/** The probe's blob (the one-byte payload 0x01) and its versioned hash, fixed so that probing loads no KZG (3 s of CPU). */
+const PROBE_BLOB = toBlobs({ data: "0x01" })[0]!;
+export const PROBE_BLOB_VERSIONED_HASH: Hash = "0x01151d68c1f1d9bfbf1043cf52cd98caed54b16156c86511b75dd084c7dd36df";
+
+/**
+ * Whether the L1 takes blob transactions from `account`: the estimate of one carrying a blob to
+ * itself succeeds (a chain before Cancun, or a node without blob support such as Hardhat's,
+ * refuses it).
+ * @throws BatchL1Error when the L1 cannot be reached (no answer is no refusal)
+ */
+export async function l1AcceptsBlobs(publicClient: PublicClient, account: Address, maxFeePerBlobGas: bigint): Promise<boolean> {
+  try {
+    await publicClient.request({
+      method: "eth_estimateGas",
+      params: [{ from: account, to: account, type: "0x3", blobs: [PROBE_BLOB], blobVersionedHashes: [PROBE_BLOB_VERSIONED_HASH], maxFeePerBlobGas: toHex(maxFeePerBlobGas) }],
+    } as never);
+    return true;
+  } catch (error) {
+    if (error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null) throw new BatchL1Error("read", shortMessage(error), { cause: error });
+    return false;
   }
 }
 

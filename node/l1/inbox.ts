@@ -16,6 +16,7 @@ import {
   type Hex,
   type PublicClient,
   type Transaction,
+  bytesToHex,
   decodeFunctionData,
   isAddressEqual,
   keccak256,
@@ -24,14 +25,22 @@ import { batchInboxAbi } from "./generated/abi.js";
 import { readForcedRange } from "./forced-queue.js";
 import { type BatchHeader, ZERO_HASH, batchHash } from "../commitments/typed-data.js";
 import { L1Error } from "./errors.js";
+import { BlobError, decodeBlobReference, nodeBlobSource, payloadOfBlobs, type BlobSource } from "./blobs.js";
 
 /** One accepted batch as posted: the header, its payload and the quorum's signatures. */
 export type AcceptedBatch = {
   readonly readable: true;
   readonly batchNumber: bigint;
   readonly header: BatchHeader;
-  /** The batch payload (format v1, docs/batch-format.md); keccak256(data) == header.dataHash. */
+  /** The submitBatch `data` argument (docs/batch-format.md); keccak256(data) == header.dataHash. */
   readonly data: Hex;
+  /**
+   * The transactions' payload, format v1 or v2: `data` itself, or in blob mode (format v3) what
+   * the transaction's blobs carry, checked against the versioned hashes `data` references.
+   */
+  readonly payload: Hex;
+  /** How many blobs carried it (0: calldata). */
+  readonly blobs: number;
   readonly signatures: Hex[];
   readonly l1BlockNumber: bigint;
   readonly l1TxHash: Hash;
@@ -68,6 +77,8 @@ export type ReadAcceptedBatchesOptions = {
   readonly maxBlockRange?: bigint;
   /** Transactions fetched at once (default 8). */
   readonly concurrency?: number;
+  /** Where blob batches' blobs come from (default: the L1 node's own blob RPC, `nodeBlobSource`). */
+  readonly blobSource?: BlobSource;
 };
 
 /** Reading accepted batches failed: the L1 RPC refused or failed a call. */
@@ -111,6 +122,7 @@ export async function readAcceptedBatches(
 ): Promise<InboxBatch[]> {
   const maxRange = options.maxBlockRange ?? DEFAULT_MAX_BLOCK_RANGE;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const blobSource = options.blobSource ?? nodeBlobSource(client);
   if (maxRange < 1n) throw new RangeError(`maxBlockRange must be >= 1, got ${maxRange}`);
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer >= 1, got ${concurrency}`);
   if (fromBlock < 0n) throw new RangeError(`fromBlock must be >= 0, got ${fromBlock}`);
@@ -137,7 +149,8 @@ export async function readAcceptedBatches(
       } catch (cause) {
         throw new InboxReadError(`fetching L1 transaction ${log.transactionHash} failed: ${(cause as Error).message}`, { cause });
       }
-      return batchFromCall(inbox, log.args, tx, log.blockNumber);
+      const batch = batchFromCall(inbox, log.args, tx, log.blockNumber);
+      return batch.readable && batch.data.startsWith("0x03") ? withBlobPayload(batch, tx, blobSource) : batch;
     });
     out.push(...batches);
   }
@@ -156,14 +169,8 @@ type BatchAcceptedArgs = {
 
 function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction, l1BlockNumber: bigint): InboxBatch {
   const { batchNumber, epoch, batchHash: acceptedHash, firstPosition, lastPosition, merkleRoot, dataHash } = event;
-  const unreadable = (reason: string, cause?: unknown): UnreadableBatch => ({
-    readable: false,
-    batchNumber,
-    accepted: { epoch, batchNumber, batchHash: acceptedHash, firstPosition, lastPosition, merkleRoot, dataHash },
-    l1BlockNumber,
-    l1TxHash: tx.hash,
-    error: new UnreadableBatchError(tx.hash, batchNumber, reason, cause === undefined ? undefined : { cause }),
-  });
+  const unreadable = (reason: string, cause?: unknown) =>
+    unreadableBatch({ epoch, batchNumber, batchHash: acceptedHash, firstPosition, lastPosition, merkleRoot, dataHash }, l1BlockNumber, tx.hash, reason, cause);
   if (tx.to === null || !isAddressEqual(tx.to, inbox)) {
     return unreadable(`the transaction calls ${tx.to ?? "no contract"}, not the inbox ${inbox} directly; only direct submitBatch calls can be read back`);
   }
@@ -191,7 +198,45 @@ function batchFromCall(inbox: Address, event: BatchAcceptedArgs, tx: Transaction
   }
   const actual = keccak256(data);
   if (actual !== header.dataHash) return unreadable(`keccak256(data) is ${actual}, the header's dataHash is ${header.dataHash}`);
-  return { readable: true, batchNumber, header, data, signatures: [...signatures], l1BlockNumber, l1TxHash: tx.hash };
+  return { readable: true, batchNumber, header, data, payload: data, blobs: 0, signatures: [...signatures], l1BlockNumber, l1TxHash: tx.hash };
+}
+
+function unreadableBatch(accepted: AcceptedHeaderFields, l1BlockNumber: bigint, l1TxHash: Hash, reason: string, cause?: unknown): UnreadableBatch {
+  const { batchNumber } = accepted;
+  return { readable: false, batchNumber, accepted, l1BlockNumber, l1TxHash, error: new UnreadableBatchError(l1TxHash, batchNumber, reason, cause === undefined ? undefined : { cause }) };
+}
+
+/**
+ * A blob batch (format v3) with the payload its blobs carry: the reference must name the
+ * transaction's own blobs (the inbox checked that with blobhash), and the blobs from `source`
+ * must have those versioned hashes. Blobs the source no longer has (pruned) leave it unreadable.
+ */
+async function withBlobPayload(batch: AcceptedBatch, tx: Transaction, source: BlobSource): Promise<InboxBatch> {
+  const { prevBatchHash: _, ...fields } = batch.header;
+  const unreadable = (reason: string, cause?: unknown) => unreadableBatch({ ...fields, batchHash: batchHash(batch.header) }, batch.l1BlockNumber, tx.hash, reason, cause);
+  let hashes: Hash[];
+  try {
+    hashes = decodeBlobReference(batch.data);
+  } catch (cause) {
+    return unreadable((cause as Error).message, cause);
+  }
+  const carried = tx.blobVersionedHashes ?? [];
+  if (carried.length !== hashes.length || carried.some((h, i) => h !== hashes[i])) {
+    return unreadable(`the data references blobs ${hashes.join(", ")}, the transaction carries ${carried.length === 0 ? "none" : carried.join(", ")}`);
+  }
+  let blobs: readonly Hex[] | undefined;
+  try {
+    blobs = await source(tx.hash);
+  } catch (cause) {
+    throw new InboxReadError(`fetching the blobs of L1 transaction ${tx.hash} failed: ${(cause as Error).message}`, { cause });
+  }
+  if (blobs === undefined) return unreadable("the blob source does not have its blobs (pruned, or a node that keeps none): ask a beacon node's blob_sidecars API");
+  try {
+    return { ...batch, payload: bytesToHex(payloadOfBlobs(blobs, hashes)), blobs: blobs.length };
+  } catch (cause) {
+    if (cause instanceof BlobError) return unreadable(cause.message, cause);
+    throw cause;
+  }
 }
 
 type EscapeArgs = { readonly firstItem: bigint; readonly itemCount: bigint };
@@ -223,7 +268,7 @@ async function escapeBatch(client: PublicClient, inbox: Address, event: BatchAcc
   if (batchHash(header) !== event.batchHash) {
     throw new InboxReadError(`escape batch ${batchNumber}: the header rebuilt from L1 hashes to ${batchHash(header)}, the event says ${event.batchHash}`);
   }
-  return { readable: true, batchNumber, header, data: "0x", signatures: [], l1BlockNumber, l1TxHash, escape: { ...escape, raws } };
+  return { readable: true, batchNumber, header, data: "0x", payload: "0x", blobs: 0, signatures: [], l1BlockNumber, l1TxHash, escape: { ...escape, raws } };
 }
 
 /** `fn` over `items` with at most `limit` calls in flight; results in input order. */

@@ -36,7 +36,9 @@ import { HistorySync } from "./history.js";
 import { Compactor } from "./compaction.js";
 import { EpochManager, EpochPlans } from "./epochs.js";
 import { sequencerMethods } from "./api.js";
-import { feeCapsOf, type NodeConfig } from "./config.js";
+import { batchEncodingOf, feeCapsOf, type NodeConfig } from "./config.js";
+import { l1AcceptsBlobs } from "../l1/inbox-writer.js";
+import { blobKzg } from "../l1/blobs.js";
 import { NodeStartError } from "./errors.js";
 import { genesisConfig } from "./genesis.js";
 import { GaugeExporter } from "./gauges.js";
@@ -283,6 +285,10 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
   }
   const l1Chain = defineChain({ id: l1ChainId, name: deployment.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.l1RpcUrl] } } });
   const l1Wallet = createWalletClient({ account: batcher, chain: l1Chain, transport: http(config.l1RpcUrl, { retryCount: 0 }) });
+  const encoding = batchEncodingOf(config, config.batchDataMode !== "calldata" && (await l1AcceptsBlobs(client, batcher.address, feeCapsOf(config).maxFeePerBlobGas)));
+  // Loading the trusted setup takes seconds of CPU: now, before the node runs, not at its first blob cut.
+  if (encoding.maxBlobs !== undefined) blobKzg();
+  logger.info({ mode: encoding.maxBlobs === undefined ? "calldata" : "blobs", compression: encoding.compress, maxBlobs: encoding.maxBlobs ?? 0 }, "batch data encoding");
   const batches: BatchService = new BatchService({
     store,
     signer,
@@ -303,6 +309,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
       maxUnpostedBytes: config.maxUnpostedBytes,
       l1Confirmations: config.l1Confirmations,
       replaceAfterBlocks: config.l1ReplaceAfterBlocks,
+      encoding,
     },
     feeCaps: feeCapsOf(config),
     logger: componentLogger(logger, "batches"),

@@ -5,10 +5,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseGwei } from "viem";
-import { encodedBatchSize, encodedTxLength } from "../batching/index.js";
+import { encodedBatchSize, encodedTxLength, type BatchEncoding } from "../batching/index.js";
 import type { FeeCaps } from "../l1/fees.js";
 import { PASSPHRASE_ENV } from "../keys/index.js";
 import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../l1/inbox-writer.js";
+import { BLOB_PAYLOAD_BYTES, MAX_BLOBS_PER_TX, blobCapacity } from "../l1/blobs.js";
 import { DEFAULT_LIMITS } from "../rpc/index.js";
 import { SequencerError } from "./errors.js";
 
@@ -85,6 +86,19 @@ export interface NodeConfig {
   readonly batchMaxL1TxBytes: number;
   /** Most cuts on their way to L1 at once (sent while the ones before wait in the mempool). */
   readonly batchMaxInFlight: number;
+  /**
+   * Where batch data travels: "calldata" (format v1/v2 in submitBatch's input), "blobs" (EIP-4844
+   * blobs referenced by format v3), or "" to choose at start: blobs if the L1 takes a blob
+   * transaction (its estimate succeeds), else calldata.
+   */
+  readonly batchDataMode: "" | "calldata" | "blobs";
+  /**
+   * Compress batch data (format v2, where it is smaller): "on", "off", or "" for on in blob mode
+   * and off in calldata mode, where v1 keeps the inbox's on-chain root check (docs/contracts.md).
+   */
+  readonly batchCompression: "" | "on" | "off";
+  /** Most blobs one batch transaction carries in blob mode (1 to 6, EIP-7594's per-transaction limit). */
+  readonly batchMaxBlobs: number;
   /** ...or when its oldest transaction has waited this long. */
   readonly batchIntervalMs: number;
   /** A leader whose oldest unposted batch is older than this hands leadership on. */
@@ -166,6 +180,9 @@ export const DEFAULTS = {
   batchMaxBytes: 120_000,
   batchMaxL1TxBytes: GETH_MAX_TX_BYTES,
   batchMaxInFlight: 4,
+  batchDataMode: "",
+  batchCompression: "",
+  batchMaxBlobs: MAX_BLOBS_PER_TX,
   batchIntervalMs: 2_000,
   quorumCertificateIntervalMs: 250,
   encryptedSlotMs: 150,
@@ -233,6 +250,9 @@ const ENV: Readonly<Record<keyof NodeConfig, string>> = {
   batchMaxBytes: "SEQ_BATCH_MAX_BYTES",
   batchMaxL1TxBytes: "SEQ_BATCH_MAX_L1_TX_BYTES",
   batchMaxInFlight: "SEQ_BATCH_MAX_IN_FLIGHT",
+  batchDataMode: "SEQ_BATCH_DATA_MODE",
+  batchCompression: "SEQ_BATCH_COMPRESSION",
+  batchMaxBlobs: "SEQ_BATCH_MAX_BLOBS",
   batchIntervalMs: "SEQ_BATCH_INTERVAL_MS",
   quorumCertificateIntervalMs: "SEQ_QUORUM_CERTIFICATE_INTERVAL_MS",
   encryptedSlotMs: "SEQ_ENCRYPTED_SLOT_MS",
@@ -284,6 +304,7 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "batchMaxBytes",
   "batchMaxL1TxBytes",
   "batchMaxInFlight",
+  "batchMaxBlobs",
   "batchIntervalMs",
   "batchDeadlineMs",
   "quorumCertificateIntervalMs",
@@ -382,6 +403,18 @@ function validate(raw: Record<string, unknown>): NodeConfig {
   for (const [rate, burst] of [["senderTxsPerSecond", "senderTxBurst"], ["senderBytesPerSecond", "senderByteBurst"], ["clientTxsPerSecond", "clientTxBurst"], ["clientBytesPerSecond", "clientByteBurst"]] as const) {
     if ((raw[rate] as number) > 0 && (raw[burst] as number) === 0) throw new ConfigError(`setting "${burst}" must be positive while "${rate}" is (0 turns the budget off)`);
   }
+  if (!["", "calldata", "blobs"].includes(raw.batchDataMode as string)) {
+    throw new ConfigError(`setting "batchDataMode" (env ${ENV.batchDataMode}) must be "calldata", "blobs" or "" (blobs where the L1 takes them), got ${JSON.stringify(raw.batchDataMode)}`);
+  }
+  if (!["", "on", "off"].includes(raw.batchCompression as string)) {
+    throw new ConfigError(`setting "batchCompression" (env ${ENV.batchCompression}) must be "on", "off" or "" (on in blob mode only), got ${JSON.stringify(raw.batchCompression)}`);
+  }
+  if ((raw.batchMaxBlobs as number) < 1 || (raw.batchMaxBlobs as number) > MAX_BLOBS_PER_TX) {
+    throw new ConfigError(`setting "batchMaxBlobs" must be from 1 to ${MAX_BLOBS_PER_TX} (the most blobs one transaction may carry), got ${raw.batchMaxBlobs}`);
+  }
+  if (raw.batchDataMode !== "calldata" && encodedBatchSize(1, encodedTxLength(raw.maxTxBytes as number)) > blobCapacity(raw.batchMaxBlobs as number)) {
+    throw new ConfigError(`setting "maxTxBytes" (${raw.maxTxBytes}) is too large for ${raw.batchMaxBlobs} blob(s) of ${BLOB_PAYLOAD_BYTES} bytes in blob mode: raise "batchMaxBlobs" or lower "maxTxBytes"`);
+  }
   if ((raw.batchMaxInFlight as number) > MAX_IN_FLIGHT) throw new ConfigError(`setting "batchMaxInFlight" must be at most ${MAX_IN_FLIGHT}, got ${raw.batchMaxInFlight}`);
   checkTxFitsBatch(raw.maxTxBytes as number, raw.batchMaxBytes as number, raw.batchMaxL1TxBytes as number);
   if ((raw.censorshipGraceMs as number) >= (raw.censorshipTimeoutMs as number)) {
@@ -395,6 +428,19 @@ function validate(raw: Record<string, unknown>): NodeConfig {
     throw new ConfigError(`setting "p2pListen" must be a non-empty list of multiaddrs`);
   }
   return raw as unknown as NodeConfig;
+}
+
+/**
+ * How the leader encodes batches under `config`, on an L1 that does (`l1AcceptsBlobs`) or does not take blob transactions.
+ * @throws ConfigError for blob mode on an L1 that takes no blob transactions
+ */
+export function batchEncodingOf(config: Pick<NodeConfig, "batchDataMode" | "batchCompression" | "batchMaxBlobs">, l1AcceptsBlobs: boolean): BatchEncoding {
+  if (config.batchDataMode === "blobs" && !l1AcceptsBlobs) {
+    throw new ConfigError(`setting "batchDataMode" is "blobs", but the L1 refuses a blob transaction (a chain before Cancun, or a node without blob support): use "calldata" or "" there`);
+  }
+  const blobs = config.batchDataMode === "blobs" || (config.batchDataMode === "" && l1AcceptsBlobs);
+  const compress = config.batchCompression === "on" || (config.batchCompression === "" && blobs);
+  return blobs ? { compress, maxBlobs: config.batchMaxBlobs } : { compress };
 }
 
 /** The batcher's fee caps of `config`, in wei. */

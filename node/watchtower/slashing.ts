@@ -28,7 +28,8 @@ import { slashingAbi } from "../l1/generated/abi.js";
 import { contractRevertOf } from "../l1/revert.js";
 import { gasWithMargin } from "../l1/send.js";
 import type { AcceptedBatch } from "../l1/inbox.js";
-import { decodeBatchData, batchTxHashes } from "../batching/format.js";
+import { batchTxHashes } from "../batching/format.js";
+import { decodeBatchPayload } from "../batching/compression.js";
 import type { OrderCommitmentProof } from "../commitments/certificate.js";
 import { buildPositionalTree, merkleProof, merkleRoot, type MerkleTree } from "../commitments/merkle.js";
 import { type BatchHeader, type OrderCommitment, type SequencerDomain, orderCommitmentHash, recoverBatchHeaderSigner } from "../commitments/typed-data.js";
@@ -95,15 +96,16 @@ export class BatchLeaves {
   ) {}
 
   /**
-   * Decodes the batch's data (format v1; an escape batch's forced items) and checks that its
-   * leaves are the header's Merkle root.
+   * Decodes the batch's payload (format v1 or v2, from calldata or blobs; an escape batch's forced
+   * items) and checks that its leaves are the header's Merkle root.
    * @throws BatchDataError
    */
-  static of(batch: Pick<AcceptedBatch, "header" | "data" | "escape">): BatchLeaves {
+  static of(batch: Pick<AcceptedBatch, "header" | "payload" | "escape">): BatchLeaves {
     const h = batch.header;
     let txHashes: Hex[];
     try {
-      const raws = batch.escape !== undefined ? batch.escape.raws.map((r) => hexToBytes(r)) : decodeBatchData(hexToBytes(batch.data), Number(h.lastPosition - h.firstPosition + 1n));
+      const count = Number(h.lastPosition - h.firstPosition + 1n);
+      const raws = batch.escape !== undefined ? batch.escape.raws.map((r) => hexToBytes(r)) : decodeBatchPayload(hexToBytes(batch.payload), count);
       txHashes = batchTxHashes(raws);
     } catch (cause) {
       throw new BatchDataError(h.batchNumber, `its data is not a valid batch payload: ${(cause as Error).message}`, { cause });

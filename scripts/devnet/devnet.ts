@@ -22,7 +22,7 @@ import {
   stopNode,
 } from "../lib/devnet.js";
 import { nodeRpc } from "../../node/rpc/client.js";
-import { compareWithNode, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
+import { compareWithNode, describeCarriers, describeDifference, describeGap, rebuildFromL1, type NodeComparison } from "../lib/rebuild.js";
 import { makeTempDir, removeTempDir, signalGroup } from "../lib/processes.js";
 import { startAnvil, type AnvilChain } from "../lib/anvil.js";
 import { TrafficSender } from "./traffic.js";
@@ -264,7 +264,7 @@ export class Devnet {
     this.out.line(
       stream.batches.length === 0
         ? "rebuilt from L1: no batches were posted yet, so there is nothing to compare"
-        : `rebuilt from L1: ${stream.batches.length} batches, ${stream.txs.length} transactions (positions ${stream.firstPosition}..${stream.firstPosition + BigInt(stream.txs.length) - 1n}); header chain and Merkle roots check out`,
+        : `rebuilt from L1: ${stream.batches.length} batches, ${stream.txs.length} transactions (positions ${stream.firstPosition}..${stream.firstPosition + BigInt(stream.txs.length) - 1n}), ${describeCarriers(stream.batches)}; header chain and Merkle roots check out`,
     );
     for (const g of stream.gaps) this.out.line(describeGap(g));
     const results: NodeComparison[] = [];

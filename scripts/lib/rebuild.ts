@@ -8,9 +8,11 @@
  */
 import { type Address, type Hash, type Hex, type PublicClient, bytesToHex, hexToBytes } from "viem";
 import { type InboxBatch, readAcceptedBatches } from "../../node/l1/inbox.js";
+import type { BlobSource } from "../../node/l1/blobs.js";
 import { ZERO_HASH, batchHash } from "../../node/commitments/typed-data.js";
 import { buildPositionalTree, merkleRoot } from "../../node/commitments/merkle.js";
-import { batchTxHashes, decodeBatchData } from "../../node/batching/format.js";
+import { batchTxHashes } from "../../node/batching/format.js";
+import { decodeBatchPayload } from "../../node/batching/compression.js";
 import { fetchRange } from "../../node/rpc/client.js";
 
 /** One transaction of the ordered stream. */
@@ -100,7 +102,7 @@ export function streamOfBatches(batches: readonly InboxBatch[], fromGenesis: boo
     let raws: Uint8Array[];
     try {
       // An escape batch's transactions are the forced items it took (docs/forced-inclusion.md).
-      raws = b.escape !== undefined ? b.escape.raws.map((r) => hexToBytes(r)) : decodeBatchData(hexToBytes(b.data), Number(count));
+      raws = b.escape !== undefined ? b.escape.raws.map((r) => hexToBytes(r)) : decodeBatchPayload(hexToBytes(b.payload), Number(count));
       if (raws.length !== Number(count)) throw new Error(`${raws.length} forced items for ${count} positions`);
     } catch (cause) {
       gap(`its data does not decode as ${count} transactions: ${(cause as Error).message}`, b.header);
@@ -126,6 +128,8 @@ export type RebuildOptions = {
   /** Default: the latest block. */
   readonly toBlock?: bigint;
   readonly maxBlockRange?: bigint;
+  /** Where blob batches' blobs come from (default: the L1 node's blob RPC, as Anvil serves it). */
+  readonly blobSource?: BlobSource;
 };
 
 /**
@@ -136,11 +140,23 @@ export type RebuildOptions = {
 export async function rebuildFromL1(client: PublicClient, options: RebuildOptions): Promise<RebuiltStream> {
   const fromBlock = options.fromBlock ?? options.deploymentBlock;
   const toBlock = options.toBlock ?? (await client.getBlockNumber());
-  const batches = await readAcceptedBatches(client, options.inbox, fromBlock, toBlock, options.maxBlockRange === undefined ? {} : { maxBlockRange: options.maxBlockRange });
+  const batches = await readAcceptedBatches(client, options.inbox, fromBlock, toBlock, {
+    ...(options.maxBlockRange === undefined ? {} : { maxBlockRange: options.maxBlockRange }),
+    ...(options.blobSource === undefined ? {} : { blobSource: options.blobSource }),
+  });
   const { txs, gaps } = streamOfBatches(batches, fromBlock <= options.deploymentBlock);
   const first = batches[0];
   const firstPosition = first === undefined ? 0n : first.readable ? first.header.firstPosition : first.accepted.firstPosition;
   return { batches, txs, gaps, firstPosition, fromBlock, toBlock };
+}
+
+/** How the batches travelled: "3 in blobs (4 blobs), 2 compressed, 1 plain calldata". */
+export function describeCarriers(batches: readonly InboxBatch[]): string {
+  const readable = batches.filter((b) => b.readable);
+  const inBlobs = readable.filter((b) => b.blobs > 0);
+  const compressed = readable.filter((b) => b.payload.startsWith("0x02")).length;
+  const blobs = inBlobs.reduce((sum, b) => sum + b.blobs, 0);
+  return `${inBlobs.length} in blobs (${blobs} blobs), ${compressed} compressed, ${readable.length - inBlobs.length} in calldata`;
 }
 
 /** The first position where a node's log and the L1 stream disagree. */

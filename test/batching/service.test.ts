@@ -13,7 +13,9 @@ import {
   createWalletClient,
   custom,
   defineChain,
+  encodeFunctionData,
   http,
+  hexToBytes,
   keccak256,
   parseEther,
   parseGwei,
@@ -26,12 +28,14 @@ import {
 import type { Entry } from "../../node/consensus/index.js";
 import { NodeStore } from "../../node/storage/index.js";
 import { appRecordsOf, type StoredBatchHeader } from "../../node/domain/index.js";
-import { BatchService, BatchSigningRefusedError, decodeBatchData, deriveBatch, storedBatchHash, type BatchLimits, type BatchPoster } from "../../node/batching/index.js";
+import { BatchService, BatchSigningRefusedError, decodeBatchPayload, deriveBatch, storedBatchHash, type BatchLimits, type BatchPoster } from "../../node/batching/index.js";
 import { toBatchHeader } from "../../node/batching/header.js";
 import { signBatcherBinding } from "../../node/l1/key-binding.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { RegistryReader } from "../../node/l1/registry.js";
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
+import { blobKzg, type BlobCarrier } from "../../node/l1/blobs.js";
+import { batchInboxAbi } from "../../node/l1/generated/abi.js";
 import { BatchL1Error, GETH_MAX_TX_BYTES } from "../../node/l1/inbox-writer.js";
 import { createLogger } from "../../node/ops/logger.js";
 import { NodeMetrics } from "../../node/ops/metrics.js";
@@ -55,7 +59,9 @@ interface Member {
 }
 
 // The same run on both L1s: Hardhat's in-process chain, and an Anvil process.
-for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 members, ${l1 === "hardhat" ? "in-process Hardhat chain" : "Anvil"})`, function () {
+// And on the Anvil in blob mode: compressed payloads in blobs, format v3 in calldata.
+const L1_NAMES = { hardhat: "in-process Hardhat chain", anvil: "Anvil", "anvil-blobs": "Anvil, blob mode" } as const;
+for (const l1 of ["hardhat", "anvil", "anvil-blobs"] as const) describe(`BatchService (3 members, ${L1_NAMES[l1]})`, function () {
   this.timeout(120_000);
   let f: SequencerFixture;
   let anvil: LocalChain | undefined;
@@ -79,6 +85,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     maxUnpostedBytes: 1 << 20,
     l1Confirmations: 2,
     replaceAfterBlocks: 2,
+    ...(l1 === "anvil-blobs" ? { encoding: { compress: true, maxBlobs: 6 } } : {}),
   };
   const defaultCaps = feeCapsOf(DEFAULTS);
 
@@ -143,6 +150,14 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     return service;
   }
 
+  /** `submitBatch` sent by `by` as a batcher sends it: with its blobs in blob mode. */
+  async function submitAs(by: SequencerFixture["operators"][number]["signer"], h: StoredBatchHeader, data: Uint8Array, signatures: readonly Hex[], blobs: BlobCarrier | undefined): Promise<Hex> {
+    const args = [toBatchHeader(h), toHex(data), [...signatures]] as const;
+    if (blobs === undefined) return f.submitBatch(args, by);
+    const input = encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args: [...args] });
+    return l1Clients(by).wallet.sendTransaction({ to: f.inbox.address, data: input, blobs: blobs.blobs, kzg: blobKzg(), maxFeePerBlobGas: parseGwei("10") });
+  }
+
   /** Appends entries to the shared log and applies them on every member, as the Raft driver does. */
   async function append(entries: Omit<Entry, "index" | "term">[]): Promise<void> {
     const full = entries.map((e) => ({ ...e, index: log.length + 1, term: 1 }) as Entry);
@@ -187,7 +202,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
   }
 
   before(async () => {
-    anvil = l1 === "anvil" ? await startAnvil() : undefined;
+    anvil = l1 !== "hardhat" ? await startAnvil() : undefined;
     f = await deploySequencer(3, anvil ? { connection: anvil.connection } : {});
     epoch = Number(f.epoch);
     closedPortUrl = `http://127.0.0.1:${await freePort()}`;
@@ -235,7 +250,9 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     // The ordered list rebuilt from L1 alone is the log's.
     const [accepted] = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
     if (!accepted?.readable) throw new Error("batch 1 is not readable from L1");
-    const fromL1 = decodeBatchData(Buffer.from(accepted!.data.slice(2), "hex"), 5).map((t) => keccak256(t));
+    const fromL1 = decodeBatchPayload(hexToBytes(accepted!.payload), 5).map((t) => keccak256(t));
+    // In blob mode the calldata only references the blob, which carries the payload.
+    expect([accepted!.data.slice(0, 4), accepted!.blobs]).to.deep.equal(l1 === "anvil-blobs" ? ["0x03", 1] : ["0x01", 0]);
     expect(fromL1).to.deep.equal(log[0]!.txs!.map((t) => t.hash));
     expect(accepted!.l1TxHash).to.equal(cut.posted!.l1TxHash);
     // The quorum's signatures reached every member through the log, as L1 got them: what
@@ -433,7 +450,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     const batches = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, 0n, await f.publicClient.getBlockNumber());
     const fromL1 = batches.flatMap((b) => {
       if (!b.readable) throw new Error(`batch ${b.batchNumber} is not readable from L1`);
-      return decodeBatchData(Buffer.from(b.data.slice(2), "hex")).map((t) => keccak256(t));
+      return decodeBatchPayload(hexToBytes(b.payload)).map((t) => keccak256(t));
     });
     expect(fromL1).to.deep.equal(log.flatMap((e) => (e.txs ?? []).map((t) => t.hash)));
     expect(newLeader.service.status()).to.deep.include({ inFlight: 0, submitted: 0, unpostedTxs: 0, unpostedBytes: 0 });
@@ -447,9 +464,9 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     // Another member's batcher lands the same header, data and quorum just before this leader submits.
     const racing = (honest: BatchPoster): BatchPoster => ({
       gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
-      submit: async (h, data, signatures) => {
-        raced ??= await f.submitBatch([toBatchHeader(h), toHex(data), signatures], other);
-        return honest.submit(h, data, signatures);
+      submit: async (h, data, signatures, coverage, blobs) => {
+        raced ??= await submitAs(other, h, data, signatures, blobs);
+        return honest.submit(h, data, signatures, coverage, blobs);
       },
     });
     await m.service.stop();
@@ -495,9 +512,9 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     // This leader stands for one that was no member of the cut's epoch: the inbox's answer to it.
     const refusing = (honest: BatchPoster): BatchPoster => ({
       gatherSignatures: (h, hash) => honest.gatherSignatures(h, hash),
-      submit: async (h, data, signatures) => {
+      submit: async (h, data, signatures, coverage, blobs) => {
         if (h.epoch < epoch) throw new BatchL1Error("post_batch", "submitBatch would revert with NotBatcher", { revert: "NotBatcher" });
-        return honest.submit(h, data, signatures);
+        return honest.submit(h, data, signatures, coverage, blobs);
       },
     });
     await m.service.stop();
@@ -513,7 +530,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     expect(Number((await f.inbox.read.batch([BigInt(n)])).epoch)).to.equal(epoch);
   });
   const request = (method: string, params: unknown[] = []) => f.connection.provider.request({ method, params });
-  const setNextBaseFee = (wei: bigint) => request(`${l1}_setNextBlockBaseFeePerGas`, [toHex(wei)]);
+  const setNextBaseFee = (wei: bigint) => request(`${l1 === "hardhat" ? "hardhat" : "anvil"}_setNextBlockBaseFeePerGas`, [toHex(wei)]);
   const batcherOf = (m: Member) => f.operators[members.indexOf(m)]!.signer.address;
   const mempool = async (address: Hex) =>
     (await f.publicClient.getTransactionCount({ address, blockTag: "pending" })) - (await f.publicClient.getTransactionCount({ address }));
@@ -594,7 +611,7 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
   });
 
   // Anvil's anvil_reorg replaces the latest blocks with new ones, without their transactions.
-  if (l1 === "anvil") it("re-posts the batches an L1 reorg took out, under the same nonces, none doubled, none skipped, and records them only at confirmation depth", async () => {
+  if (l1 !== "hardhat") it("re-posts the batches an L1 reorg took out, under the same nonces, none doubled, none skipped, and records them only at confirmation depth", async () => {
     const m = leader();
     const batcher = batcherOf(m);
     const n = (await l1Count()) + 1;
@@ -636,23 +653,50 @@ for (const l1 of ["hardhat", "anvil"] as const) describe(`BatchService (3 member
     }
   });
 
+  /** Appends `n` transactions of `size` bytes, runs until they are posted, and reads the batches L1 took for them (at least 3). */
+  async function postAndRead(n: number, size: number) {
+    const fromBlock = (await f.publicClient.getBlockNumber()) + 1n;
+    const first = nextPosition;
+    await appendTxs(n, size);
+    await runUntil(`the ${n} transactions posted`, async () => {
+      await f.networkHelpers.mine(1);
+      return members.every((m) => m.service.status().lastPosted?.lastPosition === first + n - 1);
+    });
+    const accepted = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, fromBlock, await f.publicClient.getBlockNumber());
+    expect(accepted.length).to.be.at.least(3);
+    return accepted;
+  }
+
   // Last: it leaves a transaction in the log that no batch can carry.
-  it("S4: no cut makes an L1 transaction over maxL1TxBytes, a transaction no L1 transaction can carry is reported and never cut, and the unposted bytes are bounded", async () => {
+  if (l1 === "anvil-blobs") it("S4 in blob mode: no cut carries more than maxBlobs blobs, and a transaction no blob can carry is reported and never cut", async () => {
+    const oneBlob = { maxTxs: 1_000, maxBytes: 1_000_000, maxUnpostedBytes: 1_000_000, encoding: { compress: false, maxBlobs: 1 } };
+    for (const m of members) {
+      await m.service.stop();
+      m.service = await makeService(members.indexOf(m), m.store, m.metrics, oneBlob);
+    }
+    const first = nextPosition;
+    const accepted = await postAndRead(200, 1_500); // 300 kB of v1 data: three blobs' worth at least
+    for (const b of accepted) {
+      if (!b.readable) throw new Error(`batch ${b.batchNumber} unreadable: ${b.error.message}`);
+      expect(b.blobs, `batch ${b.batchNumber}`).to.equal(1);
+      expect((await f.publicClient.getTransaction({ hash: b.l1TxHash })).blobVersionedHashes).to.have.length(1);
+    }
+    expect(accepted.flatMap((b) => (b.readable ? decodeBatchPayload(hexToBytes(b.payload)) : [])).map((t) => keccak256(t))).to.deep.equal(log.flatMap((e) => e.txs ?? []).slice(first).map((t) => t.hash));
+
+    const cutBefore = leader().service.status().lastCut!.batchNumber;
+    await appendTxs(1, 130_000); // over one blob's 126,975 bytes
+    await runUntil("the leader reporting it", () => /position \d+ \(130000 bytes\) .* can never be posted/.test(leader().service.status().lastError ?? ""));
+    expect(leader().service.status().lastCut!.batchNumber).to.equal(cutBefore);
+  });
+
+  if (l1 !== "anvil-blobs") it("S4: no cut makes an L1 transaction over maxL1TxBytes, a transaction no L1 transaction can carry is reported and never cut, and the unposted bytes are bounded", async () => {
     // The registry has 100 seats: a cut leaves room for 100 signatures (16,032 bytes of calldata).
     const small = { maxL1TxBytes: 24_000, maxUnpostedBytes: 5_000 };
     for (const m of members) {
       await m.service.stop();
       m.service = await makeService(members.indexOf(m), m.store, m.metrics, small);
     }
-    const fromBlock = (await f.publicClient.getBlockNumber()) + 1n;
-    const first = nextPosition;
-    await appendTxs(20, 1_000); // 20 kB: more than one 24,000-byte L1 transaction can carry with room for 100 signatures
-    await runUntil("the 20 transactions posted", async () => {
-      await f.networkHelpers.mine(1);
-      return members.every((m) => m.service.status().lastPosted?.lastPosition === first + 19);
-    });
-    const accepted = await readAcceptedBatches(f.publicClient as PublicClient, f.inbox.address, fromBlock, await f.publicClient.getBlockNumber());
-    expect(accepted.length).to.be.at.least(3);
+    const accepted = await postAndRead(20, 1_000); // 20 kB: more than one 24,000-byte L1 transaction can carry with room for 100 signatures
     for (const b of accepted) {
       const tx = await f.publicClient.getTransaction({ hash: b.l1TxHash });
       const raw = serializeTransaction(

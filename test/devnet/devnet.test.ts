@@ -55,9 +55,11 @@ describe("devnet (npm start)", function () {
     expect(committed.at(-1)!, run.output).to.be.greaterThan(committed[0]!);
     expect(committed.every((c, i) => i === 0 || c >= committed[i - 1]!), "committed positions never go back").to.equal(true);
     // Batches landed on L1, and the stream rebuilt from them equals every node's log.
-    const rebuilt = /rebuilt from L1: (\d+) batches, (\d+) transactions/.exec(run.output);
+    const rebuilt = /rebuilt from L1: (\d+) batches, (\d+) transactions.*, (\d+) in blobs/.exec(run.output);
     expect(rebuilt, run.output).to.not.equal(null);
     expect(Number(rebuilt![1]), "batches posted").to.be.greaterThan(0);
+    // The default data mode: blobs where the L1 takes them (Anvil), v1 calldata on the in-process chain.
+    expect(Number(rebuilt![3]), "batches in blobs").to.equal(l1 === "anvil" ? Number(rebuilt![1]) : 0);
     expect(run.output.match(new RegExp(`all ${rebuilt![2]} positions equal the L1 stream`, "g")), run.output).to.have.length(3);
     expect(run.output).to.match(/epoch \d+ \| leader node-\d/);
     for (const pid of pids) expect(isAlive(pid), `node pid ${pid} still running`).to.equal(false);

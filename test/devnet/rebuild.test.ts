@@ -1,5 +1,10 @@
 import { expect } from "chai";
-import { type Hex, type PublicClient, keccak256 } from "viem";
+import { type Hex, type PublicClient, bytesToHex, createWalletClient, custom, defineChain, encodeFunctionData, hexToBytes, keccak256, parseGwei } from "viem";
+import { buildBatch, toBatchHeader, type BatchEncoding } from "../../node/batching/header.js";
+import { blobKzg, toBlobCarrier } from "../../node/l1/blobs.js";
+import { batchInboxAbi } from "../../node/l1/generated/abi.js";
+import type { LocalChain } from "../../scripts/lib/devnet.js";
+import { startAnvil } from "../fixtures/anvil.js";
 import { type BatchHeader, batchHash } from "../../node/commitments/typed-data.js";
 import { LoadSigner } from "../../scripts/bench/lib/presign.js";
 import { RebuildError, compareWithNode, describeDifference, rebuildFromL1, streamOfBatches, type StreamTx } from "../../scripts/lib/rebuild.js";
@@ -77,8 +82,8 @@ describe("rebuild from L1", function () {
         return b;
       });
       const otherTxs = txSigner.sign(3);
-      const contradicting = { ...b2!, data: batchDataOf(otherTxs) };
-      const short = { ...b2!, data: batchDataOf(otherTxs.slice(0, 2)) };
+      const contradicting = { ...b2!, payload: batchDataOf(otherTxs) };
+      const short = { ...b2!, payload: batchDataOf(otherTxs.slice(0, 2)) };
       for (const [bad, reason] of [
         [contradicting, "the Merkle root of its transactions is"],
         [short, "does not decode as 3 transactions"],
@@ -111,6 +116,61 @@ describe("rebuild from L1", function () {
       const later = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n, fromBlock: batches[1]!.l1BlockNumber });
       expect(later.firstPosition).to.equal(1n);
       expect(later.txs).to.have.length(2);
+    });
+  });
+
+  describe("blob and compressed batches (Anvil)", () => {
+    let anvil: LocalChain;
+    before(async () => {
+      anvil = await startAnvil();
+    });
+    after(async () => {
+      await anvil?.close();
+    });
+
+    it("rebuilds v1 and v2 calldata and blob batches (v2 and v1 in blobs, several per transaction) to the exact list; blobs the source lacks are a gap", async () => {
+      const f = await deploySequencer(3, { connection: anvil.connection });
+      const client = f.publicClient as unknown as PublicClient;
+      const chain = defineChain({ id: f.chainId, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } });
+      const wallet = createWalletClient({ account: f.batcher(), chain, transport: custom(f.connection.provider) });
+      const expected: StreamTx[] = [];
+      let prev: BatchHeader | undefined;
+      // Each batch's payload and, for blob batches, its blobs.
+      const encodings: BatchEncoding[] = [{ compress: false }, { compress: true }, { compress: true, maxBlobs: 6 }, { compress: false, maxBlobs: 6 }];
+      const sizes = [5, 40, 3_000, 30];
+      for (const [i, encoding] of encodings.entries()) {
+        const raws = txSigner.sign(sizes[i]!);
+        const firstPosition = prev === undefined ? 0n : prev.lastPosition + 1n;
+        const built = buildBatch(
+          { epoch: Number(f.epoch), batchNumber: i + 1, prevBatchHash: prev === undefined ? f.ZERO_HASH : batchHash(prev), firstPosition: Number(firstPosition) },
+          raws.map((raw) => ({ hash: keccak256(raw), data: hexToBytes(raw) })),
+          encoding,
+        );
+        const header = toBatchHeader(built.header);
+        const args = [header, bytesToHex(built.data), await f.signHeader(header)] as const;
+        const hash =
+          built.blobs === undefined
+            ? await f.submitBatch(args)
+            : await wallet.sendTransaction({ to: f.inbox.address, data: encodeFunctionData({ abi: batchInboxAbi, functionName: "submitBatch", args: [...args] }), blobs: built.blobs.blobs, kzg: blobKzg(), maxFeePerBlobGas: parseGwei("10") });
+        expect((await f.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+        raws.forEach((raw, k) => expected.push({ position: firstPosition + BigInt(k), txHash: keccak256(raw), raw }));
+        prev = header;
+      }
+      const stream = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n });
+      expect(stream.gaps).to.deep.equal([]);
+      expect(stream.txs).to.deep.equal(expected);
+      expect(stream.batches.map((b) => (b.readable ? [b.data.slice(0, 4), b.blobs] : []))).to.deep.equal([["0x01", 0], ["0x02", 0], ["0x03", 2], ["0x03", 1]]);
+
+      // A reader whose blob source has pruned them: the blob batches are gaps, the rest is rebuilt.
+      const pruned = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n, blobSource: async () => undefined });
+      expect(pruned.gaps.map((g) => g.batchNumber)).to.deep.equal([3n, 4n]);
+      expect(pruned.gaps[0]!.reason).to.contain("the blob source does not have its blobs");
+      expect(pruned.txs).to.deep.equal(expected.slice(0, 45));
+      // A source serving other blobs: their versioned hashes give them away.
+      const [, , third] = stream.batches;
+      const wrong = await rebuildFromL1(client, { inbox: f.inbox.address, deploymentBlock: 0n, blobSource: async (tx) => (tx === third!.l1TxHash ? toBlobCarrier(new Uint8Array(200_000).fill(7)).blobs : undefined) });
+      expect(wrong.gaps[0]).to.deep.include({ batchNumber: 3n });
+      expect(wrong.gaps[0]!.reason).to.match(/blob 0 has versioned hash 0x01[0-9a-f]+, the batch references/);
     });
   });
 

@@ -33,7 +33,7 @@ describe("node/l1/inbox readAcceptedBatches", function () {
     const hash = await f.submitBatch([header, data, signatures]);
     const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status).to.equal("success");
-    const batch = { readable: true as const, batchNumber: header.batchNumber, header, data, signatures, l1BlockNumber: receipt.blockNumber, l1TxHash: hash };
+    const batch = { readable: true as const, batchNumber: header.batchNumber, header, data, payload: data, blobs: 0, signatures, l1BlockNumber: receipt.blockNumber, l1TxHash: hash };
     posted.push(batch);
     return batch;
   }

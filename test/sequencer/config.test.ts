@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { parseGwei } from "viem";
-import { ConfigError, DEFAULTS, feeCapsOf, loadNodeConfig } from "../../node/sequencer/config.js";
+import { ConfigError, DEFAULTS, batchEncodingOf, feeCapsOf, loadNodeConfig } from "../../node/sequencer/config.js";
 import { encodedBatchSize, encodedTxLength } from "../../node/batching/index.js";
 import { TransactionTooLargeError, decodeTransaction } from "../../node/intake/index.js";
 import { GETH_MAX_TX_BYTES, MAX_ACTIVE_CAP, submitBatchTxBytes } from "../../node/l1/inbox-writer.js";
@@ -79,6 +79,11 @@ describe("node configuration", () => {
     ["a fee cap given as a string", { ...required, l1MaxPriorityFeePerGasGwei: "2" }, {}, /"l1MaxPriorityFeePerGasGwei" .* must be a number of gwei .*, got "2"/],
     ["a tip cap above the fee cap", { ...required, l1MaxFeePerGasGwei: 5, l1MaxPriorityFeePerGasGwei: 6 }, {}, /"l1MaxPriorityFeePerGasGwei" \(6\) must not exceed "l1MaxFeePerGasGwei" \(5\)/],
     ["replacing after zero blocks", { ...required, l1ReplaceAfterBlocks: 0 }, {}, /"l1ReplaceAfterBlocks" must be positive/],
+    ["an unknown data mode", { ...required, batchDataMode: "blob" }, {}, /"batchDataMode" \(env SEQ_BATCH_DATA_MODE\) must be "calldata", "blobs" or "" .*, got "blob"/],
+    ["a compression setting that is no choice, from the environment", required, { SEQ_BATCH_COMPRESSION: "yes" }, /"batchCompression" \(env SEQ_BATCH_COMPRESSION\) must be "on", "off" or "" .*, got "yes"/],
+    ["more blobs per transaction than one may carry", { ...required, batchMaxBlobs: 9 }, {}, /"batchMaxBlobs" must be from 1 to 6 .*, got 9/],
+    ["zero blobs per transaction", { ...required, batchMaxBlobs: 0 }, {}, /"batchMaxBlobs" must be positive|"batchMaxBlobs" must be from 1 to 6/],
+    ["blob mode with transactions larger than its blobs", { ...required, batchDataMode: "blobs", batchMaxBlobs: 1, maxTxBytes: 127_000, batchMaxBytes: 200_000, batchMaxL1TxBytes: 200_000 }, {}, /"maxTxBytes" \(127000\) is too large for 1 blob\(s\) of 126976 bytes in blob mode/],
   ];
   for (const [what, content, env, message] of bad) {
     it(`refuses ${what}`, async () => {
@@ -91,6 +96,16 @@ describe("node configuration", () => {
       expect((error as Error).message).to.match(message);
     });
   }
+
+  it("chooses the batch encoding: blobs with compression where the L1 takes blob transactions, v1 calldata elsewhere, and refuses blob mode on an L1 without blobs", async () => {
+    const config = await loadNodeConfig(await file("encoding.json", required), {});
+    expect(batchEncodingOf(config, true)).to.deep.equal({ compress: true, maxBlobs: 6 });
+    expect(batchEncodingOf(config, false)).to.deep.equal({ compress: false });
+    expect(batchEncodingOf({ ...config, batchCompression: "on" }, false)).to.deep.equal({ compress: true });
+    expect(batchEncodingOf({ ...config, batchDataMode: "calldata" }, true)).to.deep.equal({ compress: false });
+    expect(batchEncodingOf({ ...config, batchDataMode: "blobs", batchCompression: "off", batchMaxBlobs: 2 }, true)).to.deep.equal({ compress: false, maxBlobs: 2 });
+    expect(() => batchEncodingOf({ ...config, batchDataMode: "blobs" }, false)).to.throw(ConfigError, /"batchDataMode" is "blobs", but the L1 refuses a blob transaction/);
+  });
 
   it("S4: intake refuses a transaction that could not reach L1 in a batch of its own; the defaults leave every admitted one room", async () => {
     // On 76516e8 intake took 128 KiB: such a transaction alone made a one-transaction batch whose
