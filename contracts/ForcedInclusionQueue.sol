@@ -45,6 +45,10 @@ contract ForcedInclusionQueue is IForcedInclusionQueue {
 
     /// @notice The raw transaction is empty.
     error EmptyForcedTransaction();
+    /// @notice The raw transaction starts with a byte in 0x80-0xbf, which the stream reserves for its
+    /// own position records (encrypted transactions, slot closes and keys: docs/threshold-encryption.md);
+    /// no Ethereum transaction starts there, and a forced one must not pose as such a record.
+    error ReservedFirstByte(uint8 firstByte);
     /// @notice The raw transaction is longer than `MAX_ITEM_BYTES`.
     error ForcedTransactionTooLarge(uint256 length, uint256 maxLength);
     /// @notice This block already holds `MAX_ITEMS_PER_BLOCK` items: retry in a later block.
@@ -69,6 +73,10 @@ contract ForcedInclusionQueue is IForcedInclusionQueue {
         uint256 size = rawTx.length;
         if (size == 0) revert EmptyForcedTransaction();
         if (size > MAX_ITEM_BYTES) revert ForcedTransactionTooLarge(size, MAX_ITEM_BYTES);
+        {
+            uint8 first = uint8(rawTx[0]);
+            if (first >= 0x80 && first <= 0xbf) revert ReservedFirstByte(first);
+        }
         uint64 blockNumber = uint64(block.number);
         uint256 items = _capBlock == blockNumber ? _capItems : 0;
         uint256 used = _capBlock == blockNumber ? _capBytes : 0;

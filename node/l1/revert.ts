@@ -163,6 +163,7 @@ const SENTENCES: Readonly<Record<string, Sentence>> = {
   InvalidEscapeWindow: () => "the escape window must be at least 1 block",
   // ForcedInclusionQueue
   EmptyForcedTransaction: () => "the forced transaction is empty",
+  ReservedFirstByte: ([first]) => `the forced transaction starts with byte ${s(first)}, which the stream reserves for its own records (no transaction starts in 0x80-0xbf)`,
   ForcedTransactionTooLarge: ([length, max]) => `the forced transaction has ${s(length)} bytes, more than the queue's ${s(max)}`,
   BlockItemCapReached: ([max]) => `this L1 block already holds the queue's ${s(max)} forced items: retry in a later block`,
   BlockByteCapReached: ([used, length, max]) => `${s(length)} more bytes would take this L1 block's forced items past ${s(max)} bytes (${s(used)} used): retry in a later block`,

@@ -60,8 +60,10 @@ describe("Forced inclusion (ForcedInclusionQueue + BatchInbox)", () => {
       expect(await f.forcedQueue.read.inclusionDelay()).to.equal(INCLUSION_DELAY);
     });
 
-    it("refuses empty and oversized items, and more than 16 items or 128 KiB in one block", async () => {
+    it("refuses empty and oversized items, items posing as position records (first byte 0x80-0xbf), and more than 16 items or 128 KiB in one block", async () => {
       await expectError(f.forcedQueue.write.enqueue(["0x"]), f.forcedQueue, "EmptyForcedTransaction");
+      // A forced item cannot pose as one of the stream's position records (0xb4 would mark a slot undecryptable).
+      for (const first of [0x80, 0xb1, 0xb4, 0xbf]) await expectError(f.forcedQueue.write.enqueue([toHex(Uint8Array.of(first, 0, 0))]), f.forcedQueue, "ReservedFirstByte", [first]);
       const big = toHex(new Uint8Array(65_537).fill(7));
       await expectError(f.forcedQueue.write.enqueue([big]), f.forcedQueue, "ForcedTransactionTooLarge", [65_537n, 65_536n]);
       const batcher = await f.viem.deployContract("ForcedEnqueuer");

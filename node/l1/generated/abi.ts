@@ -4856,6 +4856,17 @@ export const forcedInclusionQueueAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "firstByte",
+        "type": "uint8"
+      }
+    ],
+    "name": "ReservedFirstByte",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "index",
         "type": "uint64"

@@ -38,7 +38,9 @@ export function testKey(tag: string, i: number): Hex {
 
 /**
  * `n` deterministic stand-ins for raw transactions of `bytes` bytes each: pseudo-random, like
- * signed transactions (hardly any zero bytes). The inbox hashes them into the batch's leaves.
+ * signed transactions (hardly any zero bytes), and like a typed (EIP-1559) one they start with
+ * 0x02, outside the 0x80-0xbf range the stream reserves for its own records (which the forced
+ * queue refuses). The inbox hashes them into the batch's leaves.
  */
 export function fakeTxs(n: number, salt = "tx", bytes = 32): Hex[] {
   return Array.from({ length: n }, (_, i) => {
@@ -48,7 +50,7 @@ export function fakeTxs(n: number, salt = "tx", bytes = 32): Hex[] {
       tx += block.slice(2);
       block = keccak256(block);
     }
-    return `0x${tx.slice(0, 2 * bytes)}` as Hex;
+    return `0x02${tx.slice(2, 2 * bytes)}` as Hex;
   });
 }
 
