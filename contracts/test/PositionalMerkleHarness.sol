@@ -10,12 +10,12 @@ contract PositionalMerkleHarness {
         return PositionalMerkle.leaf(position, txHash);
     }
 
-    function verify(bytes32 leafHash, uint256 index, uint256 count, bytes32[] calldata proof, bytes32 root)
+    function verify(bytes32 leafHash, uint256 index, uint256 count, bytes32[] calldata proof, bytes32 expectedRoot)
         external
         pure
         returns (bool)
     {
-        return PositionalMerkle.verify(leafHash, index, count, proof, root);
+        return PositionalMerkle.verify(leafHash, index, count, proof, expectedRoot);
     }
 
     /// @notice Root of `leaves` with carry-up (docs/protocol.md), computed level by level.
