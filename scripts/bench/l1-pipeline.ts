@@ -23,6 +23,7 @@ import { BLOB_PAYLOAD_BYTES } from "../../node/l1/blobs.js";
 import { readAcceptedBatches, type AcceptedBatch } from "../../node/l1/inbox.js";
 import { DEFAULTS, type NodeConfig } from "../../node/sequencer/config.js";
 import { startAnvil } from "../lib/anvil.js";
+import type { LocalChain } from "../lib/devnet.js";
 import { numberOption, optionsOrExit, UsageError } from "../lib/cli.js";
 import { makeTempDir, removeTempDir } from "../lib/processes.js";
 import { l1CostPerTx, type BatchTxCost } from "./lib/l1-cost.js";
@@ -116,13 +117,13 @@ async function run(s: Settings) {
   console.log(`signing ${total} transactions of ${s.txBytes} bytes...`);
   pool.ensure(total);
 
-  // Anvil automines while the system deploys and the nodes elect (each step waits for its block), then mines every blockTimeS.
-  const cluster = await SequencerCluster.start(dir, 3, {}, { startChain: () => startAnvil(), nodeSettings });
+  // Anvil automines while the system deploys (each step waits for its block), then mines every blockTimeS from before the nodes start, as the devnet does.
+  const beforeNodes = (chain: LocalChain) => chain.connection.provider.request({ method: "anvil_setIntervalMining", params: [s.blockTimeS] }).then(() => undefined);
+  const cluster = await SequencerCluster.start(dir, 3, {}, { startChain: () => startAnvil(), nodeSettings, beforeNodes });
   const client = new RpcHttpClient(64);
   try {
     const { provider } = cluster.chain.connection;
     const publicClient = (await cluster.chain.connection.viem.getPublicClient()) as PublicClient;
-    await provider.request({ method: "anvil_setIntervalMining", params: [s.blockTimeS] });
     const leader = await cluster.leaderIndex();
     const startBlock = await publicClient.getBlockNumber();
     console.log(`3 nodes on Anvil, leader node ${leader}, a block every ${s.blockTimeS} s from block ${startBlock}; offering ${s.rate} tx/s for ${s.warmupS} s warm-up + ${s.windowS} s window`);

@@ -59,6 +59,8 @@ export type ClusterOptions = {
   readonly startChain?: () => Promise<LocalChain>;
   /** Settings written into every node's config file (SEQ_* variables in `env` still override them). */
   readonly nodeSettings?: Partial<NodeConfig>;
+  /** Called once the staked set is in force, before the nodes start (e.g. to switch the chain to a fixed block time). */
+  readonly beforeNodes?: (chain: LocalChain) => Promise<void>;
 };
 
 export class SequencerCluster {
@@ -88,6 +90,7 @@ export class SequencerCluster {
       const cluster = new SequencerCluster(chain, net, [], env);
       // The staked set takes effect at the next epoch, once buried under the nodes' confirmation depth.
       await cluster.advanceEpoch();
+      await options.beforeNodes?.(chain);
       for (let i = 0; i < size; i++) cluster.startNode(i);
       try {
         await cluster.leaderIndex(90_000);
