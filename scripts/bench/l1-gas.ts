@@ -26,6 +26,7 @@ import { deployAndStake, startLocalChain, type LocalChain } from "../lib/devnet.
 import { startAnvil } from "../lib/anvil.js";
 import { makeTempDir, removeTempDir } from "../lib/processes.js";
 import { LoadSigner } from "./lib/presign.js";
+import { l1CostPerTx } from "./lib/l1-cost.js";
 
 const { values } = parseArgs({ options: { "tx-bytes": { type: "string", default: "200" } } });
 const txBytes = Number(values["tx-bytes"]);
@@ -104,17 +105,8 @@ async function run(l1: "hardhat" | "anvil"): Promise<Row[]> {
       if (receipt.status !== "success") throw new Error(`${l1} ${format}: the batch transaction reverted`);
       const blobs = built.blobs?.blobs.length ?? 0;
       const rawBytes = raws.reduce((sum, r) => sum + (r.length - 2) / 2, 0);
-      rows.push({
-        l1,
-        format,
-        txs: count,
-        blobs,
-        gasUsed: Number(receipt.gasUsed),
-        l1GasPerTx: round(Number(receipt.gasUsed) / count),
-        blobGasPerTx: round(Number(receipt.blobGasUsed ?? 0n) / count),
-        l1BytesPerTx: round(((data.length - 2) / 2 + blobs * 131_072) / count),
-        rawBytesPerTx: round(rawBytes / count),
-      });
+      const cost = l1CostPerTx([{ gasUsed: receipt.gasUsed, blobGasUsed: receipt.blobGasUsed ?? 0n, calldataBytes: (data.length - 2) / 2, blobs, txs: count, rawBytes }]);
+      rows.push({ l1, format, txs: count, blobs, gasUsed: Number(receipt.gasUsed), ...cost });
       prev = header;
       next += count;
     }
@@ -124,8 +116,6 @@ async function run(l1: "hardhat" | "anvil"): Promise<Row[]> {
     await removeTempDir(dir);
   }
 }
-
-const round = (x: number) => Math.round(x * 10) / 10;
 
 const rows = [...(await run("hardhat")), ...(await run("anvil"))];
 console.log(`\n${txBytes}-byte EIP-1559 benchmark transactions, 3 signatures per batch\n`);

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { existsSync, mkdirSync } from "node:fs";
 import { nodeRpc as rpc } from "../../../node/rpc/client.js";
-import { DEFAULTS } from "../../../node/sequencer/config.js";
+import { DEFAULTS, type NodeConfig } from "../../../node/sequencer/config.js";
 import { mineToNextEpoch } from "../../lib/deploy.js";
 import { COMPILED_CLI, deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../lib/devnet.js";
 
@@ -54,6 +54,15 @@ export function sequencerTimeouts(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
+export type ClusterOptions = {
+  /** The L1 to run on (it must mine blocks on demand until start() resolves: deployment and epoch entry wait for them). */
+  readonly startChain?: () => Promise<LocalChain>;
+  /** Settings written into every node's config file (SEQ_* variables in `env` still override them). */
+  readonly nodeSettings?: Partial<NodeConfig>;
+  /** Called once the staked set is in force, before the nodes start (e.g. to switch the chain to a fixed block time). */
+  readonly beforeNodes?: (chain: LocalChain) => Promise<void>;
+};
+
 export class SequencerCluster {
   private cleaning: Promise<void> | undefined;
 
@@ -64,19 +73,24 @@ export class SequencerCluster {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  /** Starts a chain, deploys, stakes `size` operators under `dir` and starts their nodes; resolves once they agree on a leader. */
-  static async start(dir: string, size: number, env: NodeJS.ProcessEnv = {}): Promise<SequencerCluster> {
+  /**
+   * Starts a chain (`options.startChain`, default an in-process one mining a block a second),
+   * deploys, stakes `size` operators under `dir` with `options.nodeSettings` in their configs and
+   * starts their nodes; resolves once they agree on a leader. The cluster owns the chain: stop() closes it.
+   */
+  static async start(dir: string, size: number, env: NodeJS.ProcessEnv = {}, options: ClusterOptions = {}): Promise<SequencerCluster> {
     if (size > STAKES.length) throw new RangeError(`at most ${STAKES.length} nodes, asked for ${size}`);
     if (!existsSync(COMPILED_CLI)) throw new ClusterError(`${COMPILED_CLI} is missing: run \`npm run build:node\` (npm run bench does)`);
     mkdirSync(dir, { recursive: true });
-    const chain = await startLocalChain(0, { blockIntervalMs: L1_BLOCK_INTERVAL_MS });
+    const chain = await (options.startChain ?? (() => startLocalChain(0, { blockIntervalMs: L1_BLOCK_INTERVAL_MS })))();
     try {
       // The inbox requires unbondingPeriod >= (maxBatchEpochLag + 2) epochs.
       const deploy = { epochLength: EPOCH_BLOCKS, unbondingPeriod: 4n * EPOCH_BLOCKS };
-      const net = await deployAndStake(chain, dir, STAKES.slice(0, size), {}, { deploy });
+      const net = await deployAndStake(chain, dir, STAKES.slice(0, size), options.nodeSettings ?? {}, { deploy });
       const cluster = new SequencerCluster(chain, net, [], env);
       // The staked set takes effect at the next epoch, once buried under the nodes' confirmation depth.
       await cluster.advanceEpoch();
+      await options.beforeNodes?.(chain);
       for (let i = 0; i < size; i++) cluster.startNode(i);
       try {
         await cluster.leaderIndex(90_000);
