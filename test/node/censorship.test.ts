@@ -10,15 +10,14 @@
  */
 import { expect } from "chai";
 import path from "node:path";
-import { createPublicClient, http, keccak256, parseGwei, type Address, type Hex, type PublicClient } from "viem";
+import { keccak256, parseGwei, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { OrderCommitmentProofJson } from "../../node/commitments/index.js";
-import { sequencerRegistryAbi } from "../../node/l1/generated/abi.js";
 import { NodeRpcError } from "../../node/rpc/client.js";
 import type { NodeStatus } from "../../node/sequencer/status.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
 import { makeTempDir } from "../../scripts/lib/processes.js";
-import { enterNextEpoch, metricValue, releaseTestDir, rpc, submit, until } from "./helpers.js";
+import { enterEpochsUntilLeader, enterNextEpoch, metricValue, releaseTestDir, rpc, submit, until } from "./helpers.js";
 
 const CENSORING_NODE = path.resolve(import.meta.dirname, "../fixtures/censoring-node.ts");
 const CENSOR = 0;
@@ -35,7 +34,6 @@ describe("followers replace a censoring leader (node processes)", function () {
   let dir: string;
   let chain: LocalChain;
   let net: StakedNetwork;
-  let client: PublicClient;
   const procs: NodeProcess[] = [];
   const victim = privateKeyToAccount(generatePrivateKey());
 
@@ -66,7 +64,6 @@ describe("followers replace a censoring leader (node processes)", function () {
   before(async () => {
     dir = makeTempDir("seq-censorship-");
     chain = await startLocalChain(0, { blockIntervalMs: 1_000 });
-    client = createPublicClient({ transport: http(chain.url) }) as PublicClient;
     // The censor holds 1,900 of 3,900: likely the primary, never a majority on its own. A sender gets
     // 1 transaction a second (burst 2): the overload phase runs into that budget.
     net = await deployAndStake(
@@ -80,22 +77,7 @@ describe("followers replace a censoring leader (node processes)", function () {
     procs.push(spawnNode(op(CENSOR), { CENSORED_SENDERS: victim.address, SEQ_WATCHTOWER: "false" }, CENSORING_NODE));
     await until("the censoring node to start", () => status(CENSOR), 60_000);
     for (const i of HONEST) procs.push(spawnNode(op(i), { SEQ_WATCHTOWER: "false" }));
-    const registryRead = <T>(functionName: string, args: readonly unknown[] = []) =>
-      client.readContract({ address: net.deployment.registry.address, abi: sequencerRegistryAbi, functionName, args } as never) as Promise<T>;
-    let epoch = await registryRead<bigint>("currentEpoch");
-    for (let tries = 0; ; tries++) {
-      const primary = (await registryRead<Address[]>("leaderSchedule", [epoch]))[0]!.toLowerCase();
-      if (primary === id(CENSOR)) {
-        const settled = await until(`the nodes to settle epoch ${epoch}'s leader`, async () => {
-          const all = await Promise.all([0, 1, 2].map(status));
-          const leader = all[0]!.rotation.settledLeader;
-          return all.every((s) => s.rotation.settledEpoch === Number(epoch) && s.rotation.settledLeader === leader && s.leader === leader) ? leader : undefined;
-        }, 60_000);
-        if (settled === id(CENSOR)) break;
-      }
-      if (tries === 10) throw new Error("the censoring operator never became an epoch's settled leader");
-      epoch = await enterNextEpoch(chain, net.deployment.registry);
-    }
+    await enterEpochsUntilLeader(chain, net.deployment.registry, [0, 1, 2].map((i) => op(i).rpcUrl), id(CENSOR));
   });
 
   after(async function () {

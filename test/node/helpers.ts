@@ -5,7 +5,8 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 export { enterNextEpoch } from "../../scripts/lib/devnet.js";
 import { NodeRpcError, fetchRange, nodeRpc } from "../../node/rpc/client.js";
 import { keepTempDir, removeTempDir } from "../../scripts/lib/processes.js";
-import type { NodeProcess } from "../../scripts/lib/devnet.js";
+import { enterNextEpoch, type LocalChain, type NodeProcess } from "../../scripts/lib/devnet.js";
+import type { Registry } from "../../scripts/lib/deploy.js";
 
 const ROLLUP_CHAIN_ID = 901;
 
@@ -138,4 +139,26 @@ export async function converged(targets: string[]): Promise<number> {
     const same = statuses.every((s) => s.nextPosition === next && s.commitIndex === statuses[0]!.commitIndex && s.appliedIndex === s.commitIndex);
     return same ? next : undefined;
   });
+}
+
+/**
+ * Enters epochs (at most `tries`) until `operator` (lowercase address) is the settled leader on
+ * every node at `urls`: the schedule is stake-weighted from an L1 seed, and a primary that was not
+ * reachable yet is passed over for its epoch.
+ */
+export async function enterEpochsUntilLeader(chain: LocalChain, registry: Registry, urls: readonly string[], operator: string, tries = 10): Promise<void> {
+  let epoch = await registry.read.currentEpoch();
+  for (let n = 0; ; n++) {
+    const primary = (await registry.read.leaderSchedule([epoch]))[0]!.toLowerCase();
+    if (primary === operator) {
+      const settled = await until(`the nodes to settle epoch ${epoch}'s leader`, async () => {
+        const all = await Promise.all(urls.map((u) => rpc<{ leader: string | null; rotation: { settledEpoch: number; settledLeader: string | null } }>(u, "seq_status")));
+        const leader = all[0]!.rotation.settledLeader;
+        return all.every((s) => s.rotation.settledEpoch === Number(epoch) && s.rotation.settledLeader === leader && s.leader === leader) ? leader : undefined;
+      }, 60_000);
+      if (settled === operator) return;
+    }
+    if (n === tries) throw new Error(`operator ${operator} never became an epoch's settled leader`);
+    epoch = await enterNextEpoch(chain, registry);
+  }
 }

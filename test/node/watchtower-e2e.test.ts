@@ -17,7 +17,7 @@ import { sequencerRegistryAbi, slashingAbi, testTokenAbi } from "../../node/l1/g
 import { readAcceptedBatches } from "../../node/l1/inbox.js";
 import type { NodeStatus } from "../../node/sequencer/status.js";
 import { deployAndStake, spawnNode, startLocalChain, stopNode, type LocalChain, type NodeProcess, type StakedNetwork } from "../../scripts/lib/devnet.js";
-import { enterNextEpoch, metricValue, rangeOf, releaseTestDir, rpc, signedTx, until, submit } from "./helpers.js";
+import { enterEpochsUntilLeader, enterNextEpoch, metricValue, rangeOf, releaseTestDir, rpc, signedTx, until, submit } from "./helpers.js";
 import { makeTempDir } from "../../scripts/lib/processes.js";
 
 const FAULTY_LEADER = path.resolve(import.meta.dirname, "../fixtures/faulty-leader.ts");
@@ -57,22 +57,7 @@ describe("slashing watchtower against a faulty leader (node processes)", functio
     // Up first, so it is reachable when the first leader rotates the epoch to its primary.
     await until("the faulty node to start", () => status(FAULTY), 60_000);
     for (const i of HONEST) procs.push(spawnNode(op(i)));
-    // The schedule is stake-weighted from an L1 seed, and a primary that was not reachable yet is
-    // passed over for the epoch: move on until the faulty operator is the settled leader.
-    let epoch = await registryRead<bigint>("currentEpoch");
-    for (let tries = 0; ; tries++) {
-      const primary = (await registryRead<Address[]>("leaderSchedule", [epoch]))[0]!.toLowerCase();
-      if (primary === id(FAULTY)) {
-        const settled = await until(`the nodes to settle epoch ${epoch}'s leader`, async () => {
-          const all = await Promise.all([0, 1, 2].map(status));
-          const leader = all[0]!.rotation.settledLeader;
-          return all.every((s) => s.rotation.settledEpoch === Number(epoch) && s.rotation.settledLeader === leader && s.leader === leader) ? leader : undefined;
-        }, 60_000);
-        if (settled === id(FAULTY)) break;
-      }
-      if (tries === 10) throw new Error("the faulty operator never became an epoch's settled leader");
-      epoch = await enterNextEpoch(chain, net.deployment.registry);
-    }
+    await enterEpochsUntilLeader(chain, net.deployment.registry, [0, 1, 2].map((i) => op(i).rpcUrl), id(FAULTY));
   });
 
   after(async function () {
