@@ -359,6 +359,8 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     random: (n) => new Uint8Array(randomBytes(n)),
     ...(options.dkgFaults === undefined ? {} : { faults: options.dkgFaults }),
   });
+  const intake = { chainId: config.rollupChainId, maxBytes: config.maxTxBytes };
+  const decodePool = config.intakeWorkers > 0 ? await DecodePool.create({ ...intake, size: config.intakeWorkers }) : undefined;
   const encrypted = new EncryptedSlots({
     rollupChainId: config.rollupChainId,
     chainId: deployment.chainId,
@@ -374,7 +376,6 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     propose: (tx) => raft.propose([tx]),
     isLeader: acting,
     leader: () => (retirement.retired ? null : raft.basicStatus().leader),
-    // Declared below: only called once entries apply, after the node is assembled.
     decrypt: (slot, ciphertexts) => (decodePool ? decodePool.decrypt(slot, ciphertexts) : Promise.resolve(decryptTransactions(slot, ciphertexts, intake))),
     closeIntervalMs: config.encryptedSlotMs,
     deadlineMs: config.encryptedDeadlineMs,
@@ -415,8 +416,6 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
       })
     : undefined;
 
-  const intake = { chainId: config.rollupChainId, maxBytes: config.maxTxBytes };
-  const decodePool = config.intakeWorkers > 0 ? await DecodePool.create({ ...intake, size: config.intakeWorkers }) : undefined;
   const censorship: CensorshipService = new CensorshipService({
     rule: { timeoutMs: config.censorshipTimeoutMs, graceMs: config.censorshipGraceMs, minProgressTxs: 1 },
     selfId: self.nodeId,
