@@ -69,6 +69,8 @@ export class CommitmentService {
   private signed: { readonly term: number; readonly next: number } | undefined;
   /** Recently signed certificates in ascending position order. */
   private readonly recent: SignedCertificate[] = [];
+  /** Callers of `whenCertified`, woken as certificates apply (as many as submissions wait). */
+  private readonly certifiedWaiters = new Set<{ readonly position: number; readonly wake: () => void }>();
 
   constructor(opts: CommitmentServiceOptions) {
     this.opts = opts;
@@ -105,6 +107,7 @@ export class CommitmentService {
     const quorumCertificates = this.opts.quorum?.certificatesIn(records) ?? [];
     // Own certificates answer users from `recent` until their records apply and store them.
     await this.store.applyCommitted(entries, { certificates, quorumCertificates });
+    this.wakeCertified();
     for (const certificate of own) {
       if (!this.opts.proposeApp(encodeAppRecord({ kind: "certificate", certificate }))) {
         this.opts.logger.info({ firstPosition: certificate.firstPosition }, "lost leadership before replicating a certificate; the next leader re-certifies");
@@ -120,6 +123,39 @@ export class CommitmentService {
   async installSnapshot(snapshot: Snapshot, certifiedNext = snapshot.meta.nextPosition): Promise<void> {
     this.certifiedNext = Math.max(this.certifiedNext, certifiedNext);
     await this.store.markSnapshotApplied(snapshot.meta);
+    this.wakeCertified();
+  }
+
+  /**
+   * Resolves true once a certificate covering the committed `position` is here (signed by this
+   * leader or applied from the log), false at `deadline`. A position an earlier leader committed
+   * but did not certify waits for the next leader's certificate.
+   */
+  whenCertified(position: number, deadline: number): Promise<boolean> {
+    if (this.covered(position)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        wake: () => {
+          clearTimeout(timer);
+          this.certifiedWaiters.delete(waiter);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.certifiedWaiters.delete(waiter);
+        resolve(false);
+      }, Math.max(1, deadline - Date.now()));
+      this.certifiedWaiters.add(waiter);
+    });
+  }
+
+  private covered(position: number): boolean {
+    return position < this.certifiedNext || this.recentCovering(position) !== undefined;
+  }
+
+  private wakeCertified(): void {
+    for (const w of [...this.certifiedWaiters]) if (this.covered(w.position)) w.wake();
   }
 
   private async certifyAsLeader(entries: readonly Entry[]): Promise<StoredCertificate[]> {
@@ -185,6 +221,7 @@ export class CommitmentService {
   private remember(signed: SignedCertificate): void {
     this.recent.push(signed);
     if (this.recent.length > RECENT_CERTIFICATES) this.recent.shift();
+    this.wakeCertified();
   }
 
   /** The recent certificate covering `position`, by binary search over their first positions. */

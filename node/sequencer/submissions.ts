@@ -323,18 +323,25 @@ export class SubmissionService {
         continue;
       }
       this.opts.metrics?.commitLatencySeconds.observe((performance.now() - waiter.started) / 1000);
-      this.opts.commitments.commitmentAt(o.position).then(
-        (found) => {
-          if (found.status === "certified") {
-            this.opts.metrics?.commitments.inc();
-            waiter.resolve(found.commitment);
-          } else {
-            waiter.reject(new SubmissionError("timeout", `${o.txHash} is committed at position ${o.position} but its certificate is pending; query seq_getOrderCommitment`));
-          }
-        },
-        (error: Error) => waiter.reject(error),
-      );
+      this.answerCommitted(o.txHash, o.position, waiter).catch((error: Error) => waiter.reject(error));
     }
+  }
+
+  /**
+   * Answers a committed submission with its commitment. A leader that lost its term between
+   * committing and certifying leaves the certificate to the next leader: the user waits for it
+   * (until the submission's deadline) instead of seeing an error for a committed transaction.
+   */
+  private async answerCommitted(hash: string, position: number, waiter: Waiter): Promise<void> {
+    let found = await this.opts.commitments.commitmentAt(position);
+    if (found.status !== "certified" && (await this.opts.commitments.whenCertified(position, waiter.deadline))) {
+      found = await this.opts.commitments.commitmentAt(position);
+    }
+    if (found.status !== "certified") {
+      throw new SubmissionError("timeout", `${hash} is committed at position ${position} but its certificate is pending; query seq_getOrderCommitment`);
+    }
+    this.opts.metrics?.commitments.inc();
+    waiter.resolve(found.commitment);
   }
 
   /**

@@ -52,14 +52,18 @@ describe("order-commitment certificates", function () {
       await apply(leader, [{ index: 1, term: 2, kind: "txs", firstPosition: 0, txs }]);
       expect(first.map((c) => [c.firstPosition, c.lastPosition])).to.deep.equal([[0, 2]]);
       expect((await leader.commitmentAt(1)).status, "the user is answered from the signed certificate").to.equal("certified");
+      expect(await leader.whenCertified(2, Date.now() + 10_000), "covered by its own signed certificate").to.equal(true);
 
       // Restarted, it leads again in term 3: its noop must bring a certificate for positions 0..2.
       const second: StoredCertificate[] = [];
       const restarted = service(3, second);
       await restarted.recover();
       expect(restarted.nextUncertified).to.equal(0);
+      expect(await restarted.whenCertified(1, Date.now() + 20), "nothing certifies position 1 here yet").to.equal(false);
+      const waiting = restarted.whenCertified(1, Date.now() + 10_000);
       await apply(restarted, [{ index: 2, term: 3, kind: "noop", firstPosition: 3 }]);
       expect(second.map((c) => [c.firstPosition, c.lastPosition, c.term])).to.deep.equal([[0, 2, 3]]);
+      expect(await waiting, "a waiter is woken by the next leader's certificate").to.equal(true);
 
       // A node that installs a snapshot taken where certification stood at 0 (the old leader's
       // certificate never committed) and leads in term 4 certifies positions 0..2 too: the

@@ -26,11 +26,10 @@ interface Script {
   forwarded: { to: NodeId; signal: AbortSignal; answer(ok: boolean, failure?: "no-leader"): void; fail(e: Error): void }[];
 }
 
-function service(timeoutMs = 5_000): { s: SubmissionService; script: Script } {
+const certifiedAt = async (at: number) => ({ status: "certified", commitment: { position: `0x${at.toString(16)}`, txHash: "0xcommitted" } as unknown as OrderCommitmentProofJson });
+
+function service(timeoutMs = 5_000, commitments = { commitmentAt: certifiedAt } as unknown as CommitmentService): { s: SubmissionService; script: Script } {
   const script: Script = { leader: "self", isLeader: true, proposed: [], forwarded: [] };
-  const commitments = {
-    commitmentAt: async (at: number) => ({ status: "certified", commitment: { position: `0x${at.toString(16)}`, txHash: "0xcommitted" } as unknown as OrderCommitmentProofJson }),
-  } as unknown as CommitmentService;
   const s = new SubmissionService({
     store: { getTxLocation: async () => undefined } as never,
     commitments,
@@ -128,6 +127,24 @@ describe("submissions across leader changes", function () {
     expect(script.forwarded.map((f) => f.to)).to.deep.equal(["a", "b", "c"]);
     script.forwarded[2]!.answer(true);
     expect((await answer).txHash).to.equal("0xforwarded");
+  });
+
+  it("a transaction committed by a leader that lost its term before certifying is answered once the next leader's certificate applies", async () => {
+    let certified = false;
+    let wake: ((ok: boolean) => void) | undefined;
+    const commitments = {
+      commitmentAt: async (at: number) => (certified ? certifiedAt(at) : { status: "pending-certificate", position: at }),
+      whenCertified: () => new Promise<boolean>((resolve) => (wake = resolve)),
+    } as unknown as CommitmentService;
+    const { s, script } = service(5_000, commitments);
+    const { answer, hash } = await proposedOnLeader(s, script);
+    script.isLeader = false;
+    s.outcomes([{ txHash: hash, status: "committed", position: 4, index: 9, term: 2 }]);
+    for (let i = 0; i < 5 && wake === undefined; i++) await tick();
+    expect(wake, "the committed submission waits for its certificate").to.not.equal(undefined);
+    certified = true;
+    wake!(true);
+    expect((await answer).position).to.equal("0x4");
   });
 
   it("answers a retryable timeout only when the deadline passes with no leader found", async () => {
