@@ -6,17 +6,18 @@
  * log's DKG gave for that epoch (`EpochKeys.epochKey`), so a leader cannot anchor a key of its own.
  * Every node reads back whether L1 holds the key, for `seq_status`.
  *
- * The transaction is sent from the node's L1 wallet (the batcher account): the batch poster
- * counts that account's nonces itself and asks the L1 node again after a send error, so an
- * anchoring transaction in between costs it at most one retried send, once per epoch.
+ * The transaction is sent from the batcher account through its one nonce manager (`TxSender`),
+ * so it never takes a nonce a batch counts on, and is replaced or re-sent like a batch when it
+ * waits too long or an L1 reorg loses it (a batch behind its nonce would wait otherwise).
  */
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import { bytesToHex } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
+import { bytesToHex, encodeFunctionData } from "viem";
 import { Reader, Writer } from "../codec/index.js";
 import type { NodeId } from "../consensus/index.js";
 import { gatherStakeMajority, recoverEpochKeySigner, signEpochKey, type SequencerDomain } from "../commitments/index.js";
 import { epochKeysAbi } from "../l1/generated/abi.js";
-import { sendContractTransaction } from "../l1/send.js";
+import { gasWithMargin, L1TransactionError } from "../l1/send.js";
+import type { TxSender } from "../l1/tx-sender.js";
 import type { Logger } from "../ops/logger.js";
 import { ThresholdError, g1ToBytes } from "../threshold/index.js";
 import { decodeSignatureResponse, encodeSignatureResponse } from "../batching/wire.js";
@@ -24,6 +25,8 @@ import type { EpochKeys } from "./epoch-keys.js";
 
 /** How long after a failed attempt the leader tries an epoch again, and how often nodes read L1 back. */
 const RETRY_MS = 5_000;
+/** Watching the anchoring transaction: blocks before a fee bump, poll interval, and when to give up (then retry). */
+const MINED_WAIT = { stuckBlocks: 5, pollMs: 1_000, timeoutMs: 120_000 } as const;
 
 /** A member refuses to sign an epoch key; `shortMessage` says why. */
 export class EpochKeySigningRefusedError extends ThresholdError {
@@ -38,7 +41,8 @@ export interface EpochKeyAnchorOptions {
   /** The EpochKeys contract; undefined when the deployment has none (nothing is anchored, nothing read). */
   readonly contract: Address | undefined;
   readonly publicClient: PublicClient;
-  readonly wallet: WalletClient<Transport, Chain | undefined, Account>;
+  /** The batcher account's nonce manager (`BatchService.l1Sender`). */
+  readonly sender: TxSender;
   readonly logger: Logger;
   /** Sends an `epochKeySignature` request to a member; resolves with its response payload. */
   readonly request: (nodeId: NodeId, payload: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
@@ -103,12 +107,14 @@ export class EpochKeyAnchor {
       (signature) => recoverEpochKeySigner(this.opts.domain, statement, signature),
     );
     if (!result.reached) throw new EpochKeySigningRefusedError(`members holding ${result.signedStake} of ${result.activeStake} stake signed epoch ${epoch}'s key`);
-    await sendContractTransaction(this.opts.publicClient, this.opts.wallet, `anchoring epoch ${epoch}'s key`, {
-      address: contract,
-      abi: epochKeysAbi,
-      functionName: "submitEpochKey",
-      args: [BigInt(epoch), publicKey, [...gathered.values()]],
-    });
+    const call = { address: contract, abi: epochKeysAbi, functionName: "submitEpochKey", args: [BigInt(epoch), publicKey, [...gathered.values()]] } as const;
+    const gas = gasWithMargin(await this.opts.publicClient.estimateContractGas({ ...call, account: this.opts.sender.address }));
+    const { tx, fate } = await this.opts.sender.sendUntilMined(
+      { to: contract, data: encodeFunctionData(call), gas },
+      { stuckBlocks: MINED_WAIT.stuckBlocks, pollMs: MINED_WAIT.pollMs, deadline: this.now() + MINED_WAIT.timeoutMs },
+    );
+    // Reverted: another leader's anchor may have landed first; the next step reads L1 back.
+    if (fate === "reverted") throw new L1TransactionError(`the anchoring transaction ${tx.hashes.at(-1)} of epoch ${epoch}'s key reverted`);
     this.anchored.add(epoch);
     this.opts.logger.info({ epoch, publicKey, signers: gathered.size }, "epoch key anchored on L1");
   }

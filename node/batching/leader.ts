@@ -81,7 +81,7 @@ interface Submission {
   seenOnL1: boolean;
   /** Its replacement waits for fees within the caps (why). */
   replacementCapped?: string;
-  /** Another transaction of the account (e.g. an epoch key anchor) took its nonce: it can never be mined. */
+  /** Another transaction of the account (a previous run of this node, an operator tool) took its nonce: it can never be mined. */
   nonceTaken?: boolean;
 }
 

@@ -11,6 +11,7 @@ import type { NodeStore } from "../storage/index.js";
 import type { AppliedRecord, StoredBatchHeader } from "../domain/index.js";
 import type { FeeCaps } from "../l1/fees.js";
 import { InboxWriter } from "../l1/inbox-writer.js";
+import type { TxSender } from "../l1/tx-sender.js";
 import { readAcceptedBatches } from "../l1/inbox.js";
 import type { Logger } from "../ops/logger.js";
 import type { NodeMetrics } from "../ops/metrics.js";
@@ -224,6 +225,11 @@ export class BatchService {
 
   installSnapshot(snapshot: Snapshot): Promise<void> {
     return this.state.restore(snapshot.data, snapshot.meta);
+  }
+
+  /** The batcher account's one nonce manager: every other transaction from that account goes through it. */
+  get l1Sender(): TxSender {
+    return this.inbox.sender;
   }
 
   handleSignatureRequest(payload: Uint8Array): Promise<Uint8Array> {

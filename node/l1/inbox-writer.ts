@@ -106,8 +106,8 @@ export interface InboxWriterOptions {
 }
 
 export class InboxWriter {
-  /** The batcher account's one nonce manager, fees and replacements. */
-  private readonly sender: TxSender;
+  /** The batcher account's one nonce manager, fees and replacements (the epoch key anchor sends through it too). */
+  readonly sender: TxSender;
 
   constructor(private readonly opts: InboxWriterOptions) {
     this.sender = new TxSender({ publicClient: opts.publicClient, wallet: opts.wallet, caps: opts.feeCaps });

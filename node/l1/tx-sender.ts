@@ -47,9 +47,21 @@ export interface TxSenderOptions {
   readonly caps: FeeCaps;
 }
 
+/** How a one-off transaction ({@link TxSender.sendUntilMined}) is watched until it is mined. */
+export interface MinedWait {
+  /** Blocks it may wait in the pool before it is replaced with the bump. */
+  readonly stuckBlocks: number;
+  /** How often its fate is read. */
+  readonly pollMs: number;
+  /** When waiting gives up (epoch ms). */
+  readonly deadline: number;
+}
+
 export class TxSender {
   /** The nonce of the account's next transaction; read from the L1 node's pending count when unknown. */
   private nonce: number | undefined;
+  /** The last send or replacement: the next waits for it, so two callers never take one nonce. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: TxSenderOptions) {}
 
@@ -78,7 +90,11 @@ export class TxSender {
    * @throws FeeCapExceededError when the L1's base fee is above its cap (nothing sent, no nonce used)
    * @throws TxSendError when the L1 node refuses it (the next send asks the node for the nonce again)
    */
-  async send(request: TxRequest): Promise<SentTx> {
+  send(request: TxRequest): Promise<SentTx> {
+    return this.inTurn(() => this.sendNow(request));
+  }
+
+  private async sendNow(request: TxRequest): Promise<SentTx> {
     const kind: TxKind = request.blobs === undefined ? "eip1559" : "eip4844";
     const market = await this.market(kind);
     const fees = freshFees(market, this.opts.caps, kind);
@@ -100,7 +116,11 @@ export class TxSender {
    * @throws FeeCapExceededError when the bump would exceed a cap (nothing sent: the L1 node would refuse less)
    * @throws TxSendError when the L1 node refuses it (e.g. one of its hashes was mined meanwhile)
    */
-  async replace(tx: SentTx): Promise<Hash> {
+  replace(tx: SentTx): Promise<Hash> {
+    return this.inTurn(() => this.replaceNow(tx));
+  }
+
+  private async replaceNow(tx: SentTx): Promise<Hash> {
     const market = await this.market(tx.kind);
     const fees = replacementFees(tx.fees, market, this.opts.caps, tx.kind);
     const hash = await this.submit(tx.request, tx.nonce, fees);
@@ -109,6 +129,31 @@ export class TxSender {
     tx.sentBlock = market.head;
     tx.replacements++;
     return hash;
+  }
+
+  /**
+   * Sends a one-off transaction of the account (not one of the batch pipeline's) and waits until
+   * it is mined: replaced with the bump once it waited `stuckBlocks`, sent again under a fresh
+   * nonce when the L1 node lost it (a later batch would otherwise wait behind its nonce forever).
+   * @returns whether it succeeded or reverted when mined
+   * @throws TxSendError when `deadline` passes first, or the L1 node refuses it
+   */
+  async sendUntilMined(request: TxRequest, wait: MinedWait): Promise<{ readonly tx: SentTx; readonly fate: "included" | "reverted" }> {
+    let tx = await this.send(request);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
+      const fate = await this.fate(tx).catch(() => "unread" as const); // an L1 node out for a while: read again
+      if (fate === "included" || fate === "reverted") return { tx, fate };
+      if (Date.now() > wait.deadline) throw new TxSendError(`transaction ${tx.hashes.at(-1)} (nonce ${tx.nonce}) was not mined in time`);
+      if (fate === "unread") continue;
+      if (fate === "unknown") {
+        this.resetNonce();
+        tx = await this.send(request);
+        continue;
+      }
+      const head = await call(() => this.opts.publicClient.getBlockNumber()).catch(() => tx.sentBlock);
+      if (head - tx.sentBlock >= BigInt(wait.stuckBlocks)) await this.replace(tx).catch(() => undefined); // capped, or raced by its mining: the next read tells
+    }
   }
 
   /** Forget the next nonce (a transaction of the sequence was dropped or failed): the next send asks the L1 node. */
@@ -138,6 +183,12 @@ export class TxSender {
         ? wallet.sendTransaction(base)
         : wallet.sendTransaction({ ...base, blobs: request.blobs.blobs, kzg: request.blobs.kzg, maxFeePerBlobGas: fees.maxFeePerBlobGas! } as Parameters<typeof wallet.sendTransaction>[0]),
     );
+  }
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 }
 

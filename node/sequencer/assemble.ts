@@ -389,7 +389,7 @@ async function assembleMember(config: NodeConfig, options: SequencerNodeStartOpt
     selfId: self.nodeId,
     contract: deployment.epochKeys,
     publicClient: client,
-    wallet: l1Wallet,
+    sender: batches.l1Sender,
     logger: componentLogger(logger, "epoch-keys"),
     request: (to, payload, timeoutMs) => request(to, "epochKeySignature", payload, timeoutMs),
     isLeader: acting,

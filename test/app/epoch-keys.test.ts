@@ -252,7 +252,7 @@ describe("epoch keys: the DKG through the log and member-to-member shares", func
       contract: undefined,
       // Only the signing side runs here: no L1 is read or written.
       publicClient: undefined as never,
-      wallet: undefined as never,
+      sender: undefined as never,
       logger,
       request: async () => new Uint8Array(0),
       isLeader: () => false,

@@ -610,6 +610,38 @@ for (const l1 of ["hardhat", "anvil", "anvil-blobs"] as const) describe(`BatchSe
     }
   });
 
+  it("a one-off transaction of the batcher account (the epoch key anchor's path) takes its turn in the account's one nonce sequence: no clash with the batches around it, no resend", async () => {
+    // A fresh epoch: the blocks this test mines must not age the later tests' cuts past the inbox's epoch lag.
+    await f.mineToNextEpoch();
+    epoch = Number(await f.registry.read.currentEpoch());
+    const m = leader();
+    const batcher = batcherOf(m);
+    const n = (await l1Count()) + 1;
+    const resentBefore = m.service.status().resent;
+    const nonceBefore = await f.publicClient.getTransactionCount({ address: batcher });
+    await request("evm_setAutomine", [false]);
+    try {
+      await appendTxs(3);
+      await runUntil(`batch ${n} in the mempool`, async () => (await mempool(batcher)) === 1);
+      const oneOff = m.service.l1Sender.sendUntilMined({ to: batcher, data: "0x", gas: 30_000n }, { stuckBlocks: 5, pollMs: 20, deadline: Date.now() + 60_000 });
+      await runUntil("the one-off in the mempool", async () => (await mempool(batcher)) === 2);
+      await appendTxs(3);
+      await runUntil(`batch ${n + 1} in the mempool`, async () => (await mempool(batcher)) === 3);
+      await request("evm_mine");
+      const { tx, fate } = await oneOff;
+      expect(fate).to.equal("included");
+      expect(tx.nonce, "between the two batches' nonces").to.equal(nonceBefore + 1);
+      await runUntil(`batch ${n + 1} posted`, async () => {
+        await request("evm_mine");
+        return posted(n + 1);
+      });
+      expect(await f.publicClient.getTransactionCount({ address: batcher })).to.equal(nonceBefore + 3);
+      expect(m.service.status().resent, "no batch had to be sent again").to.equal(resentBefore);
+    } finally {
+      await request("evm_setAutomine", [true]);
+    }
+  });
+
   // Anvil's anvil_reorg replaces the latest blocks with new ones, without their transactions.
   if (l1 !== "hardhat") it("re-posts the batches an L1 reorg took out, under the same nonces, none doubled, none skipped, and records them only at confirmation depth", async () => {
     const m = leader();
