@@ -110,7 +110,11 @@ export class CommitmentService {
     this.wakeCertified();
     for (const certificate of own) {
       if (!this.opts.proposeApp(encodeAppRecord({ kind: "certificate", certificate }))) {
-        this.opts.logger.info({ firstPosition: certificate.firstPosition }, "lost leadership before replicating a certificate; the next leader re-certifies");
+        // Not replicated: this node may still lead the same term (a leadership transfer refuses
+        // proposals, then aborts), so it signs these positions again rather than after them; the
+        // next leader, if another, starts from the log's certificates anyway.
+        if (this.signed !== undefined) this.signed = { term: this.signed.term, next: certificate.firstPosition };
+        this.opts.logger.info({ firstPosition: certificate.firstPosition }, "could not replicate a certificate (leadership lost or in transfer); it is signed again");
         break;
       }
     }

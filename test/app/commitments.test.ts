@@ -21,6 +21,41 @@ describe("order-commitment certificates", function () {
     await removeTempDir(dir);
   });
 
+  it("a leader whose certificate was refused during a leadership transfer that then aborted signs those positions again in its term, leaving no gap", async () => {
+    const store = await NodeStore.open(path.join(dir, "db-transfer"));
+    try {
+      const proposed: StoredCertificate[] = [];
+      let transferring = true;
+      const leader = new CommitmentService({
+        store,
+        signer: privateKeyToAccount(generatePrivateKey()),
+        chainId: 1,
+        registry: `0x${"11".repeat(20)}`,
+        logger: createLogger({ level: "silent" }),
+        epoch: () => 0,
+        leaderTerm: () => 2,
+        proposeApp: (data) => {
+          if (transferring) return false; // the core refuses proposals while a transfer is on
+          const record = decodeAppRecord(data);
+          if (record.kind === "certificate") proposed.push(record.certificate);
+          return true;
+        },
+      });
+      const apply = async (entries: Entry[]) => {
+        await store.persistReady({ entries, hardState: { term: 2, vote: null, commit: entries.at(-1)!.index } });
+        await leader.apply(entries, appRecordsOf(entries));
+      };
+      const txs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ hash: keccak256(Uint8Array.of(from + i)), data: Uint8Array.of(from + i) }));
+      await apply([{ index: 1, term: 2, kind: "txs", firstPosition: 0, txs: txs(0, 2) }]);
+      expect(proposed, "refused while transferring").to.deep.equal([]);
+      transferring = false; // the transfer aborted: still the leader of term 2
+      await apply([{ index: 2, term: 2, kind: "txs", firstPosition: 2, txs: txs(2, 3) }]);
+      expect(proposed.map((c) => [c.firstPosition, c.lastPosition])).to.deep.equal([[0, 4]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("re-certifies positions whose certificate never committed: after the signing leader restarts, and after a snapshot install", async () => {
     const store = await NodeStore.open(path.join(dir, "db"));
     const signer = privateKeyToAccount(generatePrivateKey());
