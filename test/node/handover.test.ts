@@ -171,7 +171,10 @@ describe("leader changes under load (node processes)", function () {
 
   it("a SIGKILLed leader is replaced by a campaign its closed connection started, not the election timer", async () => {
     const campaigns = async (i: number, cause: string) => {
-      const text = await (await fetch(new URL("/metrics", url(i)))).text();
+      const response = await fetch(new URL("/metrics", url(i))).catch(async (error: Error) => {
+        throw new Error(`node ${i}'s metrics at ${url(i)}: ${error.message}\n${await exitedNodes(procs)}`, { cause: error });
+      });
+      const text = await response.text();
       const line = new RegExp(`^seq_raft_campaigns_total\\{[^}]*cause="${cause}"[^}]*\\} (\\S+)$`, "m").exec(text);
       return line === null ? 0 : Number(line[1]);
     };
